@@ -1,0 +1,108 @@
+package dev.files;
+
+import dev.files.auth.Membership;
+import dev.files.auth.MembershipVerticle;
+import dev.files.auth.TokenVerifier;
+import dev.files.db.Database;
+import dev.files.db.FileRepository;
+import dev.files.http.HttpVerticle;
+import dev.files.storage.LocalChunkStore;
+import dev.files.upload.UploadSessions;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.eventbus.EventBusOptions;
+import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
+import io.vertx.sqlclient.Pool;
+
+import java.nio.file.Path;
+
+/**
+ * One running node of the service: Vert.x (clustered when {@code cluster.enabled}), the database
+ * pool, the chunk store, the upload sessions, and the HTTP verticles.
+ */
+public final class Node {
+
+  private final Vertx vertx;
+  private final Pool pool;
+  private final FileRepository files;
+  private final LocalChunkStore store;
+  private final UploadSessions sessions;
+  private final int port;
+
+  private Node(Vertx vertx, Pool pool, FileRepository files, LocalChunkStore store, UploadSessions sessions, int port) {
+    this.vertx = vertx;
+    this.pool = pool;
+    this.files = files;
+    this.store = store;
+    this.sessions = sessions;
+    this.port = port;
+  }
+
+  /**
+   * Starts a node.
+   *
+   * @return the node once HTTP listens; fails with {@link IllegalStateException} when no JWT key is
+   *     configured, or with the cause when PostgreSQL, the storage directory or the port fail
+   */
+  public static Future<Node> start(FilesConfig config) {
+    try {
+      TokenVerifier.options(config); // refuse to start without a JWT key, before touching anything
+    } catch (IllegalStateException e) {
+      return Future.failedFuture(e);
+    }
+    Future<Vertx> vertx = config.flag("cluster.enabled")
+        ? Vertx.builder()
+            .with(new VertxOptions().setEventBusOptions(new EventBusOptions().setHost(config.string("cluster.host").isBlank()
+                ? "127.0.0.1" : config.string("cluster.host"))))
+            .withClusterManager(new HazelcastClusterManager())
+            .buildClustered()
+        : Future.succeededFuture(Vertx.vertx());
+    return vertx.compose(vx -> Database.open(vx, config.string("db.url"), (int) config.number("db.pool_size"))
+        .compose(pool -> {
+          FileRepository files = new FileRepository(pool);
+          LocalChunkStore store = new LocalChunkStore(vx, Path.of(config.string("storage.local.path")),
+              config.flag("storage.local.fsync"));
+          UploadSessions sessions = new UploadSessions(vx, files, store,
+              config.number("upload.session_idle_ms"), config.number("upload.commit_timeout_ms"));
+          HttpVerticle.Services services = new HttpVerticle.Services(files, store, sessions,
+              TokenVerifier.create(vx, config), new Membership(files), config.string("http.host"),
+              (int) config.number("http.port"), config.number("limits.max_request_bytes"),
+              config.number("limits.max_file_bytes"));
+          int port = (int) config.number("http.port");
+          return vx.fileSystem().mkdirs(store.root().toString())
+              .compose(v -> vx.deployVerticle(new MembershipVerticle(files)))
+              .compose(v -> vx.deployVerticle(() -> new HttpVerticle(services),
+                  new DeploymentOptions().setInstances((int) Math.max(1, config.number("http.instances")))))
+              .map(v -> new Node(vx, pool, files, store, sessions, port))
+              .recover(err -> pool.close().transform(x -> Future.failedFuture(err)));
+        })
+        .recover(err -> vx.close().transform(x -> Future.failedFuture(err))));
+  }
+
+  /** Stops HTTP, the sessions, the pool and Vert.x (leaving the cluster). */
+  public Future<Void> close() {
+    return vertx.close();
+  }
+
+  public Vertx vertx() {
+    return vertx;
+  }
+
+  public FileRepository files() {
+    return files;
+  }
+
+  public LocalChunkStore store() {
+    return store;
+  }
+
+  public UploadSessions sessions() {
+    return sessions;
+  }
+
+  public int port() {
+    return port;
+  }
+}

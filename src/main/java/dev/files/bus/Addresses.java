@@ -1,0 +1,35 @@
+package dev.files.bus;
+
+import java.util.UUID;
+
+/**
+ * Event-bus addresses of the service: the contract for sibling verticles (message shapes are
+ * described on each constant and in the README, "Event bus").
+ */
+public final class Addresses {
+
+  private Addresses() {
+  }
+
+  /**
+   * Published (not sent) by an upload session after a change: JSON
+   * {@code {"type": "file.completed" | "file.deleted", "company_id": uuid, "file_id": uuid,
+   * "resource": {...}}} where {@code resource} is the API resource (absent for deletions).
+   */
+  public static final String EVENTS = "files.events";
+
+  /**
+   * Request/reply, membership rows of "caller belongs to company": JSON
+   * {@code {"action": "add" | "remove" | "check", "company_id": uuid, "user_id": uuid}}; the reply is
+   * {@code {"status": "success", "member": bool}}; a malformed message fails with code 400.
+   */
+  public static final String MEMBERS = "files.members";
+
+  /** Prefix of the per-file upload session address: {@code files.upload.<file_id>}. */
+  public static final String UPLOAD_PREFIX = "files.upload.";
+
+  /** The address of the upload session of a file. */
+  public static String upload(UUID fileId) {
+    return UPLOAD_PREFIX + fileId;
+  }
+}

@@ -1,0 +1,102 @@
+package dev.files.db;
+
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.pgclient.PgBuilder;
+import io.vertx.pgclient.PgConnectOptions;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.PoolOptions;
+import org.flywaydb.core.Flyway;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.Properties;
+
+/**
+ * Opens the PostgreSQL database named by a {@code postgresql://} URI: creates the database when it
+ * does not exist, applies the Flyway migrations of {@code classpath:db/migration}, and builds the
+ * vertx-pg-client pool the service uses. Blocking JDBC work runs on a worker thread.
+ */
+public final class Database {
+
+  private static final Logger LOG = LoggerFactory.getLogger(Database.class);
+
+  private Database() {
+  }
+
+  /**
+   * Prepares the database and returns a pool of at most {@code poolSize} connections.
+   *
+   * @param url a {@code postgresql://user:password@host:port/database} URI
+   * @return the pool; fails with the JDBC error when PostgreSQL does not answer or a migration fails
+   */
+  public static Future<Pool> open(Vertx vertx, String url, int poolSize) {
+    PgConnectOptions options = PgConnectOptions.fromUri(url).setCachePreparedStatements(true);
+    return vertx.executeBlocking(() -> {
+      ensureDatabase(options);
+      migrate(options);
+      return null;
+    }, false).map(v -> PgBuilder.pool()
+        .with(new PoolOptions().setMaxSize(poolSize))
+        .connectingTo(options)
+        .using(vertx)
+        .build());
+  }
+
+  /** The JDBC URL of the same database, for Flyway. */
+  static String jdbcUrl(PgConnectOptions o, String database) {
+    return "jdbc:postgresql://" + o.getHost() + ":" + o.getPort() + "/" + database;
+  }
+
+  private static Properties credentials(PgConnectOptions o) {
+    Properties p = new Properties();
+    if (o.getUser() != null) {
+      p.setProperty("user", o.getUser());
+    }
+    if (o.getPassword() != null) {
+      p.setProperty("password", o.getPassword());
+    }
+    p.setProperty("connectTimeout", "10");
+    return p;
+  }
+
+  private static void ensureDatabase(PgConnectOptions o) throws SQLException {
+    String name = o.getDatabase();
+    try (Connection c = DriverManager.getConnection(jdbcUrl(o, "postgres"), credentials(o));
+         PreparedStatement q = c.prepareStatement("SELECT 1 FROM pg_database WHERE datname = ?")) {
+      q.setString(1, name);
+      try (ResultSet rs = q.executeQuery()) {
+        if (rs.next()) {
+          return;
+        }
+      }
+      try (Statement s = c.createStatement()) {
+        s.execute("CREATE DATABASE \"" + name.replace("\"", "\"\"") + "\"");
+        LOG.info("created database {}", name);
+      } catch (SQLException e) {
+        if (!"42P04".equals(e.getSQLState())) { // duplicate_database: another node was faster
+          throw e;
+        }
+      }
+    }
+  }
+
+  private static void migrate(PgConnectOptions o) {
+    Properties p = credentials(o);
+    int applied = Flyway.configure()
+        .dataSource(jdbcUrl(o, o.getDatabase()), p.getProperty("user"), p.getProperty("password"))
+        .locations("classpath:db/migration")
+        .load()
+        .migrate()
+        .migrationsExecuted;
+    if (applied > 0) {
+      LOG.info("applied {} database migration(s)", applied);
+    }
+  }
+}

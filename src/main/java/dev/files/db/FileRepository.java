@@ -1,0 +1,215 @@
+package dev.files.db;
+
+import dev.files.model.ChunkRecord;
+import dev.files.model.FileRecord;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonArray;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.RowSet;
+import io.vertx.sqlclient.SqlClient;
+import io.vertx.sqlclient.SqlConnection;
+import io.vertx.sqlclient.Tuple;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * All SQL of the service: files, chunks and company membership (schema in
+ * {@code db/migration}). Methods taking a {@link SqlConnection} run inside the caller's transaction;
+ * the others use the pool. Every method fails with the pg-client's exception when PostgreSQL fails.
+ */
+public final class FileRepository {
+
+  private static final String COLUMNS = """
+      f.id, f.company_id, f.owner_type, f.owner_id, f.user_id, f.application_id, f.name, f.mime,
+      f.generation, f.size, f.chunks, f.upload_generation, f.total_chunks, f.total_size,
+      f.upload_name, f.upload_mime,
+      (SELECT coalesce(sum(c.size), 0)::bigint FROM chunks c
+        WHERE c.file_id = f.id AND c.generation = f.upload_generation) AS stored_bytes,
+      f.thumbnails, f.thumbnails_status, f.created_at, f.updated_at""";
+
+  private final Pool pool;
+
+  public FileRepository(Pool pool) {
+    this.pool = pool;
+  }
+
+  /** The pool, for transactions ({@code pool().withTransaction(...)}). */
+  public Pool pool() {
+    return pool;
+  }
+
+  /** Succeeds when PostgreSQL answers a trivial query. */
+  public Future<Void> ping() {
+    return pool.query("SELECT 1").execute().mapEmpty();
+  }
+
+  /** The file with this id, or null. */
+  public Future<FileRecord> find(UUID id) {
+    return find(pool, id);
+  }
+
+  /** The file with this id, or null, read through {@code c} (a pool or a transaction). */
+  public Future<FileRecord> find(SqlClient c, UUID id) {
+    return c.preparedQuery("SELECT " + COLUMNS + " FROM files f WHERE f.id = $1")
+        .execute(Tuple.of(id))
+        .map(FileRepository::first);
+  }
+
+  /** The file with this id, row-locked until the transaction ends, or null. */
+  public Future<FileRecord> lock(SqlConnection c, UUID id) {
+    return c.preparedQuery("SELECT " + COLUMNS + " FROM files f WHERE f.id = $1 FOR UPDATE OF f")
+        .execute(Tuple.of(id))
+        .map(FileRepository::first);
+  }
+
+  /** Inserts a new file row (no generation, no upload in progress). */
+  public Future<Void> insert(SqlConnection c, FileRecord f) {
+    return c.preparedQuery("""
+            INSERT INTO files (id, company_id, owner_type, owner_id, user_id, application_id, name, mime,
+                               total_chunks, total_size, thumbnails_status, created_at, updated_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)""")
+        .execute(Tuple.from(new Object[]{f.id(), f.companyId(), f.ownerType(), f.ownerId(), f.userId(),
+            f.applicationId(), f.name(), f.mime(), f.totalChunks(), f.totalSize(), f.thumbnailsStatus(),
+            f.createdAt(), f.updatedAt()}))
+        .mapEmpty();
+  }
+
+  /**
+   * Records the upload in progress: its generation, declared totals (null = unknown), and the name
+   * and type to apply at completion. When no generation is live, name and mime are shown at once too.
+   */
+  public Future<Void> recordUpload(SqlConnection c, UUID id, int uploadGeneration, Integer totalChunks,
+                                   Long totalSize, String name, String mime, long now) {
+    return c.preparedQuery("""
+            UPDATE files SET upload_generation = $2, total_chunks = $3, total_size = $4,
+                   upload_name = $5, upload_mime = $6,
+                   name = CASE WHEN generation IS NULL THEN $5 ELSE name END,
+                   mime = CASE WHEN generation IS NULL THEN $6 ELSE mime END,
+                   updated_at = $7
+             WHERE id = $1""")
+        .execute(Tuple.from(new Object[]{id, uploadGeneration, totalChunks, totalSize, name, mime, now}))
+        .mapEmpty();
+  }
+
+  /** The chunks of one generation of a file, by chunk number. */
+  public Future<List<ChunkRecord>> chunks(SqlClient c, UUID fileId, int generation) {
+    return c.preparedQuery("""
+            SELECT chunk_number, size, sha256, storage_key FROM chunks
+             WHERE file_id = $1 AND generation = $2 ORDER BY chunk_number""")
+        .execute(Tuple.of(fileId, generation))
+        .map(rows -> {
+          List<ChunkRecord> out = new ArrayList<>(rows.size());
+          for (Row r : rows) {
+            out.add(new ChunkRecord(r.getInteger(0), r.getLong(1), r.getString(2), r.getString(3)));
+          }
+          return out;
+        });
+  }
+
+  /** True when some chunk of the file is stored under {@code storageKey}. */
+  public Future<Boolean> hasChunk(SqlClient c, UUID fileId, String storageKey) {
+    return c.preparedQuery("SELECT 1 FROM chunks WHERE file_id = $1 AND storage_key = $2")
+        .execute(Tuple.of(fileId, storageKey))
+        .map(rows -> rows.size() > 0);
+  }
+
+  /** Stores (or replaces) the chunk {@code chunk.chunkNumber()} of a generation. */
+  public Future<Void> putChunk(SqlConnection c, UUID fileId, int generation, ChunkRecord chunk, long now) {
+    return c.preparedQuery("""
+            INSERT INTO chunks (file_id, generation, chunk_number, size, sha256, storage_key, created_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7)
+            ON CONFLICT (file_id, generation, chunk_number)
+            DO UPDATE SET size = EXCLUDED.size, sha256 = EXCLUDED.sha256,
+                          storage_key = EXCLUDED.storage_key, created_at = EXCLUDED.created_at""")
+        .execute(Tuple.from(new Object[]{fileId, generation, chunk.chunkNumber(), chunk.size(), chunk.sha256(),
+            chunk.storageKey(), now}))
+        .mapEmpty();
+  }
+
+  /** Removes the chunks of a generation numbered above {@code last}; returns their storage keys. */
+  public Future<List<String>> dropChunksAbove(SqlConnection c, UUID fileId, int generation, int last) {
+    return c.preparedQuery("""
+            DELETE FROM chunks WHERE file_id = $1 AND generation = $2 AND chunk_number > $3
+            RETURNING storage_key""")
+        .execute(Tuple.of(fileId, generation, last))
+        .map(FileRepository::keys);
+  }
+
+  /**
+   * Makes the upload generation live: size, chunk count, name and type switch in one statement, and
+   * the chunks of every other generation are removed. Returns the storage keys of those chunks.
+   */
+  public Future<List<String>> complete(SqlConnection c, UUID id, int generation, long size, int chunks, long now) {
+    return c.preparedQuery("""
+            UPDATE files SET generation = $2, size = $3, chunks = $4,
+                   name = coalesce(upload_name, name), mime = coalesce(upload_mime, mime),
+                   upload_generation = NULL, total_chunks = NULL, total_size = NULL,
+                   upload_name = NULL, upload_mime = NULL, updated_at = $5
+             WHERE id = $1""")
+        .execute(Tuple.of(id, generation, size, chunks, now))
+        .compose(v -> c.preparedQuery("DELETE FROM chunks WHERE file_id = $1 AND generation <> $2 RETURNING storage_key")
+            .execute(Tuple.of(id, generation)))
+        .map(FileRepository::keys);
+  }
+
+  /** Deletes the file row and its chunk rows; returns the storage keys of the chunks. */
+  public Future<List<String>> delete(SqlConnection c, UUID id) {
+    return c.preparedQuery("DELETE FROM chunks WHERE file_id = $1 RETURNING storage_key")
+        .execute(Tuple.of(id))
+        .map(FileRepository::keys)
+        .compose(keys -> c.preparedQuery("DELETE FROM files WHERE id = $1").execute(Tuple.of(id)).map(keys));
+  }
+
+  /** True when the membership table has (company, user). */
+  public Future<Boolean> isMember(UUID companyId, UUID userId) {
+    return pool.preparedQuery("SELECT 1 FROM company_members WHERE company_id = $1 AND user_id = $2")
+        .execute(Tuple.of(companyId, userId))
+        .map(rows -> rows.size() > 0);
+  }
+
+  /** Adds (company, user) to the membership table; adding twice is not an error. */
+  public Future<Void> addMember(UUID companyId, UUID userId, long now) {
+    return pool.preparedQuery("""
+            INSERT INTO company_members (company_id, user_id, created_at) VALUES ($1, $2, $3)
+            ON CONFLICT DO NOTHING""")
+        .execute(Tuple.of(companyId, userId, now))
+        .mapEmpty();
+  }
+
+  /** Removes (company, user) from the membership table; returns whether a row was removed. */
+  public Future<Boolean> removeMember(UUID companyId, UUID userId) {
+    return pool.preparedQuery("DELETE FROM company_members WHERE company_id = $1 AND user_id = $2")
+        .execute(Tuple.of(companyId, userId))
+        .map(rows -> rows.rowCount() > 0);
+  }
+
+  private static List<String> keys(RowSet<Row> rows) {
+    List<String> keys = new ArrayList<>(rows.rowCount());
+    for (Row r : rows) {
+      keys.add(r.getString(0));
+    }
+    return keys;
+  }
+
+  private static FileRecord first(RowSet<Row> rows) {
+    var it = rows.iterator();
+    return it.hasNext() ? map(it.next()) : null;
+  }
+
+  private static FileRecord map(Row r) {
+    Object thumbs = r.getValue("thumbnails");
+    return new FileRecord(
+        r.getUUID("id"), r.getUUID("company_id"), r.getString("owner_type"), r.getUUID("owner_id"),
+        r.getUUID("user_id"), r.getUUID("application_id"), r.getString("name"), r.getString("mime"),
+        r.getInteger("generation"), r.getLong("size"), r.getInteger("chunks"),
+        r.getInteger("upload_generation"), r.getInteger("total_chunks"), r.getLong("total_size"),
+        r.getString("upload_name"), r.getString("upload_mime"),
+        r.getLong("stored_bytes"),
+        thumbs instanceof JsonArray a ? a : new JsonArray(),
+        r.getString("thumbnails_status"),
+        r.getLong("created_at"), r.getLong("updated_at"));
+  }
+}

@@ -1,0 +1,85 @@
+package dev.files.http;
+
+import dev.files.auth.AuthException;
+import dev.files.auth.Caller;
+import dev.files.auth.Membership;
+import dev.files.auth.TokenVerifier;
+import io.vertx.core.Handler;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.ext.web.RoutingContext;
+
+import java.util.UUID;
+
+/**
+ * Authenticates a request and checks that the caller belongs to the URL's company (API.md,
+ * "Authentication and access"): 401 without a valid token, 400 for a malformed company id, 403 for
+ * a caller outside the company. The token is read from {@code Authorization: Bearer}, and on
+ * download and thumbnail routes also from {@code ?token=}. On success the {@link Caller} is in the
+ * context under {@link #CALLER} and the company id under {@link #COMPANY}.
+ */
+final class AuthHandler implements Handler<RoutingContext> {
+
+  static final String CALLER = "caller";
+  static final String COMPANY = "company";
+
+  private final TokenVerifier verifier;
+  private final Membership membership;
+  private final boolean queryToken;
+
+  AuthHandler(TokenVerifier verifier, Membership membership, boolean queryToken) {
+    this.verifier = verifier;
+    this.membership = membership;
+    this.queryToken = queryToken;
+  }
+
+  @Override
+  public void handle(RoutingContext ctx) {
+    if (ctx.request().method() == HttpMethod.POST) {
+      ctx.request().pause(); // the upload handler reads the body once the caller is known
+    }
+    String token = token(ctx);
+    if (token == null) {
+      ctx.fail(new AuthException("missing bearer token"));
+      return;
+    }
+    verifier.verify(token)
+        .compose(caller -> {
+          UUID company = uuidParam(ctx, "company_id");
+          return membership.belongs(caller, company).map(member -> {
+            if (!member) {
+              throw new ApiError(403, "caller does not belong to company " + company);
+            }
+            ctx.put(CALLER, caller);
+            ctx.put(COMPANY, company);
+            return caller;
+          });
+        })
+        .onSuccess(caller -> ctx.next())
+        .onFailure(ctx::fail);
+  }
+
+  private String token(RoutingContext ctx) {
+    String header = ctx.request().getHeader("Authorization");
+    if (header != null) {
+      String h = header.strip();
+      if (h.length() > 7 && h.regionMatches(true, 0, "Bearer ", 0, 7)) {
+        return h.substring(7).strip();
+      }
+      return null;
+    }
+    return queryToken ? ctx.request().getParam("token") : null;
+  }
+
+  /** A UUID path parameter; 400 when malformed. */
+  static UUID uuidParam(RoutingContext ctx, String name) {
+    String raw = ctx.pathParam(name);
+    try {
+      if (raw != null && raw.length() == 36) {
+        return UUID.fromString(raw);
+      }
+    } catch (IllegalArgumentException ignored) {
+      // falls through to the 400
+    }
+    throw ApiError.badRequest(name + " must be a UUID, got '" + raw + "'");
+  }
+}

@@ -1,0 +1,145 @@
+package dev.files.http;
+
+import dev.files.db.FileRepository;
+import dev.files.model.ChunkRecord;
+import dev.files.model.ContentTypes;
+import dev.files.model.FileRecord;
+import dev.files.storage.ChunkRead;
+import dev.files.storage.ChunkStore;
+import io.vertx.core.Future;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.ext.web.RoutingContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * GET and HEAD {@code /companies/:company_id/files/:file_id/download} (API.md): streams the live
+ * generation's chunks in order, never holding a file in memory. Answers 200 with Content-Length,
+ * Content-Type, Content-Disposition (RFC 6266), ETag, Accept-Ranges and nosniff; 206 for one
+ * satisfiable byte range and 416 for an unsatisfiable one (RFC 7233); 304 when If-None-Match
+ * matches; 404 for a file not in the company; 409 while no upload of the file has completed.
+ * A storage failure after the headers were sent cuts the connection, so a client never takes a short
+ * body for a whole one.
+ */
+final class DownloadHandler {
+
+  private static final Logger LOG = LoggerFactory.getLogger(DownloadHandler.class);
+
+  private final FileRepository files;
+  private final ChunkStore store;
+
+  DownloadHandler(FileRepository files, ChunkStore store) {
+    this.files = files;
+    this.store = store;
+  }
+
+  void handle(RoutingContext ctx) {
+    UUID companyId = ctx.get(AuthHandler.COMPANY);
+    UUID fileId = AuthHandler.uuidParam(ctx, "file_id");
+    files.find(fileId)
+        .compose(f -> {
+          if (f == null || !f.companyId().equals(companyId)) {
+            throw ApiError.notFound("file " + fileId + " not found");
+          }
+          if (!f.complete()) {
+            throw new ApiError(409, "the upload of file " + fileId + " is not complete");
+          }
+          return files.chunks(files.pool(), fileId, f.generation()).map(chunks -> {
+            send(ctx, f, chunks);
+            return null;
+          });
+        })
+        .onFailure(ctx::fail);
+  }
+
+  /** Strong validator of the live content: changes with every completed upload (generation). */
+  static String etag(FileRecord f) {
+    return "\"" + f.id() + "-" + f.generation() + "\"";
+  }
+
+  private void send(RoutingContext ctx, FileRecord f, List<ChunkRecord> chunks) {
+    HttpServerResponse resp = ctx.response();
+    String etag = etag(f);
+    long size = f.size();
+    resp.putHeader("ETag", etag)
+        .putHeader("Accept-Ranges", "bytes")
+        .putHeader("X-Content-Type-Options", "nosniff")
+        .putHeader("Cache-Control", "private, no-cache");
+    if (matches(ctx.request().getHeader("If-None-Match"), etag)) {
+      resp.setStatusCode(304).end();
+      return;
+    }
+    String ifRange = ctx.request().getHeader("If-Range");
+    ByteRange range = ifRange == null || ifRange.strip().equals(etag)
+        ? ByteRange.parse(ctx.request().getHeader("Range"), size) : null;
+    if (range == ByteRange.UNSATISFIABLE) {
+      resp.putHeader("Content-Range", "bytes */" + size);
+      ctx.fail(new ApiError(416, "range not satisfiable for " + size + " bytes"));
+      return;
+    }
+    long start = range == null ? 0 : range.start();
+    long length = range == null ? size : range.length();
+    resp.putHeader("Content-Type", f.mime() == null || f.mime().isEmpty() ? ContentTypes.OCTET_STREAM : f.mime())
+        .putHeader("Content-Disposition", ContentDisposition.attachment(f.name()))
+        .putHeader("Content-Length", Long.toString(length));
+    if (range != null) {
+      resp.setStatusCode(206).putHeader("Content-Range", "bytes " + range.start() + "-" + range.end() + "/" + size);
+    }
+    if (ctx.request().method() == HttpMethod.HEAD || length == 0) {
+      resp.end();
+      return;
+    }
+    stream(ctx, f, chunks, start, start + length)
+        .onSuccess(v -> resp.end())
+        .onFailure(err -> {
+          LOG.error("download of file {} failed after {} bytes: {}", f.id(), resp.bytesWritten(), err.toString());
+          resp.reset(); // cut the connection: the client must not take a short body for the whole file
+        });
+  }
+
+  /** Pipes bytes [from, to) of the file, chunk after chunk, into the response without ending it. */
+  private Future<Void> stream(RoutingContext ctx, FileRecord f, List<ChunkRecord> chunks, long from, long to) {
+    Future<Void> chain = Future.succeededFuture();
+    long offset = 0; // of the current chunk within the file
+    long expected = 0; // body bytes the response must have written once the chunk is sent
+    for (ChunkRecord c : chunks) {
+      long chunkStart = offset;
+      long chunkEnd = offset + c.size();
+      offset = chunkEnd;
+      if (chunkEnd <= from || chunkStart >= to || c.size() == 0) {
+        continue;
+      }
+      long readFrom = Math.max(from, chunkStart) - chunkStart;
+      long readLength = Math.min(to, chunkEnd) - chunkStart - readFrom;
+      expected += readLength;
+      long mustHave = expected;
+      chain = chain.compose(v -> store.read(c.storageKey(), readFrom, readLength))
+          .compose(read -> read.pipe().endOnComplete(false).to(ctx.response())
+              .eventually(read::close))
+          .compose(v -> ctx.response().bytesWritten() == mustHave ? Future.succeededFuture()
+              : Future.failedFuture("chunk " + c.chunkNumber() + " of file " + f.id() + " is shorter than recorded"));
+    }
+    return chain;
+  }
+
+  /** If-None-Match (RFC 7232 §3.2, weak comparison): {@code *} or a listed tag equal to {@code etag}. */
+  static boolean matches(String header, String etag) {
+    if (header == null) {
+      return false;
+    }
+    for (String tag : header.split(",")) {
+      String t = tag.strip();
+      if (t.startsWith("W/")) {
+        t = t.substring(2);
+      }
+      if (t.equals("*") || t.equals(etag)) {
+        return true;
+      }
+    }
+    return false;
+  }
+}

@@ -1,0 +1,142 @@
+package dev.files.http;
+
+import dev.files.auth.Caller;
+import dev.files.auth.Membership;
+import dev.files.auth.TokenVerifier;
+import dev.files.db.FileRepository;
+import dev.files.model.FileRecord;
+import dev.files.storage.ChunkStore;
+import dev.files.upload.UploadSessions;
+import io.vertx.core.Future;
+import io.vertx.core.MultiMap;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The HTTP edge (API.md): authentication, parameters, streaming bodies, and the answers of upload
+ * sessions. Routes, under {@code /internal/services/files/v1/companies/:company_id/files}:
+ * {@code POST /} (classic upload or initialisation), {@code POST /:file_id} (chunk or overwrite),
+ * {@code GET /:file_id} (metadata or testChunks probe), {@code GET|HEAD /:file_id/download},
+ * {@code GET /:file_id/thumbnails/:index}, {@code DELETE /:file_id}; and {@code GET /health}.
+ */
+public final class HttpVerticle extends VerticleBase {
+
+  /** What the HTTP edge needs: shared by all instances of the verticle. */
+  public record Services(FileRepository files, ChunkStore store, UploadSessions sessions, TokenVerifier verifier,
+                         Membership membership, String host, int port, long maxRequestBytes, long maxFileBytes) {
+  }
+
+  private final Services s;
+
+  public HttpVerticle(Services services) {
+    this.s = services;
+  }
+
+  @Override
+  public Future<?> start() {
+    Router router = Router.router(vertx);
+    AuthHandler auth = new AuthHandler(s.verifier(), s.membership(), false);
+    AuthHandler authOrQueryToken = new AuthHandler(s.verifier(), s.membership(), true);
+    UploadHandler uploads = new UploadHandler(s.store(), s.sessions(), s.maxRequestBytes(), s.maxFileBytes());
+    DownloadHandler downloads = new DownloadHandler(s.files(), s.store());
+
+    router.get("/health").handler(this::health);
+    String files = FileRecord.API_PREFIX + "/companies/:company_id/files";
+    router.post(files).handler(auth).handler(uploads::create);
+    router.post(files + "/:file_id").handler(auth).handler(uploads::upload);
+    router.get(files + "/:file_id").handler(auth).handler(this::metadata);
+    router.route(files + "/:file_id/download").method(HttpMethod.GET).method(HttpMethod.HEAD)
+        .handler(authOrQueryToken).handler(downloads::handle);
+    router.get(files + "/:file_id/thumbnails/:index").handler(authOrQueryToken).handler(this::thumbnail);
+    router.delete(files + "/:file_id").handler(auth).handler(this::delete);
+    router.route().failureHandler(Errors::handle);
+    for (int status : new int[]{404, 405, 413, 500}) {
+      router.errorHandler(status, Errors::handle);
+    }
+
+    HttpServerOptions options = new HttpServerOptions()
+        .setHost(s.host())
+        .setPort(s.port())
+        .setHandle100ContinueAutomatically(false)
+        .setIdleTimeout(5)
+        .setIdleTimeoutUnit(TimeUnit.MINUTES)
+        .setCompressionSupported(false);
+    return vertx.createHttpServer(options).requestHandler(router).listen();
+  }
+
+  private void health(RoutingContext ctx) {
+    s.files().ping().timeout(3, TimeUnit.SECONDS).onComplete(ar -> {
+      JsonObject body = ar.succeeded() ? new JsonObject().put("status", "UP")
+          : new JsonObject().put("status", "DOWN").put("message", "database: " + ar.cause().getMessage());
+      ctx.response().setStatusCode(ar.succeeded() ? 200 : 503)
+          .putHeader("Content-Type", "application/json; charset=utf-8").end(body.toBuffer());
+    });
+  }
+
+  /**
+   * GET /:file_id: the resource; with {@code chunk_number} (or the Resumable.js / Flow.js name) the
+   * testChunks probe: 200 with the resource when that chunk is stored, 204 when it is not, 400 for a
+   * number outside 1..total_chunks.
+   */
+  private void metadata(RoutingContext ctx) {
+    UUID company = ctx.get(AuthHandler.COMPANY);
+    UUID fileId = AuthHandler.uuidParam(ctx, "file_id");
+    UploadParams probe = UploadParams.read(ctx.request().params(), MultiMap.caseInsensitiveMultiMap());
+    s.files().find(fileId).<FileRecord>compose(f -> {
+      if (f == null || !f.companyId().equals(company)) {
+        throw ApiError.notFound("file " + fileId + " not found");
+      }
+      if (probe.chunkNumber() == null) {
+        return Future.succeededFuture(f);
+      }
+      int n = probe.chunkNumber();
+      Integer total = f.complete() && f.uploadGeneration() == null ? Integer.valueOf(f.chunks()) : f.totalChunks();
+      if (total != null && n > total) {
+        throw ApiError.badRequest("chunk_number " + n + " is outside 1.." + total);
+      }
+      if (f.uploadGeneration() == null) { // nothing in progress: a complete file has every chunk
+        return Future.succeededFuture(f.complete() ? f : null);
+      }
+      return s.files().chunks(s.files().pool(), fileId, f.uploadGeneration())
+          .map(chunks -> chunks.stream().anyMatch(c -> c.chunkNumber() == n) ? f : null);
+    }).onSuccess(f -> {
+      if (f == null) {
+        ctx.response().setStatusCode(204).end();
+      } else {
+        ctx.response().putHeader("Content-Type", "application/json; charset=utf-8")
+            .end(new JsonObject().put("resource", f.toResource()).toBuffer());
+      }
+    }).onFailure(ctx::fail);
+  }
+
+  /** GET /:file_id/thumbnails/:index: thumbnails are not generated yet, so every index is 404. */
+  private void thumbnail(RoutingContext ctx) {
+    UUID company = ctx.get(AuthHandler.COMPANY);
+    UUID fileId = AuthHandler.uuidParam(ctx, "file_id");
+    String index = ctx.pathParam("index");
+    s.files().find(fileId).onSuccess(f -> {
+      if (f == null || !f.companyId().equals(company)) {
+        ctx.fail(ApiError.notFound("file " + fileId + " not found"));
+      } else {
+        ctx.fail(ApiError.notFound("file " + fileId + " has no thumbnail " + index));
+      }
+    }).onFailure(ctx::fail);
+  }
+
+  /** DELETE /:file_id: owner, an application, or a server request (API.md). */
+  private void delete(RoutingContext ctx) {
+    UUID company = ctx.get(AuthHandler.COMPANY);
+    UUID fileId = AuthHandler.uuidParam(ctx, "file_id");
+    Caller caller = ctx.get(AuthHandler.CALLER);
+    s.sessions().delete(fileId, company, UploadHandler.requester(caller))
+        .onSuccess(body -> ctx.response().putHeader("Content-Type", "application/json; charset=utf-8").end(body.toBuffer()))
+        .onFailure(ctx::fail);
+  }
+}

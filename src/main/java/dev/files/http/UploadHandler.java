@@ -1,0 +1,303 @@
+package dev.files.http;
+
+import dev.files.auth.Caller;
+import dev.files.model.ContentTypes;
+import dev.files.model.FileNames;
+import dev.files.storage.ChunkSink;
+import dev.files.storage.ChunkStore;
+import dev.files.storage.ChunkWrite;
+import dev.files.upload.ChunkCommit;
+import dev.files.upload.Requester;
+import dev.files.upload.SessionTimeoutException;
+import dev.files.upload.UploadException;
+import dev.files.upload.UploadSessions;
+import io.vertx.core.Future;
+import io.vertx.core.MultiMap;
+import io.vertx.core.Promise;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpServerFileUpload;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.json.JsonObject;
+import io.vertx.core.streams.Pipe;
+import io.vertx.ext.web.RoutingContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.Locale;
+import java.util.UUID;
+
+/**
+ * The upload routes (API.md, "POST /companies/:company_id/files" and ".../files/:file_id").
+ *
+ * <p>A multipart body's file part (the part named {@code file}, else the first file part) streams
+ * into the chunk store under a new unique key while it is counted, hashed and limited; once the
+ * request has ended, the file's upload session is asked to commit the chunk, and its answer is the
+ * reply. Every failure before the commit aborts the write, so nothing is left in the store: 413
+ * when the body exceeds {@code limits.max_request_bytes} (early, from Content-Length, when present),
+ * 507/503 for storage failures, and no reply at all when the client went away.
+ */
+final class UploadHandler {
+
+  private static final Logger LOG = LoggerFactory.getLogger(UploadHandler.class);
+  /** Largest non-multipart body accepted (and ignored) by an initialisation, in bytes. */
+  private static final int MAX_INIT_BODY = 64 * 1024;
+
+  private final ChunkStore store;
+  private final UploadSessions sessions;
+  private final long maxRequestBytes;
+  private final long maxFileBytes;
+
+  UploadHandler(ChunkStore store, UploadSessions sessions, long maxRequestBytes, long maxFileBytes) {
+    this.store = store;
+    this.sessions = sessions;
+    this.maxRequestBytes = maxRequestBytes;
+    this.maxFileBytes = maxFileBytes;
+  }
+
+  /** POST /companies/:company_id/files: a classic upload (multipart) or a chunked-upload initialisation. */
+  void create(RoutingContext ctx) {
+    if (isMultipart(ctx.request())) {
+      receive(ctx, UUID.randomUUID(), true);
+    } else {
+      initialise(ctx);
+    }
+  }
+
+  /** POST /companies/:company_id/files/:file_id: a chunk, or a whole file (overwrite or first upload). */
+  void upload(RoutingContext ctx) {
+    UUID fileId = AuthHandler.uuidParam(ctx, "file_id");
+    if (!isMultipart(ctx.request())) {
+      throw new ApiError(415, "send the file as multipart/form-data with the bytes in a part named file");
+    }
+    receive(ctx, fileId, false);
+  }
+
+  private static boolean isMultipart(HttpServerRequest req) {
+    String type = req.getHeader("Content-Type");
+    return type != null && type.toLowerCase(Locale.ROOT).startsWith("multipart/form-data");
+  }
+
+  private void initialise(RoutingContext ctx) {
+    HttpServerRequest req = ctx.request();
+    UploadParams params = UploadParams.read(req.params(), MultiMap.caseInsensitiveMultiMap());
+    checkDeclaredSize(params.totalSize());
+    if (contentLength(req) > MAX_INIT_BODY) {
+      throw new ApiError(415, "send the file as multipart/form-data; a non-multipart body initialises a chunked upload and is ignored");
+    }
+    long[] seen = {0};
+    req.handler(buf -> seen[0] += buf.length());
+    req.endHandler(v -> {
+      if (seen[0] > MAX_INIT_BODY) {
+        ctx.fail(new ApiError(415, "send the file as multipart/form-data"));
+        return;
+      }
+      Caller caller = ctx.get(AuthHandler.CALLER);
+      sessions.init(UUID.randomUUID(), ctx.get(AuthHandler.COMPANY), requester(caller), params.totalChunks(),
+              params.totalSize(), params.filename(), params.type())
+          .onSuccess(resource -> reply(ctx, resource))
+          .onFailure(ctx::fail);
+    });
+    continueIfExpected(req);
+    req.resume();
+  }
+
+  private void receive(RoutingContext ctx, UUID fileId, boolean create) {
+    HttpServerRequest req = ctx.request();
+    UploadParams early = UploadParams.read(req.params(), MultiMap.caseInsensitiveMultiMap()); // 400 before any byte
+    checkDeclaredSize(early.totalSize());
+    if (contentLength(req) > maxRequestBytes) {
+      throw new ApiError(413, "request body of " + contentLength(req) + " bytes exceeds the limit of "
+          + maxRequestBytes + " bytes");
+    }
+    new Receipt(ctx, fileId, create).start();
+  }
+
+  private void checkDeclaredSize(Long totalSize) {
+    if (totalSize != null && totalSize > maxFileBytes) {
+      throw new ApiError(413, "total_size " + totalSize + " exceeds the limit of " + maxFileBytes + " bytes");
+    }
+  }
+
+  private static long contentLength(HttpServerRequest req) {
+    String h = req.getHeader("Content-Length");
+    try {
+      return h == null ? -1 : Long.parseLong(h.strip());
+    } catch (NumberFormatException e) {
+      return -1;
+    }
+  }
+
+  private static void continueIfExpected(HttpServerRequest req) {
+    String expect = req.getHeader("Expect");
+    if (expect != null && expect.equalsIgnoreCase("100-continue")) {
+      req.response().writeContinue();
+    }
+  }
+
+  static Requester requester(Caller caller) {
+    return new Requester(caller.subject(), caller.applicationId(), caller.serverRequest());
+  }
+
+  private static void reply(RoutingContext ctx, JsonObject resource) {
+    ctx.response().putHeader("Content-Type", "application/json; charset=utf-8")
+        .end(new JsonObject().put("resource", resource).toBuffer());
+  }
+
+  /** Storage key of a new chunk object: never derived from a name, unique per attempt. */
+  static String newKey(UUID fileId) {
+    String id = fileId.toString();
+    return id.substring(0, 2) + "/" + id + "/" + UUID.randomUUID() + ".chunk";
+  }
+
+  /** One multipart request: chooses the file part, stores it, then commits it. */
+  private final class Receipt {
+    private final RoutingContext ctx;
+    private final UUID fileId;
+    private final boolean create;
+    private Part part;
+    private boolean finished;
+
+    Receipt(RoutingContext ctx, UUID fileId, boolean create) {
+      this.ctx = ctx;
+      this.fileId = fileId;
+      this.create = create;
+    }
+
+    void start() {
+      HttpServerRequest req = ctx.request();
+      req.setExpectMultipart(true);
+      req.uploadHandler(this::onPart);
+      req.exceptionHandler(this::fail);
+      req.endHandler(v -> onEnd());
+      continueIfExpected(req);
+      req.resume();
+    }
+
+    private void onPart(HttpServerFileUpload upload) {
+      if (part != null) {
+        boolean better = !"file".equals(part.upload.name()) && "file".equals(upload.name());
+        if (!better) {
+          upload.handler(b -> { }); // extra file parts are read and dropped
+          return;
+        }
+        part.discard();
+      }
+      part = new Part(upload, newKey(fileId), Math.min(maxRequestBytes, maxFileBytes));
+      part.stored.future().onFailure(this::fail);
+    }
+
+    private void onEnd() {
+      if (finished) {
+        return;
+      }
+      if (part == null) {
+        fail(ApiError.badRequest("the multipart body has no file part (expected a part named file)"));
+        return;
+      }
+      Part p = part;
+      p.stored.future().onSuccess(v -> commit(p));
+    }
+
+    private void commit(Part p) {
+      if (finished) {
+        return;
+      }
+      finished = true;
+      UploadParams params;
+      try {
+        params = UploadParams.read(ctx.request().params(), ctx.request().formAttributes());
+        checkDeclaredSize(params.totalSize());
+      } catch (ApiError e) {
+        store.delete(p.key);
+        ctx.fail(e);
+        return;
+      }
+      boolean whole = params.chunkNumber() == null;
+      String partName = UploadParams.multipartFilename(p.upload.filename());
+      String name = params.filename() != null ? params.filename()
+          : partName != null && !partName.isEmpty() ? FileNames.sanitize(partName) : null;
+      String mime = params.type() != null ? params.type() : ContentTypes.usable(p.upload.contentType());
+      byte[] head = p.sink.head();
+      Caller caller = ctx.get(AuthHandler.CALLER);
+      ChunkCommit commit = new ChunkCommit(fileId, ctx.get(AuthHandler.COMPANY), requester(caller), create, whole,
+          whole ? 1 : params.chunkNumber(), params.totalChunks(), params.totalSize(), name, mime,
+          ContentTypes.sniff(head, head.length), p.key, p.sink.count(), p.sink.sha256Hex());
+      sessions.commit(commit)
+          .onSuccess(resource -> reply(ctx, resource))
+          .onFailure(err -> {
+            if (!(err instanceof SessionTimeoutException)) { // a timed-out commit may still take effect
+              store.delete(p.key);
+            }
+            ctx.fail(err);
+          });
+    }
+
+    private void fail(Throwable err) {
+      if (finished) {
+        return;
+      }
+      finished = true;
+      Future<Void> aborted = part == null ? Future.succeededFuture() : part.abort();
+      Throwable cause = err;
+      aborted.onComplete(v -> {
+        if (cause instanceof ChunkSink.TooLargeException) {
+          ctx.fail(new ApiError(413, "file exceeds the limit of " + Math.min(maxRequestBytes, maxFileBytes) + " bytes"));
+        } else if (cause instanceof ApiError || cause instanceof UploadException
+            || cause instanceof dev.files.storage.StorageException) {
+          ctx.fail(cause);
+        } else {
+          LOG.debug("upload of file {} interrupted: {}", fileId, cause.toString());
+          ctx.fail(new ApiError(400, "upload interrupted: " + cause.getMessage()));
+        }
+      });
+    }
+  }
+
+  /** A file part being written to the store. */
+  private final class Part {
+    final HttpServerFileUpload upload;
+    final String key;
+    final Promise<Void> stored = Promise.promise();
+    private final Pipe<Buffer> pipe;
+    private final long limit;
+    private ChunkSink sink;
+    private ChunkWrite write;
+    private boolean dropped;
+
+    Part(HttpServerFileUpload upload, String key, long limit) {
+      this.upload = upload;
+      this.key = key;
+      this.limit = limit;
+      this.pipe = upload.pipe().endOnFailure(false); // pauses the part until the store is ready
+      store.create(key).onComplete(ar -> {
+        if (ar.failed()) {
+          pipe.close();
+          stored.tryFail(ar.cause());
+          return;
+        }
+        write = ar.result();
+        if (dropped) {
+          write.abort();
+          return;
+        }
+        sink = new ChunkSink(write, limit);
+        pipe.to(sink).onComplete(stored);
+      });
+    }
+
+    /** Stops storing this part (a better part came): its bytes are dropped and its object removed. */
+    void discard() {
+      dropped = true;
+      pipe.close();
+      upload.handler(b -> { });
+      if (write != null) {
+        write.abort();
+      }
+    }
+
+    Future<Void> abort() {
+      dropped = true;
+      return write == null ? Future.succeededFuture() : write.abort();
+    }
+  }
+}

@@ -1,0 +1,88 @@
+package dev.files.model;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Locale;
+import java.util.regex.Pattern;
+
+/**
+ * Content types (MIME): validation of client-declared types and sniffing from a file's first bytes
+ * (magic numbers) for files declared without a usable type (API.md, "Compatibility").
+ */
+public final class ContentTypes {
+
+  /** The type of bytes of unknown kind. */
+  public static final String OCTET_STREAM = "application/octet-stream";
+  /** How many leading bytes {@link #sniff(byte[], int)} looks at. */
+  public static final int SNIFF_BYTES = 64;
+
+  // RFC 6838 type/subtype, optionally followed by parameters.
+  private static final Pattern MIME = Pattern.compile(
+      "[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}(\\s*;.*)?");
+
+  private ContentTypes() {
+  }
+
+  /**
+   * Returns the declared type, lower-cased type/subtype with parameters kept, or null when it is not
+   * usable: absent, malformed, or {@code application/octet-stream} (which says nothing).
+   */
+  public static String usable(String declared) {
+    if (declared == null) {
+      return null;
+    }
+    String t = declared.strip();
+    if (t.length() > 255 || !MIME.matcher(t).matches()) {
+      return null;
+    }
+    int semi = t.indexOf(';');
+    String base = (semi < 0 ? t : t.substring(0, semi)).strip().toLowerCase(Locale.ROOT);
+    if (base.equals(OCTET_STREAM)) {
+      return null;
+    }
+    return semi < 0 ? base : base + t.substring(semi);
+  }
+
+  /**
+   * The type recognised from the first {@code length} bytes of {@code head}, or
+   * {@link #OCTET_STREAM} when none is recognised.
+   */
+  public static String sniff(byte[] head, int length) {
+    if (starts(head, length, 0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A)) return "image/png";
+    if (starts(head, length, 0xFF, 0xD8, 0xFF)) return "image/jpeg";
+    if (ascii(head, length, 0, "GIF87a") || ascii(head, length, 0, "GIF89a")) return "image/gif";
+    if (ascii(head, length, 0, "RIFF") && ascii(head, length, 8, "WEBP")) return "image/webp";
+    if (ascii(head, length, 0, "BM") && length >= 14) return "image/bmp";
+    if (starts(head, length, 'I', 'I', 0x2A, 0x00) || starts(head, length, 'M', 'M', 0x00, 0x2A)) return "image/tiff";
+    if (ascii(head, length, 0, "%PDF-")) return "application/pdf";
+    if (ascii(head, length, 4, "ftyp")) return ascii(head, length, 8, "qt  ") ? "video/quicktime" : "video/mp4";
+    if (starts(head, length, 0x1A, 0x45, 0xDF, 0xA3)) return "video/webm";
+    if (starts(head, length, 'P', 'K', 0x03, 0x04)) return "application/zip";
+    if (starts(head, length, 0x1F, 0x8B)) return "application/gzip";
+    return OCTET_STREAM;
+  }
+
+  private static boolean starts(byte[] head, int length, int... magic) {
+    if (length < magic.length) {
+      return false;
+    }
+    for (int i = 0; i < magic.length; i++) {
+      if ((head[i] & 0xFF) != magic[i]) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static boolean ascii(byte[] head, int length, int offset, String magic) {
+    byte[] m = magic.getBytes(StandardCharsets.US_ASCII);
+    if (length < offset + m.length) {
+      return false;
+    }
+    for (int i = 0; i < m.length; i++) {
+      if (head[offset + i] != m[i]) {
+        return false;
+      }
+    }
+    return true;
+  }
+}

@@ -1,0 +1,113 @@
+package dev.files.storage;
+
+import io.vertx.core.Future;
+import io.vertx.core.Handler;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.internal.buffer.BufferInternal;
+import io.vertx.core.streams.WriteStream;
+
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+
+/**
+ * The write side of a chunk upload: forwards bytes to a {@link ChunkWrite} while counting them,
+ * hashing them (SHA-256) and keeping the first {@link #HEAD_BYTES} for content sniffing. A write that
+ * takes the count past {@code maxBytes} fails with {@link TooLargeException} and forwards nothing.
+ * {@link #end()} commits the chunk write.
+ */
+public final class ChunkSink implements WriteStream<Buffer> {
+
+  /** How many leading bytes are kept for {@link #head()}. */
+  public static final int HEAD_BYTES = 64;
+
+  /** Thrown (as a failed write) when the body exceeds the limit. */
+  public static final class TooLargeException extends RuntimeException {
+    public TooLargeException(long limit) {
+      super("body exceeds the limit of " + limit + " bytes");
+    }
+  }
+
+  private final ChunkWrite target;
+  private final long maxBytes;
+  private final MessageDigest sha256;
+  private final byte[] head = new byte[HEAD_BYTES];
+  private long count;
+  private boolean tooLarge;
+
+  /** @param maxBytes the largest number of bytes accepted */
+  public ChunkSink(ChunkWrite target, long maxBytes) {
+    this.target = target;
+    this.maxBytes = maxBytes;
+    try {
+      this.sha256 = MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  @Override
+  public Future<Void> write(Buffer data) {
+    int n = data.length();
+    if (tooLarge || count + n > maxBytes) {
+      tooLarge = true;
+      return Future.failedFuture(new TooLargeException(maxBytes));
+    }
+    if (count < HEAD_BYTES) {
+      int k = (int) Math.min(n, HEAD_BYTES - count);
+      data.getBytes(0, k, head, (int) count);
+    }
+    count += n;
+    // The Netty buffer under the Vert.x buffer is hashed in place, without a copy.
+    sha256.update(((BufferInternal) data).getByteBuf().nioBuffer());
+    return target.write(data);
+  }
+
+  @Override
+  public Future<Void> end() {
+    return target.commit();
+  }
+
+  @Override
+  public WriteStream<Buffer> exceptionHandler(Handler<Throwable> handler) {
+    target.exceptionHandler(handler);
+    return this;
+  }
+
+  @Override
+  public WriteStream<Buffer> setWriteQueueMaxSize(int maxSize) {
+    target.setWriteQueueMaxSize(maxSize);
+    return this;
+  }
+
+  @Override
+  public boolean writeQueueFull() {
+    return target.writeQueueFull();
+  }
+
+  @Override
+  public WriteStream<Buffer> drainHandler(Handler<Void> handler) {
+    target.drainHandler(handler);
+    return this;
+  }
+
+  /** Bytes accepted so far. */
+  public long count() {
+    return count;
+  }
+
+  /** True once a write went over the limit. */
+  public boolean tooLarge() {
+    return tooLarge;
+  }
+
+  /** SHA-256 of the bytes accepted, lower-case hex; call once, after the last write. */
+  public String sha256Hex() {
+    return HexFormat.of().formatHex(sha256.digest());
+  }
+
+  /** The first {@code min(count, HEAD_BYTES)} bytes. */
+  public byte[] head() {
+    return java.util.Arrays.copyOf(head, (int) Math.min(count, HEAD_BYTES));
+  }
+}

@@ -1,0 +1,25 @@
+package dev.files.storage;
+
+import io.vertx.core.Future;
+
+/**
+ * Where chunk bytes live: a flat space of objects named by keys the service generates (never derived
+ * from a file name). Writes are all-or-nothing: nothing is visible under a key until
+ * {@link ChunkWrite#commit()} succeeds, and {@link ChunkWrite#abort()} leaves nothing behind.
+ *
+ * <p>Failures are {@link StorageException}s ({@link StorageException#full()} when out of space).
+ */
+public interface ChunkStore {
+
+  /** Starts writing a new object under {@code key}; the key must not exist. */
+  Future<ChunkWrite> create(String key);
+
+  /**
+   * Opens bytes {@code [offset, offset + length)} of the object under {@code key} as a stream.
+   * The caller closes it ({@link ChunkRead#close()}) when done, also on failure.
+   */
+  Future<ChunkRead> read(String key, long offset, long length);
+
+  /** Removes the object under {@code key}; succeeds when it does not exist. */
+  Future<Void> delete(String key);
+}

@@ -1,0 +1,55 @@
+package dev.files.upload;
+
+import io.vertx.core.json.JsonObject;
+
+import java.util.UUID;
+
+/**
+ * A request to an upload session: record a chunk whose bytes are already stored under
+ * {@code storageKey} (API.md, "POST /companies/:company_id/files/:file_id").
+ *
+ * @param fileId      file id
+ * @param companyId   company of the request URL
+ * @param requester   who uploads
+ * @param create      the file may be created by this commit (a classic upload to a new id)
+ * @param whole       the chunk is the whole file: it resets the upload in progress to 1 chunk of {@code size}
+ * @param chunkNumber 1-based chunk number
+ * @param totalChunks declared chunk count, or null when the request gives none
+ * @param totalSize   declared file size in bytes, or null when the request gives none
+ * @param name        sanitised file name given by the request, or null
+ * @param mime        usable content type given by the request, or null
+ * @param sniffedMime type sniffed from the chunk's first bytes (used for chunk 1 when none is declared)
+ * @param storageKey  chunk store key of the bytes (unique per attempt: commits are idempotent on it)
+ * @param size        stored bytes
+ * @param sha256      SHA-256 of the bytes, hex
+ */
+public record ChunkCommit(UUID fileId, UUID companyId, Requester requester, boolean create, boolean whole,
+                          int chunkNumber, Integer totalChunks, Long totalSize, String name, String mime,
+                          String sniffedMime, String storageKey, long size, String sha256) {
+
+  JsonObject toJson() {
+    return new JsonObject()
+        .put("action", "commit")
+        .put("company_id", companyId.toString())
+        .put("caller", requester.toJson())
+        .put("create", create)
+        .put("whole", whole)
+        .put("chunk_number", chunkNumber)
+        .put("total_chunks", totalChunks)
+        .put("total_size", totalSize)
+        .put("name", name)
+        .put("mime", mime)
+        .put("sniffed_mime", sniffedMime)
+        .put("storage_key", storageKey)
+        .put("size", size)
+        .put("sha256", sha256);
+  }
+
+  static ChunkCommit fromJson(UUID fileId, JsonObject j) {
+    return new ChunkCommit(fileId, UUID.fromString(j.getString("company_id")),
+        Requester.fromJson(j.getJsonObject("caller")), j.getBoolean("create", false), j.getBoolean("whole", false),
+        j.getInteger("chunk_number"), j.getInteger("total_chunks"), j.getLong("total_size"),
+        j.getString("name"), j.getString("mime"), j.getString("sniffed_mime"),
+        j.getString("storage_key"), j.getLong("size"), j.getString("sha256"));
+  }
+}

@@ -1,0 +1,122 @@
+package dev.files.upload;
+
+import dev.files.bus.Addresses;
+import dev.files.db.FileRepository;
+import dev.files.storage.ChunkStore;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.eventbus.ReplyException;
+import io.vertx.core.eventbus.ReplyFailure;
+import io.vertx.core.json.JsonObject;
+
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Finds the {@link UploadSessionVerticle} of a file, starting it when none runs, and asks it over
+ * the event bus ({@code files.upload.<file_id>}). At most one session per file is started by this
+ * node; sessions stop themselves when idle, and the next question starts a new one, which reads the
+ * file's state from PostgreSQL.
+ *
+ * <p>Every question has a timeout ({@code upload.commit_timeout_ms}). A question that found no
+ * session, or timed out, is asked again (up to {@value #ATTEMPTS} times): every session action is
+ * idempotent. Answers are the API resource JSON; refusals fail with {@link UploadException}.
+ */
+public final class UploadSessions {
+
+  private static final int ATTEMPTS = 3;
+
+  private final Vertx vertx;
+  private final FileRepository files;
+  private final ChunkStore store;
+  private final long idleMs;
+  private final long timeoutMs;
+  private final Map<UUID, Future<String>> running = new ConcurrentHashMap<>();
+
+  /**
+   * @param idleMs    a session stops after this long without a message (ms)
+   * @param timeoutMs how long one question may wait for its answer (ms)
+   */
+  public UploadSessions(Vertx vertx, FileRepository files, ChunkStore store, long idleMs, long timeoutMs) {
+    this.vertx = vertx;
+    this.files = files;
+    this.store = store;
+    this.idleMs = idleMs;
+    this.timeoutMs = timeoutMs;
+  }
+
+  /** Records a stored chunk; answers the resource as the upload stands after it. */
+  public Future<JsonObject> commit(ChunkCommit commit) {
+    return ask(commit.fileId(), commit.toJson(), ATTEMPTS);
+  }
+
+  /**
+   * Creates a pending file for a chunked upload (API.md, initialisation): JSON of
+   * {@link UploadSessionVerticle} action {@code init}. Answers the resource.
+   */
+  public Future<JsonObject> init(UUID fileId, UUID companyId, Requester requester, Integer totalChunks,
+                                 Long totalSize, String name, String mime) {
+    JsonObject msg = new JsonObject().put("action", "init")
+        .put("company_id", companyId.toString()).put("caller", requester.toJson())
+        .put("total_chunks", totalChunks).put("total_size", totalSize).put("name", name).put("mime", mime);
+    return ask(fileId, msg, ATTEMPTS);
+  }
+
+  /** Deletes a file, its chunks and thumbnails; answers {@code {"status":"success"}}. */
+  public Future<JsonObject> delete(UUID fileId, UUID companyId, Requester requester) {
+    JsonObject msg = new JsonObject().put("action", "delete")
+        .put("company_id", companyId.toString()).put("caller", requester.toJson());
+    return ask(fileId, msg, ATTEMPTS);
+  }
+
+  /** Number of sessions this node runs (for tests and metrics). */
+  public int size() {
+    return running.size();
+  }
+
+  /** The deployment id of the running session of a file, or null. */
+  public String deploymentOf(UUID fileId) {
+    Future<String> f = running.get(fileId);
+    return f != null && f.succeeded() ? f.result() : null;
+  }
+
+  private Future<JsonObject> ask(UUID fileId, JsonObject msg, int attemptsLeft) {
+    DeliveryOptions options = new DeliveryOptions().setSendTimeout(timeoutMs);
+    return session(fileId)
+        .compose(id -> vertx.eventBus().<JsonObject>request(Addresses.upload(fileId), msg, options))
+        .map(Message::body)
+        .recover(err -> {
+          if (err instanceof ReplyException re && re.failureType() == ReplyFailure.RECIPIENT_FAILURE) {
+            return Future.failedFuture(new UploadException(re.failureCode(), re.getMessage()));
+          }
+          boolean retry = err instanceof ReplyException re
+              && (re.failureType() == ReplyFailure.NO_HANDLERS || re.failureType() == ReplyFailure.TIMEOUT);
+          if (retry && attemptsLeft > 1) {
+            running.computeIfPresent(fileId, (k, f) -> f.failed() || ((ReplyException) err).failureType() == ReplyFailure.NO_HANDLERS ? null : f);
+            return ask(fileId, msg, attemptsLeft - 1);
+          }
+          if (err instanceof UploadException) {
+            return Future.failedFuture(err);
+          }
+          return Future.failedFuture(new SessionTimeoutException("upload session of file " + fileId
+              + " did not answer: " + err.getMessage()));
+        });
+  }
+
+  private Future<String> session(UUID fileId) {
+    return running.computeIfAbsent(fileId, id -> {
+      Future<String> deployed = vertx.deployVerticle(
+          new UploadSessionVerticle(id, files, store, this, idleMs));
+      deployed.onFailure(err -> running.remove(id, deployed));
+      return deployed;
+    });
+  }
+
+  /** Called by a session that stops: the next question for the file starts a new one. */
+  void forget(UUID fileId, String deploymentId) {
+    running.computeIfPresent(fileId, (k, f) -> f.succeeded() && f.result().equals(deploymentId) ? null : f);
+  }
+}
