@@ -1,0 +1,37 @@
+package dev.files.support;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
+
+/** Direct SQL on the test databases (to check what is stored, and to drop databases). */
+public final class Db {
+
+  private Db() {
+  }
+
+  private static String jdbc(String db) {
+    String hostPort = TestNode.PG.replaceFirst("^postgresql://([^@]*@)?", "");
+    return "jdbc:postgresql://" + hostPort + "/" + db + "?user=postgres";
+  }
+
+  /** The first column of the first row of {@code sql} as a long (a count). */
+  public static long count(String db, String sql) throws Exception {
+    try (Connection c = DriverManager.getConnection(jdbc(db)); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+      rs.next();
+      return rs.getLong(1);
+    }
+  }
+
+  /** Runs a statement. */
+  public static void execute(String db, String sql) throws Exception {
+    try (Connection c = DriverManager.getConnection(jdbc(db)); Statement s = c.createStatement()) {
+      s.execute(sql);
+    }
+  }
+
+  public static void drop(String db) throws Exception {
+    execute("postgres", "DROP DATABASE IF EXISTS \"" + db + "\" WITH (FORCE)");
+  }
+}

@@ -1,0 +1,115 @@
+package dev.files.support;
+
+import dev.files.FilesConfig;
+import dev.files.Node;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.auth.JWTOptions;
+import io.vertx.ext.auth.PubSecKeyOptions;
+import io.vertx.ext.auth.jwt.JWTAuth;
+import io.vertx.ext.auth.jwt.JWTAuthOptions;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A real node for tests: its own PostgreSQL database (created on the server of {@link #PG}, dropped
+ * by {@link #close()}), its own storage directory, a free port, and the test JWT secret.
+ */
+public final class TestNode implements AutoCloseable {
+
+  /** The PostgreSQL server tests use: FILES_TEST_PG_URL, else the machine's 127.0.0.1:5432. */
+  public static final String PG = System.getenv().getOrDefault("FILES_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432");
+  public static final String SECRET = "test-secret-0123456789-0123456789";
+
+  public final Node node;
+  public final String dbName;
+  public final Path storage;
+  public final int port;
+  public final Map<String, Object> settings;
+
+  private TestNode(Node node, String dbName, Path storage, int port, Map<String, Object> settings) {
+    this.node = node;
+    this.dbName = dbName;
+    this.storage = storage;
+    this.port = port;
+    this.settings = settings;
+  }
+
+  /** Starts a node; {@code overrides} are dotted configuration keys. */
+  public static TestNode start(Map<String, ?> overrides) throws Exception {
+    Map<String, Object> settings = settings(overrides);
+    Node node = Node.start(FilesConfig.load(Map.of(), settings)).await(120, TimeUnit.SECONDS);
+    return new TestNode(node, (String) settings.get("test.db_name"), Path.of((String) settings.get("storage.local.path")),
+        ((Number) settings.get("http.port")).intValue(), settings);
+  }
+
+  /** The configuration a test node gets: fresh database, directory and port, then the overrides. */
+  public static Map<String, Object> settings(Map<String, ?> overrides) throws IOException {
+    String db = "files_test_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+    Path storage = Files.createTempDirectory("files-test-storage");
+    Map<String, Object> s = new HashMap<>();
+    s.put("db.url", PG + "/" + db);
+    s.put("test.db_name", db);
+    s.put("storage.local.path", storage.toString());
+    s.put("http.host", "127.0.0.1");
+    s.put("http.port", freePort());
+    s.put("auth.jwt.secret", SECRET);
+    s.putAll(overrides);
+    return s;
+  }
+
+  public static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+
+  /** Base URL of the API: {@code http://127.0.0.1:<port>/internal/services/files/v1}. */
+  public String api() {
+    return "http://127.0.0.1:" + port + "/internal/services/files/v1";
+  }
+
+  @Override
+  public void close() throws Exception {
+    node.close().await(30, TimeUnit.SECONDS);
+    Db.drop(dbName);
+    Files.walk(storage).sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+  }
+
+  /** Signs a token with the test secret. */
+  public static String token(JsonObject claims, int ttlSeconds) {
+    Vertx vertx = Vertx.vertx();
+    try {
+      return JWTAuth.create(vertx, new JWTAuthOptions().addPubSecKey(new PubSecKeyOptions().setAlgorithm("HS256").setBuffer(SECRET)))
+          .generateToken(claims, new JWTOptions().setExpiresInSeconds(ttlSeconds));
+    } finally {
+      vertx.close();
+    }
+  }
+
+  /** A user token of {@code user} for {@code companies}. */
+  public static String userToken(UUID user, UUID... companies) {
+    JsonArray list = new JsonArray();
+    for (UUID c : companies) {
+      list.add(c.toString());
+    }
+    return token(new JsonObject().put("sub", user.toString()).put("companies", list), 3600);
+  }
+
+  /** An application token ({@code application_id} = {@code sub} = app) for {@code companies}. */
+  public static String appToken(UUID app, UUID... companies) {
+    JsonArray list = new JsonArray();
+    for (UUID c : companies) {
+      list.add(c.toString());
+    }
+    return token(new JsonObject().put("sub", app.toString()).put("application_id", app.toString()).put("companies", list), 3600);
+  }
+}
