@@ -143,6 +143,17 @@ final class UploadHandler {
         .end(new JsonObject().put("resource", resource).toBuffer());
   }
 
+  /**
+   * The part's Content-Type. The multipart decoder keeps the charset apart (and reports UTF-8 when
+   * none was sent), so it is put back for text types only, where it means something.
+   */
+  private static String partType(HttpServerFileUpload upload) {
+    String type = upload.contentType();
+    String charset = upload.charset();
+    boolean text = type != null && type.regionMatches(true, 0, "text/", 0, 5) && !type.contains(";");
+    return text && charset != null && !charset.isEmpty() ? type + "; charset=" + charset.toLowerCase(Locale.ROOT) : type;
+  }
+
   /** Storage key of a new chunk object: never derived from a name, unique per attempt. */
   static String newKey(UUID fileId) {
     String id = fileId.toString();
@@ -216,7 +227,7 @@ final class UploadHandler {
       String partName = UploadParams.multipartFilename(p.upload.filename());
       String name = params.filename() != null ? params.filename()
           : partName != null && !partName.isEmpty() ? FileNames.sanitize(partName) : null;
-      String mime = params.type() != null ? params.type() : ContentTypes.usable(p.upload.contentType());
+      String mime = params.type() != null ? params.type() : ContentTypes.usable(partType(p.upload));
       byte[] head = p.sink.head();
       Caller caller = ctx.get(AuthHandler.CALLER);
       ChunkCommit commit = new ChunkCommit(fileId, ctx.get(AuthHandler.COMPANY), requester(caller), create, whole,
