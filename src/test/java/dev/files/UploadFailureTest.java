@@ -1,0 +1,179 @@
+package dev.files;
+
+import dev.files.support.Api;
+import dev.files.support.Db;
+import dev.files.support.RawHttp;
+import dev.files.support.TestNode;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+import java.io.IOException;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assumptions.assumeThat;
+
+/**
+ * Uploads that fail: over the size limit (early from Content-Length, and while streaming a chunked
+ * body), a client that goes away mid-body, a storage directory that cannot be written, a full disk.
+ * Each must leave no file in the store (temporary or not) and no row.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class UploadFailureTest {
+
+  static final int LIMIT = 1024 * 1024;
+
+  TestNode node;
+  Api api;
+  final UUID company = UUID.randomUUID();
+  final UUID user = UUID.randomUUID();
+  String token;
+
+  @BeforeAll
+  void start() throws Exception {
+    node = TestNode.start(Map.of("limits.max_request_bytes", LIMIT));
+    api = new Api(node);
+    token = TestNode.userToken(user, company);
+  }
+
+  @AfterAll
+  void stop() throws Exception {
+    node.close();
+  }
+
+  @AfterEach
+  void nothingLeft() throws Exception {
+    waitForNoStoredFiles();
+    assertThat(storedFiles()).isEmpty();
+    assertThat(Db.count(node.dbName, "SELECT count(*) FROM files")).isZero();
+    assertThat(Db.count(node.dbName, "SELECT count(*) FROM chunks")).isZero();
+  }
+
+  private List<Path> storedFiles() throws IOException {
+    try (Stream<Path> s = Files.walk(node.storage)) {
+      return s.filter(Files::isRegularFile).toList();
+    }
+  }
+
+  private void waitForNoStoredFiles() throws Exception {
+    for (int i = 0; i < 50 && !storedFiles().isEmpty(); i++) {
+      Thread.sleep(100);
+    }
+  }
+
+  private String multipartHead(String boundary) {
+    return "--" + boundary + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.bin\"\r\n"
+        + "Content-Type: application/octet-stream\r\n\r\n";
+  }
+
+  @Test
+  void bodyOverTheLimitByContentLengthIs413BeforeAnyByte() throws Exception {
+    String boundary = "b0undary";
+    try (RawHttp http = new RawHttp(node.port)) {
+      http.head("POST /internal/services/files/v1/companies/" + company + "/files HTTP/1.1",
+          "Authorization: Bearer " + token, "Content-Type: multipart/form-data; boundary=" + boundary,
+          "Content-Length: " + (2 * LIMIT), "Expect: 100-continue");
+      String response = http.readResponse();
+      assertThat(response).startsWith("HTTP/1.1 413 ");
+      assertThat(response).doesNotContain("100 Continue");
+      JsonObject body = new JsonObject(response.substring(response.indexOf("\r\n\r\n") + 4));
+      assertThat(body.getInteger("statusCode")).isEqualTo(413);
+      assertThat(body.getString("error")).isEqualTo("Request Entity Too Large");
+      assertThat(body.getString("message")).contains(Integer.toString(LIMIT));
+    }
+  }
+
+  @Test
+  void chunkedBodyOverTheLimitIs413AndThePartialObjectIsRemoved() throws Exception {
+    String boundary = "b0undary";
+    try (RawHttp http = new RawHttp(node.port)) {
+      http.head("POST /internal/services/files/v1/companies/" + company + "/files HTTP/1.1",
+          "Authorization: Bearer " + token, "Content-Type: multipart/form-data; boundary=" + boundary,
+          "Transfer-Encoding: chunked");
+      http.sendChunk(multipartHead(boundary).getBytes(StandardCharsets.US_ASCII));
+      byte[] block = new byte[64 * 1024];
+      for (int sent = 0; sent < 4 * LIMIT; sent += block.length) {
+        if (!http.sendChunk(block)) {
+          break;
+        }
+      }
+      String response = http.readResponse();
+      assertThat(response).startsWith("HTTP/1.1 413 ");
+      assertThat(response).contains("\"statusCode\":413");
+    }
+  }
+
+  @Test
+  void clientGoneMidBodyLeavesNothing() throws Exception {
+    String boundary = "b0undary";
+    try (RawHttp http = new RawHttp(node.port)) {
+      http.head("POST /internal/services/files/v1/companies/" + company + "/files HTTP/1.1",
+          "Authorization: Bearer " + token, "Content-Type: multipart/form-data; boundary=" + boundary,
+          "Content-Length: " + (LIMIT - 1000));
+      http.send(multipartHead(boundary).getBytes(StandardCharsets.US_ASCII));
+      http.send(new byte[LIMIT / 2]);
+      Thread.sleep(300); // the part is being written when the client goes
+    }
+  }
+
+  @Test
+  void multipartWithoutAFilePartIs400() throws Exception {
+    HttpResponse<String> r = Api.CLIENT.send(api.request(api.files(company), token)
+        .header("Content-Type", "multipart/form-data; boundary=xyz")
+        .POST(java.net.http.HttpRequest.BodyPublishers.ofString(
+            "--xyz\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhello\r\n--xyz--\r\n")).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertThat(r.statusCode()).isEqualTo(400);
+    assertThat(new JsonObject(r.body()).getString("message")).contains("no file part");
+  }
+
+  @Test
+  void malformedChunkNumberIs400BeforeTheBody() throws Exception {
+    HttpResponse<String> r = api.post(api.files(company) + "?chunk_number=abc", token, new Api.Multipart(), new byte[10]);
+    assertThat(r.statusCode()).isEqualTo(400);
+    assertThat(new JsonObject(r.body()).getString("message")).contains("chunk_number");
+  }
+
+  @Test
+  void unwritableStorageIs503WithAMessage() throws Exception {
+    Path moved = node.storage.resolveSibling(node.storage.getFileName() + "-moved");
+    Files.move(node.storage, moved);
+    Files.writeString(node.storage, "not a directory");
+    try {
+      HttpResponse<String> r = api.upload(company, token, "x.bin", null, new byte[1000]);
+      assertThat(r.statusCode()).as(r.body()).isEqualTo(503);
+      assertThat(new JsonObject(r.body()).getString("message")).contains("cannot create");
+    } finally {
+      Files.delete(node.storage);
+      Files.move(moved, node.storage);
+    }
+  }
+
+  @Test
+  void fullDiskIs507AndNothingIsKept() throws Exception {
+    Process mount = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", node.storage.toString())
+        .redirectErrorStream(true).start();
+    assumeThat(mount.waitFor()).as("mounting a small tmpfs (needs root)").isZero();
+    try {
+      HttpResponse<String> r = api.upload(company, token, "big.bin", null, new byte[LIMIT / 2]);
+      assertThat(r.statusCode()).as(r.body()).isEqualTo(507);
+      assertThat(new JsonObject(r.body()).getString("message")).contains("storage is full");
+      waitForNoStoredFiles();
+      assertThat(storedFiles()).isEmpty();
+    } finally {
+      // lazy: the node may still hold the directory open for a moment
+      assertThat(new ProcessBuilder("umount", "-l", node.storage.toString()).start().waitFor()).isZero();
+    }
+  }
+}
