@@ -5,7 +5,7 @@ import dev.files.model.ContentTypes;
 import dev.files.model.FileNames;
 import dev.files.storage.ChunkSink;
 import dev.files.storage.ChunkStore;
-import dev.files.storage.ChunkWrite;
+import dev.files.storage.StorageException;
 import dev.files.upload.ChunkCommit;
 import dev.files.upload.Requester;
 import dev.files.upload.SessionTimeoutException;
@@ -15,14 +15,16 @@ import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Promise;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.http.HttpServerFileUpload;
+import io.vertx.core.Handler;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.json.JsonObject;
-import io.vertx.core.streams.Pipe;
+import io.vertx.core.streams.WriteStream;
 import io.vertx.ext.web.RoutingContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.UUID;
 
@@ -143,28 +145,18 @@ final class UploadHandler {
         .end(new JsonObject().put("resource", resource).toBuffer());
   }
 
-  /**
-   * The part's Content-Type. The multipart decoder keeps the charset apart (and reports UTF-8 when
-   * none was sent), so it is put back for text types only, where it means something.
-   */
-  private static String partType(HttpServerFileUpload upload) {
-    String type = upload.contentType();
-    String charset = upload.charset();
-    boolean text = type != null && type.regionMatches(true, 0, "text/", 0, 5) && !type.contains(";");
-    return text && charset != null && !charset.isEmpty() ? type + "; charset=" + charset.toLowerCase(Locale.ROOT) : type;
-  }
-
   /** Storage key of a new chunk object: never derived from a name, unique per attempt. */
   static String newKey(UUID fileId) {
     String id = fileId.toString();
     return id.substring(0, 2) + "/" + id + "/" + UUID.randomUUID() + ".chunk";
   }
 
-  /** One multipart request: chooses the file part, stores it, then commits it. */
+  /** One multipart request: parses the body, stores the chosen file part, then commits it. */
   private final class Receipt {
     private final RoutingContext ctx;
     private final UUID fileId;
     private final boolean create;
+    private MultipartParser parser;
     private Part part;
     private boolean finished;
 
@@ -176,37 +168,36 @@ final class UploadHandler {
 
     void start() {
       HttpServerRequest req = ctx.request();
-      req.setExpectMultipart(true);
-      req.uploadHandler(this::onPart);
-      req.exceptionHandler(this::fail);
-      req.endHandler(v -> onEnd());
+      parser = new MultipartParser(MultipartParser.boundary(req.getHeader("Content-Type")), this::filePart);
       continueIfExpected(req);
-      req.resume();
-    }
-
-    private void onPart(HttpServerFileUpload upload) {
-      if (part != null) {
-        boolean better = !"file".equals(part.upload.name()) && "file".equals(upload.name());
-        if (!better) {
-          upload.handler(b -> { }); // extra file parts are read and dropped
-          return;
+      req.pipeTo(parser).onComplete(ar -> {
+        if (ar.failed()) {
+          fail(ar.cause());
+        } else if (part == null) {
+          fail(ApiError.badRequest("the multipart body has no file part (expected a part named file)"));
+        } else {
+          Part p = part;
+          p.stored.future().onSuccess(v -> commit(p));
         }
-        part.discard();
-      }
-      part = new Part(upload, newKey(fileId), Math.min(maxRequestBytes, maxFileBytes));
-      part.stored.future().onFailure(this::fail);
+      });
     }
 
-    private void onEnd() {
-      if (finished) {
-        return;
+    /** The part named {@code file} is the file, else the first file part; other file parts are dropped. */
+    private WriteStream<Buffer> filePart(String name, String filename, String contentType) {
+      if (part != null) {
+        if ("file".equals(part.name) || !"file".equals(name)) {
+          return null;
+        }
+        part.abort();
       }
-      if (part == null) {
-        fail(ApiError.badRequest("the multipart body has no file part (expected a part named file)"));
-        return;
-      }
-      Part p = part;
-      p.stored.future().onSuccess(v -> commit(p));
+      Part chosen = new Part(name, filename, contentType, newKey(fileId), Math.min(maxRequestBytes, maxFileBytes));
+      part = chosen;
+      chosen.stored.future().onFailure(err -> {
+        if (part == chosen) { // not a part dropped for a better one
+          fail(err);
+        }
+      });
+      return chosen;
     }
 
     private void commit(Part p) {
@@ -216,7 +207,7 @@ final class UploadHandler {
       finished = true;
       UploadParams params;
       try {
-        params = UploadParams.read(ctx.request().params(), ctx.request().formAttributes());
+        params = UploadParams.read(ctx.request().params(), parser.fields());
         checkDeclaredSize(params.totalSize());
       } catch (ApiError e) {
         store.delete(p.key);
@@ -224,15 +215,16 @@ final class UploadHandler {
         return;
       }
       boolean whole = params.chunkNumber() == null;
-      String partName = UploadParams.multipartFilename(p.upload.filename());
+      String partName = UploadParams.multipartFilename(p.filename);
       String name = params.filename() != null ? params.filename()
           : partName != null && !partName.isEmpty() ? FileNames.sanitize(partName) : null;
-      String mime = params.type() != null ? params.type() : ContentTypes.usable(partType(p.upload));
-      byte[] head = p.sink.head();
+      String mime = params.type() != null ? params.type() : ContentTypes.usable(p.contentType);
+      ChunkSink sink = p.sink.result();
+      byte[] head = sink.head();
       Caller caller = ctx.get(AuthHandler.CALLER);
       ChunkCommit commit = new ChunkCommit(fileId, ctx.get(AuthHandler.COMPANY), requester(caller), create, whole,
           whole ? 1 : params.chunkNumber(), params.totalChunks(), params.totalSize(), name, mime,
-          ContentTypes.sniff(head, head.length), p.key, p.sink.count(), p.sink.sha256Hex());
+          ContentTypes.sniff(head, head.length), p.key, sink.count(), sink.sha256Hex());
       sessions.commit(commit)
           .onSuccess(resource -> reply(ctx, resource))
           .onFailure(err -> {
@@ -243,18 +235,16 @@ final class UploadHandler {
           });
     }
 
-    private void fail(Throwable err) {
+    private void fail(Throwable cause) {
       if (finished) {
         return;
       }
       finished = true;
       Future<Void> aborted = part == null ? Future.succeededFuture() : part.abort();
-      Throwable cause = err;
       aborted.onComplete(v -> {
         if (cause instanceof ChunkSink.TooLargeException) {
           ctx.fail(new ApiError(413, "file exceeds the limit of " + Math.min(maxRequestBytes, maxFileBytes) + " bytes"));
-        } else if (cause instanceof ApiError || cause instanceof UploadException
-            || cause instanceof dev.files.storage.StorageException) {
+        } else if (cause instanceof ApiError || cause instanceof UploadException || cause instanceof StorageException) {
           ctx.fail(cause);
         } else {
           LOG.debug("upload of file {} interrupted: {}", fileId, cause.toString());
@@ -264,51 +254,103 @@ final class UploadHandler {
     }
   }
 
-  /** A file part being written to the store. */
-  private final class Part {
-    final HttpServerFileUpload upload;
+  /**
+   * The file part: a write stream into a new chunk store object. The object is created
+   * asynchronously; until it is open, writes are held and {@link #writeQueueFull()} is true, so the
+   * request pauses. {@link #end()} commits the object and completes {@link #stored}.
+   */
+  private final class Part implements WriteStream<Buffer> {
+    final String name;
+    final String filename;
+    final String contentType;
     final String key;
     final Promise<Void> stored = Promise.promise();
-    private final Pipe<Buffer> pipe;
-    private final long limit;
-    private ChunkSink sink;
-    private ChunkWrite write;
+    final Future<ChunkSink> sink;
+    private final List<Buffer> held = new ArrayList<>();
+    private Handler<Void> drainHandler;
+    private boolean ended;
     private boolean dropped;
 
-    Part(HttpServerFileUpload upload, String key, long limit) {
-      this.upload = upload;
+    Part(String name, String filename, String contentType, String key, long limit) {
+      this.name = name;
+      this.filename = filename;
+      this.contentType = contentType;
       this.key = key;
-      this.limit = limit;
-      this.pipe = upload.pipe().endOnFailure(false); // pauses the part until the store is ready
-      store.create(key).onComplete(ar -> {
+      this.sink = store.create(key).map(write -> new ChunkSink(write, limit));
+      sink.onComplete(ar -> {
         if (ar.failed()) {
-          pipe.close();
           stored.tryFail(ar.cause());
           return;
         }
-        write = ar.result();
         if (dropped) {
-          write.abort();
+          ar.result().target().abort();
           return;
         }
-        sink = new ChunkSink(write, limit);
-        pipe.to(sink).onComplete(stored);
+        for (Buffer b : held) {
+          ar.result().write(b).onFailure(stored::tryFail);
+        }
+        held.clear();
+        if (drainHandler != null) {
+          ar.result().drainHandler(drainHandler);
+        }
+        if (ended) {
+          ar.result().end().onComplete(stored);
+        } else if (drainHandler != null && !ar.result().writeQueueFull()) {
+          drainHandler.handle(null);
+        }
       });
     }
 
-    /** Stops storing this part (a better part came): its bytes are dropped and its object removed. */
-    void discard() {
-      dropped = true;
-      pipe.close();
-      upload.handler(b -> { });
-      if (write != null) {
-        write.abort();
+    @Override
+    public Future<Void> write(Buffer data) {
+      if (sink.succeeded()) {
+        return sink.result().write(data);
       }
+      if (sink.failed()) {
+        return Future.failedFuture(sink.cause());
+      }
+      held.add(data);
+      return Future.succeededFuture();
     }
 
+    @Override
+    public Future<Void> end() {
+      ended = true;
+      if (sink.succeeded()) {
+        sink.result().end().onComplete(stored);
+      }
+      return stored.future();
+    }
+
+    /** Drops the part: its object (if created) is removed. */
     Future<Void> abort() {
       dropped = true;
-      return write == null ? Future.succeededFuture() : write.abort();
+      stored.tryFail("dropped");
+      return sink.succeeded() ? sink.result().target().abort() : Future.succeededFuture();
+    }
+
+    @Override
+    public boolean writeQueueFull() {
+      return !sink.succeeded() || sink.result().writeQueueFull();
+    }
+
+    @Override
+    public WriteStream<Buffer> drainHandler(Handler<Void> handler) {
+      drainHandler = handler;
+      if (sink.succeeded()) {
+        sink.result().drainHandler(handler);
+      }
+      return this;
+    }
+
+    @Override
+    public WriteStream<Buffer> exceptionHandler(Handler<Throwable> handler) {
+      return this;
+    }
+
+    @Override
+    public WriteStream<Buffer> setWriteQueueMaxSize(int maxSize) {
+      return this;
     }
   }
 }

@@ -91,6 +91,11 @@ public final class ChunkSink implements WriteStream<Buffer> {
     return this;
   }
 
+  /** The chunk write the bytes go to. */
+  public ChunkWrite target() {
+    return target;
+  }
+
   /** Bytes accepted so far. */
   public long count() {
     return count;

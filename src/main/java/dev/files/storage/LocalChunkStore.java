@@ -2,6 +2,7 @@ package dev.files.storage;
 
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.file.AsyncFile;
@@ -120,6 +121,8 @@ public final class LocalChunkStore implements ChunkStore {
     private final String target;
     private Buffer batch = Buffer.buffer(WRITE_BATCH_BYTES);
     private Throwable failure;
+    private int outstanding; // file writes not yet completed
+    private Promise<Void> idle; // completed when outstanding drops to 0
     private boolean closed;
 
     LocalWrite(AsyncFile file, String part, String target) {
@@ -147,10 +150,27 @@ public final class LocalChunkStore implements ChunkStore {
       }
       Buffer full = batch;
       batch = Buffer.buffer(WRITE_BATCH_BYTES);
-      return file.write(full).recover(err -> {
-        failure = StorageException.of("cannot write chunk", err);
-        return Future.failedFuture(failure);
-      });
+      outstanding++;
+      return file.write(full).andThen(ar -> {
+        if (ar.failed() && failure == null) {
+          failure = StorageException.of("cannot write chunk", ar.cause());
+        }
+        if (--outstanding == 0 && idle != null) {
+          idle.complete();
+          idle = null;
+        }
+      }).recover(err -> Future.failedFuture(failure));
+    }
+
+    /** Completes once every write issued so far has completed (AsyncFile.flush does not wait for them). */
+    private Future<Void> allWritten() {
+      if (outstanding == 0) {
+        return Future.succeededFuture();
+      }
+      if (idle == null) {
+        idle = Promise.promise();
+      }
+      return idle.future();
     }
 
     @Override
@@ -179,7 +199,10 @@ public final class LocalChunkStore implements ChunkStore {
     @Override
     public Future<Void> commit() {
       closed = true;
-      Future<Void> flushed = flushBatch().compose(v -> fsync ? file.flush() : Future.succeededFuture());
+      flushBatch();
+      Future<Void> flushed = allWritten()
+          .compose(v -> failure != null ? Future.failedFuture(failure) : Future.<Void>succeededFuture())
+          .compose(v -> fsync ? file.flush() : Future.succeededFuture());
       return flushed
           .compose(v -> file.close())
           .compose(v -> fs.move(part, target))
