@@ -45,6 +45,7 @@ final class MultipartParser implements WriteStream<Buffer> {
 
   private final Listener listener;
   private final byte[] delimiter; // CRLF "--" boundary
+  private final int[] shift0; // search shifts of the whole delimiter
   private final MultiMap fields = MultiMap.caseInsensitiveMultiMap();
   private State state = State.PREAMBLE;
   private Buffer carry = Buffer.buffer(); // bytes that may start a delimiter, or an unfinished header block
@@ -59,6 +60,7 @@ final class MultipartParser implements WriteStream<Buffer> {
   MultipartParser(String boundary, Listener listener) {
     this.listener = listener;
     this.delimiter = ("\r\n--" + boundary).getBytes(StandardCharsets.ISO_8859_1);
+    this.shift0 = shiftTable(0);
   }
 
   /** The boundary parameter of a {@code multipart/form-data} Content-Type; 400 when missing. */
@@ -180,38 +182,60 @@ final class MultipartParser implements WriteStream<Buffer> {
   /**
    * Finds the delimiter (from byte {@code skip} of it) in {@code work} from {@code from}: its index,
    * -1 when absent, or -2 when the buffer ends with a prefix of it (which starts at {@link #partialStart}).
+   * Boyer-Moore-Horspool over the buffer's bytes: most steps skip a whole delimiter length.
    */
   private int find(Buffer work, int from, int skip) {
     ByteBuf buf = ((BufferInternal) work).getByteBuf();
-    int base = buf.readerIndex();
-    int length = work.length();
-    byte first = delimiter[skip];
+    byte[] a;
+    int off;
+    if (buf.hasArray()) {
+      a = buf.array();
+      off = buf.arrayOffset() + buf.readerIndex();
+    } else {
+      a = work.getBytes();
+      off = 0;
+    }
+    int n = work.length();
+    int m = delimiter.length - skip;
+    int[] shift = skip == 0 ? shift0 : shiftTable(skip);
     int i = from;
-    while (i < length) {
-      int hit = buf.indexOf(base + i, base + length, first);
-      if (hit < 0) {
-        return -1;
+    while (i <= n - m) {
+      int j = m - 1;
+      while (j >= 0 && a[off + i + j] == delimiter[skip + j]) {
+        j--;
       }
-      hit -= base;
-      int n = delimiter.length - skip;
-      int available = Math.min(n, length - hit);
-      boolean match = true;
-      for (int k = 1; k < available; k++) {
-        if (work.getByte(hit + k) != delimiter[skip + k]) {
-          match = false;
+      if (j < 0) {
+        return i;
+      }
+      i += shift[a[off + i + m - 1] & 0xFF];
+    }
+    // A prefix of the delimiter at the very end of the buffer?
+    for (int k = Math.max(from, n - m + 1); k < n; k++) {
+      int len = n - k;
+      boolean prefix = true;
+      for (int t = 0; t < len; t++) {
+        if (a[off + k + t] != delimiter[skip + t]) {
+          prefix = false;
           break;
         }
       }
-      if (match) {
-        if (available == n) {
-          return hit;
-        }
-        partialStart = hit;
+      if (prefix) {
+        partialStart = k;
         return -2;
       }
-      i = hit + 1;
     }
     return -1;
+  }
+
+  /** Horspool's bad-character shifts for the delimiter from byte {@code skip}. */
+  private int[] shiftTable(int skip) {
+    int m = delimiter.length - skip;
+    int[] shift = new int[256];
+    java.util.Arrays.fill(shift, m);
+    for (int i = 0; i < m - 1; i++) {
+      shift[delimiter[skip + i] & 0xFF] = m - 1 - i;
+    }
+    return shift;
   }
 
   private static int indexOfCrlf(Buffer work, int from) {

@@ -122,14 +122,15 @@ public final class LocalChunkStore implements ChunkStore {
     private Buffer batch = Buffer.buffer(WRITE_BATCH_BYTES);
     private Throwable failure;
     private int outstanding; // file writes not yet completed
+    private long queuedBytes; // bytes of those writes
     private Promise<Void> idle; // completed when outstanding drops to 0
+    private Handler<Void> drainHandler;
     private boolean closed;
 
     LocalWrite(AsyncFile file, String part, String target) {
       this.file = file;
       this.part = part;
       this.target = target;
-      file.setWriteQueueMaxSize(WRITE_QUEUE_BYTES);
     }
 
     @Override
@@ -151,13 +152,20 @@ public final class LocalChunkStore implements ChunkStore {
       Buffer full = batch;
       batch = Buffer.buffer(WRITE_BATCH_BYTES);
       outstanding++;
+      queuedBytes += full.length();
       return file.write(full).andThen(ar -> {
         if (ar.failed() && failure == null) {
           failure = StorageException.of("cannot write chunk", ar.cause());
         }
+        queuedBytes -= full.length();
         if (--outstanding == 0 && idle != null) {
           idle.complete();
           idle = null;
+        }
+        Handler<Void> drain = drainHandler;
+        if (drain != null && queuedBytes <= WRITE_QUEUE_BYTES / 2) {
+          drainHandler = null;
+          drain.handle(null);
         }
       }).recover(err -> Future.failedFuture(failure));
     }
@@ -173,20 +181,20 @@ public final class LocalChunkStore implements ChunkStore {
       return idle.future();
     }
 
+    /** Full while more than {@code WRITE_QUEUE_BYTES} are in file writes not yet completed. */
     @Override
     public boolean writeQueueFull() {
-      return file.writeQueueFull();
+      return queuedBytes >= WRITE_QUEUE_BYTES;
     }
 
     @Override
     public ChunkWrite setWriteQueueMaxSize(int maxSize) {
-      file.setWriteQueueMaxSize(maxSize);
       return this;
     }
 
     @Override
     public ChunkWrite drainHandler(Handler<Void> handler) {
-      file.drainHandler(handler);
+      drainHandler = handler;
       return this;
     }
 
