@@ -6,6 +6,7 @@ import dev.files.auth.TokenVerifier;
 import dev.files.db.Database;
 import dev.files.db.FileRepository;
 import dev.files.http.HttpVerticle;
+import dev.files.storage.IoExecutor;
 import dev.files.storage.LocalChunkStore;
 import dev.files.upload.UploadSessions;
 import io.vertx.core.DeploymentOptions;
@@ -62,7 +63,8 @@ public final class Node {
     return vertx.compose(vx -> Database.open(vx, config.string("db.url"), (int) config.number("db.pool_size"))
         .compose(pool -> {
           FileRepository files = new FileRepository(pool);
-          LocalChunkStore store = new LocalChunkStore(vx, Path.of(config.string("storage.local.path")),
+          IoExecutor io = new IoExecutor(vx, (int) config.number("storage.io_threads"));
+          LocalChunkStore store = new LocalChunkStore(vx, io, Path.of(config.string("storage.local.path")),
               config.flag("storage.local.fsync"));
           UploadSessions sessions = new UploadSessions(vx, files, store,
               config.number("upload.session_idle_ms"), config.number("upload.commit_timeout_ms"));

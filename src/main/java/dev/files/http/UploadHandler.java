@@ -224,7 +224,7 @@ final class UploadHandler {
       Caller caller = ctx.get(AuthHandler.CALLER);
       ChunkCommit commit = new ChunkCommit(fileId, ctx.get(AuthHandler.COMPANY), requester(caller), create, whole,
           whole ? 1 : params.chunkNumber(), params.totalChunks(), params.totalSize(), name, mime,
-          ContentTypes.sniff(head, head.length), p.key, sink.count(), sink.sha256Hex());
+          ContentTypes.sniff(head, head.length), p.key, sink.stored().size(), sink.stored().sha256());
       sessions.commit(commit)
           .onSuccess(resource -> reply(ctx, resource))
           .onFailure(err -> {

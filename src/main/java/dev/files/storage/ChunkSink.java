@@ -3,18 +3,14 @@ package dev.files.storage;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.internal.buffer.BufferInternal;
 import io.vertx.core.streams.WriteStream;
 
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 
 /**
- * The write side of a chunk upload: forwards bytes to a {@link ChunkWrite} while counting them,
- * hashing them (SHA-256) and keeping the first {@link #HEAD_BYTES} for content sniffing. A write that
- * takes the count past {@code maxBytes} fails with {@link TooLargeException} and forwards nothing.
- * {@link #end()} commits the chunk write.
+ * The write side of a chunk upload: forwards bytes to a {@link ChunkWrite} while counting them and
+ * keeping the first {@link #HEAD_BYTES} for content sniffing. A write that takes the count past
+ * {@code maxBytes} fails with {@link TooLargeException} and forwards nothing. {@link #end()} commits
+ * the chunk write; {@link #stored()} then tells its size and SHA-256.
  */
 public final class ChunkSink implements WriteStream<Buffer> {
 
@@ -30,7 +26,7 @@ public final class ChunkSink implements WriteStream<Buffer> {
 
   private final ChunkWrite target;
   private final long maxBytes;
-  private final MessageDigest sha256;
+  private StoredChunk stored;
   private final byte[] head = new byte[HEAD_BYTES];
   private long count;
   private boolean tooLarge;
@@ -39,11 +35,6 @@ public final class ChunkSink implements WriteStream<Buffer> {
   public ChunkSink(ChunkWrite target, long maxBytes) {
     this.target = target;
     this.maxBytes = maxBytes;
-    try {
-      this.sha256 = MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
   }
 
   @Override
@@ -58,14 +49,15 @@ public final class ChunkSink implements WriteStream<Buffer> {
       data.getBytes(0, k, head, (int) count);
     }
     count += n;
-    // The Netty buffer under the Vert.x buffer is hashed in place, without a copy.
-    sha256.update(((BufferInternal) data).getByteBuf().nioBuffer());
     return target.write(data);
   }
 
   @Override
   public Future<Void> end() {
-    return target.commit();
+    return target.commit().map(s -> {
+      stored = s;
+      return null;
+    });
   }
 
   @Override
@@ -106,9 +98,9 @@ public final class ChunkSink implements WriteStream<Buffer> {
     return tooLarge;
   }
 
-  /** SHA-256 of the bytes accepted, lower-case hex; call once, after the last write. */
-  public String sha256Hex() {
-    return HexFormat.of().formatHex(sha256.digest());
+  /** What the committed write stored (size, SHA-256); null until {@link #end()} succeeded. */
+  public StoredChunk stored() {
+    return stored;
   }
 
   /** The first {@code min(count, HEAD_BYTES)} bytes. */
