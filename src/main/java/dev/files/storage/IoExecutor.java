@@ -39,6 +39,11 @@ public final class IoExecutor implements AutoCloseable {
     return promise.future();
   }
 
+  /** Runs {@code task} on a storage thread, for its side effects only. */
+  public void execute(Runnable task) {
+    pool.execute(task);
+  }
+
   /** A queue whose tasks run in submission order, one at a time. */
   public Serial serial() {
     return new Serial();
