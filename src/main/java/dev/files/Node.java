@@ -57,7 +57,7 @@ public final class Node {
         ? Vertx.builder()
             .with(new VertxOptions().setEventBusOptions(new EventBusOptions().setHost(config.string("cluster.host").isBlank()
                 ? "127.0.0.1" : config.string("cluster.host"))))
-            .withClusterManager(new HazelcastClusterManager())
+            .withClusterManager(clusterManager(config.string("cluster.config")))
             .buildClustered()
         : Future.succeededFuture(Vertx.vertx());
     return vertx.compose(vx -> Database.open(vx, config.string("db.url"), (int) config.number("db.pool_size"))
@@ -81,6 +81,15 @@ public final class Node {
               .recover(err -> pool.close().transform(x -> Future.failedFuture(err)));
         })
         .recover(err -> vx.close().transform(x -> Future.failedFuture(err))));
+  }
+
+  /** Hazelcast with the given XML file (see cluster.xml); fails when it cannot be read. */
+  private static HazelcastClusterManager clusterManager(String file) {
+    try {
+      return new HazelcastClusterManager(new com.hazelcast.config.FileSystemXmlConfig(file));
+    } catch (java.io.FileNotFoundException e) {
+      throw new IllegalStateException("cluster.config: cannot read " + file, e);
+    }
   }
 
   /** Stops HTTP, the sessions, the pool and Vert.x (leaving the cluster). */
