@@ -8,7 +8,9 @@ import dev.files.db.FileRepository;
 import dev.files.http.HttpVerticle;
 import dev.files.storage.IoExecutor;
 import dev.files.storage.LocalChunkStore;
+import dev.files.upload.SessionSettings;
 import dev.files.upload.UploadSessions;
+import dev.files.upload.UploadSweepVerticle;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -66,8 +68,10 @@ public final class Node {
           IoExecutor io = new IoExecutor(vx, (int) config.number("storage.io_threads"));
           LocalChunkStore store = new LocalChunkStore(vx, io, Path.of(config.string("storage.local.path")),
               config.flag("storage.local.fsync"));
-          UploadSessions sessions = new UploadSessions(vx, files, store,
-              config.number("upload.session_idle_ms"), config.number("upload.commit_timeout_ms"));
+          UploadSessions sessions = new UploadSessions(vx, files, store, new SessionSettings(
+              config.number("upload.session_idle_ms"), config.number("upload.commit_timeout_ms"),
+              config.number("upload.retire_grace_ms"), config.number("upload.expire_after_ms"),
+              config.number("upload.sweep_interval_ms")));
           HttpVerticle.Services services = new HttpVerticle.Services(files, store, sessions,
               TokenVerifier.create(vx, config), new Membership(files), config.string("http.host"),
               (int) config.number("http.port"), config.number("limits.max_request_bytes"),
@@ -75,6 +79,7 @@ public final class Node {
           int port = (int) config.number("http.port");
           return vx.fileSystem().mkdirs(store.root().toString())
               .compose(v -> vx.deployVerticle(new MembershipVerticle(files)))
+              .compose(v -> vx.deployVerticle(new UploadSweepVerticle(files, store, sessions)))
               .compose(v -> vx.deployVerticle(() -> new HttpVerticle(services),
                   new DeploymentOptions().setInstances((int) Math.max(1, config.number("http.instances")))))
               .map(v -> new Node(vx, pool, files, store, sessions, port))

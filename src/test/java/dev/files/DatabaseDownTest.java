@@ -8,6 +8,7 @@ import dev.files.storage.IoExecutor;
 import dev.files.storage.LocalChunkStore;
 import dev.files.support.Api;
 import dev.files.support.TestNode;
+import dev.files.upload.SessionSettings;
 import dev.files.upload.UploadSessions;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
@@ -51,7 +52,7 @@ class DatabaseDownTest {
     LocalChunkStore store = new LocalChunkStore(vertx, new IoExecutor(vertx, 2), storage, false);
     FilesConfig config = FilesConfig.load(Map.of(), Map.of("auth.jwt.secret", TestNode.SECRET));
     HttpVerticle.Services services = new HttpVerticle.Services(files, store,
-        new UploadSessions(vertx, files, store, 60_000, 5_000), TokenVerifier.create(vertx, config),
+        new UploadSessions(vertx, files, store, new SessionSettings(60_000, 5_000, 60_000, 60_000, 60_000)), TokenVerifier.create(vertx, config),
         new Membership(files), "127.0.0.1", port, 1 << 20, 1 << 20);
     vertx.deployVerticle(new HttpVerticle(services)).await(10, TimeUnit.SECONDS);
     api = new Api("http://127.0.0.1:" + port + "/internal/services/files/v1");

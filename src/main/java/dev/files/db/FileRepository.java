@@ -139,10 +139,13 @@ public final class FileRepository {
   }
 
   /**
-   * Makes the upload generation live: size, chunk count, name and type switch in one statement, and
-   * the chunks of every other generation are removed. Returns the storage keys of those chunks.
+   * Makes the upload generation live: size, chunk count, name and type switch in one statement. The
+   * chunks of every other generation leave the {@code chunks} table for {@code retired_chunks},
+   * to be removed after {@code retireUntil} (epoch ms): downloads that began before the switch
+   * still read them.
    */
-  public Future<List<String>> complete(SqlConnection c, UUID id, int generation, long size, int chunks, long now) {
+  public Future<Void> complete(SqlConnection c, UUID id, int generation, long size, int chunks, long now,
+                               long retireUntil) {
     return c.preparedQuery("""
             UPDATE files SET generation = $2, size = $3, chunks = $4,
                    name = coalesce(upload_name, name), mime = coalesce(upload_mime, mime),
@@ -150,14 +153,74 @@ public final class FileRepository {
                    upload_name = NULL, upload_mime = NULL, updated_at = $5
              WHERE id = $1""")
         .execute(Tuple.of(id, generation, size, chunks, now))
-        .compose(v -> c.preparedQuery("DELETE FROM chunks WHERE file_id = $1 AND generation <> $2 RETURNING storage_key")
-            .execute(Tuple.of(id, generation)))
+        .compose(v -> c.preparedQuery("""
+                WITH old AS (DELETE FROM chunks WHERE file_id = $1 AND generation <> $2 RETURNING storage_key)
+                INSERT INTO retired_chunks (storage_key, file_id, delete_after)
+                SELECT storage_key, $1, $3 FROM old""")
+            .execute(Tuple.of(id, generation, retireUntil)))
+        .mapEmpty();
+  }
+
+  /**
+   * Abandons the upload in progress of a file that has live content: its chunks are removed and
+   * the file shows its live generation only. Returns the storage keys of the removed chunks.
+   */
+  public Future<List<String>> dropUpload(SqlConnection c, UUID id, int uploadGeneration, long now) {
+    return c.preparedQuery("""
+            UPDATE files SET upload_generation = NULL, total_chunks = NULL, total_size = NULL,
+                   upload_name = NULL, upload_mime = NULL, updated_at = $2
+             WHERE id = $1""")
+        .execute(Tuple.of(id, now))
+        .compose(v -> c.preparedQuery("DELETE FROM chunks WHERE file_id = $1 AND generation = $2 RETURNING storage_key")
+            .execute(Tuple.of(id, uploadGeneration)))
         .map(FileRepository::keys);
   }
 
-  /** Deletes the file row and its chunk rows; returns the storage keys of the chunks. */
+  /** Ids of files whose upload in progress was last touched before {@code before} (epoch ms). */
+  public Future<List<UUID>> staleUploads(long before, int limit) {
+    return pool.preparedQuery("""
+            SELECT id FROM files WHERE upload_generation IS NOT NULL AND updated_at < $1
+             ORDER BY updated_at LIMIT $2""")
+        .execute(Tuple.of(before, limit))
+        .map(rows -> {
+          List<UUID> ids = new ArrayList<>(rows.size());
+          for (Row r : rows) {
+            ids.add(r.getUUID(0));
+          }
+          return ids;
+        });
+  }
+
+  /** Storage keys of retired chunks whose grace ended before {@code now}. */
+  public Future<List<String>> dueRetired(long now, int limit) {
+    return pool.preparedQuery("SELECT storage_key FROM retired_chunks WHERE delete_after < $1 LIMIT $2")
+        .execute(Tuple.of(now, limit))
+        .map(FileRepository::keys);
+  }
+
+  /** Forgets retired chunks whose objects were removed. */
+  public Future<Void> forgetRetired(List<String> keys) {
+    return pool.preparedQuery("DELETE FROM retired_chunks WHERE storage_key = ANY($1)")
+        .execute(Tuple.of(keys.toArray(new String[0])))
+        .mapEmpty();
+  }
+
+  /** Of {@code keys}, those that no chunk or retired chunk row refers to. */
+  public Future<List<String>> unreferenced(List<String> keys) {
+    return pool.preparedQuery("""
+            SELECT k FROM unnest($1::text[]) AS k
+             WHERE NOT EXISTS (SELECT 1 FROM chunks WHERE storage_key = k)
+               AND NOT EXISTS (SELECT 1 FROM retired_chunks WHERE storage_key = k)""")
+        .execute(Tuple.of(keys.toArray(new String[0])))
+        .map(FileRepository::keys);
+  }
+
+  /** Deletes the file row and its chunk rows (retired ones too); returns the storage keys of the chunks. */
   public Future<List<String>> delete(SqlConnection c, UUID id) {
-    return c.preparedQuery("DELETE FROM chunks WHERE file_id = $1 RETURNING storage_key")
+    return c.preparedQuery("""
+            WITH a AS (DELETE FROM chunks WHERE file_id = $1 RETURNING storage_key),
+                 b AS (DELETE FROM retired_chunks WHERE file_id = $1 RETURNING storage_key)
+            SELECT storage_key FROM a UNION ALL SELECT storage_key FROM b""")
         .execute(Tuple.of(id))
         .map(FileRepository::keys)
         .compose(keys -> c.preparedQuery("DELETE FROM files WHERE id = $1").execute(Tuple.of(id)).map(keys));

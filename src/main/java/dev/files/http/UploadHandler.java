@@ -3,6 +3,7 @@ package dev.files.http;
 import dev.files.auth.Caller;
 import dev.files.model.ContentTypes;
 import dev.files.model.FileNames;
+import dev.files.storage.ChunkKeys;
 import dev.files.storage.ChunkSink;
 import dev.files.storage.ChunkStore;
 import dev.files.storage.StorageException;
@@ -145,12 +146,6 @@ final class UploadHandler {
         .end(new JsonObject().put("resource", resource).toBuffer());
   }
 
-  /** Storage key of a new chunk object: never derived from a name, unique per attempt. */
-  static String newKey(UUID fileId) {
-    String id = fileId.toString();
-    return id.substring(0, 2) + "/" + id + "/" + UUID.randomUUID() + ".chunk";
-  }
-
   /** One multipart request: parses the body, stores the chosen file part, then commits it. */
   private final class Receipt {
     private final RoutingContext ctx;
@@ -190,7 +185,7 @@ final class UploadHandler {
         }
         part.abort();
       }
-      Part chosen = new Part(name, filename, contentType, newKey(fileId), Math.min(maxRequestBytes, maxFileBytes));
+      Part chosen = new Part(name, filename, contentType, ChunkKeys.newKey(fileId), Math.min(maxRequestBytes, maxFileBytes));
       part = chosen;
       chosen.stored.future().onFailure(err -> {
         if (part == chosen) { // not a part dropped for a better one

@@ -22,4 +22,7 @@ public interface ChunkStore {
 
   /** Removes the object under {@code key}; succeeds when it does not exist. */
   Future<Void> delete(String key);
+
+  /** The objects whose keys start with {@code prefix} (unfinished writes included). */
+  Future<java.util.List<StoredObject>> list(String prefix);
 }

@@ -144,6 +144,25 @@ public final class LocalChunkStore implements ChunkStore {
         .recover(err -> Future.failedFuture(StorageException.of("cannot delete " + key, err)));
   }
 
+  @Override
+  public Future<List<StoredObject>> list(String prefix) {
+    Path dir = Path.of(path(prefix.endsWith("/") ? prefix.substring(0, prefix.length() - 1) : prefix));
+    return io.run(() -> {
+      List<StoredObject> out = new ArrayList<>();
+      if (!Files.isDirectory(dir)) {
+        return out;
+      }
+      try (var files = Files.list(dir)) {
+        for (Path p : (Iterable<Path>) files::iterator) {
+          if (Files.isRegularFile(p)) {
+            out.add(new StoredObject(root.relativize(p).toString(), Files.getLastModifiedTime(p).toMillis()));
+          }
+        }
+      }
+      return out;
+    });
+  }
+
   private Future<Void> removeEmptyParent(String target) {
     Path dir = Path.of(target).getParent();
     if (dir == null || dir.equals(root)) {

@@ -5,7 +5,9 @@ import dev.files.db.FileRepository;
 import dev.files.model.ChunkRecord;
 import dev.files.model.ContentTypes;
 import dev.files.model.FileRecord;
+import dev.files.storage.ChunkKeys;
 import dev.files.storage.ChunkStore;
+import dev.files.storage.StoredObject;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.Message;
@@ -29,6 +31,7 @@ import java.util.UUID;
  * started later (or elsewhere) continues where another stopped. Messages (JSON, field {@code action}):
  * <ul>
  *   <li>{@code commit}: see {@link ChunkCommit}; replies with the API resource;</li>
+ *   <li>{@code expire}: {@code {before: epoch ms}} abandons a stale upload (the sweep's request);</li>
  *   <li>{@code init}: {@code {company_id, caller, total_chunks?, total_size?, name, mime}} creates the
  *       pending file; replies with the resource;</li>
  *   <li>{@code delete}: {@code {company_id, caller}} removes the file; replies {@code {"status":"success"}}.</li>
@@ -45,7 +48,7 @@ public final class UploadSessionVerticle extends VerticleBase {
   private final FileRepository files;
   private final ChunkStore store;
   private final UploadSessions sessions;
-  private final long idleMs;
+  private final SessionSettings settings;
 
   private Future<Void> tail = Future.succeededFuture();
   private int pending;
@@ -53,12 +56,13 @@ public final class UploadSessionVerticle extends VerticleBase {
   private boolean closing;
   private boolean stopped;
 
-  UploadSessionVerticle(UUID fileId, FileRepository files, ChunkStore store, UploadSessions sessions, long idleMs) {
+  UploadSessionVerticle(UUID fileId, FileRepository files, ChunkStore store, UploadSessions sessions,
+                        SessionSettings settings) {
     this.fileId = fileId;
     this.files = files;
     this.store = store;
     this.sessions = sessions;
-    this.idleMs = idleMs;
+    this.settings = settings;
   }
 
   @Override
@@ -95,6 +99,7 @@ public final class UploadSessionVerticle extends VerticleBase {
         case "commit" -> commit(ChunkCommit.fromJson(fileId, body));
         case "init" -> init(body);
         case "delete" -> delete(body);
+        case "expire" -> expire(body.getLong("before"));
         default -> Future.failedFuture(new UploadException(400, "unknown action " + body.getString("action")));
       };
     } catch (RuntimeException e) { // malformed message
@@ -144,8 +149,28 @@ public final class UploadSessionVerticle extends VerticleBase {
   private Future<Void> record(SqlConnection conn, FileRecord f, ChunkCommit c, long now,
                               List<String> garbage, boolean[] completed) {
     checkCompany(f, c.companyId());
-    checkUploadRights(f, c.requester());
     boolean fresh = f.uploadGeneration() == null; // a new upload starts: nothing recorded applies
+    if (fresh && f.complete() && !c.whole()) {
+      // A chunk arriving after completion that is the same as the live one (a client retrying a
+      // request whose answer it lost) changes nothing; different bytes start an overwrite.
+      return files.chunks(conn, fileId, f.generation()).compose(live -> {
+        boolean same = live.stream().anyMatch(x -> x.chunkNumber() == c.chunkNumber() && x.size() == c.size()
+            && x.sha256().equals(c.sha256()))
+            && (c.totalChunks() == null || c.totalChunks() == f.chunks());
+        if (same) {
+          garbage.add(c.storageKey());
+          return Future.succeededFuture();
+        }
+        return recordChunk(conn, f, c, now, garbage, completed);
+      });
+    }
+    return recordChunk(conn, f, c, now, garbage, completed);
+  }
+
+  private Future<Void> recordChunk(SqlConnection conn, FileRecord f, ChunkCommit c, long now,
+                                   List<String> garbage, boolean[] completed) {
+    checkUploadRights(f, c.requester());
+    boolean fresh = f.uploadGeneration() == null;
     int gen = fresh ? (f.generation() == null ? 1 : f.generation() + 1) : f.uploadGeneration();
     Integer totalChunks = c.whole() ? Integer.valueOf(1) : agree("total_chunks", fresh ? null : f.totalChunks(), c.totalChunks());
     Long totalSize = c.whole() ? Long.valueOf(c.size()) : agree("total_size", fresh ? null : f.totalSize(), c.totalSize());
@@ -190,8 +215,8 @@ public final class UploadSessionVerticle extends VerticleBase {
         });
       }
       if (complete) {
-        chain = chain.compose(v -> files.complete(conn, fileId, gen, stored, totalChunks, now)).map(keys -> {
-          garbage.addAll(keys);
+        chain = chain.compose(v -> files.complete(conn, fileId, gen, stored, totalChunks, now,
+            now + settings.retireGraceMs())).map(v -> {
           completed[0] = true;
           return null;
         });
@@ -240,6 +265,37 @@ public final class UploadSessionVerticle extends VerticleBase {
       closing = true;
       publish("file.deleted", companyId, null);
       return new JsonObject().put("status", "success");
+    });
+  }
+
+  /**
+   * The sweep's request: when the upload in progress was last touched before {@code before}
+   * (epoch ms), abandon it: a file that never completed is removed, a pending overwrite is dropped
+   * and the live content kept. Objects under the file's prefix that no row refers to and that are
+   * older than {@code before} (failed or interrupted writes) are removed too. Replies
+   * {@code {"status": "expired" | "kept"}}.
+   */
+  private Future<JsonObject> expire(long before) {
+    long now = System.currentTimeMillis();
+    return files.pool().withTransaction(conn -> files.lock(conn, fileId).compose(f -> {
+      if (f == null || f.uploadGeneration() == null || f.updatedAt() >= before) {
+        return Future.succeededFuture((List<String>) null);
+      }
+      return f.complete() ? files.dropUpload(conn, fileId, f.uploadGeneration(), now) : files.delete(conn, fileId);
+    })).compose(keys -> {
+      if (keys == null) {
+        return Future.succeededFuture(new JsonObject().put("status", "kept"));
+      }
+      removeObjects(keys);
+      closing = true;
+      LOG.info("file {}: abandoned upload expired, {} chunk(s) removed", fileId, keys.size());
+      return store.list(ChunkKeys.prefix(fileId))
+          .compose(objects -> files.unreferenced(objects.stream()
+              .filter(o -> o.modifiedMs() < before).map(StoredObject::key).toList()))
+          .map(orphans -> {
+            removeObjects(orphans);
+            return new JsonObject().put("status", "expired");
+          });
     });
   }
 
@@ -295,7 +351,7 @@ public final class UploadSessionVerticle extends VerticleBase {
   }
 
   private void armIdle() {
-    idleTimer = vertx.setTimer(idleMs, t -> {
+    idleTimer = vertx.setTimer(settings.idleMs(), t -> {
       idleTimer = -1;
       closing = true;
       if (pending == 0) {

@@ -32,20 +32,19 @@ public final class UploadSessions {
   private final Vertx vertx;
   private final FileRepository files;
   private final ChunkStore store;
-  private final long idleMs;
-  private final long timeoutMs;
+  private final SessionSettings settings;
   private final Map<UUID, Future<String>> running = new ConcurrentHashMap<>();
 
-  /**
-   * @param idleMs    a session stops after this long without a message (ms)
-   * @param timeoutMs how long one question may wait for its answer (ms)
-   */
-  public UploadSessions(Vertx vertx, FileRepository files, ChunkStore store, long idleMs, long timeoutMs) {
+  public UploadSessions(Vertx vertx, FileRepository files, ChunkStore store, SessionSettings settings) {
     this.vertx = vertx;
     this.files = files;
     this.store = store;
-    this.idleMs = idleMs;
-    this.timeoutMs = timeoutMs;
+    this.settings = settings;
+  }
+
+  /** The timings sessions run with. */
+  public SessionSettings settings() {
+    return settings;
   }
 
   /** Records a stored chunk; answers the resource as the upload stands after it. */
@@ -72,6 +71,14 @@ public final class UploadSessions {
     return ask(fileId, msg, ATTEMPTS);
   }
 
+  /**
+   * Abandons the file's upload in progress if it was last touched before {@code before} (epoch ms);
+   * answers {@code {"status": "expired" | "kept"}}.
+   */
+  public Future<JsonObject> expire(UUID fileId, long before) {
+    return ask(fileId, new JsonObject().put("action", "expire").put("before", before), ATTEMPTS);
+  }
+
   /** Number of sessions this node runs (for tests and metrics). */
   public int size() {
     return running.size();
@@ -84,7 +91,7 @@ public final class UploadSessions {
   }
 
   private Future<JsonObject> ask(UUID fileId, JsonObject msg, int attemptsLeft) {
-    DeliveryOptions options = new DeliveryOptions().setSendTimeout(timeoutMs);
+    DeliveryOptions options = new DeliveryOptions().setSendTimeout(settings.timeoutMs());
     return session(fileId)
         .compose(id -> vertx.eventBus().<JsonObject>request(Addresses.upload(fileId), msg, options))
         .map(Message::body)
@@ -109,7 +116,7 @@ public final class UploadSessions {
   private Future<String> session(UUID fileId) {
     return running.computeIfAbsent(fileId, id -> {
       Future<String> deployed = vertx.deployVerticle(
-          new UploadSessionVerticle(id, files, store, this, idleMs));
+          new UploadSessionVerticle(id, files, store, this, settings));
       deployed.onFailure(err -> running.remove(id, deployed));
       return deployed;
     });

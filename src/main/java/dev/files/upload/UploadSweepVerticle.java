@@ -1,0 +1,79 @@
+package dev.files.upload;
+
+import dev.files.db.FileRepository;
+import dev.files.storage.ChunkStore;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * The periodic sweep (every {@code upload.sweep_interval_ms}): asks the sessions of uploads untouched
+ * for {@code upload.expire_after_ms} to abandon them (rows, chunks and stray objects go), and removes
+ * the objects of retired chunks whose grace has ended. Every node sweeps; the sessions serialise the
+ * work per file and every step is idempotent.
+ */
+public final class UploadSweepVerticle extends VerticleBase {
+
+  private static final Logger LOG = LoggerFactory.getLogger(UploadSweepVerticle.class);
+  private static final int BATCH = 200;
+
+  private final FileRepository files;
+  private final ChunkStore store;
+  private final UploadSessions sessions;
+  private boolean running;
+
+  public UploadSweepVerticle(FileRepository files, ChunkStore store, UploadSessions sessions) {
+    this.files = files;
+    this.store = store;
+    this.sessions = sessions;
+  }
+
+  @Override
+  public Future<?> start() {
+    vertx.setPeriodic(sessions.settings().sweepEveryMs(), t -> sweep());
+    return Future.succeededFuture();
+  }
+
+  /** One pass; a pass still running when the next is due is not overlapped. */
+  Future<Void> sweep() {
+    if (running) {
+      return Future.succeededFuture();
+    }
+    running = true;
+    long now = System.currentTimeMillis();
+    long before = now - sessions.settings().expireAfterMs();
+    return files.staleUploads(before, BATCH)
+        .compose(ids -> {
+          Future<Void> chain = Future.succeededFuture();
+          for (UUID id : ids) {
+            chain = chain.compose(v -> sessions.expire(id, before).<Void>mapEmpty()
+                .recover(err -> {
+                  LOG.warn("sweep: file {} not expired: {}", id, err.getMessage());
+                  return Future.succeededFuture();
+                }));
+          }
+          return chain;
+        })
+        .compose(v -> files.dueRetired(now, BATCH * 5))
+        .compose(keys -> {
+          List<Future<String>> removed = new ArrayList<>();
+          for (String key : keys) {
+            removed.add(store.delete(key).map(key));
+          }
+          return Future.join(removed).transform(ar -> {
+            List<String> gone = removed.stream().filter(Future::succeeded).map(Future::result).toList();
+            return gone.isEmpty() ? Future.<Void>succeededFuture() : files.forgetRetired(gone);
+          });
+        })
+        .onFailure(err -> LOG.warn("sweep failed: {}", err.getMessage()))
+        .eventually(() -> {
+          running = false;
+          return Future.succeededFuture();
+        });
+  }
+}

@@ -1,0 +1,156 @@
+package dev.files;
+
+import dev.files.support.Api;
+import dev.files.support.Chunks;
+import dev.files.support.Db;
+import dev.files.support.Samples;
+import dev.files.support.TestNode;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.RepeatedTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Chunked uploads through the upload session (API.md, POST /files/:file_id): any order, in parallel,
+ * re-sent, the remainder in the last chunk, and every request that must be refused.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class ChunkedUploadTest {
+
+  static final int CHUNK = 64 * 1024;
+
+  TestNode node;
+  Api api;
+  final UUID company = UUID.randomUUID();
+  final UUID user = UUID.randomUUID();
+  String token;
+  Chunks chunks;
+  ExecutorService pool = Executors.newFixedThreadPool(8);
+  final Random random = new Random(7);
+
+  @BeforeAll
+  void start() throws Exception {
+    node = TestNode.start(Map.of());
+    api = new Api(node);
+    token = TestNode.userToken(user, company);
+    chunks = new Chunks(api, company, token);
+  }
+
+  @AfterAll
+  void stop() throws Exception {
+    pool.shutdownNow();
+    node.close();
+  }
+
+  private byte[] data(int size) {
+    byte[] b = new byte[size];
+    random.nextBytes(b);
+    return b;
+  }
+
+  private static String q(int number, int total, long size) {
+    return "chunk_number=" + number + "&total_chunks=" + total + "&total_size=" + size;
+  }
+
+  private void assertComplete(UUID file, byte[] content, int chunkCount) throws Exception {
+    JsonObject r = Api.resource(api.get(api.file(company, file), token));
+    assertThat(r.getString("upload_status")).isEqualTo("complete");
+    assertThat(r.getJsonObject("upload_data")).isEqualTo(new JsonObject().put("size", content.length).put("chunks", chunkCount));
+    HttpResponse<byte[]> down = api.download(company, file, token);
+    assertThat(down.statusCode()).isEqualTo(200);
+    assertThat(Api.sha256(down.body())).isEqualTo(Api.sha256(content));
+    assertThat(Db.count(node.dbName, "SELECT count(*) FROM chunks WHERE file_id = '" + file + "'")).isEqualTo(chunkCount);
+  }
+
+  /** Sends the chunks in {@code order} (indexes into the split), one request after another. */
+  private UUID upload(byte[] content, int chunkSize, List<Integer> order) throws Exception {
+    List<long[]> parts = Chunks.split(content.length, chunkSize);
+    UUID file = UUID.fromString(chunks.init("filename=c.bin&total_size=" + content.length).getString("id"));
+    for (int i : order) {
+      HttpResponse<String> r = chunks.send(file, q(i + 1, parts.size(), content.length), Chunks.slice(content, parts.get(i)));
+      assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+    }
+    return file;
+  }
+
+  private static List<Integer> range(int n) {
+    List<Integer> l = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      l.add(i);
+    }
+    return l;
+  }
+
+  @Test
+  void inOrder() throws Exception {
+    byte[] content = data(10 * CHUNK + 123);
+    assertComplete(upload(content, CHUNK, range(10)), content, 10);
+  }
+
+  @Test
+  void reversed() throws Exception {
+    byte[] content = data(7 * CHUNK);
+    List<Integer> order = range(7);
+    Collections.reverse(order);
+    assertComplete(upload(content, CHUNK, order), content, 7);
+  }
+
+  @Test
+  void shuffledWithEachChunkResentOnceAtRandom() throws Exception {
+    byte[] content = data(9 * CHUNK + 5);
+    List<Integer> order = range(9);
+    Collections.shuffle(order, random);
+    List<Integer> withRepeats = new ArrayList<>(order);
+    for (int i : range(9)) { // every chunk once more, at a random place before the last send
+      withRepeats.add(random.nextInt(withRepeats.size()), i);
+    }
+    assertComplete(upload(content, CHUNK, withRepeats), content, 9);
+  }
+
+  @RepeatedTest(20)
+  void eightInParallelOnSeparateConnections() throws Exception {
+    byte[] content = data(24 * CHUNK + 999);
+    List<long[]> parts = Chunks.split(content.length, CHUNK);
+    UUID file = UUID.fromString(chunks.init("filename=p.bin&total_size=" + content.length).getString("id"));
+    List<Integer> order = range(parts.size());
+    Collections.shuffle(order, random);
+    order.add(order.get(random.nextInt(order.size()))); // the same chunk twice, concurrently with the rest
+    order.add(random.nextInt(order.size() - 1), order.get(0));
+    List<Callable<Integer>> sends = new ArrayList<>();
+    for (int i : order) {
+      sends.add(() -> {
+        Api fresh = new Api(node); // java.net.http keeps connections; parallel sends use several
+        return fresh.post(fresh.file(company, file) + "?" + q(i + 1, parts.size(), content.length), token,
+            new Api.Multipart().filename("blob"), Chunks.slice(content, parts.get(i))).statusCode();
+      });
+    }
+    for (Future<Integer> f : pool.invokeAll(sends)) {
+      assertThat(f.get()).isEqualTo(200);
+    }
+    assertComplete(file, content, parts.size());
+    assertThat(storedObjects(file)).isEqualTo(parts.size()); // replaced copies were removed
+  }
+
+  private long storedObjects(UUID file) throws Exception {
+    try (var s = Files.walk(node.storage)) {
+      return s.filter(Files::isRegularFile).filter(p -> p.toString().contains(file.toString())).count();
+    }
+  }
+}
