@@ -210,10 +210,12 @@ final class UploadHandler {
         return;
       }
       boolean whole = params.chunkNumber() == null;
-      String partName = UploadParams.multipartFilename(p.filename);
+      // A whole file is named and typed by its part when the parameters do not say; a chunk's part
+      // is a slice ("blob", "part.01"…) whose name and type say nothing about the file.
+      String partName = whole ? UploadParams.multipartFilename(p.filename) : null;
       String name = params.filename() != null ? params.filename()
           : partName != null && !partName.isEmpty() ? FileNames.sanitize(partName) : null;
-      String mime = params.type() != null ? params.type() : ContentTypes.usable(p.contentType);
+      String mime = params.type() != null ? params.type() : whole ? ContentTypes.usable(p.contentType) : null;
       ChunkSink sink = p.sink.result();
       byte[] head = sink.head();
       Caller caller = ctx.get(AuthHandler.CALLER);
