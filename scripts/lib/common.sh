@@ -12,14 +12,22 @@ JVM_FLAGS=(--add-modules java.se --add-exports java.base/jdk.internal.ref=ALL-UN
 # The development JWT secret, used only when no key is configured. Never use it in production.
 DEV_JWT_SECRET="files-service-development-secret-do-not-use-in-production"
 
-# Builds target/files-service.jar when it is missing or older than a source file.
+jar_is_fresh() {
+  [ -f "$JAR" ] && [ -z "$(find "$ROOT/src" "$ROOT/pom.xml" "$ROOT/conf" -newer "$JAR" -type f 2>/dev/null | head -1)" ]
+}
+
+# Builds target/files-service.jar when it is missing or older than a source file. Concurrent
+# callers (scripts/run and scripts/token started together) wait for one build.
 build_if_needed() {
-  if [ -f "$JAR" ] && [ -z "$(find "$ROOT/src" "$ROOT/pom.xml" "$ROOT/conf" -newer "$JAR" -type f 2>/dev/null | head -1)" ]; then
-    return 0
-  fi
+  jar_is_fresh && return 0
   command -v mvn >/dev/null || { echo "run: Maven (mvn) is needed to build; apt-get install -y maven openjdk-17-jdk-headless" >&2; return 1; }
-  echo "run: building $JAR ..." >&2
-  (cd "$ROOT" && mvn -q -B -DskipTests package) >&2
+  mkdir -p "$ROOT/target"
+  (
+    flock 9
+    jar_is_fresh && exit 0
+    echo "run: building $JAR (the first build downloads dependencies: about a minute) ..." >&2
+    cd "$ROOT" && mvn -q -B -ntp -Dstyle.color=never -DskipTests package >&2
+  ) 9>"$ROOT/target/.build.lock"
 }
 
 # True when a JWT key is configured through the environment or the FILES_CONFIG file.
@@ -31,11 +39,14 @@ jwt_key_configured() {
   grep -Eq '"(secret|public_key)"[[:space:]]*:[[:space:]]*"[^"]+' "$ROOT/conf/config.json"
 }
 
-# Exports the development secret when no key is configured; says so when $1 is "loud".
+# Exports the development secret when no key is configured; says so when $1 is "loud". With the
+# development secret (which anyone can read here) the node listens on 127.0.0.1 only, unless
+# FILES_HTTP_HOST says otherwise.
 use_dev_secret_if_unkeyed() {
   if ! jwt_key_configured; then
     export FILES_AUTH_JWT_SECRET="$DEV_JWT_SECRET"
-    [ "${1:-}" = loud ] && echo "run: no JWT key configured: using the DEVELOPMENT secret (set FILES_AUTH_JWT_SECRET or FILES_AUTH_JWT_PUBLIC_KEY for real use)" >&2
+    export FILES_HTTP_HOST="${FILES_HTTP_HOST:-127.0.0.1}"
+    [ "${1:-}" = loud ] && echo "run: no JWT key configured: using the DEVELOPMENT secret, listening on $FILES_HTTP_HOST only (set FILES_AUTH_JWT_SECRET or FILES_AUTH_JWT_PUBLIC_KEY for real use)" >&2
   fi
   return 0
 }

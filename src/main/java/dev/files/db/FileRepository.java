@@ -58,6 +58,36 @@ public final class FileRepository {
         .map(FileRepository::first);
   }
 
+  /**
+   * The file with this id and the chunks of its live generation, read in one statement (one
+   * snapshot: a concurrent completion or delete is seen entirely or not at all); null when absent.
+   */
+  public Future<FileWithChunks> findWithChunks(UUID id) {
+    return pool.preparedQuery("SELECT " + COLUMNS + """
+            , (SELECT coalesce(json_agg(json_build_array(c.chunk_number, c.size, c.sha256, c.storage_key)
+                                        ORDER BY c.chunk_number), '[]'::json)
+                 FROM chunks c WHERE c.file_id = f.id AND c.generation = f.generation) AS live_chunks
+            FROM files f WHERE f.id = $1""")
+        .execute(Tuple.of(id))
+        .map(rows -> {
+          var it = rows.iterator();
+          if (!it.hasNext()) {
+            return null;
+          }
+          Row r = it.next();
+          List<ChunkRecord> chunks = new ArrayList<>();
+          for (Object o : (JsonArray) r.getValue("live_chunks")) {
+            JsonArray a = (JsonArray) o;
+            chunks.add(new ChunkRecord(a.getInteger(0), a.getLong(1), a.getString(2), a.getString(3)));
+          }
+          return new FileWithChunks(map(r), chunks);
+        });
+  }
+
+  /** A file and the chunks of its live generation, by chunk number. */
+  public record FileWithChunks(FileRecord file, List<ChunkRecord> chunks) {
+  }
+
   /** The file with this id, row-locked until the transaction ends, or null. */
   public Future<FileRecord> lock(SqlConnection c, UUID id) {
     return c.preparedQuery("SELECT " + COLUMNS + " FROM files f WHERE f.id = $1 FOR UPDATE OF f")

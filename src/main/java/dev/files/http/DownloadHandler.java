@@ -13,6 +13,7 @@ import io.vertx.ext.web.RoutingContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 
@@ -40,18 +41,16 @@ final class DownloadHandler {
   void handle(RoutingContext ctx) {
     UUID companyId = ctx.get(AuthHandler.COMPANY);
     UUID fileId = AuthHandler.uuidParam(ctx, "file_id");
-    files.find(fileId)
-        .compose(f -> {
+    files.findWithChunks(fileId)
+        .onSuccess(found -> {
+          FileRecord f = found == null ? null : found.file();
           if (f == null || !f.companyId().equals(companyId)) {
-            throw ApiError.notFound("file " + fileId + " not found");
+            ctx.fail(ApiError.notFound("file " + fileId + " not found"));
+          } else if (!f.complete()) {
+            ctx.fail(new ApiError(409, "the upload of file " + fileId + " is not complete"));
+          } else {
+            send(ctx, f, found.chunks());
           }
-          if (!f.complete()) {
-            throw new ApiError(409, "the upload of file " + fileId + " is not complete");
-          }
-          return files.chunks(files.pool(), fileId, f.generation()).map(chunks -> {
-            send(ctx, f, chunks);
-            return null;
-          });
         })
         .onFailure(ctx::fail);
   }
@@ -61,10 +60,18 @@ final class DownloadHandler {
     return "\"" + f.id() + "-" + f.generation() + "\"";
   }
 
+  /** A piece of one chunk object: bytes [offset, offset + length) of {@code key}. */
+  private record Slice(String key, long offset, long length) {
+  }
+
   private void send(RoutingContext ctx, FileRecord f, List<ChunkRecord> chunks) {
     HttpServerResponse resp = ctx.response();
     String etag = etag(f);
     long size = f.size();
+    if (chunks.stream().mapToLong(ChunkRecord::size).sum() != size) {
+      ctx.fail(new ApiError(503, "the chunks of file " + f.id() + " do not add up to its size"));
+      return;
+    }
     resp.putHeader("ETag", etag)
         .putHeader("Accept-Ranges", "bytes")
         .putHeader("X-Content-Type-Options", "nosniff")
@@ -93,19 +100,24 @@ final class DownloadHandler {
       resp.end();
       return;
     }
-    stream(ctx, f, chunks, start, start + length)
-        .onSuccess(v -> resp.end())
-        .onFailure(err -> {
-          LOG.error("download of file {} failed after {} bytes: {}", f.id(), resp.bytesWritten(), err.toString());
-          resp.reset(); // cut the connection: the client must not take a short body for the whole file
-        });
+    List<Slice> slices = slices(chunks, start, start + length);
+    // The first piece is opened before the headers go: a file deleted meanwhile still gets a JSON error.
+    store.read(slices.get(0).key(), slices.get(0).offset(), slices.get(0).length())
+        .onFailure(err -> files.find(f.id()).onComplete(ar -> ctx.fail(ar.succeeded() && ar.result() == null
+            ? ApiError.notFound("file " + f.id() + " not found") : err)))
+        .onSuccess(first -> stream(resp, first, slices, 0)
+            .compose(v -> resp.bytesWritten() == length ? resp.end()
+                : Future.failedFuture("wrote " + resp.bytesWritten() + " of " + length + " bytes"))
+            .onFailure(err -> {
+              LOG.error("download of file {} failed after {} bytes: {}", f.id(), resp.bytesWritten(), err.toString());
+              resp.reset(); // cut the connection: the client must not take a short body for the whole file
+            }));
   }
 
-  /** Pipes bytes [from, to) of the file, chunk after chunk, into the response without ending it. */
-  private Future<Void> stream(RoutingContext ctx, FileRecord f, List<ChunkRecord> chunks, long from, long to) {
-    Future<Void> chain = Future.succeededFuture();
+  /** The pieces of chunk objects holding bytes [from, to) of the file, in order. */
+  private static List<Slice> slices(List<ChunkRecord> chunks, long from, long to) {
+    List<Slice> out = new ArrayList<>();
     long offset = 0; // of the current chunk within the file
-    long expected = 0; // body bytes the response must have written once the chunk is sent
     for (ChunkRecord c : chunks) {
       long chunkStart = offset;
       long chunkEnd = offset + c.size();
@@ -114,16 +126,22 @@ final class DownloadHandler {
         continue;
       }
       long readFrom = Math.max(from, chunkStart) - chunkStart;
-      long readLength = Math.min(to, chunkEnd) - chunkStart - readFrom;
-      expected += readLength;
-      long mustHave = expected;
-      chain = chain.compose(v -> store.read(c.storageKey(), readFrom, readLength))
-          .compose(read -> read.pipe().endOnComplete(false).to(ctx.response())
-              .eventually(read::close))
-          .compose(v -> ctx.response().bytesWritten() == mustHave ? Future.succeededFuture()
-              : Future.failedFuture("chunk " + c.chunkNumber() + " of file " + f.id() + " is shorter than recorded"));
+      out.add(new Slice(c.storageKey(), readFrom, Math.min(to, chunkEnd) - chunkStart - readFrom));
     }
-    return chain;
+    return out;
+  }
+
+  /** Pipes {@code read} (slice {@code i}) and then the following slices into the response, without ending it. */
+  private Future<Void> stream(HttpServerResponse resp, ChunkRead read, List<Slice> slices, int i) {
+    return read.pipe().endOnComplete(false).to(resp)
+        .eventually(read::close)
+        .compose(v -> {
+          if (i + 1 == slices.size()) {
+            return Future.succeededFuture();
+          }
+          Slice next = slices.get(i + 1);
+          return store.read(next.key(), next.offset(), next.length()).compose(r -> stream(resp, r, slices, i + 1));
+        });
   }
 
   /** If-None-Match (RFC 7232 §3.2, weak comparison): {@code *} or a listed tag equal to {@code etag}. */

@@ -4,6 +4,9 @@ import dev.files.auth.AuthException;
 import dev.files.storage.StorageException;
 import dev.files.upload.UploadException;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
+import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
@@ -26,14 +29,19 @@ public final class Errors {
   private Errors() {
   }
 
-  /** The router's failure handler. */
-  public static void handle(RoutingContext ctx) {
+  /**
+   * The router's failure and error handler.
+   *
+   * @param fallback the status when the context carries neither a failure nor a status code
+   */
+  public static void handle(RoutingContext ctx, int fallback) {
     Throwable failure = ctx.failure();
     int status;
     String message;
     if (failure == null) {
-      status = ctx.statusCode() > 0 ? ctx.statusCode() : 500;
+      status = ctx.statusCode() > 0 ? ctx.statusCode() : fallback;
       message = status == 404 ? "no route for " + ctx.request().method() + " " + ctx.request().path()
+          : status == 400 ? "malformed request (path or query encoding)"
           : HttpResponseStatus.valueOf(status).reasonPhrase();
     } else if (failure instanceof ApiError e) {
       status = e.status();
@@ -52,6 +60,9 @@ public final class Errors {
       status = 503;
       message = "database unavailable: " + failure.getMessage();
       LOG.error("database failure on {} {}", ctx.request().method(), ctx.request().path(), failure);
+    } else if (failure instanceof IllegalArgumentException && fallback == 400) {
+      status = 400; // the router could not decode the path or query
+      message = "malformed request: " + failure.getMessage();
     } else {
       status = 500;
       message = "internal error";
@@ -60,26 +71,54 @@ public final class Errors {
     send(ctx, status, message);
   }
 
-  /** Sends the error JSON; closes the connection when the request body was not read. */
-  public static void send(RoutingContext ctx, int status, String message) {
-    HttpServerResponse resp = ctx.response();
+  /**
+   * Requests that could not be decoded (bad request line, URI or headers too long, bad chunked
+   * encoding): a JSON error like any other, then the connection is closed.
+   */
+  public static void invalidRequest(HttpServerRequest req) {
+    Throwable cause = req.decoderResult() == null ? null : req.decoderResult().cause();
+    int status = cause instanceof TooLongHttpLineException ? 414
+        : cause instanceof TooLongHttpHeaderException ? 431 : 400;
+    String message = status == 414 ? "request line too long" : status == 431 ? "request headers too large"
+        : "malformed HTTP request" + (cause == null || cause.getMessage() == null ? "" : ": " + cause.getMessage());
+    HttpServerResponse resp = req.response();
     if (resp.headWritten() || resp.ended()) {
-      ctx.request().connection().close(); // too late for an error response: cut the connection
+      req.connection().close();
       return;
     }
-    boolean unreadBody = !ctx.request().isEnded();
+    resp.setStatusCode(status).putHeader("Content-Type", "application/json; charset=utf-8").putHeader("Connection", "close");
+    resp.end(body(status, message)).onComplete(v -> req.connection().close());
+  }
+
+  private static io.vertx.core.buffer.Buffer body(int status, String message) {
+    return new JsonObject()
+        .put("statusCode", status)
+        .put("error", HttpResponseStatus.valueOf(status).reasonPhrase())
+        .put("message", message)
+        .toBuffer();
+  }
+
+  /** Sends the error JSON; closes the connection when the request body was not read. */
+  public static void send(RoutingContext ctx, int status, String message) {
+    send(ctx.request(), status, message);
+  }
+
+  /** Sends the error JSON for {@code req}; closes the connection when its body was not read. */
+  public static void send(HttpServerRequest req, int status, String message) {
+    HttpServerResponse resp = req.response();
+    if (resp.headWritten() || resp.ended()) {
+      req.connection().close(); // too late for an error response: cut the connection
+      return;
+    }
+    boolean unreadBody = !req.isEnded();
     resp.setStatusCode(status).putHeader("Content-Type", "application/json; charset=utf-8");
     resp.headers().remove("Content-Disposition").remove("Content-Length").remove("ETag");
     if (unreadBody) {
       resp.putHeader("Connection", "close");
     }
-    JsonObject body = new JsonObject()
-        .put("statusCode", status)
-        .put("error", HttpResponseStatus.valueOf(status).reasonPhrase())
-        .put("message", message);
-    resp.end(body.toBuffer()).onComplete(v -> {
+    resp.end(body(status, message)).onComplete(v -> {
       if (unreadBody) {
-        ctx.request().connection().close();
+        req.connection().close();
       }
     });
   }

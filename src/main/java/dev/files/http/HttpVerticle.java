@@ -56,9 +56,9 @@ public final class HttpVerticle extends VerticleBase {
         .handler(authOrQueryToken).handler(downloads::handle);
     router.get(files + "/:file_id/thumbnails/:index").handler(authOrQueryToken).handler(this::thumbnail);
     router.delete(files + "/:file_id").handler(auth).handler(this::delete);
-    router.route().failureHandler(Errors::handle);
-    for (int status : new int[]{404, 405, 413, 500}) {
-      router.errorHandler(status, Errors::handle);
+    router.route().failureHandler(ctx -> Errors.handle(ctx, 500));
+    for (int status : new int[]{400, 404, 405, 413, 500}) {
+      router.errorHandler(status, ctx -> Errors.handle(ctx, status));
     }
 
     HttpServerOptions options = new HttpServerOptions()
@@ -68,7 +68,16 @@ public final class HttpVerticle extends VerticleBase {
         .setIdleTimeout(5)
         .setIdleTimeoutUnit(TimeUnit.MINUTES)
         .setCompressionSupported(false);
-    return vertx.createHttpServer(options).requestHandler(router).listen();
+    return vertx.createHttpServer(options)
+        .invalidRequestHandler(Errors::invalidRequest)
+        .requestHandler(req -> {
+          if (req.version() != io.vertx.core.http.HttpVersion.HTTP_1_0 && req.authority() == null) {
+            Errors.send(req, 400, "the Host header is required");
+          } else {
+            router.handle(req);
+          }
+        })
+        .listen();
   }
 
   private void health(RoutingContext ctx) {

@@ -141,6 +141,17 @@ final class MultipartParser implements WriteStream<Buffer> {
           }
         }
         case HEADERS -> {
+          if (length - pos < 2) {
+            carry = work.getBuffer(pos, length);
+            pos = length;
+            continue;
+          }
+          if (work.getByte(pos) == '\r' && work.getByte(pos + 1) == '\n') { // a part without headers
+            startPart(new byte[0]);
+            pos += 2;
+            state = State.BODY;
+            continue;
+          }
           int end = indexOf(work, pos, new byte[]{'\r', '\n', '\r', '\n'});
           if (end < 0) {
             if (length - pos > MAX_HEADER_BYTES) {

@@ -179,14 +179,15 @@ final class UploadHandler {
 
     /** The part named {@code file} is the file, else the first file part; other file parts are dropped. */
     private WriteStream<Buffer> filePart(String name, String filename, String contentType) {
-      if (part != null) {
-        if ("file".equals(part.name) || !"file".equals(name)) {
-          return null;
-        }
-        part.abort();
+      Part previous = part;
+      if (previous != null && ("file".equals(previous.name) || !"file".equals(name))) {
+        return null;
       }
       Part chosen = new Part(name, filename, contentType, ChunkKeys.newKey(fileId), Math.min(maxRequestBytes, maxFileBytes));
       part = chosen;
+      if (previous != null) {
+        previous.abort(); // a part named file came after another file part: it wins
+      }
       chosen.stored.future().onFailure(err -> {
         if (part == chosen) { // not a part dropped for a better one
           fail(err);
@@ -319,11 +320,17 @@ final class UploadHandler {
       return stored.future();
     }
 
-    /** Drops the part: its object (if created) is removed. */
+    /**
+     * Drops the part: its object is removed, whether it is being written, being committed (the part
+     * ended before the request failed) or already committed.
+     */
     Future<Void> abort() {
       dropped = true;
       stored.tryFail("dropped");
-      return sink.succeeded() ? sink.result().target().abort() : Future.succeededFuture();
+      if (!sink.succeeded()) {
+        return Future.succeededFuture(); // still being created: the creation handler aborts it
+      }
+      return sink.result().target().abort().transform(v -> store.delete(key)).recover(e -> Future.succeededFuture());
     }
 
     @Override

@@ -172,8 +172,9 @@ public final class UploadSessionVerticle extends VerticleBase {
     checkUploadRights(f, c.requester());
     boolean fresh = f.uploadGeneration() == null;
     int gen = fresh ? (f.generation() == null ? 1 : f.generation() + 1) : f.uploadGeneration();
-    Integer totalChunks = c.whole() ? Integer.valueOf(1) : agree("total_chunks", fresh ? null : f.totalChunks(), c.totalChunks());
-    Long totalSize = c.whole() ? Long.valueOf(c.size()) : agree("total_size", fresh ? null : f.totalSize(), c.totalSize());
+    // A whole file is chunk 1 of 1 of its own size, which must agree with what was declared.
+    Integer totalChunks = agree("total_chunks", fresh ? null : f.totalChunks(), c.whole() ? Integer.valueOf(1) : c.totalChunks());
+    Long totalSize = agree("total_size", fresh ? null : f.totalSize(), c.whole() ? Long.valueOf(c.size()) : c.totalSize());
     if (totalChunks != null && c.chunkNumber() > totalChunks) {
       throw new UploadException(400, "chunk_number " + c.chunkNumber() + " is outside 1.." + totalChunks);
     }
