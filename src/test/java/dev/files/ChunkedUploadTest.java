@@ -148,6 +148,20 @@ class ChunkedUploadTest {
     assertThat(storedObjects(file)).isEqualTo(parts.size()); // replaced copies were removed
   }
 
+  @org.junit.jupiter.api.Test
+  void aWholeFileIntoAPendingUploadMustAgreeWithTheDeclaredTotals() throws Exception {
+    UUID file = UUID.fromString(chunks.init("filename=w.bin&total_chunks=2&total_size=10").getString("id"));
+    HttpResponse<String> r = api.post(api.file(company, file), token, new Api.Multipart(), new byte[5]);
+    assertThat(r.statusCode()).isEqualTo(400);
+    assertThat(new JsonObject(r.body()).getString("message")).contains("total_chunks");
+    assertThat(Api.resource(api.get(api.file(company, file), token)).getString("upload_status")).isEqualTo("pending");
+
+    UUID sized = UUID.fromString(chunks.init("filename=w.bin&total_size=5").getString("id"));
+    byte[] five = data(5);
+    assertThat(api.post(api.file(company, sized), token, new Api.Multipart(), five).statusCode()).isEqualTo(200);
+    assertComplete(sized, five, 1);
+  }
+
   private long storedObjects(UUID file) throws Exception {
     try (var s = Files.walk(node.storage)) {
       return s.filter(Files::isRegularFile).filter(p -> p.toString().contains(file.toString())).count();

@@ -145,6 +145,26 @@ class RoundTripTest {
   }
 
   @Test
+  void thePartNamedFileWinsOverAnEarlierFilePartAndNothingElseIsKept() throws Exception {
+    String body = "--xyz\r\n\r\nno headers at all\r\n"
+        + "--xyz\r\nContent-Disposition: form-data; name=\"other\"; filename=\"a.txt\"\r\n\r\nfirst file part\r\n"
+        + "--xyz\r\nContent-Disposition: form-data; name=\"file\"; filename=\"b.txt\"\r\nContent-Type: text/plain\r\n\r\nthe file\r\n"
+        + "--xyz--\r\n";
+    HttpResponse<String> up = Api.CLIENT.send(api.request(api.files(company), token)
+        .header("Content-Type", "multipart/form-data; boundary=xyz")
+        .POST(java.net.http.HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(up.statusCode()).as(up.body()).isEqualTo(200);
+    JsonObject r = Api.resource(up);
+    assertThat(r.getJsonObject("metadata").getString("name")).isEqualTo("b.txt");
+    UUID id = UUID.fromString(r.getString("id"));
+    assertThat(api.download(company, id, token).body()).isEqualTo("the file".getBytes(StandardCharsets.UTF_8));
+    Thread.sleep(300); // the dropped part's object is removed after the answer
+    try (var files = Files.walk(node.storage)) {
+      assertThat(files.filter(Files::isRegularFile).filter(p -> p.toString().contains(id.toString())).count()).isEqualTo(1);
+    }
+  }
+
+  @Test
   void unknownAndMalformedIds() throws Exception {
     HttpResponse<String> missing = api.get(api.file(company, UUID.randomUUID()), token);
     assertThat(missing.statusCode()).isEqualTo(404);

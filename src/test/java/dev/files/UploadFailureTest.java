@@ -139,6 +139,44 @@ class UploadFailureTest {
   }
 
   @Test
+  void clientGoneAfterTheFilePartButBeforeTheClosingBoundaryLeavesNothing() throws Exception {
+    String boundary = "b0undary";
+    byte[] head = multipartHead(boundary).getBytes(StandardCharsets.US_ASCII);
+    byte[] afterPart = ("\r\n--" + boundary + "\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nx")
+        .getBytes(StandardCharsets.US_ASCII);
+    try (RawHttp http = new RawHttp(node.port)) {
+      http.head("POST /internal/services/files/v1/companies/" + company + "/files HTTP/1.1",
+          "Authorization: Bearer " + token, "Content-Type: multipart/form-data; boundary=" + boundary,
+          "Content-Length: " + (head.length + 5000 + afterPart.length + 100));
+      http.send(head);
+      http.send(new byte[5000]);
+      http.send(afterPart); // the file part is complete (and stored); the body never ends
+      Thread.sleep(500);
+    }
+  }
+
+  @Test
+  void missingHostHeaderIs400Json() throws Exception {
+    try (RawHttp http = new RawHttp(node.port)) {
+      http.send("GET /health HTTP/1.1\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      String response = http.readResponse();
+      assertThat(response).startsWith("HTTP/1.1 400 ");
+      assertThat(response).contains("\"statusCode\":400").contains("Host");
+    }
+  }
+
+  @Test
+  void badPercentEscapeInThePathIs400Json() throws Exception {
+    try (RawHttp http = new RawHttp(node.port)) { // java.net.URI refuses to send it
+      http.head("GET /internal/services/files/v1/companies/" + company + "/files/%zz HTTP/1.1",
+          "Authorization: Bearer " + token);
+      String response = http.readResponse();
+      assertThat(response).startsWith("HTTP/1.1 400 ");
+      assertThat(response).contains("\"statusCode\":400");
+    }
+  }
+
+  @Test
   void malformedChunkNumberIs400BeforeTheBody() throws Exception {
     HttpResponse<String> r = api.post(api.files(company) + "?chunk_number=abc", token, new Api.Multipart(), new byte[10]);
     assertThat(r.statusCode()).isEqualTo(400);
