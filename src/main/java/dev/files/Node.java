@@ -6,6 +6,7 @@ import dev.files.auth.TokenVerifier;
 import dev.files.db.Database;
 import dev.files.db.FileRepository;
 import dev.files.http.HttpVerticle;
+import dev.files.storage.DataKeys;
 import dev.files.storage.IoExecutor;
 import dev.files.storage.LocalChunkStore;
 import dev.files.upload.SessionSettings;
@@ -26,6 +27,8 @@ import java.nio.file.Path;
  * pool, the chunk store, the upload sessions, and the HTTP verticles.
  */
 public final class Node {
+
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Node.class);
 
   private final Vertx vertx;
   private final Pool pool;
@@ -50,10 +53,16 @@ public final class Node {
    *     configured, or with the cause when PostgreSQL, the storage directory or the port fail
    */
   public static Future<Node> start(FilesConfig config) {
+    DataKeys dataKeys;
     try {
       TokenVerifier.options(config); // refuse to start without a JWT key, before touching anything
+      dataKeys = DataKeys.create(config.string("encryption.master_key"), config.string("encryption.master_key_id"),
+          config.string("encryption.previous_keys"), config.flag("encryption.null_cipher"));
     } catch (IllegalStateException e) {
       return Future.failedFuture(e);
+    }
+    if (config.flag("encryption.null_cipher")) {
+      LOG.warn("encryption.null_cipher is on: new files are stored WITHOUT encryption (benchmarks only)");
     }
     Future<Vertx> vertx = config.flag("cluster.enabled")
         ? Vertx.builder()
@@ -68,11 +77,11 @@ public final class Node {
           IoExecutor io = new IoExecutor(vx, (int) config.number("storage.io_threads"));
           LocalChunkStore store = new LocalChunkStore(vx, io, Path.of(config.string("storage.local.path")),
               config.flag("storage.local.fsync"));
-          UploadSessions sessions = new UploadSessions(vx, files, store, new SessionSettings(
+          UploadSessions sessions = new UploadSessions(vx, files, store, dataKeys, new SessionSettings(
               config.number("upload.session_idle_ms"), config.number("upload.commit_timeout_ms"),
               config.number("upload.retire_grace_ms"), config.number("upload.expire_after_ms"),
               config.number("upload.sweep_interval_ms")));
-          HttpVerticle.Services services = new HttpVerticle.Services(files, store, sessions,
+          HttpVerticle.Services services = new HttpVerticle.Services(files, store, dataKeys, sessions,
               TokenVerifier.create(vx, config), new Membership(files), config.string("http.host"),
               (int) config.number("http.port"), config.number("limits.max_request_bytes"),
               config.number("limits.max_file_bytes"));

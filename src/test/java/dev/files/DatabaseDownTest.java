@@ -4,6 +4,7 @@ import dev.files.auth.Membership;
 import dev.files.auth.TokenVerifier;
 import dev.files.db.FileRepository;
 import dev.files.http.HttpVerticle;
+import dev.files.storage.DataKeys;
 import dev.files.storage.IoExecutor;
 import dev.files.storage.LocalChunkStore;
 import dev.files.support.Api;
@@ -51,8 +52,10 @@ class DatabaseDownTest {
     FileRepository files = new FileRepository(pool);
     LocalChunkStore store = new LocalChunkStore(vertx, new IoExecutor(vertx, 2), storage, false);
     FilesConfig config = FilesConfig.load(Map.of(), Map.of("auth.jwt.secret", TestNode.SECRET));
-    HttpVerticle.Services services = new HttpVerticle.Services(files, store,
-        new UploadSessions(vertx, files, store, new SessionSettings(60_000, 5_000, 60_000, 60_000, 60_000)), TokenVerifier.create(vertx, config),
+    DataKeys keys = DataKeys.create(TestNode.MASTER_KEY, TestNode.MASTER_KEY_ID, "", false);
+    HttpVerticle.Services services = new HttpVerticle.Services(files, store, keys,
+        new UploadSessions(vertx, files, store, keys, new SessionSettings(60_000, 5_000, 60_000, 60_000, 60_000)),
+        TokenVerifier.create(vertx, config),
         new Membership(files), "127.0.0.1", port, 1 << 20, 1 << 20);
     vertx.deployVerticle(new HttpVerticle(services)).await(10, TimeUnit.SECONDS);
     api = new Api("http://127.0.0.1:" + port + "/internal/services/files/v1");

@@ -3,6 +3,7 @@ package dev.files.db;
 import dev.files.model.ChunkRecord;
 import dev.files.model.FileRecord;
 import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonArray;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
@@ -28,7 +29,7 @@ public final class FileRepository {
       f.upload_name, f.upload_mime,
       (SELECT coalesce(sum(c.size), 0)::bigint FROM chunks c
         WHERE c.file_id = f.id AND c.generation = f.upload_generation) AS stored_bytes,
-      f.thumbnails, f.thumbnails_status, f.created_at, f.updated_at""";
+      f.thumbnails, f.thumbnails_status, f.created_at, f.updated_at, f.data_key_id, f.data_key""";
 
   private final Pool pool;
 
@@ -99,11 +100,12 @@ public final class FileRepository {
   public Future<Void> insert(SqlConnection c, FileRecord f) {
     return c.preparedQuery("""
             INSERT INTO files (id, company_id, owner_type, owner_id, user_id, application_id, name, mime,
-                               total_chunks, total_size, thumbnails_status, created_at, updated_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)""")
+                               total_chunks, total_size, thumbnails_status, created_at, updated_at,
+                               data_key_id, data_key)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)""")
         .execute(Tuple.from(new Object[]{f.id(), f.companyId(), f.ownerType(), f.ownerId(), f.userId(),
             f.applicationId(), f.name(), f.mime(), f.totalChunks(), f.totalSize(), f.thumbnailsStatus(),
-            f.createdAt(), f.updatedAt()}))
+            f.createdAt(), f.updatedAt(), f.dataKeyId(), f.dataKey() == null ? null : Buffer.buffer(f.dataKey())}))
         .mapEmpty();
   }
 
@@ -256,6 +258,32 @@ public final class FileRepository {
         .compose(keys -> c.preparedQuery("DELETE FROM files WHERE id = $1").execute(Tuple.of(id)).map(keys));
   }
 
+  /** A file whose data key is wrapped by another master key than {@code currentId}: id and wrapped key. */
+  public record KeyRow(UUID id, String keyId, byte[] key) {
+  }
+
+  /** Up to {@code limit} files whose data key is wrapped by a master key other than {@code currentId}. */
+  public Future<List<KeyRow>> keysNotWrappedBy(String currentId, UUID after, int limit) {
+    return pool.preparedQuery("""
+            SELECT id, data_key_id, data_key FROM files
+             WHERE data_key_id <> $1 AND data_key_id <> 'none' AND id > $2 ORDER BY id LIMIT $3""")
+        .execute(Tuple.of(currentId, after, limit))
+        .map(rows -> {
+          List<KeyRow> out = new ArrayList<>();
+          for (Row r : rows) {
+            out.add(new KeyRow(r.getUUID(0), r.getString(1), r.getBuffer(2).getBytes()));
+          }
+          return out;
+        });
+  }
+
+  /** Replaces a file's wrapped data key, if it is still the one that was read ({@code oldKeyId}). */
+  public Future<Boolean> replaceDataKey(UUID id, String oldKeyId, String keyId, byte[] key) {
+    return pool.preparedQuery("UPDATE files SET data_key_id = $3, data_key = $4 WHERE id = $1 AND data_key_id = $2")
+        .execute(Tuple.of(id, oldKeyId, keyId, Buffer.buffer(key)))
+        .map(rows -> rows.rowCount() == 1);
+  }
+
   /** True when the membership table has (company, user). */
   public Future<Boolean> isMember(UUID companyId, UUID userId) {
     return pool.preparedQuery("SELECT 1 FROM company_members WHERE company_id = $1 AND user_id = $2")
@@ -303,6 +331,7 @@ public final class FileRepository {
         r.getLong("stored_bytes"),
         thumbs instanceof JsonArray a ? a : new JsonArray(),
         r.getString("thumbnails_status"),
-        r.getLong("created_at"), r.getLong("updated_at"));
+        r.getLong("created_at"), r.getLong("updated_at"),
+        r.getString("data_key_id"), r.getBuffer("data_key") == null ? null : r.getBuffer("data_key").getBytes());
   }
 }

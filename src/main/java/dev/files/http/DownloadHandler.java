@@ -4,7 +4,10 @@ import dev.files.db.FileRepository;
 import dev.files.model.ChunkRecord;
 import dev.files.model.ContentTypes;
 import dev.files.model.FileRecord;
+import com.google.crypto.tink.StreamingAead;
+import dev.files.storage.ChunkCipher;
 import dev.files.storage.ChunkRead;
+import dev.files.storage.DataKeys;
 import dev.files.storage.ChunkStore;
 import io.vertx.core.Future;
 import io.vertx.core.http.HttpMethod;
@@ -13,6 +16,7 @@ import io.vertx.ext.web.RoutingContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.security.GeneralSecurityException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -32,10 +36,12 @@ final class DownloadHandler {
 
   private final FileRepository files;
   private final ChunkStore store;
+  private final DataKeys dataKeys;
 
-  DownloadHandler(FileRepository files, ChunkStore store) {
+  DownloadHandler(FileRepository files, ChunkStore store, DataKeys dataKeys) {
     this.files = files;
     this.store = store;
+    this.dataKeys = dataKeys;
   }
 
   void handle(RoutingContext ctx) {
@@ -60,8 +66,8 @@ final class DownloadHandler {
     return "\"" + f.id() + "-" + f.generation() + "\"";
   }
 
-  /** A piece of one chunk object: bytes [offset, offset + length) of {@code key}. */
-  private record Slice(String key, long offset, long length) {
+  /** A piece of one chunk object: plaintext bytes [offset, offset + length) of {@code key}, decrypted by {@code cipher}. */
+  private record Slice(String key, long offset, long length, ChunkCipher cipher) {
   }
 
   private void send(RoutingContext ctx, FileRecord f, List<ChunkRecord> chunks) {
@@ -70,6 +76,14 @@ final class DownloadHandler {
     long size = f.size();
     if (chunks.stream().mapToLong(ChunkRecord::size).sum() != size) {
       ctx.fail(new ApiError(503, "the chunks of file " + f.id() + " do not add up to its size"));
+      return;
+    }
+    StreamingAead aead;
+    try {
+      aead = dataKeys.unwrap(f.id(), new DataKeys.Wrapped(f.dataKeyId(), f.dataKey()));
+    } catch (GeneralSecurityException | RuntimeException e) {
+      LOG.error("download of file {}: {}", f.id(), e.getMessage());
+      ctx.fail(new ApiError(503, "file " + f.id() + " cannot be decrypted: " + e.getMessage()));
       return;
     }
     resp.putHeader("ETag", etag)
@@ -100,12 +114,13 @@ final class DownloadHandler {
       resp.end();
       return;
     }
-    List<Slice> slices = slices(chunks, start, start + length);
+    List<Slice> slices = slices(f, aead, chunks, start, start + length);
     // The first piece is opened before the headers go: a file deleted meanwhile still gets a JSON error.
-    store.read(slices.get(0).key(), slices.get(0).offset(), slices.get(0).length())
+    Slice first = slices.get(0);
+    store.read(first.key(), first.offset(), first.length(), first.cipher())
         .onFailure(err -> files.find(f.id()).onComplete(ar -> ctx.fail(ar.succeeded() && ar.result() == null
             ? ApiError.notFound("file " + f.id() + " not found") : err)))
-        .onSuccess(first -> stream(resp, first, slices, 0)
+        .onSuccess(read -> stream(resp, read, slices, 0)
             .compose(v -> resp.bytesWritten() == length ? resp.end()
                 : Future.failedFuture("wrote " + resp.bytesWritten() + " of " + length + " bytes"))
             .onFailure(err -> {
@@ -115,7 +130,7 @@ final class DownloadHandler {
   }
 
   /** The pieces of chunk objects holding bytes [from, to) of the file, in order. */
-  private static List<Slice> slices(List<ChunkRecord> chunks, long from, long to) {
+  private static List<Slice> slices(FileRecord f, StreamingAead aead, List<ChunkRecord> chunks, long from, long to) {
     List<Slice> out = new ArrayList<>();
     long offset = 0; // of the current chunk within the file
     for (ChunkRecord c : chunks) {
@@ -126,7 +141,8 @@ final class DownloadHandler {
         continue;
       }
       long readFrom = Math.max(from, chunkStart) - chunkStart;
-      out.add(new Slice(c.storageKey(), readFrom, Math.min(to, chunkEnd) - chunkStart - readFrom));
+      out.add(new Slice(c.storageKey(), readFrom, Math.min(to, chunkEnd) - chunkStart - readFrom,
+          DataKeys.cipher(aead, f.id(), f.generation(), c.chunkNumber())));
     }
     return out;
   }
@@ -140,7 +156,8 @@ final class DownloadHandler {
             return Future.succeededFuture();
           }
           Slice next = slices.get(i + 1);
-          return store.read(next.key(), next.offset(), next.length()).compose(r -> stream(resp, r, slices, i + 1));
+          return store.read(next.key(), next.offset(), next.length(), next.cipher())
+              .compose(r -> stream(resp, r, slices, i + 1));
         });
   }
 

@@ -6,6 +6,7 @@ import dev.files.auth.TokenVerifier;
 import dev.files.db.FileRepository;
 import dev.files.model.FileRecord;
 import dev.files.storage.ChunkStore;
+import dev.files.storage.DataKeys;
 import dev.files.upload.UploadSessions;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
@@ -29,7 +30,8 @@ import java.util.concurrent.TimeUnit;
 public final class HttpVerticle extends VerticleBase {
 
   /** What the HTTP edge needs: shared by all instances of the verticle. */
-  public record Services(FileRepository files, ChunkStore store, UploadSessions sessions, TokenVerifier verifier,
+  public record Services(FileRepository files, ChunkStore store, DataKeys dataKeys, UploadSessions sessions,
+                         TokenVerifier verifier,
                          Membership membership, String host, int port, long maxRequestBytes, long maxFileBytes) {
   }
 
@@ -44,8 +46,9 @@ public final class HttpVerticle extends VerticleBase {
     Router router = Router.router(vertx);
     AuthHandler auth = new AuthHandler(s.verifier(), s.membership(), false);
     AuthHandler authOrQueryToken = new AuthHandler(s.verifier(), s.membership(), true);
-    UploadHandler uploads = new UploadHandler(s.store(), s.sessions(), s.maxRequestBytes(), s.maxFileBytes());
-    DownloadHandler downloads = new DownloadHandler(s.files(), s.store());
+    UploadHandler uploads = new UploadHandler(s.files(), s.store(), s.dataKeys(), s.sessions(), s.maxRequestBytes(),
+        s.maxFileBytes());
+    DownloadHandler downloads = new DownloadHandler(s.files(), s.store(), s.dataKeys());
 
     router.get("/health").handler(this::health);
     String files = FileRecord.API_PREFIX + "/companies/:company_id/files";

@@ -3,9 +3,13 @@ package dev.files.http;
 import dev.files.auth.Caller;
 import dev.files.model.ContentTypes;
 import dev.files.model.FileNames;
+import com.google.crypto.tink.StreamingAead;
+import dev.files.db.FileRepository;
+import dev.files.storage.ChunkCipher;
 import dev.files.storage.ChunkKeys;
 import dev.files.storage.ChunkSink;
 import dev.files.storage.ChunkStore;
+import dev.files.storage.DataKeys;
 import dev.files.storage.StorageException;
 import dev.files.upload.ChunkCommit;
 import dev.files.upload.Requester;
@@ -24,6 +28,7 @@ import io.vertx.ext.web.RoutingContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.security.GeneralSecurityException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -45,13 +50,18 @@ final class UploadHandler {
   /** Largest non-multipart body accepted (and ignored) by an initialisation, in bytes. */
   private static final int MAX_INIT_BODY = 64 * 1024;
 
+  private final FileRepository files;
   private final ChunkStore store;
+  private final DataKeys dataKeys;
   private final UploadSessions sessions;
   private final long maxRequestBytes;
   private final long maxFileBytes;
 
-  UploadHandler(ChunkStore store, UploadSessions sessions, long maxRequestBytes, long maxFileBytes) {
+  UploadHandler(FileRepository files, ChunkStore store, DataKeys dataKeys, UploadSessions sessions,
+                long maxRequestBytes, long maxFileBytes) {
+    this.files = files;
     this.store = store;
+    this.dataKeys = dataKeys;
     this.sessions = sessions;
     this.maxRequestBytes = maxRequestBytes;
     this.maxFileBytes = maxFileBytes;
@@ -112,7 +122,45 @@ final class UploadHandler {
       throw new ApiError(413, "request body of " + contentLength(req) + " bytes exceeds the limit of "
           + maxRequestBytes + " bytes");
     }
-    new Receipt(ctx, fileId, create).start();
+    encryption(ctx, fileId, create)
+        .onSuccess(target -> new Receipt(ctx, fileId, create, target).start())
+        .onFailure(ctx::fail);
+  }
+
+  /**
+   * How the chunk's bytes are encrypted: a new file gets a new data key; an existing file's key is
+   * unwrapped, and the generation is the one its upload session will record (the upload in
+   * progress, else the next one). A file not in the company is 404 before any byte is read.
+   */
+  private Future<Encryption> encryption(RoutingContext ctx, UUID fileId, boolean create) {
+    if (create) {
+      try {
+        DataKeys.Wrapped key = dataKeys.newDataKey(fileId);
+        return Future.succeededFuture(new Encryption(dataKeys.unwrap(fileId, key), 1, key));
+      } catch (GeneralSecurityException e) {
+        return Future.failedFuture(e);
+      }
+    }
+    UUID company = ctx.get(AuthHandler.COMPANY);
+    return files.find(fileId).map(f -> {
+      if (f == null || !f.companyId().equals(company)) {
+        throw ApiError.notFound("file " + fileId + " not found");
+      }
+      int generation = f.uploadGeneration() != null ? f.uploadGeneration() : f.generation() == null ? 1 : f.generation() + 1;
+      try {
+        return new Encryption(dataKeys.unwrap(fileId, new DataKeys.Wrapped(f.dataKeyId(), f.dataKey())), generation, null);
+      } catch (GeneralSecurityException | RuntimeException e) {
+        throw new ApiError(503, "file " + fileId + " cannot be encrypted: " + e.getMessage());
+      }
+    });
+  }
+
+  /**
+   * @param aead       the file's streaming AEAD (null: null cipher)
+   * @param generation the generation the chunk is encrypted for
+   * @param newKey     a new file's wrapped data key, for the session to record; else null
+   */
+  private record Encryption(StreamingAead aead, int generation, DataKeys.Wrapped newKey) {
   }
 
   private void checkDeclaredSize(Long totalSize) {
@@ -151,14 +199,16 @@ final class UploadHandler {
     private final RoutingContext ctx;
     private final UUID fileId;
     private final boolean create;
+    private final Encryption encryption;
     private MultipartParser parser;
     private Part part;
     private boolean finished;
 
-    Receipt(RoutingContext ctx, UUID fileId, boolean create) {
+    Receipt(RoutingContext ctx, UUID fileId, boolean create, Encryption encryption) {
       this.ctx = ctx;
       this.fileId = fileId;
       this.create = create;
+      this.encryption = encryption;
     }
 
     void start() {
@@ -183,7 +233,11 @@ final class UploadHandler {
       if (previous != null && ("file".equals(previous.name) || !"file".equals(name))) {
         return null;
       }
-      Part chosen = new Part(name, filename, contentType, ChunkKeys.newKey(fileId), Math.min(maxRequestBytes, maxFileBytes));
+      // The chunk number is part of the encryption's associated data: it must come before the bytes.
+      Integer number = UploadParams.read(ctx.request().params(), parser.fields()).chunkNumber();
+      int chunkNumber = number == null ? 1 : number;
+      Part chosen = new Part(name, filename, contentType, ChunkKeys.newKey(fileId), Math.min(maxRequestBytes, maxFileBytes),
+          chunkNumber, DataKeys.cipher(encryption.aead(), fileId, encryption.generation(), chunkNumber));
       part = chosen;
       if (previous != null) {
         previous.abort(); // a part named file came after another file part: it wins
@@ -211,6 +265,11 @@ final class UploadHandler {
         return;
       }
       boolean whole = params.chunkNumber() == null;
+      if ((whole ? 1 : params.chunkNumber()) != p.chunkNumber) {
+        store.delete(p.key);
+        ctx.fail(ApiError.badRequest("chunk_number must be given before the file part (in the query or an earlier field)"));
+        return;
+      }
       // A whole file is named and typed by its part when the parameters do not say; a chunk's part
       // is a slice ("blob", "part.01"…) whose name and type say nothing about the file.
       String partName = whole ? UploadParams.multipartFilename(p.filename) : null;
@@ -222,7 +281,8 @@ final class UploadHandler {
       Caller caller = ctx.get(AuthHandler.CALLER);
       ChunkCommit commit = new ChunkCommit(fileId, ctx.get(AuthHandler.COMPANY), requester(caller), create, whole,
           whole ? 1 : params.chunkNumber(), params.totalChunks(), params.totalSize(), name, mime,
-          ContentTypes.sniff(head, head.length), p.key, sink.stored().size(), sink.stored().sha256());
+          ContentTypes.sniff(head, head.length), p.key, sink.stored().size(), sink.stored().sha256(),
+          encryption.generation(), encryption.newKey());
       sessions.commit(commit)
           .onSuccess(resource -> reply(ctx, resource))
           .onFailure(err -> {
@@ -262,6 +322,7 @@ final class UploadHandler {
     final String filename;
     final String contentType;
     final String key;
+    final int chunkNumber;
     final Promise<Void> stored = Promise.promise();
     final Future<ChunkSink> sink;
     private final List<Buffer> held = new ArrayList<>();
@@ -269,12 +330,13 @@ final class UploadHandler {
     private boolean ended;
     private boolean dropped;
 
-    Part(String name, String filename, String contentType, String key, long limit) {
+    Part(String name, String filename, String contentType, String key, long limit, int chunkNumber, ChunkCipher cipher) {
       this.name = name;
       this.filename = filename;
       this.contentType = contentType;
       this.key = key;
-      this.sink = store.create(key).map(write -> new ChunkSink(write, limit));
+      this.chunkNumber = chunkNumber;
+      this.sink = store.create(key, cipher).map(write -> new ChunkSink(write, limit));
       sink.onComplete(ar -> {
         if (ar.failed()) {
           stored.tryFail(ar.cause());

@@ -33,6 +33,8 @@ import java.util.UUID;
  * @param thumbnailsStatus {@code waiting | done | error | none}
  * @param createdAt        epoch ms
  * @param updatedAt        epoch ms
+ * @param dataKeyId        id of the master key that wraps the file's data key
+ * @param dataKey          the file's data key, wrapped (never shown: {@code encryption_key} is always "")
  */
 public record FileRecord(
     UUID id, UUID companyId, String ownerType, UUID ownerId, UUID userId, UUID applicationId,
@@ -41,7 +43,7 @@ public record FileRecord(
     Integer uploadGeneration, Integer totalChunks, Long totalSize, String uploadName, String uploadMime,
     long storedBytes,
     JsonArray thumbnails, String thumbnailsStatus,
-    long createdAt, long updatedAt) {
+    long createdAt, long updatedAt, String dataKeyId, byte[] dataKey) {
 
   /** URL prefix of every route, API.md. */
   public static final String API_PREFIX = "/internal/services/files/v1";

@@ -2,7 +2,6 @@ package dev.files.storage;
 
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
-import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 
 import java.util.ArrayDeque;
@@ -39,7 +38,7 @@ final class BlockReadStream implements ChunkRead {
   private Handler<Void> endHandler;
   private Handler<Throwable> exceptionHandler;
 
-  BlockReadStream(Vertx vertx, IoExecutor io, Source source) {
+  BlockReadStream(IoExecutor io, Source source) {
     this.serial = io.serial();
     this.source = source;
   }

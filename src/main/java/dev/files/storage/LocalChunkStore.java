@@ -13,6 +13,9 @@ import io.vertx.core.internal.buffer.BufferInternal;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.channels.SeekableByteChannel;
+import java.nio.channels.WritableByteChannel;
+import java.security.GeneralSecurityException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -77,37 +80,75 @@ public final class LocalChunkStore implements ChunkStore {
   }
 
   @Override
-  public Future<ChunkWrite> create(String key) {
+  public Future<ChunkWrite> create(String key, ChunkCipher cipher) {
     Path target = Path.of(path(key));
     Path part = Path.of(target + ".part");
     return io.run(() -> {
       Files.createDirectories(target.getParent());
+      FileChannel channel;
       try {
-        return FileChannel.open(part, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        channel = FileChannel.open(part, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
       } catch (NoSuchFileException e) { // a concurrent delete removed the directory: once more
         Files.createDirectories(target.getParent());
-        return FileChannel.open(part, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        channel = FileChannel.open(part, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
       }
-    }).<ChunkWrite>map(channel -> new LocalWrite(channel, part, target))
+      try {
+        return new LocalWrite(channel, cipher.encrypting(new Unclosed(channel)), part, target);
+      } catch (GeneralSecurityException | IOException e) {
+        channel.close();
+        Files.deleteIfExists(part);
+        throw e;
+      }
+    }).<ChunkWrite>map(w -> w)
         .recover(err -> Future.failedFuture(StorageException.of("cannot create " + key, err)));
   }
 
+  /** The file channel as the cipher's destination: closing the cipher's channel leaves it open for the fsync. */
+  private record Unclosed(FileChannel file) implements java.nio.channels.WritableByteChannel {
+    @Override
+    public int write(ByteBuffer src) throws IOException {
+      return file.write(src);
+    }
+
+    @Override
+    public boolean isOpen() {
+      return file.isOpen();
+    }
+
+    @Override
+    public void close() {
+      // the file is closed by the commit or abort
+    }
+  }
+
   @Override
-  public Future<ChunkRead> read(String key, long offset, long length) {
+  public Future<ChunkRead> read(String key, long offset, long length, ChunkCipher cipher) {
     Path file = Path.of(path(key));
-    return io.run(() -> FileChannel.open(file, StandardOpenOption.READ))
-        .<ChunkRead>map(channel -> new BlockReadStream(vertx, io, new FileRange(channel, offset, length)))
+    return io.run(() -> {
+      FileChannel channel = FileChannel.open(file, StandardOpenOption.READ);
+      try {
+        return new FileRange(channel, cipher.decrypting(channel), offset, length);
+      } catch (GeneralSecurityException | IOException e) {
+        channel.close();
+        throw e;
+      }
+    }).<ChunkRead>map(range -> new BlockReadStream(io, range))
         .recover(err -> Future.failedFuture(StorageException.of("cannot read " + key, err)));
   }
 
-  /** Bytes [offset, offset + length) of a file, in blocks of {@value #READ_BLOCK_BYTES}; fails if the file is shorter. */
+  /**
+   * Plaintext bytes [offset, offset + length) of an object, in blocks of {@value #READ_BLOCK_BYTES};
+   * fails if the object is shorter, or does not decrypt.
+   */
   private static final class FileRange implements BlockReadStream.Source {
     private final FileChannel channel;
+    private final SeekableByteChannel plaintext;
     private long position;
     private long remaining;
 
-    FileRange(FileChannel channel, long offset, long length) {
+    FileRange(FileChannel channel, SeekableByteChannel plaintext, long offset, long length) {
       this.channel = channel;
+      this.plaintext = plaintext;
       this.position = offset;
       this.remaining = length;
     }
@@ -118,10 +159,11 @@ public final class LocalChunkStore implements ChunkStore {
         return null;
       }
       ByteBuffer block = ByteBuffer.allocate((int) Math.min(READ_BLOCK_BYTES, remaining));
+      plaintext.position(position);
       while (block.hasRemaining()) {
-        int n = channel.read(block, position + block.position());
+        int n = plaintext.read(block);
         if (n < 0) {
-          throw new IOException("stored object ends " + remaining + " bytes early");
+          throw new IOException("stored object ends " + (remaining - block.position()) + " bytes early");
         }
       }
       position += block.capacity();
@@ -131,6 +173,7 @@ public final class LocalChunkStore implements ChunkStore {
 
     @Override
     public void close() throws IOException {
+      plaintext.close();
       channel.close();
     }
   }
@@ -195,6 +238,7 @@ public final class LocalChunkStore implements ChunkStore {
    */
   private final class LocalWrite implements ChunkWrite {
     private final FileChannel channel;
+    private final WritableByteChannel out; // plaintext in, ciphertext to the channel
     private final Path part;
     private final Path target;
     private final IoExecutor.Serial serial = io.serial();
@@ -209,8 +253,9 @@ public final class LocalChunkStore implements ChunkStore {
     private Handler<Void> drainHandler;
     private boolean done;
 
-    LocalWrite(FileChannel channel, Path part, Path target) {
+    LocalWrite(FileChannel channel, WritableByteChannel out, Path part, Path target) {
       this.channel = channel;
+      this.out = out;
       this.part = part;
       this.target = target;
     }
@@ -261,18 +306,16 @@ public final class LocalChunkStore implements ChunkStore {
       });
     }
 
-    /** On the storage thread: hash and write the buffers, in order. */
+    /** On the storage thread: hash, encrypt and write the buffers, in order. */
     private void writeAll(List<Buffer> buffers) throws IOException {
-      ByteBuffer[] parts = new ByteBuffer[buffers.size()];
-      long total = 0;
-      for (int i = 0; i < parts.length; i++) {
-        parts[i] = ((BufferInternal) buffers.get(i)).getByteBuf().nioBuffer();
-        sha256.update(parts[i].duplicate());
-        total += parts[i].remaining();
-      }
-      long bytes = total;
-      while (total > 0) {
-        total -= channel.write(parts);
+      long bytes = 0;
+      for (Buffer b : buffers) {
+        ByteBuffer plain = ((BufferInternal) b).getByteBuf().nioBuffer();
+        sha256.update(plain.duplicate());
+        bytes += plain.remaining();
+        while (plain.hasRemaining()) {
+          out.write(plain);
+        }
       }
       unforced += bytes;
       if (fsync && unforced >= FORCE_EVERY_BYTES && forcing.compareAndSet(false, true)) {
@@ -324,6 +367,7 @@ public final class LocalChunkStore implements ChunkStore {
           if (failure != null) {
             throw failure instanceof Exception e ? e : new IOException(failure);
           }
+          out.close(); // the last segment
           if (fsync) {
             channel.force(false);
           }

@@ -1,5 +1,6 @@
 package dev.files.upload;
 
+import dev.files.storage.DataKeys;
 import io.vertx.core.json.JsonObject;
 
 import java.util.UUID;
@@ -20,12 +21,15 @@ import java.util.UUID;
  * @param mime        usable content type given by the request, or null
  * @param sniffedMime type sniffed from the chunk's first bytes (used for chunk 1 when none is declared)
  * @param storageKey  chunk store key of the bytes (unique per attempt: commits are idempotent on it)
- * @param size        stored bytes
+ * @param size        stored bytes (plaintext)
  * @param sha256      SHA-256 of the bytes, hex
+ * @param generation  the generation the bytes were encrypted for (part of their associated data)
+ * @param dataKey     for {@code create}: the new file's data key, wrapped; else null
  */
 public record ChunkCommit(UUID fileId, UUID companyId, Requester requester, boolean create, boolean whole,
                           int chunkNumber, Integer totalChunks, Long totalSize, String name, String mime,
-                          String sniffedMime, String storageKey, long size, String sha256) {
+                          String sniffedMime, String storageKey, long size, String sha256,
+                          int generation, DataKeys.Wrapped dataKey) {
 
   JsonObject toJson() {
     return new JsonObject()
@@ -42,7 +46,10 @@ public record ChunkCommit(UUID fileId, UUID companyId, Requester requester, bool
         .put("sniffed_mime", sniffedMime)
         .put("storage_key", storageKey)
         .put("size", size)
-        .put("sha256", sha256);
+        .put("sha256", sha256)
+        .put("generation", generation)
+        .put("data_key_id", dataKey == null ? null : dataKey.masterKeyId())
+        .put("data_key", dataKey == null ? null : dataKey.bytes());
   }
 
   static ChunkCommit fromJson(UUID fileId, JsonObject j) {
@@ -50,6 +57,7 @@ public record ChunkCommit(UUID fileId, UUID companyId, Requester requester, bool
         Requester.fromJson(j.getJsonObject("caller")), j.getBoolean("create", false), j.getBoolean("whole", false),
         j.getInteger("chunk_number"), j.getInteger("total_chunks"), j.getLong("total_size"),
         j.getString("name"), j.getString("mime"), j.getString("sniffed_mime"),
-        j.getString("storage_key"), j.getLong("size"), j.getString("sha256"));
+        j.getString("storage_key"), j.getLong("size"), j.getString("sha256"), j.getInteger("generation"),
+        j.getString("data_key_id") == null ? null : new DataKeys.Wrapped(j.getString("data_key_id"), j.getBinary("data_key")));
   }
 }

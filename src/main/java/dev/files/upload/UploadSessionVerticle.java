@@ -7,6 +7,7 @@ import dev.files.model.ContentTypes;
 import dev.files.model.FileRecord;
 import dev.files.storage.ChunkKeys;
 import dev.files.storage.ChunkStore;
+import dev.files.storage.DataKeys;
 import dev.files.storage.StoredObject;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -47,6 +48,7 @@ public final class UploadSessionVerticle extends VerticleBase {
   private final UUID fileId;
   private final FileRepository files;
   private final ChunkStore store;
+  private final DataKeys dataKeys;
   private final UploadSessions sessions;
   private final SessionSettings settings;
 
@@ -56,11 +58,12 @@ public final class UploadSessionVerticle extends VerticleBase {
   private boolean closing;
   private boolean stopped;
 
-  UploadSessionVerticle(UUID fileId, FileRepository files, ChunkStore store, UploadSessions sessions,
-                        SessionSettings settings) {
+  UploadSessionVerticle(UUID fileId, FileRepository files, ChunkStore store, DataKeys dataKeys,
+                        UploadSessions sessions, SessionSettings settings) {
     this.fileId = fileId;
     this.files = files;
     this.store = store;
+    this.dataKeys = dataKeys;
     this.sessions = sessions;
     this.settings = settings;
   }
@@ -142,7 +145,10 @@ public final class UploadSessionVerticle extends VerticleBase {
     if (!c.create()) {
       return Future.failedFuture(new UploadException(404, "file " + fileId + " not found"));
     }
-    FileRecord fresh = newFile(c.companyId(), c.requester(), c.name(), c.mime(), null, null, now);
+    if (c.dataKey() == null) {
+      return Future.failedFuture(new UploadException(400, "a new file's first chunk must come with its data key"));
+    }
+    FileRecord fresh = newFile(c.companyId(), c.requester(), c.name(), c.mime(), null, null, now, c.dataKey());
     return files.insert(conn, fresh).map(fresh);
   }
 
@@ -172,6 +178,10 @@ public final class UploadSessionVerticle extends VerticleBase {
     checkUploadRights(f, c.requester());
     boolean fresh = f.uploadGeneration() == null;
     int gen = fresh ? (f.generation() == null ? 1 : f.generation() + 1) : f.uploadGeneration();
+    if (gen != c.generation()) { // the bytes were encrypted for another generation: the upload moved on meanwhile
+      throw new UploadException(409, "file " + fileId + " changed while chunk " + c.chunkNumber()
+          + " was sent (generation " + c.generation() + ", now " + gen + "); send it again");
+    }
     // A whole file is chunk 1 of 1 of its own size, which must agree with what was declared.
     Integer totalChunks = agree("total_chunks", fresh ? null : f.totalChunks(), c.whole() ? Integer.valueOf(1) : c.totalChunks());
     Long totalSize = agree("total_size", fresh ? null : f.totalSize(), c.whole() ? Long.valueOf(c.size()) : c.totalSize());
@@ -239,7 +249,13 @@ public final class UploadSessionVerticle extends VerticleBase {
         checkCompany(existing, companyId);
         return Future.succeededFuture();
       }
-      FileRecord fresh = newFile(companyId, requester, name, mime, totalChunks, totalSize, now);
+      DataKeys.Wrapped key;
+      try {
+        key = dataKeys.newDataKey(fileId);
+      } catch (java.security.GeneralSecurityException e) {
+        return Future.failedFuture(e);
+      }
+      FileRecord fresh = newFile(companyId, requester, name, mime, totalChunks, totalSize, now, key);
       return files.insert(conn, fresh)
           .compose(v -> files.recordUpload(conn, fileId, 1, totalChunks, totalSize, fresh.name(), fresh.mime(), now));
     }).compose(v -> files.find(conn, fileId))).map(f -> {
@@ -301,11 +317,11 @@ public final class UploadSessionVerticle extends VerticleBase {
   }
 
   private FileRecord newFile(UUID companyId, Requester r, String name, String mime, Integer totalChunks,
-                             Long totalSize, long now) {
+                             Long totalSize, long now, DataKeys.Wrapped key) {
     return new FileRecord(fileId, companyId, r.ownerType(), r.ownerId(), r.subject(), r.applicationId(),
         name == null ? "unnamed" : name, mime == null ? ContentTypes.OCTET_STREAM : mime,
         null, 0, 0, null, totalChunks, totalSize, null, null, 0,
-        new JsonArray(), "none", now, now);
+        new JsonArray(), "none", now, now, key.masterKeyId(), key.bytes());
   }
 
   private void checkCompany(FileRecord f, UUID companyId) {

@@ -3,6 +3,7 @@ package dev.files.upload;
 import dev.files.bus.Addresses;
 import dev.files.db.FileRepository;
 import dev.files.storage.ChunkStore;
+import dev.files.storage.DataKeys;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
@@ -33,12 +34,15 @@ public final class UploadSessions {
   private final FileRepository files;
   private final ChunkStore store;
   private final SessionSettings settings;
+  private final DataKeys dataKeys;
   private final Map<UUID, Future<String>> running = new ConcurrentHashMap<>();
 
-  public UploadSessions(Vertx vertx, FileRepository files, ChunkStore store, SessionSettings settings) {
+  public UploadSessions(Vertx vertx, FileRepository files, ChunkStore store, DataKeys dataKeys,
+                        SessionSettings settings) {
     this.vertx = vertx;
     this.files = files;
     this.store = store;
+    this.dataKeys = dataKeys;
     this.settings = settings;
   }
 
@@ -116,7 +120,7 @@ public final class UploadSessions {
   private Future<String> session(UUID fileId) {
     return running.computeIfAbsent(fileId, id -> {
       Future<String> deployed = vertx.deployVerticle(
-          new UploadSessionVerticle(id, files, store, this, settings));
+          new UploadSessionVerticle(id, files, store, dataKeys, this, settings));
       deployed.onFailure(err -> running.remove(id, deployed));
       return deployed;
     });

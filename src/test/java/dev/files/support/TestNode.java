@@ -28,6 +28,9 @@ public final class TestNode implements AutoCloseable {
   /** The PostgreSQL server tests use: FILES_TEST_PG_URL, else the machine's 127.0.0.1:5432. */
   public static final String PG = System.getenv().getOrDefault("FILES_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432");
   public static final String SECRET = "test-secret-0123456789-0123456789";
+  /** The master key (key-encryption key) of test nodes, base64 of 32 bytes, and its id. */
+  public static final String MASTER_KEY = "qFbyAsTpPNpCSbwDKsXfR+eHSBvAn7lqMBZ1cJN5fU8=";
+  public static final String MASTER_KEY_ID = "test-1";
 
   public final Node node;
   public final String dbName;
@@ -62,6 +65,8 @@ public final class TestNode implements AutoCloseable {
     s.put("http.host", "127.0.0.1");
     s.put("http.port", freePort());
     s.put("auth.jwt.secret", SECRET);
+    s.put("encryption.master_key", MASTER_KEY);
+    s.put("encryption.master_key_id", MASTER_KEY_ID);
     s.putAll(overrides);
     return s;
   }

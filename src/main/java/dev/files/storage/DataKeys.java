@@ -1,0 +1,186 @@
+package dev.files.storage;
+
+import com.google.crypto.tink.Aead;
+import com.google.crypto.tink.KeysetHandle;
+import com.google.crypto.tink.RegistryConfiguration;
+import com.google.crypto.tink.StreamingAead;
+import com.google.crypto.tink.TinkProtoKeysetFormat;
+import com.google.crypto.tink.streamingaead.PredefinedStreamingAeadParameters;
+import com.google.crypto.tink.streamingaead.StreamingAeadConfig;
+import com.google.crypto.tink.subtle.AesGcmJce;
+
+import java.io.IOException;
+import java.nio.channels.SeekableByteChannel;
+import java.nio.channels.WritableByteChannel;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.UUID;
+
+/**
+ * Envelope encryption of file data. Every file has its own data key: a Tink streaming AEAD keyset
+ * ({@code AES256_GCM_HKDF_1MB}: AES-256-GCM, 1 MiB segments, each authenticated). The data key is
+ * stored only wrapped (AES-256-GCM, the file id as associated data) by a master key
+ * (key-encryption key) identified by an id; older master keys can be kept for reading, so that
+ * master keys rotate ({@link #rewrap}) without touching chunk objects.
+ *
+ * <p>Configuration: {@code encryption.master_key} (base64 of 32 bytes), {@code encryption.master_key_id},
+ * {@code encryption.previous_keys} ({@code id:base64,id:base64}), and {@code encryption.null_cipher}
+ * (benchmarks only: data keys are {@link #NULL_KEY_ID} and nothing is encrypted).
+ */
+public final class DataKeys {
+
+  /** The key id recorded for files stored without encryption by a null-cipher node. */
+  public static final String NULL_KEY_ID = "none";
+
+  static {
+    try {
+      StreamingAeadConfig.register();
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("Tink streaming AEAD unavailable", e);
+    }
+  }
+
+  /** A data key as stored: the id of the master key that wraps it, and the wrapped bytes. */
+  public record Wrapped(String masterKeyId, byte[] bytes) {
+  }
+
+  /** The data key of a file cannot be unwrapped: its master key is not configured, or it is damaged. */
+  public static final class UnavailableException extends GeneralSecurityException {
+    public UnavailableException(String message) {
+      super(message);
+    }
+  }
+
+  private final String currentId;
+  private final Map<String, Aead> masterKeys; // id → key-encryption AEAD, current first
+  private final boolean nullCipher;
+
+  private DataKeys(String currentId, Map<String, Aead> masterKeys, boolean nullCipher) {
+    this.currentId = currentId;
+    this.masterKeys = masterKeys;
+    this.nullCipher = nullCipher;
+  }
+
+  /**
+   * @param masterKey    base64 of 32 bytes; may be blank only with {@code nullCipher}
+   * @param masterKeyId  its id (recorded beside every data key it wraps)
+   * @param previousKeys older master keys for reading: {@code id:base64[,id:base64…]}, or blank
+   * @throws IllegalStateException with a clear message when a key is missing or malformed
+   */
+  public static DataKeys create(String masterKey, String masterKeyId, String previousKeys, boolean nullCipher) {
+    Map<String, Aead> keys = new LinkedHashMap<>();
+    if (masterKey.isBlank()) {
+      if (!nullCipher) {
+        throw new IllegalStateException("no master key configured: set encryption.master_key "
+            + "(FILES_ENCRYPTION_MASTER_KEY, base64 of 32 random bytes); scripts/run makes one in data/master.key");
+      }
+    } else {
+      if (masterKeyId.isBlank() || masterKeyId.equals(NULL_KEY_ID)) {
+        throw new IllegalStateException("encryption.master_key_id must be set (and not '" + NULL_KEY_ID + "')");
+      }
+      keys.put(masterKeyId, aead("encryption.master_key", masterKey));
+    }
+    if (!previousKeys.isBlank()) {
+      for (String entry : previousKeys.split(",")) {
+        int colon = entry.indexOf(':');
+        if (colon <= 0) {
+          throw new IllegalStateException("encryption.previous_keys must be id:base64[,id:base64...]");
+        }
+        String id = entry.substring(0, colon).strip();
+        keys.putIfAbsent(id, aead("encryption.previous_keys " + id, entry.substring(colon + 1).strip()));
+      }
+    }
+    return new DataKeys(masterKeyId, Map.copyOf(keys), nullCipher);
+  }
+
+  private static Aead aead(String what, String base64) {
+    byte[] raw;
+    try {
+      raw = Base64.getDecoder().decode(base64.strip());
+    } catch (IllegalArgumentException e) {
+      throw new IllegalStateException(what + " is not base64");
+    }
+    if (raw.length != 32) {
+      throw new IllegalStateException(what + " must be 32 bytes (base64), got " + raw.length);
+    }
+    try {
+      return new AesGcmJce(raw);
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException(what + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** The id of the master key new data keys are wrapped with. */
+  public String currentId() {
+    return nullCipher ? NULL_KEY_ID : currentId;
+  }
+
+  /** A new random data key for {@code fileId}, wrapped by the current master key. */
+  public Wrapped newDataKey(UUID fileId) throws GeneralSecurityException {
+    if (nullCipher) {
+      return new Wrapped(NULL_KEY_ID, new byte[0]);
+    }
+    KeysetHandle handle = KeysetHandle.generateNew(PredefinedStreamingAeadParameters.AES256_GCM_HKDF_1MB);
+    return new Wrapped(currentId, TinkProtoKeysetFormat.serializeEncryptedKeyset(handle, masterKeys.get(currentId), ad(fileId)));
+  }
+
+  /** The streaming AEAD of a file's data key; null for a file stored by a null-cipher node. */
+  public StreamingAead unwrap(UUID fileId, Wrapped key) throws GeneralSecurityException {
+    if (NULL_KEY_ID.equals(key.masterKeyId())) {
+      return null;
+    }
+    return handle(fileId, key).getPrimitive(RegistryConfiguration.get(), StreamingAead.class);
+  }
+
+  private KeysetHandle handle(UUID fileId, Wrapped key) throws GeneralSecurityException {
+    Aead kek = masterKeys.get(key.masterKeyId());
+    if (kek == null) {
+      throw new UnavailableException("the data key of file " + fileId + " is wrapped by master key '"
+          + key.masterKeyId() + "', which is not configured (add it to encryption.previous_keys)");
+    }
+    try {
+      return TinkProtoKeysetFormat.parseEncryptedKeyset(key.bytes(), kek, ad(fileId));
+    } catch (GeneralSecurityException e) {
+      throw new UnavailableException("the data key of file " + fileId + " does not open with master key '"
+          + key.masterKeyId() + "'");
+    }
+  }
+
+  /** The same data key wrapped by the current master key (rotation); the chunks are untouched. */
+  public Wrapped rewrap(UUID fileId, Wrapped key) throws GeneralSecurityException {
+    if (NULL_KEY_ID.equals(key.masterKeyId()) || key.masterKeyId().equals(currentId)) {
+      return key;
+    }
+    return new Wrapped(currentId, TinkProtoKeysetFormat.serializeEncryptedKeyset(handle(fileId, key),
+        masterKeys.get(currentId), ad(fileId)));
+  }
+
+  /**
+   * The cipher of one chunk: the file's streaming AEAD with the associated data
+   * {@code files/<file id>/<generation>/<chunk number>}; {@link ChunkCipher#NONE} for a null-cipher file.
+   */
+  public static ChunkCipher cipher(StreamingAead aead, UUID fileId, int generation, int chunkNumber) {
+    if (aead == null) {
+      return ChunkCipher.NONE;
+    }
+    byte[] ad = ("files/" + fileId + "/" + generation + "/" + chunkNumber).getBytes(StandardCharsets.US_ASCII);
+    return new ChunkCipher() {
+      @Override
+      public WritableByteChannel encrypting(WritableByteChannel ciphertext) throws GeneralSecurityException, IOException {
+        return aead.newEncryptingChannel(ciphertext, ad);
+      }
+
+      @Override
+      public SeekableByteChannel decrypting(SeekableByteChannel ciphertext) throws GeneralSecurityException, IOException {
+        return aead.newSeekableDecryptingChannel(ciphertext, ad);
+      }
+    };
+  }
+
+  private static byte[] ad(UUID fileId) {
+    return ("files/data-key/" + fileId).getBytes(StandardCharsets.US_ASCII);
+  }
+}
