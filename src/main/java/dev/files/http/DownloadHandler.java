@@ -125,7 +125,12 @@ final class DownloadHandler {
                 : Future.failedFuture("wrote " + resp.bytesWritten() + " of " + length + " bytes"))
             .onFailure(err -> {
               LOG.error("download of file {} failed after {} bytes: {}", f.id(), resp.bytesWritten(), err.toString());
-              resp.reset(); // cut the connection: the client must not take a short body for the whole file
+              if (!resp.headWritten()) { // nothing sent yet: an error answer is still possible
+                ctx.fail(new ApiError(500, "file " + f.id() + " cannot be read: its stored data is damaged ("
+                    + err.getMessage() + ")"));
+              } else {
+                resp.reset(); // cut the connection: the client must not take a short body for the whole file
+              }
             }));
   }
 

@@ -82,6 +82,11 @@ public final class TestNode implements AutoCloseable {
     return "http://127.0.0.1:" + port + "/internal/services/files/v1";
   }
 
+  /** Stops the node, keeping its database and storage (to start another node on them). */
+  public void stop() throws Exception {
+    node.close().await(30, TimeUnit.SECONDS);
+  }
+
   @Override
   public void close() throws Exception {
     node.close().await(30, TimeUnit.SECONDS);
