@@ -34,7 +34,7 @@ public final class KeyRotation {
     try {
       Pool pool = Database.open(vertx, config.string("db.url"), 2).await(60, TimeUnit.SECONDS);
       FileRepository files = new FileRepository(pool);
-      UUID after = new UUID(Long.MIN_VALUE, Long.MIN_VALUE);
+      UUID after = new UUID(0, 0); // PostgreSQL orders uuids as unsigned bytes: this is the smallest
       for (;;) {
         List<FileRepository.KeyRow> rows = files.keysNotWrappedBy(keys.currentId(), after, BATCH).await(60, TimeUnit.SECONDS);
         if (rows.isEmpty()) {
