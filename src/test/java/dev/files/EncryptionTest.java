@@ -3,6 +3,7 @@ package dev.files;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
+import dev.files.storage.DataKeys;
 import dev.files.support.Api;
 import dev.files.support.Chunks;
 import dev.files.support.RawHttp;
@@ -38,10 +39,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class EncryptionTest {
 
-  /** Plaintext bytes of the first 1 MiB ciphertext segment (AES256_GCM_HKDF_1MB: 40-byte header, 16-byte tag). */
-  static final int FIRST_SEGMENT = 1048576 - 40 - 16;
+  /** Plaintext bytes of the first 64 KiB ciphertext segment (40-byte header, 16-byte tag). */
+  static final int FIRST_SEGMENT = DataKeys.SEGMENT_BYTES - 40 - 16;
   /** Plaintext bytes of each following segment. */
-  static final int SEGMENT = 1048576 - 16;
+  static final int SEGMENT = DataKeys.SEGMENT_BYTES - 16;
   static final byte[] MARKER = "PLAINTEXT-MARKER-7f3a".getBytes(StandardCharsets.US_ASCII);
 
   TestNode node;
@@ -201,7 +202,8 @@ class EncryptionTest {
   private byte[] rawDownload(UUID file, String status) throws Exception {
     try (Socket s = new Socket("127.0.0.1", node.port)) {
       s.getOutputStream().write(("GET /internal/services/files/v1/companies/" + company + "/files/" + file
-          + "/download HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+          + "/download HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer " + token + "\r\n\r\n")
+          .getBytes(StandardCharsets.US_ASCII));
       InputStream in = s.getInputStream();
       ByteArrayOutputStream all = new ByteArrayOutputStream();
       byte[] buf = new byte[65536];
@@ -250,11 +252,11 @@ class EncryptionTest {
 
   @Test
   void aFlippedByteCutsTheDownload() throws Exception {
-    byte[] content = data(3 * SEGMENT);
+    byte[] content = data(24 * SEGMENT);
     UUID f = upload(content);
     Path object = objects(f).get(0);
     try (var ch = java.nio.channels.FileChannel.open(object, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-      long at = 2 * 1048576L + 100; // inside the third segment: two segments go out, then the cut
+      long at = 16L * DataKeys.SEGMENT_BYTES + 100; // past the first 512 KiB read: bytes go out, then the cut
       java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(1);
       ch.read(b, at);
       b.put(0, (byte) (b.get(0) ^ 0x01)).rewind();
@@ -265,7 +267,7 @@ class EncryptionTest {
 
   @Test
   void aTruncatedChunkCutsTheDownload() throws Exception {
-    byte[] content = data(2 * SEGMENT);
+    byte[] content = data(12 * SEGMENT);
     UUID f = upload(content);
     Path object = objects(f).get(0);
     try (var ch = java.nio.channels.FileChannel.open(object, StandardOpenOption.WRITE)) {

