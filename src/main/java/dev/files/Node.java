@@ -35,10 +35,13 @@ public final class Node {
   private final FileRepository files;
   private final LocalChunkStore store;
   private final UploadSessions sessions;
+  private final IoExecutor io;
   private final int port;
 
-  private Node(Vertx vertx, Pool pool, FileRepository files, LocalChunkStore store, UploadSessions sessions, int port) {
+  private Node(Vertx vertx, Pool pool, FileRepository files, LocalChunkStore store, UploadSessions sessions,
+               IoExecutor io, int port) {
     this.vertx = vertx;
+    this.io = io;
     this.pool = pool;
     this.files = files;
     this.store = store;
@@ -91,7 +94,7 @@ public final class Node {
               .compose(v -> vx.deployVerticle(new UploadSweepVerticle(files, store, sessions)))
               .compose(v -> vx.deployVerticle(() -> new HttpVerticle(services),
                   new DeploymentOptions().setInstances((int) Math.max(1, config.number("http.instances")))))
-              .map(v -> new Node(vx, pool, files, store, sessions, port))
+              .map(v -> new Node(vx, pool, files, store, sessions, io, port))
               .recover(err -> pool.close().transform(x -> Future.failedFuture(err)));
         })
         .recover(err -> vx.close().transform(x -> Future.failedFuture(err))));
@@ -108,7 +111,7 @@ public final class Node {
 
   /** Stops HTTP, the sessions, the pool and Vert.x (leaving the cluster). */
   public Future<Void> close() {
-    return vertx.close();
+    return vertx.close().andThen(v -> io.close());
   }
 
   public Vertx vertx() {
