@@ -1,0 +1,300 @@
+package dev.files.thumbnail;
+
+import java.awt.AlphaComposite;
+import java.awt.Graphics2D;
+import java.awt.RenderingHints;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import javax.imageio.IIOImage;
+import javax.imageio.ImageIO;
+import javax.imageio.ImageReadParam;
+import javax.imageio.ImageReader;
+import javax.imageio.ImageWriteParam;
+import javax.imageio.ImageWriter;
+import javax.imageio.metadata.IIOMetadata;
+import javax.imageio.metadata.IIOMetadataFormatImpl;
+import javax.imageio.metadata.IIOMetadataNode;
+import javax.imageio.stream.ImageInputStream;
+import javax.imageio.stream.ImageOutputStream;
+import javax.imageio.stream.MemoryCacheImageInputStream;
+import javax.imageio.stream.MemoryCacheImageOutputStream;
+import org.w3c.dom.NodeList;
+
+/**
+ * Raster images to thumbnails with ImageIO (JDK readers for PNG, GIF, BMP; TwelveMonkeys for JPEG,
+ * TIFF, WebP): the pixel count is checked from the header before any decoding, large images are
+ * decoded with source subsampling, EXIF orientation is applied, and the result is encoded as JPEG
+ * (opaque) or PNG (with transparent pixels).
+ *
+ * <p>Streams are cached in memory only ({@link MemoryCacheImageInputStream}), never in ImageIO's
+ * temporary files: no plaintext reaches the disk.
+ */
+final class Images {
+
+  /** JPEG quality of opaque thumbnails, 0..1. */
+  static final float JPEG_QUALITY = 0.85f;
+
+  /** ImageIO's standard ImageOrientation names, by EXIF Orientation value (TwelveMonkeys' mapping). */
+  private static final Map<String, Integer> EXIF_ORIENTATION = Map.of(
+      "Normal", 1, "FlipH", 2, "Rotate180", 3, "FlipV", 4,
+      "FlipVRotate90", 5, "Rotate270", 6, "FlipHRotate90", 7, "Rotate90", 8);
+
+  private final int maxWidth;
+  private final int maxHeight;
+  private final long maxPixels;
+
+  Images(int maxWidth, int maxHeight, long maxPixels) {
+    this.maxWidth = maxWidth;
+    this.maxHeight = maxHeight;
+    this.maxPixels = maxPixels;
+  }
+
+  /**
+   * Decodes an encoded image and makes its thumbnail.
+   *
+   * @param in the encoded image; read, not closed
+   * @throws Refusal "none" above the pixel limit (nothing decoded), "error" for bytes no reader
+   *     takes, truncated or corrupt data
+   * @throws IOException when the reader fails (corrupt data) or the stream does
+   */
+  Thumbnail fromStream(InputStream in) throws IOException, Refusal {
+    try (ImageInputStream iis = new MemoryCacheImageInputStream(in)) {
+      Iterator<ImageReader> readers = ImageIO.getImageReaders(iis);
+      if (!readers.hasNext()) {
+        throw Refusal.error("no image decoder recognises these bytes");
+      }
+      ImageReader reader = readers.next();
+      try {
+        return fromReader(reader, iis);
+      } finally {
+        reader.dispose();
+      }
+    }
+  }
+
+  /**
+   * Makes the thumbnail of an image already in memory (a rendered PDF page): fitted, never
+   * enlarged, no orientation change.
+   */
+  Thumbnail fromImage(BufferedImage image) throws IOException {
+    int[] fit = fit(image.getWidth(), image.getHeight(), maxWidth, maxHeight);
+    return finish(image, 1, fit[0], fit[1]);
+  }
+
+  private Thumbnail fromReader(ImageReader reader, ImageInputStream iis)
+      throws IOException, Refusal {
+    reader.setInput(iis, true, false);
+    List<String> warnings = new ArrayList<>();
+    reader.addIIOReadWarningListener((r, warning) -> warnings.add(warning));
+    // Header only: every reader here answers these without decoding pixels.
+    int width = reader.getWidth(0);
+    int height = reader.getHeight(0);
+    if (width <= 0 || height <= 0) {
+      throw Refusal.error("image declares no pixels: " + width + "x" + height);
+    }
+    long pixels = (long) width * height;
+    if (pixels > maxPixels) {
+      throw Refusal.none("image is " + width + "x" + height + " = " + pixels
+          + " pixels, over the limit of " + maxPixels + "; not decoded");
+    }
+    int orientation = orientation(reader);
+    boolean swap = orientation >= 5;
+    int[] shown = fit(swap ? height : width, swap ? width : height, maxWidth, maxHeight);
+    int targetWidth = swap ? shown[1] : shown[0]; // in stored (unrotated) orientation
+    int targetHeight = swap ? shown[0] : shown[1];
+    ImageReadParam param = reader.getDefaultReadParam();
+    int step = subsampling(width, height, targetWidth, targetHeight);
+    if (step > 1) {
+      param.setSourceSubsampling(step, step, 0, 0);
+    }
+    BufferedImage decoded = reader.read(0, param);
+    for (String w : warnings) {
+      // libjpeg reports missing data as a warning and fills the rest with grey
+      if (w != null && w.toLowerCase(Locale.ROOT).contains("premature end")) {
+        throw Refusal.error("truncated or corrupt image data (" + w + ")");
+      }
+    }
+    return finish(decoded, orientation, targetWidth, targetHeight);
+  }
+
+  /**
+   * The largest size within {@code boxWidth} x {@code boxHeight} with the aspect ratio of
+   * {@code width} x {@code height}, never larger than the image itself; each side at least 1.
+   *
+   * @return {width, height} in pixels
+   */
+  static int[] fit(int width, int height, int boxWidth, int boxHeight) {
+    if (width <= boxWidth && height <= boxHeight) {
+      return new int[] {width, height};
+    }
+    double scale = Math.min((double) boxWidth / width, (double) boxHeight / height);
+    int w = (int) Math.max(1, Math.min(boxWidth, Math.round(width * scale)));
+    int h = (int) Math.max(1, Math.min(boxHeight, Math.round(height * scale)));
+    return new int[] {w, h};
+  }
+
+  /**
+   * The source subsampling step (1 = every pixel) for decoding a {@code width} x {@code height}
+   * image that will be shrunk to {@code targetWidth} x {@code targetHeight}: the largest step that
+   * still leaves at least twice the target size, so that the final downscale can smooth.
+   */
+  static int subsampling(int width, int height, int targetWidth, int targetHeight) {
+    int step = Math.min(width / (2 * targetWidth), height / (2 * targetHeight));
+    return Math.max(1, step);
+  }
+
+  /**
+   * The EXIF orientation (1..8) the reader reports in ImageIO's standard metadata (TwelveMonkeys'
+   * JPEG and TIFF readers read the EXIF/TIFF Orientation tag); 1 when absent or unreadable.
+   */
+  private static int orientation(ImageReader reader) {
+    try {
+      IIOMetadata metadata = reader.getImageMetadata(0);
+      if (metadata == null || !metadata.isStandardMetadataFormatSupported()) {
+        return 1;
+      }
+      IIOMetadataNode root = (IIOMetadataNode) metadata.getAsTree(
+          IIOMetadataFormatImpl.standardMetadataFormatName);
+      NodeList nodes = root.getElementsByTagName("ImageOrientation");
+      if (nodes.getLength() == 0) {
+        return 1;
+      }
+      String value = ((IIOMetadataNode) nodes.item(0)).getAttribute("value");
+      return EXIF_ORIENTATION.getOrDefault(value, 1);
+    } catch (IOException | RuntimeException e) {
+      return 1; // metadata is optional; the pixels decide whether the image is readable
+    }
+  }
+
+  /** Scales to the target (stored orientation), orients, picks the format, encodes. */
+  private static Thumbnail finish(BufferedImage image, int orientation, int width, int height)
+      throws IOException {
+    boolean alpha = image.getColorModel().hasAlpha();
+    BufferedImage scaled = resize(normalize(image, alpha), width, height);
+    if (!alpha && orientation == 1) { // the common case: already the final RGB image
+      return new Thumbnail(encode(scaled, "jpeg", JPEG_QUALITY), Thumbnail.JPEG, width, height);
+    }
+    int[] argb = scaled.getRGB(0, 0, width, height, null, 0, width); // non-premultiplied
+    boolean swap = orientation >= 5;
+    int shownWidth = swap ? height : width;
+    int shownHeight = swap ? width : height;
+    int[] shown = orient(argb, width, height, orientation);
+    boolean transparent = alpha && hasTransparentPixel(shown);
+    BufferedImage out = new BufferedImage(shownWidth, shownHeight,
+        transparent ? BufferedImage.TYPE_INT_ARGB : BufferedImage.TYPE_INT_RGB);
+    out.setRGB(0, 0, shownWidth, shownHeight, shown, 0, shownWidth);
+    byte[] bytes = transparent ? encode(out, "png", null) : encode(out, "jpeg", JPEG_QUALITY);
+    return new Thumbnail(bytes, transparent ? Thumbnail.PNG : Thumbnail.JPEG,
+        shownWidth, shownHeight);
+  }
+
+  /**
+   * The image as 8-bit sRGB ints: premultiplied ARGB when it has alpha (so that scaling does not
+   * bleed the colour of transparent pixels), else RGB. 16-bit, grey, palette and other colour
+   * models are converted here by Java2D.
+   */
+  private static BufferedImage normalize(BufferedImage image, boolean alpha) {
+    int type = alpha ? BufferedImage.TYPE_INT_ARGB_PRE : BufferedImage.TYPE_INT_RGB;
+    if (image.getType() == type) {
+      return image;
+    }
+    BufferedImage out = new BufferedImage(image.getWidth(), image.getHeight(), type);
+    Graphics2D g = out.createGraphics();
+    try {
+      g.setComposite(AlphaComposite.Src);
+      g.drawImage(image, 0, 0, null);
+    } finally {
+      g.dispose();
+    }
+    return out;
+  }
+
+  /** Downscales by bilinear halving steps, then one last bilinear step to the exact size. */
+  private static BufferedImage resize(BufferedImage image, int width, int height) {
+    BufferedImage current = image;
+    int w = image.getWidth();
+    int h = image.getHeight();
+    while (w != width || h != height) {
+      w = w > width ? Math.max(width, w / 2) : width;
+      h = h > height ? Math.max(height, h / 2) : height;
+      BufferedImage next = new BufferedImage(w, h, current.getType());
+      Graphics2D g = next.createGraphics();
+      try {
+        g.setComposite(AlphaComposite.Src);
+        g.setRenderingHint(RenderingHints.KEY_INTERPOLATION,
+            RenderingHints.VALUE_INTERPOLATION_BILINEAR);
+        g.drawImage(current, 0, 0, w, h, null);
+      } finally {
+        g.dispose();
+      }
+      current = next;
+    }
+    return current;
+  }
+
+  /**
+   * Applies EXIF orientation {@code o} (1..8) to {@code width} x {@code height} pixels (row-major
+   * ARGB); orientations 5..8 swap width and height.
+   */
+  static int[] orient(int[] px, int width, int height, int o) {
+    if (o < 2 || o > 8) {
+      return px;
+    }
+    int[] out = new int[px.length];
+    int shownWidth = o >= 5 ? height : width;
+    for (int y = 0; y < height; y++) {
+      for (int x = 0; x < width; x++) {
+        int dx;
+        int dy;
+        switch (o) {
+          case 2 -> { dx = width - 1 - x; dy = y; }              // mirror left-right
+          case 3 -> { dx = width - 1 - x; dy = height - 1 - y; } // 180°
+          case 4 -> { dx = x; dy = height - 1 - y; }             // mirror top-bottom
+          case 5 -> { dx = y; dy = x; }                          // transpose
+          case 6 -> { dx = height - 1 - y; dy = x; }             // 90° clockwise
+          case 7 -> { dx = height - 1 - y; dy = width - 1 - x; } // transverse
+          default -> { dx = y; dy = width - 1 - x; }             // 8: 90° counter-clockwise
+        }
+        out[dy * shownWidth + dx] = px[y * width + x];
+      }
+    }
+    return out;
+  }
+
+  private static boolean hasTransparentPixel(int[] argb) {
+    for (int p : argb) {
+      if ((p >>> 24) != 0xFF) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Encodes through an in-memory stream (ImageIO's default may cache in a temporary file). */
+  private static byte[] encode(BufferedImage image, String format, Float quality)
+      throws IOException {
+    ImageWriter writer = ImageIO.getImageWritersByFormatName(format).next();
+    try {
+      ImageWriteParam param = writer.getDefaultWriteParam();
+      if (quality != null) {
+        param.setCompressionMode(ImageWriteParam.MODE_EXPLICIT);
+        param.setCompressionQuality(quality);
+      }
+      ByteArrayOutputStream bytes = new ByteArrayOutputStream(64 * 1024);
+      try (ImageOutputStream out = new MemoryCacheImageOutputStream(bytes)) {
+        writer.setOutput(out);
+        writer.write(null, new IIOImage(image, null, null), param);
+      }
+      return bytes.toByteArray();
+    } finally {
+      writer.dispose();
+    }
+  }
+}
