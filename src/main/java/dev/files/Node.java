@@ -9,6 +9,7 @@ import dev.files.http.HttpVerticle;
 import dev.files.storage.DataKeys;
 import dev.files.storage.IoExecutor;
 import dev.files.storage.LocalChunkStore;
+import dev.files.thumbnail.ThumbnailVerticle;
 import dev.files.upload.SessionSettings;
 import dev.files.upload.UploadSessions;
 import dev.files.upload.UploadSweepVerticle;
@@ -87,11 +88,18 @@ public final class Node {
           HttpVerticle.Services services = new HttpVerticle.Services(files, store, dataKeys, sessions,
               TokenVerifier.create(vx, config), new Membership(files), config.string("http.host"),
               (int) config.number("http.port"), config.number("limits.max_request_bytes"),
-              config.number("limits.max_file_bytes"));
+              config.number("limits.max_file_bytes"), config.number("thumbnails.sync_wait_ms"));
           int port = (int) config.number("http.port");
           return vx.fileSystem().mkdirs(store.root().toString())
               .compose(v -> vx.deployVerticle(new MembershipVerticle(files)))
-              .compose(v -> vx.deployVerticle(new UploadSweepVerticle(files, store, sessions)))
+              .compose(v -> vx.deployVerticle(new UploadSweepVerticle(files, store, sessions,
+                  config.number("thumbnails.retry_after_ms"))))
+              .compose(v -> config.number("thumbnails.workers") <= 0 ? Future.succeededFuture()
+                  : vx.deployVerticle(new ThumbnailVerticle(files, store, dataKeys, new ThumbnailVerticle.Settings(
+                      (int) config.number("thumbnails.max_width"), (int) config.number("thumbnails.max_height"),
+                      config.number("thumbnails.max_pixels"), config.number("thumbnails.max_source_bytes"),
+                      config.flag("thumbnails.external_tools"), (int) config.number("thumbnails.concurrency"),
+                      (int) config.number("thumbnails.queue")))))
               .compose(v -> vx.deployVerticle(() -> new HttpVerticle(services),
                   new DeploymentOptions().setInstances((int) Math.max(1, config.number("http.instances")))))
               .map(v -> new Node(vx, pool, files, store, sessions, io, port))

@@ -25,6 +25,17 @@ public final class Addresses {
    */
   public static final String MEMBERS = "files.members";
 
+  /**
+   * Sent by an upload session when an upload completes and its content may have a thumbnail:
+   * {@code {"file_id": uuid, "generation": int}}; no reply. The ThumbnailVerticle records the result.
+   */
+  public static final String THUMBNAILS = "files.thumbnails";
+
+  /** Published once the thumbnails of a file are made or failed: {@code {"file_id", "status"}}. */
+  public static String thumbnailsReady(UUID fileId) {
+    return "files.thumbnails.ready." + fileId;
+  }
+
   /** Prefix of the per-file upload session address: {@code files.upload.<file_id>}. */
   public static final String UPLOAD_PREFIX = "files.upload.";
 

@@ -177,14 +177,20 @@ public final class FileRepository {
    * still read them.
    */
   public Future<Void> complete(SqlConnection c, UUID id, int generation, long size, int chunks, long now,
-                               long retireUntil) {
+                               long retireUntil, String thumbnailsStatus) {
     return c.preparedQuery("""
             UPDATE files SET generation = $2, size = $3, chunks = $4,
                    name = coalesce(upload_name, name), mime = coalesce(upload_mime, mime),
                    upload_generation = NULL, total_chunks = NULL, total_size = NULL,
-                   upload_name = NULL, upload_mime = NULL, updated_at = $5
+                   upload_name = NULL, upload_mime = NULL, updated_at = $5,
+                   thumbnails = '[]'::jsonb, thumbnails_status = $6
              WHERE id = $1""")
-        .execute(Tuple.of(id, generation, size, chunks, now))
+        .execute(Tuple.of(id, generation, size, chunks, now, thumbnailsStatus))
+        .compose(v -> c.preparedQuery("""
+                WITH old AS (DELETE FROM thumbnails WHERE file_id = $1 RETURNING storage_key)
+                INSERT INTO retired_chunks (storage_key, file_id, delete_after)
+                SELECT storage_key, $1, $2 FROM old""")
+            .execute(Tuple.of(id, retireUntil)))
         .compose(v -> c.preparedQuery("""
                 WITH old AS (DELETE FROM chunks WHERE file_id = $1 AND generation <> $2 RETURNING storage_key)
                 INSERT INTO retired_chunks (storage_key, file_id, delete_after)
@@ -237,12 +243,74 @@ public final class FileRepository {
         .mapEmpty();
   }
 
+  /** A stored thumbnail: where its object is and what it is. */
+  public record ThumbnailRow(int index, String storageKey, String type, long size, int width, int height) {
+  }
+
+  /**
+   * Records the thumbnails of generation {@code generation} of a file, if that generation is still
+   * live: the public descriptors and status in {@code files}, the objects in {@code thumbnails}.
+   * Returns false (nothing written) when the file is gone or another generation is live.
+   */
+  public Future<Boolean> recordThumbnails(UUID id, int generation, String status, JsonArray descriptors,
+                                          List<ThumbnailRow> rows) {
+    return pool.withTransaction(c -> c.preparedQuery("""
+            UPDATE files SET thumbnails = $3, thumbnails_status = $4 WHERE id = $1 AND generation = $2""")
+        .execute(Tuple.of(id, generation, descriptors, status))
+        .compose(updated -> {
+          if (updated.rowCount() == 0) {
+            return Future.succeededFuture(false);
+          }
+          List<Tuple> batch = new ArrayList<>();
+          for (ThumbnailRow r : rows) {
+            batch.add(Tuple.from(new Object[]{id, generation, r.index(), r.storageKey(), r.type(), r.size(), r.width(), r.height()}));
+          }
+          Future<Void> inserted = batch.isEmpty() ? Future.succeededFuture() : c.preparedQuery("""
+                  INSERT INTO thumbnails (file_id, generation, idx, storage_key, type, size, width, height)
+                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""").executeBatch(batch).mapEmpty();
+          return inserted.map(true);
+        }));
+  }
+
+  /** Thumbnail {@code index} of the file's live generation, or null. */
+  public Future<ThumbnailRow> thumbnail(UUID id, int index) {
+    return pool.preparedQuery("""
+            SELECT t.idx, t.storage_key, t.type, t.size, t.width, t.height FROM thumbnails t
+              JOIN files f ON f.id = t.file_id AND f.generation = t.generation
+             WHERE t.file_id = $1 AND t.idx = $2""")
+        .execute(Tuple.of(id, index))
+        .map(rows -> {
+          var it = rows.iterator();
+          if (!it.hasNext()) {
+            return null;
+          }
+          Row r = it.next();
+          return new ThumbnailRow(r.getInteger(0), r.getString(1), r.getString(2), r.getLong(3), r.getInteger(4), r.getInteger(5));
+        });
+  }
+
+  /** Files whose thumbnails have been waiting since before {@code before} (epoch ms): id and generation. */
+  public Future<List<JsonArray>> waitingThumbnails(long before, int limit) {
+    return pool.preparedQuery("""
+            SELECT id, generation FROM files WHERE thumbnails_status = 'waiting' AND updated_at < $1
+             AND generation IS NOT NULL ORDER BY updated_at LIMIT $2""")
+        .execute(Tuple.of(before, limit))
+        .map(rows -> {
+          List<JsonArray> out = new ArrayList<>();
+          for (Row r : rows) {
+            out.add(new JsonArray().add(r.getUUID(0).toString()).add(r.getInteger(1)));
+          }
+          return out;
+        });
+  }
+
   /** Of {@code keys}, those that no chunk or retired chunk row refers to. */
   public Future<List<String>> unreferenced(List<String> keys) {
     return pool.preparedQuery("""
             SELECT k FROM unnest($1::text[]) AS k
              WHERE NOT EXISTS (SELECT 1 FROM chunks WHERE storage_key = k)
-               AND NOT EXISTS (SELECT 1 FROM retired_chunks WHERE storage_key = k)""")
+               AND NOT EXISTS (SELECT 1 FROM retired_chunks WHERE storage_key = k)
+               AND NOT EXISTS (SELECT 1 FROM thumbnails WHERE storage_key = k)""")
         .execute(Tuple.of(keys.toArray(new String[0])))
         .map(FileRepository::keys);
   }
@@ -251,8 +319,9 @@ public final class FileRepository {
   public Future<List<String>> delete(SqlConnection c, UUID id) {
     return c.preparedQuery("""
             WITH a AS (DELETE FROM chunks WHERE file_id = $1 RETURNING storage_key),
-                 b AS (DELETE FROM retired_chunks WHERE file_id = $1 RETURNING storage_key)
-            SELECT storage_key FROM a UNION ALL SELECT storage_key FROM b""")
+                 b AS (DELETE FROM retired_chunks WHERE file_id = $1 RETURNING storage_key),
+                 t AS (DELETE FROM thumbnails WHERE file_id = $1 RETURNING storage_key)
+            SELECT storage_key FROM a UNION ALL SELECT storage_key FROM b UNION ALL SELECT storage_key FROM t""")
         .execute(Tuple.of(id))
         .map(FileRepository::keys)
         .compose(keys -> c.preparedQuery("DELETE FROM files WHERE id = $1").execute(Tuple.of(id)).map(keys));

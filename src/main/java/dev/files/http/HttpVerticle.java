@@ -6,6 +6,7 @@ import dev.files.auth.TokenVerifier;
 import dev.files.db.FileRepository;
 import dev.files.model.FileRecord;
 import dev.files.storage.ChunkStore;
+import com.google.crypto.tink.StreamingAead;
 import dev.files.storage.DataKeys;
 import dev.files.upload.UploadSessions;
 import io.vertx.core.Future;
@@ -17,6 +18,7 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 
+import java.security.GeneralSecurityException;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
@@ -32,7 +34,8 @@ public final class HttpVerticle extends VerticleBase {
   /** What the HTTP edge needs: shared by all instances of the verticle. */
   public record Services(FileRepository files, ChunkStore store, DataKeys dataKeys, UploadSessions sessions,
                          TokenVerifier verifier,
-                         Membership membership, String host, int port, long maxRequestBytes, long maxFileBytes) {
+                         Membership membership, String host, int port, long maxRequestBytes, long maxFileBytes,
+                         long thumbnailSyncMs) {
   }
 
   private final Services s;
@@ -46,8 +49,8 @@ public final class HttpVerticle extends VerticleBase {
     Router router = Router.router(vertx);
     AuthHandler auth = new AuthHandler(s.verifier(), s.membership(), false);
     AuthHandler authOrQueryToken = new AuthHandler(s.verifier(), s.membership(), true);
-    UploadHandler uploads = new UploadHandler(s.files(), s.store(), s.dataKeys(), s.sessions(), s.maxRequestBytes(),
-        s.maxFileBytes());
+    UploadHandler uploads = new UploadHandler(vertx, s.files(), s.store(), s.dataKeys(), s.sessions(), s.maxRequestBytes(),
+        s.maxFileBytes(), s.thumbnailSyncMs());
     DownloadHandler downloads = new DownloadHandler(s.files(), s.store(), s.dataKeys());
 
     router.get("/health").handler(this::health);
@@ -128,18 +131,45 @@ public final class HttpVerticle extends VerticleBase {
     }).onFailure(ctx::fail);
   }
 
-  /** GET /:file_id/thumbnails/:index: thumbnails are not generated yet, so every index is 404. */
+  /** GET /:file_id/thumbnails/:index: the thumbnail image, decrypted; 404 when there is none. */
   private void thumbnail(RoutingContext ctx) {
     UUID company = ctx.get(AuthHandler.COMPANY);
     UUID fileId = AuthHandler.uuidParam(ctx, "file_id");
-    String index = ctx.pathParam("index");
-    s.files().find(fileId).onSuccess(f -> {
+    String raw = ctx.pathParam("index");
+    int index;
+    try {
+      index = Integer.parseInt(raw);
+    } catch (NumberFormatException e) {
+      throw ApiError.notFound("file " + fileId + " has no thumbnail " + raw);
+    }
+    s.files().find(fileId).compose(f -> {
       if (f == null || !f.companyId().equals(company)) {
-        ctx.fail(ApiError.notFound("file " + fileId + " not found"));
-      } else {
-        ctx.fail(ApiError.notFound("file " + fileId + " has no thumbnail " + index));
+        throw ApiError.notFound("file " + fileId + " not found");
       }
-    }).onFailure(ctx::fail);
+      return s.files().thumbnail(fileId, index).compose(t -> {
+        if (t == null) {
+          throw ApiError.notFound("file " + fileId + " has no thumbnail " + index);
+        }
+        StreamingAead aead;
+        try {
+          aead = s.dataKeys().unwrap(fileId, new DataKeys.Wrapped(f.dataKeyId(), f.dataKey()));
+        } catch (GeneralSecurityException e) {
+          throw new ApiError(503, "file " + fileId + " cannot be decrypted: " + e.getMessage());
+        }
+        return s.store().read(t.storageKey(), 0, t.size(), DataKeys.thumbnailCipher(aead, fileId, f.generation(), index))
+            .compose(read -> {
+              ctx.response().putHeader("Content-Type", t.type()).putHeader("Content-Length", Long.toString(t.size()))
+                  .putHeader("Cache-Control", "private, max-age=3600").putHeader("X-Content-Type-Options", "nosniff");
+              return read.pipeTo(ctx.response()).eventually(read::close);
+            });
+      });
+    }).onFailure(err -> {
+      if (ctx.response().headWritten()) {
+        ctx.response().reset();
+      } else {
+        ctx.fail(err);
+      }
+    });
   }
 
   /** DELETE /:file_id: owner, an application, or a server request (API.md). */

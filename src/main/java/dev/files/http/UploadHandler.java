@@ -19,6 +19,8 @@ import dev.files.upload.UploadSessions;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import dev.files.bus.Addresses;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.Handler;
 import io.vertx.core.http.HttpServerRequest;
@@ -56,9 +58,13 @@ final class UploadHandler {
   private final UploadSessions sessions;
   private final long maxRequestBytes;
   private final long maxFileBytes;
+  private final long thumbnailSyncMs;
+  private final Vertx vertx;
 
-  UploadHandler(FileRepository files, ChunkStore store, DataKeys dataKeys, UploadSessions sessions,
-                long maxRequestBytes, long maxFileBytes) {
+  UploadHandler(Vertx vertx, FileRepository files, ChunkStore store, DataKeys dataKeys, UploadSessions sessions,
+                long maxRequestBytes, long maxFileBytes, long thumbnailSyncMs) {
+    this.vertx = vertx;
+    this.thumbnailSyncMs = thumbnailSyncMs;
     this.files = files;
     this.store = store;
     this.dataKeys = dataKeys;
@@ -189,6 +195,32 @@ final class UploadHandler {
     return new Requester(caller.subject(), caller.applicationId(), caller.serverRequest());
   }
 
+  /**
+   * Under {@code thumbnail_sync}: the resource once its thumbnails are made or failed, at most
+   * {@code thumbnails.sync_wait_ms} after the upload completed (then as it stands, "waiting").
+   * Files that get no thumbnail ("none") and pending uploads answer at once.
+   */
+  private Future<JsonObject> afterThumbnails(JsonObject resource) {
+    if (!"waiting".equals(resource.getJsonObject("metadata").getString("thumbnails_status"))
+        || !"complete".equals(resource.getString("upload_status"))) {
+      return Future.succeededFuture(resource);
+    }
+    UUID fileId = UUID.fromString(resource.getString("id"));
+    Promise<Void> ready = Promise.promise();
+    var consumer = vertx.eventBus().<JsonObject>consumer(Addresses.thumbnailsReady(fileId), m -> ready.tryComplete());
+    long timer = vertx.setTimer(thumbnailSyncMs, t -> ready.tryComplete());
+    return consumer.completion()
+        // made meanwhile? then no event will come
+        .compose(v -> files.find(fileId))
+        .compose(f -> f == null || !"waiting".equals(f.thumbnailsStatus()) ? Future.<Void>succeededFuture() : ready.future())
+        .eventually(() -> {
+          vertx.cancelTimer(timer);
+          return consumer.unregister();
+        })
+        .compose(v -> files.find(fileId))
+        .map(f -> f == null ? resource : f.toResource());
+  }
+
   private static void reply(RoutingContext ctx, JsonObject resource) {
     ctx.response().putHeader("Content-Type", "application/json; charset=utf-8")
         .end(new JsonObject().put("resource", resource).toBuffer());
@@ -284,6 +316,7 @@ final class UploadHandler {
           ContentTypes.sniff(head, head.length), p.key, sink.stored().size(), sink.stored().sha256(),
           encryption.generation(), encryption.newKey());
       sessions.commit(commit)
+          .compose(resource -> params.thumbnailSync() ? afterThumbnails(resource) : Future.succeededFuture(resource))
           .onSuccess(resource -> reply(ctx, resource))
           .onFailure(err -> {
             if (!(err instanceof SessionTimeoutException)) { // a timed-out commit may still take effect

@@ -42,6 +42,25 @@ public final class ContentTypes {
     return semi < 0 ? base : base + t.substring(semi);
   }
 
+  private static final java.util.Set<String> OFFICE_EXTENSIONS = java.util.Set.of(
+      "doc", "docx", "odt", "ott", "rtf", "xls", "xlsx", "ods", "ppt", "pptx", "odp", "odg", "csv");
+
+  /**
+   * Whether a file of this type and name may get a thumbnail (images, PDF, video, office
+   * documents): worth asking the thumbnail worker. Everything else gets {@code thumbnails_status:
+   * "none"} at once.
+   */
+  public static boolean thumbnailCandidate(String mime, String name) {
+    String m = mime == null ? "" : mime.toLowerCase(Locale.ROOT);
+    if (m.startsWith("image/") || m.startsWith("video/") || m.equals("application/pdf")
+        || m.startsWith("application/vnd.openxmlformats") || m.startsWith("application/vnd.oasis.opendocument")
+        || m.equals("application/msword") || m.startsWith("application/vnd.ms-")) {
+      return true;
+    }
+    int dot = name == null ? -1 : name.lastIndexOf('.');
+    return dot >= 0 && OFFICE_EXTENSIONS.contains(name.substring(dot + 1).toLowerCase(Locale.ROOT));
+  }
+
   /**
    * The type recognised from the first {@code length} bytes of {@code head}, or
    * {@link #OCTET_STREAM} when none is recognised.

@@ -190,7 +190,10 @@ public final class DataKeys {
     if (aead == null) {
       return ChunkCipher.NONE;
     }
-    byte[] ad = ("files/" + fileId + "/" + generation + "/" + chunkNumber).getBytes(StandardCharsets.US_ASCII);
+    return cipher(aead, ("files/" + fileId + "/" + generation + "/" + chunkNumber).getBytes(StandardCharsets.US_ASCII));
+  }
+
+  private static ChunkCipher cipher(StreamingAead aead, byte[] ad) {
     return new ChunkCipher() {
       @Override
       public WritableByteChannel encrypting(WritableByteChannel ciphertext) throws GeneralSecurityException, IOException {
@@ -202,6 +205,14 @@ public final class DataKeys {
         return aead.newSeekableDecryptingChannel(ciphertext, ad);
       }
     };
+  }
+
+  /**
+   * The cipher of a thumbnail: associated data {@code files/<file id>/<generation>/thumbnail/<index>}.
+   */
+  public static ChunkCipher thumbnailCipher(StreamingAead aead, UUID fileId, int generation, int index) {
+    return aead == null ? ChunkCipher.NONE : cipher(aead, ("files/" + fileId + "/" + generation + "/thumbnail/" + index)
+        .getBytes(StandardCharsets.US_ASCII));
   }
 
   private static byte[] ad(UUID fileId) {

@@ -136,6 +136,10 @@ public final class UploadSessionVerticle extends VerticleBase {
           if (completed[0]) {
             closing = true;
             publish("file.completed", f.companyId(), resource);
+            if ("waiting".equals(f.thumbnailsStatus())) { // asked once, by the actor that completed the upload
+              vertx.eventBus().send(Addresses.THUMBNAILS,
+                  new JsonObject().put("file_id", fileId.toString()).put("generation", f.generation()));
+            }
           }
           return resource;
         });
@@ -226,8 +230,9 @@ public final class UploadSessionVerticle extends VerticleBase {
         });
       }
       if (complete) {
+        boolean thumbnail = ContentTypes.thumbnailCandidate(finalMime, finalName);
         chain = chain.compose(v -> files.complete(conn, fileId, gen, stored, totalChunks, now,
-            now + settings.retireGraceMs())).map(v -> {
+            now + settings.retireGraceMs(), thumbnail ? "waiting" : "none")).map(v -> {
           completed[0] = true;
           return null;
         });

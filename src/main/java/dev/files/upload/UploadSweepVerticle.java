@@ -1,9 +1,11 @@
 package dev.files.upload;
 
+import dev.files.bus.Addresses;
 import dev.files.db.FileRepository;
 import dev.files.storage.ChunkStore;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -13,8 +15,9 @@ import java.util.UUID;
 
 /**
  * The periodic sweep (every {@code upload.sweep_interval_ms}): asks the sessions of uploads untouched
- * for {@code upload.expire_after_ms} to abandon them (rows, chunks and stray objects go), and removes
- * the objects of retired chunks whose grace has ended. Every node sweeps; the sessions serialise the
+ * for {@code upload.expire_after_ms} to abandon them (rows, chunks and stray objects go), removes
+ * the objects of retired chunks whose grace has ended, and asks again for thumbnails still waiting
+ * after {@code thumbnails.retry_after_ms}. Every node sweeps; the sessions serialise the
  * work per file and every step is idempotent.
  */
 public final class UploadSweepVerticle extends VerticleBase {
@@ -25,12 +28,15 @@ public final class UploadSweepVerticle extends VerticleBase {
   private final FileRepository files;
   private final ChunkStore store;
   private final UploadSessions sessions;
+  private final long thumbnailRetryMs;
   private boolean running;
 
-  public UploadSweepVerticle(FileRepository files, ChunkStore store, UploadSessions sessions) {
+  /** @param thumbnailRetryMs thumbnails still waiting after this long (ms) are asked for again */
+  public UploadSweepVerticle(FileRepository files, ChunkStore store, UploadSessions sessions, long thumbnailRetryMs) {
     this.files = files;
     this.store = store;
     this.sessions = sessions;
+    this.thumbnailRetryMs = thumbnailRetryMs;
   }
 
   @Override
@@ -69,6 +75,13 @@ public final class UploadSweepVerticle extends VerticleBase {
             List<String> gone = removed.stream().filter(Future::succeeded).map(Future::result).toList();
             return gone.isEmpty() ? Future.<Void>succeededFuture() : files.forgetRetired(gone);
           });
+        })
+        .compose(v -> files.waitingThumbnails(now - thumbnailRetryMs, BATCH))
+        .map(waiting -> {
+          for (var w : waiting) { // dropped by a full queue, or lost with a node: ask again
+            vertx.eventBus().send(Addresses.THUMBNAILS, new JsonObject().put("file_id", w.getString(0)).put("generation", w.getInteger(1)));
+          }
+          return (Void) null;
         })
         .onFailure(err -> LOG.warn("sweep failed: {}", err.getMessage()))
         .eventually(() -> {
