@@ -116,11 +116,38 @@ public final class Errors {
     if (unreadBody) {
       resp.putHeader("Connection", "close");
     }
-    resp.end(body(status, message)).onComplete(v -> {
-      if (unreadBody) {
-        req.connection().close();
+    resp.end(body(status, message));
+    if (unreadBody) {
+      drainThenClose(req);
+    }
+  }
+
+  /** Bytes of an unwanted request body read (and dropped) after an early error, at most. */
+  private static final long DRAIN_BYTES = 4L * 1024 * 1024;
+  /** How long the rest of an unwanted body is read after an early error, at most (ms). */
+  private static final long DRAIN_MS = 2000;
+
+  /**
+   * After an error answered before the request body was read: reads and drops the rest of the body
+   * (bounded), then closes the connection. Closing at once with unread bytes in the socket makes the
+   * kernel reset the connection, and the client may lose the error answer.
+   */
+  private static void drainThenClose(HttpServerRequest req) {
+    var connection = req.connection();
+    long[] seen = {0};
+    long timer = io.vertx.core.Vertx.currentContext().owner().setTimer(DRAIN_MS, t -> connection.close());
+    req.handler(b -> {
+      seen[0] += b.length();
+      if (seen[0] > DRAIN_BYTES) {
+        connection.close();
       }
     });
+    req.endHandler(v -> {
+      io.vertx.core.Vertx.currentContext().owner().cancelTimer(timer);
+      connection.close();
+    });
+    req.exceptionHandler(e -> connection.close());
+    req.resume();
   }
 
   private static boolean isDatabase(Throwable t) {
