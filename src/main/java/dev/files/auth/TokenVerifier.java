@@ -123,6 +123,9 @@ public final class TokenVerifier {
 
   private static String reason(Throwable err) {
     String m = err.getMessage() == null ? err.getClass().getSimpleName() : err.getMessage();
+    if (m.contains("\n") || m.contains("[Source") || m.length() > 200) {
+      return "malformed token"; // a JSON parser's details say nothing useful to the caller
+    }
     return m.replaceFirst("^Invalid JWT token: ", "");
   }
 

@@ -121,9 +121,15 @@ final class DownloadHandler {
         .onFailure(err -> files.find(f.id()).onComplete(ar -> ctx.fail(ar.succeeded() && ar.result() == null
             ? ApiError.notFound("file " + f.id() + " not found") : err)))
         .onSuccess(read -> stream(resp, read, slices, 0)
-            .compose(v -> resp.bytesWritten() == length ? resp.end()
+            .compose(v -> resp.bytesWritten() == length
+                // a client that has every byte may close first: the download is complete all the same
+                ? resp.end().recover(e -> Future.succeededFuture())
                 : Future.failedFuture("wrote " + resp.bytesWritten() + " of " + length + " bytes"))
             .onFailure(err -> {
+              if (resp.closed()) { // the client went away: not a failure of the service
+                LOG.debug("download of file {} abandoned by the client after {} bytes", f.id(), resp.bytesWritten());
+                return;
+              }
               LOG.error("download of file {} failed after {} bytes: {}", f.id(), resp.bytesWritten(), err.toString());
               if (!resp.headWritten()) { // nothing sent yet: an error answer is still possible
                 ctx.fail(new ApiError(500, "file " + f.id() + " cannot be read: its stored data is damaged ("
