@@ -93,7 +93,7 @@ public final class Node {
           return vx.fileSystem().mkdirs(store.root().toString())
               .compose(v -> vx.deployVerticle(new MembershipVerticle(files)))
               .compose(v -> vx.deployVerticle(new UploadSweepVerticle(files, store, sessions,
-                  config.number("thumbnails.retry_after_ms"))))
+                  config.number("thumbnails.retry_after_ms"), config.number("upload.orphan_scan_interval_ms"))))
               .compose(v -> config.number("thumbnails.workers") <= 0 ? Future.succeededFuture()
                   : vx.deployVerticle(new ThumbnailVerticle(files, store, dataKeys, new ThumbnailVerticle.Settings(
                       (int) config.number("thumbnails.max_width"), (int) config.number("thumbnails.max_height"),

@@ -48,7 +48,8 @@ class SessionLifecycleTest {
   @BeforeAll
   void start() throws Exception {
     node = TestNode.start(Map.of());
-    sweeper = TestNode.start(Map.of("upload.expire_after_ms", EXPIRE_MS, "upload.sweep_interval_ms", 300));
+    sweeper = TestNode.start(Map.of("upload.expire_after_ms", EXPIRE_MS, "upload.sweep_interval_ms", 300,
+        "upload.orphan_scan_interval_ms", 300));
     userToken = TestNode.userToken(user, company);
     appToken = TestNode.appToken(app, company);
   }
@@ -235,6 +236,23 @@ class SessionLifecycleTest {
       assertThat(objects(sweeper, file)).as("chunk objects and the stray .part").isEmpty();
     });
     assertThat(stray).doesNotExist();
+  }
+
+  @Test
+  void strayObjectsOfACompleteFileAreRemovedByTheStoreScanAndYoungOnesKept() throws Exception {
+    Api api = new Api(sweeper);
+    byte[] whole = data(50_000);
+    UUID file = UUID.fromString(Api.resource(api.upload(company, userToken, "s.bin", "application/octet-stream", whole))
+        .getString("id"));
+    Path old = dir(sweeper, file).resolve(UUID.randomUUID() + ".chunk"); // e.g. a commit that timed out
+    Files.write(old, data(500));
+    Files.setLastModifiedTime(old, FileTime.fromMillis(System.currentTimeMillis() - 3_600_000));
+    Path young = dir(sweeper, file).resolve(UUID.randomUUID() + ".chunk.part"); // an upload in progress
+    Files.write(young, data(500));
+    eventually(Duration.ofSeconds(10), () -> assertThat(old).doesNotExist());
+    assertThat(young).exists();
+    Files.delete(young);
+    assertComplete(sweeper, file, whole, 1);
   }
 
   @Test

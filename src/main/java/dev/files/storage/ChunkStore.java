@@ -28,6 +28,9 @@ public interface ChunkStore {
   /** Removes the object under {@code key}; succeeds when it does not exist. */
   Future<Void> delete(String key);
 
-  /** The objects whose keys start with {@code prefix} (unfinished writes included). */
+  /**
+   * The objects whose keys start with {@code prefix}, at any depth (unfinished writes included);
+   * {@code ""} lists the whole store.
+   */
   Future<java.util.List<StoredObject>> list(String prefix);
 }

@@ -189,18 +189,21 @@ public final class LocalChunkStore implements ChunkStore {
 
   @Override
   public Future<List<StoredObject>> list(String prefix) {
-    Path dir = Path.of(path(prefix.endsWith("/") ? prefix.substring(0, prefix.length() - 1) : prefix));
+    String trimmed = prefix.endsWith("/") ? prefix.substring(0, prefix.length() - 1) : prefix;
+    Path dir = trimmed.isEmpty() ? root : Path.of(path(trimmed));
     return io.run(() -> {
       List<StoredObject> out = new ArrayList<>();
       if (!Files.isDirectory(dir)) {
         return out;
       }
-      try (var files = Files.list(dir)) {
+      try (var files = Files.walk(dir)) {
         for (Path p : (Iterable<Path>) files::iterator) {
           if (Files.isRegularFile(p)) {
             out.add(new StoredObject(root.relativize(p).toString(), Files.getLastModifiedTime(p).toMillis()));
           }
         }
+      } catch (java.io.UncheckedIOException e) { // a directory removed while walking: list what was seen
+        // the next scan sees the rest
       }
       return out;
     });

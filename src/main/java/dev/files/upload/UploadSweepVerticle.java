@@ -29,20 +29,52 @@ public final class UploadSweepVerticle extends VerticleBase {
   private final ChunkStore store;
   private final UploadSessions sessions;
   private final long thumbnailRetryMs;
+  private final long orphanScanMs;
+  private long lastOrphanScan = System.currentTimeMillis();
   private boolean running;
 
-  /** @param thumbnailRetryMs thumbnails still waiting after this long (ms) are asked for again */
-  public UploadSweepVerticle(FileRepository files, ChunkStore store, UploadSessions sessions, long thumbnailRetryMs) {
+  /**
+   * @param thumbnailRetryMs thumbnails still waiting after this long (ms) are asked for again
+   * @param orphanScanMs     how often the whole store is scanned for objects no row refers to (ms)
+   */
+  public UploadSweepVerticle(FileRepository files, ChunkStore store, UploadSessions sessions, long thumbnailRetryMs,
+                             long orphanScanMs) {
     this.files = files;
     this.store = store;
     this.sessions = sessions;
     this.thumbnailRetryMs = thumbnailRetryMs;
+    this.orphanScanMs = orphanScanMs;
   }
 
   @Override
   public Future<?> start() {
     vertx.setPeriodic(sessions.settings().sweepEveryMs(), t -> sweep());
     return Future.succeededFuture();
+  }
+
+  /**
+   * Removes objects older than {@code before} (epoch ms) that no chunk, retired chunk or thumbnail
+   * row refers to: writes cut by a crashed node, commits that timed out, objects of files whose row
+   * went without them. Younger objects are left alone: they may be an upload in progress.
+   */
+  private Future<Void> scanOrphans(long before) {
+    lastOrphanScan = System.currentTimeMillis();
+    return store.list("").compose(objects -> {
+      List<String> old = objects.stream().filter(o -> o.modifiedMs() < before)
+          .map(dev.files.storage.StoredObject::key).toList();
+      Future<Void> chain = Future.succeededFuture();
+      for (int i = 0; i < old.size(); i += 1000) {
+        List<String> batch = old.subList(i, Math.min(old.size(), i + 1000));
+        chain = chain.compose(v -> files.unreferenced(batch)).compose(orphans -> {
+          if (!orphans.isEmpty()) {
+            LOG.info("sweep: removing {} stored object(s) that no row refers to", orphans.size());
+          }
+          return Future.join(orphans.stream().map(store::delete).toList()).<Void>mapEmpty()
+              .recover(err -> Future.succeededFuture());
+        });
+      }
+      return chain;
+    });
   }
 
   /** One pass; a pass still running when the next is due is not overlapped. */
@@ -83,6 +115,7 @@ public final class UploadSweepVerticle extends VerticleBase {
           }
           return (Void) null;
         })
+        .compose(v -> now - lastOrphanScan >= orphanScanMs ? scanOrphans(before) : Future.<Void>succeededFuture())
         .onFailure(err -> LOG.warn("sweep failed: {}", err.getMessage()))
         .eventually(() -> {
           running = false;
