@@ -2,6 +2,7 @@ package dev.files;
 
 import dev.files.bus.Addresses;
 import dev.files.support.Api;
+import dev.files.support.NodeTest;
 import dev.files.support.Samples;
 import dev.files.support.TestNode;
 import io.vertx.core.Vertx;
@@ -11,10 +12,8 @@ import io.vertx.ext.auth.JWTOptions;
 import io.vertx.ext.auth.PubSecKeyOptions;
 import io.vertx.ext.auth.jwt.JWTAuth;
 import io.vertx.ext.auth.jwt.JWTAuthOptions;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -27,30 +26,18 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** Every authentication and access case of API.md: 401, 403, 404, membership, delete rights. */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class AuthTest {
+class AuthTest extends NodeTest {
 
-  TestNode node;
-  Api api;
-  final UUID company = UUID.randomUUID();
   final UUID otherCompany = UUID.randomUUID();
-  final UUID user = UUID.randomUUID();
   UUID file;
   byte[] content;
 
   @BeforeAll
   void start() throws Exception {
-    node = TestNode.start(Map.of());
-    api = new Api(node);
     content = Samples.pdf("auth");
     HttpResponse<String> up = api.upload(company, TestNode.userToken(user, company), "a.pdf", "application/pdf", content);
     assertThat(up.statusCode()).isEqualTo(200);
     file = UUID.fromString(Api.resource(up).getString("id"));
-  }
-
-  @AfterAll
-  void stop() throws Exception {
-    node.close();
   }
 
   private static String b64(String json) {

@@ -1,6 +1,7 @@
 package dev.files;
 
 import dev.files.support.Api;
+import dev.files.support.NodeTest;
 import dev.files.support.Chunks;
 import dev.files.support.Db;
 import dev.files.support.Samples;
@@ -9,7 +10,6 @@ import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -20,7 +20,6 @@ import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Map;
 import java.util.Random;
 import java.util.UUID;
 import java.util.concurrent.Callable;
@@ -31,32 +30,22 @@ import java.util.concurrent.Future;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** The rules of chunked uploads in API.md: chunk sizes, missing chunks, refusals, Resumable.js names, the testChunks probe and rights. */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class ChunkedRulesTest {
+class ChunkedRulesTest extends NodeTest {
 
   static final int CHUNK = 64 * 1024;
 
-  TestNode node;
-  Api api;
-  final UUID company = UUID.randomUUID();
-  final UUID user = UUID.randomUUID();
-  String token;
   Chunks chunks;
   final ExecutorService pool = Executors.newFixedThreadPool(5);
   final Random random = new Random(11);
 
   @BeforeAll
   void start() throws Exception {
-    node = TestNode.start(Map.of());
-    api = new Api(node);
-    token = TestNode.userToken(user, company);
     chunks = new Chunks(api, company, token);
   }
 
   @AfterAll
   void stop() throws Exception {
     pool.shutdownNow();
-    node.close();
   }
 
   // ---------------------------------------------------------------- helpers

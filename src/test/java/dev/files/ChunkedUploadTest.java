@@ -1,23 +1,20 @@
 package dev.files;
 
 import dev.files.support.Api;
+import dev.files.support.NodeTest;
 import dev.files.support.Chunks;
 import dev.files.support.Db;
-import dev.files.support.Samples;
-import dev.files.support.TestNode;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.RepeatedTest;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-import java.util.Map;
 import java.util.Random;
 import java.util.UUID;
 import java.util.concurrent.Callable;
@@ -31,32 +28,22 @@ import static org.assertj.core.api.Assertions.assertThat;
  * Chunked uploads through the upload session (API.md, POST /files/:file_id): any order, in parallel,
  * re-sent, the remainder in the last chunk, and every request that must be refused.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class ChunkedUploadTest {
+class ChunkedUploadTest extends NodeTest {
 
   static final int CHUNK = 64 * 1024;
 
-  TestNode node;
-  Api api;
-  final UUID company = UUID.randomUUID();
-  final UUID user = UUID.randomUUID();
-  String token;
   Chunks chunks;
   ExecutorService pool = Executors.newFixedThreadPool(8);
   final Random random = new Random(7);
 
   @BeforeAll
   void start() throws Exception {
-    node = TestNode.start(Map.of());
-    api = new Api(node);
-    token = TestNode.userToken(user, company);
     chunks = new Chunks(api, company, token);
   }
 
   @AfterAll
   void stop() throws Exception {
     pool.shutdownNow();
-    node.close();
   }
 
   private byte[] data(int size) {

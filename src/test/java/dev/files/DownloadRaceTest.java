@@ -1,12 +1,10 @@
 package dev.files;
 
 import dev.files.support.Api;
-import dev.files.support.TestNode;
+import dev.files.support.NodeTest;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 
 import java.io.IOException;
 import java.net.http.HttpResponse;
@@ -14,7 +12,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Random;
 import java.util.UUID;
 import java.util.concurrent.ExecutorService;
@@ -28,26 +25,13 @@ import static org.assertj.core.api.Assertions.assertThat;
  * Downloads racing a delete of the same file: each ends with the whole file, a 404 JSON error, or a
  * cut connection; never a hang, never a short body taken for the whole.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class DownloadRaceTest {
+class DownloadRaceTest extends NodeTest {
 
-  TestNode node;
-  Api api;
-  final UUID company = UUID.randomUUID();
-  String token;
   final ExecutorService pool = Executors.newFixedThreadPool(6);
-
-  @BeforeAll
-  void start() throws Exception {
-    node = TestNode.start(Map.of());
-    api = new Api(node);
-    token = TestNode.userToken(UUID.randomUUID(), company);
-  }
 
   @AfterAll
   void stop() throws Exception {
     pool.shutdownNow();
-    node.close();
   }
 
   @Test

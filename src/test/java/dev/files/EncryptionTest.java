@@ -5,14 +5,12 @@ import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import dev.files.storage.DataKeys;
 import dev.files.support.Api;
+import dev.files.support.NodeTest;
 import dev.files.support.Chunks;
 import dev.files.support.RawHttp;
-import dev.files.support.TestNode;
 import io.vertx.core.json.JsonObject;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 import org.slf4j.LoggerFactory;
 
 import java.io.ByteArrayOutputStream;
@@ -25,7 +23,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import java.util.Random;
 import java.util.UUID;
 import java.util.stream.Stream;
@@ -36,8 +33,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * Encryption at rest: no plaintext in the store, byte-exact round trips around Tink's segment
  * boundaries, ranges decrypted segment by segment, and tampered chunks that cut the download.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class EncryptionTest {
+class EncryptionTest extends NodeTest {
 
   /** Plaintext bytes of the first 64 KiB ciphertext segment (40-byte header, 16-byte tag). */
   static final int FIRST_SEGMENT = DataKeys.SEGMENT_BYTES - 40 - 16;
@@ -45,25 +41,13 @@ class EncryptionTest {
   static final int SEGMENT = DataKeys.SEGMENT_BYTES - 16;
   static final byte[] MARKER = "PLAINTEXT-MARKER-7f3a".getBytes(StandardCharsets.US_ASCII);
 
-  TestNode node;
-  Api api;
-  final UUID company = UUID.randomUUID();
-  String token;
   final Random random = new Random(11);
   final ListAppender<ILoggingEvent> log = new ListAppender<>();
 
   @BeforeAll
   void start() throws Exception {
-    node = TestNode.start(Map.of());
-    api = new Api(node);
-    token = TestNode.userToken(UUID.randomUUID(), company);
     log.start();
     ((Logger) LoggerFactory.getLogger("dev.files.http.DownloadHandler")).addAppender(log);
-  }
-
-  @AfterAll
-  void stop() throws Exception {
-    node.close();
   }
 
   private byte[] data(int size) {

@@ -1,12 +1,9 @@
 package dev.files;
 
 import dev.files.support.Api;
-import dev.files.support.TestNode;
+import dev.files.support.NodeTest;
 import io.vertx.core.json.JsonObject;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -19,7 +16,6 @@ import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.util.List;
-import java.util.Map;
 import java.util.UUID;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -29,31 +25,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.params.provider.Arguments.arguments;
 
 /** File names: stored as sent but sanitised, the same in metadata, and encoded per RFC 6266/5987 in Content-Disposition. */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class FilenameTest {
+class FilenameTest extends NodeTest {
 
   private static final Pattern DISPOSITION = Pattern.compile("attachment; filename=\"([^\"]*)\"; filename\\*=UTF-8''(\\S*)");
   private static final String ATTR_CHAR_PUNCT = "!#$&+-.^_`|~";
   private static final String LONG_ASCII = "x".repeat(296) + ".txt";
   private static final String LONG_EMOJI = "🎉".repeat(296) + ".txt";
-
-  TestNode node;
-  Api api;
-  final UUID company = UUID.randomUUID();
-  final UUID user = UUID.randomUUID();
-  String token;
-
-  @BeforeAll
-  void start() throws Exception {
-    node = TestNode.start(Map.of());
-    api = new Api(node);
-    token = TestNode.userToken(user, company);
-  }
-
-  @AfterAll
-  void stop() throws Exception {
-    node.close();
-  }
 
   /** (name sent by the client, name the service must store). */
   Stream<Arguments> names() {

@@ -1,14 +1,11 @@
 package dev.files;
 
 import dev.files.support.Api;
+import dev.files.support.NodeTest;
 import dev.files.support.Chunks;
 import dev.files.support.Db;
-import dev.files.support.TestNode;
 import io.vertx.core.json.JsonObject;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 
 import java.io.FilterInputStream;
 import java.io.InputStream;
@@ -22,35 +19,16 @@ import java.nio.ByteOrder;
 import java.security.MessageDigest;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Map;
 import java.util.UUID;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** A chunked upload past 2^31 bytes in 64 MiB chunks, streamed both ways and checked byte-exact by SHA-256. */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class LargeChunkedUploadTest {
+class LargeChunkedUploadTest extends NodeTest {
 
   static final long SIZE = 2_148_532_225L; // 2^31 + 1,048,577
   static final long CHUNK = 64L * 1024 * 1024;
   static final long SEED = 0x5EED_2148_5322_25L;
-
-  TestNode node;
-  Api api;
-  final UUID company = UUID.randomUUID();
-  String token;
-
-  @BeforeAll
-  void start() throws Exception {
-    node = TestNode.start(Map.of());
-    api = new Api(node);
-    token = TestNode.userToken(UUID.randomUUID(), company);
-  }
-
-  @AfterAll
-  void stop() throws Exception {
-    node.close();
-  }
 
   @Test
   void uploadPastTwoGibibytesInChunksOf64Mib() throws Exception {

@@ -1,35 +1,26 @@
 package dev.files;
 
 import dev.files.support.Api;
+import dev.files.support.NodeTest;
 import dev.files.support.Samples;
-import dev.files.support.TestNode;
 import io.vertx.core.json.JsonObject;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 
 import java.net.http.HttpRequest;
 import java.net.http.HttpRequest.BodyPublishers;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
-import java.util.Map;
 import java.util.UUID;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** Download of ranges (206/416), conditional requests (If-None-Match, If-Range), HEAD, and the ?token= parameter. */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class RangeTest {
+class RangeTest extends NodeTest {
 
   static final int SIZE = 100_000;
 
-  TestNode node;
-  Api api;
-  final UUID company = UUID.randomUUID();
-  final UUID user = UUID.randomUUID();
-  String token;
   byte[] content;
   UUID file;
   String mime;
@@ -37,18 +28,10 @@ class RangeTest {
 
   @BeforeAll
   void start() throws Exception {
-    node = TestNode.start(Map.of());
-    api = new Api(node);
-    token = TestNode.userToken(user, company);
     content = Api.readAll(Samples.pattern(SIZE, 42));
     assertThat(content).hasSize(SIZE);
     file = uploaded("pattern.bin", content);
     empty = uploaded("empty.bin", new byte[0]);
-  }
-
-  @AfterAll
-  void stop() throws Exception {
-    node.close();
   }
 
   private UUID uploaded(String name, byte[] bytes) throws Exception {

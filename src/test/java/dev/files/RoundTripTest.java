@@ -1,44 +1,21 @@
 package dev.files;
 
 import dev.files.support.Api;
+import dev.files.support.NodeTest;
 import dev.files.support.Db;
 import dev.files.support.Samples;
-import dev.files.support.TestNode;
 import io.vertx.core.json.JsonObject;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.util.Map;
 import java.util.UUID;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** Classic uploads of real files of several kinds, downloaded byte-exact, every resource field checked. */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class RoundTripTest {
-
-  TestNode node;
-  Api api;
-  final UUID company = UUID.randomUUID();
-  final UUID user = UUID.randomUUID();
-  String token;
-
-  @BeforeAll
-  void start() throws Exception {
-    node = TestNode.start(Map.of());
-    api = new Api(node);
-    token = TestNode.userToken(user, company);
-  }
-
-  @AfterAll
-  void stop() throws Exception {
-    node.close();
-  }
+class RoundTripTest extends NodeTest {
 
   private JsonObject roundTrip(String name, String declaredType, byte[] content, String expectedMime) throws Exception {
     long before = System.currentTimeMillis();

@@ -1,14 +1,12 @@
 package dev.files;
 
 import dev.files.support.Api;
+import dev.files.support.NodeTest;
 import dev.files.support.Chunks;
 import dev.files.support.TestNode;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 
 import javax.imageio.ImageIO;
 import java.awt.Color;
@@ -32,25 +30,7 @@ import static org.assertj.core.api.Assumptions.assumeThat;
  * Thumbnails through the service: made once an upload completes (classic or chunked), awaited by
  * thumbnail_sync, served decrypted by the thumbnail route, stored encrypted, "none" for other files.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class ThumbnailServiceTest {
-
-  TestNode node;
-  Api api;
-  final UUID company = UUID.randomUUID();
-  String token;
-
-  @BeforeAll
-  void start() throws Exception {
-    node = TestNode.start(Map.of());
-    api = new Api(node);
-    token = TestNode.userToken(UUID.randomUUID(), company);
-  }
-
-  @AfterAll
-  void stop() throws Exception {
-    node.close();
-  }
+class ThumbnailServiceTest extends NodeTest {
 
   static byte[] image(String format, int w, int h, boolean transparent) throws Exception {
     BufferedImage img = new BufferedImage(w, h, transparent ? BufferedImage.TYPE_INT_ARGB : BufferedImage.TYPE_INT_RGB);

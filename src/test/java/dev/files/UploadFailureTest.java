@@ -1,15 +1,12 @@
 package dev.files;
 
 import dev.files.support.Api;
+import dev.files.support.NodeTest;
 import dev.files.support.Db;
 import dev.files.support.RawHttp;
-import dev.files.support.TestNode;
 import io.vertx.core.json.JsonObject;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 
 import java.io.IOException;
 import java.net.http.HttpResponse;
@@ -18,7 +15,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -29,27 +25,13 @@ import static org.assertj.core.api.Assumptions.assumeThat;
  * body), a client that goes away mid-body, a storage directory that cannot be written, a full disk.
  * Each must leave no file in the store (temporary or not) and no row.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class UploadFailureTest {
+class UploadFailureTest extends NodeTest {
 
   static final int LIMIT = 1024 * 1024;
 
-  TestNode node;
-  Api api;
-  final UUID company = UUID.randomUUID();
-  final UUID user = UUID.randomUUID();
-  String token;
-
-  @BeforeAll
-  void start() throws Exception {
-    node = TestNode.start(Map.of("limits.max_request_bytes", LIMIT));
-    api = new Api(node);
-    token = TestNode.userToken(user, company);
-  }
-
-  @AfterAll
-  void stop() throws Exception {
-    node.close();
+  @Override
+  protected Map<String, ?> settings() {
+    return Map.of("limits.max_request_bytes", LIMIT);
   }
 
   @AfterEach
