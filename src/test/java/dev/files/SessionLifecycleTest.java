@@ -24,6 +24,7 @@ import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 
+import static dev.files.support.Eventually.eventually;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -111,26 +112,6 @@ class SessionLifecycleTest {
     }
     try (var s = Files.list(dir(n, file))) {
       return s.filter(Files::isRegularFile).collect(Collectors.toSet());
-    }
-  }
-
-  interface Check {
-    void run() throws Exception;
-  }
-
-  /** Retries {@code check} until it passes or {@code timeout} has passed (then its last failure is thrown). */
-  private static void eventually(Duration timeout, Check check) throws Exception {
-    long end = System.nanoTime() + timeout.toNanos();
-    while (true) {
-      try {
-        check.run();
-        return;
-      } catch (AssertionError e) {
-        if (System.nanoTime() > end) {
-          throw e;
-        }
-        Thread.sleep(50);
-      }
     }
   }
 
