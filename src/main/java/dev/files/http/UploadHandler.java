@@ -5,7 +5,6 @@ import dev.files.model.ContentTypes;
 import dev.files.model.FileNames;
 import com.google.crypto.tink.StreamingAead;
 import dev.files.db.FileRepository;
-import dev.files.storage.ChunkCipher;
 import dev.files.storage.ChunkKeys;
 import dev.files.storage.ChunkSink;
 import dev.files.storage.ChunkStore;
@@ -22,7 +21,6 @@ import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import dev.files.bus.Addresses;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.Handler;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.streams.WriteStream;
@@ -31,8 +29,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.security.GeneralSecurityException;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Locale;
 import java.util.UUID;
 
@@ -233,7 +229,7 @@ final class UploadHandler {
     private final boolean create;
     private final Encryption encryption;
     private MultipartParser parser;
-    private Part part;
+    private FilePart part;
     private boolean finished;
 
     Receipt(RoutingContext ctx, UUID fileId, boolean create, Encryption encryption) {
@@ -253,7 +249,7 @@ final class UploadHandler {
         } else if (part == null) {
           fail(ApiError.badRequest("the multipart body has no file part (expected a part named file)"));
         } else {
-          Part p = part;
+          FilePart p = part;
           p.stored.future().onSuccess(v -> commit(p));
         }
       });
@@ -261,14 +257,14 @@ final class UploadHandler {
 
     /** The part named {@code file} is the file, else the first file part; other file parts are dropped. */
     private WriteStream<Buffer> filePart(String name, String filename, String contentType) {
-      Part previous = part;
+      FilePart previous = part;
       if (previous != null && ("file".equals(previous.name) || !"file".equals(name))) {
         return null;
       }
       // The chunk number is part of the encryption's associated data: it must come before the bytes.
       Integer number = UploadParams.read(ctx.request().params(), parser.fields()).chunkNumber();
       int chunkNumber = number == null ? 1 : number;
-      Part chosen = new Part(name, filename, contentType, ChunkKeys.newKey(fileId), Math.min(maxRequestBytes, maxFileBytes),
+      FilePart chosen = new FilePart(store, name, filename, contentType, ChunkKeys.newKey(fileId), Math.min(maxRequestBytes, maxFileBytes),
           chunkNumber, DataKeys.cipher(encryption.aead(), fileId, encryption.generation(), chunkNumber));
       part = chosen;
       if (previous != null) {
@@ -282,7 +278,7 @@ final class UploadHandler {
       return chosen;
     }
 
-    private void commit(Part p) {
+    private void commit(FilePart p) {
       if (finished) {
         return;
       }
@@ -342,114 +338,6 @@ final class UploadHandler {
           ctx.fail(new ApiError(400, "upload interrupted: " + cause.getMessage()));
         }
       });
-    }
-  }
-
-  /**
-   * The file part: a write stream into a new chunk store object. The object is created
-   * asynchronously; until it is open, writes are held and {@link #writeQueueFull()} is true, so the
-   * request pauses. {@link #end()} commits the object and completes {@link #stored}.
-   */
-  private final class Part implements WriteStream<Buffer> {
-    final String name;
-    final String filename;
-    final String contentType;
-    final String key;
-    final int chunkNumber;
-    final Promise<Void> stored = Promise.promise();
-    final Future<ChunkSink> sink;
-    private final List<Buffer> held = new ArrayList<>();
-    private Handler<Void> drainHandler;
-    private boolean ended;
-    private boolean dropped;
-
-    Part(String name, String filename, String contentType, String key, long limit, int chunkNumber, ChunkCipher cipher) {
-      this.name = name;
-      this.filename = filename;
-      this.contentType = contentType;
-      this.key = key;
-      this.chunkNumber = chunkNumber;
-      this.sink = store.create(key, cipher).map(write -> new ChunkSink(write, limit));
-      sink.onComplete(ar -> {
-        if (ar.failed()) {
-          stored.tryFail(ar.cause());
-          return;
-        }
-        if (dropped) {
-          ar.result().target().abort();
-          return;
-        }
-        for (Buffer b : held) {
-          ar.result().write(b).onFailure(stored::tryFail);
-        }
-        held.clear();
-        if (drainHandler != null) {
-          ar.result().drainHandler(drainHandler);
-        }
-        if (ended) {
-          ar.result().end().onComplete(stored);
-        } else if (drainHandler != null && !ar.result().writeQueueFull()) {
-          drainHandler.handle(null);
-        }
-      });
-    }
-
-    @Override
-    public Future<Void> write(Buffer data) {
-      if (sink.succeeded()) {
-        return sink.result().write(data);
-      }
-      if (sink.failed()) {
-        return Future.failedFuture(sink.cause());
-      }
-      held.add(data);
-      return Future.succeededFuture();
-    }
-
-    @Override
-    public Future<Void> end() {
-      ended = true;
-      if (sink.succeeded()) {
-        sink.result().end().onComplete(stored);
-      }
-      return stored.future();
-    }
-
-    /**
-     * Drops the part: its object is removed, whether it is being written, being committed (the part
-     * ended before the request failed) or already committed.
-     */
-    Future<Void> abort() {
-      dropped = true;
-      stored.tryFail("dropped");
-      if (!sink.succeeded()) {
-        return Future.succeededFuture(); // still being created: the creation handler aborts it
-      }
-      return sink.result().target().abort().transform(v -> store.delete(key)).recover(e -> Future.succeededFuture());
-    }
-
-    @Override
-    public boolean writeQueueFull() {
-      return !sink.succeeded() || sink.result().writeQueueFull();
-    }
-
-    @Override
-    public WriteStream<Buffer> drainHandler(Handler<Void> handler) {
-      drainHandler = handler;
-      if (sink.succeeded()) {
-        sink.result().drainHandler(handler);
-      }
-      return this;
-    }
-
-    @Override
-    public WriteStream<Buffer> exceptionHandler(Handler<Throwable> handler) {
-      return this;
-    }
-
-    @Override
-    public WriteStream<Buffer> setWriteQueueMaxSize(int maxSize) {
-      return this;
     }
   }
 }
