@@ -236,15 +236,17 @@ public final class LocalChunkStore implements ChunkStore {
 
   /**
    * Writes to {@code <key>.part}. Incoming buffers are gathered on the event loop (no copy) and
-   * handed in batches of {@value #WRITE_BATCH_BYTES} bytes to a storage thread, which hashes and
-   * writes them in order; commit = last batch + fsync + close + rename.
+   * handed in batches of {@value #WRITE_BATCH_BYTES} bytes to two storage queues that run side by
+   * side: one hashes (SHA-256 of the plaintext), one encrypts and writes, each in order; commit =
+   * last batch + fsync + close + rename, once the digest is done too.
    */
   private final class LocalWrite implements ChunkWrite {
     private final FileChannel channel;
     private final WritableByteChannel out; // plaintext in, ciphertext to the channel
     private final Path part;
     private final Path target;
-    private final IoExecutor.Serial serial = io.serial();
+    private final IoExecutor.Serial serial = io.serial(); // encrypt and write, in order
+    private final IoExecutor.Serial hashing = io.serial(); // SHA-256 of the plaintext, in order, beside the writes
     private final MessageDigest sha256 = sha256();
     private List<Buffer> batch = new ArrayList<>();
     private int batchBytes;
@@ -289,7 +291,13 @@ public final class LocalChunkStore implements ChunkStore {
       batch = new ArrayList<>();
       batchBytes = 0;
       queuedBytes += bytes;
-      serial.run(() -> {
+      Future<Void> hashed = hashing.run(() -> {
+        for (Buffer b : full) {
+          sha256.update(((BufferInternal) b).getByteBuf().nioBuffer());
+        }
+        return null;
+      });
+      Future<Void> written = serial.run(() -> {
         if (failure == null) {
           try {
             writeAll(full);
@@ -299,7 +307,8 @@ public final class LocalChunkStore implements ChunkStore {
           }
         }
         return null;
-      }).onComplete(ar -> {
+      });
+      Future.join(hashed, written).onComplete(ar -> {
         queuedBytes -= bytes;
         Handler<Void> drain = drainHandler;
         if (drain != null && queuedBytes <= WRITE_QUEUE_BYTES / 2) {
@@ -309,12 +318,11 @@ public final class LocalChunkStore implements ChunkStore {
       });
     }
 
-    /** On the storage thread: hash, encrypt and write the buffers, in order. */
+    /** On the storage thread: encrypt and write the buffers, in order. */
     private void writeAll(List<Buffer> buffers) throws IOException {
       long bytes = 0;
       for (Buffer b : buffers) {
         ByteBuffer plain = ((BufferInternal) b).getByteBuf().nioBuffer();
-        sha256.update(plain.duplicate());
         bytes += plain.remaining();
         while (plain.hasRemaining()) {
           out.write(plain);
@@ -365,7 +373,8 @@ public final class LocalChunkStore implements ChunkStore {
       flushBatch();
       done = true;
       long written = size;
-      return serial.run(() -> {
+      Future<String> digest = hashing.run(() -> HexFormat.of().formatHex(sha256.digest()));
+      Future<StoredChunk> stored = serial.run(() -> {
         try {
           if (failure != null) {
             throw failure instanceof Exception e ? e : new IOException(failure);
@@ -376,12 +385,14 @@ public final class LocalChunkStore implements ChunkStore {
           }
           channel.close();
           Files.move(part, target, StandardCopyOption.ATOMIC_MOVE);
-          return new StoredChunk(written, HexFormat.of().formatHex(sha256.digest()));
+          return (StoredChunk) null;
         } catch (Exception e) {
           discard();
           throw e;
         }
-      }).recover(err -> Future.failedFuture(StorageException.of("cannot store chunk", err)));
+      });
+      return Future.all(stored, digest).map(v -> new StoredChunk(written, digest.result()))
+          .recover(err -> Future.failedFuture(StorageException.of("cannot store chunk", err)));
     }
 
     @Override
