@@ -739,9 +739,12 @@ class ThumbnailerTest {
    * Throughput on 20 JPEGs of 4000 x 3000 (12 MP, quality 0.9, smooth gradients plus noise, ~4 MB
    * each), read from files, one thread, 3 runs; prints the median thumbnails per second and the
    * heap peak. Uses
-   * /tmp/bench-data/images (shared/bench/thumbs.sh) when it holds 4000 x 3000 JPEGs.
+   * /tmp/bench-data/images (shared/bench/thumbs.sh) when it holds 4000 x 3000 JPEGs. A measurement,
+   * not a test: tagged "bench", left out of scripts/test; run it with
+   * {@code mvn test -Dtest=ThumbnailerTest -Dgroups=bench -Dtests.excluded=none}.
    */
   @Test
+  @org.junit.jupiter.api.Tag("bench")
   void throughputOn12MegapixelJpegs(@TempDir Path dir) throws IOException {
     List<Path> files = benchImages(dir);
     // warm up the JIT and the plugins
