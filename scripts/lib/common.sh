@@ -12,6 +12,11 @@ JVM_FLAGS=(--add-modules java.se --add-exports java.base/jdk.internal.ref=ALL-UN
 # The development JWT secret, used only when no key is configured. Never use it in production.
 DEV_JWT_SECRET="files-service-development-secret-do-not-use-in-production"
 
+# Maven 3.8 prints colour resets even in batch mode: drop ANSI sequences from its output.
+strip_ansi() {
+  sed -u 's/\x1b\[[0-9;]*m//g'
+}
+
 jar_is_fresh() {
   [ -f "$JAR" ] && [ -z "$(find "$ROOT/src" "$ROOT/pom.xml" "$ROOT/conf" -newer "$JAR" -type f 2>/dev/null | head -1)" ]
 }
@@ -26,7 +31,7 @@ build_if_needed() {
     flock 9
     jar_is_fresh && exit 0
     echo "run: building $JAR (the first build downloads dependencies: about a minute) ..." >&2
-    cd "$ROOT" && mvn -q -B -ntp -Dstyle.color=never -DskipTests package >&2
+    cd "$ROOT" && mvn -q -B -ntp -Dstyle.color=never -DskipTests package 2>&1 | strip_ansi >&2
   ) 9>"$ROOT/target/.build.lock"
 }
 
