@@ -80,7 +80,7 @@ final class DownloadHandler {
     }
     StreamingAead aead;
     try {
-      aead = dataKeys.unwrap(f.id(), new DataKeys.Wrapped(f.dataKeyId(), f.dataKey()));
+      aead = dataKeys.unwrap(f);
     } catch (GeneralSecurityException | RuntimeException e) {
       LOG.error("download of file {}: {}", f.id(), e.getMessage());
       ctx.fail(new ApiError(503, "file " + f.id() + " cannot be decrypted: " + e.getMessage()));

@@ -90,8 +90,7 @@ public final class HttpVerticle extends VerticleBase {
     s.files().ping().timeout(3, TimeUnit.SECONDS).onComplete(ar -> {
       JsonObject body = ar.succeeded() ? new JsonObject().put("status", "UP")
           : new JsonObject().put("status", "DOWN").put("message", "database: " + ar.cause().getMessage());
-      ctx.response().setStatusCode(ar.succeeded() ? 200 : 503)
-          .putHeader("Content-Type", "application/json; charset=utf-8").end(body.toBuffer());
+      Replies.json(ctx, ar.succeeded() ? 200 : 503, body);
     });
   }
 
@@ -125,8 +124,7 @@ public final class HttpVerticle extends VerticleBase {
       if (f == null) {
         ctx.response().setStatusCode(204).end();
       } else {
-        ctx.response().putHeader("Content-Type", "application/json; charset=utf-8")
-            .end(new JsonObject().put("resource", f.toResource()).toBuffer());
+        Replies.resource(ctx, f.toResource());
       }
     }).onFailure(ctx::fail);
   }
@@ -152,7 +150,7 @@ public final class HttpVerticle extends VerticleBase {
         }
         StreamingAead aead;
         try {
-          aead = s.dataKeys().unwrap(fileId, new DataKeys.Wrapped(f.dataKeyId(), f.dataKey()));
+          aead = s.dataKeys().unwrap(f);
         } catch (GeneralSecurityException e) {
           throw new ApiError(503, "file " + fileId + " cannot be decrypted: " + e.getMessage());
         }
@@ -178,7 +176,7 @@ public final class HttpVerticle extends VerticleBase {
     UUID fileId = AuthHandler.uuidParam(ctx, "file_id");
     Caller caller = ctx.get(AuthHandler.CALLER);
     s.sessions().delete(fileId, company, UploadHandler.requester(caller))
-        .onSuccess(body -> ctx.response().putHeader("Content-Type", "application/json; charset=utf-8").end(body.toBuffer()))
+        .onSuccess(body -> Replies.json(ctx, 200, body))
         .onFailure(ctx::fail);
   }
 }

@@ -109,7 +109,7 @@ final class UploadHandler {
       Caller caller = ctx.get(AuthHandler.CALLER);
       sessions.init(UUID.randomUUID(), ctx.get(AuthHandler.COMPANY), requester(caller), params.totalChunks(),
               params.totalSize(), params.filename(), params.type())
-          .onSuccess(resource -> reply(ctx, resource))
+          .onSuccess(resource -> Replies.resource(ctx, resource))
           .onFailure(ctx::fail);
     });
     continueIfExpected(req);
@@ -137,8 +137,8 @@ final class UploadHandler {
   private Future<Encryption> encryption(RoutingContext ctx, UUID fileId, boolean create) {
     if (create) {
       try {
-        DataKeys.Wrapped key = dataKeys.newDataKey(fileId);
-        return Future.succeededFuture(new Encryption(dataKeys.unwrap(fileId, key), 1, key));
+        DataKeys.NewKey key = dataKeys.newDataKey(fileId);
+        return Future.succeededFuture(new Encryption(key.aead(), 1, key.wrapped()));
       } catch (GeneralSecurityException e) {
         return Future.failedFuture(e);
       }
@@ -150,7 +150,7 @@ final class UploadHandler {
       }
       int generation = f.uploadGeneration() != null ? f.uploadGeneration() : f.generation() == null ? 1 : f.generation() + 1;
       try {
-        return new Encryption(dataKeys.unwrap(fileId, new DataKeys.Wrapped(f.dataKeyId(), f.dataKey())), generation, null);
+        return new Encryption(dataKeys.unwrap(f), generation, null);
       } catch (GeneralSecurityException | RuntimeException e) {
         throw new ApiError(503, "file " + fileId + " cannot be encrypted: " + e.getMessage());
       }
@@ -215,11 +215,6 @@ final class UploadHandler {
         })
         .compose(v -> files.find(fileId))
         .map(f -> f == null ? resource : f.toResource());
-  }
-
-  private static void reply(RoutingContext ctx, JsonObject resource) {
-    ctx.response().putHeader("Content-Type", "application/json; charset=utf-8")
-        .end(new JsonObject().put("resource", resource).toBuffer());
   }
 
   /** One multipart request: parses the body, stores the chosen file part, then commits it. */
@@ -313,7 +308,7 @@ final class UploadHandler {
           encryption.generation(), encryption.newKey());
       sessions.commit(commit)
           .compose(resource -> params.thumbnailSync() ? afterThumbnails(resource) : Future.succeededFuture(resource))
-          .onSuccess(resource -> reply(ctx, resource))
+          .onSuccess(resource -> Replies.resource(ctx, resource))
           .onFailure(err -> {
             if (!(err instanceof SessionTimeoutException)) { // a timed-out commit may still take effect
               store.delete(p.key);

@@ -8,6 +8,7 @@ import com.google.crypto.tink.TinkProtoKeysetFormat;
 import com.google.crypto.tink.streamingaead.AesGcmHkdfStreamingParameters;
 import com.google.crypto.tink.streamingaead.StreamingAeadConfig;
 import com.google.crypto.tink.subtle.AesGcmJce;
+import dev.files.model.FileRecord;
 
 import java.io.IOException;
 import java.nio.channels.SeekableByteChannel;
@@ -142,13 +143,24 @@ public final class DataKeys {
     return nullCipher ? NULL_KEY_ID : currentId;
   }
 
+  /** A new data key: as stored ({@code wrapped}) and ready to use ({@code aead}, null for the null cipher). */
+  public record NewKey(Wrapped wrapped, StreamingAead aead) {
+  }
+
   /** A new random data key for {@code fileId}, wrapped by the current master key. */
-  public Wrapped newDataKey(UUID fileId) throws GeneralSecurityException {
+  public NewKey newDataKey(UUID fileId) throws GeneralSecurityException {
     if (nullCipher) {
-      return new Wrapped(NULL_KEY_ID, new byte[0]);
+      return new NewKey(new Wrapped(NULL_KEY_ID, new byte[0]), null);
     }
     KeysetHandle handle = KeysetHandle.generateNew(DATA_KEY_PARAMETERS);
-    return new Wrapped(currentId, TinkProtoKeysetFormat.serializeEncryptedKeyset(handle, masterKeys.get(currentId), ad(fileId)));
+    return new NewKey(
+        new Wrapped(currentId, TinkProtoKeysetFormat.serializeEncryptedKeyset(handle, masterKeys.get(currentId), ad(fileId))),
+        handle.getPrimitive(RegistryConfiguration.get(), StreamingAead.class));
+  }
+
+  /** The streaming AEAD of a stored file's data key; null for a file stored by a null-cipher node. */
+  public StreamingAead unwrap(FileRecord file) throws GeneralSecurityException {
+    return unwrap(file.id(), new Wrapped(file.dataKeyId(), file.dataKey()));
   }
 
   /** The streaming AEAD of a file's data key; null for a file stored by a null-cipher node. */

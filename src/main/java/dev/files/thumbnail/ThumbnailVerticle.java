@@ -103,7 +103,7 @@ public final class ThumbnailVerticle extends VerticleBase {
       }
       StreamingAead aead;
       try {
-        aead = dataKeys.unwrap(fileId, new DataKeys.Wrapped(f.dataKeyId(), f.dataKey()));
+        aead = dataKeys.unwrap(f);
       } catch (java.security.GeneralSecurityException e) {
         return record(f, Thumbnailer.Result.ERROR, null);
       }

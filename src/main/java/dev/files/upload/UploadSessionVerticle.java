@@ -256,7 +256,7 @@ public final class UploadSessionVerticle extends VerticleBase {
       }
       DataKeys.Wrapped key;
       try {
-        key = dataKeys.newDataKey(fileId);
+        key = dataKeys.newDataKey(fileId).wrapped();
       } catch (java.security.GeneralSecurityException e) {
         return Future.failedFuture(e);
       }
