@@ -58,16 +58,6 @@ class ChunkedRulesTest extends NodeTest {
   record Download(int status, long length, String sha256, String body) {
   }
 
-  private byte[] data(int size) {
-    byte[] b = new byte[size];
-    random.nextBytes(b);
-    return b;
-  }
-
-  private static String q(int number, int total, long size) {
-    return "chunk_number=" + number + "&total_chunks=" + total + "&total_size=" + size;
-  }
-
   private UUID init(String query) throws Exception {
     return UUID.fromString(chunks.init(query).getString("id"));
   }
@@ -170,7 +160,7 @@ class ChunkedRulesTest extends NodeTest {
   private UUID uploadParts(byte[] content, List<long[]> parts) throws Exception {
     UUID file = init("filename=parts.bin&total_size=" + content.length);
     for (int i = 0; i < parts.size(); i++) {
-      assertOk(send(file, q(i + 1, parts.size(), content.length), Chunks.slice(content, parts.get(i))));
+      assertOk(send(file, Chunks.query(i + 1, parts.size(), content.length), Chunks.slice(content, parts.get(i))));
     }
     return file;
   }
@@ -212,7 +202,7 @@ class ChunkedRulesTest extends NodeTest {
     for (int i = 0; i < parts.size(); i++) {
       long[] range = parts.get(i);
       Api.Multipart form = new Api.Multipart().filename("blob");
-      HttpResponse<String> r = Api.CLIENT.send(api.request(api.file(company, file) + "?" + q(i + 1, parts.size(), size), token)
+      HttpResponse<String> r = Api.CLIENT.send(api.request(api.file(company, file) + "?" + Chunks.query(i + 1, parts.size(), size), token)
           .header("Content-Type", form.contentType())
           .POST(form.body(() -> patternSlice(seed, range), range[1] - range[0])).build(), HttpResponse.BodyHandlers.ofString());
       assertOk(r);
@@ -269,7 +259,7 @@ class ChunkedRulesTest extends NodeTest {
 
   @Test
   void lastChunkSmallerThanTheOthers() throws Exception {
-    byte[] content = data(5 * CHUNK + 1000);
+    byte[] content = Samples.random(random, 5 * CHUNK + 1000);
     List<long[]> parts = forcedSplit(content.length, CHUNK);
     assertThat(parts).hasSize(6);
     assertComplete(uploadParts(content, parts), content.length, 6, Api.sha256(content));
@@ -277,7 +267,7 @@ class ChunkedRulesTest extends NodeTest {
 
   @Test
   void lastChunkLargerThanTheOthers() throws Exception {
-    byte[] content = data(5 * CHUNK + CHUNK - 1);
+    byte[] content = Samples.random(random, 5 * CHUNK + CHUNK - 1);
     List<long[]> parts = Chunks.split(content.length, CHUNK);
     assertThat(parts).hasSize(5);
     assertThat(parts.get(4)[1] - parts.get(4)[0]).isEqualTo(2L * CHUNK - 1);
@@ -307,7 +297,7 @@ class ChunkedRulesTest extends NodeTest {
 
   @Test
   void aMissingChunkLeavesTheUploadPending() throws Exception {
-    byte[] content = data(6 * CHUNK + 321);
+    byte[] content = Samples.random(random, 6 * CHUNK + 321);
     List<long[]> parts = Chunks.split(content.length, CHUNK);
     UUID file = init("filename=missing.bin&total_size=" + content.length);
     long sent = 0;
@@ -315,7 +305,7 @@ class ChunkedRulesTest extends NodeTest {
       if (i == 3) {
         continue; // chunk 4 never arrives
       }
-      assertOk(send(file, q(i + 1, parts.size(), content.length), Chunks.slice(content, parts.get(i))));
+      assertOk(send(file, Chunks.query(i + 1, parts.size(), content.length), Chunks.slice(content, parts.get(i))));
       sent += parts.get(i)[1] - parts.get(i)[0];
     }
     Download d = download(file);
@@ -333,24 +323,24 @@ class ChunkedRulesTest extends NodeTest {
   @Test
   void chunkNumbersAndTotalsThatContradictTheInitialisationAreRefused() throws Exception {
     UUID file = init("filename=rules.bin&total_chunks=4&total_size=4000");
-    byte[] first = data(1000);
-    assertOk(send(file, q(1, 4, 4000), first));
-    byte[] chunk = data(1000);
+    byte[] first = Samples.random(random, 1000);
+    assertOk(send(file, Chunks.query(1, 4, 4000), first));
+    byte[] chunk = Samples.random(random, 1000);
 
-    assertRefused(file, q(0, 4, 4000), chunk);
-    assertRefused(file, q(5, 4, 4000), chunk);
+    assertRefused(file, Chunks.query(0, 4, 4000), chunk);
+    assertRefused(file, Chunks.query(5, 4, 4000), chunk);
     assertRefused(file, "chunk_number=5", chunk); // total_chunks only as recorded
     assertRefused(file, "chunk_number=abc&total_chunks=4&total_size=4000", chunk);
-    assertRefused(file, q(-1, 4, 4000), chunk);
-    assertRefused(file, q(2, 5, 4000), chunk);
-    assertRefused(file, q(2, 4, 4001), chunk);
-    assertRefused(file, q(2, 4, 4000), data(3001)); // 1000 + 3001 stored bytes > total_size
+    assertRefused(file, Chunks.query(-1, 4, 4000), chunk);
+    assertRefused(file, Chunks.query(2, 5, 4000), chunk);
+    assertRefused(file, Chunks.query(2, 4, 4001), chunk);
+    assertRefused(file, Chunks.query(2, 4, 4000), Samples.random(random, 3001)); // 1000 + 3001 stored bytes > total_size
 
     assertPending(file, 1000, 4);
     assertThat(chunkRows(file)).isEqualTo(1);
     assertThat(storedObjects(file)).isEqualTo(1);
     for (int n = 2; n <= 4; n++) { // the refusals did not spoil the upload
-      assertOk(send(file, q(n, 4, 4000), chunk));
+      assertOk(send(file, Chunks.query(n, 4, 4000), chunk));
     }
     byte[] all = new byte[4000];
     System.arraycopy(first, 0, all, 0, 1000);
@@ -363,10 +353,10 @@ class ChunkedRulesTest extends NodeTest {
   @Test
   void allChunksSentButShortOfTotalSizeRefusesTheLastChunkAndKeepsTheOthers() throws Exception {
     UUID file = init("filename=short.bin&total_chunks=2&total_size=1000");
-    byte[] first = data(400);
-    assertOk(send(file, q(1, 2, 1000), first));
+    byte[] first = Samples.random(random, 400);
+    assertOk(send(file, Chunks.query(1, 2, 1000), first));
 
-    assertRefused(file, q(2, 2, 1000), data(400)); // 800 of 1000 bytes at completion
+    assertRefused(file, Chunks.query(2, 2, 1000), Samples.random(random, 400)); // 800 of 1000 bytes at completion
 
     assertPending(file, 400, 2);
     assertThat(chunkRows(file)).isEqualTo(1);
@@ -374,8 +364,8 @@ class ChunkedRulesTest extends NodeTest {
     assertThat(download(file).status()).isEqualTo(409);
     assertThat(probedStored(file, 2)).containsExactly(1);
 
-    byte[] second = data(600); // the right last chunk still completes it
-    assertOk(send(file, q(2, 2, 1000), second));
+    byte[] second = Samples.random(random, 600); // the right last chunk still completes it
+    assertOk(send(file, Chunks.query(2, 2, 1000), second));
     byte[] all = new byte[1000];
     System.arraycopy(first, 0, all, 0, 400);
     System.arraycopy(second, 0, all, 400, 600);
@@ -388,7 +378,7 @@ class ChunkedRulesTest extends NodeTest {
   void aZeroByteFileInOneEmptyChunk() throws Exception {
     UUID file = init("filename=empty.txt&total_size=0&total_chunks=1");
     assertPending(file, 0, 1);
-    HttpResponse<String> r = send(file, q(1, 1, 0), new byte[0]);
+    HttpResponse<String> r = send(file, Chunks.query(1, 1, 0), new byte[0]);
     assertOk(r);
     assertThat(Api.resource(r).getString("upload_status")).isEqualTo("complete");
     assertComplete(file, 0, 1, Api.sha256(new byte[0]));
@@ -402,7 +392,7 @@ class ChunkedRulesTest extends NodeTest {
 
   @Test
   void resumableJsNamesInTheQuery() throws Exception {
-    byte[] content = data(4 * CHUNK + 77);
+    byte[] content = Samples.random(random, 4 * CHUNK + 77);
     List<long[]> parts = Chunks.split(content.length, CHUNK);
     String name = "Quarterly report (final).csv";
     UUID file = init("");
@@ -419,7 +409,7 @@ class ChunkedRulesTest extends NodeTest {
 
   @Test
   void resumableJsNamesOnlyAsMultipartFields() throws Exception {
-    byte[] content = data(3 * CHUNK + 5);
+    byte[] content = Samples.random(random, 3 * CHUNK + 5);
     List<long[]> parts = Chunks.split(content.length, CHUNK);
     String name = "Relevé février.csv";
     UUID file = init("");
@@ -450,7 +440,7 @@ class ChunkedRulesTest extends NodeTest {
   @Test
   void theOriginWebClientFiveInParallelWithThumbnailSync() throws Exception {
     int chunkSize = 100 * 1024;
-    byte[] content = data(12 * chunkSize + 777);
+    byte[] content = Samples.random(random, 12 * chunkSize + 777);
     List<long[]> parts = Chunks.split(content.length, chunkSize);
     String name = "holiday photos.zip";
     UUID file = init(String.join("&", enc("filename", name), enc("type", "application/zip"), enc("total_size", content.length)));
@@ -481,7 +471,7 @@ class ChunkedRulesTest extends NodeTest {
 
   @Test
   void resumeBySendingOnlyTheChunksTheProbeSaysAreMissing() throws Exception {
-    byte[] content = data(8 * CHUNK + 4321);
+    byte[] content = Samples.random(random, 8 * CHUNK + 4321);
     List<long[]> parts = Chunks.split(content.length, CHUNK);
     int total = parts.size();
     UUID file = init("filename=resume.bin&total_chunks=" + total + "&total_size=" + content.length);
@@ -489,7 +479,7 @@ class ChunkedRulesTest extends NodeTest {
     assertThat(probedStored(file, total)).isEmpty();
     assertProbeRefusesOutside(file, total);
     for (int n : List.of(2, 3, 5, 8)) { // half of them, then the "crash"
-      assertOk(send(file, q(n, total, content.length), Chunks.slice(content, parts.get(n - 1))));
+      assertOk(send(file, Chunks.query(n, total, content.length), Chunks.slice(content, parts.get(n - 1))));
     }
     List<Integer> stored = probedStored(file, total);
     assertThat(stored).containsExactly(2, 3, 5, 8);
@@ -497,7 +487,7 @@ class ChunkedRulesTest extends NodeTest {
 
     for (int n = 1; n <= total; n++) {
       if (!stored.contains(n)) {
-        assertOk(send(file, q(n, total, content.length), Chunks.slice(content, parts.get(n - 1))));
+        assertOk(send(file, Chunks.query(n, total, content.length), Chunks.slice(content, parts.get(n - 1))));
       }
     }
     assertComplete(file, content.length, total, Api.sha256(content));
@@ -509,24 +499,24 @@ class ChunkedRulesTest extends NodeTest {
 
   @Test
   void onlyTheOwnerOrAnApplicationUploadsIntoAPendingFile() throws Exception {
-    byte[] content = data(3 * CHUNK);
+    byte[] content = Samples.random(random, 3 * CHUNK);
     List<long[]> parts = Chunks.split(content.length, CHUNK);
     UUID file = init("filename=mine.bin&total_chunks=3&total_size=" + content.length);
-    assertOk(send(file, q(1, 3, content.length), Chunks.slice(content, parts.get(0))));
+    assertOk(send(file, Chunks.query(1, 3, content.length), Chunks.slice(content, parts.get(0))));
 
     String otherUser = TestNode.userToken(UUID.randomUUID(), company);
     Snapshot before = snapshot(file);
-    HttpResponse<String> refused = send(otherUser, file, q(2, 3, content.length), new Api.Multipart().filename("blob"),
+    HttpResponse<String> refused = send(otherUser, file, Chunks.query(2, 3, content.length), new Api.Multipart().filename("blob"),
         Chunks.slice(content, parts.get(1)));
     assertError(refused, 403, "Forbidden");
     assertThat(settledSnapshot(file, before)).isEqualTo(before);
 
     UUID app = UUID.randomUUID();
-    assertOk(send(TestNode.appToken(app, company), file, q(2, 3, content.length), new Api.Multipart().filename("blob"),
+    assertOk(send(TestNode.appToken(app, company), file, Chunks.query(2, 3, content.length), new Api.Multipart().filename("blob"),
         Chunks.slice(content, parts.get(1))));
     assertPending(file, 2L * CHUNK, 3);
 
-    HttpResponse<String> last = send(file, q(3, 3, content.length), Chunks.slice(content, parts.get(2)));
+    HttpResponse<String> last = send(file, Chunks.query(3, 3, content.length), Chunks.slice(content, parts.get(2)));
     assertOk(last);
     JsonObject r = Api.resource(last);
     assertThat(r.getString("upload_status")).isEqualTo("complete");

@@ -1,6 +1,7 @@
 package dev.files;
 
 import dev.files.support.Api;
+import dev.files.support.Samples;
 import dev.files.support.NodeTest;
 import dev.files.support.Chunks;
 import dev.files.support.Db;
@@ -46,16 +47,6 @@ class ChunkedUploadTest extends NodeTest {
     pool.shutdownNow();
   }
 
-  private byte[] data(int size) {
-    byte[] b = new byte[size];
-    random.nextBytes(b);
-    return b;
-  }
-
-  private static String q(int number, int total, long size) {
-    return "chunk_number=" + number + "&total_chunks=" + total + "&total_size=" + size;
-  }
-
   private void assertComplete(UUID file, byte[] content, int chunkCount) throws Exception {
     JsonObject r = Api.resource(api.get(api.file(company, file), token));
     assertThat(r.getString("upload_status")).isEqualTo("complete");
@@ -71,7 +62,7 @@ class ChunkedUploadTest extends NodeTest {
     List<long[]> parts = Chunks.split(content.length, chunkSize);
     UUID file = UUID.fromString(chunks.init("filename=c.bin&total_size=" + content.length).getString("id"));
     for (int i : order) {
-      HttpResponse<String> r = chunks.send(file, q(i + 1, parts.size(), content.length), Chunks.slice(content, parts.get(i)));
+      HttpResponse<String> r = chunks.send(file, Chunks.query(i + 1, parts.size(), content.length), Chunks.slice(content, parts.get(i)));
       assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
     }
     return file;
@@ -87,13 +78,13 @@ class ChunkedUploadTest extends NodeTest {
 
   @Test
   void inOrder() throws Exception {
-    byte[] content = data(10 * CHUNK + 123);
+    byte[] content = Samples.random(random, 10 * CHUNK + 123);
     assertComplete(upload(content, CHUNK, range(10)), content, 10);
   }
 
   @Test
   void reversed() throws Exception {
-    byte[] content = data(7 * CHUNK);
+    byte[] content = Samples.random(random, 7 * CHUNK);
     List<Integer> order = range(7);
     Collections.reverse(order);
     assertComplete(upload(content, CHUNK, order), content, 7);
@@ -101,7 +92,7 @@ class ChunkedUploadTest extends NodeTest {
 
   @Test
   void shuffledWithEachChunkResentOnceAtRandom() throws Exception {
-    byte[] content = data(9 * CHUNK + 5);
+    byte[] content = Samples.random(random, 9 * CHUNK + 5);
     List<Integer> order = range(9);
     Collections.shuffle(order, random);
     List<Integer> withRepeats = new ArrayList<>(order);
@@ -113,7 +104,7 @@ class ChunkedUploadTest extends NodeTest {
 
   @RepeatedTest(20)
   void eightInParallelOnSeparateConnections() throws Exception {
-    byte[] content = data(24 * CHUNK + 999);
+    byte[] content = Samples.random(random, 24 * CHUNK + 999);
     List<long[]> parts = Chunks.split(content.length, CHUNK);
     UUID file = UUID.fromString(chunks.init("filename=p.bin&total_size=" + content.length).getString("id"));
     List<Integer> order = range(parts.size());
@@ -124,7 +115,7 @@ class ChunkedUploadTest extends NodeTest {
     for (int i : order) {
       sends.add(() -> {
         Api fresh = new Api(node); // java.net.http keeps connections; parallel sends use several
-        return fresh.post(fresh.file(company, file) + "?" + q(i + 1, parts.size(), content.length), token,
+        return fresh.post(fresh.file(company, file) + "?" + Chunks.query(i + 1, parts.size(), content.length), token,
             new Api.Multipart().filename("blob"), Chunks.slice(content, parts.get(i))).statusCode();
       });
     }
@@ -144,7 +135,7 @@ class ChunkedUploadTest extends NodeTest {
     assertThat(Api.resource(api.get(api.file(company, file), token)).getString("upload_status")).isEqualTo("pending");
 
     UUID sized = UUID.fromString(chunks.init("filename=w.bin&total_size=5").getString("id"));
-    byte[] five = data(5);
+    byte[] five = Samples.random(random, 5);
     assertThat(api.post(api.file(company, sized), token, new Api.Multipart(), five).statusCode()).isEqualTo(200);
     assertComplete(sized, five, 1);
   }

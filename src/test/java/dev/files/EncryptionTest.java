@@ -5,6 +5,7 @@ import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import dev.files.storage.DataKeys;
 import dev.files.support.Api;
+import dev.files.support.Samples;
 import dev.files.support.NodeTest;
 import dev.files.support.Chunks;
 import dev.files.support.RawHttp;
@@ -50,15 +51,9 @@ class EncryptionTest extends NodeTest {
     ((Logger) LoggerFactory.getLogger("dev.files.http.DownloadHandler")).addAppender(log);
   }
 
-  private byte[] data(int size) {
-    byte[] b = new byte[size];
-    random.nextBytes(b);
-    return b;
-  }
-
   /** Random bytes with the marker written every 4 KiB. */
   private byte[] marked(int size) {
-    byte[] b = data(size);
+    byte[] b = Samples.random(random, size);
     for (int i = 0; i + MARKER.length <= size; i += 4096) {
       System.arraycopy(MARKER, 0, b, i, MARKER.length);
     }
@@ -150,7 +145,7 @@ class EncryptionTest extends NodeTest {
   void roundTripsAroundSegmentBoundaries() throws Exception {
     for (int size : new int[]{0, 1, FIRST_SEGMENT - 1, FIRST_SEGMENT, FIRST_SEGMENT + 1,
         FIRST_SEGMENT + SEGMENT, FIRST_SEGMENT + SEGMENT + 1}) {
-      byte[] content = data(size);
+      byte[] content = Samples.random(random, size);
       UUID f = upload(content);
       HttpResponse<byte[]> down = api.download(company, f, token);
       assertThat(down.statusCode()).isEqualTo(200);
@@ -160,7 +155,7 @@ class EncryptionTest extends NodeTest {
 
   @Test
   void rangesAcrossSegmentAndChunkBoundaries() throws Exception {
-    byte[] content = data(3 * SEGMENT + 12345);
+    byte[] content = Samples.random(random, 3 * SEGMENT + 12345);
     int chunk = SEGMENT + 1000; // chunk boundaries fall inside segments
     Chunks chunks = new Chunks(api, company, token);
     List<long[]> parts = Chunks.split(content.length, chunk);
@@ -226,7 +221,7 @@ class EncryptionTest extends NodeTest {
 
   @Test
   void aFlippedByteInTheFirstSegmentIsAnErrorBeforeAnyByte() throws Exception {
-    UUID f = upload(data(3 * SEGMENT));
+    UUID f = upload(Samples.random(random, 3 * SEGMENT));
     Path object = objects(f).get(0);
     byte[] stored = Files.readAllBytes(object);
     stored[500] ^= 0x40;
@@ -236,7 +231,7 @@ class EncryptionTest extends NodeTest {
 
   @Test
   void aFlippedByteCutsTheDownload() throws Exception {
-    byte[] content = data(24 * SEGMENT);
+    byte[] content = Samples.random(random, 24 * SEGMENT);
     UUID f = upload(content);
     Path object = objects(f).get(0);
     try (var ch = java.nio.channels.FileChannel.open(object, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
@@ -251,7 +246,7 @@ class EncryptionTest extends NodeTest {
 
   @Test
   void aTruncatedChunkCutsTheDownload() throws Exception {
-    byte[] content = data(12 * SEGMENT);
+    byte[] content = Samples.random(random, 12 * SEGMENT);
     UUID f = upload(content);
     Path object = objects(f).get(0);
     try (var ch = java.nio.channels.FileChannel.open(object, StandardOpenOption.WRITE)) {
@@ -262,7 +257,7 @@ class EncryptionTest extends NodeTest {
 
   @Test
   void chunksSwappedBetweenPositionsOrFilesDoNotDecrypt() throws Exception {
-    byte[] content = data(2 * 100_000);
+    byte[] content = Samples.random(random, 2 * 100_000);
     Chunks chunks = new Chunks(api, company, token);
     UUID f = UUID.fromString(chunks.init("total_chunks=2&total_size=" + content.length).getString("id"));
     for (int i = 0; i < 2; i++) {
@@ -278,9 +273,9 @@ class EncryptionTest extends NodeTest {
     assertDamaged(f);
 
     // another file's chunk of the same size in place of this one's
-    byte[] other = data(100_000);
+    byte[] other = Samples.random(random, 100_000);
     UUID g = upload(other);
-    UUID h = upload(data(100_000));
+    UUID h = upload(Samples.random(random, 100_000));
     Files.copy(objects(g).get(0), objects(h).get(0), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     assertDamaged(h);
   }
@@ -288,13 +283,13 @@ class EncryptionTest extends NodeTest {
   @Test
   void theServiceStaysHealthyAfterTampering() throws Exception {
     assertThat(api.get("http://127.0.0.1:" + node.port + "/health", null).statusCode()).isEqualTo(200);
-    byte[] content = data(5000);
+    byte[] content = Samples.random(random, 5000);
     assertThat(api.download(company, upload(content), token).body()).isEqualTo(content);
   }
 
   @Test
   void storedMetadataNeverShowsAKey() throws Exception {
-    JsonObject r = Api.resource(api.get(api.file(company, upload(data(10))), token));
+    JsonObject r = Api.resource(api.get(api.file(company, upload(Samples.random(random, 10))), token));
     assertThat(r.getString("encryption_key")).isEmpty();
     assertThat(r.encode()).doesNotContain("data_key");
   }

@@ -1,6 +1,7 @@
 package dev.files;
 
 import dev.files.support.Api;
+import dev.files.support.Samples;
 import dev.files.support.Chunks;
 import dev.files.support.Db;
 import dev.files.support.TestNode;
@@ -68,16 +69,6 @@ class OverwriteTest {
 
   // ---------------------------------------------------------------- helpers
 
-  private byte[] data(int size) {
-    byte[] b = new byte[size];
-    random.nextBytes(b);
-    return b;
-  }
-
-  private static String q(int number, int total, long size) {
-    return "chunk_number=" + number + "&total_chunks=" + total + "&total_size=" + size;
-  }
-
   /** A classic upload by {@code token}; returns the new file's id. */
   private UUID classic(Api api, byte[] content, String token) throws Exception {
     HttpResponse<String> r = api.upload(company, token, "old.bin", "application/octet-stream", content);
@@ -99,7 +90,7 @@ class OverwriteTest {
 
   private HttpResponse<String> sendChunk(Api api, UUID file, int number, int total, long size, byte[] bytes, String token)
       throws Exception {
-    return api.post(api.file(company, file) + "?" + q(number, total, size), token, new Api.Multipart().filename("new.bin"), bytes);
+    return api.post(api.file(company, file) + "?" + Chunks.query(number, total, size), token, new Api.Multipart().filename("new.bin"), bytes);
   }
 
   /** POST /files/:id without chunk_number: the whole file. */
@@ -154,14 +145,14 @@ class OverwriteTest {
 
   @Test
   void userCannotOverwriteACompleteFile() throws Exception {
-    byte[] old = data(3 * 100_000);
+    byte[] old = Samples.random(random, 3 * 100_000);
     UUID file = chunked(api, old, 3, userToken);
     JsonObject before = meta(api, file);
     String etag = assertServes(api, file, old);
 
-    assertError(wholeFile(file, data(50_000), userToken), 403);
-    assertError(sendChunk(api, file, 1, 3, old.length, data(100_000), userToken), 403);
-    assertError(sendChunk(api, file, 1, 2, 70_000, data(35_000), userToken), 403); // a new chunked upload
+    assertError(wholeFile(file, Samples.random(random, 50_000), userToken), 403);
+    assertError(sendChunk(api, file, 1, 3, old.length, Samples.random(random, 100_000), userToken), 403);
+    assertError(sendChunk(api, file, 1, 2, 70_000, Samples.random(random, 35_000), userToken), 403); // a new chunked upload
 
     assertThat(meta(api, file)).isEqualTo(before);
     assertThat(assertServes(api, file, old)).isEqualTo(etag);
@@ -173,8 +164,8 @@ class OverwriteTest {
 
   @Test
   void applicationOverwritesWithAClassicUploadOldContentServedUntilItCompletes() throws Exception {
-    byte[] old = data(3 * MIB + 17);
-    byte[] fresh = data(5 * MIB + 3);
+    byte[] old = Samples.random(random, 3 * MIB + 17);
+    byte[] fresh = Samples.random(random, 5 * MIB + 3);
     UUID file = classic(api, old, userToken);
     JsonObject before = meta(api, file);
     String etag = assertServes(api, file, old);
@@ -211,8 +202,8 @@ class OverwriteTest {
 
   @Test
   void applicationOverwritesInThreeChunksOldContentServedUntilTheLast() throws Exception {
-    byte[] old = data(2 * 200_000 + 9);
-    byte[] fresh = data(3 * 300_000 + 11);
+    byte[] old = Samples.random(random, 2 * 200_000 + 9);
+    byte[] fresh = Samples.random(random, 3 * 300_000 + 11);
     UUID file = chunked(api, old, 2, userToken);
     JsonObject before = meta(api, file);
     String etag = assertServes(api, file, old);
@@ -239,8 +230,8 @@ class OverwriteTest {
 
   @Test
   void downloadRunningAcrossTheSwitchGetsOneGenerationWhole() throws Exception {
-    byte[] old = data(32 * MIB);
-    byte[] fresh = data(24 * MIB + 5);
+    byte[] old = Samples.random(random, 32 * MIB);
+    byte[] fresh = Samples.random(random, 24 * MIB + 5);
     UUID file = chunked(api, old, 4, userToken); // 4 objects of 8 MiB: the later ones are opened after the switch
     List<long[]> parts = Chunks.split(fresh.length, 8 * MIB);
     for (int i = 0; i < 2; i++) {
@@ -299,8 +290,8 @@ class OverwriteTest {
   void oldChunksAreDeletedOnceTheGraceHasEnded() throws Exception {
     try (TestNode short_ = TestNode.start(Map.of("upload.retire_grace_ms", 1500, "upload.sweep_interval_ms", 500))) {
       Api api = new Api(short_);
-      byte[] old = data(3 * 100_000);
-      byte[] fresh = data(2 * 150_000 + 1);
+      byte[] old = Samples.random(random, 3 * 100_000);
+      byte[] fresh = Samples.random(random, 2 * 150_000 + 1);
       UUID file = chunked(api, old, 3, userToken);
       Set<Path> oldObjects = objects(short_, file);
       assertThat(oldObjects).hasSize(3);
@@ -331,7 +322,7 @@ class OverwriteTest {
 
   @Test
   void chunkResentAfterCompletionWithTheSameBytesChangesNothing() throws Exception {
-    byte[] content = data(3 * 100_000 + 7);
+    byte[] content = Samples.random(random, 3 * 100_000 + 7);
     UUID file = chunked(api, content, 3, userToken);
     List<long[]> parts = Chunks.split(content.length, content.length / 3);
     JsonObject before = meta(api, file);
@@ -342,7 +333,7 @@ class OverwriteTest {
     assertLive(Api.resource(again), content.length, 3);
     assertUnchanged(file, before, content, etag);
 
-    byte[] other = data((int) (parts.get(1)[1] - parts.get(1)[0]));
+    byte[] other = Samples.random(random, (int) (parts.get(1)[1] - parts.get(1)[0]));
     assertError(sendChunk(api, file, 2, 3, content.length, other, userToken), 403);
     assertUnchanged(file, before, content, etag);
   }

@@ -1,6 +1,7 @@
 package dev.files;
 
 import dev.files.support.Api;
+import dev.files.support.Samples;
 import dev.files.support.Chunks;
 import dev.files.support.Db;
 import dev.files.support.TestNode;
@@ -63,12 +64,6 @@ class SessionLifecycleTest {
 
   // ---------------------------------------------------------------- helpers
 
-  private byte[] data(int size) {
-    byte[] b = new byte[size];
-    random.nextBytes(b);
-    return b;
-  }
-
   /** Initialises a chunked upload of {@code size} bytes in {@code total} chunks; returns the file id. */
   private UUID init(TestNode n, long size, int total) throws Exception {
     return UUID.fromString(new Chunks(new Api(n), company, userToken)
@@ -124,7 +119,7 @@ class SessionLifecycleTest {
 
   @Test
   void uploadCompletesAfterItsSessionWasUndeployedMidway() throws Exception {
-    byte[] content = data(6 * CHUNK + 77);
+    byte[] content = Samples.random(random, 6 * CHUNK + 77);
     List<long[]> parts = Chunks.split(content.length, CHUNK);
     assertThat(parts).hasSize(6);
     UUID file = init(node, content.length, 6);
@@ -151,7 +146,7 @@ class SessionLifecycleTest {
 
   @Test
   void sessionStopsItselfAfterCompletion() throws Exception {
-    byte[] content = data(2 * CHUNK);
+    byte[] content = Samples.random(random, 2 * CHUNK);
     List<long[]> parts = Chunks.split(content.length, CHUNK);
     UUID file = init(node, content.length, 2);
     send(node, file, content, parts, 0, userToken);
@@ -170,7 +165,7 @@ class SessionLifecycleTest {
   void sessionStopsItselfWhenIdle() throws Exception {
     long idleMs = 300;
     try (TestNode idle = TestNode.start(Map.of("upload.session_idle_ms", idleMs))) {
-      byte[] content = data(3 * CHUNK + 1);
+      byte[] content = Samples.random(random, 3 * CHUNK + 1);
       List<long[]> parts = Chunks.split(content.length, CHUNK);
       UUID file = init(idle, content.length, 3);
       send(idle, file, content, parts, 0, userToken);
@@ -195,7 +190,7 @@ class SessionLifecycleTest {
 
   @Test
   void abandonedUploadIsRemovedWithItsChunksAndStrayObjects() throws Exception {
-    byte[] content = data(4 * CHUNK);
+    byte[] content = Samples.random(random, 4 * CHUNK);
     List<long[]> parts = Chunks.split(content.length, CHUNK);
     UUID file = init(sweeper, content.length, 4);
     send(sweeper, file, content, parts, 0, userToken);
@@ -204,7 +199,7 @@ class SessionLifecycleTest {
     assertThat(rows(sweeper, "SELECT count(*) FROM chunks WHERE file_id = ?", file)).isEqualTo(2);
 
     Path stray = dir(sweeper, file).resolve(UUID.randomUUID() + ".chunk.part"); // an interrupted write
-    Files.write(stray, data(1000));
+    Files.write(stray, Samples.random(random, 1000));
     Files.setLastModifiedTime(stray, FileTime.fromMillis(System.currentTimeMillis() - 3_600_000));
 
     Api api = new Api(sweeper);
@@ -222,14 +217,14 @@ class SessionLifecycleTest {
   @Test
   void strayObjectsOfACompleteFileAreRemovedByTheStoreScanAndYoungOnesKept() throws Exception {
     Api api = new Api(sweeper);
-    byte[] whole = data(50_000);
+    byte[] whole = Samples.random(random, 50_000);
     UUID file = UUID.fromString(Api.resource(api.upload(company, userToken, "s.bin", "application/octet-stream", whole))
         .getString("id"));
     Path old = dir(sweeper, file).resolve(UUID.randomUUID() + ".chunk"); // e.g. a commit that timed out
-    Files.write(old, data(500));
+    Files.write(old, Samples.random(random, 500));
     Files.setLastModifiedTime(old, FileTime.fromMillis(System.currentTimeMillis() - 3_600_000));
     Path young = dir(sweeper, file).resolve(UUID.randomUUID() + ".chunk.part"); // an upload in progress
-    Files.write(young, data(500));
+    Files.write(young, Samples.random(random, 500));
     eventually(Duration.ofSeconds(10), () -> assertThat(old).doesNotExist());
     assertThat(young).exists();
     Files.delete(young);
@@ -239,11 +234,11 @@ class SessionLifecycleTest {
   @Test
   void completeFilesAreNeverSwept() throws Exception {
     Api api = new Api(sweeper);
-    byte[] whole = data(100_000);
+    byte[] whole = Samples.random(random, 100_000);
     HttpResponse<String> up = api.upload(company, userToken, "w.bin", "application/octet-stream", whole);
     assertThat(up.statusCode()).as(up.body()).isEqualTo(200);
     UUID classic = UUID.fromString(Api.resource(up).getString("id"));
-    byte[] content = data(2 * CHUNK + 3);
+    byte[] content = Samples.random(random, 2 * CHUNK + 3);
     List<long[]> parts = Chunks.split(content.length, CHUNK);
     UUID chunked = init(sweeper, content.length, 2);
     send(sweeper, chunked, content, parts, 0, userToken);
@@ -258,14 +253,14 @@ class SessionLifecycleTest {
   @Test
   void abandonedOverwriteIsDroppedAndTheLiveContentKept() throws Exception {
     Api api = new Api(sweeper);
-    byte[] live = data(2 * CHUNK + 5);
+    byte[] live = Samples.random(random, 2 * CHUNK + 5);
     List<long[]> liveParts = Chunks.split(live.length, CHUNK);
     UUID file = init(sweeper, live.length, 2);
     send(sweeper, file, live, liveParts, 0, userToken);
     send(sweeper, file, live, liveParts, 1, userToken);
     JsonObject before = Api.resource(api.get(api.file(company, file), userToken));
 
-    byte[] fresh = data(3 * CHUNK);
+    byte[] fresh = Samples.random(random, 3 * CHUNK);
     List<long[]> freshParts = Chunks.split(fresh.length, CHUNK);
     send(sweeper, file, fresh, freshParts, 0, appToken); // an overwrite by an application, then nothing
     assertThat(rows(sweeper, "SELECT count(*) FROM files WHERE id = ? AND upload_generation IS NOT NULL", file)).isEqualTo(1);

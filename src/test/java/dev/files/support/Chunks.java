@@ -37,6 +37,11 @@ public final class Chunks {
     return api.post(api.file(company, file) + "?" + query, token, new Api.Multipart().filename("blob"), bytes);
   }
 
+  /** The query of chunk {@code number} of {@code total}, of a {@code size}-byte file. */
+  public static String query(int number, int total, long size) {
+    return "chunk_number=" + number + "&total_chunks=" + total + "&total_size=" + size;
+  }
+
   /** Resumable.js's split: {@code floor(size / chunkSize)} chunks (at least 1), the remainder in the last. */
   public static List<long[]> split(long size, long chunkSize) {
     int count = (int) Math.max(1, size / chunkSize);

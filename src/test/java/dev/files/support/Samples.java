@@ -18,6 +18,13 @@ public final class Samples {
   private Samples() {
   }
 
+  /** {@code size} random bytes from {@code random} (a seeded Random: the same run gives the same bytes). */
+  public static byte[] random(java.util.Random random, int size) {
+    byte[] b = new byte[size];
+    random.nextBytes(b);
+    return b;
+  }
+
   /** A PNG or JPEG ({@code format} "png" / "jpg") of the given size with a gradient. */
   public static byte[] image(String format, int width, int height) throws IOException {
     BufferedImage img = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
