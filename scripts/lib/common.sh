@@ -12,6 +12,24 @@ JVM_FLAGS=(--add-modules java.se --add-exports java.base/jdk.internal.ref=ALL-UN
 # The development JWT secret, used only when no key is configured. Never use it in production.
 DEV_JWT_SECRET="files-service-development-secret-do-not-use-in-production"
 
+# Prints the usage of the calling script: its leading comment block (from line 2 to the first line
+# that is not a comment), without the "# ". Every script answers --help and -h with it (exit 0).
+script_usage() {
+  sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p}' "$1"
+}
+
+# Handles the arguments of a script that takes none: --help / -h print its usage and exit 0;
+# anything else is refused in one line (exit 2). $1 is the script ($0), the rest its arguments.
+no_arguments() {
+  local script=$1 name
+  name=$(basename "$script"); shift
+  case "${1:-}" in
+    '') return 0 ;;
+    -h|--help) script_usage "$script"; exit 0 ;;
+    *) echo "$name: unknown argument '$1': it takes none (scripts/$name --help)" >&2; exit 2 ;;
+  esac
+}
+
 # Maven 3.8 prints colour resets even in batch mode: drop ANSI sequences from its output.
 strip_ansi() {
   sed -u 's/\x1b\[[0-9;]*m//g'

@@ -6,6 +6,7 @@
 #   pg_answers HOST PORT   0 when a TCP connection to HOST:PORT succeeds within ~2 s
 #   pg_ensure URL DIR  0 when the URL's server answers, or a private one was started in DIR
 #   pg_stop_private    stops the server pg_ensure started (idempotent; call it from an EXIT trap)
+#   pg_stop_private_after PID   in the background: stops that server once process PID has ended
 #
 # Which binaries a private server uses: FILES_PG_BIN_SOURCE=auto (default: the highest
 # /usr/lib/postgresql/*/bin, else initdb/pg_ctl on PATH, else embedded), =system (only the first
@@ -143,4 +144,16 @@ pg_stop_private() {
     pg__say "could not stop the private PostgreSQL in $PG_PRIVATE_DIR (see $PG_PRIVATE_DIR/log)"
     return 1
   fi
+}
+
+# Waits until process $1 has ended, then stops the private server. Run it in the background (&)
+# just before exec'ing the program that uses the server: the program keeps the shell's PID, and this
+# watcher outlives it. INT, TERM and HUP are ignored, so that Ctrl-C in the terminal or a signal to
+# the whole process group stops the program but not the watcher.
+pg_stop_private_after() {
+  local pid=$1
+  trap '' INT TERM HUP
+  exec </dev/null
+  while kill -0 "$pid" 2>/dev/null; do sleep 1; done
+  pg_stop_private
 }

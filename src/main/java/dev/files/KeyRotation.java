@@ -24,7 +24,41 @@ public final class KeyRotation {
   private KeyRotation() {
   }
 
-  public static void main(String[] args) throws Exception {
+  /** The usage text, as {@code scripts/rotate-keys --help} prints it. */
+  public static final String USAGE = """
+      usage: scripts/rotate-keys
+      Re-wraps every file's data key under the current master key (chunks are not touched), reading
+      the old keys from encryption.previous_keys. Takes no arguments: it uses the service's
+      configuration (conf/config.json, FILES_CONFIG, FILES_* variables), e.g.
+        FILES_ENCRYPTION_MASTER_KEY=<new base64> FILES_ENCRYPTION_MASTER_KEY_ID=k2 \\
+        FILES_ENCRYPTION_PREVIOUS_KEYS="k1:<old base64>" scripts/rotate-keys
+      Exit status 0 when every data key is wrapped by the current master key, 1 when some could not
+      be opened (their master key is not configured) or the database cannot be reached, 2 for bad
+      arguments.""";
+
+  /**
+   * Runs the rotation. {@code --help} prints {@link #USAGE}; any other argument is refused in one
+   * line (exit 2); a configuration or database failure is one line on stderr (exit 1).
+   */
+  public static void main(String[] args) {
+    if (args.length > 0) {
+      if (args[0].equals("--help") || args[0].equals("-h")) {
+        System.out.println(USAGE);
+        System.exit(0);
+      }
+      System.err.println("rotate-keys: unknown argument '" + args[0] + "': it takes none (scripts/rotate-keys --help)");
+      System.exit(2);
+    }
+    try {
+      rotate();
+    } catch (Exception e) {
+      String message = e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse("");
+      System.err.println("rotate-keys: " + message);
+      System.exit(1);
+    }
+  }
+
+  private static void rotate() throws Exception {
     FilesConfig config = FilesConfig.load();
     DataKeys keys = DataKeys.create(config.string("encryption.master_key"), config.string("encryption.master_key_id"),
         config.string("encryption.previous_keys"), false);

@@ -1,0 +1,349 @@
+package dev.files;
+
+import dev.files.support.Api;
+import dev.files.support.Db;
+import dev.files.support.Samples;
+import dev.files.support.TestNode;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermission;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.jar.Attributes;
+import java.util.jar.JarOutputStream;
+import java.util.jar.Manifest;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The scripts under {@code scripts/}, run as a user runs them, in a copy of the project: a
+ * temporary directory with the scripts, {@code conf/config.json} and a {@code target/files-service.jar}
+ * that is a thin jar (its manifest's Class-Path names the compiled classes and the dependencies of
+ * this test run), so that nothing is built and no {@code data/} of the project is touched.
+ *
+ * <ul>
+ *   <li>every script answers {@code --help} and {@code -h} with its usage (exit 0) and refuses a
+ *       bad argument in one line, without a Java stack trace;</li>
+ *   <li>{@code scripts/token --ttl 0} (negative, non-numeric) is refused: a token without {@code exp}
+ *       is never printed;</li>
+ *   <li>{@code scripts/run} execs the JVM (its PID is Java's; SIGTERM to it stops the node), uses the
+ *       master key of {@code FILES_CONFIG} rather than {@code data/master.key}, keeps the key id with
+ *       the key in {@code data/master.key} and reads the older bare-base64 form as id {@code k1}, and
+ *       checks the storage path of {@code FILES_CONFIG} before making a key.</li>
+ * </ul>
+ */
+class ScriptsTest {
+
+  /** The project directory (Surefire runs tests in it). */
+  private static final Path PROJECT = Path.of("").toAbsolutePath();
+  /**
+   * Scripts whose options are their own and checked elsewhere: {@code scripts/bench} (a measurement,
+   * not a tool users run daily) parses its own options.
+   */
+  private static final Set<String> NOT_CHECKED = Set.of("bench");
+  /** Generous: the test machine is shared and loaded; a node start takes seconds to a minute there. */
+  private static final long START_SECONDS = 240;
+  private static final long STOP_SECONDS = 60;
+
+  @TempDir
+  Path tmp;
+
+  @Test
+  void everyScriptAnswersHelpAndRefusesABadArgumentInOneLine() throws Exception {
+    Path root = copyOfProject();
+    List<String> scripts;
+    try (Stream<Path> s = Files.list(PROJECT.resolve("scripts"))) {
+      scripts = s.filter(Files::isRegularFile).filter(Files::isExecutable)
+          .map(p -> p.getFileName().toString()).filter(n -> !NOT_CHECKED.contains(n)).sorted().toList();
+    }
+    assertThat(scripts).contains("run", "test", "token", "rotate-keys");
+    for (String name : scripts) {
+      for (String help : List.of("--help", "-h")) {
+        Result r = run(root, Map.of(), 60, "scripts/" + name, help);
+        assertThat(r.exit).as(name + " " + help + ": " + r.output).isZero();
+        assertThat(r.output).as(name + " " + help).startsWith("usage: scripts/" + name).doesNotContain("Exception");
+      }
+      Result bad = run(root, Map.of(), 120, "scripts/" + name, "no-such-argument");
+      assertThat(bad.exit).as(name + ": " + bad.output).isNotZero();
+      assertThat(bad.output.lines().toList()).as(name + " with a bad argument").hasSize(1);
+      assertThat(bad.output).as(name).contains("no-such-argument").doesNotContain("Exception").doesNotContain("\tat ");
+    }
+  }
+
+  @Test
+  void tokenRefusesALifetimeThatWouldLeaveOutExp() throws Exception {
+    Path root = copyOfProject();
+    String sub = UUID.randomUUID().toString();
+    for (String ttl : List.of("0", "-1", "soon", "4294967296")) {
+      Result r = run(root, Map.of(), 120, "scripts/token", "--sub", sub, "--ttl", ttl);
+      assertThat(r.exit).as("--ttl " + ttl + ": " + r.output).isEqualTo(2);
+      assertThat(r.output.lines().toList()).as("--ttl " + ttl).containsExactly(
+          "token: --ttl must be a whole number of seconds from 1 to 2147483647, got '" + ttl + "'");
+    }
+    Result bad = run(root, Map.of(), 120, "scripts/token", "--sub", "not-a-uuid");
+    assertThat(bad.exit).isEqualTo(2);
+    assertThat(bad.output.lines().toList()).containsExactly("token: --sub must be a UUID, got 'not-a-uuid'");
+
+    Result ok = run(root, Map.of(), 120, "scripts/token", "--sub", sub, "--ttl", "90");
+    assertThat(ok.exit).as(ok.output).isZero();
+    String[] parts = ok.output.strip().split("\\.");
+    assertThat(parts).hasSize(3);
+    JsonObject claims = new JsonObject(new String(Base64.getUrlDecoder().decode(parts[1]), StandardCharsets.UTF_8));
+    assertThat(claims.getString("sub")).isEqualTo(sub);
+    assertThat(claims.getLong("exp") - claims.getLong("iat")).isEqualTo(90);
+  }
+
+  /**
+   * The master key of FILES_CONFIG is the one used, even beside a data/master.key holding another
+   * key (before, that file's key replaced it while the configured id was kept: files written then
+   * could not be read with the configured key). And the node is the script's own PID.
+   */
+  @Test
+  void runUsesTheMasterKeyOfFilesConfigAndExecsJava() throws Exception {
+    Path root = copyOfProject();
+    Files.createDirectories(root.resolve("data"));
+    String otherKey = Base64.getEncoder().encodeToString(Samples.random(new java.util.Random(7), 32));
+    Path keyFile = root.resolve("data/master.key");
+    Files.writeString(keyFile, otherKey + "\n");
+    Node node = new Node(tmp, new JsonObject()
+        .put("encryption", new JsonObject().put("master_key", TestNode.MASTER_KEY).put("master_key_id", TestNode.MASTER_KEY_ID)));
+    byte[] content = Samples.random(new java.util.Random(11), 200_000);
+    UUID fileId;
+    try {
+      Process p = node.start(root);
+      ProcessHandle handle = p.toHandle();
+      assertThat(handle.info().command().orElse("")).as("the script's PID runs Java").endsWith("/java");
+      assertThat(handle.children().count()).as("nothing left under the JVM").isZero();
+      assertThat(node.output()).doesNotContain("master.key");
+      fileId = node.upload(content);
+      stop(p);
+      assertThat(handle.isAlive()).isFalse();
+      assertThat(Files.readString(keyFile)).isEqualTo(otherKey + "\n");
+      assertThat(Db.count(node.db, "SELECT count(*) FROM files WHERE id = '" + fileId + "' AND data_key_id = '"
+          + TestNode.MASTER_KEY_ID + "'")).isEqualTo(1);
+      // A node with only the configured key reads the file back.
+      try (TestNode reader = TestNode.start(Map.of("db.url", TestNode.PG + "/" + node.db,
+          "storage.local.path", node.storage.toString()))) {
+        HttpResponse<byte[]> down = new Api(reader).download(node.company, fileId, node.token);
+        assertThat(down.statusCode()).isEqualTo(200);
+        assertThat(Api.sha256(down.body())).isEqualTo(Api.sha256(content));
+      }
+    } finally {
+      node.close();
+    }
+  }
+
+  /** data/master.key keeps the key's id; the older bare-base64 form is read as id k1. */
+  @Test
+  void runKeepsTheKeyIdWithTheKeyInDataMasterKey() throws Exception {
+    Path root = copyOfProject();
+    Path keyFile = root.resolve("data/master.key");
+    Node first = new Node(tmp.resolve("first"), new JsonObject()
+        .put("encryption", new JsonObject().put("master_key_id", "k3")));
+    try {
+      Process p = first.start(root);
+      assertThat(first.output()).contains("run: generated master key 'k3' in data/master.key")
+          .contains("run: using master key 'k3' from data/master.key");
+      stop(p);
+      String stored = Files.readString(keyFile).strip();
+      assertThat(stored).matches("k3:[A-Za-z0-9+/]{43}=");
+      assertThat(Base64.getDecoder().decode(stored.substring(3))).hasSize(32);
+      assertThat(Files.getPosixFilePermissions(keyFile))
+          .containsExactlyInAnyOrder(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE);
+    } finally {
+      first.close();
+    }
+
+    Files.writeString(keyFile, TestNode.MASTER_KEY + "\n"); // the older form: the key alone
+    Node second = new Node(tmp.resolve("second"), new JsonObject());
+    byte[] content = Samples.random(new java.util.Random(5), 50_000);
+    try {
+      Process p = second.start(root);
+      assertThat(second.output()).contains("run: using master key 'k1' from data/master.key")
+          .doesNotContain("generated");
+      UUID fileId = second.upload(content);
+      stop(p);
+      assertThat(Db.count(second.db, "SELECT count(*) FROM files WHERE id = '" + fileId + "' AND data_key_id = 'k1'"))
+          .isEqualTo(1);
+      try (TestNode reader = TestNode.start(Map.of("db.url", TestNode.PG + "/" + second.db,
+          "storage.local.path", second.storage.toString(), "encryption.master_key_id", "k1"))) {
+        HttpResponse<byte[]> down = new Api(reader).download(second.company, fileId, second.token);
+        assertThat(down.statusCode()).isEqualTo(200);
+        assertThat(Api.sha256(down.body())).isEqualTo(Api.sha256(content));
+      }
+    } finally {
+      second.close();
+    }
+  }
+
+  /** No key anywhere but encrypted files in the storage path of FILES_CONFIG: no new key is made. */
+  @Test
+  void runRefusesToMakeAKeyOverTheStoredFilesOfFilesConfig() throws Exception {
+    Path root = copyOfProject();
+    Path storage = Files.createDirectories(tmp.resolve("elsewhere/store/ab/ab000000-0000-0000-0000-000000000000"));
+    Files.write(storage.resolve(UUID.randomUUID() + ".chunk"), new byte[]{1, 2, 3});
+    Path config = tmp.resolve("refuse.json");
+    Files.writeString(config, new JsonObject()
+        .put("storage", new JsonObject().put("local", new JsonObject().put("path", tmp.resolve("elsewhere/store").toString())))
+        .put("auth", new JsonObject().put("jwt", new JsonObject().put("secret", TestNode.SECRET))).encodePrettily());
+    Result r = run(root, Map.of("FILES_CONFIG", config.toString()), 120, "scripts/run");
+    assertThat(r.exit).as(r.output).isEqualTo(1);
+    assertThat(r.output.lines().toList()).containsExactly("run: " + tmp.resolve("elsewhere/store")
+        + " holds encrypted files but " + root.resolve("data/master.key")
+        + " is missing: restore it (or configure encryption.master_key); not making a new one");
+    assertThat(root.resolve("data/master.key")).doesNotExist();
+  }
+
+  // --- support ---
+
+  /** A script's exit status and its output (stdout and stderr together). */
+  private record Result(int exit, String output) {
+  }
+
+  private Result run(Path root, Map<String, String> env, long timeoutSeconds, String... command) throws Exception {
+    Path out = Files.createTempFile(tmp, "out", ".txt");
+    Process p = process(root, env, out, command);
+    if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
+      p.destroyForcibly();
+      throw new AssertionError(String.join(" ", command) + " did not end within " + timeoutSeconds + " s: "
+          + Files.readString(out));
+    }
+    return new Result(p.exitValue(), Files.readString(out));
+  }
+
+  /** Starts {@code command} in {@code root} with no FILES_* variable but those of {@code env}. */
+  private static Process process(Path root, Map<String, String> env, Path out, String... command) throws IOException {
+    List<String> cmd = new ArrayList<>(List.of(command));
+    cmd.set(0, root.resolve(command[0]).toString());
+    ProcessBuilder pb = new ProcessBuilder(cmd).directory(root.toFile()).redirectErrorStream(true)
+        .redirectOutput(out.toFile()).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+    pb.environment().keySet().removeIf(k -> k.startsWith("FILES_"));
+    pb.environment().put("FILES_JAVA_OPTS", "-Xmx256m");
+    pb.environment().putAll(env);
+    return pb.start();
+  }
+
+  /** SIGTERM to the script's PID (then Java's); the node must be gone within {@link #STOP_SECONDS}. */
+  private static void stop(Process p) throws InterruptedException {
+    p.destroy(); // SIGTERM
+    boolean ended = p.waitFor(STOP_SECONDS, TimeUnit.SECONDS);
+    if (!ended) {
+      p.destroyForcibly();
+    }
+    assertThat(ended).as("the node ended after SIGTERM to the script").isTrue();
+  }
+
+  /**
+   * A copy of the project for the scripts: scripts/ (with lib/), conf/config.json, and a thin
+   * target/files-service.jar whose manifest points at this test run's classes and dependencies.
+   */
+  private Path copyOfProject() throws IOException {
+    Path root = Files.createTempDirectory(tmp, "project");
+    Files.createDirectories(root.resolve("scripts/lib"));
+    Files.createDirectories(root.resolve("conf"));
+    try (Stream<Path> s = Stream.concat(Files.list(PROJECT.resolve("scripts")), Files.list(PROJECT.resolve("scripts/lib")))) {
+      for (Path p : s.filter(Files::isRegularFile).toList()) {
+        Files.copy(p, root.resolve(PROJECT.relativize(p)), StandardCopyOption.COPY_ATTRIBUTES);
+      }
+    }
+    Files.copy(PROJECT.resolve("conf/config.json"), root.resolve("conf/config.json"), StandardCopyOption.COPY_ATTRIBUTES);
+    String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+    String entries = Stream.of(classpath.split(java.io.File.pathSeparator))
+        .filter(e -> !e.isBlank() && !e.endsWith("test-classes"))
+        .map(e -> Path.of(e).toAbsolutePath().toUri().toString())
+        .collect(Collectors.joining(" "));
+    Manifest manifest = new Manifest();
+    manifest.getMainAttributes().put(Attributes.Name.MANIFEST_VERSION, "1.0");
+    manifest.getMainAttributes().put(Attributes.Name.MAIN_CLASS, "dev.files.Main");
+    manifest.getMainAttributes().put(Attributes.Name.CLASS_PATH, entries);
+    Files.createDirectories(root.resolve("target"));
+    try (OutputStream out = Files.newOutputStream(root.resolve("target/files-service.jar"));
+         JarOutputStream jar = new JarOutputStream(out, manifest)) {
+      jar.flush();
+    }
+    return root;
+  }
+
+  /**
+   * One node started by scripts/run with a FILES_CONFIG file: its own database, storage directory,
+   * port and JWT secret, plus {@code extra} (merged into the file).
+   */
+  private final class Node implements AutoCloseable {
+    final String db = "files_scripts_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+    final Path storage;
+    final Path config;
+    final Path out;
+    final int port;
+    final UUID company = UUID.randomUUID();
+    final String token = TestNode.userToken(UUID.randomUUID(), company);
+    private Process process;
+
+    Node(Path dir, JsonObject extra) throws IOException {
+      Files.createDirectories(dir);
+      storage = dir.resolve("store");
+      config = dir.resolve("config.json");
+      out = dir.resolve("run.out");
+      port = TestNode.freePort();
+      JsonObject json = new JsonObject()
+          .put("http", new JsonObject().put("host", "127.0.0.1").put("port", port))
+          .put("db", new JsonObject().put("url", TestNode.PG + "/" + db))
+          .put("storage", new JsonObject().put("local", new JsonObject().put("path", storage.toString())))
+          .put("auth", new JsonObject().put("jwt", new JsonObject().put("secret", TestNode.SECRET)))
+          .put("thumbnails", new JsonObject().put("workers", 0));
+      Files.writeString(config, json.mergeIn(extra, true).encodePrettily());
+    }
+
+    /** Runs scripts/run in {@code root} and waits for the node's "listening on" line. */
+    Process start(Path root) throws Exception {
+      process = process(root, Map.of("FILES_CONFIG", config.toString()), out, "scripts/run");
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(START_SECONDS);
+      while (!output().contains("files service listening on")) {
+        if (!process.isAlive()) {
+          throw new AssertionError("scripts/run ended with " + process.exitValue() + ": " + output());
+        }
+        if (System.nanoTime() > deadline) {
+          throw new AssertionError("scripts/run did not listen within " + START_SECONDS + " s: " + output());
+        }
+        Thread.sleep(200);
+      }
+      return process;
+    }
+
+    String output() throws IOException {
+      return Files.readString(out);
+    }
+
+    /** A classic upload through the node; returns the new file's id. */
+    UUID upload(byte[] content) throws Exception {
+      HttpResponse<String> r = new Api("http://127.0.0.1:" + port + "/internal/services/files/v1")
+          .upload(company, token, "a.bin", "application/x-test", content);
+      assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+      return UUID.fromString(new JsonObject(r.body()).getJsonObject("resource").getString("id"));
+    }
+
+    @Override
+    public void close() throws Exception {
+      if (process != null && process.isAlive()) {
+        process.destroyForcibly();
+        process.waitFor(STOP_SECONDS, TimeUnit.SECONDS);
+      }
+      Db.drop(db);
+    }
+  }
+}
