@@ -39,6 +39,7 @@ class DatabaseDownTest {
 
   Vertx vertx;
   int port;
+  int dbPort;
   Path storage;
   Api api;
 
@@ -47,7 +48,8 @@ class DatabaseDownTest {
     vertx = Vertx.vertx();
     port = TestNode.freePort();
     storage = Files.createTempDirectory("files-db-down");
-    Pool pool = PgBuilder.pool().connectingTo(new PgConnectOptions().setHost("127.0.0.1").setPort(TestNode.freePort())
+    dbPort = TestNode.freePort();
+    Pool pool = PgBuilder.pool().connectingTo(new PgConnectOptions().setHost("127.0.0.1").setPort(dbPort)
         .setUser("postgres").setDatabase("nothing")).using(vertx).build();
     FileRepository files = new FileRepository(pool);
     LocalChunkStore store = new LocalChunkStore(vertx, new IoExecutor(vertx, 2), storage, false);
@@ -92,5 +94,28 @@ class DatabaseDownTest {
     try (var s = Files.walk(storage)) {
       assertThat(s.filter(Files::isRegularFile).toList()).as("no object left behind").isEmpty();
     }
+  }
+
+  @Test
+  void anOutageNamesNeitherHostNorPortAndCarriesTheRequestId() throws Exception {
+    UUID company = UUID.randomUUID();
+    String token = TestNode.token(new JsonObject().put("sub", UUID.randomUUID().toString()), 600);
+    HttpResponse<String> r = api.get(api.file(company, UUID.randomUUID()), token);
+    assertThat(r.statusCode()).isEqualTo(503);
+    assertThat(r.headers().firstValue("Retry-After")).hasValueSatisfying(v -> assertThat(Integer.parseInt(v)).isPositive());
+    String id = r.headers().firstValue("X-Request-Id").orElseThrow();
+    JsonObject body = new JsonObject(r.body());
+    assertThat(body.getString("request_id")).isEqualTo(id);
+    assertThat(r.body()).doesNotContain("127.0.0.1").doesNotContain(Integer.toString(dbPort)).doesNotContain("/")
+        .doesNotContain("Exception").doesNotContain("refused");
+
+    HttpResponse<String> health = api.get("http://127.0.0.1:" + port + "/health", null);
+    assertThat(health.body()).doesNotContain("127.0.0.1").doesNotContain(Integer.toString(dbPort));
+
+    String member = TestNode.userToken(UUID.randomUUID(), company);
+    HttpResponse<String> up = api.upload(company, member, "x.txt", "text/plain", "hello".getBytes());
+    assertThat(up.statusCode()).isEqualTo(503);
+    assertThat(up.body()).doesNotContain("127.0.0.1").doesNotContain(Integer.toString(dbPort)).doesNotContain("refused");
+    assertThat(new JsonObject(up.body()).getString("request_id")).isEqualTo(up.headers().firstValue("X-Request-Id").orElseThrow());
   }
 }

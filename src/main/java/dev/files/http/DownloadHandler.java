@@ -82,8 +82,8 @@ final class DownloadHandler {
     try {
       aead = dataKeys.unwrap(f);
     } catch (GeneralSecurityException | RuntimeException e) {
-      LOG.error("download of file {}: {}", f.id(), e.getMessage());
-      ctx.fail(new ApiError(503, "file " + f.id() + " cannot be decrypted: " + e.getMessage()));
+      LOG.error("request {}: download of file {}: {}", RequestIds.of(ctx.request()), f.id(), e.toString());
+      ctx.fail(new ApiError(503, "file " + f.id() + " cannot be decrypted: its master key is not available"));
       return;
     }
     resp.putHeader("ETag", etag)
@@ -130,10 +130,10 @@ final class DownloadHandler {
                 LOG.debug("download of file {} abandoned by the client after {} bytes", f.id(), resp.bytesWritten());
                 return;
               }
-              LOG.error("download of file {} failed after {} bytes: {}", f.id(), resp.bytesWritten(), err.toString());
+              LOG.error("request {}: download of file {} failed after {} bytes: {}", RequestIds.of(ctx.request()), f.id(),
+                  resp.bytesWritten(), err.toString());
               if (!resp.headWritten()) { // nothing sent yet: an error answer is still possible
-                ctx.fail(new ApiError(500, "file " + f.id() + " cannot be read: its stored data is damaged ("
-                    + err.getMessage() + ")"));
+                ctx.fail(new ApiError(500, "file " + f.id() + " cannot be read: its stored data is damaged"));
               } else {
                 resp.reset(); // cut the connection: the client must not take a short body for the whole file
               }

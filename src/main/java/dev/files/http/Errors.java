@@ -2,6 +2,7 @@ package dev.files.http;
 
 import dev.files.auth.AuthException;
 import dev.files.storage.StorageException;
+import dev.files.upload.SessionBusyException;
 import dev.files.upload.UploadException;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
@@ -18,9 +19,12 @@ import java.net.ConnectException;
 
 /**
  * Maps failures to Fastify-style JSON errors (API.md, "Errors"):
- * {@code {"statusCode": 404, "error": "Not Found", "message": "..."}}. Client mistakes keep their
- * 4xx, dependency failures become 503 (database, upload session) or 507 (storage full), anything
- * else 500 with a generic message, logged with its stack trace. No stack trace reaches a client.
+ * {@code {"statusCode": 404, "error": "Not Found", "message": "...", "request_id": "..."}}, the
+ * request id being the response's {@code X-Request-Id} ({@link RequestIds}). Client mistakes keep
+ * their 4xx, dependency failures become 503 with {@code Retry-After} (database, storage, upload
+ * session; a full queue too) or 507 (storage full), a missing stored object 500, anything else 500.
+ * Messages say what failed in the service's terms; the details (exception, path, host) are logged
+ * with the request id, never sent. No stack trace reaches a client.
  */
 public final class Errors {
 
@@ -36,8 +40,10 @@ public final class Errors {
    */
   public static void handle(RoutingContext ctx, int fallback) {
     Throwable failure = ctx.failure();
+    String requestId = RequestIds.of(ctx.request());
     int status;
     String message;
+    int retryAfter = DOWN_RETRY_AFTER_S;
     if (failure == null) {
       status = ctx.statusCode() > 0 ? ctx.statusCode() : fallback;
       message = status == 404 ? "no route for " + ctx.request().method() + " " + ctx.request().path()
@@ -52,24 +58,41 @@ public final class Errors {
     } else if (failure instanceof UploadException e) {
       status = e.status();
       message = e.getMessage();
+      if (e instanceof SessionBusyException) {
+        retryAfter = BUSY_RETRY_AFTER_S;
+      }
     } else if (failure instanceof StorageException e) {
-      status = e.full() ? 507 : 503;
-      message = e.getMessage();
-      LOG.error("storage failure on {} {}", ctx.request().method(), ctx.request().path(), e);
+      status = e.full() ? 507 : e.missing() ? 500 : 503;
+      message = e.full() ? "storage is full"
+          : e.missing() ? "stored data of this file is missing"
+          : e.busy() ? "storage is busy, try again shortly"
+          : "storage unavailable";
+      retryAfter = e.busy() ? BUSY_RETRY_AFTER_S : DOWN_RETRY_AFTER_S;
+    } else if (isPoolBusy(failure)) {
+      status = 503;
+      message = "database busy, try again shortly";
+      retryAfter = BUSY_RETRY_AFTER_S;
     } else if (isDatabase(failure)) {
       status = 503;
-      message = "database unavailable: " + failure.getMessage();
-      LOG.error("database failure on {} {}", ctx.request().method(), ctx.request().path(), failure);
+      message = "database unavailable";
     } else if (failure instanceof IllegalArgumentException && fallback == 400) {
       status = 400; // the router could not decode the path or query
       message = "malformed request: " + failure.getMessage();
     } else {
       status = 500;
       message = "internal error";
-      LOG.error("unexpected failure on {} {}", ctx.request().method(), ctx.request().path(), failure);
     }
-    send(ctx, status, message);
+    if (status >= 500) { // the details stay here, under the request id the client was given
+      LOG.error("request {}: {} {} failed with {}: {}", requestId, ctx.request().method(), ctx.request().path(),
+          status, message, failure instanceof ApiError || failure instanceof UploadException ? null : failure);
+    }
+    send(ctx.request(), status, message, retryAfter);
   }
+
+  /** Retry-After (s) of a 503 for a dependency that does not answer. */
+  private static final int DOWN_RETRY_AFTER_S = 5;
+  /** Retry-After (s) of a 503 for a full queue: the overload may pass at once. */
+  static final int BUSY_RETRY_AFTER_S = 1;
 
   /**
    * Requests that could not be decoded (bad request line, URI or headers too long, bad chunked
@@ -86,15 +109,17 @@ public final class Errors {
       req.connection().close();
       return;
     }
+    String requestId = RequestIds.of(req);
     resp.setStatusCode(status).putHeader("Content-Type", "application/json; charset=utf-8").putHeader("Connection", "close");
-    resp.end(body(status, message)).onComplete(v -> req.connection().close());
+    resp.end(body(status, message, requestId)).onComplete(v -> req.connection().close());
   }
 
-  private static io.vertx.core.buffer.Buffer body(int status, String message) {
+  private static io.vertx.core.buffer.Buffer body(int status, String message, String requestId) {
     return new JsonObject()
         .put("statusCode", status)
         .put("error", HttpResponseStatus.valueOf(status).reasonPhrase())
         .put("message", message)
+        .put("request_id", requestId)
         .toBuffer();
   }
 
@@ -105,18 +130,30 @@ public final class Errors {
 
   /** Sends the error JSON for {@code req}; closes the connection when its body was not read. */
   public static void send(HttpServerRequest req, int status, String message) {
+    send(req, status, message, DOWN_RETRY_AFTER_S);
+  }
+
+  /**
+   * Sends the error JSON for {@code req} with its {@code request_id}; a 503 carries
+   * {@code Retry-After: retryAfterS}. Closes the connection when the body was not read.
+   */
+  static void send(HttpServerRequest req, int status, String message, int retryAfterS) {
     HttpServerResponse resp = req.response();
     if (resp.headWritten() || resp.ended()) {
       req.connection().close(); // too late for an error response: cut the connection
       return;
     }
+    String requestId = RequestIds.of(req);
     boolean unreadBody = !req.isEnded();
     resp.setStatusCode(status).putHeader("Content-Type", "application/json; charset=utf-8");
     resp.headers().remove("Content-Disposition").remove("Content-Length").remove("ETag");
+    if (status == 503) {
+      resp.putHeader("Retry-After", Integer.toString(retryAfterS));
+    }
     if (unreadBody) {
       resp.putHeader("Connection", "close");
     }
-    resp.end(body(status, message));
+    resp.end(body(status, message, requestId));
     if (unreadBody) {
       drainThenClose(req);
     }
@@ -148,6 +185,16 @@ public final class Errors {
     });
     req.exceptionHandler(e -> connection.close());
     req.resume();
+  }
+
+  /** The database pool's wait queue is full ({@code db.wait_queue}): nothing was asked of PostgreSQL. */
+  static boolean isPoolBusy(Throwable t) {
+    for (Throwable x = t; x != null; x = x.getCause()) {
+      if (x.getClass().getSimpleName().equals("ConnectionPoolTooBusyException")) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static boolean isDatabase(Throwable t) {

@@ -38,6 +38,8 @@ public final class HttpVerticle extends VerticleBase {
                          long thumbnailSyncMs) {
   }
 
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(HttpVerticle.class);
+
   private final Services s;
 
   public HttpVerticle(Services services) {
@@ -77,6 +79,7 @@ public final class HttpVerticle extends VerticleBase {
     return vertx.createHttpServer(options)
         .invalidRequestHandler(Errors::invalidRequest)
         .requestHandler(req -> {
+          RequestIds.assign(req); // X-Request-Id on every response, request_id in every error
           if (req.version() != io.vertx.core.http.HttpVersion.HTTP_1_0 && req.authority() == null) {
             Errors.send(req, 400, "the Host header is required");
           } else {
@@ -89,7 +92,10 @@ public final class HttpVerticle extends VerticleBase {
   private void health(RoutingContext ctx) {
     s.files().ping().timeout(3, TimeUnit.SECONDS).onComplete(ar -> {
       JsonObject body = ar.succeeded() ? new JsonObject().put("status", "UP")
-          : new JsonObject().put("status", "DOWN").put("message", "database: " + ar.cause().getMessage());
+          : new JsonObject().put("status", "DOWN").put("message", "database: not answering");
+      if (ar.failed()) {
+        LOG.warn("request {}: health: database does not answer: {}", RequestIds.of(ctx.request()), ar.cause().toString());
+      }
       Replies.json(ctx, ar.succeeded() ? 200 : 503, body);
     });
   }
@@ -152,7 +158,8 @@ public final class HttpVerticle extends VerticleBase {
         try {
           aead = s.dataKeys().unwrap(f);
         } catch (GeneralSecurityException e) {
-          throw new ApiError(503, "file " + fileId + " cannot be decrypted: " + e.getMessage());
+          LOG.error("request {}: the data key of file {} cannot be unwrapped: {}", RequestIds.of(ctx.request()), fileId, e.toString());
+          throw new ApiError(503, "file " + fileId + " cannot be decrypted: its master key is not available");
         }
         return s.store().read(t.storageKey(), 0, t.size(), DataKeys.thumbnailCipher(aead, fileId, f.generation(), index))
             .compose(read -> {

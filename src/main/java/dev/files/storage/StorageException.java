@@ -2,19 +2,46 @@ package dev.files.storage;
 
 import java.nio.file.FileSystemException;
 
-/** A chunk store failure: the store is full, unreachable or refused an operation. */
+/**
+ * A chunk store failure: the store is full, busy, unreachable, refused an operation, or an object
+ * is missing. The message is for the log (it may name keys and paths); clients get a message in
+ * the service's terms chosen from {@link #full()}, {@link #missing()} and {@link #busy()}.
+ */
 public class StorageException extends RuntimeException {
 
   private final boolean full;
+  private final boolean missing;
+  private final boolean busy;
 
   public StorageException(String message, Throwable cause, boolean full) {
+    this(message, cause, full, false, false);
+  }
+
+  private StorageException(String message, Throwable cause, boolean full, boolean missing, boolean busy) {
     super(message, cause);
     this.full = full;
+    this.missing = missing;
+    this.busy = busy;
   }
 
   /** True when the failure is a lack of space (maps to HTTP 507). */
   public boolean full() {
     return full;
+  }
+
+  /** True when an object that should exist does not (its bytes are lost: HTTP 500). */
+  public boolean missing() {
+    return missing;
+  }
+
+  /** True when the store refused new work because its queue is full (HTTP 503 with Retry-After). */
+  public boolean busy() {
+    return busy;
+  }
+
+  /** The store's queue of waiting work is full ({@code storage.io_queue}): nothing was started. */
+  public static StorageException busy(String message) {
+    return new StorageException(message, null, false, false, true);
   }
 
   /** Wraps {@code cause} as a storage failure of {@code operation}, recognising a full disk (ENOSPC). */
@@ -23,7 +50,11 @@ public class StorageException extends RuntimeException {
       return s;
     }
     boolean full = false;
+    boolean missing = false;
+    boolean busy = false;
     for (Throwable t = cause; t != null; t = t.getCause()) {
+      missing |= t instanceof java.nio.file.NoSuchFileException;
+      busy |= t instanceof java.util.concurrent.RejectedExecutionException;
       String m = t.getMessage();
       if (m != null && (m.contains("No space left on device") || m.contains("Disk quota exceeded"))) {
         full = true;
@@ -34,6 +65,7 @@ public class StorageException extends RuntimeException {
       }
     }
     String detail = cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage();
-    return new StorageException(full ? operation + ": storage is full" : operation + ": " + detail, cause, full);
+    return new StorageException(full ? operation + ": storage is full" : operation + ": " + detail, cause, full,
+        missing && !full, busy && !full);
   }
 }

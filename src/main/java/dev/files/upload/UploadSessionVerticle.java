@@ -115,7 +115,7 @@ public final class UploadSessionVerticle extends VerticleBase {
         msg.fail(ue.status(), ue.getMessage());
       } else {
         LOG.error("upload session of file {} failed", fileId, ar.cause());
-        msg.fail(503, "database error: " + ar.cause().getMessage());
+        msg.fail(503, "database unavailable: the upload could not be recorded"); // details logged above
       }
     }).mapEmpty();
   }

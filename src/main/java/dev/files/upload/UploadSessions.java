@@ -29,6 +29,7 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class UploadSessions {
 
   private static final int ATTEMPTS = 3;
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(UploadSessions.class);
 
   private final Vertx vertx;
   private final FileRepository files;
@@ -112,8 +113,9 @@ public final class UploadSessions {
           if (err instanceof UploadException) {
             return Future.failedFuture(err);
           }
-          return Future.failedFuture(new SessionTimeoutException("upload session of file " + fileId
-              + " did not answer: " + err.getMessage()));
+          LOG.warn("upload session of file {} did not answer: {}", fileId, err.toString());
+          return Future.failedFuture(new SessionTimeoutException("the upload session of file " + fileId
+              + " did not answer in time; the change may still take effect"));
         });
   }
 
