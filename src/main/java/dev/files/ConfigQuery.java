@@ -35,7 +35,8 @@ public final class ConfigQuery {
       config = FilesConfig.load();
       known = config.asMap();
     } catch (RuntimeException e) {
-      System.err.println("configuration: " + e.getMessage());
+      String message = e.getMessage() == null ? e.toString() : e.getMessage();
+      System.err.println("configuration: " + message.lines().findFirst().orElse("").strip()); // one line
       System.exit(1);
       return;
     }
