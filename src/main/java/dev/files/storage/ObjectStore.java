@@ -1,0 +1,87 @@
+package dev.files.storage;
+
+import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.streams.ReadStream;
+
+import java.util.Collection;
+
+/**
+ * A store of opaque bytes under keys the service gives it (chunk keys it generates, never a file
+ * name): write a new object from a stream, read a byte range as a stream, delete a batch, list a
+ * prefix page by page. It knows nothing of encryption or hashing; those sit above it, so every
+ * implementation gets them unchanged.
+ *
+ * <p>Implementations: {@code storage.local} (a directory; shared by several nodes only on a shared
+ * file system) and {@code storage.s3} (an S3-compatible server).
+ *
+ * <p>Keys follow {@link ObjectKeys#check(String)}. Sizes and offsets are in bytes. Every future
+ * completes on the Vert.x context of the caller, and stream handlers run there too.
+ *
+ * <p>Failures are {@link ObjectStoreException}s (a {@link StorageException}): their
+ * {@link ObjectStoreException#reason() reason} tells what happened and their message says it in
+ * the service's terms, never with a path, a host name or the store's own error text (those stay in
+ * the cause, for the log).
+ */
+public interface ObjectStore {
+
+  /**
+   * Stores {@code body} as a new object under {@code key}. The store takes the stream over: it sets
+   * its handlers and resumes it, and pauses it while it cannot keep up, so memory stays bounded
+   * whatever the length (unknown in advance). Nothing is visible under the key until the whole body
+   * is stored; a failure (of the body, of the store) leaves nothing under it, and on failure the
+   * body is left paused with its handlers cleared.
+   *
+   * @return the number of bytes stored
+   * @throws ObjectStoreException (failed future) {@code EXISTS} when an object is already stored under
+   *         {@code key} (checked atomically by the store where it can: a local directory, an S3
+   *         server honouring {@code If-None-Match: *}), {@code UNAVAILABLE} when the store cannot
+   *         be reached or fails, {@code FULL} when it has no space, {@code BODY} when the body
+   *         stream failed
+   */
+  Future<Long> write(String key, ReadStream<Buffer> body);
+
+  /**
+   * Opens bytes {@code [offset, offset + length)} of the object under {@code key} as a stream with
+   * back-pressure: at most a few buffers (≤ 1 MiB) are read ahead of the consumer's demand. The
+   * stream ends after exactly {@code length} bytes, or fails ({@code exceptionHandler}) when the
+   * store fails mid-way. The caller {@link ObjectRead#close() closes} it when done, also when it
+   * abandons it.
+   *
+   * @param offset first byte, ≥ 0
+   * @param length how many bytes, ≥ 0
+   * @throws ObjectStoreException (failed future) {@code NOT_FOUND} when there is no object under
+   *         {@code key}, {@code SHORT} when the object ends before {@code offset + length},
+   *         {@code UNAVAILABLE} when the store cannot be reached or fails
+   */
+  Future<ObjectRead> read(String key, long offset, long length);
+
+  /**
+   * Deletes the objects under {@code keys} (any number; sent in batches the store accepts). A key
+   * with no object is not an error.
+   *
+   * @throws ObjectStoreException (failed future) {@code UNAVAILABLE} when one or more could not be
+   *         deleted (the others are gone; deleting again is safe)
+   */
+  Future<Void> delete(Collection<String> keys);
+
+  /**
+   * One page of the objects whose keys start with {@code prefix} ({@code ""}: all), in ascending
+   * key order. Only stored objects are listed: never a write in progress or one that failed.
+   *
+   * @param pageToken {@code null} for the first page, else {@link ObjectPage#next()} of the page
+   *                  before (opaque; only valid with the same prefix)
+   * @param pageSize  at most this many objects, 1 to 1000
+   */
+  Future<ObjectPage> list(String prefix, String pageToken, int pageSize);
+
+  /**
+   * A cheap check that the store answers and the bucket or directory is there (for readiness).
+   *
+   * @throws ObjectStoreException (failed future) {@code UNAVAILABLE} otherwise
+   */
+  Future<Void> probe();
+
+  /** Releases the store's connections and threads; later calls fail. */
+  Future<Void> close();
+}

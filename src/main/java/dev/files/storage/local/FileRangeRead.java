@@ -1,0 +1,165 @@
+package dev.files.storage.local;
+
+import dev.files.storage.IoExecutor;
+import dev.files.storage.ObjectRead;
+import dev.files.storage.ObjectStoreException;
+import dev.files.storage.ObjectStoreException.Reason;
+import io.netty.buffer.Unpooled;
+import io.vertx.core.Future;
+import io.vertx.core.Handler;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.internal.ContextInternal;
+import io.vertx.core.internal.buffer.BufferInternal;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.util.ArrayDeque;
+
+/**
+ * Bytes {@code [offset, offset + length)} of a file as an {@link ObjectRead}: positioned reads of
+ * {@value LocalObjectStore#READ_BLOCK_BYTES} bytes on a storage queue, at most {@value #PREFETCH}
+ * blocks ahead of the consumer's demand, delivered on the caller's context. The file is closed at
+ * the end, on failure and on {@link #close()}.
+ */
+final class FileRangeRead implements ObjectRead {
+
+  static final int PREFETCH = 2;
+
+  private final ContextInternal ctx;
+  private final IoExecutor.Serial serial;
+  private final FileChannel channel;
+  private final ArrayDeque<Buffer> ready = new ArrayDeque<>();
+  private long position;
+  private long remaining;
+  private long demand = Long.MAX_VALUE;
+  private boolean reading;
+  private boolean ended;
+  private boolean closed;
+  private Throwable failure;
+  private Handler<Buffer> handler;
+  private Handler<Void> endHandler;
+  private Handler<Throwable> exceptionHandler;
+
+  FileRangeRead(ContextInternal ctx, IoExecutor.Serial serial, FileChannel channel, long offset, long length) {
+    this.ctx = ctx;
+    this.serial = serial;
+    this.channel = channel;
+    this.position = offset;
+    this.remaining = length;
+  }
+
+  @Override
+  public ObjectRead handler(Handler<Buffer> handler) {
+    this.handler = handler;
+    ctx.runOnContext(v -> pump());
+    return this;
+  }
+
+  @Override
+  public ObjectRead pause() {
+    demand = 0;
+    return this;
+  }
+
+  @Override
+  public ObjectRead resume() {
+    return fetch(Long.MAX_VALUE);
+  }
+
+  @Override
+  public ObjectRead fetch(long amount) {
+    demand = demand + amount < 0 ? Long.MAX_VALUE : demand + amount;
+    ctx.runOnContext(v -> pump());
+    return this;
+  }
+
+  @Override
+  public ObjectRead endHandler(Handler<Void> endHandler) {
+    this.endHandler = endHandler;
+    return this;
+  }
+
+  @Override
+  public ObjectRead exceptionHandler(Handler<Throwable> handler) {
+    this.exceptionHandler = handler;
+    return this;
+  }
+
+  private void pump() {
+    if (ended || closed) {
+      return;
+    }
+    while (demand > 0 && handler != null && !ready.isEmpty()) {
+      if (demand != Long.MAX_VALUE) {
+        demand--;
+      }
+      handler.handle(ready.poll());
+      if (ended || closed) {
+        return;
+      }
+    }
+    if (ready.isEmpty() && !reading && failure != null) {
+      ended = true;
+      release();
+      if (exceptionHandler != null) {
+        exceptionHandler.handle(ObjectStoreException.of("reading an object", Reason.UNAVAILABLE, failure));
+      }
+      return;
+    }
+    if (ready.isEmpty() && !reading && remaining == 0) {
+      ended = true;
+      release();
+      if (endHandler != null) {
+        endHandler.handle(null);
+      }
+      return;
+    }
+    if (!reading && failure == null && remaining > 0 && handler != null && ready.size() < PREFETCH) {
+      reading = true;
+      int size = (int) Math.min(LocalObjectStore.READ_BLOCK_BYTES, remaining);
+      long at = position;
+      position += size;
+      remaining -= size;
+      serial.run(() -> readBlock(at, size)).onComplete(ar -> {
+        reading = false;
+        if (ar.failed()) {
+          failure = ar.cause();
+        } else if (!closed) {
+          ready.add(ar.result());
+        }
+        pump();
+      });
+    }
+  }
+
+  /** On a storage thread: {@code size} bytes at {@code at}; fails if the file ends first. */
+  private Buffer readBlock(long at, int size) throws IOException {
+    ByteBuffer block = ByteBuffer.allocate(size);
+    while (block.hasRemaining()) {
+      int n = channel.read(block, at + block.position());
+      if (n < 0) {
+        throw new ObjectStoreException("reading an object", Reason.SHORT, null);
+      }
+    }
+    return BufferInternal.buffer(Unpooled.wrappedBuffer(block.flip()));
+  }
+
+  @Override
+  public Future<Void> close() {
+    ctx.runOnContext(v -> release());
+    return Future.succeededFuture();
+  }
+
+  /** On the context: stops the stream and closes the file (after a read in progress). */
+  private void release() {
+    if (!closed) {
+      closed = true;
+      ready.clear();
+      serial.run(() -> {
+        channel.close();
+        return null;
+      });
+    }
+  }
+}

@@ -1,0 +1,458 @@
+package dev.files.storage.local;
+
+import dev.files.storage.IoExecutor;
+import dev.files.storage.ObjectInfo;
+import dev.files.storage.ObjectKeys;
+import dev.files.storage.ObjectPage;
+import dev.files.storage.ObjectRead;
+import dev.files.storage.ObjectStore;
+import dev.files.storage.ObjectStoreException;
+import dev.files.storage.ObjectStoreException.Reason;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.internal.ContextInternal;
+import io.vertx.core.internal.buffer.BufferInternal;
+import io.vertx.core.streams.ReadStream;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.TreeMap;
+import java.util.UUID;
+
+/**
+ * An {@link ObjectStore} in a directory: the object under key {@code a/b/c} is the file
+ * {@code <root>/a/b/c}. Several nodes can share it only through a shared file system (NFS, a
+ * cluster file system) that has atomic hard links and renames.
+ *
+ * <ul>
+ *   <li>Write: the body goes to a hidden temporary file {@code .<name>.<random>.tmp} beside the
+ *       target (no key segment starts with a dot, so it never clashes with one and is never listed);
+ *       at the end it is forced to disk (when {@code fsync}), then hard-linked to the target name,
+ *       which fails atomically if that name exists, and the temporary name is removed. A failed write
+ *       removes its temporary file; one cut short by a crash leaves it behind (not listed; see
+ *       {@link #removeTemporaries(long)}).</li>
+ *   <li>Read: positioned reads of {@value #READ_BLOCK_BYTES} bytes, at most {@value
+ *       FileRangeRead#PREFETCH} ahead of the consumer.</li>
+ *   <li>List: the prefix's directory walked in key order, each page from the key after the token
+ *       (the token is the last key of the page before); only one directory's names are held at a
+ *       time per level.</li>
+ *   <li>Delete: files removed, then their directories while empty, up to the root.</li>
+ * </ul>
+ * Blocking file work runs on the storage threads ({@link IoExecutor}); results come back on the
+ * caller's context.
+ */
+public final class LocalObjectStore implements ObjectStore {
+
+  /** Size of the blocks a read hands out. */
+  static final int READ_BLOCK_BYTES = 256 * 1024;
+  /** Bytes waiting for the storage thread before the body is paused. */
+  private static final int WRITE_QUEUE_BYTES = 4 * 1024 * 1024;
+  /** Incoming buffers are written in batches of about this many bytes (fewer system calls). */
+  private static final int WRITE_BATCH_BYTES = 1024 * 1024;
+  private static final String TEMP_SUFFIX = ".tmp";
+
+  private final Vertx vertx;
+  private final IoExecutor io;
+  private final Path root;
+  private final boolean fsync;
+
+  /**
+   * @param io    the storage threads
+   * @param root  directory holding the objects; created by the first write when missing
+   * @param fsync whether a write forces its bytes and the new name to disk before it succeeds
+   */
+  public LocalObjectStore(Vertx vertx, IoExecutor io, Path root, boolean fsync) {
+    this.vertx = vertx;
+    this.io = io;
+    this.root = root.toAbsolutePath().normalize();
+    this.fsync = fsync;
+  }
+
+  /** The directory holding the objects. */
+  public Path root() {
+    return root;
+  }
+
+  private Path file(String key) {
+    return root.resolve(ObjectKeys.check(key));
+  }
+
+  private ContextInternal context() {
+    return (ContextInternal) vertx.getOrCreateContext();
+  }
+
+  @Override
+  public Future<Long> write(String key, ReadStream<Buffer> body) {
+    Path target = file(key);
+    Path temp = target.resolveSibling("." + target.getFileName() + "." + UUID.randomUUID() + TEMP_SUFFIX);
+    ContextInternal ctx = context();
+    Promise<Long> result = ctx.promise();
+    body.pause(); // until the temporary file is open
+    io.run(() -> {
+      if (Files.exists(target)) { // fails early; the link below is the atomic check
+        throw new ObjectStoreException("storing an object", Reason.EXISTS, null);
+      }
+      Files.createDirectories(target.getParent());
+      try {
+        return FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+      } catch (NoSuchFileException e) { // a delete removed the emptied directory meanwhile: once more
+        Files.createDirectories(target.getParent());
+        return FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+      }
+    }).onComplete(ar -> {
+      if (ar.failed()) {
+        body.resume().pause(); // nothing read; left paused
+        result.fail(ObjectStoreException.of("storing an object", Reason.UNAVAILABLE, ar.cause()));
+      } else {
+        new LocalWrite(ctx, ar.result(), temp, target, body, result).start();
+      }
+    });
+    return result.future();
+  }
+
+  /**
+   * Reads the body into the temporary file: buffers are gathered on the context and written in
+   * batches, in order, on one storage queue; the body is paused while more than {@value
+   * #WRITE_QUEUE_BYTES} bytes wait for it.
+   */
+  private final class LocalWrite {
+    private final ContextInternal ctx;
+    private final FileChannel channel;
+    private final Path temp;
+    private final Path target;
+    private final ReadStream<Buffer> body;
+    private final Promise<Long> result;
+    private final IoExecutor.Serial serial = io.serial();
+    private List<Buffer> batch = new ArrayList<>();
+    private int batchBytes;
+    private long queued;
+    private long size;
+    private boolean paused;
+    private boolean done;
+
+    LocalWrite(ContextInternal ctx, FileChannel channel, Path temp, Path target, ReadStream<Buffer> body, Promise<Long> result) {
+      this.ctx = ctx;
+      this.channel = channel;
+      this.temp = temp;
+      this.target = target;
+      this.body = body;
+      this.result = result;
+    }
+
+    void start() {
+      body.handler(this::onData);
+      body.exceptionHandler(err -> fail(new ObjectStoreException("storing an object", Reason.BODY, err)));
+      body.endHandler(v -> finish());
+      body.resume();
+    }
+
+    private void onData(Buffer data) {
+      if (done) {
+        return;
+      }
+      batch.add(data);
+      batchBytes += data.length();
+      size += data.length();
+      if (batchBytes >= WRITE_BATCH_BYTES) {
+        flush();
+      }
+    }
+
+    private void flush() {
+      if (batchBytes == 0) {
+        return;
+      }
+      List<Buffer> buffers = batch;
+      int bytes = batchBytes;
+      batch = new ArrayList<>();
+      batchBytes = 0;
+      queued += bytes;
+      serial.run(() -> {
+        for (Buffer b : buffers) {
+          ByteBuffer bb = ((BufferInternal) b).getByteBuf().nioBuffer();
+          while (bb.hasRemaining()) {
+            channel.write(bb);
+          }
+        }
+        return null;
+      }).onComplete(ar -> {
+        queued -= bytes;
+        if (ar.failed()) {
+          fail(ObjectStoreException.of("storing an object", Reason.UNAVAILABLE, ar.cause()));
+        } else if (paused && queued <= WRITE_QUEUE_BYTES / 2 && !done) {
+          paused = false;
+          body.resume();
+        }
+      });
+      if (queued > WRITE_QUEUE_BYTES && !paused) {
+        paused = true;
+        body.pause();
+      }
+    }
+
+    private void finish() {
+      if (done) {
+        return;
+      }
+      flush();
+      done = true;
+      serial.run(() -> {
+        try {
+          if (fsync) {
+            channel.force(false);
+          }
+          channel.close();
+          publish(temp, target);
+          return size;
+        } catch (Exception e) {
+          discard();
+          throw e;
+        }
+      }).onComplete(ar -> {
+        if (ar.succeeded()) {
+          result.tryComplete(ar.result());
+        } else {
+          result.tryFail(ObjectStoreException.of("storing an object", Reason.UNAVAILABLE, ar.cause()));
+        }
+      });
+    }
+
+    private void fail(ObjectStoreException failure) {
+      if (done) {
+        return;
+      }
+      done = true;
+      body.pause();
+      body.handler(null);
+      body.endHandler(null);
+      body.exceptionHandler(null);
+      serial.run(() -> {
+        discard();
+        return null;
+      }).onComplete(ar -> result.tryFail(failure));
+    }
+
+    /** On the storage thread: closes and removes the temporary file; never fails. */
+    private void discard() {
+      try {
+        channel.close();
+      } catch (IOException ignored) {
+        // the delete is what matters
+      }
+      try {
+        Files.deleteIfExists(temp);
+      } catch (IOException ignored) {
+        // a hidden temporary file: never listed, removed by removeTemporaries
+      }
+    }
+  }
+
+  /** Gives the temporary file its key's name, failing if the name is taken; then removes the temporary name. */
+  private void publish(Path temp, Path target) throws IOException {
+    try {
+      Files.createLink(target, temp); // atomic, and refuses an existing name
+    } catch (FileAlreadyExistsException e) {
+      throw new ObjectStoreException("storing an object", Reason.EXISTS, null);
+    } catch (UnsupportedOperationException | java.nio.file.FileSystemException e) {
+      if (Files.exists(target)) {
+        throw new ObjectStoreException("storing an object", Reason.EXISTS, null);
+      }
+      // no hard links here (some shared file systems): a rename, which does not refuse an existing name
+      Files.move(temp, target);
+    }
+    Files.deleteIfExists(temp);
+    if (fsync) {
+      try (FileChannel dir = FileChannel.open(target.getParent(), StandardOpenOption.READ)) {
+        dir.force(true);
+      } catch (IOException ignored) {
+        // some file systems cannot sync a directory; the data itself is on disk
+      }
+    }
+  }
+
+  @Override
+  public Future<ObjectRead> read(String key, long offset, long length) {
+    Path file = file(key);
+    if (offset < 0 || length < 0) {
+      throw new IllegalArgumentException("negative offset or length");
+    }
+    ContextInternal ctx = context();
+    return io.run(() -> {
+      FileChannel channel;
+      try {
+        channel = FileChannel.open(file, StandardOpenOption.READ);
+      } catch (NoSuchFileException e) {
+        throw new ObjectStoreException("reading an object", Reason.NOT_FOUND, e);
+      }
+      try {
+        if (channel.size() < offset + length) {
+          throw new ObjectStoreException("reading an object", Reason.SHORT, null);
+        }
+      } catch (IOException | RuntimeException e) {
+        channel.close();
+        throw e;
+      }
+      return channel;
+    }).<ObjectRead>map(channel -> new FileRangeRead(ctx, io.serial(), channel, offset, length))
+        .recover(err -> Future.failedFuture(ObjectStoreException.of("reading an object", Reason.UNAVAILABLE, err)));
+  }
+
+  @Override
+  public Future<Void> delete(Collection<String> keys) {
+    List<Path> files = keys.stream().map(this::file).toList();
+    return io.run(() -> {
+      int failed = 0;
+      IOException first = null;
+      for (Path f : files) {
+        try {
+          Files.deleteIfExists(f);
+          removeEmptyParents(f);
+        } catch (IOException e) {
+          failed++;
+          first = first == null ? e : first;
+        }
+      }
+      if (failed > 0) {
+        throw new ObjectStoreException("deleting " + failed + " objects", Reason.UNAVAILABLE, first);
+      }
+      return (Void) null;
+    }).recover(err -> Future.failedFuture(ObjectStoreException.of("deleting objects", Reason.UNAVAILABLE, err)));
+  }
+
+  /** Removes the directories above {@code file} while they are empty, below the root. */
+  private void removeEmptyParents(Path file) {
+    for (Path dir = file.getParent(); dir != null && !dir.equals(root) && dir.startsWith(root); dir = dir.getParent()) {
+      try {
+        Files.deleteIfExists(dir);
+      } catch (DirectoryNotEmptyException e) {
+        return; // still holds other objects (or a write in progress)
+      } catch (IOException e) {
+        return;
+      }
+    }
+  }
+
+  @Override
+  public Future<ObjectPage> list(String prefix, String pageToken, int pageSize) {
+    ObjectKeys.checkPrefix(prefix);
+    if (pageSize < 1 || pageSize > 1000) {
+      throw new IllegalArgumentException("page size out of 1..1000");
+    }
+    int slash = prefix.lastIndexOf('/');
+    String dirKey = prefix.substring(0, slash + 1); // "" or "a/b/"
+    String namePrefix = prefix.substring(slash + 1);
+    return io.run(() -> {
+      List<ObjectInfo> found = new ArrayList<>();
+      Path dir = dirKey.isEmpty() ? root : root.resolve(dirKey);
+      walk(dir, dirKey, namePrefix, pageToken, pageSize + 1, found);
+      boolean more = found.size() > pageSize;
+      List<ObjectInfo> page = more ? found.subList(0, pageSize) : found;
+      return new ObjectPage(page, more ? page.get(page.size() - 1).key() : null);
+    }).recover(err -> Future.failedFuture(ObjectStoreException.of("listing objects", Reason.UNAVAILABLE, err)));
+  }
+
+  /**
+   * Adds to {@code out}, in key order, the objects under {@code dir} (whose keys start with
+   * {@code dirKey}) named {@code namePrefix}… at this level, with keys after {@code after}, until
+   * it holds {@code limit}. Entries are sorted by name, a directory's name followed by "/", which is
+   * the order of the keys themselves. Returns false once {@code out} is full.
+   */
+  private boolean walk(Path dir, String dirKey, String namePrefix, String after, int limit, List<ObjectInfo> out)
+      throws IOException {
+    TreeMap<String, Path> entries = new TreeMap<>();
+    try (DirectoryStream<Path> stream = Files.newDirectoryStream(dir)) {
+      for (Path p : stream) {
+        String name = p.getFileName().toString();
+        if (name.startsWith(".") || !name.startsWith(namePrefix)) {
+          continue; // temporary files, and names outside the prefix
+        }
+        entries.put(Files.isDirectory(p) ? name + "/" : name, p);
+      }
+    } catch (NoSuchFileException | java.nio.file.NotDirectoryException e) {
+      return true; // nothing there (or removed while walking)
+    }
+    for (var e : entries.entrySet()) {
+      String key = dirKey + e.getKey();
+      if (key.endsWith("/")) {
+        if (after != null && key.compareTo(after) < 0 && !after.startsWith(key)) {
+          continue; // the whole directory sorts before the token
+        }
+        if (!walk(e.getValue(), key, "", after, limit, out)) {
+          return false;
+        }
+      } else if (after == null || key.compareTo(after) > 0) {
+        BasicFileAttributes attrs;
+        try {
+          attrs = Files.readAttributes(e.getValue(), BasicFileAttributes.class);
+        } catch (NoSuchFileException gone) {
+          continue; // deleted while listing
+        }
+        out.add(new ObjectInfo(key, attrs.size(), attrs.lastModifiedTime().toMillis()));
+        if (out.size() >= limit) {
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Removes the temporary files of writes that a crash cut short, when older than {@code olderThanMs}
+   * (keep it far above the longest write: with a shared directory, another node may be writing).
+   *
+   * @return how many were removed
+   */
+  public Future<Integer> removeTemporaries(long olderThanMs) {
+    long before = System.currentTimeMillis() - olderThanMs;
+    return io.run(() -> {
+      if (!Files.isDirectory(root)) {
+        return 0;
+      }
+      int removed = 0;
+      try (var files = Files.walk(root)) {
+        for (Path p : (Iterable<Path>) files::iterator) {
+          String name = p.getFileName().toString();
+          if (name.startsWith(".") && name.endsWith(TEMP_SUFFIX) && Files.isRegularFile(p)
+              && Files.getLastModifiedTime(p).toMillis() < before && Files.deleteIfExists(p)) {
+            removed++;
+          }
+        }
+      } catch (java.io.UncheckedIOException e) {
+        // a directory removed while walking: the next run sees the rest
+      }
+      return removed;
+    });
+  }
+
+  @Override
+  public Future<Void> probe() {
+    return io.run(() -> {
+      if (!Files.isDirectory(root) && !Files.isDirectory(Files.createDirectories(root))) {
+        throw new IOException("not a directory");
+      }
+      if (!Files.isWritable(root)) {
+        throw new IOException("not writable");
+      }
+      return (Void) null;
+    }).recover(err -> Future.failedFuture(ObjectStoreException.of("checking storage", Reason.UNAVAILABLE, err)));
+  }
+
+  @Override
+  public Future<Void> close() {
+    return Future.succeededFuture(); // the storage threads belong to the caller
+  }
+}
