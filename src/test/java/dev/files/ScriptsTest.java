@@ -130,6 +130,11 @@ class ScriptsTest {
       ProcessHandle handle = p.toHandle();
       assertThat(handle.info().command().orElse("")).as("the script's PID runs Java").endsWith("/java");
       assertThat(handle.children().count()).as("nothing left under the JVM").isZero();
+      assertThat(handle.info().arguments().map(List::of).orElse(List.of())).as("FILES_JAVA_OPTS reach the JVM")
+          .contains("-Xmx256m");
+      List<String> environment = List.of(Files.readString(Path.of("/proc/" + handle.pid() + "/environ")).split("\0"));
+      assertThat(environment).as("the node sees configuration only, not the script's own variables")
+          .contains("FILES_CONFIG=" + node.config).noneMatch(v -> v.startsWith("FILES_JAVA_OPTS="));
       assertThat(node.output()).doesNotContain("master.key");
       fileId = node.upload(content);
       stop(p);
