@@ -44,8 +44,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  *       is never printed;</li>
  *   <li>{@code scripts/run} execs the JVM (its PID is Java's; SIGTERM to it stops the node), uses the
  *       master key of {@code FILES_CONFIG} rather than {@code data/master.key}, keeps the key id with
- *       the key in {@code data/master.key} and reads the older bare-base64 form as id {@code k1}, and
- *       checks the storage path of {@code FILES_CONFIG} before making a key.</li>
+ *       the key in {@code data/master.key} and reads the older bare-base64 form as id {@code k1},
+ *       checks the storage path of {@code FILES_CONFIG} before making a key, and stops the private
+ *       PostgreSQL it started once the node has ended.</li>
  * </ul>
  */
 class ScriptsTest {
@@ -130,6 +131,11 @@ class ScriptsTest {
       ProcessHandle handle = p.toHandle();
       assertThat(handle.info().command().orElse("")).as("the script's PID runs Java").endsWith("/java");
       assertThat(handle.children().count()).as("nothing left under the JVM").isZero();
+      assertThat(handle.info().arguments().map(List::of).orElse(List.of())).as("FILES_JAVA_OPTS reach the JVM")
+          .contains("-Xmx256m");
+      List<String> environment = List.of(Files.readString(Path.of("/proc/" + handle.pid() + "/environ")).split("\0"));
+      assertThat(environment).as("the node sees configuration only, not the script's own variables")
+          .contains("FILES_CONFIG=" + node.config).noneMatch(v -> v.startsWith("FILES_JAVA_OPTS="));
       assertThat(node.output()).doesNotContain("master.key");
       fileId = node.upload(content);
       stop(p);
@@ -189,6 +195,68 @@ class ScriptsTest {
       }
     } finally {
       second.close();
+    }
+  }
+
+  /**
+   * With no PostgreSQL at db.url, scripts/run starts a private one in data/pg; after the exec, a
+   * watcher (the JVM's only child) stops it once the node has ended. Needs PostgreSQL's binaries.
+   */
+  @Test
+  void runStopsItsPrivatePostgresqlOnceTheNodeHasEnded() throws Exception {
+    boolean binaries;
+    try (Stream<Path> s = Files.list(Path.of("/usr/lib/postgresql"))) {
+      binaries = s.anyMatch(v -> Files.isExecutable(v.resolve("bin/pg_ctl")));
+    } catch (IOException none) {
+      binaries = false;
+    }
+    org.junit.jupiter.api.Assumptions.assumeTrue(binaries, "no PostgreSQL binaries in /usr/lib/postgresql");
+    Path root = copyOfProject();
+    // The private server runs as an unprivileged user when the tests run as root: it must reach data/pg.
+    for (Path p = root; p.startsWith(tmp.getParent()) && !p.equals(tmp.getParent()); p = p.getParent()) {
+      Files.setPosixFilePermissions(p, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+    }
+    int pgPort = TestNode.freePort();
+    Node node = new Node(tmp.resolve("private"), new JsonObject()
+        .put("db", new JsonObject().put("url", "postgresql://postgres@127.0.0.1:" + pgPort + "/files"))
+        .put("encryption", new JsonObject().put("master_key", TestNode.MASTER_KEY).put("master_key_id", TestNode.MASTER_KEY_ID)));
+    Path pidFile = root.resolve("data/pg/postmaster.pid");
+    try {
+      Process p = node.start(root);
+      assertThat(node.output()).contains("run: started a private PostgreSQL");
+      assertThat(p.toHandle().info().command().orElse("")).endsWith("/java");
+      assertThat(p.toHandle().children().count()).as("the watcher").isEqualTo(1);
+      assertThat(pidFile).exists();
+      long postgres = Long.parseLong(Files.readAllLines(pidFile).get(0).strip());
+      assertThat(ProcessHandle.of(postgres)).isPresent();
+      assertThat(node.upload(new byte[]{1, 2, 3})).isNotNull();
+      stop(p);
+      String stopped = "run: stopped the private PostgreSQL in " + root.resolve("data/pg");
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(STOP_SECONDS);
+      while ((ProcessHandle.of(postgres).map(ProcessHandle::isAlive).orElse(false) || !node.output().contains(stopped))
+          && System.nanoTime() < deadline) {
+        Thread.sleep(200);
+      }
+      assertThat(ProcessHandle.of(postgres).map(ProcessHandle::isAlive).orElse(false))
+          .as("the private PostgreSQL stopped after the node").isFalse();
+      assertThat(node.output()).contains(stopped);
+    } finally {
+      if (node.process != null && node.process.isAlive()) {
+        node.process.destroyForcibly().waitFor(STOP_SECONDS, TimeUnit.SECONDS);
+      }
+      if (Files.exists(pidFile)) { // the watcher did not stop the server: stop it here
+        List<String> stop = new ArrayList<>();
+        if ("root".equals(System.getProperty("user.name"))) {
+          stop.addAll(List.of("runuser", "-u", Files.getOwner(root.resolve("data/pg")).getName(), "--"));
+        }
+        try (Stream<Path> versions = Files.list(Path.of("/usr/lib/postgresql"))) {
+          stop.add(versions.map(v -> v.resolve("bin/pg_ctl")).filter(Files::isExecutable).sorted().reduce((a, b) -> b)
+              .orElseThrow().toString());
+        }
+        stop.addAll(List.of("-D", root.resolve("data/pg").toString(), "-m", "immediate", "stop"));
+        new ProcessBuilder(stop).inheritIO().start().waitFor(STOP_SECONDS, TimeUnit.SECONDS);
+      }
+      // no Db.drop: the database went with the private server's data directory
     }
   }
 
