@@ -130,7 +130,10 @@ public final class Node {
       if (clusterManager != null) {
         logMembers(clusterManager);
       }
-      return openDatabase(vx, config).compose(pool -> {
+      // the cheap checks first: a busy port or a bad directory is reported before the database is touched
+      return probeStorage(vx, Path.of(config.string("storage.local.path")))
+          .compose(v -> probePort(vx, config))
+          .compose(v -> openDatabase(vx, config)).compose(pool -> {
           FileRepository files = new FileRepository(pool);
           IoExecutor io = new IoExecutor(vx, (int) config.number("storage.io_threads"));
           ioRef.set(io);
@@ -146,8 +149,7 @@ public final class Node {
               (int) config.number("http.port"), config.number("limits.max_request_bytes"),
               config.number("limits.max_file_bytes"), config.number("thumbnails.sync_wait_ms"));
           Operations ops = new Operations(metrics, Health.live(vx), Health.ready(vx, files, store.root(), clusterManager));
-          return probeStorage(vx, store.root())
-              .compose(v -> checkMasterKey(files, dataKeys, config.string("encryption.master_key_id")))
+          return checkMasterKey(files, dataKeys, config.string("encryption.master_key_id"))
               .compose(v -> vx.deployVerticle(new MembershipVerticle(files)))
               .compose(v -> vx.deployVerticle(new UploadSweepVerticle(files, store, sessions,
                   config.number("thumbnails.retry_after_ms"), config.number("upload.orphan_scan_interval_ms"))))
@@ -209,10 +211,34 @@ public final class Node {
       try {
         Health.probeStorage(root);
         return null;
+      } catch (java.nio.file.FileSystemException e) {
+        String reason = e.getReason() != null ? e.getReason()
+            : e instanceof java.nio.file.AccessDeniedException ? "permission denied"
+            : e instanceof java.nio.file.NoSuchFileException ? "no such file or directory"
+            : e.getClass().getSimpleName();
+        throw new IllegalStateException("storage directory " + root.toAbsolutePath() + " cannot be written: "
+            + reason + " (check storage.local.path)", e);
       } catch (java.io.IOException | RuntimeException e) {
-        throw new IllegalStateException("storage directory " + root.toAbsolutePath() + " is not usable: "
+        throw new IllegalStateException("storage directory " + root.toAbsolutePath() + " cannot be written: "
             + oneLine(e) + " (check storage.local.path)", e);
       }
+    }, false);
+  }
+
+  /** Binds and releases http.host:http.port (not when 0): a port in use fails the start before any slow step. */
+  private static Future<Void> probePort(Vertx vx, FilesConfig config) {
+    int port = (int) config.number("http.port");
+    if (port == 0) {
+      return Future.succeededFuture();
+    }
+    return vx.executeBlocking(() -> {
+      try (java.net.ServerSocket s = new java.net.ServerSocket()) {
+        s.setReuseAddress(true);
+        s.bind(new java.net.InetSocketAddress(config.string("http.host"), port));
+      } catch (java.io.IOException e) {
+        throw listenFailure(config, e);
+      }
+      return null;
     }, false);
   }
 

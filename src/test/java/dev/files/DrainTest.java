@@ -17,6 +17,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.UUID;
@@ -73,7 +74,7 @@ class DrainTest {
 
   @Test
   void sigtermLetsAnUploadInFlightFinish() throws Exception {
-    settings = TestNode.settings(Map.of("http.drain_timeout_ms", 60_000));
+    settings = TestNode.settings(Map.of("http.drain_timeout_ms", 60_000, "log.format", "json"));
     startProcess();
     int port = ((Number) settings.get("http.port")).intValue();
     UUID company = UUID.randomUUID();
@@ -119,6 +120,14 @@ class DrainTest {
       String output = Files.readString(log);
       assertThat(server.exitValue()).as(output).isEqualTo(0);
       assertThat(output).contains("drain started").contains("drain finished").contains("files service stopped");
+      // log.format=json: one JSON object per line, the access log among them
+      List<JsonObject> lines = output.lines().filter(l -> l.startsWith("{")).map(JsonObject::new).toList();
+      assertThat(lines.stream().map(l -> l.getString("message"))).anyMatch(m -> m.startsWith("drain started"))
+          .anyMatch(m -> m.startsWith("files service listening on http://127.0.0.1:" + port));
+      assertThat(lines).allMatch(l -> l.containsKey("@timestamp") && l.containsKey("level") && l.containsKey("logger_name"));
+      assertThat(lines.stream().filter(l -> "dev.files.access".equals(l.getString("logger_name"))).map(l -> l.getString("message")))
+          .anyMatch(m -> m.contains(" POST /internal/services/files/v1/companies/" + company + "/files 200 in=" + all.length + " "));
+      assertThat(output.lines().filter(l -> !l.isBlank() && !l.startsWith("{")).toList()).as("only JSON lines").isEmpty();
       assertThat(Db.count((String) settings.get("test.db_name"),
           "SELECT count(*) FROM files WHERE id = '" + id + "' AND generation IS NOT NULL AND size = " + data.length)).isEqualTo(1);
 

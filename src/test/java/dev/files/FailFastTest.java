@@ -26,8 +26,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class FailFastTest {
 
-  /** Generous for a loaded machine; the old behaviour (a 3-minute hang) fails it. */
-  static final long LIMIT_MS = 15_000;
+  /** The service aims at 15 s; twice that here for a loaded machine. The old behaviour (a 3-minute hang) fails it. */
+  static final long LIMIT_MS = 30_000;
   /** A whole JVM that starts, creates and migrates its database and fails: still far below the old 3 minutes. */
   static final long PROCESS_LIMIT_MS = 90_000;
 
@@ -90,11 +90,11 @@ class FailFastTest {
   void storageNotWritable() throws Exception {
     // as root, permissions do not stop writes: /proc/self is a directory nobody can create files in
     assertThat(failedStart("storage path not writable", Map.of("storage.local.path", "/proc/self/fdinfo")))
-        .startsWith("storage directory /proc/self/fdinfo is not usable: ").endsWith("(check storage.local.path)");
+        .startsWith("storage directory /proc/self/fdinfo cannot be written: ").endsWith("(check storage.local.path)");
     Path file = Files.createTempFile("files-not-a-dir", ".txt");
     try {
       assertThat(failedStart("storage path cannot be created", Map.of("storage.local.path", file + "/files")))
-          .startsWith("storage directory " + file + "/files is not usable: ").endsWith("(check storage.local.path)");
+          .isEqualTo("storage directory " + file + "/files cannot be written: Not a directory (check storage.local.path)").endsWith("(check storage.local.path)");
     } finally {
       Files.delete(file);
     }
@@ -105,6 +105,36 @@ class FailFastTest {
     assertThat(failedStart("cluster join impossible (no cluster.config)",
         Map.of("cluster.enabled", true, "cluster.config", "/nonexistent/cluster.xml")))
         .isEqualTo("cannot join the cluster: cannot read /nonexistent/cluster.xml (check cluster.config)");
+  }
+
+  @Test
+  void clusterConfigurationInvalid() throws Exception {
+    Path xml = Files.createTempFile("cluster", ".xml");
+    try {
+      Files.writeString(xml, "<hazelcast><network><port>not-a-port</port></network></hazelcast>");
+      assertThat(failedStart("cluster join impossible (invalid cluster.config)",
+          Map.of("cluster.enabled", true, "cluster.config", xml.toString())))
+          .startsWith("cannot join the cluster: " + xml + " is not a Hazelcast configuration: ")
+          .endsWith("(check cluster.config)");
+    } finally {
+      Files.delete(xml);
+    }
+  }
+
+  /** Port 0: one free port, the one the node reports, serving every connection. */
+  @Test
+  void portZeroBindsOneFreePort() throws Exception {
+    try (TestNode node = TestNode.start(Map.of("http.port", 0))) {
+      int port = node.node.port();
+      assertThat(port).isPositive();
+      Api api = new Api("http://127.0.0.1:" + port);
+      for (int i = 0; i < 8; i++) {
+        java.net.http.HttpClient fresh = java.net.http.HttpClient.newHttpClient(); // a new connection each time
+        assertThat(fresh.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port + "/health/live")).build(),
+            java.net.http.HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
+      }
+      assertThat(api).isNotNull();
+    }
   }
 
   @Test
