@@ -7,12 +7,17 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.regex.Pattern;
 
 /**
- * The service configuration, read once at start-up.
+ * The service configuration, read and validated once at start-up.
  *
  * <p>Sources, each overriding the one before:
  * <ol>
@@ -23,9 +28,71 @@ import java.util.TreeMap;
  *   <li>explicit overrides given to {@link #load(Map, Map)} (tests).</li>
  * </ol>
  * Keys are the dotted paths of the nested JSON ({@code {"http":{"port":8080}}} is {@code http.port}).
- * A value from the environment is converted to the type of the default (number, boolean or string).
+ *
+ * <p><b>Known keys and their types</b> come from the defaults in {@code config.json} (a key added there is
+ * known at once, typed by its default: number, boolean or string) plus {@link #WITHOUT_DEFAULT}, the few
+ * keys that may be left out of it. Every source is checked against them, and {@link #load(Map, Map)}
+ * refuses, with one message naming the closest known key:
+ * <ul>
+ *   <li>an unknown key in a file, or an unknown {@code FILES_*} environment variable (those of the
+ *       scripts and tests, {@link #SCRIPT_VARIABLES} and {@link #SCRIPT_PREFIXES}, are allowed);</li>
+ *   <li>a value of the wrong type: booleans are {@code true} or {@code false} only, numbers are whole;</li>
+ *   <li>a number outside its range ({@link #RANGES}; any other number must be at least 0), or a string
+ *       outside its choices ({@link #CHOICES}).</li>
+ * </ul>
+ * Secrets ({@link #isSecret(String)}, and the password of {@code db.url}) are masked in {@link #describe()}.
  */
 public final class FilesConfig {
+
+  /** Value types, taken from the default. */
+  enum Type { STRING, NUMBER, BOOLEAN }
+
+  /** Keys that need not have a default in config.json: their type. */
+  static final Map<String, Type> WITHOUT_DEFAULT = Map.of(
+      "encryption.master_key", Type.STRING,
+      "encryption.previous_keys", Type.STRING,
+      "auth.jwt.secret", Type.STRING,
+      "auth.jwt.public_key", Type.STRING,
+      "auth.jwt.issuer", Type.STRING,
+      "auth.jwt.audience", Type.STRING);
+
+  /** Keys whose value is never printed. Any key whose last part names a secret is one too. */
+  static final Set<String> SECRETS = Set.of("encryption.master_key", "encryption.previous_keys", "auth.jwt.secret");
+
+  private static final Pattern SECRET_NAME = Pattern.compile(".*(secret|password|passwd|private|master_key|previous_keys|token).*");
+
+  /** Inclusive ranges of numeric keys; any number not listed must be at least 0. */
+  static final Map<String, long[]> RANGES = Map.ofEntries(
+      Map.entry("http.port", new long[]{0, 65535}),
+      Map.entry("http.instances", new long[]{1, 256}),
+      Map.entry("http.drain_timeout_ms", new long[]{0, 3_600_000}),
+      Map.entry("db.pool_size", new long[]{1, 1000}),
+      Map.entry("storage.io_threads", new long[]{1, 1024}),
+      Map.entry("auth.jwt.leeway_s", new long[]{0, 3600}),
+      Map.entry("limits.max_request_bytes", new long[]{1, Long.MAX_VALUE}),
+      Map.entry("limits.max_file_bytes", new long[]{1, Long.MAX_VALUE}),
+      Map.entry("upload.session_idle_ms", new long[]{1, Long.MAX_VALUE}),
+      Map.entry("upload.commit_timeout_ms", new long[]{1, Long.MAX_VALUE}),
+      Map.entry("upload.expire_after_ms", new long[]{1, Long.MAX_VALUE}),
+      Map.entry("upload.sweep_interval_ms", new long[]{1, Long.MAX_VALUE}),
+      Map.entry("upload.orphan_scan_interval_ms", new long[]{1, Long.MAX_VALUE}),
+      Map.entry("thumbnails.max_width", new long[]{1, 10_000}),
+      Map.entry("thumbnails.max_height", new long[]{1, 10_000}),
+      Map.entry("thumbnails.max_pixels", new long[]{1, Long.MAX_VALUE}),
+      Map.entry("thumbnails.concurrency", new long[]{1, 256}),
+      Map.entry("thumbnails.workers", new long[]{0, 256}));
+
+  /** The values a string key may take (compared without case). */
+  static final Map<String, Set<String>> CHOICES = Map.of(
+      "log.format", Set.of("text", "json"),
+      "log.level", Set.of("trace", "debug", "info", "warn", "error"));
+
+  /** {@code FILES_*} variables read by the scripts and tests, not by the node. */
+  static final Set<String> SCRIPT_VARIABLES = Set.of("FILES_CONFIG", "FILES_JAVA_OPTS");
+
+  /** Prefixes of {@code FILES_*} variables of the scripts and tests (FILES_TEST_PG_URL, FILES_BENCH_PORT…). */
+  static final List<String> SCRIPT_PREFIXES = List.of("FILES_TEST_", "FILES_BENCH_", "FILES_PG_", "FILES_SHARED_",
+      "FILES_SCRIPT_", "FILES_RUN_", "FILES_DEV_");
 
   private final Map<String, Object> values;
 
@@ -39,36 +106,146 @@ public final class FilesConfig {
   }
 
   /**
-   * Loads the configuration.
+   * Loads and validates the configuration.
    *
    * @param env       environment variables to read ({@code FILES_*})
    * @param overrides dotted keys to values, applied last
-   * @throws IllegalStateException when a file cannot be read or a value does not fit its key's type
+   * @throws IllegalStateException with one line naming the key (or variable) and what is wrong, when a
+   *     file cannot be read, a key or variable is unknown, or a value has the wrong type or range
    */
   public static FilesConfig load(Map<String, String> env, Map<String, ?> overrides) {
+    Map<String, Object> defaults = new TreeMap<>();
+    flatten("", readDefaults(), defaults);
+    Map<String, Type> types = new TreeMap<>();
+    WITHOUT_DEFAULT.forEach(types::put);
+    defaults.forEach((k, v) -> types.put(k, typeOf(v)));
+
     Map<String, Object> values = new TreeMap<>();
-    flatten("", readDefaults(), values);
+    defaults.forEach((k, v) -> values.put(k, check(k, "in config.json", v, types.get(k))));
     String file = env.get("FILES_CONFIG");
     if (file != null && !file.isBlank()) {
+      Map<String, Object> fromFile = new TreeMap<>();
       try {
-        flatten("", new JsonObject(Files.readString(Path.of(file))), values);
+        flatten("", new JsonObject(Files.readString(Path.of(file))), fromFile);
       } catch (IOException | RuntimeException e) {
-        throw new IllegalStateException("cannot read configuration file " + file + ": " + e.getMessage(), e);
+        throw new IllegalStateException("cannot read configuration file " + file + " (FILES_CONFIG): " + e.getMessage(), e);
+      }
+      for (Map.Entry<String, Object> e : fromFile.entrySet()) {
+        Type type = types.get(e.getKey());
+        if (type == null) {
+          throw new IllegalStateException("unknown key " + e.getKey() + " in " + file + closest(e.getKey(), types.keySet(), false));
+        }
+        values.put(e.getKey(), check(e.getKey(), "in " + file, e.getValue(), type));
       }
     }
-    for (Map.Entry<String, Object> e : Map.copyOf(values).entrySet()) {
-      String raw = env.get(envName(e.getKey()));
-      if (raw != null) {
-        values.put(e.getKey(), convert(e.getKey(), raw, e.getValue()));
+    Map<String, String> byEnvName = new TreeMap<>();
+    types.keySet().forEach(k -> byEnvName.put(envName(k), k));
+    for (Map.Entry<String, String> e : new TreeMap<>(env).entrySet()) {
+      String name = e.getKey();
+      if (!name.startsWith("FILES_") || SCRIPT_VARIABLES.contains(name)
+          || SCRIPT_PREFIXES.stream().anyMatch(name::startsWith)) {
+        continue;
       }
+      String key = byEnvName.get(name);
+      if (key == null) {
+        throw new IllegalStateException("unknown environment variable " + name + closest(name, byEnvName.keySet(), true));
+      }
+      values.put(key, check(key, "(" + name + ")", e.getValue(), types.get(key)));
     }
-    values.putAll(overrides);
+    for (Map.Entry<String, ?> e : overrides.entrySet()) {
+      Type type = types.get(e.getKey());
+      if (type == null) {
+        throw new IllegalStateException("unknown key " + e.getKey() + closest(e.getKey(), types.keySet(), false));
+      }
+      values.put(e.getKey(), check(e.getKey(), "", e.getValue(), type));
+    }
     return new FilesConfig(values);
   }
 
   /** The environment variable that overrides {@code key}: {@code http.port} → {@code FILES_HTTP_PORT}. */
   public static String envName(String key) {
     return "FILES_" + key.toUpperCase(Locale.ROOT).replace('.', '_');
+  }
+
+  private static Type typeOf(Object v) {
+    return v instanceof Boolean ? Type.BOOLEAN : v instanceof Number ? Type.NUMBER : Type.STRING;
+  }
+
+  /** The value as its key's type, in range; else one line naming the key, where it came from, and the rule. */
+  private static Object check(String key, String where, Object raw, Type type) {
+    String at = key + (where.isEmpty() ? "" : " " + where);
+    switch (type) {
+      case BOOLEAN -> {
+        if (raw instanceof Boolean b) {
+          return b;
+        }
+        String s = String.valueOf(raw).strip();
+        if (s.equals("true") || s.equals("false")) {
+          return Boolean.parseBoolean(s);
+        }
+        throw new IllegalStateException(at + " must be true or false, got '" + raw + "'");
+      }
+      case NUMBER -> {
+        long n;
+        if (raw instanceof Integer || raw instanceof Long || raw instanceof Short) {
+          n = ((Number) raw).longValue();
+        } else if (raw instanceof Number d && d.doubleValue() == Math.rint(d.doubleValue()) && !Double.isInfinite(d.doubleValue())) {
+          n = d.longValue();
+        } else {
+          try {
+            n = Long.parseLong(String.valueOf(raw).strip());
+          } catch (NumberFormatException e) {
+            throw new IllegalStateException(at + " must be a whole number, got '" + raw + "'");
+          }
+        }
+        long[] range = RANGES.getOrDefault(key, new long[]{0, Long.MAX_VALUE});
+        if (n < range[0] || n > range[1]) {
+          throw new IllegalStateException(at + " must be " + (range[1] == Long.MAX_VALUE ? "at least " + range[0]
+              : "between " + range[0] + " and " + range[1]) + ", got " + n);
+        }
+        return n;
+      }
+      default -> {
+        if (raw instanceof JsonObject || raw instanceof io.vertx.core.json.JsonArray || raw instanceof Map || raw instanceof List) {
+          throw new IllegalStateException(at + " must be a string");
+        }
+        String s = String.valueOf(raw);
+        Set<String> choices = CHOICES.get(key);
+        if (choices != null && !choices.contains(s.strip().toLowerCase(Locale.ROOT))) {
+          throw new IllegalStateException(at + " must be one of " + new java.util.TreeSet<>(choices) + ", got '" + s + "'");
+        }
+        return s;
+      }
+    }
+  }
+
+  /** ", did you mean X?" with the known name nearest to {@code name} (edit distance), or "". */
+  private static String closest(String name, Set<String> known, boolean env) {
+    String best = known.stream().min(Comparator.comparingInt(k -> distance(name, k))).orElse(null);
+    if (best == null || distance(name, best) > Math.max(3, name.length() / 3)) {
+      return env ? ": no such setting (settings are FILES_ + the key in upper case, e.g. FILES_HTTP_PORT)" : ": no such setting";
+    }
+    return "; did you mean " + best + "?";
+  }
+
+  /** Levenshtein distance. */
+  static int distance(String a, String b) {
+    int[] prev = new int[b.length() + 1];
+    int[] cur = new int[b.length() + 1];
+    for (int j = 0; j <= b.length(); j++) {
+      prev[j] = j;
+    }
+    for (int i = 1; i <= a.length(); i++) {
+      cur[0] = i;
+      for (int j = 1; j <= b.length(); j++) {
+        int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
+        cur[j] = Math.min(Math.min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + cost);
+      }
+      int[] t = prev;
+      prev = cur;
+      cur = t;
+    }
+    return prev[b.length()];
   }
 
   private static JsonObject readDefaults() {
@@ -91,20 +268,6 @@ public final class FilesConfig {
       } else {
         out.put(key, v);
       }
-    }
-  }
-
-  private static Object convert(String key, String raw, Object template) {
-    try {
-      if (template instanceof Boolean) {
-        return Boolean.parseBoolean(raw.trim());
-      }
-      if (template instanceof Number) {
-        return Long.parseLong(raw.trim());
-      }
-      return raw;
-    } catch (NumberFormatException e) {
-      throw new IllegalStateException(envName(key) + " must be a whole number, got '" + raw + "'");
     }
   }
 
@@ -133,7 +296,29 @@ public final class FilesConfig {
     return v instanceof Boolean b ? b : Boolean.parseBoolean(String.valueOf(v));
   }
 
-  /** All values, by dotted key (for logging; secrets are not masked). */
+  /** True when the value of {@code key} must never be printed (keys, secrets, passwords). */
+  public static boolean isSecret(String key) {
+    String last = key.substring(key.lastIndexOf('.') + 1);
+    return SECRETS.contains(key) || SECRET_NAME.matcher(last).matches();
+  }
+
+  /** {@code value} as it may be printed: secrets as {@code ***} (or empty when unset), URIs without their password. */
+  public static String printable(String key, Object value) {
+    String s = value == null ? "" : value.toString();
+    if (isSecret(key)) {
+      return s.isEmpty() ? "" : "***";
+    }
+    return s.replaceAll("(://[^/:@\\s]*:)[^@/\\s]*@", "$1***@");
+  }
+
+  /** All values, by dotted key, as they may be printed (secrets masked): for logs and config dumps. */
+  public Map<String, String> describe() {
+    Map<String, String> out = new TreeMap<>();
+    values.forEach((k, v) -> out.put(k, printable(k, v)));
+    return out;
+  }
+
+  /** All values, by dotted key. Secrets are NOT masked: never print this, print {@link #describe()}. */
   public Map<String, Object> asMap() {
     return Map.copyOf(values);
   }

@@ -14,14 +14,24 @@ import dev.files.upload.SessionSettings;
 import dev.files.upload.UploadSessions;
 import dev.files.upload.UploadSweepVerticle;
 import io.vertx.core.DeploymentOptions;
+import dev.files.ops.Health;
+import dev.files.ops.Operations;
+import dev.files.ops.ServiceMetrics;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.eventbus.EventBusOptions;
+import io.vertx.micrometer.MicrometerMetricsFactory;
+import io.vertx.micrometer.MicrometerMetricsOptions;
+import io.vertx.micrometer.VertxPrometheusOptions;
 import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Tuple;
 
 import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * One running node of the service: Vert.x (clustered when {@code cluster.enabled}), the database
@@ -38,10 +48,14 @@ public final class Node {
   private final UploadSessions sessions;
   private final IoExecutor io;
   private final int port;
+  private final Operations ops;
+  private final long drainTimeoutMs;
 
   private Node(Vertx vertx, Pool pool, FileRepository files, LocalChunkStore store, UploadSessions sessions,
-               IoExecutor io, int port) {
+               IoExecutor io, Operations ops, int port, long drainTimeoutMs) {
     this.vertx = vertx;
+    this.ops = ops;
+    this.drainTimeoutMs = drainTimeoutMs;
     this.io = io;
     this.pool = pool;
     this.files = files;
@@ -53,8 +67,15 @@ public final class Node {
   /**
    * Starts a node.
    *
-   * @return the node once HTTP listens; fails with {@link IllegalStateException} when no JWT key is
-   *     configured, or with the cause when PostgreSQL, the storage directory or the port fail
+   * <p>A start that cannot succeed fails, within seconds, with an {@link IllegalStateException} whose
+   * message is one line naming the cause and the setting to change: no JWT key or a malformed master key
+   * ({@code auth.jwt.*}, {@code encryption.*}), PostgreSQL unreachable or refusing the user or password
+   * ({@code db.url}), a storage directory that cannot be created or written ({@code storage.local.path}),
+   * a master key that does not open the data keys of stored files ({@code encryption.master_key}), a
+   * cluster that cannot be joined ({@code cluster.*}), a port in use ({@code http.port}). What was started
+   * is stopped again before the future fails.
+   *
+   * @return the node once HTTP listens
    */
   public static Future<Node> start(FilesConfig config) {
     DataKeys dataKeys;
@@ -68,29 +89,67 @@ public final class Node {
     if (config.flag("encryption.null_cipher")) {
       LOG.warn("encryption.null_cipher is on: new files are stored WITHOUT encryption (benchmarks only)");
     }
-    Future<Vertx> vertx = config.flag("cluster.enabled")
-        ? Vertx.builder()
-            .with(new VertxOptions().setEventBusOptions(new EventBusOptions().setHost(config.string("cluster.host").isBlank()
-                ? "127.0.0.1" : config.string("cluster.host"))))
-            .withClusterManager(clusterManager(config.string("cluster.config")))
-            .buildClustered()
-        : Future.succeededFuture(Vertx.vertx());
-    return vertx.compose(vx -> Database.open(vx, config.string("db.url"), (int) config.number("db.pool_size"))
-        .compose(pool -> {
+    ServiceMetrics metrics = config.flag("metrics.enabled") ? ServiceMetrics.create() : ServiceMetrics.NONE;
+    VertxOptions options = new VertxOptions();
+    if (metrics.registry() != null) {
+      options.setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true).setJvmMetricsEnabled(true)
+          .setPrometheusOptions(new VertxPrometheusOptions().setEnabled(true)));
+    }
+    Future<Vertx> vertx;
+    HazelcastClusterManager cluster = null;
+    try {
+      if (config.flag("cluster.enabled")) {
+        System.setProperty("hazelcast.logging.type", System.getProperty("hazelcast.logging.type", "slf4j"));
+        cluster = clusterManager(config.string("cluster.config"));
+        options.setEventBusOptions(new EventBusOptions().setHost(config.string("cluster.host").isBlank()
+            ? "127.0.0.1" : config.string("cluster.host")));
+        var builder = Vertx.builder().with(options).withClusterManager(cluster);
+        if (metrics.registry() != null) {
+          builder = builder.withMetrics(new MicrometerMetricsFactory(metrics.registry()));
+        }
+        vertx = builder.buildClustered().recover(err -> Future.failedFuture(new IllegalStateException(
+            "cannot join the cluster: " + oneLine(err) + " (check cluster.config " + config.string("cluster.config")
+                + " and cluster.host)", err)));
+      } else {
+        var builder = Vertx.builder().with(options);
+        if (metrics.registry() != null) {
+          builder = builder.withMetrics(new MicrometerMetricsFactory(metrics.registry()));
+        }
+        vertx = Future.succeededFuture(builder.build());
+      }
+    } catch (RuntimeException e) {
+      return Future.failedFuture(e instanceof IllegalStateException ? e : new IllegalStateException(oneLine(e), e));
+    }
+    HazelcastClusterManager clusterManager = cluster;
+    Promise<Node> result = Promise.promise(); // no context: completes even after Vert.x is closed
+    AtomicReference<Vertx> started = new AtomicReference<>();
+    AtomicReference<IoExecutor> ioRef = new AtomicReference<>();
+    vertx.compose(vx -> {
+      started.set(vx);
+      ServiceMetrics.attach(vx, metrics);
+      if (clusterManager != null) {
+        logMembers(clusterManager);
+      }
+      // the cheap checks first: a busy port or a bad directory is reported before the database is touched
+      return probeStorage(vx, Path.of(config.string("storage.local.path")))
+          .compose(v -> probePort(vx, config))
+          .compose(v -> openDatabase(vx, config)).compose(pool -> {
           FileRepository files = new FileRepository(pool);
           IoExecutor io = new IoExecutor(vx, (int) config.number("storage.io_threads"));
+          ioRef.set(io);
           LocalChunkStore store = new LocalChunkStore(vx, io, Path.of(config.string("storage.local.path")),
               config.flag("storage.local.fsync"));
           UploadSessions sessions = new UploadSessions(vx, files, store, dataKeys, new SessionSettings(
               config.number("upload.session_idle_ms"), config.number("upload.commit_timeout_ms"),
               config.number("upload.retire_grace_ms"), config.number("upload.expire_after_ms"),
               config.number("upload.sweep_interval_ms")));
+          metrics.uploadSessions(sessions::size);
           HttpVerticle.Services services = new HttpVerticle.Services(files, store, dataKeys, sessions,
               TokenVerifier.create(vx, config), new Membership(files), config.string("http.host"),
               (int) config.number("http.port"), config.number("limits.max_request_bytes"),
               config.number("limits.max_file_bytes"), config.number("thumbnails.sync_wait_ms"));
-          int port = (int) config.number("http.port");
-          return vx.fileSystem().mkdirs(store.root().toString())
+          Operations ops = new Operations(metrics, Health.live(vx), Health.ready(vx, files, store.root(), clusterManager));
+          return checkMasterKey(files, dataKeys, config.string("encryption.master_key_id"))
               .compose(v -> vx.deployVerticle(new MembershipVerticle(files)))
               .compose(v -> vx.deployVerticle(new UploadSweepVerticle(files, store, sessions,
                   config.number("thumbnails.retry_after_ms"), config.number("upload.orphan_scan_interval_ms"))))
@@ -100,12 +159,151 @@ public final class Node {
                       config.number("thumbnails.max_pixels"), config.number("thumbnails.max_source_bytes"),
                       config.flag("thumbnails.external_tools"), (int) config.number("thumbnails.concurrency"),
                       (int) config.number("thumbnails.queue")))))
-              .compose(v -> vx.deployVerticle(() -> new HttpVerticle(services),
-                  new DeploymentOptions().setInstances((int) Math.max(1, config.number("http.instances")))))
-              .map(v -> new Node(vx, pool, files, store, sessions, io, port))
-              .recover(err -> pool.close().transform(x -> Future.failedFuture(err)));
-        })
-        .recover(err -> vx.close().transform(x -> Future.failedFuture(err))));
+              .compose(v -> vx.deployVerticle(() -> new HttpVerticle(services, ops),
+                  new DeploymentOptions().setInstances((int) Math.max(1, config.number("http.instances"))))
+                  .recover(err -> Future.failedFuture(listenFailure(config, err))))
+              .map(v -> new Node(vx, pool, files, store, sessions, io, ops,
+                  ops.servers().isEmpty() ? (int) config.number("http.port") : ops.servers().get(0).actualPort(),
+                  config.number("http.drain_timeout_ms")));
+        });
+    }).onComplete(ar -> {
+      if (ar.succeeded()) {
+        result.complete(ar.result());
+        return;
+      }
+      Throwable err = ar.cause() instanceof IllegalStateException ? ar.cause()
+          : new IllegalStateException(oneLine(ar.cause()), ar.cause());
+      Vertx vx = started.get();
+      if (vx == null) {
+        result.fail(err);
+        return;
+      }
+      // Vert.x completes its close on a thread of its own: wait for it off the event loop, so that the
+      // failure is reported whatever state the event loops are in
+      Thread stopper = new Thread(() -> {
+        try {
+          vx.close().await(10, TimeUnit.SECONDS);
+        } catch (Exception e) {
+          LOG.debug("closing after a failed start: {}", e.toString());
+        }
+        if (ioRef.get() != null) {
+          ioRef.get().close();
+        }
+        result.fail(err);
+      }, "files-start-failed");
+      stopper.setDaemon(true);
+      stopper.start();
+    });
+    return result.future();
+  }
+
+  /** The database, or one line naming db.url (its password masked) and PostgreSQL's reason. */
+  private static Future<Pool> openDatabase(Vertx vx, FilesConfig config) {
+    String url = config.string("db.url");
+    return Database.open(vx, url, (int) config.number("db.pool_size")).recover(err -> Future.failedFuture(
+        new IllegalStateException("cannot open the database " + FilesConfig.printable("db.url", url) + ": "
+            + oneLine(err) + " (check db.url)", err)));
+  }
+
+  /** Creates the storage directory and writes, reads back and deletes a small file in it. */
+  private static Future<Void> probeStorage(Vertx vx, Path root) {
+    return vx.executeBlocking(() -> {
+      try {
+        Health.probeStorage(root);
+        return null;
+      } catch (java.nio.file.FileSystemException e) {
+        String reason = e.getReason() != null ? e.getReason()
+            : e instanceof java.nio.file.AccessDeniedException ? "permission denied"
+            : e instanceof java.nio.file.NoSuchFileException ? "no such file or directory"
+            : e.getClass().getSimpleName();
+        throw new IllegalStateException("storage directory " + root.toAbsolutePath() + " cannot be written: "
+            + reason + " (check storage.local.path)", e);
+      } catch (java.io.IOException | RuntimeException e) {
+        throw new IllegalStateException("storage directory " + root.toAbsolutePath() + " cannot be written: "
+            + oneLine(e) + " (check storage.local.path)", e);
+      }
+    }, false);
+  }
+
+  /** Binds and releases http.host:http.port (not when 0): a port in use fails the start before any slow step. */
+  private static Future<Void> probePort(Vertx vx, FilesConfig config) {
+    int port = (int) config.number("http.port");
+    if (port == 0) {
+      return Future.succeededFuture();
+    }
+    return vx.executeBlocking(() -> {
+      try (java.net.ServerSocket s = new java.net.ServerSocket()) {
+        s.setReuseAddress(true);
+        s.bind(new java.net.InetSocketAddress(config.string("http.host"), port));
+      } catch (java.io.IOException e) {
+        throw listenFailure(config, e);
+      }
+      return null;
+    }, false);
+  }
+
+  /** Unwraps the data key of one stored file per configured master key id: a wrong key fails the start. */
+  private static Future<Void> checkMasterKey(FileRepository files, DataKeys dataKeys, String keyId) {
+    return files.pool().preparedQuery("SELECT id FROM files WHERE data_key_id = $1 AND data_key IS NOT NULL LIMIT 1")
+        .execute(Tuple.of(keyId))
+        .compose(rows -> rows.size() == 0 ? Future.succeededFuture(null) : files.find(rows.iterator().next().getUUID(0)))
+        .compose(f -> {
+          if (f == null) {
+            return Future.succeededFuture();
+          }
+          try {
+            dataKeys.unwrap(f);
+            return Future.succeededFuture();
+          } catch (java.security.GeneralSecurityException | RuntimeException e) {
+            return Future.failedFuture(new IllegalStateException("encryption.master_key (id " + keyId
+                + ") does not open the data keys of the stored files: it is not the key they were written with"
+                + " (check encryption.master_key and encryption.master_key_id)"));
+          }
+        });
+  }
+
+  /** A failed listen as one line naming http.port (and http.host). */
+  private static IllegalStateException listenFailure(FilesConfig config, Throwable err) {
+    String where = config.string("http.host") + ":" + config.number("http.port");
+    String reason = err instanceof java.net.BindException || String.valueOf(err.getMessage()).contains("in use")
+        ? "address already in use" : oneLine(err);
+    return new IllegalStateException("cannot listen on " + where + ": " + reason + " (check http.port and http.host)", err);
+  }
+
+  /** The first line of an error's message (its type when it has none), without stack trace. */
+  static String oneLine(Throwable err) {
+    Throwable t = err;
+    String m = t.getMessage();
+    while ((m == null || m.isBlank()) && t.getCause() != null) {
+      t = t.getCause();
+      m = t.getMessage();
+    }
+    if (m == null || m.isBlank()) {
+      return t.getClass().getSimpleName();
+    }
+    String line = m.strip().lines().findFirst().orElse(m).strip();
+    return line.length() > 300 ? line.substring(0, 300) + "..." : line;
+  }
+
+  /** Logs the cluster this node joined and its members, then every member that joins or leaves. */
+  private static void logMembers(HazelcastClusterManager cm) {
+    var hz = cm.getHazelcastInstance();
+    LOG.info("joined cluster '{}' as {}; members ({}): {}", hz.getConfig().getClusterName(),
+        hz.getCluster().getLocalMember().getAddress(), hz.getCluster().getMembers().size(),
+        hz.getCluster().getMembers().stream().map(m -> m.getAddress().toString()).toList());
+    hz.getCluster().addMembershipListener(new com.hazelcast.cluster.MembershipListener() {
+      @Override
+      public void memberAdded(com.hazelcast.cluster.MembershipEvent e) {
+        LOG.info("cluster member joined: {}; members ({}): {}", e.getMember().getAddress(), e.getMembers().size(),
+            e.getMembers().stream().map(m -> m.getAddress().toString()).toList());
+      }
+
+      @Override
+      public void memberRemoved(com.hazelcast.cluster.MembershipEvent e) {
+        LOG.info("cluster member left: {}; members ({}): {}", e.getMember().getAddress(), e.getMembers().size(),
+            e.getMembers().stream().map(m -> m.getAddress().toString()).toList());
+      }
+    });
   }
 
   /** Hazelcast with the given XML file (see cluster.xml); fails when it cannot be read. */
@@ -113,8 +311,26 @@ public final class Node {
     try {
       return new HazelcastClusterManager(new com.hazelcast.config.FileSystemXmlConfig(file));
     } catch (java.io.FileNotFoundException e) {
-      throw new IllegalStateException("cluster.config: cannot read " + file, e);
+      throw new IllegalStateException("cannot join the cluster: cannot read " + file + " (check cluster.config)", e);
+    } catch (RuntimeException e) {
+      throw new IllegalStateException("cannot join the cluster: " + file + " is not a Hazelcast configuration: "
+          + oneLine(e) + " (check cluster.config)", e);
     }
+  }
+
+  /**
+   * Drains HTTP (SIGTERM, SIGINT): the servers stop accepting connections at once, requests in flight get
+   * up to {@code http.drain_timeout_ms} to finish, idle connections are closed. Logs the start and the end.
+   * Call {@link #close()} afterwards to stop the rest (and leave the cluster).
+   */
+  public Future<Void> drain() {
+    long t0 = System.nanoTime();
+    LOG.info("drain started: no new connections; {} request(s) in flight get up to {} ms to finish",
+        ops.inFlight(), drainTimeoutMs);
+    return Future.join(ops.servers().stream().map(s -> s.shutdown(drainTimeoutMs, TimeUnit.MILLISECONDS)).toList())
+        .<Void>mapEmpty()
+        .andThen(ar -> LOG.info("drain finished in {} ms; {} request(s) cut", (System.nanoTime() - t0) / 1_000_000,
+            ops.inFlight()));
   }
 
   /** Stops HTTP, the sessions, the pool and Vert.x (leaving the cluster). */
@@ -138,6 +354,12 @@ public final class Node {
     return sessions;
   }
 
+  /** The drain timeout, ms ({@code http.drain_timeout_ms}). */
+  public long drainTimeoutMs() {
+    return drainTimeoutMs;
+  }
+
+  /** The port HTTP listens on (the one picked when {@code http.port} is 0). */
   public int port() {
     return port;
   }

@@ -63,6 +63,7 @@ public final class Database {
       p.setProperty("password", o.getPassword());
     }
     p.setProperty("connectTimeout", "10");
+    p.setProperty("loginTimeout", "10"); // a server that accepts but never answers fails the start, not hangs it
     return p;
   }
 

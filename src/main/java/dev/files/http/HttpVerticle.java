@@ -5,6 +5,7 @@ import dev.files.auth.Membership;
 import dev.files.auth.TokenVerifier;
 import dev.files.db.FileRepository;
 import dev.files.model.FileRecord;
+import dev.files.ops.Operations;
 import dev.files.storage.ChunkStore;
 import com.google.crypto.tink.StreamingAead;
 import dev.files.storage.DataKeys;
@@ -41,9 +42,16 @@ public final class HttpVerticle extends VerticleBase {
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(HttpVerticle.class);
 
   private final Services s;
+  private final Operations ops;
 
   public HttpVerticle(Services services) {
+    this(services, null);
+  }
+
+  /** @param ops health, metrics, access log and drain of the node (null: only {@code GET /health}) */
+  public HttpVerticle(Services services, Operations ops) {
     this.s = services;
+    this.ops = ops;
   }
 
   @Override
@@ -55,7 +63,11 @@ public final class HttpVerticle extends VerticleBase {
         s.maxFileBytes(), s.thumbnailSyncMs());
     DownloadHandler downloads = new DownloadHandler(s.files(), s.store(), s.dataKeys());
 
-    router.get("/health").handler(this::health);
+    if (ops == null) {
+      router.get("/health").handler(this::health);
+    } else {
+      ops.mount(router); // /health, /health/live, /health/ready, /metrics
+    }
     String files = FileRecord.API_PREFIX + "/companies/:company_id/files";
     router.post(files).handler(auth).handler(uploads::create);
     router.post(files + "/:file_id").handler(auth).handler(uploads::upload);
@@ -78,15 +90,33 @@ public final class HttpVerticle extends VerticleBase {
         .setCompressionSupported(false);
     return vertx.createHttpServer(options)
         .invalidRequestHandler(Errors::invalidRequest)
-        .requestHandler(req -> {
-          RequestIds.assign(req); // X-Request-Id on every response, request_id in every error
+        .requestHandler(withRequestId(tracked(req -> {
           if (req.version() != io.vertx.core.http.HttpVersion.HTTP_1_0 && req.authority() == null) {
             Errors.send(req, 400, "the Host header is required");
           } else {
             router.handle(req);
           }
-        })
-        .listen();
+        })))
+        .listen()
+        .andThen(ar -> {
+          if (ar.succeeded() && ops != null) {
+            ops.serve(ar.result());
+          }
+        });
+  }
+
+  /** X-Request-Id on every response, request_id in every error: assigned before anything else sees the request. */
+  private static io.vertx.core.Handler<io.vertx.core.http.HttpServerRequest> withRequestId(
+      io.vertx.core.Handler<io.vertx.core.http.HttpServerRequest> handler) {
+    return req -> {
+      RequestIds.assign(req);
+      handler.handle(req);
+    };
+  }
+
+  private io.vertx.core.Handler<io.vertx.core.http.HttpServerRequest> tracked(
+      io.vertx.core.Handler<io.vertx.core.http.HttpServerRequest> handler) {
+    return ops == null ? handler : ops.track(handler);
   }
 
   private void health(RoutingContext ctx) {

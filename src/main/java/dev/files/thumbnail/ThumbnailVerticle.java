@@ -5,6 +5,7 @@ import dev.files.bus.Addresses;
 import dev.files.db.FileRepository;
 import dev.files.model.ChunkRecord;
 import dev.files.model.FileRecord;
+import dev.files.ops.ServiceMetrics;
 import dev.files.storage.ChunkKeys;
 import dev.files.storage.ChunkStore;
 import dev.files.storage.DataKeys;
@@ -62,6 +63,7 @@ public final class ThumbnailVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
+    ServiceMetrics.of(vertx).thumbnailQueue(waiting::size);
     return vertx.eventBus().<JsonObject>consumer(Addresses.THUMBNAILS, this::receive).completion();
   }
 
@@ -155,6 +157,7 @@ public final class ThumbnailVerticle extends VerticleBase {
     }
     return files.recordThumbnails(f.id(), f.generation(), status, descriptors, row == null ? List.of() : List.of(row))
         .compose(recorded -> {
+          ServiceMetrics.of(vertx).thumbnail(status);
           if (!recorded && row != null) {
             return store.delete(row.storageKey()); // the file changed meanwhile: this thumbnail is nobody's
           }

@@ -9,6 +9,7 @@ import dev.files.storage.ChunkKeys;
 import dev.files.storage.ChunkStore;
 import dev.files.storage.DataKeys;
 import dev.files.storage.StoredObject;
+import dev.files.ops.ServiceMetrics;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.Message;
@@ -124,16 +125,21 @@ public final class UploadSessionVerticle extends VerticleBase {
     long now = System.currentTimeMillis();
     List<String> garbage = new ArrayList<>();
     boolean[] completed = {false};
+    boolean[] recorded = {false};
     return files.pool().withTransaction(conn -> files.lock(conn, fileId)
             .compose(f -> f != null ? Future.succeededFuture(f) : create(conn, c, now))
             .compose(f -> files.hasChunk(conn, fileId, c.storageKey()).compose(seen -> seen
                 ? Future.succeededFuture() // a retried commit that already took effect
-                : record(conn, f, c, now, garbage, completed)))
+                : record(conn, f, c, now, garbage, completed).andThen(x -> recorded[0] = x.succeeded())))
             .compose(v -> files.find(conn, fileId)))
         .map(f -> {
           removeObjects(garbage);
           JsonObject resource = f.toResource();
+          if (recorded[0]) {
+            ServiceMetrics.of(vertx).chunkCommitted(c.size());
+          }
           if (completed[0]) {
+            ServiceMetrics.of(vertx).uploadCompleted();
             closing = true;
             publish("file.completed", f.companyId(), resource);
             if ("waiting".equals(f.thumbnailsStatus())) { // asked once, by the actor that completed the upload
@@ -376,6 +382,7 @@ public final class UploadSessionVerticle extends VerticleBase {
     idleTimer = vertx.setTimer(settings.idleMs(), t -> {
       idleTimer = -1;
       closing = true;
+      ServiceMetrics.of(vertx).sessionTimedOut();
       if (pending == 0) {
         stopSelf();
       }

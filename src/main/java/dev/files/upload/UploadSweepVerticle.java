@@ -2,6 +2,7 @@ package dev.files.upload;
 
 import dev.files.bus.Addresses;
 import dev.files.db.FileRepository;
+import dev.files.ops.ServiceMetrics;
 import dev.files.storage.ChunkStore;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -69,8 +70,11 @@ public final class UploadSweepVerticle extends VerticleBase {
           if (!orphans.isEmpty()) {
             LOG.info("sweep: removing {} stored object(s) that no row refers to", orphans.size());
           }
-          return Future.join(orphans.stream().map(store::delete).toList()).<Void>mapEmpty()
-              .recover(err -> Future.succeededFuture());
+          List<? extends Future<?>> deletes = orphans.stream().map(store::delete).toList();
+          return Future.join(deletes).<Void>transform(ar -> {
+            ServiceMetrics.of(vertx).sweepRemoved((int) deletes.stream().filter(Future::succeeded).count());
+            return Future.succeededFuture();
+          });
         });
       }
       return chain;
@@ -105,6 +109,7 @@ public final class UploadSweepVerticle extends VerticleBase {
           }
           return Future.join(removed).transform(ar -> {
             List<String> gone = removed.stream().filter(Future::succeeded).map(Future::result).toList();
+            ServiceMetrics.of(vertx).sweepRemoved(gone.size());
             return gone.isEmpty() ? Future.<Void>succeededFuture() : files.forgetRetired(gone);
           });
         })

@@ -49,7 +49,7 @@ public final class TestNode implements AutoCloseable {
   /** Starts a node; {@code overrides} are dotted configuration keys. */
   public static TestNode start(Map<String, ?> overrides) throws Exception {
     Map<String, Object> settings = settings(overrides);
-    Node node = Node.start(FilesConfig.load(Map.of(), settings)).await(120, TimeUnit.SECONDS);
+    Node node = Node.start(FilesConfig.load(Map.of(), nodeSettings(settings))).await(120, TimeUnit.SECONDS);
     return new TestNode(node, (String) settings.get("test.db_name"), Path.of((String) settings.get("storage.local.path")),
         ((Number) settings.get("http.port")).intValue(), settings);
   }
@@ -68,6 +68,13 @@ public final class TestNode implements AutoCloseable {
     s.put("encryption.master_key", MASTER_KEY);
     s.put("encryption.master_key_id", MASTER_KEY_ID);
     s.putAll(overrides);
+    return s;
+  }
+
+  /** The settings without the test's own ({@code test.*}, not configuration keys). */
+  public static Map<String, Object> nodeSettings(Map<String, Object> settings) {
+    Map<String, Object> s = new HashMap<>(settings);
+    s.keySet().removeIf(k -> k.startsWith("test."));
     return s;
   }
 

@@ -1,0 +1,155 @@
+package dev.files.ops;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.vertx.core.Vertx;
+
+import java.util.List;
+import java.util.Map;
+import java.util.WeakHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.IntSupplier;
+
+/**
+ * The service's own metrics, beside those Vert.x and the JVM report into the same registry (served as
+ * Prometheus text by {@code GET /metrics}). Names are a contract with dashboards: keep them.
+ * <ul>
+ *   <li>{@code files_upload_sessions} (gauge): upload sessions this node runs now;</li>
+ *   <li>{@code files_chunks_committed_total}: chunks recorded (a whole-file upload is one chunk);</li>
+ *   <li>{@code files_uploads_completed_total}: uploads that completed (all chunks there);</li>
+ *   <li>{@code files_uploaded_bytes_total}: plaintext bytes of the chunks recorded;</li>
+ *   <li>{@code files_downloaded_bytes_total}: body bytes sent by {@code GET .../download} (200 and 206);</li>
+ *   <li>{@code files_thumbnails_total{status}}: thumbnail attempts by outcome ({@code done}, {@code none},
+ *       {@code error}, …);</li>
+ *   <li>{@code files_thumbnail_queue} (gauge): thumbnail requests waiting on this node;</li>
+ *   <li>{@code files_sweep_removed_objects_total}: stored objects the sweep removed (retired chunks, orphans);</li>
+ *   <li>{@code files_session_timeouts_total}: upload sessions that stopped after {@code upload.session_idle_ms}
+ *       without a message.</li>
+ * </ul>
+ * Code anywhere in a node reaches its metrics with {@link #of(Vertx)}; a Vert.x instance without metrics
+ * (metrics.enabled=false, or a bare Vert.x in a test) gets {@link #NONE}, whose methods do nothing.
+ */
+public final class ServiceMetrics {
+
+  /** Metrics that count nothing. */
+  public static final ServiceMetrics NONE = new ServiceMetrics(null);
+
+  private static final Map<Vertx, ServiceMetrics> BY_VERTX = new WeakHashMap<>();
+
+  private final PrometheusMeterRegistry registry;
+  private final Counter chunks;
+  private final Counter completed;
+  private final Counter uploadedBytes;
+  private final Counter downloadedBytes;
+  private final Counter sweepRemoved;
+  private final Counter sessionTimeouts;
+  private final List<IntSupplier> thumbnailQueues = new CopyOnWriteArrayList<>();
+
+  private ServiceMetrics(PrometheusMeterRegistry registry) {
+    this.registry = registry;
+    this.chunks = registry == null ? null : Counter.builder("files_chunks_committed").description("chunks recorded").register(registry);
+    this.completed = registry == null ? null : Counter.builder("files_uploads_completed").description("uploads completed").register(registry);
+    this.uploadedBytes = registry == null ? null : Counter.builder("files_uploaded_bytes").description("bytes of the chunks recorded").register(registry);
+    this.downloadedBytes = registry == null ? null : Counter.builder("files_downloaded_bytes").description("body bytes of downloads sent").register(registry);
+    this.sweepRemoved = registry == null ? null : Counter.builder("files_sweep_removed_objects").description("stored objects the sweep removed").register(registry);
+    this.sessionTimeouts = registry == null ? null : Counter.builder("files_session_timeouts").description("upload sessions stopped when idle").register(registry);
+    if (registry != null) {
+      Gauge.builder("files_thumbnail_queue", thumbnailQueues, qs -> qs.stream().mapToInt(IntSupplier::getAsInt).sum())
+          .description("thumbnail requests waiting on this node").register(registry);
+    }
+  }
+
+  /** A new registry for one node (Prometheus naming: counters get {@code _total}). */
+  public static ServiceMetrics create() {
+    return new ServiceMetrics(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+  }
+
+  /** Makes {@code metrics} those of {@code vertx} (see {@link #of(Vertx)}). */
+  public static void attach(Vertx vertx, ServiceMetrics metrics) {
+    synchronized (BY_VERTX) {
+      BY_VERTX.put(vertx, metrics);
+    }
+  }
+
+  /** The metrics of the node running on {@code vertx}, or {@link #NONE}. */
+  public static ServiceMetrics of(Vertx vertx) {
+    synchronized (BY_VERTX) {
+      return vertx == null ? NONE : BY_VERTX.getOrDefault(vertx, NONE);
+    }
+  }
+
+  /** The registry, or null for {@link #NONE}. */
+  public PrometheusMeterRegistry registry() {
+    return registry;
+  }
+
+  /** Registers the gauge {@code files_upload_sessions}. */
+  public void uploadSessions(IntSupplier running) {
+    if (registry != null) {
+      Gauge.builder("files_upload_sessions", running, IntSupplier::getAsInt)
+          .description("upload sessions this node runs").register(registry);
+    }
+  }
+
+  /** Adds a queue to the gauge {@code files_thumbnail_queue}. */
+  public void thumbnailQueue(IntSupplier waiting) {
+    thumbnailQueues.add(waiting);
+  }
+
+  /** A chunk of {@code bytes} plaintext bytes was recorded. */
+  public void chunkCommitted(long bytes) {
+    if (registry != null) {
+      chunks.increment();
+      uploadedBytes.increment(bytes);
+    }
+  }
+
+  /** An upload completed. */
+  public void uploadCompleted() {
+    if (registry != null) {
+      completed.increment();
+    }
+  }
+
+  /** {@code bytes} body bytes of a download were sent. */
+  public void downloaded(long bytes) {
+    if (registry != null && bytes > 0) {
+      downloadedBytes.increment(bytes);
+    }
+  }
+
+  /** A thumbnail attempt ended with {@code status}. */
+  public void thumbnail(String status) {
+    if (registry != null) {
+      Counter.builder("files_thumbnails").tag("status", status).description("thumbnail attempts by outcome")
+          .register(registry).increment();
+    }
+  }
+
+  /** The sweep removed {@code n} stored objects. */
+  public void sweepRemoved(int n) {
+    if (registry != null && n > 0) {
+      sweepRemoved.increment(n);
+    }
+  }
+
+  /** An upload session stopped after its idle time. */
+  public void sessionTimedOut() {
+    if (registry != null) {
+      sessionTimeouts.increment();
+    }
+  }
+
+  /** The registry as Prometheus text (for tests and the scrape handler). */
+  public String scrape() {
+    return registry == null ? "" : registry.scrape();
+  }
+
+  /** The registry, typed for Micrometer binders. */
+  public MeterRegistry meterRegistry() {
+    return registry;
+  }
+}

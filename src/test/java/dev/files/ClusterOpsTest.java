@@ -1,0 +1,67 @@
+package dev.files;
+
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import dev.files.support.Api;
+import dev.files.support.TestNode;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
+
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.UUID;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * A clustered node (its own Hazelcast cluster name and ports, so no other test's cluster is joined):
+ * ready lists the cluster check, and the node logs the cluster it joined and its members.
+ */
+class ClusterOpsTest {
+
+  @Test
+  void readyChecksTheClusterAndTheJoinIsLogged() throws Exception {
+    int base = 20000 + (int) (Math.random() * 20000);
+    String name = "files-ops-" + UUID.randomUUID();
+    Path xml = Files.createTempFile("cluster", ".xml");
+    Files.writeString(xml, """
+        <hazelcast xmlns="http://www.hazelcast.com/schema/config">
+          <cluster-name>%s</cluster-name>
+          <properties>
+            <property name="hazelcast.wait.seconds.before.join">0</property>
+            <property name="hazelcast.phone.home.enabled">false</property>
+          </properties>
+          <network>
+            <port auto-increment="true" port-count="5">%d</port>
+            <join>
+              <auto-detection enabled="false"/>
+              <multicast enabled="false"/>
+              <tcp-ip enabled="true"><member>127.0.0.1:%d</member></tcp-ip>
+            </join>
+            <interfaces enabled="true"><interface>127.0.0.1</interface></interfaces>
+          </network>
+        </hazelcast>
+        """.formatted(name, base, base));
+    ListAppender<ILoggingEvent> logs = new ListAppender<>();
+    logs.start();
+    Logger nodeLog = (Logger) LoggerFactory.getLogger(Node.class);
+    nodeLog.addAppender(logs);
+    try (TestNode node = TestNode.start(Map.of("cluster.enabled", true, "cluster.config", xml.toString()))) {
+      HttpResponse<String> r = new Api(node).get("http://127.0.0.1:" + node.port + "/health/ready", null);
+      assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+      JsonObject cluster = new JsonObject(r.body()).getJsonArray("checks").stream().map(c -> (JsonObject) c)
+          .filter(c -> c.getString("id").equals("cluster")).findFirst().orElseThrow();
+      assertThat(cluster.getString("status")).isEqualTo("UP");
+      assertThat(cluster.getJsonObject("data").getInteger("members")).isEqualTo(1);
+      assertThat(logs.list.stream().map(ILoggingEvent::getFormattedMessage))
+          .anyMatch(m -> m.startsWith("joined cluster '" + name + "' as [127.0.0.1]:") && m.contains("members (1)"));
+    } finally {
+      nodeLog.detachAppender(logs);
+      Files.delete(xml);
+    }
+  }
+}
