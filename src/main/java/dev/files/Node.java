@@ -5,6 +5,7 @@ import dev.files.auth.MembershipVerticle;
 import dev.files.auth.TokenVerifier;
 import dev.files.db.Database;
 import dev.files.db.FileRepository;
+import dev.files.db.StoreIdentityRepository;
 import dev.files.http.HttpVerticle;
 import dev.files.storage.DataKeys;
 import dev.files.storage.IoExecutor;
@@ -19,6 +20,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.eventbus.EventBusOptions;
 import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
+import io.vertx.pgclient.PgConnectOptions;
 import io.vertx.sqlclient.Pool;
 
 import java.nio.file.Path;
@@ -54,7 +56,8 @@ public final class Node {
    * Starts a node.
    *
    * @return the node once HTTP listens; fails with {@link IllegalStateException} when no JWT key is
-   *     configured, or with the cause when PostgreSQL, the storage directory or the port fail
+   *     configured or the database and the chunk store do not belong together ({@link StoreBinding}),
+   *     or with the cause when PostgreSQL, the storage directory or the port fail
    */
   public static Future<Node> start(FilesConfig config) {
     DataKeys dataKeys;
@@ -91,6 +94,8 @@ public final class Node {
               config.number("limits.max_file_bytes"), config.number("thumbnails.sync_wait_ms"));
           int port = (int) config.number("http.port");
           return vx.fileSystem().mkdirs(store.root().toString())
+              // the store and its database must belong together before the sweep may collect orphans
+              .compose(v -> StoreBinding.bind(vx, new StoreIdentityRepository(pool), store.root(), dbLabel(config)))
               .compose(v -> vx.deployVerticle(new MembershipVerticle(files)))
               .compose(v -> vx.deployVerticle(new UploadSweepVerticle(files, store, sessions,
                   config.number("thumbnails.retry_after_ms"), config.number("upload.orphan_scan_interval_ms"))))
@@ -105,7 +110,22 @@ public final class Node {
               .map(v -> new Node(vx, pool, files, store, sessions, io, port))
               .recover(err -> pool.close().transform(x -> Future.failedFuture(err)));
         })
-        .recover(err -> vx.close().transform(x -> Future.failedFuture(err))));
+        .recover(err -> {
+          // Closed in the background: a future of vx.close() taken on one of its own event loops is
+          // never completed (the loop is gone first), so a failed start would hang instead of failing.
+          vx.close().onFailure(e -> LOG.warn("closing Vert.x after a failed start: {}", e.toString()));
+          return Future.failedFuture(err);
+        }));
+  }
+
+  /** The database as host:port/name, without credentials (for messages). */
+  private static String dbLabel(FilesConfig config) {
+    try {
+      PgConnectOptions o = PgConnectOptions.fromUri(config.string("db.url"));
+      return o.getHost() + ":" + o.getPort() + "/" + o.getDatabase();
+    } catch (RuntimeException e) {
+      return "(unparsable db.url)";
+    }
   }
 
   /** Hazelcast with the given XML file (see cluster.xml); fails when it cannot be read. */
