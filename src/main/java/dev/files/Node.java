@@ -5,6 +5,7 @@ import dev.files.auth.MembershipVerticle;
 import dev.files.auth.TokenVerifier;
 import dev.files.db.Database;
 import dev.files.db.FileRepository;
+import dev.files.db.StoreIdentityRepository;
 import dev.files.http.HttpVerticle;
 import dev.files.storage.DataKeys;
 import dev.files.storage.IoExecutor;
@@ -26,6 +27,7 @@ import io.vertx.micrometer.MicrometerMetricsFactory;
 import io.vertx.micrometer.MicrometerMetricsOptions;
 import io.vertx.micrometer.VertxPrometheusOptions;
 import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
+import io.vertx.pgclient.PgConnectOptions;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Tuple;
 
@@ -70,7 +72,8 @@ public final class Node {
    * <p>A start that cannot succeed fails, within seconds, with an {@link IllegalStateException} whose
    * message is one line naming the cause and the setting to change: no JWT key or a malformed master key
    * ({@code auth.jwt.*}, {@code encryption.*}), PostgreSQL unreachable or refusing the user or password
-   * ({@code db.url}), a storage directory that cannot be created or written ({@code storage.local.path}),
+   * ({@code db.url}), a database and a chunk store that do not belong together
+   * ({@link StoreBinding}), a storage directory that cannot be created or written ({@code storage.local.path}),
    * a master key that does not open the data keys of stored files ({@code encryption.master_key}), a
    * cluster that cannot be joined ({@code cluster.*}), a port in use ({@code http.port}). What was started
    * is stopped again before the future fails.
@@ -149,7 +152,9 @@ public final class Node {
               (int) config.number("http.port"), config.number("limits.max_request_bytes"),
               config.number("limits.max_file_bytes"), config.number("thumbnails.sync_wait_ms"));
           Operations ops = new Operations(metrics, Health.live(vx), Health.ready(vx, files, store.root(), clusterManager));
-          return checkMasterKey(files, dataKeys, config.string("encryption.master_key_id"))
+          // the store and its database must belong together before the sweep may collect orphans
+          return StoreBinding.bind(vx, new StoreIdentityRepository(pool), store.root(), dbLabel(config))
+              .compose(v -> checkMasterKey(files, dataKeys, config.string("encryption.master_key_id")))
               .compose(v -> vx.deployVerticle(new MembershipVerticle(files)))
               .compose(v -> vx.deployVerticle(new UploadSweepVerticle(files, store, sessions,
                   config.number("thumbnails.retry_after_ms"), config.number("upload.orphan_scan_interval_ms"))))
@@ -283,6 +288,16 @@ public final class Node {
     }
     String line = m.strip().lines().findFirst().orElse(m).strip();
     return line.length() > 300 ? line.substring(0, 300) + "..." : line;
+  }
+
+  /** The database as host:port/name, without credentials (for messages). */
+  private static String dbLabel(FilesConfig config) {
+    try {
+      PgConnectOptions o = PgConnectOptions.fromUri(config.string("db.url"));
+      return o.getHost() + ":" + o.getPort() + "/" + o.getDatabase();
+    } catch (RuntimeException e) {
+      return "(unparsable db.url)";
+    }
   }
 
   /** Logs the cluster this node joined and its members, then every member that joins or leaves. */

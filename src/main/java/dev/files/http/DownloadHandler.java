@@ -83,7 +83,7 @@ final class DownloadHandler {
       aead = dataKeys.unwrap(f);
     } catch (GeneralSecurityException | RuntimeException e) {
       LOG.error("request {}: download of file {}: {}", RequestIds.of(ctx.request()), f.id(), e.toString());
-      ctx.fail(new ApiError(503, "file " + f.id() + " cannot be decrypted: its master key is not available"));
+      ctx.fail(new ApiError(503, "file " + f.id() + " cannot be decrypted: " + Errors.keyDetail(e)));
       return;
     }
     resp.putHeader("ETag", etag)

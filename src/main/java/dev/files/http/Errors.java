@@ -63,10 +63,7 @@ public final class Errors {
       }
     } else if (failure instanceof StorageException e) {
       status = e.full() ? 507 : e.missing() ? 500 : 503;
-      message = e.full() ? "storage is full"
-          : e.missing() ? "stored data of this file is missing"
-          : e.busy() ? "storage is busy, try again shortly"
-          : "storage unavailable";
+      message = e.publicMessage();
       retryAfter = e.busy() ? BUSY_RETRY_AFTER_S : DOWN_RETRY_AFTER_S;
     } else if (isPoolBusy(failure)) {
       status = 503;
@@ -87,6 +84,14 @@ public final class Errors {
           status, message, failure instanceof ApiError || failure instanceof UploadException ? null : failure);
     }
     send(ctx.request(), status, message, retryAfter);
+  }
+
+  /**
+   * Why a file's data key cannot be used, for a client: the service's own explanation (which master
+   * key is missing), never a library's exception text.
+   */
+  static String keyDetail(Throwable e) {
+    return e instanceof dev.files.storage.DataKeys.UnavailableException ? e.getMessage() : "its data key cannot be opened";
   }
 
   /** Retry-After (s) of a 503 for a dependency that does not answer. */

@@ -189,7 +189,7 @@ public final class HttpVerticle extends VerticleBase {
           aead = s.dataKeys().unwrap(f);
         } catch (GeneralSecurityException e) {
           LOG.error("request {}: the data key of file {} cannot be unwrapped: {}", RequestIds.of(ctx.request()), fileId, e.toString());
-          throw new ApiError(503, "file " + fileId + " cannot be decrypted: its master key is not available");
+          throw new ApiError(503, "file " + fileId + " cannot be decrypted: " + Errors.keyDetail(e));
         }
         return s.store().read(t.storageKey(), 0, t.size(), DataKeys.thumbnailCipher(aead, fileId, f.generation(), index))
             .compose(read -> {

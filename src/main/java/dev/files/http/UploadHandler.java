@@ -152,7 +152,7 @@ final class UploadHandler {
       try {
         return new Encryption(dataKeys.unwrap(f), generation, null);
       } catch (GeneralSecurityException | RuntimeException e) {
-        throw new ApiError(503, "file " + fileId + " cannot be encrypted: its master key is not available");
+        throw new ApiError(503, "file " + fileId + " cannot be encrypted: " + Errors.keyDetail(e));
       }
     });
   }

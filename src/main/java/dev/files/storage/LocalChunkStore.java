@@ -198,7 +198,7 @@ public final class LocalChunkStore implements ChunkStore {
       }
       try (var files = Files.walk(dir)) {
         for (Path p : (Iterable<Path>) files::iterator) {
-          if (Files.isRegularFile(p)) {
+          if (Files.isRegularFile(p) && !p.getFileName().toString().startsWith(".")) { // not objects: the StoreMarker
             out.add(new StoredObject(root.relativize(p).toString(), Files.getLastModifiedTime(p).toMillis()));
           }
         }

@@ -24,6 +24,25 @@ public class StorageException extends RuntimeException {
     this.busy = busy;
   }
 
+  /**
+   * The failure in the service's terms, for clients: what was attempted, never a key, a path or an
+   * exception's text ({@code "storage unavailable: cannot create an object"}, {@code "storage is full"}).
+   */
+  public String publicMessage() {
+    if (full) {
+      return "storage is full";
+    }
+    if (missing) {
+      return "stored data of this file is missing";
+    }
+    if (busy) {
+      return "storage is busy, try again shortly";
+    }
+    String m = String.valueOf(getMessage());
+    java.util.regex.Matcher verb = java.util.regex.Pattern.compile("^cannot (create|read|write|store|delete|list)\\b").matcher(m);
+    return verb.find() ? "storage unavailable: cannot " + verb.group(1) + " an object" : "storage unavailable";
+  }
+
   /** True when the failure is a lack of space (maps to HTTP 507). */
   public boolean full() {
     return full;

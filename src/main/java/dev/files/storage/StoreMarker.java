@@ -1,0 +1,104 @@
+package dev.files.storage;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
+import java.util.UUID;
+import java.util.stream.Stream;
+
+/**
+ * The local store's side of the store identity: the file {@value #FILE} in the store's directory,
+ * holding the store's UUID (one line). Names starting with a dot are not objects: listings skip them.
+ * Blocking: call from a worker thread.
+ */
+public final class StoreMarker {
+
+  /** The marker's file name in the store's root directory. */
+  public static final String FILE = ".store-id";
+
+  private StoreMarker() {
+  }
+
+  /**
+   * The identity recorded in the store at {@code root}, or null when there is none.
+   *
+   * @throws IllegalStateException when the marker exists but does not hold a UUID
+   */
+  public static UUID read(Path root) throws IOException {
+    String text;
+    try {
+      text = Files.readString(root.resolve(FILE), StandardCharsets.UTF_8).strip();
+    } catch (NoSuchFileException e) {
+      return null;
+    }
+    try {
+      return UUID.fromString(text);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalStateException(root.resolve(FILE) + " does not hold a store identity (a UUID): '"
+          + (text.length() > 40 ? text.substring(0, 40) + "…" : text) + "'");
+    }
+  }
+
+  /** Writes {@code id} as the store's identity: a temporary file, forced to disk, renamed over the marker. */
+  public static void write(Path root, UUID id) throws IOException {
+    Files.createDirectories(root);
+    Path tmp = root.resolve(FILE + "." + UUID.randomUUID() + ".tmp");
+    try {
+      try (FileChannel c = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+        c.write(java.nio.ByteBuffer.wrap((id + "\n").getBytes(StandardCharsets.UTF_8)));
+        c.force(true);
+      }
+      Files.move(tmp, root.resolve(FILE), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    } finally {
+      Files.deleteIfExists(tmp);
+    }
+    try (FileChannel dir = FileChannel.open(root, StandardOpenOption.READ)) {
+      dir.force(true); // the rename itself
+    } catch (IOException ignored) {
+      // not every file system lets a directory be forced
+    }
+  }
+
+  /** True when the store at {@code root} holds any object (a regular file not named with a leading dot). */
+  public static boolean holdsObjects(Path root) throws IOException {
+    if (!Files.isDirectory(root)) {
+      return false;
+    }
+    try (Stream<Path> all = Files.walk(root)) {
+      return all.anyMatch(p -> !p.getFileName().toString().startsWith(".") && Files.isRegularFile(p));
+    }
+  }
+
+  /**
+   * Keys of up to {@code limit} objects of the store at {@code root}, in directory order (objects
+   * being written, {@code *.part}, are left out).
+   */
+  public static List<String> sampleObjects(Path root, int limit) throws IOException {
+    if (!Files.isDirectory(root)) {
+      return List.of();
+    }
+    try (Stream<Path> all = Files.walk(root)) {
+      return all.filter(p -> {
+        String name = p.getFileName().toString();
+        return !name.startsWith(".") && !name.endsWith(".part") && Files.isRegularFile(p);
+      }).limit(limit).map(p -> root.relativize(p).toString().replace('\\', '/')).toList();
+    }
+  }
+
+  /** True when at least one of {@code keys} is an object of the store at {@code root}. */
+  public static boolean holdsAny(Path root, List<String> keys) {
+    for (String key : keys) {
+      Path p = root.resolve(key).normalize();
+      if (p.startsWith(root) && Files.isRegularFile(p)) {
+        return true;
+      }
+    }
+    return false;
+  }
+}
