@@ -174,6 +174,7 @@ public final class FilesConfig {
   /** The value as its key's type, in range; else one line naming the key, where it came from, and the rule. */
   private static Object check(String key, String where, Object raw, Type type) {
     String at = key + (where.isEmpty() ? "" : " " + where);
+    Object shown = isSecret(key) ? "***" : raw; // a misplaced secret is not echoed either
     switch (type) {
       case BOOLEAN -> {
         if (raw instanceof Boolean b) {
@@ -183,7 +184,7 @@ public final class FilesConfig {
         if (s.equals("true") || s.equals("false")) {
           return Boolean.parseBoolean(s);
         }
-        throw new IllegalStateException(at + " must be true or false, got '" + raw + "'");
+        throw new IllegalStateException(at + " must be true or false, got '" + shown + "'");
       }
       case NUMBER -> {
         long n;
@@ -195,7 +196,7 @@ public final class FilesConfig {
           try {
             n = Long.parseLong(String.valueOf(raw).strip());
           } catch (NumberFormatException e) {
-            throw new IllegalStateException(at + " must be a whole number, got '" + raw + "'");
+            throw new IllegalStateException(at + " must be a whole number, got '" + shown + "'");
           }
         }
         long[] range = RANGES.getOrDefault(key, new long[]{0, Long.MAX_VALUE});
@@ -212,7 +213,7 @@ public final class FilesConfig {
         String s = String.valueOf(raw);
         Set<String> choices = CHOICES.get(key);
         if (choices != null && !choices.contains(s.strip().toLowerCase(Locale.ROOT))) {
-          throw new IllegalStateException(at + " must be one of " + new java.util.TreeSet<>(choices) + ", got '" + s + "'");
+          throw new IllegalStateException(at + " must be one of " + new java.util.TreeSet<>(choices) + ", got '" + shown + "'");
         }
         return s;
       }

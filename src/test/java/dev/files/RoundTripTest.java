@@ -169,7 +169,10 @@ class RoundTripTest extends NodeTest {
   void healthIsUp() throws Exception {
     HttpResponse<String> h = api.get("http://127.0.0.1:" + node.port + "/health", null);
     assertThat(h.statusCode()).isEqualTo(200);
-    assertThat(new JsonObject(h.body())).isEqualTo(new JsonObject().put("status", "UP"));
+    JsonObject body = new JsonObject(h.body());
+    assertThat(body.getString("status")).isEqualTo("UP");
+    assertThat(body.getJsonArray("checks").stream().map(c -> ((JsonObject) c).getString("id")).toList())
+        .containsExactlyInAnyOrder("database", "storage");
   }
 
   @Test
