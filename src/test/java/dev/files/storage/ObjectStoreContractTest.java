@@ -247,6 +247,25 @@ class ObjectStoreContractTest {
     assertThat(listAll(store, prefix, 10)).extracting(ObjectInfo::key).containsExactly(prefix + "big", prefix + "small");
   }
 
+  /** Two writers race for one key: exactly one stores its bytes, the other is refused. */
+  @ParameterizedTest
+  @EnumSource(Kind.class)
+  void oneOfTwoConcurrentWritesWins(Kind kind) throws Exception {
+    ObjectStore store = store(kind);
+    String key = prefix() + "raced";
+    byte[] a = Samples.random(random, 2 * MIB);
+    byte[] b = Samples.random(random, 2 * MIB);
+    List<Future<Long>> writes = on(() -> Future.succeededFuture(List.of(
+        store.write(key, new ByteStream(context, a)), store.write(key, new ByteStream(context, b)))));
+    on(() -> Future.join(writes.get(0), writes.get(1)).recover(err -> Future.succeededFuture()));
+
+    assertThat(writes.stream().filter(Future::succeeded).count()).isEqualTo(1);
+    Future<Long> lost = writes.get(0).failed() ? writes.get(0) : writes.get(1);
+    assertThat(reasonOf(lost.cause())).isEqualTo(Reason.EXISTS);
+    byte[] winner = writes.get(0).succeeded() ? a : b;
+    assertThat(sha256(read(store, key, 0, winner.length))).isEqualTo(sha256(winner));
+  }
+
   @ParameterizedTest
   @EnumSource(Kind.class)
   void deletesABatch(Kind kind) throws Exception {
@@ -392,6 +411,23 @@ class ObjectStoreContractTest {
         }
       }
     }
+  }
+
+  /** A temporary file left by a crashed write is never listed, and goes once old enough. */
+  @Test
+  void localTemporariesOfCrashedWritesAreHiddenThenRemoved() throws Exception {
+    String prefix = prefix();
+    write(local, prefix + "kept", Samples.random(random, 10));
+    Path dir = local.root().resolve(prefix);
+    Path old = Files.write(dir.resolve(".crashed.1234.tmp"), Samples.random(random, 10));
+    Files.setLastModifiedTime(old, java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() - 7_200_000));
+    Path recent = Files.write(dir.resolve(".writing.5678.tmp"), Samples.random(random, 10));
+
+    assertThat(listAll(local, prefix, 10)).extracting(ObjectInfo::key).containsExactly(prefix + "kept");
+    assertThat(on(() -> local.removeTemporaries(3_600_000))).isEqualTo(1);
+    assertThat(old).doesNotExist();
+    assertThat(recent).exists(); // maybe a write in progress
+    assertThat(dir.resolve("kept")).exists();
   }
 
   /** A PUT cut by the network, every time it is tried: a clear failure, nothing stored. */
