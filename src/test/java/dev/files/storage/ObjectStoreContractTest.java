@@ -120,7 +120,9 @@ class ObjectStoreContractTest {
   private <T> T on(Supplier<Future<T>> op) throws Exception {
     CompletableFuture<T> done = new CompletableFuture<>();
     context.runOnContext(v -> op.get().onComplete(ar -> {
-      if (ar.succeeded()) {
+      if (Vertx.currentContext() != context) { // the store hands every result back to its caller's context
+        done.completeExceptionally(new AssertionError("completed off the caller's context"));
+      } else if (ar.succeeded()) {
         done.complete(ar.result());
       } else {
         done.completeExceptionally(ar.cause());
@@ -142,7 +144,12 @@ class ObjectStoreContractTest {
     return on(() -> store.read(key, offset, length).compose(read -> {
       Promise<byte[]> bytes = Promise.promise();
       Buffer all = Buffer.buffer();
-      read.handler(all::appendBuffer);
+      read.handler(b -> {
+        if (Vertx.currentContext() != context) {
+          bytes.tryFail(new AssertionError("data delivered off the caller's context"));
+        }
+        all.appendBuffer(b);
+      });
       read.exceptionHandler(err -> {
         read.close();
         bytes.tryFail(err);
