@@ -37,6 +37,8 @@ public final class FaultProxy implements AutoCloseable {
   private volatile Predicate<Request> cutRequest = r -> false;
   private volatile Predicate<Request> cutResponse = r -> false;
   private volatile long cutResponseAfter;
+  private volatile Predicate<Request> hold = r -> false;
+  private volatile java.util.concurrent.CountDownLatch held = new java.util.concurrent.CountDownLatch(0);
   private volatile boolean closed;
 
   private FaultProxy(ServerSocket server, int targetPort) {
@@ -68,10 +70,21 @@ public final class FaultProxy implements AutoCloseable {
     cutResponse = which;
   }
 
-  /** Disarms the faults. */
+  /**
+   * From now on, the bodies of requests matching {@code which} are held back (their heads go
+   * through) until {@link #clear()}: a server that stops reading.
+   */
+  public void holdRequests(Predicate<Request> which) {
+    held = new java.util.concurrent.CountDownLatch(1);
+    hold = which;
+  }
+
+  /** Disarms the faults and lets held requests go on. */
   public void clear() {
     cutRequest = r -> false;
     cutResponse = r -> false;
+    hold = r -> false;
+    held.countDown();
   }
 
   /** How many requests or responses were cut so far. */
@@ -136,6 +149,15 @@ public final class FaultProxy implements AutoCloseable {
             faults.incrementAndGet();
           }
           out.write(head);
+          out.flush();
+          if (hold.test(request)) {
+            java.util.concurrent.CountDownLatch latch = held;
+            try {
+              latch.await();
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+            }
+          }
           if (length < 0) { // no length (chunked): forwarded as it comes, no more parsing
             in.transferTo(out);
             break;

@@ -115,7 +115,6 @@ public final class LocalObjectStore implements ObjectStore {
       }
     }).onComplete(ar -> {
       if (ar.failed()) {
-        body.resume().pause(); // nothing read; left paused
         result.fail(ObjectStoreException.of("storing an object", Reason.UNAVAILABLE, ar.cause()));
       } else {
         new LocalWrite(ctx, ar.result(), temp, target, body, result).start();

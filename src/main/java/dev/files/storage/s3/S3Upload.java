@@ -57,15 +57,13 @@ final class S3Upload {
   }
 
   Future<Long> start() {
-    ctx.runOnContext(v -> {
-      body.handler(this::onData);
-      body.exceptionHandler(err -> fail(Reason.BODY, err));
-      body.endHandler(x -> {
-        bodyEnded = true;
-        pump();
-      });
-      body.resume();
+    body.handler(this::onData);
+    body.exceptionHandler(err -> fail(Reason.BODY, err));
+    body.endHandler(x -> {
+      bodyEnded = true;
+      pump();
     });
+    body.resume();
     return result.future();
   }
 
