@@ -78,16 +78,18 @@ public final class Node {
             .withClusterManager(clusterManager(config.string("cluster.config")))
             .buildClustered()
         : Future.succeededFuture(Vertx.vertx());
-    return vertx.compose(vx -> Database.open(vx, config.string("db.url"), (int) config.number("db.pool_size"))
+    return vertx.compose(vx -> Database.open(vx, config.string("db.url"), (int) config.number("db.pool_size"),
+            (int) config.number("db.wait_queue"))
         .compose(pool -> {
           FileRepository files = new FileRepository(pool);
-          IoExecutor io = new IoExecutor(vx, (int) config.number("storage.io_threads"));
+          IoExecutor io = new IoExecutor(vx, (int) config.number("storage.io_threads"),
+              (int) config.number("storage.io_queue"));
           LocalChunkStore store = new LocalChunkStore(vx, io, Path.of(config.string("storage.local.path")),
               config.flag("storage.local.fsync"));
           UploadSessions sessions = new UploadSessions(vx, files, store, dataKeys, new SessionSettings(
               config.number("upload.session_idle_ms"), config.number("upload.commit_timeout_ms"),
               config.number("upload.retire_grace_ms"), config.number("upload.expire_after_ms"),
-              config.number("upload.sweep_interval_ms")));
+              config.number("upload.sweep_interval_ms")), (int) config.number("upload.session_queue"));
           HttpVerticle.Services services = new HttpVerticle.Services(files, store, dataKeys, sessions,
               TokenVerifier.create(vx, config), new Membership(files), config.string("http.host"),
               (int) config.number("http.port"), config.number("limits.max_request_bytes"),
@@ -152,6 +154,11 @@ public final class Node {
 
   public LocalChunkStore store() {
     return store;
+  }
+
+  /** The storage threads (their queue is bounded by {@code storage.io_queue}). */
+  public IoExecutor io() {
+    return io;
   }
 
   public UploadSessions sessions() {
