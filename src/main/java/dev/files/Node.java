@@ -138,14 +138,15 @@ public final class Node {
           .compose(v -> probePort(vx, config))
           .compose(v -> openDatabase(vx, config)).compose(pool -> {
           FileRepository files = new FileRepository(pool);
-          IoExecutor io = new IoExecutor(vx, (int) config.number("storage.io_threads"));
+          IoExecutor io = new IoExecutor(vx, (int) config.number("storage.io_threads"),
+              (int) config.number("storage.io_queue"));
           ioRef.set(io);
           LocalChunkStore store = new LocalChunkStore(vx, io, Path.of(config.string("storage.local.path")),
               config.flag("storage.local.fsync"));
           UploadSessions sessions = new UploadSessions(vx, files, store, dataKeys, new SessionSettings(
               config.number("upload.session_idle_ms"), config.number("upload.commit_timeout_ms"),
               config.number("upload.retire_grace_ms"), config.number("upload.expire_after_ms"),
-              config.number("upload.sweep_interval_ms")));
+              config.number("upload.sweep_interval_ms")), (int) config.number("upload.session_queue"));
           metrics.uploadSessions(sessions::size);
           HttpVerticle.Services services = new HttpVerticle.Services(files, store, dataKeys, sessions,
               TokenVerifier.create(vx, config), new Membership(files), config.string("http.host"),
@@ -205,7 +206,7 @@ public final class Node {
   /** The database, or one line naming db.url (its password masked) and PostgreSQL's reason. */
   private static Future<Pool> openDatabase(Vertx vx, FilesConfig config) {
     String url = config.string("db.url");
-    return Database.open(vx, url, (int) config.number("db.pool_size")).recover(err -> Future.failedFuture(
+    return Database.open(vx, url, (int) config.number("db.pool_size"), (int) config.number("db.wait_queue")).recover(err -> Future.failedFuture(
         new IllegalStateException("cannot open the database " + FilesConfig.printable("db.url", url) + ": "
             + oneLine(err) + " (check db.url)", err)));
   }
@@ -363,6 +364,11 @@ public final class Node {
 
   public LocalChunkStore store() {
     return store;
+  }
+
+  /** The storage threads (their queue is bounded by {@code storage.io_queue}). */
+  public IoExecutor io() {
+    return io;
   }
 
   public UploadSessions sessions() {

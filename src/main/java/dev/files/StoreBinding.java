@@ -84,10 +84,13 @@ public final class StoreBinding {
   public static Future<UUID> bind(Vertx vertx, StoreIdentityRepository db, Path root, String dbLabel) {
     Future<Object[]> storeSide = vertx.executeBlocking(
         () -> new Object[]{StoreMarker.read(root), StoreMarker.holdsObjects(root)}, false);
-    return Future.all(db.find(), db.refersToObjects(), storeSide).compose(all -> {
-      UUID dbId = all.resultAt(0);
-      boolean refers = all.resultAt(1);
-      Object[] s = all.resultAt(2);
+    // one query at a time: a start must not need more than one connection (db.pool_size may be 1)
+    Future<Object[]> dbSide = db.find().compose(id -> db.refersToObjects().map(refers -> new Object[]{id, refers}));
+    return Future.all(dbSide, storeSide).compose(all -> {
+      Object[] d = all.resultAt(0);
+      UUID dbId = (UUID) d[0];
+      boolean refers = (Boolean) d[1];
+      Object[] s = all.resultAt(1);
       UUID storeId = (UUID) s[0];
       boolean objects = (Boolean) s[1];
       Action action = decide(dbId, storeId, objects, refers);

@@ -37,13 +37,23 @@ public final class Database {
    * @return the pool; fails with the JDBC error when PostgreSQL does not answer or a migration fails
    */
   public static Future<Pool> open(Vertx vertx, String url, int poolSize) {
+    return open(vertx, url, poolSize, -1);
+  }
+
+  /**
+   * Prepares the database and returns a pool of at most {@code poolSize} connections, with at most
+   * {@code maxWaiting} queries waiting for a connection ({@code db.wait_queue}; -1: no bound). Beyond,
+   * a query fails at once with Vert.x's {@code ConnectionPoolTooBusyException} (HTTP 503 with
+   * {@code Retry-After}).
+   */
+  public static Future<Pool> open(Vertx vertx, String url, int poolSize, int maxWaiting) {
     PgConnectOptions options = PgConnectOptions.fromUri(url).setCachePreparedStatements(true);
     return vertx.executeBlocking(() -> {
       ensureDatabase(options);
       migrate(options);
       return null;
     }, false).map(v -> PgBuilder.pool()
-        .with(new PoolOptions().setMaxSize(poolSize))
+        .with(new PoolOptions().setMaxSize(poolSize).setMaxWaitQueueSize(maxWaiting))
         .connectingTo(options)
         .using(vertx)
         .build());

@@ -7,29 +7,65 @@ import io.vertx.core.internal.PromiseInternal;
 
 import java.util.ArrayDeque;
 import java.util.concurrent.Callable;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Threads for blocking storage work (file I/O, hashing, later encryption), so the event loops never
  * block. Results come back on the caller's Vert.x context. A {@link Serial} runs one stream's tasks
  * one at a time, in order, while different streams proceed in parallel.
+ *
+ * <p>The queue of waiting tasks is bounded for new work only ({@code storage.io_queue}):
+ * {@link #admit} refuses to start an operation while that many tasks wait, with a
+ * {@link StorageException#busy() busy} failure (HTTP 503 with {@code Retry-After}), before anything
+ * is written. The later steps of an operation already admitted ({@link #run}, {@link #execute},
+ * {@link Serial}) are always queued, so no write is cut in the middle; as each operation queues at
+ * most a few steps at a time, the queue stays near the bound.
  */
 public final class IoExecutor implements AutoCloseable {
 
   private final Vertx vertx;
-  private final ExecutorService pool;
+  private final ThreadPoolExecutor pool;
+  private final int maxQueued;
 
-  /** @param threads how many threads do storage work at once */
+  /** @param threads how many threads do storage work at once (no bound on waiting tasks) */
   public IoExecutor(Vertx vertx, int threads) {
+    this(vertx, threads, Integer.MAX_VALUE);
+  }
+
+  /**
+   * @param threads   how many threads do storage work at once
+   * @param maxQueued while this many tasks wait for a thread, {@link #admit} refuses new operations
+   */
+  public IoExecutor(Vertx vertx, int threads, int maxQueued) {
     this.vertx = vertx;
+    this.maxQueued = maxQueued;
     AtomicInteger n = new AtomicInteger();
-    this.pool = Executors.newFixedThreadPool(threads, r -> {
+    this.pool = new ThreadPoolExecutor(threads, threads, 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(), r -> {
       Thread t = new Thread(r, "files-io-" + n.incrementAndGet());
       t.setDaemon(true);
       return t;
     });
+  }
+
+  /** Tasks waiting for a storage thread now. */
+  public int queued() {
+    return pool.getQueue().size();
+  }
+
+  /**
+   * Starts a new storage operation with {@code task} as its first step, unless the queue is full.
+   *
+   * @param what the operation, for the log ({@code "create 0a/…chunk"})
+   * @return fails with a busy {@link StorageException} when {@code storage.io_queue} tasks wait
+   */
+  public <T> Future<T> admit(String what, Callable<T> task) {
+    if (pool.getQueue().size() >= maxQueued) {
+      return Future.failedFuture(StorageException.busy("storage queue full (" + maxQueued + " tasks waiting): cannot " + what));
+    }
+    return run(task);
   }
 
   /** Runs {@code task} on a storage thread; the future completes on the caller's context. */

@@ -83,7 +83,7 @@ public final class LocalChunkStore implements ChunkStore {
   public Future<ChunkWrite> create(String key, ChunkCipher cipher) {
     Path target = Path.of(path(key));
     Path part = Path.of(target + ".part");
-    return io.run(() -> {
+    return io.admit("create " + key, () -> {
       Files.createDirectories(target.getParent());
       FileChannel channel;
       try {
@@ -124,7 +124,7 @@ public final class LocalChunkStore implements ChunkStore {
   @Override
   public Future<ChunkRead> read(String key, long offset, long length, ChunkCipher cipher) {
     Path file = Path.of(path(key));
-    return io.run(() -> {
+    return io.admit("read " + key, () -> {
       FileChannel channel = FileChannel.open(file, StandardOpenOption.READ);
       try {
         return new FileRange(channel, cipher.decrypting(channel), offset, length);
@@ -191,7 +191,7 @@ public final class LocalChunkStore implements ChunkStore {
   public Future<List<StoredObject>> list(String prefix) {
     String trimmed = prefix.endsWith("/") ? prefix.substring(0, prefix.length() - 1) : prefix;
     Path dir = trimmed.isEmpty() ? root : Path.of(path(trimmed));
-    return io.run(() -> {
+    return io.admit("list " + prefix, () -> {
       List<StoredObject> out = new ArrayList<>();
       if (!Files.isDirectory(dir)) {
         return out;

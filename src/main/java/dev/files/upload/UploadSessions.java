@@ -25,6 +25,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p>Every question has a timeout ({@code upload.commit_timeout_ms}). A question that found no
  * session, or timed out, is asked again (up to {@value #ATTEMPTS} times): every session action is
  * idempotent. Answers are the API resource JSON; refusals fail with {@link UploadException}.
+ *
+ * <p>A session's mailbox is bounded: while {@code upload.session_queue} questions of one file wait
+ * for their answers, another is refused before it is sent ({@link SessionBusyException}, 503).
  */
 public final class UploadSessions {
 
@@ -37,9 +40,22 @@ public final class UploadSessions {
   private final SessionSettings settings;
   private final DataKeys dataKeys;
   private final Map<UUID, Future<String>> running = new ConcurrentHashMap<>();
+  /** Questions asked and not yet answered, per file. */
+  private final Map<UUID, Integer> asking = new ConcurrentHashMap<>();
+  private final int maxAsking;
 
   public UploadSessions(Vertx vertx, FileRepository files, ChunkStore store, DataKeys dataKeys,
                         SessionSettings settings) {
+    this(vertx, files, store, dataKeys, settings, Integer.MAX_VALUE);
+  }
+
+  /**
+   * @param maxAsking questions of one file that may wait for its session at once
+   *                  ({@code upload.session_queue}); one more is refused with {@link SessionBusyException}
+   */
+  public UploadSessions(Vertx vertx, FileRepository files, ChunkStore store, DataKeys dataKeys,
+                        SessionSettings settings, int maxAsking) {
+    this.maxAsking = maxAsking;
     this.vertx = vertx;
     this.files = files;
     this.store = store;
@@ -54,7 +70,7 @@ public final class UploadSessions {
 
   /** Records a stored chunk; answers the resource as the upload stands after it. */
   public Future<JsonObject> commit(ChunkCommit commit) {
-    return ask(commit.fileId(), commit.toJson(), ATTEMPTS);
+    return ask(commit.fileId(), commit.toJson());
   }
 
   /**
@@ -66,14 +82,14 @@ public final class UploadSessions {
     JsonObject msg = new JsonObject().put("action", "init")
         .put("company_id", companyId.toString()).put("caller", requester.toJson())
         .put("total_chunks", totalChunks).put("total_size", totalSize).put("name", name).put("mime", mime);
-    return ask(fileId, msg, ATTEMPTS);
+    return ask(fileId, msg);
   }
 
   /** Deletes a file, its chunks and thumbnails; answers {@code {"status":"success"}}. */
   public Future<JsonObject> delete(UUID fileId, UUID companyId, Requester requester) {
     JsonObject msg = new JsonObject().put("action", "delete")
         .put("company_id", companyId.toString()).put("caller", requester.toJson());
-    return ask(fileId, msg, ATTEMPTS);
+    return ask(fileId, msg);
   }
 
   /**
@@ -81,7 +97,7 @@ public final class UploadSessions {
    * answers {@code {"status": "expired" | "kept"}}.
    */
   public Future<JsonObject> expire(UUID fileId, long before) {
-    return ask(fileId, new JsonObject().put("action", "expire").put("before", before), ATTEMPTS);
+    return ask(fileId, new JsonObject().put("action", "expire").put("before", before));
   }
 
   /** Number of sessions this node runs (for tests and metrics). */
@@ -93,6 +109,21 @@ public final class UploadSessions {
   public String deploymentOf(UUID fileId) {
     Future<String> f = running.get(fileId);
     return f != null && f.succeeded() ? f.result() : null;
+  }
+
+  /** Asks the file's session, unless {@code maxAsking} questions of the file already wait. */
+  private Future<JsonObject> ask(UUID fileId, JsonObject msg) {
+    int waiting = asking.merge(fileId, 1, Integer::sum);
+    if (waiting > maxAsking) {
+      done(fileId);
+      return Future.failedFuture(new SessionBusyException("the upload session of file " + fileId + " already has "
+          + maxAsking + " requests waiting; try again shortly"));
+    }
+    return ask(fileId, msg, ATTEMPTS).andThen(ar -> done(fileId));
+  }
+
+  private void done(UUID fileId) {
+    asking.computeIfPresent(fileId, (k, n) -> n <= 1 ? null : n - 1);
   }
 
   private Future<JsonObject> ask(UUID fileId, JsonObject msg, int attemptsLeft) {
