@@ -10,6 +10,7 @@ import net.jqwik.api.Example;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
+import net.jqwik.api.statistics.Statistics;
 import net.jqwik.api.Tuple;
 
 import java.util.ArrayList;
@@ -55,7 +56,7 @@ class UploadRulesProperties {
   static final Requester APP = new Requester(UUID.fromString("00000000-0000-0000-0000-000000000002"),
       UUID.fromString("00000000-0000-0000-0000-000000000002"), false);
   static final Requester STRANGER = new Requester(UUID.fromString("00000000-0000-0000-0000-000000000003"), null, false);
-  static final List<Requester> WHO = List.of(OWNER, OWNER, APP, STRANGER);
+  static final List<Requester> WHO = List.of(OWNER, OWNER, APP, APP, STRANGER);
   static final DataKeys.Wrapped KEY = new DataKeys.Wrapped("test", new byte[]{1, 2, 3});
 
   // ---------------------------------------------------------------- histories
@@ -120,8 +121,9 @@ class UploadRulesProperties {
     Arbitrary<Step> step = Arbitraries.frequencyOf(
         Tuple.of(10, send),
         Tuple.of(12, Arbitraries.integers().between(0, 7).map(i -> (Step) new Deliver(i))),
-        Tuple.of(3, Arbitraries.integers().between(1, 90).map(i -> (Step) new Tick(i))),
-        Tuple.of(2, Arbitraries.integers().between(0, 3).map(i -> i == 0 ? (Step) new Expire() : new Sweep())));
+        Tuple.of(4, Arbitraries.integers().between(1, 120).map(i -> (Step) new Tick(i))),
+        Tuple.of(2, Arbitraries.just(new Sweep())),
+        Tuple.of(2, Arbitraries.just(new Expire())));
     return Combinators.combine(Arbitraries.integers().between(1, 5), Arbitraries.of(true, true, true, false),
             Arbitraries.of(true, false), Arbitraries.of(true, false), step.list().ofMinSize(1).ofMaxSize(40))
         .as(History::new);
@@ -140,6 +142,13 @@ class UploadRulesProperties {
       w.step(new Deliver(0));
       w.check();
     }
+    // what the generated histories went through (printed by jqwik after the run)
+    Statistics.label("an upload completed").collect(w.completions > 0);
+    Statistics.label("an overwrite completed").collect(w.completions > 1);
+    Statistics.label("a delivery repeated a commit that took effect").collect(w.repeats > 0);
+    Statistics.label("a copy was retired").collect(w.retirements > 0);
+    Statistics.label("an upload was abandoned").collect(w.expiries > 0);
+    Statistics.label("a delivery came too late (409)").collect(w.tooLate > 0);
   }
 
   /** The reported case: total_size 3 chunks, chunks 1 and 5 without total_chunks, chunk 2 with 3: still pending. */
@@ -159,6 +168,33 @@ class UploadRulesProperties {
     UploadRules.Accepted third = (UploadRules.Accepted) rules.commit(second.next(), chunk(3, 3, 1, "c"), 1, 1);
     assertThat(third.completed()).isTrue();
     assertThat(third.next().file().size()).isEqualTo(3);
+  }
+
+  /** An overwrite abandoned with generation 2 live-to-be; the next one gets 3, and a late chunk for 2 is refused. */
+  @Example
+  void anOverwriteAfterAnAbandonedOneTakesANewGeneration() {
+    UploadRules rules = new UploadRules(GRACE);
+    FileRecord f = UploadRules.newFile(FILE, COMPANY, OWNER, "g.bin", null, 1, 1L, 0, KEY);
+    UploadRules.State s = UploadRules.apply(new UploadRules.State(null, List.of(), Set.of()),
+        List.of(new UploadRules.CreateFile(f), new UploadRules.RecordUpload(1, 1, 1L, "g.bin", null)), 0);
+    s = accept(rules, s, new ChunkCommit(FILE, COMPANY, OWNER, false, false, 1, 1, 1L, null, null, null, "key-a", 1, "a",
+        1, null, UUID.randomUUID()));
+    assertThat(s.file().generation()).isEqualTo(1);
+    ChunkCommit overwrite = new ChunkCommit(FILE, COMPANY, APP, false, false, 1, 2, 2L, null, null, null, "key-b", 1, "b",
+        s.file().nextUploadGeneration(), null, UUID.randomUUID());
+    assertThat(overwrite.generation()).isEqualTo(2);
+    UploadRules.State started = ((UploadRules.Accepted) rules.commit(s, overwrite, 1, 1)).next();
+    // the sweep abandons it: its rows go, the live generation stays, the counter does not go back
+    FileRecord g = started.file();
+    FileRecord dropped = new FileRecord(g.id(), g.companyId(), g.ownerType(), g.ownerId(), g.userId(), g.applicationId(),
+        g.name(), g.mime(), g.generation(), g.size(), g.chunks(), null, null, null, null, null, 0, g.thumbnails(),
+        g.thumbnailsStatus(), g.createdAt(), g.updatedAt(), g.dataKeyId(), g.dataKey(), g.lastGeneration());
+    UploadRules.State abandoned = new UploadRules.State(dropped, started.chunksOf(1), Set.of());
+    assertThat(dropped.nextUploadGeneration()).isEqualTo(3);
+    ChunkCommit late = new ChunkCommit(FILE, COMPANY, APP, false, false, 2, 2, 2L, null, null, null, "key-c", 1, "c",
+        2, null, UUID.randomUUID());
+    assertThat(rules.commit(abandoned, late, 1, 1)).isEqualTo(new UploadRules.Refused(409,
+        "file " + FILE + " changed while chunk 2 was sent (generation 2, now 3); send it again"));
   }
 
   private static UploadRules.State accept(UploadRules rules, UploadRules.State s, ChunkCommit c) {
@@ -204,6 +240,11 @@ class UploadRulesProperties {
     final Set<Integer> generationsUsed = new HashSet<>();
     /** Per generation: the last accepted copy (content token) of each chunk number. */
     final Map<Integer, TreeMap<Integer, String>> accepted = new HashMap<>();
+    int completions;
+    int repeats;
+    int retirements;
+    int expiries;
+    int tooLate;
 
     World(History h) {
       this.h = h;
@@ -270,7 +311,10 @@ class UploadRulesProperties {
       if (last) {
         inFlight.remove(q);
       }
-      if (d instanceof UploadRules.Refused) {
+      if (d instanceof UploadRules.Refused refusal) {
+        if (refusal.status() == 409 && refusal.message().contains("waited")) {
+          tooLate++;
+        }
         // the handler will remove the object: no row, live or retired, may point at it
         require(rows.stream().noneMatch(r -> r.storageKey().equals(c.storageKey())), "refused, yet recorded: %s", c);
         require(!retired.containsKey(c.storageKey()), "refused, yet retired: %s", c);
@@ -280,7 +324,11 @@ class UploadRulesProperties {
         return;
       }
       UploadRules.Accepted a = (UploadRules.Accepted) d;
+      if (a.completed()) {
+        completions++;
+      }
       if (a.repeated()) {
+        repeats++;
         require(a.effects().isEmpty(), "a repeated commit changes something: %s", a.effects());
         require(tookEffect.contains(c.commitId()), "a commit that never took effect counted as repeated: %s", c);
       }
@@ -305,6 +353,7 @@ class UploadRulesProperties {
       for (CommittedChunk r : rows) {
         if (!after.contains(r.storageKey())) {
           retired.put(r.storageKey(), new RetiredRow(r.commitId(), now + GRACE));
+          retirements++;
         }
       }
       if (!a.repeated() && a.effects().stream().anyMatch(e -> e instanceof UploadRules.PutChunk)) {
@@ -333,6 +382,7 @@ class UploadRulesProperties {
         return;
       }
       int gen = file.uploadGeneration();
+      expiries++;
       if (file.complete()) {
         rows.removeIf(r -> {
           if (r.generation() == gen) {
