@@ -1,6 +1,7 @@
 package dev.files.db;
 
 import dev.files.model.ChunkRecord;
+import dev.files.model.CommittedChunk;
 import dev.files.model.FileRecord;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
@@ -29,7 +30,8 @@ public final class FileRepository {
       f.upload_name, f.upload_mime,
       (SELECT coalesce(sum(c.size), 0)::bigint FROM chunks c
         WHERE c.file_id = f.id AND c.generation = f.upload_generation) AS stored_bytes,
-      f.thumbnails, f.thumbnails_status, f.created_at, f.updated_at, f.data_key_id, f.data_key""";
+      f.thumbnails, f.thumbnails_status, f.created_at, f.updated_at, f.data_key_id, f.data_key,
+      f.last_generation""";
 
   private final Pool pool;
 
@@ -112,11 +114,13 @@ public final class FileRepository {
   /**
    * Records the upload in progress: its generation, declared totals (null = unknown), and the name
    * and type to apply at completion. When no generation is live, name and mime are shown at once too.
+   * The file's generation counter ({@code last_generation}) is raised to {@code uploadGeneration}.
    */
   public Future<Void> recordUpload(SqlConnection c, UUID id, int uploadGeneration, Integer totalChunks,
                                    Long totalSize, String name, String mime, long now) {
     return c.preparedQuery("""
-            UPDATE files SET upload_generation = $2, total_chunks = $3, total_size = $4,
+            UPDATE files SET upload_generation = $2, last_generation = greatest(last_generation, $2),
+                   total_chunks = $3, total_size = $4,
                    upload_name = $5, upload_mime = $6,
                    name = CASE WHEN generation IS NULL THEN $5 ELSE name END,
                    mime = CASE WHEN generation IS NULL THEN $6 ELSE mime END,
@@ -141,33 +145,56 @@ public final class FileRepository {
         });
   }
 
-  /** True when some chunk of the file is stored under {@code storageKey}. */
-  public Future<Boolean> hasChunk(SqlClient c, UUID fileId, String storageKey) {
-    return c.preparedQuery("SELECT 1 FROM chunks WHERE file_id = $1 AND storage_key = $2")
-        .execute(Tuple.of(fileId, storageKey))
-        .map(rows -> rows.size() > 0);
+  /** The chunk rows of one generation of a file with their commit ids, by chunk number. */
+  public Future<List<CommittedChunk>> committedChunks(SqlClient c, UUID fileId, int generation) {
+    return c.preparedQuery("""
+            SELECT generation, chunk_number, size, sha256, storage_key, commit_id FROM chunks
+             WHERE file_id = $1 AND generation = $2 ORDER BY chunk_number""")
+        .execute(Tuple.of(fileId, generation))
+        .map(rows -> {
+          List<CommittedChunk> out = new ArrayList<>(rows.size());
+          for (Row r : rows) {
+            out.add(new CommittedChunk(r.getInteger(0), r.getInteger(1), r.getLong(2), r.getString(3), r.getString(4),
+                r.getUUID(5)));
+          }
+          return out;
+        });
   }
 
-  /** Stores (or replaces) the chunk {@code chunk.chunkNumber()} of a generation. */
-  public Future<Void> putChunk(SqlConnection c, UUID fileId, int generation, ChunkRecord chunk, long now) {
+  /**
+   * True when a commit with this id recorded a chunk of the file that is still in {@code chunks}
+   * or, superseded, in {@code retired_chunks}.
+   */
+  public Future<Boolean> knownCommit(SqlClient c, UUID fileId, UUID commitId) {
     return c.preparedQuery("""
-            INSERT INTO chunks (file_id, generation, chunk_number, size, sha256, storage_key, created_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7)
-            ON CONFLICT (file_id, generation, chunk_number)
-            DO UPDATE SET size = EXCLUDED.size, sha256 = EXCLUDED.sha256,
-                          storage_key = EXCLUDED.storage_key, created_at = EXCLUDED.created_at""")
-        .execute(Tuple.from(new Object[]{fileId, generation, chunk.chunkNumber(), chunk.size(), chunk.sha256(),
-            chunk.storageKey(), now}))
+            SELECT EXISTS (SELECT 1 FROM chunks WHERE file_id = $1 AND commit_id = $2)
+                OR EXISTS (SELECT 1 FROM retired_chunks WHERE file_id = $1 AND commit_id = $2)""")
+        .execute(Tuple.of(fileId, commitId))
+        .map(rows -> rows.iterator().next().getBoolean(0));
+  }
+
+  /** Records a chunk of a generation (its number must be free: a replaced copy is retired first). */
+  public Future<Void> putChunk(SqlConnection c, UUID fileId, CommittedChunk chunk, long now) {
+    return c.preparedQuery("""
+            INSERT INTO chunks (file_id, generation, chunk_number, size, sha256, storage_key, created_at, commit_id)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""")
+        .execute(Tuple.from(new Object[]{fileId, chunk.generation(), chunk.chunkNumber(), chunk.size(), chunk.sha256(),
+            chunk.storageKey(), now, chunk.commitId()}))
         .mapEmpty();
   }
 
-  /** Removes the chunks of a generation numbered above {@code last}; returns their storage keys. */
-  public Future<List<String>> dropChunksAbove(SqlConnection c, UUID fileId, int generation, int last) {
+  /**
+   * Moves chunk rows of a file, by storage key, from {@code chunks} to {@code retired_chunks}
+   * (commit ids kept), their objects to be removed by the sweep after {@code retireUntil} (epoch ms).
+   */
+  public Future<Void> retire(SqlConnection c, UUID fileId, List<String> storageKeys, long retireUntil) {
     return c.preparedQuery("""
-            DELETE FROM chunks WHERE file_id = $1 AND generation = $2 AND chunk_number > $3
-            RETURNING storage_key""")
-        .execute(Tuple.of(fileId, generation, last))
-        .map(FileRepository::keys);
+            WITH old AS (DELETE FROM chunks WHERE file_id = $1 AND storage_key = ANY($2)
+                         RETURNING storage_key, commit_id)
+            INSERT INTO retired_chunks (storage_key, file_id, delete_after, commit_id)
+            SELECT storage_key, $1, $3, commit_id FROM old""")
+        .execute(Tuple.of(fileId, storageKeys.toArray(new String[0]), retireUntil))
+        .mapEmpty();
   }
 
   /**
@@ -192,9 +219,10 @@ public final class FileRepository {
                 SELECT storage_key, $1, $2 FROM old""")
             .execute(Tuple.of(id, retireUntil)))
         .compose(v -> c.preparedQuery("""
-                WITH old AS (DELETE FROM chunks WHERE file_id = $1 AND generation <> $2 RETURNING storage_key)
-                INSERT INTO retired_chunks (storage_key, file_id, delete_after)
-                SELECT storage_key, $1, $3 FROM old""")
+                WITH old AS (DELETE FROM chunks WHERE file_id = $1 AND generation <> $2
+                             RETURNING storage_key, commit_id)
+                INSERT INTO retired_chunks (storage_key, file_id, delete_after, commit_id)
+                SELECT storage_key, $1, $3, commit_id FROM old""")
             .execute(Tuple.of(id, generation, retireUntil)))
         .mapEmpty();
   }
@@ -401,6 +429,7 @@ public final class FileRepository {
         thumbs instanceof JsonArray a ? a : new JsonArray(),
         r.getString("thumbnails_status"),
         r.getLong("created_at"), r.getLong("updated_at"),
-        r.getString("data_key_id"), r.getBuffer("data_key") == null ? null : r.getBuffer("data_key").getBytes());
+        r.getString("data_key_id"), r.getBuffer("data_key") == null ? null : r.getBuffer("data_key").getBytes(),
+        r.getInteger("last_generation"));
   }
 }

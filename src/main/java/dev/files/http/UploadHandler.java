@@ -148,7 +148,7 @@ final class UploadHandler {
       if (f == null || !f.companyId().equals(company)) {
         throw ApiError.notFound("file " + fileId + " not found");
       }
-      int generation = f.uploadGeneration() != null ? f.uploadGeneration() : f.generation() == null ? 1 : f.generation() + 1;
+      int generation = f.nextUploadGeneration();
       try {
         return new Encryption(dataKeys.unwrap(f), generation, null);
       } catch (GeneralSecurityException | RuntimeException e) {
@@ -305,7 +305,7 @@ final class UploadHandler {
       ChunkCommit commit = new ChunkCommit(fileId, ctx.get(AuthHandler.COMPANY), requester(caller), create, whole,
           whole ? 1 : params.chunkNumber(), params.totalChunks(), params.totalSize(), name, mime,
           ContentTypes.sniff(head, head.length), p.key, sink.stored().size(), sink.stored().sha256(),
-          encryption.generation(), encryption.newKey());
+          encryption.generation(), encryption.newKey(), UUID.randomUUID()); // the commit id: retries of this request are one commit
       sessions.commit(commit)
           .compose(resource -> params.thumbnailSync() ? afterThumbnails(resource) : Future.succeededFuture(resource))
           .onSuccess(resource -> Replies.resource(ctx, resource))

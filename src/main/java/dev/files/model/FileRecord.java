@@ -35,6 +35,9 @@ import java.util.UUID;
  * @param updatedAt        epoch ms
  * @param dataKeyId        id of the master key that wraps the file's data key
  * @param dataKey          the file's data key, wrapped (never shown: {@code encryption_key} is always "")
+ * @param lastGeneration   the highest generation ever handed out for this file (0 before any): a new upload
+ *                         takes the next one, so a number is never used twice, not even after an
+ *                         abandoned overwrite
  */
 public record FileRecord(
     UUID id, UUID companyId, String ownerType, UUID ownerId, UUID userId, UUID applicationId,
@@ -43,7 +46,30 @@ public record FileRecord(
     Integer uploadGeneration, Integer totalChunks, Long totalSize, String uploadName, String uploadMime,
     long storedBytes,
     JsonArray thumbnails, String thumbnailsStatus,
-    long createdAt, long updatedAt, String dataKeyId, byte[] dataKey) {
+    long createdAt, long updatedAt, String dataKeyId, byte[] dataKey, int lastGeneration) {
+
+  /** A row read without its generation counter: the highest generation it shows stands for it. */
+  public FileRecord(
+      UUID id, UUID companyId, String ownerType, UUID ownerId, UUID userId, UUID applicationId,
+      String name, String mime,
+      Integer generation, long size, int chunks,
+      Integer uploadGeneration, Integer totalChunks, Long totalSize, String uploadName, String uploadMime,
+      long storedBytes,
+      JsonArray thumbnails, String thumbnailsStatus,
+      long createdAt, long updatedAt, String dataKeyId, byte[] dataKey) {
+    this(id, companyId, ownerType, ownerId, userId, applicationId, name, mime, generation, size, chunks,
+        uploadGeneration, totalChunks, totalSize, uploadName, uploadMime, storedBytes, thumbnails, thumbnailsStatus,
+        createdAt, updatedAt, dataKeyId, dataKey,
+        Math.max(generation == null ? 0 : generation, uploadGeneration == null ? 0 : uploadGeneration));
+  }
+
+  /**
+   * The generation a chunk sent now belongs to (its bytes are encrypted for it): the upload in
+   * progress, else a new one, numbered after every generation this file ever had.
+   */
+  public int nextUploadGeneration() {
+    return uploadGeneration != null ? uploadGeneration : lastGeneration + 1;
+  }
 
   /** URL prefix of every route, API.md. */
   public static final String API_PREFIX = "/internal/services/files/v1";

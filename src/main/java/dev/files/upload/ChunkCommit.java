@@ -20,16 +20,19 @@ import java.util.UUID;
  * @param name        sanitised file name given by the request, or null
  * @param mime        usable content type given by the request, or null
  * @param sniffedMime type sniffed from the chunk's first bytes (used for chunk 1 when none is declared)
- * @param storageKey  chunk store key of the bytes (unique per attempt: commits are idempotent on it)
+ * @param storageKey  chunk store key of the bytes (unique per attempt)
  * @param size        stored bytes (plaintext)
  * @param sha256      SHA-256 of the bytes, hex
  * @param generation  the generation the bytes were encrypted for (part of their associated data)
  * @param dataKey     for {@code create}: the new file's data key, wrapped; else null
+ * @param commitId    made by the HTTP request that stored the bytes: every delivery of this commit
+ *                    (the event-bus question is retried on timeout) carries it, and a commit whose id
+ *                    is already recorded changes nothing; null only in messages from older nodes
  */
 public record ChunkCommit(UUID fileId, UUID companyId, Requester requester, boolean create, boolean whole,
                           int chunkNumber, Integer totalChunks, Long totalSize, String name, String mime,
                           String sniffedMime, String storageKey, long size, String sha256,
-                          int generation, DataKeys.Wrapped dataKey) {
+                          int generation, DataKeys.Wrapped dataKey, UUID commitId) {
 
   JsonObject toJson() {
     return new JsonObject()
@@ -49,7 +52,8 @@ public record ChunkCommit(UUID fileId, UUID companyId, Requester requester, bool
         .put("sha256", sha256)
         .put("generation", generation)
         .put("data_key_id", dataKey == null ? null : dataKey.masterKeyId())
-        .put("data_key", dataKey == null ? null : dataKey.bytes());
+        .put("data_key", dataKey == null ? null : dataKey.bytes())
+        .put("commit_id", commitId == null ? null : commitId.toString());
   }
 
   static ChunkCommit fromJson(UUID fileId, JsonObject j) {
@@ -58,6 +62,7 @@ public record ChunkCommit(UUID fileId, UUID companyId, Requester requester, bool
         j.getInteger("chunk_number"), j.getInteger("total_chunks"), j.getLong("total_size"),
         j.getString("name"), j.getString("mime"), j.getString("sniffed_mime"),
         j.getString("storage_key"), j.getLong("size"), j.getString("sha256"), j.getInteger("generation"),
-        j.getString("data_key_id") == null ? null : new DataKeys.Wrapped(j.getString("data_key_id"), j.getBinary("data_key")));
+        j.getString("data_key_id") == null ? null : new DataKeys.Wrapped(j.getString("data_key_id"), j.getBinary("data_key")),
+        j.getString("commit_id") == null ? null : UUID.fromString(j.getString("commit_id")));
   }
 }

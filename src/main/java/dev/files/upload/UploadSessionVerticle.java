@@ -2,7 +2,7 @@ package dev.files.upload;
 
 import dev.files.bus.Addresses;
 import dev.files.db.FileRepository;
-import dev.files.model.ChunkRecord;
+import dev.files.model.CommittedChunk;
 import dev.files.model.ContentTypes;
 import dev.files.model.FileRecord;
 import dev.files.storage.ChunkKeys;
@@ -20,9 +20,10 @@ import io.vertx.sqlclient.SqlConnection;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.UUID;
+import java.util.function.Function;
 
 /**
  * The upload session of one file: the actor that alone accepts its chunks, decides that its upload
@@ -38,7 +39,10 @@ import java.util.UUID;
  *       pending file; replies with the resource;</li>
  *   <li>{@code delete}: {@code {company_id, caller}} removes the file; replies {@code {"status":"success"}}.</li>
  * </ul>
- * Refusals fail the message with the HTTP status as code (400, 403, 404), database failures with 503.
+ * What becomes of a chunk is decided by {@link UploadRules}; this actor reads the state, carries out
+ * the decision in one transaction and removes objects once it committed.
+ * Refusals fail the message with the HTTP status as code (400, 403, 404, 409), database failures with
+ * 503, and a commit whose COMMIT the database did not confirm with {@link UploadSessions#OUTCOME_UNKNOWN}.
  * The session stops after its upload completes, after init or delete, or after {@code idleMs}
  * without a message.
  */
@@ -52,6 +56,7 @@ public final class UploadSessionVerticle extends VerticleBase {
   private final DataKeys dataKeys;
   private final UploadSessions sessions;
   private final SessionSettings settings;
+  private final UploadRules rules;
 
   private Future<Void> tail = Future.succeededFuture();
   private int pending;
@@ -67,6 +72,7 @@ public final class UploadSessionVerticle extends VerticleBase {
     this.dataKeys = dataKeys;
     this.sessions = sessions;
     this.settings = settings;
+    this.rules = new UploadRules(settings.retireGraceMs());
   }
 
   @Override
@@ -100,7 +106,7 @@ public final class UploadSessionVerticle extends VerticleBase {
     Future<JsonObject> result;
     try {
       result = switch (body.getString("action", "")) {
-        case "commit" -> commit(ChunkCommit.fromJson(fileId, body));
+        case "commit" -> commit(ChunkCommit.fromJson(fileId, body), body.getLong("asked_at", 0L));
         case "init" -> init(body);
         case "delete" -> delete(body);
         case "expire" -> expire(body.getLong("before"));
@@ -112,6 +118,10 @@ public final class UploadSessionVerticle extends VerticleBase {
     return result.andThen(ar -> {
       if (ar.succeeded()) {
         msg.reply(ar.result());
+      } else if (ar.cause() instanceof OutcomeUnknown) {
+        LOG.error("upload session of file {}: commit outcome unknown, its object is left to the orphan sweep",
+            fileId, ar.cause().getCause());
+        msg.fail(UploadSessions.OUTCOME_UNKNOWN, "the database did not confirm the change");
       } else if (ar.cause() instanceof UploadException ue) {
         msg.fail(ue.status(), ue.getMessage());
       } else {
@@ -121,24 +131,37 @@ public final class UploadSessionVerticle extends VerticleBase {
     }).mapEmpty();
   }
 
-  private Future<JsonObject> commit(ChunkCommit c) {
+  /**
+   * Records a chunk: reads the file under its row lock, lets {@link UploadRules} decide, and makes
+   * the decision's changes in the same transaction. Objects are removed only once it committed;
+   * when the COMMIT's outcome is unknown (the connection was lost), the asker is told so and the
+   * chunk's object is left to the orphan sweep.
+   */
+  private Future<JsonObject> commit(ChunkCommit c, long askedAt) {
     long now = System.currentTimeMillis();
-    List<String> garbage = new ArrayList<>();
-    boolean[] completed = {false};
-    boolean[] recorded = {false};
-    return files.pool().withTransaction(conn -> files.lock(conn, fileId)
-            .compose(f -> f != null ? Future.succeededFuture(f) : create(conn, c, now))
-            .compose(f -> files.hasChunk(conn, fileId, c.storageKey()).compose(seen -> seen
-                ? Future.succeededFuture() // a retried commit that already took effect
-                : record(conn, f, c, now, garbage, completed).andThen(x -> recorded[0] = x.succeeded())))
+    UploadRules.Accepted[] accepted = {null};
+    return inTransaction(conn -> files.lock(conn, fileId)
+            .compose(f -> state(conn, f, c))
+            .compose(state -> {
+              UploadRules.Decision d = rules.commit(state, c, askedAt, now);
+              if (d instanceof UploadRules.Refused r) {
+                return Future.failedFuture(r.exception());
+              }
+              accepted[0] = (UploadRules.Accepted) d;
+              return carryOut(conn, accepted[0].effects(), now);
+            })
             .compose(v -> files.find(conn, fileId)))
         .map(f -> {
-          removeObjects(garbage);
+          for (UploadRules.Effect e : accepted[0].effects()) {
+            if (e instanceof UploadRules.RemoveObject r) {
+              removeObjects(List.of(r.storageKey()));
+            }
+          }
           JsonObject resource = f.toResource();
-          if (recorded[0]) {
+          if (!accepted[0].repeated()) {
             ServiceMetrics.of(vertx).chunkCommitted(c.size());
           }
-          if (completed[0]) {
+          if (accepted[0].completed()) {
             ServiceMetrics.of(vertx).uploadCompleted();
             closing = true;
             publish("file.completed", f.companyId(), resource);
@@ -151,100 +174,66 @@ public final class UploadSessionVerticle extends VerticleBase {
         });
   }
 
-  private Future<FileRecord> create(SqlConnection conn, ChunkCommit c, long now) {
-    if (!c.create()) {
-      return Future.failedFuture(new UploadException(404, "file " + fileId + " not found"));
+  /** What the rules need of the file: its row, the chunks of the upload in progress (else the live ones), the commit id. */
+  private Future<UploadRules.State> state(SqlConnection conn, FileRecord f, ChunkCommit c) {
+    if (f == null) {
+      return Future.succeededFuture(new UploadRules.State(null, List.of(), Set.of()));
     }
-    if (c.dataKey() == null) {
-      return Future.failedFuture(new UploadException(400, "a new file's first chunk must come with its data key"));
-    }
-    FileRecord fresh = newFile(c.companyId(), c.requester(), c.name(), c.mime(), null, null, now, c.dataKey());
-    return files.insert(conn, fresh).map(fresh);
+    Integer gen = f.uploadGeneration() != null ? f.uploadGeneration() : f.generation();
+    Future<List<CommittedChunk>> chunks = gen == null ? Future.succeededFuture(List.of())
+        : files.committedChunks(conn, fileId, gen);
+    return chunks.compose(list -> c.commitId() == null
+        ? Future.succeededFuture(new UploadRules.State(f, list, Set.of()))
+        : files.knownCommit(conn, fileId, c.commitId())
+            .map(known -> new UploadRules.State(f, list, known ? Set.of(c.commitId()) : Set.of())));
   }
 
-  private Future<Void> record(SqlConnection conn, FileRecord f, ChunkCommit c, long now,
-                              List<String> garbage, boolean[] completed) {
-    checkCompany(f, c.companyId());
-    boolean fresh = f.uploadGeneration() == null; // a new upload starts: nothing recorded applies
-    if (fresh && f.complete() && !c.whole()) {
-      // A chunk arriving after completion that is the same as the live one (a client retrying a
-      // request whose answer it lost) changes nothing; different bytes start an overwrite.
-      return files.chunks(conn, fileId, f.generation()).compose(live -> {
-        boolean same = live.stream().anyMatch(x -> x.chunkNumber() == c.chunkNumber() && x.size() == c.size()
-            && x.sha256().equals(c.sha256()))
-            && (c.totalChunks() == null || c.totalChunks() == f.chunks());
-        if (same) {
-          garbage.add(c.storageKey());
-          return Future.succeededFuture();
-        }
-        return recordChunk(conn, f, c, now, garbage, completed);
-      });
+  /** Makes the database changes of a decision, in order, in the transaction of {@code conn}. */
+  private Future<Void> carryOut(SqlConnection conn, List<UploadRules.Effect> effects, long now) {
+    Future<Void> chain = Future.succeededFuture();
+    for (UploadRules.Effect e : effects) {
+      chain = chain.compose(v -> carryOut(conn, e, now));
     }
-    return recordChunk(conn, f, c, now, garbage, completed);
+    return chain;
   }
 
-  private Future<Void> recordChunk(SqlConnection conn, FileRecord f, ChunkCommit c, long now,
-                                   List<String> garbage, boolean[] completed) {
-    checkUploadRights(f, c.requester());
-    boolean fresh = f.uploadGeneration() == null;
-    int gen = fresh ? (f.generation() == null ? 1 : f.generation() + 1) : f.uploadGeneration();
-    if (gen != c.generation()) { // the bytes were encrypted for another generation: the upload moved on meanwhile
-      throw new UploadException(409, "file " + fileId + " changed while chunk " + c.chunkNumber()
-          + " was sent (generation " + c.generation() + ", now " + gen + "); send it again");
+  private Future<Void> carryOut(SqlConnection conn, UploadRules.Effect e, long now) {
+    long retireUntil = now + settings.retireGraceMs();
+    if (e instanceof UploadRules.CreateFile x) {
+      return files.insert(conn, x.file());
+    } else if (e instanceof UploadRules.RecordUpload x) {
+      return files.recordUpload(conn, fileId, x.generation(), x.totalChunks(), x.totalSize(), x.name(), x.mime(), now);
+    } else if (e instanceof UploadRules.Retire x) {
+      return files.retire(conn, fileId, x.chunks().stream().map(CommittedChunk::storageKey).toList(), retireUntil);
+    } else if (e instanceof UploadRules.PutChunk x) {
+      return files.putChunk(conn, fileId, x.chunk(), now);
+    } else if (e instanceof UploadRules.Complete x) {
+      return files.complete(conn, fileId, x.generation(), x.size(), x.chunks(), now, retireUntil, x.thumbnailsStatus());
     }
-    // A whole file is chunk 1 of 1 of its own size, which must agree with what was declared.
-    Integer totalChunks = agree("total_chunks", fresh ? null : f.totalChunks(), c.whole() ? Integer.valueOf(1) : c.totalChunks());
-    Long totalSize = agree("total_size", fresh ? null : f.totalSize(), c.whole() ? Long.valueOf(c.size()) : c.totalSize());
-    if (totalChunks != null && c.chunkNumber() > totalChunks) {
-      throw new UploadException(400, "chunk_number " + c.chunkNumber() + " is outside 1.." + totalChunks);
+    return Future.succeededFuture(); // RemoveObject: once the transaction committed
+  }
+
+  /**
+   * Runs {@code work} in a transaction. A failure before COMMIT rolls back (nothing changed); a
+   * failed COMMIT fails with {@link OutcomeUnknown}: the changes may or may not have been made.
+   */
+  private <T> Future<T> inTransaction(Function<SqlConnection, Future<T>> work) {
+    return files.pool().getConnection().compose(conn -> conn.begin()
+        .compose(tx -> work.apply(conn).transform(ar -> {
+          if (ar.failed()) {
+            return tx.rollback().transform(ignored -> Future.<T>failedFuture(ar.cause()));
+          }
+          return tx.commit().transform(done -> done.succeeded() ? Future.succeededFuture(ar.result())
+              : Future.<T>failedFuture(new OutcomeUnknown(done.cause())));
+        }))
+        .eventually(conn::close));
+  }
+
+  /** The database did not confirm a COMMIT: the commit may or may not have taken effect. */
+  private static final class OutcomeUnknown extends RuntimeException {
+    OutcomeUnknown(Throwable cause) {
+      super("the database did not confirm the commit", cause);
     }
-    String name = c.name() != null ? c.name() : (!fresh && f.uploadName() != null ? f.uploadName() : f.name());
-    String mime = c.mime() != null ? c.mime() : (!fresh && f.uploadMime() != null ? f.uploadMime() : f.mime());
-    if (c.chunkNumber() == 1 && c.mime() == null && ContentTypes.OCTET_STREAM.equals(mime)) {
-      mime = c.sniffedMime() == null ? ContentTypes.OCTET_STREAM : c.sniffedMime();
-    }
-    String finalName = name;
-    String finalMime = mime;
-    return files.chunks(conn, fileId, gen).compose(existing -> {
-      long others = 0;
-      int count = 1;
-      for (ChunkRecord x : existing) {
-        if (x.chunkNumber() == c.chunkNumber()) {
-          garbage.add(x.storageKey()); // the last complete copy of a chunk wins
-        } else if (!c.whole()) {
-          others += x.size();
-          count++;
-        }
-      }
-      long stored = others + c.size();
-      if (totalSize != null && stored > totalSize) {
-        throw new UploadException(400, "chunk " + c.chunkNumber() + " would bring the stored bytes to " + stored
-            + ", beyond total_size " + totalSize);
-      }
-      boolean complete = totalChunks != null && count == totalChunks;
-      if (complete && totalSize != null && stored != totalSize) {
-        throw new UploadException(400, "all " + totalChunks + " chunks are stored but they hold " + stored
-            + " bytes, not total_size " + totalSize + "; chunk " + c.chunkNumber() + " is not kept");
-      }
-      ChunkRecord chunk = new ChunkRecord(c.chunkNumber(), c.size(), c.sha256(), c.storageKey());
-      Future<Void> chain = files.recordUpload(conn, fileId, gen, totalChunks, totalSize, finalName, finalMime, now)
-          .compose(v -> files.putChunk(conn, fileId, gen, chunk, now));
-      if (c.whole()) {
-        chain = chain.compose(v -> files.dropChunksAbove(conn, fileId, gen, 1)).map(keys -> {
-          garbage.addAll(keys);
-          return null;
-        });
-      }
-      if (complete) {
-        boolean thumbnail = ContentTypes.thumbnailCandidate(finalMime, finalName);
-        chain = chain.compose(v -> files.complete(conn, fileId, gen, stored, totalChunks, now,
-            now + settings.retireGraceMs(), thumbnail ? "waiting" : "none")).map(v -> {
-          completed[0] = true;
-          return null;
-        });
-      }
-      return chain;
-    });
   }
 
   private Future<JsonObject> init(JsonObject body) {
@@ -266,7 +255,7 @@ public final class UploadSessionVerticle extends VerticleBase {
       } catch (java.security.GeneralSecurityException e) {
         return Future.failedFuture(e);
       }
-      FileRecord fresh = newFile(companyId, requester, name, mime, totalChunks, totalSize, now, key);
+      FileRecord fresh = UploadRules.newFile(fileId, companyId, requester, name, mime, totalChunks, totalSize, now, key);
       return files.insert(conn, fresh)
           .compose(v -> files.recordUpload(conn, fileId, 1, totalChunks, totalSize, fresh.name(), fresh.mime(), now));
     }).compose(v -> files.find(conn, fileId))).map(f -> {
@@ -327,39 +316,10 @@ public final class UploadSessionVerticle extends VerticleBase {
     });
   }
 
-  private FileRecord newFile(UUID companyId, Requester r, String name, String mime, Integer totalChunks,
-                             Long totalSize, long now, DataKeys.Wrapped key) {
-    return new FileRecord(fileId, companyId, r.ownerType(), r.ownerId(), r.subject(), r.applicationId(),
-        name == null ? "unnamed" : name, mime == null ? ContentTypes.OCTET_STREAM : mime,
-        null, 0, 0, null, totalChunks, totalSize, null, null, 0,
-        new JsonArray(), "none", now, now, key.masterKeyId(), key.bytes());
-  }
-
   private void checkCompany(FileRecord f, UUID companyId) {
     if (!f.companyId().equals(companyId)) { // never reveal another company's file
       throw new UploadException(404, "file " + fileId + " not found");
     }
-  }
-
-  /** API.md: a complete file is overwritten only by an application (or a server request); a pending
-   *  file is uploaded into only by its own user, an application, or a server request. */
-  private void checkUploadRights(FileRecord f, Requester r) {
-    if (r.application() || r.serverRequest()) {
-      return;
-    }
-    if (f.complete()) {
-      throw new UploadException(403, "file " + fileId + " is complete; only an application may overwrite it");
-    }
-    if (!f.ownerType().equals("user") || !f.ownerId().equals(r.subject())) {
-      throw new UploadException(403, "file " + fileId + " is being uploaded by another owner");
-    }
-  }
-
-  private static <T> T agree(String param, T recorded, T given) {
-    if (recorded != null && given != null && !recorded.equals(given)) {
-      throw new UploadException(400, param + " " + given + " contradicts the recorded " + recorded);
-    }
-    return recorded != null ? recorded : given;
   }
 
   private void removeObjects(List<String> keys) {

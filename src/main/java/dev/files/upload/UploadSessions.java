@@ -33,6 +33,12 @@ public final class UploadSessions {
 
   private static final int ATTEMPTS = 3;
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(UploadSessions.class);
+  /**
+   * Failure code (not an HTTP status) of a session whose database did not confirm a change: it may
+   * or may not have been made. A commit is asked again (its commit id makes that safe); other
+   * questions, and a commit still unconfirmed, fail with {@link SessionTimeoutException}.
+   */
+  static final int OUTCOME_UNKNOWN = 1503;
 
   private final Vertx vertx;
   private final FileRepository files;
@@ -68,9 +74,13 @@ public final class UploadSessions {
     return settings;
   }
 
-  /** Records a stored chunk; answers the resource as the upload stands after it. */
+  /**
+   * Records a stored chunk; answers the resource as the upload stands after it. The question
+   * carries the time it was first asked ({@code asked_at}, epoch ms): a session reached later than
+   * {@code upload.retire_grace_ms} after it refuses it (409).
+   */
   public Future<JsonObject> commit(ChunkCommit commit) {
-    return ask(commit.fileId(), commit.toJson());
+    return ask(commit.fileId(), commit.toJson().put("asked_at", System.currentTimeMillis()));
   }
 
   /**
@@ -132,6 +142,13 @@ public final class UploadSessions {
         .compose(id -> vertx.eventBus().<JsonObject>request(Addresses.upload(fileId), msg, options))
         .map(Message::body)
         .recover(err -> {
+          if (err instanceof ReplyException re && re.failureType() == ReplyFailure.RECIPIENT_FAILURE
+              && re.failureCode() == OUTCOME_UNKNOWN) {
+            return "commit".equals(msg.getString("action")) && attemptsLeft > 1
+                ? ask(fileId, msg, attemptsLeft - 1)
+                : Future.failedFuture(new SessionTimeoutException("the change to file " + fileId
+                    + " was not confirmed by the database; it may have been made"));
+          }
           if (err instanceof ReplyException re && re.failureType() == ReplyFailure.RECIPIENT_FAILURE) {
             return Future.failedFuture(new UploadException(re.failureCode(), re.getMessage()));
           }

@@ -24,6 +24,17 @@ public final class Db {
     }
   }
 
+  /** The first column of every row of {@code sql}, as text (null for SQL NULL). */
+  public static java.util.List<String> strings(String db, String sql) throws Exception {
+    java.util.List<String> out = new java.util.ArrayList<>();
+    try (Connection c = DriverManager.getConnection(jdbc(db)); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+      while (rs.next()) {
+        out.add(rs.getString(1));
+      }
+    }
+    return out;
+  }
+
   /** Runs a statement. */
   public static void execute(String db, String sql) throws Exception {
     try (Connection c = DriverManager.getConnection(jdbc(db)); Statement s = c.createStatement()) {

@@ -1,0 +1,345 @@
+package dev.files.upload;
+
+import dev.files.model.CommittedChunk;
+import dev.files.model.ContentTypes;
+import dev.files.model.FileRecord;
+import dev.files.storage.DataKeys;
+import io.vertx.core.json.JsonArray;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+
+/**
+ * The upload rules (API.md, "POST /companies/:company_id/files/:file_id" and "Overwrite"): what
+ * becomes of one chunk commit, decided from the file's state alone. No I/O, no clock: the
+ * {@link UploadSessionVerticle} reads the state in its transaction, asks {@link #commit}, and
+ * carries out the {@link Effect}s of an {@link Accepted} decision in that same transaction
+ * (objects are removed only after it committed).
+ *
+ * <p>The rules, in the order they are applied:
+ * <ol>
+ *   <li>a file that does not exist is created by a classic upload to a new id ({@code create}),
+ *       else 404; a file of another company is 404;</li>
+ *   <li>a commit whose id is already recorded (a retried delivery) changes nothing and is answered
+ *       with the file as it stands;</li>
+ *   <li>a commit that waited longer than the retire grace for its session is 409: by then the
+ *       superseded copy that would recognise it may be gone;</li>
+ *   <li>on a complete file with no upload in progress, a chunk identical to the live one (number,
+ *       size, SHA-256, count) changes nothing and its new object is removed; anything else starts
+ *       an overwrite;</li>
+ *   <li>rights (403), the generation the bytes were encrypted for (409), totals that contradict
+ *       the recorded ones and chunk numbers outside 1..total_chunks (400);</li>
+ *   <li>the copy of the same chunk already stored, and chunks numbered above a total_chunks that
+ *       became known with this commit (or every other chunk, for a whole file), are retired: their
+ *       rows leave {@code chunks} for {@code retired_chunks} and their objects are removed after
+ *       the grace;</li>
+ *   <li>stored bytes above total_size are 400; the upload completes exactly when every chunk
+ *       1..total_chunks is stored, and then the stored total must equal total_size (else 400 and
+ *       this chunk is not kept); completion makes the generation live and retires every other.</li>
+ * </ol>
+ * A refusal changes nothing. Generation numbers come from the file's counter of the highest
+ * generation ever handed out, so none is used twice.
+ */
+public final class UploadRules {
+
+  private final long retireGraceMs;
+
+  /** @param retireGraceMs how long retired objects stay ({@code upload.retire_grace_ms}); a commit older than this is refused */
+  public UploadRules(long retireGraceMs) {
+    this.retireGraceMs = retireGraceMs;
+  }
+
+  /**
+   * What the rules know of one file.
+   *
+   * @param file          the file row, or null when no file has this id
+   * @param chunks        rows of {@code chunks} for the file; the session loads those of the upload in
+   *                      progress, or of the live generation when none is in progress (all a decision reads)
+   * @param knownCommits  ids of further commits known to have recorded a chunk of the file (in
+   *                      {@code chunks} or {@code retired_chunks}); the session loads only the one it is
+   *                      asked about
+   */
+  public record State(FileRecord file, List<CommittedChunk> chunks, Set<UUID> knownCommits) {
+    public State {
+      chunks = List.copyOf(chunks);
+      knownCommits = Set.copyOf(knownCommits);
+    }
+
+    /** The chunk rows of one generation. */
+    public List<CommittedChunk> chunksOf(int generation) {
+      return chunks.stream().filter(c -> c.generation() == generation).toList();
+    }
+
+    /** True when a commit with this id recorded a chunk of the file. */
+    public boolean knows(UUID commitId) {
+      return commitId != null && (knownCommits.contains(commitId)
+          || chunks.stream().anyMatch(c -> commitId.equals(c.commitId())));
+    }
+  }
+
+  /** The outcome of a commit. */
+  public sealed interface Decision permits Refused, Accepted {
+  }
+
+  /** Refused with an HTTP status (400, 403, 404, 409) and a message for the client; nothing changes. */
+  public record Refused(int status, String message) implements Decision {
+    /** The refusal as the exception the session fails its message with. */
+    public UploadException exception() {
+      return new UploadException(status, message);
+    }
+  }
+
+  /**
+   * Accepted: the state after it, the changes to make (in order, in one transaction), whether this
+   * commit completed the upload (it then switches a generation live), and whether it was a repeated
+   * delivery of a commit that had already taken effect (no effects).
+   */
+  public record Accepted(State next, List<Effect> effects, boolean completed, boolean repeated) implements Decision {
+  }
+
+  /** A change an accepted commit makes. */
+  public sealed interface Effect permits CreateFile, RecordUpload, Retire, PutChunk, Complete, RemoveObject {
+  }
+
+  /** Insert the row of a new file (no generation, no upload in progress). */
+  public record CreateFile(FileRecord file) implements Effect {
+  }
+
+  /**
+   * Record the upload in progress: its generation (the file's generation counter rises to it),
+   * totals (null = unknown), and the name and type to apply at completion (shown at once while
+   * no generation is live).
+   */
+  public record RecordUpload(int generation, Integer totalChunks, Long totalSize, String name, String mime)
+      implements Effect {
+  }
+
+  /** Move these chunk rows to the retired list; their objects are removed after the grace. */
+  public record Retire(List<CommittedChunk> chunks) implements Effect {
+  }
+
+  /** Record a chunk (its number is free in its generation: a replaced copy was retired first). */
+  public record PutChunk(CommittedChunk chunk) implements Effect {
+  }
+
+  /**
+   * Make {@code generation} live with {@code size} bytes in {@code chunks} chunks; the upload's
+   * name and type apply; every other generation's chunks and the thumbnails are retired.
+   */
+  public record Complete(int generation, long size, int chunks, String thumbnailsStatus) implements Effect {
+  }
+
+  /** Remove an object that no row ever pointed at, once the transaction has committed. */
+  public record RemoveObject(String storageKey) implements Effect {
+  }
+
+  /**
+   * Decides a chunk commit.
+   *
+   * @param state   the file as it stands
+   * @param c       the commit
+   * @param askedAt when the commit was first asked (epoch ms; 0 when unknown)
+   * @param now     the time of the decision (epoch ms)
+   */
+  public Decision commit(State state, ChunkCommit c, long askedAt, long now) {
+    List<Effect> effects = new ArrayList<>();
+    FileRecord f = state.file();
+    if (f == null) {
+      if (!c.create()) {
+        return new Refused(404, "file " + c.fileId() + " not found");
+      }
+      if (c.dataKey() == null) {
+        return new Refused(400, "a new file's first chunk must come with its data key");
+      }
+      f = newFile(c.fileId(), c.companyId(), c.requester(), c.name(), c.mime(), now, c.dataKey());
+      effects.add(new CreateFile(f));
+      state = new State(f, List.of(), state.knownCommits());
+    } else if (!f.companyId().equals(c.companyId())) { // never reveal another company's file
+      return new Refused(404, "file " + c.fileId() + " not found");
+    }
+    if (state.knows(c.commitId())) {
+      return new Accepted(state, List.of(), false, true);
+    }
+    if (askedAt > 0 && now - askedAt > retireGraceMs) {
+      return new Refused(409, "the commit of chunk " + c.chunkNumber() + " waited " + (now - askedAt)
+          + " ms for the file's upload session; send the chunk again");
+    }
+    if (c.chunkNumber() < 1) {
+      return new Refused(400, "chunk_number " + c.chunkNumber() + " is not a positive number");
+    }
+    boolean fresh = f.uploadGeneration() == null; // a new upload starts: nothing recorded applies
+    if (fresh && f.complete() && !c.whole()) {
+      // A chunk arriving after completion that is the same as the live one (a client retrying a
+      // request whose answer it lost) changes nothing; different bytes start an overwrite.
+      boolean same = state.chunksOf(f.generation()).stream().anyMatch(x -> x.chunkNumber() == c.chunkNumber()
+          && x.size() == c.size() && x.sha256().equals(c.sha256()))
+          && (c.totalChunks() == null || c.totalChunks() == f.chunks());
+      if (same) {
+        return new Accepted(state, List.of(new RemoveObject(c.storageKey())), false, false);
+      }
+    }
+    Refused refused = uploadRights(f, c.requester());
+    if (refused != null) {
+      return refused;
+    }
+    int gen = f.nextUploadGeneration();
+    if (gen != c.generation()) { // the bytes were encrypted for another generation: the upload moved on meanwhile
+      return new Refused(409, "file " + c.fileId() + " changed while chunk " + c.chunkNumber()
+          + " was sent (generation " + c.generation() + ", now " + gen + "); send it again");
+    }
+    // A whole file is chunk 1 of 1 of its own size, which must agree with what was declared.
+    Integer recordedChunks = fresh ? null : f.totalChunks();
+    Integer givenChunks = c.whole() ? Integer.valueOf(1) : c.totalChunks();
+    if (recordedChunks != null && givenChunks != null && !recordedChunks.equals(givenChunks)) {
+      return new Refused(400, "total_chunks " + givenChunks + " contradicts the recorded " + recordedChunks);
+    }
+    Long recordedSize = fresh ? null : f.totalSize();
+    Long givenSize = c.whole() ? Long.valueOf(c.size()) : c.totalSize();
+    if (recordedSize != null && givenSize != null && !recordedSize.equals(givenSize)) {
+      return new Refused(400, "total_size " + givenSize + " contradicts the recorded " + recordedSize);
+    }
+    Integer totalChunks = recordedChunks != null ? recordedChunks : givenChunks;
+    Long totalSize = recordedSize != null ? recordedSize : givenSize;
+    if (totalChunks != null && c.chunkNumber() > totalChunks) {
+      return new Refused(400, "chunk_number " + c.chunkNumber() + " is outside 1.." + totalChunks);
+    }
+    String name = c.name() != null ? c.name() : (!fresh && f.uploadName() != null ? f.uploadName() : f.name());
+    String mime = c.mime() != null ? c.mime() : (!fresh && f.uploadMime() != null ? f.uploadMime() : f.mime());
+    if (c.chunkNumber() == 1 && c.mime() == null && ContentTypes.OCTET_STREAM.equals(mime)) {
+      mime = c.sniffedMime() == null ? ContentTypes.OCTET_STREAM : c.sniffedMime();
+    }
+
+    List<CommittedChunk> retired = new ArrayList<>();
+    long others = 0;
+    int count = 1;
+    for (CommittedChunk x : state.chunksOf(gen)) {
+      if (x.chunkNumber() == c.chunkNumber() // the last complete copy of a chunk wins
+          || c.whole() // a whole file replaces whatever was sent before
+          || (totalChunks != null && x.chunkNumber() > totalChunks)) { // stored while total_chunks was unknown
+        retired.add(x);
+      } else {
+        others += x.size();
+        count++;
+      }
+    }
+    long stored = others + c.size();
+    if (totalSize != null && stored > totalSize) {
+      return new Refused(400, "chunk " + c.chunkNumber() + " would bring the stored bytes to " + stored
+          + ", beyond total_size " + totalSize);
+    }
+    // The kept chunks have distinct numbers in 1..total_chunks other than this one's: N of them are all of 1..N.
+    boolean complete = totalChunks != null && count == totalChunks;
+    if (complete && totalSize != null && stored != totalSize) {
+      return new Refused(400, "all " + totalChunks + " chunks are stored but they hold " + stored
+          + " bytes, not total_size " + totalSize + "; chunk " + c.chunkNumber() + " is not kept");
+    }
+    effects.add(new RecordUpload(gen, totalChunks, totalSize, name, mime));
+    if (!retired.isEmpty()) {
+      effects.add(new Retire(List.copyOf(retired)));
+    }
+    effects.add(new PutChunk(new CommittedChunk(gen, c.chunkNumber(), c.size(), c.sha256(), c.storageKey(), c.commitId())));
+    if (complete) {
+      effects.add(new Complete(gen, stored, totalChunks,
+          ContentTypes.thumbnailCandidate(mime, name) ? "waiting" : "none"));
+    }
+    return new Accepted(apply(state, effects, now), List.copyOf(effects), complete, false);
+  }
+
+  /**
+   * The state after {@code effects}, as the session's SQL leaves it ({@code storedBytes}
+   * recomputed from the upload generation's chunks).
+   */
+  public static State apply(State state, List<Effect> effects, long now) {
+    FileRecord f = state.file();
+    List<CommittedChunk> chunks = new ArrayList<>(state.chunks());
+    Set<UUID> known = new HashSet<>(state.knownCommits());
+    for (Effect e : effects) {
+      if (e instanceof CreateFile x) {
+        f = x.file();
+      } else if (e instanceof RecordUpload x) {
+        boolean shown = f.generation() == null;
+        f = copy(f, f.generation(), f.size(), f.chunks(), shown ? x.name() : f.name(), shown ? x.mime() : f.mime(),
+            x.generation(), x.totalChunks(), x.totalSize(), x.name(), x.mime(), f.thumbnails(), f.thumbnailsStatus(),
+            now, Math.max(f.lastGeneration(), x.generation()));
+      } else if (e instanceof Retire x) {
+        Set<String> keys = new HashSet<>();
+        x.chunks().forEach(r -> keys.add(r.storageKey()));
+        retire(chunks, known, r -> keys.contains(r.storageKey()));
+      } else if (e instanceof PutChunk x) {
+        chunks.add(x.chunk());
+      } else if (e instanceof Complete x) {
+        f = copy(f, x.generation(), x.size(), x.chunks(),
+            f.uploadName() != null ? f.uploadName() : f.name(), f.uploadMime() != null ? f.uploadMime() : f.mime(),
+            null, null, null, null, null, new JsonArray(), x.thumbnailsStatus(), now, f.lastGeneration());
+        retire(chunks, known, r -> r.generation() != x.generation());
+      }
+    }
+    if (f != null) {
+      Integer up = f.uploadGeneration();
+      long storedBytes = up == null ? 0 : chunks.stream().filter(r -> r.generation() == up).mapToLong(CommittedChunk::size).sum();
+      f = new FileRecord(f.id(), f.companyId(), f.ownerType(), f.ownerId(), f.userId(), f.applicationId(), f.name(),
+          f.mime(), f.generation(), f.size(), f.chunks(), f.uploadGeneration(), f.totalChunks(), f.totalSize(),
+          f.uploadName(), f.uploadMime(), storedBytes, f.thumbnails(), f.thumbnailsStatus(), f.createdAt(),
+          f.updatedAt(), f.dataKeyId(), f.dataKey(), f.lastGeneration());
+    }
+    return new State(f, chunks, known);
+  }
+
+  private static void retire(List<CommittedChunk> chunks, Set<UUID> known, java.util.function.Predicate<CommittedChunk> which) {
+    chunks.removeIf(r -> {
+      if (!which.test(r)) {
+        return false;
+      }
+      if (r.commitId() != null) {
+        known.add(r.commitId());
+      }
+      return true;
+    });
+  }
+
+  private static FileRecord copy(FileRecord f, Integer generation, long size, int chunks, String name, String mime,
+                                 Integer uploadGeneration, Integer totalChunks, Long totalSize, String uploadName,
+                                 String uploadMime, JsonArray thumbnails, String thumbnailsStatus, long updatedAt,
+                                 int lastGeneration) {
+    return new FileRecord(f.id(), f.companyId(), f.ownerType(), f.ownerId(), f.userId(), f.applicationId(), name, mime,
+        generation, size, chunks, uploadGeneration, totalChunks, totalSize, uploadName, uploadMime, f.storedBytes(),
+        thumbnails, thumbnailsStatus, f.createdAt(), updatedAt, f.dataKeyId(), f.dataKey(), lastGeneration);
+  }
+
+  /**
+   * The row of a new file owned by {@code r}: no generation, no upload in progress, generation
+   * counter 0; {@code totalChunks}/{@code totalSize} as declared by an initialisation (or null).
+   */
+  static FileRecord newFile(UUID fileId, UUID companyId, Requester r, String name, String mime, Integer totalChunks,
+                            Long totalSize, long now, DataKeys.Wrapped key) {
+    return new FileRecord(fileId, companyId, r.ownerType(), r.ownerId(), r.subject(), r.applicationId(),
+        name == null ? "unnamed" : name, mime == null ? ContentTypes.OCTET_STREAM : mime,
+        null, 0, 0, null, totalChunks, totalSize, null, null, 0,
+        new JsonArray(), "none", now, now, key.masterKeyId(), key.bytes(), 0);
+  }
+
+  private static FileRecord newFile(UUID fileId, UUID companyId, Requester r, String name, String mime, long now,
+                                    DataKeys.Wrapped key) {
+    return newFile(fileId, companyId, r, name, mime, null, null, now, key);
+  }
+
+  /**
+   * API.md: a complete file is overwritten only by an application (or a server request); a pending
+   * file is uploaded into only by its own user, an application, or a server request. Null when allowed.
+   */
+  private static Refused uploadRights(FileRecord f, Requester r) {
+    if (r.application() || r.serverRequest()) {
+      return null;
+    }
+    if (f.complete()) {
+      return new Refused(403, "file " + f.id() + " is complete; only an application may overwrite it");
+    }
+    if (!f.ownerType().equals("user") || !f.ownerId().equals(r.subject())) {
+      return new Refused(403, "file " + f.id() + " is being uploaded by another owner");
+    }
+    return null;
+  }
+}
