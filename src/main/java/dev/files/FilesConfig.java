@@ -133,6 +133,26 @@ public final class FilesConfig {
     return v instanceof Boolean b ? b : Boolean.parseBoolean(String.valueOf(v));
   }
 
+  /**
+   * The list value of {@code key}: a JSON array in a configuration file, or a comma-separated string
+   * (an environment variable); blank entries are dropped; empty if unset.
+   */
+  public java.util.List<String> list(String key) {
+    Object v = values.get(key);
+    java.util.List<String> out = new java.util.ArrayList<>();
+    if (v instanceof io.vertx.core.json.JsonArray a) {
+      a.forEach(x -> out.add(String.valueOf(x).strip()));
+    } else if (v instanceof java.util.Collection<?> c) {
+      c.forEach(x -> out.add(String.valueOf(x).strip()));
+    } else if (v != null) {
+      for (String x : v.toString().split(",")) {
+        out.add(x.strip());
+      }
+    }
+    out.removeIf(String::isEmpty);
+    return java.util.List.copyOf(out);
+  }
+
   /** All values, by dotted key (for logging; secrets are not masked). */
   public Map<String, Object> asMap() {
     return Map.copyOf(values);

@@ -27,7 +27,8 @@ import java.util.concurrent.TimeUnit;
  * sessions. Routes, under {@code /internal/services/files/v1/companies/:company_id/files}:
  * {@code POST /} (classic upload or initialisation), {@code POST /:file_id} (chunk or overwrite),
  * {@code GET /:file_id} (metadata or testChunks probe), {@code GET|HEAD /:file_id/download},
- * {@code GET /:file_id/thumbnails/:index}, {@code DELETE /:file_id}; and {@code GET /health}.
+ * {@code GET /:file_id/thumbnails/:index}, {@code DELETE /:file_id}; and {@code GET /health}. CORS
+ * for the origins of {@code http.cors.origins} ({@link Cors}).
  */
 public final class HttpVerticle extends VerticleBase {
 
@@ -35,7 +36,15 @@ public final class HttpVerticle extends VerticleBase {
   public record Services(FileRepository files, ChunkStore store, DataKeys dataKeys, UploadSessions sessions,
                          TokenVerifier verifier,
                          Membership membership, String host, int port, long maxRequestBytes, long maxFileBytes,
-                         long thumbnailSyncMs) {
+                         long thumbnailSyncMs, java.util.List<String> corsOrigins) {
+
+    /** Without CORS ({@code http.cors.origins} empty). */
+    public Services(FileRepository files, ChunkStore store, DataKeys dataKeys, UploadSessions sessions,
+                    TokenVerifier verifier, Membership membership, String host, int port, long maxRequestBytes,
+                    long maxFileBytes, long thumbnailSyncMs) {
+      this(files, store, dataKeys, sessions, verifier, membership, host, port, maxRequestBytes, maxFileBytes,
+          thumbnailSyncMs, java.util.List.of());
+    }
   }
 
   private final Services s;
@@ -53,6 +62,9 @@ public final class HttpVerticle extends VerticleBase {
         s.maxFileBytes(), s.thumbnailSyncMs());
     DownloadHandler downloads = new DownloadHandler(s.files(), s.store(), s.dataKeys());
 
+    if (!s.corsOrigins().isEmpty()) {
+      router.route().handler(new Cors(s.corsOrigins()));
+    }
     router.get("/health").handler(this::health);
     String files = FileRecord.API_PREFIX + "/companies/:company_id/files";
     router.post(files).handler(auth).handler(uploads::create);
