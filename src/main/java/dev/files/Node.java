@@ -5,6 +5,7 @@ import dev.files.auth.MembershipVerticle;
 import dev.files.auth.TokenVerifier;
 import dev.files.db.Database;
 import dev.files.db.FileRepository;
+import dev.files.http.Cors;
 import dev.files.http.HttpVerticle;
 import dev.files.storage.DataKeys;
 import dev.files.storage.IoExecutor;
@@ -22,6 +23,7 @@ import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 import io.vertx.sqlclient.Pool;
 
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * One running node of the service: Vert.x (clustered when {@code cluster.enabled}), the database
@@ -58,8 +60,10 @@ public final class Node {
    */
   public static Future<Node> start(FilesConfig config) {
     DataKeys dataKeys;
+    List<String> corsOrigins;
     try {
       TokenVerifier.options(config); // refuse to start without a JWT key, before touching anything
+      corsOrigins = Cors.origins(config.list("http.cors.origins"));
       dataKeys = DataKeys.create(config.string("encryption.master_key"), config.string("encryption.master_key_id"),
           config.string("encryption.previous_keys"), config.flag("encryption.null_cipher"));
     } catch (IllegalStateException e) {
@@ -89,7 +93,7 @@ public final class Node {
               TokenVerifier.create(vx, config), new Membership(files), config.string("http.host"),
               (int) config.number("http.port"), config.number("limits.max_request_bytes"),
               config.number("limits.max_file_bytes"), config.number("thumbnails.sync_wait_ms"),
-              config.list("http.cors.origins"));
+              corsOrigins);
           int port = (int) config.number("http.port");
           return vx.fileSystem().mkdirs(store.root().toString())
               .compose(v -> vx.deployVerticle(new MembershipVerticle(files)))

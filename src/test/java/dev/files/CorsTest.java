@@ -19,6 +19,7 @@ import java.util.TreeSet;
 import java.util.UUID;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * CORS (API.md, "Operations and browsers"; {@code http.cors.origins}): preflights of listed origins,
@@ -196,6 +197,19 @@ class CorsTest extends NodeTest {
       assertThat(r.headers().firstValue("Access-Control-Allow-Origin")).isEmpty();
       Optional<String> exposed = r.headers().firstValue("Access-Control-Expose-Headers");
       assertThat(exposed).isEmpty();
+    }
+  }
+
+  @Test
+  void anEntryThatIsNotAnOriginStopsTheNodeAtStart() throws Exception {
+    for (String bad : List.of("*", "https://app.example.test/path", "app.example.test")) {
+      Map<String, Object> settings = TestNode.settings(Map.of("http.cors.origins", bad));
+      try {
+        assertThatThrownBy(() -> Node.start(FilesConfig.load(Map.of(), settings)).await(60, java.util.concurrent.TimeUnit.SECONDS))
+            .hasMessageContaining("http.cors.origins").hasMessageContaining(bad);
+      } finally {
+        dev.files.support.Db.drop((String) settings.get("test.db_name"));
+      }
     }
   }
 

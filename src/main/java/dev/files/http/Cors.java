@@ -26,7 +26,7 @@ import java.util.Set;
  * page). They are not refused, because browsers send {@code Origin} on same-origin POSTs too, such as
  * those of the upload page at {@code /}.
  */
-final class Cors implements Handler<RoutingContext> {
+public final class Cors implements Handler<RoutingContext> {
 
   static final Set<HttpMethod> METHODS = Set.of(HttpMethod.GET, HttpMethod.HEAD, HttpMethod.POST,
       HttpMethod.DELETE, HttpMethod.OPTIONS);
@@ -53,10 +53,10 @@ final class Cors implements Handler<RoutingContext> {
 
   /**
    * @param origins the allowed origins, e.g. {@code https://chat.example.com}; not empty
-   * @throws IllegalArgumentException for an entry that is not an origin ({@code *} included)
+   * @throws IllegalStateException for an entry that is not an origin ({@code *} included)
    */
   Cors(List<String> origins) {
-    this.origins = origins.stream().map(Cors::normalise).toList();
+    this.origins = origins(origins);
     this.handler = CorsHandler.create()
         .addOrigins(this.origins)
         .allowedMethods(METHODS)
@@ -66,13 +66,22 @@ final class Cors implements Handler<RoutingContext> {
         .maxAgeSeconds(MAX_AGE_S);
   }
 
+  /**
+   * The configured origins, checked and normalised (lower case, no trailing slash).
+   *
+   * @throws IllegalStateException for an entry that is not {@code http(s)://host[:port]} ({@code *} included)
+   */
+  public static List<String> origins(List<String> configured) {
+    return configured.stream().map(Cors::normalise).toList();
+  }
+
   private static String normalise(String origin) {
     String o = origin.strip();
     while (o.endsWith("/")) {
       o = o.substring(0, o.length() - 1);
     }
     if (!o.matches("(?i)https?://[^/\\s?#*]+")) {
-      throw new IllegalArgumentException("http.cors.origins: '" + origin
+      throw new IllegalStateException("http.cors.origins: '" + origin
           + "' is not an origin (scheme://host[:port], e.g. https://chat.example.com)");
     }
     return o.toLowerCase(Locale.ROOT);

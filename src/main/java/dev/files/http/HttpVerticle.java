@@ -27,8 +27,9 @@ import java.util.concurrent.TimeUnit;
  * sessions. Routes, under {@code /internal/services/files/v1/companies/:company_id/files}:
  * {@code POST /} (classic upload or initialisation), {@code POST /:file_id} (chunk or overwrite),
  * {@code GET /:file_id} (metadata or testChunks probe), {@code GET|HEAD /:file_id/download},
- * {@code GET /:file_id/thumbnails/:index}, {@code DELETE /:file_id}; and {@code GET /health}. CORS
- * for the origins of {@code http.cors.origins} ({@link Cors}).
+ * {@code GET /:file_id/thumbnails/:index}, {@code DELETE /:file_id}; and {@code GET /health}, the
+ * upload page at {@code /} and {@code GET /openapi.yaml} ({@link WebPage}). CORS for the origins of
+ * {@code http.cors.origins} ({@link Cors}).
  */
 public final class HttpVerticle extends VerticleBase {
 
@@ -66,6 +67,7 @@ public final class HttpVerticle extends VerticleBase {
       router.route().handler(new Cors(s.corsOrigins()));
     }
     router.get("/health").handler(this::health);
+    WebPage.routes(router);
     String files = FileRecord.API_PREFIX + "/companies/:company_id/files";
     router.post(files).handler(auth).handler(uploads::create);
     router.post(files + "/:file_id").handler(auth).handler(uploads::upload);
