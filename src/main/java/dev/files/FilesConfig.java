@@ -45,7 +45,7 @@ import java.util.regex.Pattern;
 public final class FilesConfig {
 
   /** Value types, taken from the default. */
-  enum Type { STRING, NUMBER, BOOLEAN }
+  enum Type { STRING, NUMBER, BOOLEAN, LIST }
 
   /** Keys that need not have a default in config.json: their type. */
   static final Map<String, Type> WITHOUT_DEFAULT = Map.of(
@@ -168,7 +168,8 @@ public final class FilesConfig {
   }
 
   private static Type typeOf(Object v) {
-    return v instanceof Boolean ? Type.BOOLEAN : v instanceof Number ? Type.NUMBER : Type.STRING;
+    return v instanceof Boolean ? Type.BOOLEAN : v instanceof Number ? Type.NUMBER
+        : v instanceof io.vertx.core.json.JsonArray || v instanceof List ? Type.LIST : Type.STRING;
   }
 
   /** The value as its key's type, in range; else one line naming the key, where it came from, and the rule. */
@@ -205,6 +206,20 @@ public final class FilesConfig {
               : "between " + range[0] + " and " + range[1]) + ", got " + n);
         }
         return n;
+      }
+      case LIST -> { // a JSON list of strings, or a comma-separated string (an environment variable)
+        if (raw instanceof io.vertx.core.json.JsonArray || raw instanceof List) {
+          for (Object item : raw instanceof List<?> l ? l : ((io.vertx.core.json.JsonArray) raw).getList()) {
+            if (!(item instanceof String)) {
+              throw new IllegalStateException(at + " must be a list of strings, got '" + shown + "'");
+            }
+          }
+          return raw;
+        }
+        if (raw instanceof JsonObject || raw instanceof Map || raw instanceof Number || raw instanceof Boolean) {
+          throw new IllegalStateException(at + " must be a list of strings (or comma-separated), got '" + shown + "'");
+        }
+        return String.valueOf(raw);
       }
       default -> {
         if (raw instanceof JsonObject || raw instanceof io.vertx.core.json.JsonArray || raw instanceof Map || raw instanceof List) {
@@ -295,6 +310,26 @@ public final class FilesConfig {
   public boolean flag(String key) {
     Object v = values.get(key);
     return v instanceof Boolean b ? b : Boolean.parseBoolean(String.valueOf(v));
+  }
+
+  /**
+   * The list value of {@code key}: a JSON array in a configuration file, or a comma-separated string
+   * (an environment variable); blank entries are dropped; empty if unset.
+   */
+  public java.util.List<String> list(String key) {
+    Object v = values.get(key);
+    java.util.List<String> out = new java.util.ArrayList<>();
+    if (v instanceof io.vertx.core.json.JsonArray a) {
+      a.forEach(x -> out.add(String.valueOf(x).strip()));
+    } else if (v instanceof java.util.Collection<?> c) {
+      c.forEach(x -> out.add(String.valueOf(x).strip()));
+    } else if (v != null) {
+      for (String x : v.toString().split(",")) {
+        out.add(x.strip());
+      }
+    }
+    out.removeIf(String::isEmpty);
+    return java.util.List.copyOf(out);
   }
 
   /** True when the value of {@code key} must never be printed (keys, secrets, passwords). */

@@ -6,6 +6,7 @@ import dev.files.auth.TokenVerifier;
 import dev.files.db.Database;
 import dev.files.db.FileRepository;
 import dev.files.db.StoreIdentityRepository;
+import dev.files.http.Cors;
 import dev.files.http.HttpVerticle;
 import dev.files.storage.DataKeys;
 import dev.files.storage.IoExecutor;
@@ -34,6 +35,7 @@ import io.vertx.sqlclient.Tuple;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.List;
 
 /**
  * One running node of the service: Vert.x (clustered when {@code cluster.enabled}), the database
@@ -82,8 +84,10 @@ public final class Node {
    */
   public static Future<Node> start(FilesConfig config) {
     DataKeys dataKeys;
+    List<String> corsOrigins;
     try {
       TokenVerifier.options(config); // refuse to start without a JWT key, before touching anything
+      corsOrigins = Cors.origins(config.list("http.cors.origins"));
       dataKeys = DataKeys.create(config.string("encryption.master_key"), config.string("encryption.master_key_id"),
           config.string("encryption.previous_keys"), config.flag("encryption.null_cipher"));
     } catch (IllegalStateException e) {
@@ -151,7 +155,8 @@ public final class Node {
           HttpVerticle.Services services = new HttpVerticle.Services(files, store, dataKeys, sessions,
               TokenVerifier.create(vx, config), new Membership(files), config.string("http.host"),
               (int) config.number("http.port"), config.number("limits.max_request_bytes"),
-              config.number("limits.max_file_bytes"), config.number("thumbnails.sync_wait_ms"));
+              config.number("limits.max_file_bytes"), config.number("thumbnails.sync_wait_ms"),
+              corsOrigins);
           Operations ops = new Operations(metrics, Health.live(vx), Health.ready(vx, files, store.root(), clusterManager));
           // the store and its database must belong together before the sweep may collect orphans
           return StoreBinding.bind(vx, new StoreIdentityRepository(pool), store.root(), dbLabel(config))

@@ -101,7 +101,7 @@ class StoreIdentityTest {
 
   private static Throwable refusal(Map<String, ?> settings) {
     Throwable[] err = new Throwable[1];
-    assertThatThrownBy(() -> Node.start(FilesConfig.load(Map.of(), settings)).await(120, TimeUnit.SECONDS))
+    assertThatThrownBy(() -> Node.start(FilesConfig.load(Map.of(), TestNode.nodeSettings(new java.util.HashMap<>(settings)))).await(120, TimeUnit.SECONDS))
         .satisfies(e -> err[0] = e);
     assertThat(err[0]).isInstanceOf(IllegalStateException.class);
     assertThat(err[0].getMessage()).doesNotContain("\n").contains("refusing to start")

@@ -28,7 +28,9 @@ import java.util.concurrent.TimeUnit;
  * sessions. Routes, under {@code /internal/services/files/v1/companies/:company_id/files}:
  * {@code POST /} (classic upload or initialisation), {@code POST /:file_id} (chunk or overwrite),
  * {@code GET /:file_id} (metadata or testChunks probe), {@code GET|HEAD /:file_id/download},
- * {@code GET /:file_id/thumbnails/:index}, {@code DELETE /:file_id}; and {@code GET /health}.
+ * {@code GET /:file_id/thumbnails/:index}, {@code DELETE /:file_id}; and {@code GET /health}, the
+ * upload page at {@code /} and {@code GET /openapi.yaml} ({@link WebPage}). CORS for the origins of
+ * {@code http.cors.origins} ({@link Cors}).
  */
 public final class HttpVerticle extends VerticleBase {
 
@@ -36,7 +38,15 @@ public final class HttpVerticle extends VerticleBase {
   public record Services(FileRepository files, ChunkStore store, DataKeys dataKeys, UploadSessions sessions,
                          TokenVerifier verifier,
                          Membership membership, String host, int port, long maxRequestBytes, long maxFileBytes,
-                         long thumbnailSyncMs) {
+                         long thumbnailSyncMs, java.util.List<String> corsOrigins) {
+
+    /** Without CORS ({@code http.cors.origins} empty). */
+    public Services(FileRepository files, ChunkStore store, DataKeys dataKeys, UploadSessions sessions,
+                    TokenVerifier verifier, Membership membership, String host, int port, long maxRequestBytes,
+                    long maxFileBytes, long thumbnailSyncMs) {
+      this(files, store, dataKeys, sessions, verifier, membership, host, port, maxRequestBytes, maxFileBytes,
+          thumbnailSyncMs, java.util.List.of());
+    }
   }
 
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(HttpVerticle.class);
@@ -63,11 +73,15 @@ public final class HttpVerticle extends VerticleBase {
         s.maxFileBytes(), s.thumbnailSyncMs());
     DownloadHandler downloads = new DownloadHandler(s.files(), s.store(), s.dataKeys());
 
+    if (!s.corsOrigins().isEmpty()) { // first, so that every answer (errors included) carries the headers
+      router.route().handler(new Cors(s.corsOrigins()));
+    }
     if (ops == null) {
       router.get("/health").handler(this::health);
     } else {
       ops.mount(router); // /health, /health/live, /health/ready, /metrics
     }
+    WebPage.routes(router);
     String files = FileRecord.API_PREFIX + "/companies/:company_id/files";
     router.post(files).handler(auth).handler(uploads::create);
     router.post(files + "/:file_id").handler(auth).handler(uploads::upload);

@@ -24,10 +24,11 @@ import java.util.function.Supplier;
 /** A small HTTP client for the API, on java.net.http (no part of the service is used). */
 public final class Api {
 
-  public static final HttpClient CLIENT = HttpClient.newBuilder()
+  /** Checks every exchange against docs/openapi.yaml ({@link ValidatingHttpClient}). */
+  public static final HttpClient CLIENT = new ValidatingHttpClient(HttpClient.newBuilder()
       .version(HttpClient.Version.HTTP_1_1)
       .connectTimeout(Duration.ofSeconds(10))
-      .build();
+      .build());
 
   private final String base;
 

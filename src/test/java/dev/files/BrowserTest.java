@@ -1,0 +1,372 @@
+package dev.files;
+
+import com.sun.net.httpserver.HttpServer;
+import dev.files.support.Api;
+import dev.files.support.Samples;
+import dev.files.support.TestNode;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.openqa.selenium.By;
+import org.openqa.selenium.JavascriptExecutor;
+import org.openqa.selenium.OutputType;
+import org.openqa.selenium.WebElement;
+import org.openqa.selenium.chrome.ChromeDriver;
+import org.openqa.selenium.chrome.ChromeDriverService;
+import org.openqa.selenium.chrome.ChromeOptions;
+import org.openqa.selenium.chromium.ChromiumNetworkConditions;
+import org.openqa.selenium.support.ui.WebDriverWait;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.net.URLEncoder;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Random;
+import java.util.UUID;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * The upload page at {@code /} in a real browser: headless Chromium (Debian's {@code chromium} and
+ * {@code chromium-driver}, which {@code scripts/test} installs when it can) driven by Selenium. Skipped
+ * when they are not installed.
+ *
+ * <ul>
+ *   <li>On the node's own origin: three files (a PNG and a 20 MiB file chosen with the file input, a
+ *       JPEG dropped on the drop zone) in 1 MiB chunks; the big one is paused (the network slowed down
+ *       so that it is caught half-way), found half stored on the service, resumed (the page asks which
+ *       chunks are stored and sends only the others) and completed; the thumbnails show; the 20 MiB
+ *       file is downloaded through the page's link and its SHA-256 compared; a screenshot of the page
+ *       goes to {@code target/upload-page.png}.</li>
+ *   <li>From another origin (a second HTTP server of the test, on another port, listed in
+ *       {@code http.cors.origins}): a page that uploads and downloads with {@code fetch} and reads the
+ *       exposed headers and a 401's JSON; the upload page itself pointed at the node's API; and the same
+ *       page from an origin that is not listed, which shows in words why it cannot reach the service.</li>
+ * </ul>
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class BrowserTest {
+
+  private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
+  private static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
+  private static final int MiB = 1 << 20;
+
+  private TestNode node;
+  private HttpServer other;
+  private int otherPort;
+  private ChromeDriver driver;
+  private Path work;
+  private Path downloads;
+  private final UUID company = UUID.randomUUID();
+  private final String token = TestNode.userToken(UUID.randomUUID(), company);
+
+  @BeforeAll
+  void start() throws Exception {
+    assumeTrue(Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER),
+        "Chromium is not installed (apt-get install chromium chromium-driver; scripts/test does it as root): browser tests skipped");
+    otherPort = TestNode.freePort();
+    node = TestNode.start(Map.of("http.cors.origins", "http://127.0.0.1:" + otherPort));
+    other = HttpServer.create(new InetSocketAddress("127.0.0.1", otherPort), 0);
+    other.createContext("/", exchange -> {
+      String path = exchange.getRequestURI().getPath();
+      byte[] body;
+      String type;
+      if (path.equals("/fetch.html")) {
+        body = FETCH_PAGE.getBytes(StandardCharsets.UTF_8);
+        type = "text/html; charset=utf-8";
+      } else if (path.startsWith("/upload/")) { // the node's upload page, served by another origin
+        String name = path.equals("/upload/") ? "index.html" : path.substring("/upload/".length());
+        try (InputStream in = BrowserTest.class.getClassLoader().getResourceAsStream("webroot/" + name)) {
+          body = in == null ? null : in.readAllBytes();
+        }
+        type = name.endsWith(".js") ? "text/javascript" : name.endsWith(".css") ? "text/css" : "text/html; charset=utf-8";
+      } else {
+        body = null;
+        type = "text/plain";
+      }
+      if (body == null) {
+        exchange.sendResponseHeaders(404, -1);
+      } else {
+        exchange.getResponseHeaders().add("Content-Type", type);
+        exchange.sendResponseHeaders(200, body.length);
+        exchange.getResponseBody().write(body);
+      }
+      exchange.close();
+    });
+    other.start();
+
+    work = Files.createTempDirectory("files-browser");
+    downloads = Files.createDirectories(work.resolve("downloads"));
+    ChromeOptions options = new ChromeOptions();
+    options.setBinary(CHROMIUM.toFile());
+    options.addArguments("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+        "--window-size=1100,1000", "--user-data-dir=" + Files.createDirectories(work.resolve("profile")));
+    Map<String, Object> prefs = new HashMap<>();
+    prefs.put("download.default_directory", downloads.toString());
+    prefs.put("download.prompt_for_download", false);
+    options.setExperimentalOption("prefs", prefs);
+    options.setCapability("goog:loggingPrefs", Map.of("browser", "ALL"));
+    // the driver path is given: Selenium Manager never tries to download a driver or a browser
+    ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(CHROMEDRIVER.toFile())
+        .usingAnyFreePort().build();
+    driver = new ChromeDriver(service, options);
+    driver.manage().timeouts().scriptTimeout(Duration.ofSeconds(60));
+  }
+
+  @AfterAll
+  void stop() throws Exception {
+    if (driver != null) {
+      driver.quit();
+    }
+    if (other != null) {
+      other.stop(0);
+    }
+    if (node != null) {
+      node.close();
+    }
+    if (work != null) {
+      Files.walk(work).sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    }
+  }
+
+  private String nodeOrigin() {
+    return "http://127.0.0.1:" + node.port;
+  }
+
+  private String fragment(String api) {
+    return "#token=" + token + "&company=" + company + (api == null ? "" : "&api=" + URLEncoder.encode(api, StandardCharsets.UTF_8));
+  }
+
+  private WebElement row(String name) {
+    return driver.findElement(By.cssSelector("li.upload[data-name='" + name + "']"));
+  }
+
+  private String state(String name) {
+    return row(name).getDomAttribute("data-state");
+  }
+
+  private double progress(String name) {
+    return Double.parseDouble(String.valueOf(((JavascriptExecutor) driver).executeScript(
+        "return document.querySelector(\"li.upload[data-name='\" + arguments[0] + \"'] progress\").value", name)));
+  }
+
+  private WebDriverWait waitUpTo(int seconds) {
+    WebDriverWait wait = new WebDriverWait(driver, Duration.ofSeconds(seconds), Duration.ofMillis(100));
+    wait.ignoring(org.openqa.selenium.NoSuchElementException.class);
+    return wait;
+  }
+
+  /** The page's console, for failure messages. */
+  private String console() {
+    StringBuilder b = new StringBuilder();
+    driver.manage().logs().get("browser").forEach(e -> b.append("\n  console: ").append(e.getLevel()).append(' ').append(e.getMessage()));
+    return b.toString();
+  }
+
+  private void waitComplete(String name, int seconds) {
+    waitUpTo(seconds).withMessage(() -> name + " did not complete: " + row(name).getText() + console())
+        .until(d -> "complete".equals(state(name)) || "error".equals(state(name)));
+    assertThat(state(name)).as(row(name).getText()).isEqualTo("complete");
+  }
+
+  /** The chunk numbers the service has stored, by the testChunks probe. */
+  private int storedChunks(UUID file, int total) throws Exception {
+    Api api = new Api(node);
+    int stored = 0;
+    for (int n = 1; n <= total; n++) {
+      HttpResponse<String> r = api.get(api.file(company, file) + "?chunk_number=" + n, token);
+      assertThat(r.statusCode()).isIn(200, 204);
+      stored += r.statusCode() == 200 ? 1 : 0;
+    }
+    return stored;
+  }
+
+  @Test
+  void uploadsThreeFilesPausesAndResumesTheBigOneShowsThumbnailsAndDownloads() throws Exception {
+    byte[] png = Samples.image("png", 640, 400);
+    byte[] jpeg = Samples.image("jpg", 480, 320);
+    byte[] big = Samples.random(new Random(20), 20 * MiB);
+    Path pngFile = Files.write(work.resolve("photo.png"), png);
+    Path bigFile = Files.write(work.resolve("big.bin"), big);
+
+    driver.get(nodeOrigin() + "/" + fragment(null));
+    assertThat(driver.getCurrentUrl()).doesNotContain("token"); // the page takes the token out of the address bar
+    assertThat(driver.findElement(By.id("api")).getDomProperty("value")).isEqualTo(node.api());
+    driver.findElement(By.id("parallel")).clear();
+    driver.findElement(By.id("parallel")).sendKeys("2");
+
+    // a slow network, so that the 20 MiB upload can be caught half-way
+    ChromiumNetworkConditions slow = new ChromiumNetworkConditions();
+    slow.setLatency(Duration.ofMillis(150));
+    slow.setUploadThroughput(1024 * 1024);
+    slow.setDownloadThroughput(8 * 1024 * 1024);
+    driver.setNetworkConditions(slow);
+
+    driver.findElement(By.id("pick")).sendKeys(pngFile + "\n" + bigFile);
+    // a JPEG dropped on the drop zone
+    ((JavascriptExecutor) driver).executeScript("""
+        const bytes = Uint8Array.from(atob(arguments[0]), c => c.charCodeAt(0));
+        const dt = new DataTransfer();
+        dt.items.add(new File([bytes], 'dropped.jpg', {type: 'image/jpeg'}));
+        document.getElementById('drop').dispatchEvent(new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true}));
+        """, Base64.getEncoder().encodeToString(jpeg));
+
+    waitUpTo(120).withMessage("the 20 MiB upload did not start").until(d -> progress("big.bin") >= 0.15);
+    row("big.bin").findElement(By.cssSelector("button.toggle")).click();
+    assertThat(state("big.bin")).isEqualTo("paused");
+    driver.deleteNetworkConditions();
+    UUID bigId = UUID.fromString(row("big.bin").getDomAttribute("data-file-id"));
+    Thread.sleep(1500); // nothing moves while paused
+    double paused = progress("big.bin");
+    Thread.sleep(1500);
+    assertThat(progress("big.bin")).isEqualTo(paused);
+    JsonObject pending = Api.resource(new Api(node).get(new Api(node).file(company, bigId), token));
+    assertThat(pending.getString("upload_status")).isEqualTo("pending");
+    assertThat(pending.getJsonObject("upload_data").getInteger("chunks")).isEqualTo(20);
+    int storedBeforeResume = storedChunks(bigId, 20);
+    assertThat(storedBeforeResume).isBetween(1, 19);
+
+    row("big.bin").findElement(By.cssSelector("button.toggle")).click(); // resume
+    waitComplete("big.bin", 180);
+    assertThat(row("big.bin").getDomAttribute("data-resumed-with")).isEqualTo(Integer.toString(storedBeforeResume));
+    assertThat(row("big.bin").getText()).contains("resumed (" + storedBeforeResume + " of 20 chunks were stored");
+    waitComplete("photo.png", 120);
+    waitComplete("dropped.jpg", 120);
+
+    // thumbnails: decoded images in the two image rows, none for the random bytes
+    for (String name : new String[]{"photo.png", "dropped.jpg"}) {
+      waitUpTo(30).withMessage("no thumbnail for " + name).until(d -> ((Number) ((JavascriptExecutor) d).executeScript(
+          "const i = document.querySelector(\"li.upload[data-name='\" + arguments[0] + \"'] .thumb img\");"
+              + " return i && i.complete ? i.naturalWidth : 0", name)).intValue() > 0);
+    }
+    assertThat(row("big.bin").findElements(By.cssSelector(".thumb img"))).isEmpty();
+    assertThat(row("photo.png").getText()).contains("image/png", "download");
+    assertThat(row("big.bin").getText()).contains("20 MiB", "application/octet-stream");
+
+    Path shot = Path.of("target", "upload-page.png");
+    Files.createDirectories(shot.getParent());
+    Files.write(shot, driver.getScreenshotAs(OutputType.BYTES));
+
+    // the service has the bytes, and the page's link downloads them
+    HttpResponse<byte[]> stored = new Api(node).download(company, bigId, token);
+    assertThat(Api.sha256(stored.body())).isEqualTo(Api.sha256(big));
+    row("big.bin").findElement(By.cssSelector("a.download")).click();
+    Path downloaded = downloads.resolve("big.bin");
+    waitUpTo(120).withMessage("no download in " + downloads).until(d -> {
+      try (var files = Files.list(downloads)) {
+        return Files.exists(downloaded) && files.noneMatch(p -> p.toString().endsWith(".crdownload"))
+            && sizeOf(downloaded) == big.length;
+      } catch (IOException e) {
+        return false;
+      }
+    });
+    assertThat(Api.sha256(Files.readAllBytes(downloaded))).isEqualTo(Api.sha256(big));
+  }
+
+  private static long sizeOf(Path p) {
+    try {
+      return Files.size(p);
+    } catch (IOException e) {
+      return -1;
+    }
+  }
+
+  @Test
+  void aPageOnAnotherOriginUploadsAndDownloadsWithFetchThroughCors() throws Exception {
+    driver.get("http://127.0.0.1:" + otherPort + "/fetch.html" + fragment(node.api()));
+    waitUpTo(60).withMessage("the fetch page did not finish").until(d -> !d.findElement(By.id("result")).getText().isEmpty());
+    JsonObject result = new JsonObject(driver.findElement(By.id("result")).getText());
+    assertThat(result.getString("failure")).isNull();
+    assertThat(result.getInteger("uploadStatus")).isEqualTo(200);
+    assertThat(result.getString("uploadState")).isEqualTo("complete");
+    assertThat(result.getInteger("downloadStatus")).isEqualTo(200);
+    // the bytes the page generated: i % 251 for i in 0..99999
+    byte[] expected = new byte[100_000];
+    for (int i = 0; i < expected.length; i++) {
+      expected[i] = (byte) (i % 251);
+    }
+    assertThat(result.getString("downloadSha256")).isEqualTo(Api.sha256(expected));
+    assertThat(result.getString("contentDisposition")).startsWith("attachment; filename=\"cors fetch.bin\"");
+    assertThat(result.getString("etag")).startsWith("\"");
+    assertThat(result.getString("contentLength")).isEqualTo("100000");
+    assertThat(result.getString("rangeContentRange")).isEqualTo("bytes 0-9/100000");
+    // an error is readable too: its status and JSON, not a network failure
+    assertThat(result.getInteger("errorStatus")).isEqualTo(401);
+    assertThat(result.getString("errorMessage")).isEqualTo("missing bearer token");
+  }
+
+  @Test
+  void theUploadPageWorksFromAnotherOriginThatCorsAllowsAndSaysWhyWhereItDoesNot() throws Exception {
+    byte[] png = Samples.image("png", 300, 200);
+    Path file = Files.write(work.resolve("cross.png"), png);
+    driver.get("http://127.0.0.1:" + otherPort + "/upload/" + fragment(node.api()));
+    assertThat(driver.findElement(By.id("api")).getDomProperty("value")).isEqualTo(node.api());
+    driver.findElement(By.id("pick")).sendKeys(file.toString());
+    waitComplete("cross.png", 120);
+    waitUpTo(30).withMessage("no thumbnail from another origin").until(d -> ((Number) ((JavascriptExecutor) d).executeScript(
+        "const i = document.querySelector(\"li.upload[data-name='cross.png'] .thumb img\"); return i && i.complete ? i.naturalWidth : 0"))
+        .intValue() > 0);
+    UUID id = UUID.fromString(row("cross.png").getDomAttribute("data-file-id"));
+    assertThat(new Api(node).download(company, id, token).body()).isEqualTo(png);
+
+    // localhost is another origin than 127.0.0.1, and it is not listed
+    driver.get("http://localhost:" + otherPort + "/upload/" + fragment(node.api()));
+    driver.findElement(By.id("pick")).sendKeys(file.toString());
+    waitUpTo(60).until(d -> "error".equals(state("cross.png")));
+    assertThat(row("cross.png").findElement(By.cssSelector(".error")).getText())
+        .contains("could not be reached", "http://localhost:" + otherPort, "http.cors.origins");
+  }
+
+  /** A page of another origin that calls the API with fetch, and writes what it saw as JSON into #result. */
+  private static final String FETCH_PAGE = """
+      <!doctype html><meta charset="utf-8"><title>fetch through CORS</title>
+      <pre id="result"></pre>
+      <script>
+      (async () => {
+        const p = new URLSearchParams(location.hash.slice(1));
+        const api = p.get('api'), token = p.get('token'), company = p.get('company');
+        const auth = {Authorization: 'Bearer ' + token};
+        const out = {};
+        try {
+          const bytes = new Uint8Array(100000);
+          for (let i = 0; i < bytes.length; i++) bytes[i] = i % 251;
+          const form = new FormData();
+          form.append('file', new Blob([bytes], {type: 'application/octet-stream'}), 'cors fetch.bin');
+          const up = await fetch(api + '/companies/' + company + '/files', {method: 'POST', headers: auth, body: form});
+          out.uploadStatus = up.status;
+          const resource = (await up.json()).resource;
+          out.uploadState = resource.upload_status;
+          const url = api + '/companies/' + company + '/files/' + resource.id + '/download';
+          const down = await fetch(url, {headers: auth});
+          out.downloadStatus = down.status;
+          out.contentDisposition = down.headers.get('Content-Disposition');
+          out.etag = down.headers.get('ETag');
+          out.contentLength = down.headers.get('Content-Length');
+          const digest = await crypto.subtle.digest('SHA-256', await down.arrayBuffer());
+          out.downloadSha256 = Array.from(new Uint8Array(digest)).map(b => b.toString(16).padStart(2, '0')).join('');
+          const range = await fetch(url, {headers: {...auth, Range: 'bytes=0-9'}});
+          out.rangeContentRange = range.headers.get('Content-Range');
+          const error = await fetch(api + '/companies/' + company + '/files', {method: 'POST'});
+          out.errorStatus = error.status;
+          out.errorMessage = (await error.json()).message;
+        } catch (e) {
+          out.failure = String(e);
+        }
+        document.getElementById('result').textContent = JSON.stringify(out);
+      })();
+      </script>
+      """;
+}
