@@ -99,7 +99,9 @@ public final class Node {
     ServiceMetrics metrics = config.flag("metrics.enabled") ? ServiceMetrics.create() : ServiceMetrics.NONE;
     VertxOptions options = new VertxOptions();
     if (metrics.registry() != null) {
+      // a registry name of its own: nodes sharing a JVM (tests) do not share Vert.x's metrics
       options.setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true).setJvmMetricsEnabled(true)
+          .setRegistryName("files-" + java.util.UUID.randomUUID())
           .setPrometheusOptions(new VertxPrometheusOptions().setEnabled(true)));
     }
     Future<Vertx> vertx;

@@ -94,7 +94,11 @@ class DrainTest {
           "Authorization: Bearer " + token, "Content-Type: multipart/form-data; boundary=" + boundary,
           "Content-Length: " + all.length);
       assertThat(upload.send(Arrays.copyOfRange(all, 0, half))).isTrue();
-      Thread.sleep(1000); // the node has the head and half the body
+      // a later connection answered means the upload's connection was accepted before it
+      assertThat(java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+          java.net.URI.create("http://127.0.0.1:" + port + "/health/live")).build(), HttpResponse.BodyHandlers.ofString())
+          .statusCode()).isEqualTo(200);
+      Thread.sleep(1000); // the node has read the head and half the body
 
       server.destroy(); // SIGTERM
       long t0 = System.nanoTime();
