@@ -219,7 +219,21 @@ public final class FilesConfig {
         if (raw instanceof JsonObject || raw instanceof Map || raw instanceof Number || raw instanceof Boolean) {
           throw new IllegalStateException(at + " must be a list of strings (or comma-separated), got '" + shown + "'");
         }
-        return String.valueOf(raw);
+        String text = String.valueOf(raw).strip();
+        if (text.startsWith("[")) { // a JSON list given as text
+          try {
+            return check(key, where, new io.vertx.core.json.JsonArray(text), type);
+          } catch (io.vertx.core.json.DecodeException e) {
+            throw new IllegalStateException(at + " must be a JSON list of strings or comma-separated, got '" + shown + "'");
+          }
+        }
+        io.vertx.core.json.JsonArray items = new io.vertx.core.json.JsonArray();
+        for (String item : text.split(",")) {
+          if (!item.isBlank()) {
+            items.add(item.strip());
+          }
+        }
+        return items;
       }
       default -> {
         if (raw instanceof JsonObject || raw instanceof io.vertx.core.json.JsonArray || raw instanceof Map || raw instanceof List) {

@@ -205,7 +205,7 @@ class CorsTest extends NodeTest {
     for (String bad : List.of("*", "https://app.example.test/path", "app.example.test")) {
       Map<String, Object> settings = TestNode.settings(Map.of("http.cors.origins", bad));
       try {
-        assertThatThrownBy(() -> Node.start(FilesConfig.load(Map.of(), settings)).await(60, java.util.concurrent.TimeUnit.SECONDS))
+        assertThatThrownBy(() -> Node.start(FilesConfig.load(Map.of(), TestNode.nodeSettings(settings))).await(60, java.util.concurrent.TimeUnit.SECONDS))
             .hasMessageContaining("http.cors.origins").hasMessageContaining(bad);
       } finally {
         dev.files.support.Db.drop((String) settings.get("test.db_name"));
