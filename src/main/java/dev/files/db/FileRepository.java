@@ -198,6 +198,17 @@ public final class FileRepository {
   }
 
   /**
+   * Lists an object no chunk row points at (a copy identical to the live chunk) straight in
+   * {@code retired_chunks}, with its commit id, to be removed after {@code retireUntil} (epoch ms).
+   */
+  public Future<Void> retireUnrecorded(SqlConnection c, UUID fileId, CommittedChunk copy, long retireUntil) {
+    return c.preparedQuery("""
+            INSERT INTO retired_chunks (storage_key, file_id, delete_after, commit_id) VALUES ($1, $2, $3, $4)""")
+        .execute(Tuple.of(copy.storageKey(), fileId, retireUntil, copy.commitId()))
+        .mapEmpty();
+  }
+
+  /**
    * Makes the upload generation live: size, chunk count, name and type switch in one statement. The
    * chunks of every other generation leave the {@code chunks} table for {@code retired_chunks},
    * to be removed after {@code retireUntil} (epoch ms): downloads that began before the switch

@@ -28,8 +28,9 @@ import java.util.UUID;
  *   <li>a commit that waited longer than the retire grace for its session is 409: by then the
  *       superseded copy that would recognise it may be gone;</li>
  *   <li>on a complete file with no upload in progress, a chunk identical to the live one (number,
- *       size, SHA-256, count) changes nothing and its new object is removed; anything else starts
- *       an overwrite;</li>
+ *       size, SHA-256, count) changes nothing: its new copy goes straight to the retired list (so a
+ *       repeated delivery is still recognised by its commit id) and its object is removed after the
+ *       grace; anything else starts an overwrite;</li>
  *   <li>rights (403), the generation the bytes were encrypted for (409), totals that contradict
  *       the recorded ones and chunk numbers outside 1..total_chunks (400);</li>
  *   <li>the copy of the same chunk already stored, and chunks numbered above a total_chunks that
@@ -40,8 +41,9 @@ import java.util.UUID;
  *       1..total_chunks is stored, and then the stored total must equal total_size (else 400 and
  *       this chunk is not kept); completion makes the generation live and retires every other.</li>
  * </ol>
- * A refusal changes nothing. Generation numbers come from the file's counter of the highest
- * generation ever handed out, so none is used twice.
+ * A refusal changes nothing. No object is deleted at once: what is no longer wanted is retired.
+ * Generation numbers come from the file's counter of the highest generation ever handed out, so
+ * none is used twice.
  */
 public final class UploadRules {
 
@@ -101,7 +103,7 @@ public final class UploadRules {
   }
 
   /** A change an accepted commit makes. */
-  public sealed interface Effect permits CreateFile, RecordUpload, Retire, PutChunk, Complete, RemoveObject {
+  public sealed interface Effect permits CreateFile, RecordUpload, Retire, PutChunk, Complete, Discard {
   }
 
   /** Insert the row of a new file (no generation, no upload in progress). */
@@ -132,8 +134,11 @@ public final class UploadRules {
   public record Complete(int generation, long size, int chunks, String thumbnailsStatus) implements Effect {
   }
 
-  /** Remove an object that no row ever pointed at, once the transaction has committed. */
-  public record RemoveObject(String storageKey) implements Effect {
+  /**
+   * A copy that is not needed (identical to the live chunk) goes straight to the retired list, with
+   * its commit id; its object is removed after the grace.
+   */
+  public record Discard(CommittedChunk copy) implements Effect {
   }
 
   /**
@@ -178,7 +183,9 @@ public final class UploadRules {
           && x.size() == c.size() && x.sha256().equals(c.sha256()))
           && (c.totalChunks() == null || c.totalChunks() == f.chunks());
       if (same) {
-        return new Accepted(state, List.of(new RemoveObject(c.storageKey())), false, false);
+        List<Effect> discard = List.of(new Discard(new CommittedChunk(f.generation(), c.chunkNumber(), c.size(),
+            c.sha256(), c.storageKey(), c.commitId())));
+        return new Accepted(apply(state, discard, now), discard, false, false);
       }
     }
     Refused refused = uploadRights(f, c.requester());
@@ -270,6 +277,8 @@ public final class UploadRules {
         retire(chunks, known, r -> keys.contains(r.storageKey()));
       } else if (e instanceof PutChunk x) {
         chunks.add(x.chunk());
+      } else if (e instanceof Discard x && x.copy().commitId() != null) {
+        known.add(x.copy().commitId());
       } else if (e instanceof Complete x) {
         f = copy(f, x.generation(), x.size(), x.chunks(),
             f.uploadName() != null ? f.uploadName() : f.name(), f.uploadMime() != null ? f.uploadMime() : f.mime(),

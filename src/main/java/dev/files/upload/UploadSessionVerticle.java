@@ -39,8 +39,8 @@ import java.util.function.Function;
  *       pending file; replies with the resource;</li>
  *   <li>{@code delete}: {@code {company_id, caller}} removes the file; replies {@code {"status":"success"}}.</li>
  * </ul>
- * What becomes of a chunk is decided by {@link UploadRules}; this actor reads the state, carries out
- * the decision in one transaction and removes objects once it committed.
+ * What becomes of a chunk is decided by {@link UploadRules}; this actor reads the state and carries
+ * out the decision in one transaction.
  * Refusals fail the message with the HTTP status as code (400, 403, 404, 409), database failures with
  * 503, and a commit whose COMMIT the database did not confirm with {@link UploadSessions#OUTCOME_UNKNOWN}.
  * The session stops after its upload completes, after init or delete, or after {@code idleMs}
@@ -133,8 +133,8 @@ public final class UploadSessionVerticle extends VerticleBase {
 
   /**
    * Records a chunk: reads the file under its row lock, lets {@link UploadRules} decide, and makes
-   * the decision's changes in the same transaction. Objects are removed only once it committed;
-   * when the COMMIT's outcome is unknown (the connection was lost), the asker is told so and the
+   * the decision's changes in the same transaction; objects no longer wanted are retired (the sweep
+   * removes them after the grace), never deleted at once. When the COMMIT's outcome is unknown (the connection was lost), the asker is told so and the
    * chunk's object is left to the orphan sweep.
    */
   private Future<JsonObject> commit(ChunkCommit c, long askedAt) {
@@ -152,11 +152,6 @@ public final class UploadSessionVerticle extends VerticleBase {
             })
             .compose(v -> files.find(conn, fileId)))
         .map(f -> {
-          for (UploadRules.Effect e : accepted[0].effects()) {
-            if (e instanceof UploadRules.RemoveObject r) {
-              removeObjects(List.of(r.storageKey()));
-            }
-          }
           JsonObject resource = f.toResource();
           if (!accepted[0].repeated()) {
             ServiceMetrics.of(vertx).chunkCommitted(c.size());
@@ -209,8 +204,10 @@ public final class UploadSessionVerticle extends VerticleBase {
       return files.putChunk(conn, fileId, x.chunk(), now);
     } else if (e instanceof UploadRules.Complete x) {
       return files.complete(conn, fileId, x.generation(), x.size(), x.chunks(), now, retireUntil, x.thumbnailsStatus());
+    } else if (e instanceof UploadRules.Discard x) {
+      return files.retireUnrecorded(conn, fileId, x.copy(), retireUntil);
     }
-    return Future.succeededFuture(); // RemoveObject: once the transaction committed
+    throw new IllegalStateException("unknown effect " + e);
   }
 
   /**

@@ -334,9 +334,10 @@ class UploadRulesProperties {
       }
       Integer startedGeneration = null;
       for (UploadRules.Effect e : a.effects()) {
-        if (e instanceof UploadRules.RemoveObject r) {
-          require(r.storageKey().equals(c.storageKey()), "removes another commit's object: %s", r);
-          objects.remove(r.storageKey());
+        if (e instanceof UploadRules.Discard x) {
+          require(x.copy().storageKey().equals(c.storageKey()), "discards another commit's object: %s", x);
+          require(tookEffect.add(c.commitId()), "a commit took effect twice: %s", c);
+          retired.put(x.copy().storageKey(), new RetiredRow(x.copy().commitId(), now + GRACE));
         } else if (e instanceof UploadRules.PutChunk p) {
           require(tookEffect.add(c.commitId()), "a commit took effect twice: %s", c);
           require(p.chunk().storageKey().equals(c.storageKey()), "records another object: %s", p);
