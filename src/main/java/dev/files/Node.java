@@ -88,7 +88,8 @@ public final class Node {
           HttpVerticle.Services services = new HttpVerticle.Services(files, store, dataKeys, sessions,
               TokenVerifier.create(vx, config), new Membership(files), config.string("http.host"),
               (int) config.number("http.port"), config.number("limits.max_request_bytes"),
-              config.number("limits.max_file_bytes"), config.number("thumbnails.sync_wait_ms"));
+              config.number("limits.max_file_bytes"), config.number("thumbnails.sync_wait_ms"),
+              config.number("http.idle_timeout_ms"), config.number("http.body_timeout_ms"));
           int port = (int) config.number("http.port");
           return vx.fileSystem().mkdirs(store.root().toString())
               .compose(v -> vx.deployVerticle(new MembershipVerticle(files)))
