@@ -40,8 +40,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 class BodyLimitsTest extends NodeTest {
 
   static final int LIMIT = 16 * 1024 * 1024;
-  static final int IDLE_MS = 2000;
-  static final int BODY_MS = 6000;
+  static final int IDLE_MS = 4000;
+  static final int BODY_MS = 10000;
 
   @Override
   protected Map<String, ?> settings() {
