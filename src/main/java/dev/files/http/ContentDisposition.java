@@ -19,13 +19,16 @@ public final class ContentDisposition {
   }
 
   /**
-   * The name with every character that is not printable ASCII, and {@code " \ / %}, replaced by
-   * {@code _} (one per character), for clients that ignore {@code filename*}.
+   * The name for clients that ignore {@code filename*} (API.md, "Operations and browsers"): ASCII
+   * letters, digits, space and {@code . _ - ( )} are kept, every other character (one per code
+   * point) becomes {@code _}, so nothing in it can end the quoted string or read as another parameter
+   * ({@code ; = * ' " \ %} are all replaced).
    */
   static String asciiFallback(String name) {
     StringBuilder b = new StringBuilder(name.length());
     name.codePoints().forEach(cp -> {
-      boolean plain = cp >= 0x20 && cp < 0x7F && cp != '"' && cp != '\\' && cp != '/' && cp != '%';
+      boolean plain = (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || (cp >= '0' && cp <= '9')
+          || cp == ' ' || cp == '.' || cp == '_' || cp == '-' || cp == '(' || cp == ')';
       b.append(plain ? (char) cp : '_');
     });
     return b.toString();

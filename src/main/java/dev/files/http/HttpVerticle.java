@@ -34,18 +34,21 @@ import java.util.concurrent.TimeUnit;
  */
 public final class HttpVerticle extends VerticleBase {
 
-  /** What the HTTP edge needs: shared by all instances of the verticle. */
+  /**
+   * What the HTTP edge needs: shared by all instances of the verticle. {@code idleTimeoutMs} and
+   * {@code bodyTimeoutMs}: {@code http.idle_timeout_ms} and {@code http.body_timeout_ms} (0: none).
+   */
   public record Services(FileRepository files, ChunkStore store, DataKeys dataKeys, UploadSessions sessions,
                          TokenVerifier verifier,
                          Membership membership, String host, int port, long maxRequestBytes, long maxFileBytes,
-                         long thumbnailSyncMs, java.util.List<String> corsOrigins) {
+                         long thumbnailSyncMs, java.util.List<String> corsOrigins, long idleTimeoutMs, long bodyTimeoutMs) {
 
-    /** Without CORS ({@code http.cors.origins} empty). */
+    /** Without CORS ({@code http.cors.origins} empty), with the default request deadlines (60 s without a byte, 1 h for a whole body). */
     public Services(FileRepository files, ChunkStore store, DataKeys dataKeys, UploadSessions sessions,
                     TokenVerifier verifier, Membership membership, String host, int port, long maxRequestBytes,
                     long maxFileBytes, long thumbnailSyncMs) {
       this(files, store, dataKeys, sessions, verifier, membership, host, port, maxRequestBytes, maxFileBytes,
-          thumbnailSyncMs, java.util.List.of());
+          thumbnailSyncMs, java.util.List.of(), 60_000, 3_600_000);
     }
   }
 
@@ -70,7 +73,7 @@ public final class HttpVerticle extends VerticleBase {
     AuthHandler auth = new AuthHandler(s.verifier(), s.membership(), false);
     AuthHandler authOrQueryToken = new AuthHandler(s.verifier(), s.membership(), true);
     UploadHandler uploads = new UploadHandler(vertx, s.files(), s.store(), s.dataKeys(), s.sessions(), s.maxRequestBytes(),
-        s.maxFileBytes(), s.thumbnailSyncMs());
+        s.maxFileBytes(), s.thumbnailSyncMs(), s.idleTimeoutMs(), s.bodyTimeoutMs());
     DownloadHandler downloads = new DownloadHandler(s.files(), s.store(), s.dataKeys());
 
     if (!s.corsOrigins().isEmpty()) { // first, so that every answer (errors included) carries the headers
@@ -99,6 +102,9 @@ public final class HttpVerticle extends VerticleBase {
         .setHost(s.host())
         .setPort(s.port())
         .setHandle100ContinueAutomatically(false)
+        // HTTP/1.1 only: no HTTP/2 over cleartext (neither the Upgrade: h2c nor the prior-knowledge
+        // preface), so every upload gets the same early answers (413, 403, 408) and connection close
+        .setHttp2ClearTextEnabled(false)
         .setIdleTimeout(5)
         .setIdleTimeoutUnit(TimeUnit.MINUTES)
         .setCompressionSupported(false);

@@ -15,18 +15,33 @@ import java.util.Locale;
 
 /**
  * A streaming {@code multipart/form-data} parser (RFC 7578, RFC 2046 §5.1), used as the write end
- * of the request body: {@code request.pipeTo(parser)}. Text fields are collected (at most
- * {@value #MAX_FIELD_BYTES} bytes each, {@value #MAX_FIELDS} fields); the bytes of a file part go,
- * without copies, to the {@link WriteStream} that {@link Listener#filePart} returns, and that
- * stream's back-pressure applies to the request. File names are taken as sent (UTF-8, or
- * {@code filename*} of RFC 5987), not rewritten. Malformed bodies fail a write, or {@link #end()},
- * with a 400 {@link ApiError}.
+ * of the request body. Text fields are collected (at most {@value #MAX_FIELD_BYTES} bytes each);
+ * the bytes of a file part go, without copies, to the {@link WriteStream} that
+ * {@link Listener#filePart} returns, and that stream's back-pressure applies to the request. File
+ * names are taken as sent (UTF-8, or {@code filename*} of RFC 5987), not rewritten.
+ *
+ * <p>Limits, whatever the parts look like (named, repeated or nameless): at most
+ * {@value #MAX_PARTS} parts of any kind (400), part headers of at most {@value #MAX_HEADER_BYTES}
+ * bytes (400), and at most {@value #MAX_FORM_BYTES} bytes of the body outside the file parts whose
+ * bytes are kept (text fields, part headers, dropped parts, preamble, epilogue: 413). So the bytes of
+ * the kept file part are at least Content-Length minus {@value #MAX_FORM_BYTES}, which lets an
+ * upload be refused from its headers alone. Parsing is linear in the body: every byte is examined a
+ * bounded number of times (a few times the delimiter's length, at most 74 bytes), however the body
+ * is split into writes; {@link #work()} counts those examinations. Malformed bodies fail a write, or
+ * {@link #end()}, with an {@link ApiError} (400, or 413 for {@value #MAX_FORM_BYTES}).
  */
 final class MultipartParser implements WriteStream<Buffer> {
 
+  /** Largest header block of one part, bytes. */
   static final int MAX_HEADER_BYTES = 16 * 1024;
+  /** Largest text field value, bytes. */
   static final int MAX_FIELD_BYTES = 64 * 1024;
-  static final int MAX_FIELDS = 256;
+  /** Most parts of any kind in one body. */
+  static final int MAX_PARTS = 1000;
+  /** Most bytes of a body outside the kept file parts' contents (text fields, headers, dropped parts). */
+  static final long MAX_FORM_BYTES = 1024 * 1024;
+  /** Most bytes of transport padding between a delimiter and its line end. */
+  private static final int MAX_PADDING = 256;
 
   /** What the parser reports. */
   interface Listener {
@@ -46,9 +61,12 @@ final class MultipartParser implements WriteStream<Buffer> {
   private final Listener listener;
   private final byte[] delimiter; // CRLF "--" boundary
   private final int[] shift0; // search shifts of the whole delimiter
+  private final int[] shift2; // search shifts of the delimiter without its CRLF (the first boundary)
+  private final int[] fail0; // prefix function of the whole delimiter (a prefix of it ending a buffer)
+  private final int[] fail2; // the same without its CRLF
   private final MultiMap fields = MultiMap.caseInsensitiveMultiMap();
   private State state = State.PREAMBLE;
-  private Buffer carry = Buffer.buffer(); // bytes that may start a delimiter, or an unfinished header block
+  private Buffer carry = Buffer.buffer(); // bytes at the end of the last write that may start a delimiter
   private WriteStream<Buffer> sink; // current file part's destination, or null
   private boolean fieldPart;
   private String fieldName;
@@ -56,11 +74,25 @@ final class MultipartParser implements WriteStream<Buffer> {
   private Handler<Void> drainHandler;
   private int partialStart; // where the delimiter prefix at the end of the last searched buffer starts
   private boolean closed;
+  private int parts;
+  private long formBytes;
+  private long examined;
+  // HEADERS: the header block read so far, preceded by the CRLF that ended the boundary line, and how
+  // much of CRLF CRLF has been matched at its end
+  private Buffer header = Buffer.buffer();
+  private int headerMatch;
+  // AFTER_BOUNDARY: bytes read since the delimiter, the first of them, the last of them
+  private int padding;
+  private byte firstAfter;
+  private byte lastAfter;
 
   MultipartParser(String boundary, Listener listener) {
     this.listener = listener;
     this.delimiter = ("\r\n--" + boundary).getBytes(StandardCharsets.ISO_8859_1);
     this.shift0 = shiftTable(0);
+    this.shift2 = shiftTable(2);
+    this.fail0 = failTable(0);
+    this.fail2 = failTable(2);
   }
 
   /** The boundary parameter of a {@code multipart/form-data} Content-Type; 400 when missing. */
@@ -90,10 +122,32 @@ final class MultipartParser implements WriteStream<Buffer> {
     return state == State.EPILOGUE;
   }
 
+  /** Parts started so far (fields and files). */
+  int parts() {
+    return parts;
+  }
+
+  /**
+   * Bytes examined so far, counting every comparison of the delimiter search and every byte copied
+   * or scanned elsewhere: a small multiple of the delimiter's length per body byte (a linearity
+   * witness for tests).
+   */
+  long work() {
+    return examined;
+  }
+
   @Override
   public Future<Void> write(Buffer data) {
     try {
-      return parse(carry.length() == 0 ? data : carry.appendBuffer(data));
+      Buffer work;
+      if (carry.length() == 0) {
+        // the delimiter search reads the bytes in place: a direct buffer is copied to the heap once
+        work = ((BufferInternal) data).getByteBuf().hasArray() ? data : Buffer.buffer(data.getBytes());
+      } else {
+        examined += carry.length() + data.length();
+        work = carry.appendBuffer(data);
+      }
+      return parse(work);
     } catch (ApiError e) {
       return Future.failedFuture(e);
     }
@@ -109,62 +163,20 @@ final class MultipartParser implements WriteStream<Buffer> {
         case PREAMBLE -> {
           // The first boundary may come without the leading CRLF.
           int at = find(work, pos, 2); // skip "\r\n": match "--boundary"
+          int end = at >= 0 ? at + delimiter.length - 2 : at == -2 ? partialStart : length;
+          countForm(end - pos);
           if (at == -1) {
             pos = length;
           } else if (at == -2) {
             carry = work.getBuffer(partialStart, length);
             pos = length;
           } else {
-            pos = at + delimiter.length - 2;
-            state = State.AFTER_BOUNDARY;
+            pos = end;
+            startAfterBoundary();
           }
         }
-        case AFTER_BOUNDARY -> {
-          if (length - pos < 2) {
-            carry = work.getBuffer(pos, length);
-            pos = length;
-          } else if (work.getByte(pos) == '-' && work.getByte(pos + 1) == '-') {
-            state = State.EPILOGUE;
-            pos = length;
-          } else {
-            int eol = indexOfCrlf(work, pos);
-            if (eol < 0) { // transport padding before the CRLF
-              if (length - pos > 256) {
-                throw ApiError.badRequest("malformed multipart body: no line end after a boundary");
-              }
-              carry = work.getBuffer(pos, length);
-              pos = length;
-            } else {
-              pos = eol + 2;
-              state = State.HEADERS;
-            }
-          }
-        }
-        case HEADERS -> {
-          if (length - pos < 2) {
-            carry = work.getBuffer(pos, length);
-            pos = length;
-            continue;
-          }
-          if (work.getByte(pos) == '\r' && work.getByte(pos + 1) == '\n') { // a part without headers
-            startPart(new byte[0]);
-            pos += 2;
-            state = State.BODY;
-            continue;
-          }
-          int end = indexOf(work, pos, new byte[]{'\r', '\n', '\r', '\n'});
-          if (end < 0) {
-            if (length - pos > MAX_HEADER_BYTES) {
-              throw ApiError.badRequest("multipart part headers exceed " + MAX_HEADER_BYTES + " bytes");
-            }
-            carry = work.getBuffer(pos, length);
-            pos = length;
-          } else {
-            startPart(work.getBytes(pos, end));
-            pos = end + 4;
-            state = State.BODY;
-          }
-        }
+        case AFTER_BOUNDARY -> pos = afterBoundary(work, pos, length);
+        case HEADERS -> pos = headers(work, pos, length);
         case BODY -> {
           int at = find(work, pos, 0);
           int dataEnd = at >= 0 ? at : (at == -2 ? partialStart : length);
@@ -174,8 +186,9 @@ final class MultipartParser implements WriteStream<Buffer> {
           }
           if (at >= 0) {
             endPart();
+            countForm(delimiter.length);
             pos = at + delimiter.length;
-            state = State.AFTER_BOUNDARY;
+            startAfterBoundary();
           } else {
             if (at == -2) {
               carry = work.getBuffer(partialStart, length);
@@ -183,11 +196,94 @@ final class MultipartParser implements WriteStream<Buffer> {
             pos = length;
           }
         }
-        case EPILOGUE -> pos = length;
+        case EPILOGUE -> {
+          countForm(length - pos);
+          pos = length;
+        }
         default -> throw new IllegalStateException();
       }
     }
     return result;
+  }
+
+  private void startAfterBoundary() {
+    state = State.AFTER_BOUNDARY;
+    padding = 0;
+  }
+
+  /**
+   * After a delimiter: {@code --} closes the body; else transport padding, then CRLF starts a part's
+   * headers. Byte by byte, so that a body split into tiny writes is read once.
+   */
+  private int afterBoundary(Buffer work, int pos, int length) {
+    while (pos < length) {
+      byte b = work.getByte(pos++);
+      examined++;
+      countForm(1);
+      padding++;
+      if (padding == 1) {
+        firstAfter = b;
+      } else if (padding == 2 && firstAfter == '-' && b == '-') {
+        state = State.EPILOGUE;
+        return pos;
+      } else if (b == '\n' && lastAfter == '\r') {
+        startHeaders();
+        return pos;
+      }
+      lastAfter = b;
+      if (padding > MAX_PADDING) {
+        throw ApiError.badRequest("malformed multipart body: no line end after a boundary");
+      }
+    }
+    return pos;
+  }
+
+  private void startHeaders() {
+    if (parts >= MAX_PARTS) {
+      throw ApiError.badRequest("a multipart body may have at most " + MAX_PARTS + " parts");
+    }
+    parts++;
+    state = State.HEADERS;
+    header = Buffer.buffer(256).appendString("\r\n");
+    headerMatch = 2; // the CRLF that ended the boundary line: a blank line right away means no headers
+  }
+
+  /** A part's header block, up to the blank line: scanned once, byte by byte. */
+  private int headers(Buffer work, int pos, int length) {
+    int start = pos;
+    while (pos < length) {
+      byte b = work.getByte(pos++);
+      boolean expected = (headerMatch % 2 == 0) ? b == '\r' : b == '\n';
+      headerMatch = expected ? headerMatch + 1 : (b == '\r' ? 1 : 0);
+      if (headerMatch == 4) {
+        header.appendBuffer(work, start, pos - start);
+        examined += pos - start;
+        countForm(pos - start);
+        int n = header.length() - 4; // without the final CRLF CRLF
+        if (n - 2 > MAX_HEADER_BYTES) {
+          throw ApiError.badRequest("multipart part headers exceed " + MAX_HEADER_BYTES + " bytes");
+        }
+        startPart(n > 2 ? header.getBytes(2, n) : new byte[0]);
+        state = State.BODY;
+        return pos;
+      }
+    }
+    header.appendBuffer(work, start, length - start);
+    examined += length - start;
+    countForm(length - start);
+    if (header.length() - 2 > MAX_HEADER_BYTES) {
+      throw ApiError.badRequest("multipart part headers exceed " + MAX_HEADER_BYTES + " bytes");
+    }
+    return length;
+  }
+
+  /** Counts body bytes outside the kept file parts; 413 beyond {@link #MAX_FORM_BYTES}. */
+  private void countForm(long n) {
+    formBytes += n;
+    if (formBytes > MAX_FORM_BYTES) {
+      throw new ApiError(413, "the multipart form outside the file part exceeds " + MAX_FORM_BYTES
+          + " bytes (text fields, part headers, other parts)");
+    }
   }
 
   /**
@@ -196,46 +292,63 @@ final class MultipartParser implements WriteStream<Buffer> {
    * Boyer-Moore-Horspool over the buffer's bytes: most steps skip a whole delimiter length.
    */
   private int find(Buffer work, int from, int skip) {
-    ByteBuf buf = ((BufferInternal) work).getByteBuf();
-    byte[] a;
-    int off;
-    if (buf.hasArray()) {
-      a = buf.array();
-      off = buf.arrayOffset() + buf.readerIndex();
-    } else {
-      a = work.getBytes();
-      off = 0;
-    }
+    ByteBuf buf = ((BufferInternal) work).getByteBuf(); // on the heap (see write)
+    byte[] a = buf.array();
+    int off = buf.arrayOffset() + buf.readerIndex();
     int n = work.length();
     int m = delimiter.length - skip;
-    int[] shift = skip == 0 ? shift0 : shiftTable(skip);
+    int[] shift = skip == 0 ? shift0 : shift2;
     int i = from;
+    long compared = 0;
     while (i <= n - m) {
       int j = m - 1;
       while (j >= 0 && a[off + i + j] == delimiter[skip + j]) {
         j--;
       }
+      compared += m - j;
       if (j < 0) {
+        examined += compared;
         return i;
       }
       i += shift[a[off + i + m - 1] & 0xFF];
     }
-    // A prefix of the delimiter at the very end of the buffer?
+    // The longest end of the buffer that is a prefix of the delimiter (Knuth-Morris-Pratt over at
+    // most m - 1 bytes: linear, whatever the bytes).
+    int[] fail = skip == 0 ? fail0 : fail2;
+    int q = 0;
     for (int k = Math.max(from, n - m + 1); k < n; k++) {
-      int len = n - k;
-      boolean prefix = true;
-      for (int t = 0; t < len; t++) {
-        if (a[off + k + t] != delimiter[skip + t]) {
-          prefix = false;
-          break;
-        }
+      byte c = a[off + k];
+      while (q > 0 && delimiter[skip + q] != c) {
+        q = fail[q - 1];
+        compared++;
       }
-      if (prefix) {
-        partialStart = k;
-        return -2;
+      compared++;
+      if (delimiter[skip + q] == c) {
+        q++;
       }
     }
+    examined += compared;
+    if (q > 0) {
+      partialStart = n - q;
+      return -2;
+    }
     return -1;
+  }
+
+  /** The Knuth-Morris-Pratt failure function of the delimiter from byte {@code skip}. */
+  private int[] failTable(int skip) {
+    int m = delimiter.length - skip;
+    int[] fail = new int[m];
+    for (int i = 1, k = 0; i < m; i++) {
+      while (k > 0 && delimiter[skip + i] != delimiter[skip + k]) {
+        k = fail[k - 1];
+      }
+      if (delimiter[skip + i] == delimiter[skip + k]) {
+        k++;
+      }
+      fail[i] = k;
+    }
+    return fail;
   }
 
   /** Horspool's bad-character shifts for the delimiter from byte {@code skip}. */
@@ -247,23 +360,6 @@ final class MultipartParser implements WriteStream<Buffer> {
       shift[delimiter[skip + i] & 0xFF] = m - 1 - i;
     }
     return shift;
-  }
-
-  private static int indexOfCrlf(Buffer work, int from) {
-    return indexOf(work, from, new byte[]{'\r', '\n'});
-  }
-
-  private static int indexOf(Buffer work, int from, byte[] pattern) {
-    outer:
-    for (int i = from; i <= work.length() - pattern.length; i++) {
-      for (int k = 0; k < pattern.length; k++) {
-        if (work.getByte(i + k) != pattern[k]) {
-          continue outer;
-        }
-      }
-      return i;
-    }
-    return -1;
   }
 
   private void startPart(byte[] headerBytes) {
@@ -295,9 +391,6 @@ final class MultipartParser implements WriteStream<Buffer> {
       filename = filenameExt;
     }
     if (filename == null) {
-      if (fields.size() >= MAX_FIELDS) {
-        throw ApiError.badRequest("more than " + MAX_FIELDS + " multipart fields");
-      }
       fieldPart = true;
       fieldName = name == null ? "" : name;
       fieldValue = Buffer.buffer();
@@ -316,10 +409,16 @@ final class MultipartParser implements WriteStream<Buffer> {
       if (fieldValue.length() + data.length() > MAX_FIELD_BYTES) {
         throw ApiError.badRequest("multipart field " + fieldName + " exceeds " + MAX_FIELD_BYTES + " bytes");
       }
+      countForm(data.length());
+      examined += data.length();
       fieldValue.appendBuffer(data);
       return Future.succeededFuture();
     }
-    return sink == null ? Future.succeededFuture() : sink.write(data);
+    if (sink == null) {
+      countForm(data.length()); // a dropped file part
+      return Future.succeededFuture();
+    }
+    return sink.write(data);
   }
 
   private void endPart() {

@@ -40,7 +40,14 @@ import java.util.UUID;
  * request has ended, the file's upload session is asked to commit the chunk, and its answer is the
  * reply. Every failure before the commit aborts the write, so nothing is left in the store: 413
  * when the body exceeds {@code limits.max_request_bytes} (early, from Content-Length, when present),
- * 507/503 for storage failures, and no reply at all when the client went away.
+ * 507/503 for storage failures, and no reply at all when the client went away (its partial object
+ * is removed at once).
+ *
+ * <p>Before any byte of the body is read, {@link UploadAdmission} decides what the request line,
+ * headers and the file's row allow (403, 400); a refusal is sent with the body unread and the
+ * connection closed. While the body is read, {@code http.idle_timeout_ms} without a byte, or
+ * {@code http.body_timeout_ms} for the whole body, answer 408; a body whose chunked transfer
+ * encoding is broken answers 400 (each removing the partial object).
  */
 final class UploadHandler {
 
@@ -55,11 +62,19 @@ final class UploadHandler {
   private final long maxRequestBytes;
   private final long maxFileBytes;
   private final long thumbnailSyncMs;
+  private final long idleTimeoutMs;
+  private final long bodyTimeoutMs;
   private final Vertx vertx;
 
+  /**
+   * @param idleTimeoutMs longest wait for the next byte of a body (0: none), ms
+   * @param bodyTimeoutMs longest time to read a whole body (0: none), ms
+   */
   UploadHandler(Vertx vertx, FileRepository files, ChunkStore store, DataKeys dataKeys, UploadSessions sessions,
-                long maxRequestBytes, long maxFileBytes, long thumbnailSyncMs) {
+                long maxRequestBytes, long maxFileBytes, long thumbnailSyncMs, long idleTimeoutMs, long bodyTimeoutMs) {
     this.vertx = vertx;
+    this.idleTimeoutMs = idleTimeoutMs;
+    this.bodyTimeoutMs = bodyTimeoutMs;
     this.thumbnailSyncMs = thumbnailSyncMs;
     this.files = files;
     this.store = store;
@@ -101,6 +116,11 @@ final class UploadHandler {
     }
     long[] seen = {0};
     req.handler(buf -> seen[0] += buf.length());
+    req.exceptionHandler(err -> {
+      if (!clientGone(err)) {
+        answerBeforeClose(ctx, 400, malformedBody(err));
+      }
+    });
     req.endHandler(v -> {
       if (seen[0] > MAX_INIT_BODY) {
         ctx.fail(new ApiError(415, "send the file as multipart/form-data"));
@@ -120,41 +140,78 @@ final class UploadHandler {
     HttpServerRequest req = ctx.request();
     UploadParams early = UploadParams.read(req.params(), MultiMap.caseInsensitiveMultiMap()); // 400 before any byte
     checkDeclaredSize(early.totalSize());
-    if (contentLength(req) > maxRequestBytes) {
-      throw new ApiError(413, "request body of " + contentLength(req) + " bytes exceeds the limit of "
+    long contentLength = contentLength(req);
+    if (contentLength > maxRequestBytes) {
+      throw new ApiError(413, "request body of " + contentLength + " bytes exceeds the limit of "
           + maxRequestBytes + " bytes");
     }
-    encryption(ctx, fileId, create)
-        .onSuccess(target -> new Receipt(ctx, fileId, create, target).start())
-        .onFailure(ctx::fail);
+    Receipt receipt = new Receipt(ctx, fileId, create);
+    ctx.addEndHandler(ar -> {
+      if (ar.failed()) { // the connection closed, or the body could not be decoded, before the answer
+        receipt.connectionClosed(ar.cause());
+      }
+    });
+    admission(ctx, fileId, create, early, contentLength)
+        .onSuccess(receipt::start)
+        .onFailure(err -> {
+          if (!receipt.gone) {
+            ctx.fail(err);
+          }
+        });
   }
 
   /**
-   * How the chunk's bytes are encrypted: a new file gets a new data key; an existing file's key is
-   * unwrapped, and the generation is the one its upload session will record (the upload in
-   * progress, else the next one). A file not in the company is 404 before any byte is read.
+   * Everything decided before the body: the file (404 when not in the company), the caller's right
+   * to write into it and what {@code total_size} still allows ({@link UploadAdmission}), and how the
+   * chunk's bytes are encrypted.
    */
-  private Future<Encryption> encryption(RoutingContext ctx, UUID fileId, boolean create) {
+  private Future<Admitted> admission(RoutingContext ctx, UUID fileId, boolean create, UploadParams early,
+                                     long contentLength) {
+    Caller caller = ctx.get(AuthHandler.CALLER);
     if (create) {
       try {
+        long allowance = UploadAdmission.allowance(null, caller, early, contentLength, java.util.List.of());
         DataKeys.NewKey key = dataKeys.newDataKey(fileId);
-        return Future.succeededFuture(new Encryption(key.aead(), 1, key.wrapped()));
+        return Future.succeededFuture(new Admitted(new Encryption(key.aead(), 1, key.wrapped()), allowance));
       } catch (GeneralSecurityException e) {
+        return Future.failedFuture(e);
+      } catch (ApiError e) {
         return Future.failedFuture(e);
       }
     }
     UUID company = ctx.get(AuthHandler.COMPANY);
-    return files.find(fileId).map(f -> {
+    return files.find(fileId).compose(f -> {
       if (f == null || !f.companyId().equals(company)) {
         throw ApiError.notFound("file " + fileId + " not found");
       }
-      int generation = f.nextUploadGeneration();
-      try {
-        return new Encryption(dataKeys.unwrap(f), generation, null);
-      } catch (GeneralSecurityException | RuntimeException e) {
-        throw new ApiError(503, "file " + fileId + " cannot be encrypted: " + Errors.keyDetail(e));
-      }
+      Integer generation = UploadAdmission.generationToRead(f, caller, early);
+      Future<java.util.List<dev.files.model.ChunkRecord>> chunks = generation == null
+          ? Future.succeededFuture(java.util.List.of()) : files.chunks(files.pool(), fileId, generation);
+      return chunks.map(list -> {
+        long allowance = UploadAdmission.allowance(f, caller, early, contentLength, list);
+        return new Admitted(encryption(f), allowance);
+      });
     });
+  }
+
+  /**
+   * How the chunk's bytes of an existing file are encrypted: its data key, unwrapped, and the
+   * generation its upload session will record (the upload in progress, else the next one).
+   */
+  private Encryption encryption(dev.files.model.FileRecord f) {
+    int generation = f.nextUploadGeneration(); // never a number this file had before
+    try {
+      return new Encryption(dataKeys.unwrap(f), generation, null);
+    } catch (GeneralSecurityException | RuntimeException e) {
+      throw new ApiError(503, "file " + f.id() + " cannot be encrypted: " + Errors.keyDetail(e));
+    }
+  }
+
+  /**
+   * @param encryption how the bytes are encrypted
+   * @param allowance  the most bytes the file part may hold for {@code total_size} ({@link UploadAdmission#NO_LIMIT}: none)
+   */
+  private record Admitted(Encryption encryption, long allowance) {
   }
 
   /**
@@ -178,6 +235,30 @@ final class UploadHandler {
     } catch (NumberFormatException e) {
       return -1;
     }
+  }
+
+  /** True for the failures of a request whose connection closed (reset or closed by the client). */
+  private static boolean clientGone(Throwable err) {
+    return err instanceof java.io.IOException || err instanceof io.vertx.core.http.HttpClosedException
+        || err instanceof io.vertx.core.VertxException && String.valueOf(err.getMessage()).contains("closed");
+  }
+
+  /**
+   * Answers a request whose connection Vert.x closes as soon as the current handler returns (the
+   * HTTP decoder failed on its body): the answer is written and flushed now, else the close would
+   * drop it (Vert.x flushes writes only at the end of a read).
+   */
+  private static void answerBeforeClose(RoutingContext ctx, int status, String message) {
+    Errors.send(ctx, status, message);
+    if (ctx.request().connection() instanceof io.vertx.core.net.impl.VertxConnection c) {
+      c.flush();
+    }
+  }
+
+  /** The message of a body the HTTP decoder could not read (broken chunked transfer encoding). */
+  private static String malformedBody(Throwable err) {
+    return "malformed request body (chunked transfer encoding): " + err.getClass().getSimpleName()
+        + (err.getMessage() == null ? "" : " " + err.getMessage());
   }
 
   private static void continueIfExpected(HttpServerRequest req) {
@@ -222,23 +303,81 @@ final class UploadHandler {
     private final RoutingContext ctx;
     private final UUID fileId;
     private final boolean create;
-    private final Encryption encryption;
+    private final String boundary;
+    private Encryption encryption;
+    private long allowance = UploadAdmission.NO_LIMIT;
     private MultipartParser parser;
     private FilePart part;
     private boolean finished;
+    private boolean started;
+    /** The connection closed (the client reset or closed it). */
+    private boolean gone;
+    private boolean paused;
+    private long lastByteAt;
+    private long idleTimer = -1;
+    private long bodyTimer = -1;
 
-    Receipt(RoutingContext ctx, UUID fileId, boolean create, Encryption encryption) {
+    Receipt(RoutingContext ctx, UUID fileId, boolean create) {
       this.ctx = ctx;
       this.fileId = fileId;
       this.create = create;
-      this.encryption = encryption;
+      this.boundary = MultipartParser.boundary(ctx.request().getHeader("Content-Type")); // 400 before any byte
     }
 
-    void start() {
+    /** Reads the body into the parser, with back-pressure, deadlines and the client's going away watched. */
+    void start(Admitted admitted) {
       HttpServerRequest req = ctx.request();
-      parser = new MultipartParser(MultipartParser.boundary(req.getHeader("Content-Type")), this::filePart);
+      if (gone || req.response().closed()) { // the client went away while the request was being decided
+        finished = true;
+        return;
+      }
+      started = true;
+      encryption = admitted.encryption();
+      allowance = admitted.allowance();
+      parser = new MultipartParser(boundary, this::filePart);
+      lastByteAt = System.nanoTime();
+      if (idleTimeoutMs > 0) {
+        idleTimer = vertx.setTimer(idleTimeoutMs, t -> idleCheck());
+      }
+      if (bodyTimeoutMs > 0) {
+        bodyTimer = vertx.setTimer(bodyTimeoutMs, t -> {
+          bodyTimer = -1;
+          fail(new ApiError(408, "the request body was not received within " + bodyTimeoutMs + " ms"));
+        });
+      }
+      req.handler(this::data);
+      req.endHandler(v -> bodyEnded());
+      req.exceptionHandler(this::broken);
       continueIfExpected(req);
-      req.pipeTo(parser).onComplete(ar -> {
+      req.resume();
+    }
+
+    private void data(Buffer buf) {
+      if (finished) {
+        return;
+      }
+      lastByteAt = System.nanoTime();
+      parser.write(buf).onFailure(this::fail);
+      if (!finished && parser.writeQueueFull()) {
+        HttpServerRequest req = ctx.request();
+        req.pause();
+        paused = true;
+        parser.drainHandler(v -> {
+          paused = false;
+          lastByteAt = System.nanoTime(); // waiting for the store is not the client's idleness
+          if (!finished) {
+            req.resume();
+          }
+        });
+      }
+    }
+
+    private void bodyEnded() {
+      if (finished) {
+        return;
+      }
+      cancelTimers();
+      parser.end().onComplete(ar -> {
         if (ar.failed()) {
           fail(ar.cause());
         } else if (part == null) {
@@ -250,6 +389,62 @@ final class UploadHandler {
       });
     }
 
+    /** The request failed: the connection closed, or the HTTP decoder could not read the body. */
+    private void broken(Throwable err) {
+      if (clientGone(err)) {
+        connectionClosed(err);
+      } else if (!finished) {
+        // The connection is closed right after this handler: the answer goes out now, the partial
+        // object is removed just after.
+        finished = true;
+        cancelTimers();
+        answerBeforeClose(ctx, 400, malformedBody(err));
+        if (part != null) {
+          part.abort();
+        }
+      }
+    }
+
+    /**
+     * The response failed before the answer: the connection closed (the partial object is closed and
+     * removed at once), or the HTTP decoder failed on the body ({@link #broken}).
+     */
+    void connectionClosed(Throwable cause) {
+      if (cause != null && !clientGone(cause)) {
+        broken(cause);
+        return;
+      }
+      gone = true;
+      if (started) {
+        fail(cause == null ? new io.vertx.core.http.HttpClosedException("connection closed") : cause);
+      }
+    }
+
+    /** {@code http.idle_timeout_ms} without a byte (while the request is not paused for the store): 408. */
+    private void idleCheck() {
+      idleTimer = -1;
+      if (finished) {
+        return;
+      }
+      long idleMs = (System.nanoTime() - lastByteAt) / 1_000_000;
+      if (paused || idleMs < idleTimeoutMs) {
+        idleTimer = vertx.setTimer(paused ? idleTimeoutMs : Math.max(1, idleTimeoutMs - idleMs), t -> idleCheck());
+      } else {
+        fail(new ApiError(408, "no byte of the request body for " + idleTimeoutMs + " ms"));
+      }
+    }
+
+    private void cancelTimers() {
+      if (idleTimer >= 0) {
+        vertx.cancelTimer(idleTimer);
+        idleTimer = -1;
+      }
+      if (bodyTimer >= 0) {
+        vertx.cancelTimer(bodyTimer);
+        bodyTimer = -1;
+      }
+    }
+
     /** The part named {@code file} is the file, else the first file part; other file parts are dropped. */
     private WriteStream<Buffer> filePart(String name, String filename, String contentType) {
       FilePart previous = part;
@@ -259,7 +454,7 @@ final class UploadHandler {
       // The chunk number is part of the encryption's associated data: it must come before the bytes.
       Integer number = UploadParams.read(ctx.request().params(), parser.fields()).chunkNumber();
       int chunkNumber = number == null ? 1 : number;
-      FilePart chosen = new FilePart(store, name, filename, contentType, ChunkKeys.newKey(fileId), Math.min(maxRequestBytes, maxFileBytes),
+      FilePart chosen = new FilePart(store, name, filename, contentType, ChunkKeys.newKey(fileId), partLimit(),
           chunkNumber, DataKeys.cipher(encryption.aead(), fileId, encryption.generation(), chunkNumber));
       part = chosen;
       if (previous != null) {
@@ -317,14 +512,27 @@ final class UploadHandler {
           });
     }
 
+    /** The most bytes the file part may hold: the configured limits, and what total_size still allows. */
+    private long partLimit() {
+      return Math.min(Math.min(maxRequestBytes, maxFileBytes), allowance);
+    }
+
     private void fail(Throwable cause) {
       if (finished) {
         return;
       }
       finished = true;
+      cancelTimers();
       Future<Void> aborted = part == null ? Future.succeededFuture() : part.abort();
+      if (gone) {
+        LOG.debug("upload of file {}: the client went away ({}); partial object removed", fileId, cause.toString());
+        return;
+      }
       aborted.onComplete(v -> {
-        if (cause instanceof ChunkSink.TooLargeException) {
+        if (cause instanceof ChunkSink.TooLargeException && allowance < Math.min(maxRequestBytes, maxFileBytes)) {
+          ctx.fail(ApiError.badRequest("chunk " + part.chunkNumber + " holds more than the " + allowance
+              + " bytes total_size still allows"));
+        } else if (cause instanceof ChunkSink.TooLargeException) {
           ctx.fail(new ApiError(413, "file exceeds the limit of " + Math.min(maxRequestBytes, maxFileBytes) + " bytes"));
         } else if (cause instanceof ApiError || cause instanceof UploadException || cause instanceof StorageException) {
           ctx.fail(cause);

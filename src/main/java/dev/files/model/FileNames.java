@@ -2,7 +2,8 @@ package dev.files.model;
 
 /**
  * File-name rules of API.md ("The file resource"): only the last path segment is kept
- * ({@code C:\a\b.jpg} → {@code b.jpg}, {@code ../../x} → {@code x}), control characters are removed,
+ * ({@code C:\a\b.jpg} → {@code b.jpg}, {@code ../../x} → {@code x}), control characters (and unpaired
+ * UTF-16 surrogates, which are no character and have no UTF-8 form) are removed,
  * the result is at most 255 characters (Unicode code points) with the extension kept, and an empty
  * result (or {@code .} / {@code ..}) becomes {@code unnamed}.
  */
@@ -25,7 +26,7 @@ public final class FileNames {
     }
     StringBuilder kept = new StringBuilder(raw.length());
     raw.codePoints()
-        .filter(cp -> !Character.isISOControl(cp))
+        .filter(cp -> !Character.isISOControl(cp) && !(cp >= Character.MIN_SURROGATE && cp <= Character.MAX_SURROGATE))
         .forEach(kept::appendCodePoint);
     String s = kept.toString();
     int slash = Math.max(s.lastIndexOf('/'), s.lastIndexOf('\\'));
