@@ -158,7 +158,7 @@ class RoundTripTest extends NodeTest {
   void unknownAndMalformedIds() throws Exception {
     HttpResponse<String> missing = api.get(api.file(company, UUID.randomUUID()), token);
     assertThat(missing.statusCode()).isEqualTo(404);
-    assertThat(new JsonObject(missing.body()).fieldNames()).containsExactlyInAnyOrder("statusCode", "error", "message");
+    assertThat(new JsonObject(missing.body()).fieldNames()).containsExactlyInAnyOrder("statusCode", "error", "message", "request_id");
     assertThat(new JsonObject(missing.body()).getString("error")).isEqualTo("Not Found");
     HttpResponse<String> malformed = api.get(api.files(company) + "/not-a-uuid", token);
     assertThat(malformed.statusCode()).isEqualTo(400);
