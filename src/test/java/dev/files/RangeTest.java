@@ -83,7 +83,7 @@ class RangeTest extends NodeTest {
     assertThat(header(r, "Content-Range")).isEqualTo("bytes */" + size);
     assertThat(header(r, "Content-Type")).startsWith("application/json");
     JsonObject error = new JsonObject(new String(r.body(), StandardCharsets.UTF_8));
-    assertThat(error.fieldNames()).containsExactlyInAnyOrder("statusCode", "error", "message");
+    assertThat(error.fieldNames()).containsExactlyInAnyOrder("statusCode", "error", "message", "request_id");
     assertThat(error.getInteger("statusCode")).isEqualTo(416);
     // Node (Fastify) says "Range Not Satisfiable" (RFC 7233); Netty's table still has RFC 2616's "Requested ..."
     assertThat(error.getString("error")).isIn("Range Not Satisfiable", "Requested Range Not Satisfiable");
@@ -282,7 +282,7 @@ class RangeTest extends NodeTest {
     HttpResponse<String> meta = api.get(api.file(company, file) + "?" + Api.query("token", token), null);
     assertThat(meta.statusCode()).isEqualTo(401);
     JsonObject error = new JsonObject(meta.body());
-    assertThat(error.fieldNames()).containsExactlyInAnyOrder("statusCode", "error", "message");
+    assertThat(error.fieldNames()).containsExactlyInAnyOrder("statusCode", "error", "message", "request_id");
     assertThat(error.getInteger("statusCode")).isEqualTo(401);
     assertThat(error.getString("error")).isEqualTo("Unauthorized");
 

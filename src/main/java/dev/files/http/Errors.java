@@ -79,7 +79,10 @@ public final class Errors {
       status = 500;
       message = "internal error";
     }
-    if (status >= 500) { // the details stay here, under the request id the client was given
+    if (retryAfter == BUSY_RETRY_AFTER_S && status == 503) { // overload: one line each, no stack trace
+      LOG.warn("request {}: {} {} refused with 503: {}", requestId, ctx.request().method(), ctx.request().path(),
+          failure == null ? message : failure.getMessage());
+    } else if (status >= 500) { // the details stay here, under the request id the client was given
       LOG.error("request {}: {} {} failed with {}: {}", requestId, ctx.request().method(), ctx.request().path(),
           status, message, failure instanceof ApiError || failure instanceof UploadException ? null : failure);
     }
