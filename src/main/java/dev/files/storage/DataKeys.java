@@ -118,6 +118,9 @@ public final class DataKeys {
         keys.putIfAbsent(id, aead("encryption.previous_keys " + id, entry.substring(colon + 1).strip()));
       }
     }
+    if (!nullCipher) {
+      SegmentedAesGcm.load(); // the native AES-GCM loads at start, not during the first request
+    }
     return new DataKeys(masterKeyId, Map.copyOf(keys), nullCipher);
   }
 

@@ -19,10 +19,14 @@ import java.nio.channels.ReadableByteChannel;
 import java.nio.channels.SeekableByteChannel;
 import java.nio.channels.WritableByteChannel;
 import java.security.GeneralSecurityException;
+import java.security.Provider;
 import java.security.SecureRandom;
 import javax.crypto.Cipher;
 import javax.crypto.spec.GCMParameterSpec;
 import javax.crypto.spec.SecretKeySpec;
+import com.amazon.corretto.crypto.provider.AmazonCorrettoCryptoProvider;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Tink's AES-GCM-HKDF streaming format, byte for byte, with every segment encrypted and decrypted
@@ -39,6 +43,10 @@ import javax.crypto.spec.SecretKeySpec;
  * bytes, big-endian) || 1 if last else 0}. A segment is written as "not last" only once more
  * plaintext follows it, so an empty plaintext is one empty last segment.
  *
+ * <p>The AES-GCM of the segments comes from Amazon Corretto Crypto Provider (AWS-LC, native) when
+ * it loads on this platform (Linux x86-64), else from the JDK; only this class uses it, nothing is
+ * installed as a system-wide provider. {@code -Dfiles.crypto.jdk_only=true} forces the JDK's.
+ *
  * <p>Only the two channel operations the store uses run here; the stream operations go to Tink.
  */
 final class SegmentedAesGcm implements StreamingAead {
@@ -48,6 +56,44 @@ final class SegmentedAesGcm implements StreamingAead {
   /** Whole segments read or written per I/O call at most (1 MiB with 64 KiB segments). */
   private static final int SEGMENTS_PER_IO = 16;
   private static final SecureRandom RANDOM = new SecureRandom();
+  private static final Logger LOG = LoggerFactory.getLogger(SegmentedAesGcm.class);
+  /** The provider of the segments' AES-GCM; null for the JDK's default. */
+  private static final Provider GCM_PROVIDER = gcmProvider();
+
+  private static Provider gcmProvider() {
+    if (Boolean.getBoolean("files.crypto.jdk_only")) {
+      return null;
+    }
+    try {
+      Provider p = AmazonCorrettoCryptoProvider.INSTANCE;
+      AmazonCorrettoCryptoProvider.INSTANCE.assertHealthy();
+      Cipher.getInstance("AES/GCM/NoPadding", p);
+      return p;
+    } catch (Throwable e) { // no native library for this platform, or it failed its self-tests
+      LOG.info("Amazon Corretto Crypto Provider not usable here ({}): chunk segments use the JDK's AES-GCM",
+          e.getMessage());
+      return null;
+    }
+  }
+
+  /** A new AES-GCM cipher from the chosen provider. */
+  static Cipher gcm() throws GeneralSecurityException {
+    return GCM_PROVIDER != null ? Cipher.getInstance("AES/GCM/NoPadding", GCM_PROVIDER)
+        : Cipher.getInstance("AES/GCM/NoPadding");
+  }
+
+  /**
+   * Loads the AES-GCM provider now (its native library and self-tests take a moment), so that the
+   * first upload or download does not wait for it.
+   */
+  static void load() {
+    // the class initialiser did it
+  }
+
+  /** The name of the provider of the segments' AES-GCM (for tests and logs). */
+  static String provider() throws GeneralSecurityException {
+    return gcm().getProvider().getName();
+  }
 
   private final byte[] ikm;
   private final String hkdfMac;
@@ -163,7 +209,7 @@ final class SegmentedAesGcm implements StreamingAead {
       RANDOM.nextBytes(salt);
       RANDOM.nextBytes(prefix);
       this.key = segmentKey(salt, associatedData);
-      this.cipher = Cipher.getInstance("AES/GCM/NoPadding");
+      this.cipher = gcm();
       this.plain = new byte[segmentBytes - TAG_BYTES];
       this.plainCapacity = segmentBytes - TAG_BYTES - headerBytes();
       this.cipherOut = new byte[segmentBytes * SEGMENTS_PER_IO];
@@ -292,7 +338,7 @@ final class SegmentedAesGcm implements StreamingAead {
       System.arraycopy(header, 1 + keyBytes, prefix, 0, NONCE_PREFIX_BYTES);
       try {
         key = segmentKey(salt, associatedData);
-        cipher = Cipher.getInstance("AES/GCM/NoPadding");
+        cipher = gcm();
       } catch (GeneralSecurityException e) {
         throw new IOException(e);
       }

@@ -130,6 +130,14 @@ class SegmentedAesGcmTest {
     }
   }
 
+  /** On Linux x86-64 (this project's machines) the segments go through AWS-LC, checked above against Tink. */
+  @Test
+  void nativeProviderOnLinuxX86() throws Exception {
+    if (System.getProperty("os.name").equals("Linux") && System.getProperty("os.arch").equals("amd64")) {
+      assertThat(SegmentedAesGcm.provider()).isEqualTo("AmazonCorrettoCryptoProvider");
+    }
+  }
+
   @Test
   void tamperedOrTruncatedObjectsFail() throws Exception {
     byte[] plain = new byte[FIRST_PLAIN + 3 * PLAIN + 99];
