@@ -4,6 +4,8 @@ import java.awt.AlphaComposite;
 import java.awt.Graphics2D;
 import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
+import java.io.BufferedInputStream;
+import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -65,6 +67,23 @@ final class Images {
    * @throws IOException when the reader fails (corrupt data) or the stream does
    */
   Thumbnail fromStream(InputStream in) throws IOException, Refusal {
+    if (TurboJpeg.available()) {
+      if (!in.markSupported()) {
+        in = new BufferedInputStream(in);
+      }
+      in.mark(3);
+      byte[] magic = in.readNBytes(3);
+      in.reset();
+      if (magic.length == 3 && (magic[0] & 0xFF) == 0xFF && (magic[1] & 0xFF) == 0xD8 && (magic[2] & 0xFF) == 0xFF) {
+        byte[] jpeg = in instanceof Source s && s.atStart() ? s.array() : in.readAllBytes();
+        int length = in instanceof Source s && s.array() == jpeg ? s.length() : jpeg.length;
+        Thumbnail t = fromJpeg(jpeg, length);
+        if (t != null) {
+          return t;
+        }
+        in = new ByteArrayInputStream(jpeg, 0, length); // ImageIO decides, as for any image
+      }
+    }
     try (ImageInputStream iis = new MemoryCacheImageInputStream(in)) {
       Iterator<ImageReader> readers = ImageIO.getImageReaders(iis);
       if (!readers.hasNext()) {
@@ -77,6 +96,54 @@ final class Images {
         reader.dispose();
       }
     }
+  }
+
+  /**
+   * The encoded bytes of a file held in memory, as a stream whose array {@link Images} can use
+   * without a copy.
+   */
+  static final class Source extends ByteArrayInputStream {
+    /** Reads {@code bytes[0, length)}. */
+    Source(byte[] bytes, int length) {
+      super(bytes, 0, length);
+    }
+
+    boolean atStart() {
+      return pos == 0;
+    }
+
+    byte[] array() {
+      return buf;
+    }
+
+    int length() {
+      return count;
+    }
+  }
+
+  /**
+   * The thumbnail of a JPEG decoded by libjpeg-turbo at the smallest DCT scale that still covers
+   * the target; null when libjpeg-turbo does not take it cleanly (then ImageIO decodes it).
+   */
+  private Thumbnail fromJpeg(byte[] jpeg, int length) throws IOException, Refusal {
+    TurboJpeg.Header header = TurboJpeg.header(jpeg, length);
+    if (header == null || !header.decodable() || header.width() <= 0 || header.height() <= 0) {
+      return null;
+    }
+    long pixels = (long) header.width() * header.height();
+    if (pixels > maxPixels) {
+      throw Refusal.none("image is " + header.width() + "x" + header.height() + " = " + pixels
+          + " pixels, over the limit of " + maxPixels + "; not decoded");
+    }
+    int orientation = Exif.orientation(jpeg, length);
+    boolean swap = orientation >= 5;
+    int[] shown = fit(swap ? header.height() : header.width(), swap ? header.width() : header.height(),
+        maxWidth, maxHeight);
+    int targetWidth = swap ? shown[1] : shown[0];
+    int targetHeight = swap ? shown[0] : shown[1];
+    int n = TurboJpeg.scale(header.width(), header.height(), targetWidth, targetHeight);
+    BufferedImage decoded = TurboJpeg.decode(jpeg, length, header, n);
+    return decoded == null ? null : finish(decoded, orientation, targetWidth, targetHeight);
   }
 
   /**

@@ -19,7 +19,6 @@ import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.ByteArrayInputStream;
 import java.util.List;
 import java.util.UUID;
 
@@ -110,8 +109,12 @@ public final class ThumbnailVerticle extends VerticleBase {
         return record(f, Thumbnailer.Result.ERROR, null);
       }
       return plaintext(f, aead, found.chunks())
-          .compose(bytes -> vertx.executeBlocking(() -> thumbnailer.make(
-              () -> new ByteArrayInputStream(bytes.getBytes()), bytes.length(), f.mime(), f.name()), false))
+          .compose(bytes -> {
+            byte[] plain = array(bytes);
+            int length = bytes.length();
+            return vertx.executeBlocking(() -> thumbnailer.make(
+                () -> new Images.Source(plain, length), length, f.mime(), f.name()), false);
+          })
           .compose(result -> {
             if (!result.done()) {
               LOG.info("file {}: no thumbnail ({}): {}", fileId, result.status(), result.reason());
@@ -120,6 +123,12 @@ public final class ThumbnailVerticle extends VerticleBase {
             return save(f, aead, result.thumbnail()).compose(row -> record(f, Thumbnailer.Result.DONE, row));
           });
     });
+  }
+
+  /** The bytes of {@code b}: its own array when it has one (no copy of the file), else a copy. */
+  private static byte[] array(Buffer b) {
+    io.netty.buffer.ByteBuf buf = ((io.vertx.core.internal.buffer.BufferInternal) b).getByteBuf();
+    return buf.hasArray() && buf.arrayOffset() == 0 && buf.readerIndex() == 0 ? buf.array() : b.getBytes();
   }
 
   /** The whole plaintext of the live generation, chunk after chunk. */
