@@ -349,6 +349,9 @@ public final class FilesConfig {
   /** True when the value of {@code key} must never be printed (keys, secrets, passwords). */
   public static boolean isSecret(String key) {
     String last = key.substring(key.lastIndexOf('.') + 1);
+    if (last.endsWith("_id")) {
+      return false; // the name of a key (encryption.master_key_id), not the key
+    }
     return SECRETS.contains(key) || SECRET_NAME.matcher(last).matches();
   }
 

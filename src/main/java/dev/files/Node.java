@@ -352,8 +352,11 @@ public final class Node {
         ops.inFlight(), drainTimeoutMs);
     return Future.join(ops.servers().stream().map(s -> s.shutdown(drainTimeoutMs, TimeUnit.MILLISECONDS)).toList())
         .<Void>mapEmpty()
-        .andThen(ar -> LOG.info("drain finished in {} ms; {} request(s) cut", (System.nanoTime() - t0) / 1_000_000,
-            ops.inFlight()));
+        .andThen(ar -> {
+          long ms = (System.nanoTime() - t0) / 1_000_000;
+          // within the timeout every request ended (its access-log line may still be on its way)
+          LOG.info("drain finished in {} ms; {} request(s) cut", ms, ms < drainTimeoutMs ? 0 : ops.inFlight());
+        });
   }
 
   /** Stops HTTP, the sessions, the pool and Vert.x (leaving the cluster). */

@@ -92,6 +92,6 @@ class ConfigValidationTest {
     String printed = c.describe().toString();
     assertThat(printed).doesNotContain(key).doesNotContain("s3cr3t").doesNotContain("pa55word")
         .contains("encryption.master_key=***").contains("auth.jwt.secret=***")
-        .contains("db.url=postgresql://files:***@db:5432/files").contains("http.port=8080");
+        .contains("db.url=postgresql://files:***@db:5432/files").contains("http.port=8080").contains("encryption.master_key_id=k1"); // a key's id is no secret
   }
 }

@@ -184,6 +184,18 @@ class CorsTest extends NodeTest {
     assertThat(plain.headers().firstValue("Access-Control-Allow-Origin")).isEmpty();
   }
 
+  /** With one listed origin the answer still depends on Origin: Vary says so (it was missing). */
+  @Test
+  void oneListedOriginStillVariesOnOrigin() throws Exception {
+    try (TestNode one = TestNode.start(Map.of("http.cors.origins", APP))) {
+      Api oneApi = new Api(one);
+      HttpResponse<String> r = Api.CLIENT.send(oneApi.request(oneApi.files(company), token).header("Origin", APP)
+          .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(r.statusCode()).isEqualTo(200);
+      assertCors(r, APP);
+    }
+  }
+
   @Test
   void withoutOriginsThereIsNoCors() throws Exception {
     try (TestNode off = TestNode.start(Map.of())) {

@@ -93,7 +93,12 @@ public final class Cors implements Handler<RoutingContext> {
     boolean preflight = ctx.request().method() == HttpMethod.OPTIONS
         && ctx.request().getHeader("Access-Control-Request-Method") != null;
     if (origin == null || origins.contains(origin.toLowerCase(Locale.ROOT))) {
-      handler.handle(ctx); // a listed origin's headers; Vary: Origin when there are several
+      if (origins.size() == 1) {
+        // the answer depends on Origin (an unlisted one gets no CORS headers): caches must know it;
+        // with several origins the CORS handler adds Vary itself
+        ctx.response().headers().add("Vary", "Origin");
+      }
+      handler.handle(ctx); // a listed origin's headers
     } else if (preflight) {
       throw new ApiError(403, "cross-origin requests from " + origin + " are not allowed");
     } else {

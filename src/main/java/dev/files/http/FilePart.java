@@ -62,7 +62,7 @@ final class FilePart implements WriteStream<Buffer> {
         ar.result().drainHandler(drainHandler);
       }
       if (ended) {
-        ar.result().end().onComplete(stored);
+        ar.result().end().onComplete(this::settle);
       } else if (drainHandler != null && !ar.result().writeQueueFull()) {
         drainHandler.handle(null);
       }
@@ -85,7 +85,7 @@ final class FilePart implements WriteStream<Buffer> {
   public Future<Void> end() {
     ended = true;
     if (sink.succeeded()) {
-      sink.result().end().onComplete(stored);
+      sink.result().end().onComplete(this::settle);
     }
     return stored.future();
   }
@@ -125,5 +125,14 @@ final class FilePart implements WriteStream<Buffer> {
   @Override
   public WriteStream<Buffer> setWriteQueueMaxSize(int maxSize) {
     return this;
+  }
+
+  /** Completes {@link #stored} once: a part refused while it streams has already failed it. */
+  private void settle(io.vertx.core.AsyncResult<Void> ar) {
+    if (ar.succeeded()) {
+      stored.tryComplete();
+    } else {
+      stored.tryFail(ar.cause());
+    }
   }
 }

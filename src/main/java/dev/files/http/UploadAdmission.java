@@ -105,7 +105,8 @@ final class UploadAdmission {
     }
     long others = 0;
     for (ChunkRecord c : chunks) {
-      if (c.chunkNumber() != number) {
+      // as UploadRules counts: not the copy this chunk replaces, nor chunks above a total now known
+      if (c.chunkNumber() != number && (totalChunks == null || c.chunkNumber() <= totalChunks)) {
         others += c.size();
       }
     }

@@ -257,8 +257,8 @@ final class UploadHandler {
 
   /** The message of a body the HTTP decoder could not read (broken chunked transfer encoding). */
   private static String malformedBody(Throwable err) {
-    return "malformed request body (chunked transfer encoding): " + err.getClass().getSimpleName()
-        + (err.getMessage() == null ? "" : " " + err.getMessage());
+    String detail = err.getMessage() == null ? "" : err.getMessage().strip().lines().findFirst().orElse("");
+    return "malformed request body (chunked transfer encoding)" + (detail.isEmpty() ? "" : ": " + detail);
   }
 
   private static void continueIfExpected(HttpServerRequest req) {

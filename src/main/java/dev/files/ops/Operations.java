@@ -137,7 +137,8 @@ public final class Operations {
     HttpServerResponse res = req.response();
     long out = res.bytesWritten();
     int status = res.getStatusCode();
-    if (ended && (status == 200 || status == 206) && req.method() == HttpMethod.GET && req.path() != null
+    // counted whether the end or the connection's close is seen first: both may come for a whole download
+    if ((status == 200 || status == 206) && req.method() == HttpMethod.GET && req.path() != null
         && req.path().endsWith("/download")) {
       metrics.downloaded(out);
     }
