@@ -89,6 +89,9 @@ class OperabilityTest {
     Eventually.eventually(java.time.Duration.ofSeconds(20), () -> {
       got[0] = scrape();
       assertThat(metric(got[0], "files_thumbnails_total")).isGreaterThan(metric(before, "files_thumbnails_total"));
+      // a download is counted when its response has ended on the node, which may come after the client has every byte
+      assertThat(metric(got[0], "files_downloaded_bytes_total") - metric(before, "files_downloaded_bytes_total"))
+          .isEqualTo((double) downloads * png.length);
     });
     String after = got[0];
     System.gc(); // the gauge's supplier must survive a collection (it was held weakly: NaN)
