@@ -52,6 +52,22 @@ class ClusterConfigTest {
     }
   }
 
+  /** No member list: the same cluster.port on one machine, the second node takes the next port and they join. */
+  @Test
+  void nodesOnOneMachineFindEachOtherWithoutAMemberList() throws Exception {
+    int base = twoFreePorts();
+    String name = "files-conf-" + UUID.randomUUID();
+    Map<String, Object> settings = Map.of("cluster.enabled", true, "cluster.name", name, "cluster.port", base);
+    try (TestNode a = TestNode.start(settings); TestNode b = TestNode.start(settings)) {
+      List<HazelcastInstance> ours = Hazelcast.getAllHazelcastInstances().stream()
+          .filter(h -> h.getConfig().getClusterName().equals(name)).toList();
+      Eventually.eventually(java.time.Duration.ofSeconds(60), () -> assertThat(ours).hasSize(2)
+          .allSatisfy(h -> assertThat(h.getCluster().getMembers()).hasSize(2)));
+      assertThat(ours.stream().map(h -> h.getCluster().getLocalMember().getAddress().getPort()))
+          .containsExactlyInAnyOrder(base, base + 1);
+    }
+  }
+
   @Test
   void theDefaultNameDependsOnTheWorkingDirectoryAndTheDatabase() {
     String one = ClusterSettings.defaultName(Path.of("/srv/files-a"), "postgresql://postgres@127.0.0.1:5432/files");
