@@ -64,6 +64,7 @@ public final class FilesConfig {
   /** Inclusive ranges of numeric keys; any number not listed must be at least 0. */
   static final Map<String, long[]> RANGES = Map.ofEntries(
       Map.entry("http.port", new long[]{0, 65535}),
+      Map.entry("cluster.port", new long[]{1, 65535}),
       Map.entry("http.instances", new long[]{1, 256}),
       Map.entry("http.drain_timeout_ms", new long[]{0, 3_600_000}),
       Map.entry("db.pool_size", new long[]{1, 1000}),

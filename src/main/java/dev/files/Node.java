@@ -109,7 +109,7 @@ public final class Node {
     try {
       if (config.flag("cluster.enabled")) {
         System.setProperty("hazelcast.logging.type", System.getProperty("hazelcast.logging.type", "slf4j"));
-        cluster = clusterManager(config.string("cluster.config"));
+        cluster = clusterManager(config);
         options.setEventBusOptions(new EventBusOptions().setHost(config.string("cluster.host").isBlank()
             ? "127.0.0.1" : config.string("cluster.host")));
         var builder = Vertx.builder().with(options).withClusterManager(cluster);
@@ -118,7 +118,7 @@ public final class Node {
         }
         vertx = builder.buildClustered().recover(err -> Future.failedFuture(new IllegalStateException(
             "cannot join the cluster: " + oneLine(err) + " (check cluster.config " + config.string("cluster.config")
-                + " and cluster.host)", err)));
+                + ", cluster.host, cluster.port and cluster.members)", err)));
       } else {
         var builder = Vertx.builder().with(options);
         if (metrics.registry() != null) {
@@ -329,16 +329,21 @@ public final class Node {
     });
   }
 
-  /** Hazelcast with the given XML file (see cluster.xml); fails when it cannot be read. */
-  private static HazelcastClusterManager clusterManager(String file) {
-    try {
-      return new HazelcastClusterManager(new com.hazelcast.config.FileSystemXmlConfig(file));
-    } catch (java.io.FileNotFoundException e) {
-      throw new IllegalStateException("cannot join the cluster: cannot read " + file + " (check cluster.config)", e);
-    } catch (RuntimeException e) {
-      throw new IllegalStateException("cannot join the cluster: " + file + " is not a Hazelcast configuration: "
-          + oneLine(e) + " (check cluster.config)", e);
+  /**
+   * Hazelcast with the XML file of {@code cluster.config}, its name, port, members and interface set from
+   * {@code cluster.*} ({@link ClusterSettings}); fails when the file cannot be read or a setting is malformed.
+   */
+  private static HazelcastClusterManager clusterManager(FilesConfig config) {
+    com.hazelcast.config.Config hz = ClusterSettings.hazelcast(config);
+    LOG.info("cluster '{}': listening on {}:{}{}, members {}", hz.getClusterName(),
+        hz.getNetworkConfig().getInterfaces().getInterfaces().iterator().next(), hz.getNetworkConfig().getPort(),
+        hz.getNetworkConfig().isPortAutoIncrement() ? " (or one of the next " + hz.getNetworkConfig().getPortCount()
+            + " ports)" : "", hz.getNetworkConfig().getJoin().getTcpIpConfig().getMembers());
+    if (config.string("cluster.name").isBlank() && !hz.getNetworkConfig().isPortAutoIncrement()) {
+      LOG.warn("cluster.name is not set: the default name '{}' depends on this node's working directory and db.url;"
+          + " set the same cluster.name on every node of a cluster that spans several machines", hz.getClusterName());
     }
+    return new HazelcastClusterManager(hz);
   }
 
   /**

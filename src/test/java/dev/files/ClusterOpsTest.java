@@ -18,7 +18,7 @@ import java.util.UUID;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * A clustered node (its own Hazelcast cluster name and ports, so no other test's cluster is joined):
+ * A clustered node (its own Hazelcast cluster name and ports, from cluster.*, so no other test's cluster is joined):
  * ready lists the cluster check, and the node logs the cluster it joined and its members.
  */
 class ClusterOpsTest {
@@ -28,29 +28,24 @@ class ClusterOpsTest {
     int base = 20000 + (int) (Math.random() * 20000);
     String name = "files-ops-" + UUID.randomUUID();
     Path xml = Files.createTempFile("cluster", ".xml");
+    // the XML keeps the advanced settings only; name, port, members and interface come from cluster.*
     Files.writeString(xml, """
         <hazelcast xmlns="http://www.hazelcast.com/schema/config">
-          <cluster-name>%s</cluster-name>
           <properties>
             <property name="hazelcast.wait.seconds.before.join">0</property>
             <property name="hazelcast.phone.home.enabled">false</property>
           </properties>
           <network>
-            <port auto-increment="true" port-count="5">%d</port>
-            <join>
-              <auto-detection enabled="false"/>
-              <multicast enabled="false"/>
-              <tcp-ip enabled="true"><member>127.0.0.1:%d</member></tcp-ip>
-            </join>
-            <interfaces enabled="true"><interface>127.0.0.1</interface></interfaces>
+            <port auto-increment="true" port-count="5">5701</port>
           </network>
         </hazelcast>
-        """.formatted(name, base, base));
+        """);
     ListAppender<ILoggingEvent> logs = new ListAppender<>();
     logs.start();
     Logger nodeLog = (Logger) LoggerFactory.getLogger(Node.class);
     nodeLog.addAppender(logs);
-    try (TestNode node = TestNode.start(Map.of("cluster.enabled", true, "cluster.config", xml.toString()))) {
+    try (TestNode node = TestNode.start(Map.of("cluster.enabled", true, "cluster.config", xml.toString(),
+        "cluster.name", name, "cluster.port", base, "cluster.members", "127.0.0.1:" + base))) {
       HttpResponse<String> r = new Api(node).get("http://127.0.0.1:" + node.port + "/health/ready", null);
       assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
       JsonObject cluster = new JsonObject(r.body()).getJsonArray("checks").stream().map(c -> (JsonObject) c)

@@ -1,0 +1,156 @@
+package dev.files;
+
+import com.hazelcast.config.Config;
+import com.hazelcast.config.FileSystemXmlConfig;
+import com.hazelcast.config.NetworkConfig;
+
+import java.io.FileNotFoundException;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+
+/**
+ * The Hazelcast configuration of a clustered node: the XML file named by {@code cluster.config} (the place
+ * for advanced settings: properties, heartbeats, maps), then, from the service configuration, whatever decides
+ * which cluster a node joins and where it listens. These replace what the XML says about them:
+ * <ul>
+ *   <li>the cluster name: {@code cluster.name}, or when empty {@link #defaultName(Path, String)};</li>
+ *   <li>the member port: {@code cluster.port}; auto-increment (by the XML's port-count) only when every member
+ *       listed is on {@code cluster.host} (one machine, several nodes); otherwise exactly that port;</li>
+ *   <li>the members to join over TCP/IP: {@code cluster.members} ({@code host} or {@code host:port} each; when
+ *       empty, {@code cluster.host}, on which Hazelcast tries every port of the range); multicast and
+ *       auto-detection are off;</li>
+ *   <li>the interface: {@code cluster.host} (an IP address, or a name resolved once at start), and Hazelcast
+ *       listens on that address only ({@code hazelcast.socket.bind.any=false}); without it Hazelcast listens on
+ *       every interface of the machine.</li>
+ * </ul>
+ * Errors are {@link IllegalStateException}s with one line naming the key to check.
+ */
+public final class ClusterSettings {
+
+  private ClusterSettings() {
+  }
+
+  /**
+   * The Hazelcast configuration of this node.
+   *
+   * @throws IllegalStateException when {@code cluster.config} cannot be read or is not Hazelcast XML, when
+   *     {@code cluster.host} is a wildcard or does not resolve, or when a member of {@code cluster.members} is not
+   *     {@code host[:port]}
+   */
+  public static Config hazelcast(FilesConfig config) {
+    String file = config.string("cluster.config");
+    Config hz;
+    try {
+      hz = new FileSystemXmlConfig(file);
+    } catch (FileNotFoundException e) {
+      throw new IllegalStateException("cannot join the cluster: cannot read " + file + " (check cluster.config)", e);
+    } catch (RuntimeException e) {
+      throw new IllegalStateException("cannot join the cluster: " + file + " is not a Hazelcast configuration: "
+          + Node.oneLine(e) + " (check cluster.config)", e);
+    }
+    String host = host(config);
+    List<String> members = members(config, host);
+    hz.setClusterName(name(config));
+    NetworkConfig network = hz.getNetworkConfig();
+    network.setPort((int) config.number("cluster.port"));
+    network.setPortAutoIncrement(oneHost(members, host));
+    network.getJoin().getMulticastConfig().setEnabled(false);
+    network.getJoin().getAutoDetectionConfig().setEnabled(false);
+    network.getJoin().getTcpIpConfig().setEnabled(true).setMembers(members);
+    network.getInterfaces().clear().setEnabled(true).addInterface(host);
+    hz.setProperty("hazelcast.socket.bind.any", "false");
+    return hz;
+  }
+
+  /** {@code cluster.name}, or when empty the default of this working directory and database. */
+  public static String name(FilesConfig config) {
+    String name = config.string("cluster.name").strip();
+    return name.isEmpty() ? defaultName(Path.of("").toAbsolutePath(), config.string("db.url")) : name;
+  }
+
+  /**
+   * The default cluster name: {@code files-} and the first 12 hex digits of the SHA-256 of the absolute working
+   * directory, a line feed, and {@code db.url} with its password masked. Nodes started from one directory on one
+   * database (scripts, one machine) share it; two unrelated clones on one machine do not, so they never join each
+   * other by accident. Nodes on several machines set {@code cluster.name}.
+   */
+  public static String defaultName(Path workingDirectory, String dbUrl) {
+    try {
+      byte[] digest = MessageDigest.getInstance("SHA-256").digest((workingDirectory.toAbsolutePath() + "\n"
+          + FilesConfig.printable("db.url", dbUrl)).getBytes(StandardCharsets.UTF_8));
+      return "files-" + HexFormat.of().formatHex(digest, 0, 6);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is not available", e);
+    }
+  }
+
+  /** {@code cluster.host} as an IP address (127.0.0.1 when blank); a wildcard or an unknown name is refused. */
+  static String host(FilesConfig config) {
+    String host = config.string("cluster.host").strip();
+    if (host.isEmpty()) {
+      return "127.0.0.1";
+    }
+    InetAddress address;
+    try {
+      address = InetAddress.getByName(host);
+    } catch (UnknownHostException e) {
+      throw new IllegalStateException("cluster.host " + host + " does not resolve (check cluster.host)", e);
+    }
+    if (address.isAnyLocalAddress()) {
+      throw new IllegalStateException("cluster.host must be one address of this machine, not " + host
+          + " (every interface) (check cluster.host)");
+    }
+    return address.getHostAddress();
+  }
+
+  /** {@code cluster.members} checked ({@code host} or {@code host:port}); when empty, the host alone. */
+  static List<String> members(FilesConfig config, String host) {
+    List<String> members = new ArrayList<>();
+    for (String member : config.list("cluster.members")) {
+      int colon = member.lastIndexOf(':');
+      boolean bracketed = member.startsWith("[");
+      boolean hasPort = colon > 0 && (bracketed ? member.lastIndexOf(']') == colon - 1 : member.indexOf(':') == colon);
+      if (hasPort) {
+        String port = member.substring(colon + 1);
+        int p;
+        try {
+          p = Integer.parseInt(port);
+        } catch (NumberFormatException e) {
+          p = -1;
+        }
+        if (p < 1 || p > 65535 || member.substring(0, colon).isBlank()) {
+          throw new IllegalStateException("cluster.members: '" + member + "' is not host:port with a port 1-65535"
+              + " (ranges are not accepted: list members one by one) (check cluster.members)");
+        }
+      } else if (member.isBlank() || member.contains("/") || member.contains(" ")) {
+        throw new IllegalStateException("cluster.members: '" + member + "' is not host:port (check cluster.members)");
+      }
+      members.add(member);
+    }
+    return members.isEmpty() ? List.of(host) : List.copyOf(members);
+  }
+
+  /** True when every member is on {@code host} (then ports auto-increment, several nodes share the machine). */
+  static boolean oneHost(List<String> members, String host) {
+    for (String member : members) {
+      int colon = member.lastIndexOf(':');
+      String h = colon > 0 && member.indexOf(':') == colon ? member.substring(0, colon)
+          : member.startsWith("[") && colon > 0 ? member.substring(1, colon - 1) : member;
+      try {
+        if (!InetAddress.getByName(h).getHostAddress().equals(host)) {
+          return false;
+        }
+      } catch (UnknownHostException e) {
+        return false;
+      }
+    }
+    return true;
+  }
+}
