@@ -381,7 +381,7 @@ final class UploadHandler {
         if (ar.failed()) {
           fail(ar.cause());
         } else if (part == null) {
-          fail(ApiError.badRequest("the multipart body has no file part (expected a part named file)"));
+          fail(ApiError.badRequest("the multipart body has no file part (expected a part named file with a filename; a part without one is a text field)"));
         } else {
           FilePart p = part;
           p.stored.future().onSuccess(v -> commit(p));
