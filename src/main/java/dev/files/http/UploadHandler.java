@@ -37,8 +37,9 @@ import java.util.UUID;
  *
  * <p>A multipart body's file part (the part named {@code file}, else the first file part) streams
  * into the chunk store under a new unique key while it is counted, hashed and limited; once the
- * request has ended, the file's upload session is asked to commit the chunk, and its answer is the
- * reply. Every failure before the commit aborts the write, so nothing is left in the store: 413
+ * request has ended and the bytes are durable, the file's upload session is asked to commit the
+ * chunk, and its answer is the reply. An upload to a file id this request made (POST .../files) is
+ * committed without a session ({@link UploadSessions#commitNew}): nobody else knows that id yet. Every failure before the commit aborts the write, so nothing is left in the store: 413
  * when the body exceeds {@code limits.max_request_bytes} (early, from Content-Length, when present),
  * 507/503 for storage failures, and no reply at all when the client went away (its partial object
  * is removed at once).
@@ -501,7 +502,8 @@ final class UploadHandler {
           whole ? 1 : params.chunkNumber(), params.totalChunks(), params.totalSize(), name, mime,
           ContentTypes.sniff(head, head.length), p.key, sink.stored().size(), sink.stored().sha256(),
           encryption.generation(), encryption.newKey(), UUID.randomUUID()); // the commit id: retries of this request are one commit
-      sessions.commit(commit)
+      // A new file's id is this request's own: its commit needs no session to be ordered with others.
+      (create ? sessions.commitNew(commit) : sessions.commit(commit))
           .compose(resource -> params.thumbnailSync() ? afterThumbnails(resource) : Future.succeededFuture(resource))
           .onSuccess(resource -> Replies.resource(ctx, resource))
           .onFailure(err -> {

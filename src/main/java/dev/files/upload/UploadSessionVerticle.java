@@ -2,7 +2,6 @@ package dev.files.upload;
 
 import dev.files.bus.Addresses;
 import dev.files.db.FileRepository;
-import dev.files.model.CommittedChunk;
 import dev.files.model.ContentTypes;
 import dev.files.model.FileRecord;
 import dev.files.storage.ChunkKeys;
@@ -16,14 +15,11 @@ import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import io.vertx.sqlclient.SqlConnection;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.List;
-import java.util.Set;
 import java.util.UUID;
-import java.util.function.Function;
 
 /**
  * The upload session of one file: the actor that alone accepts its chunks, decides that its upload
@@ -40,7 +36,7 @@ import java.util.function.Function;
  *   <li>{@code delete}: {@code {company_id, caller}} removes the file; replies {@code {"status":"success"}}.</li>
  * </ul>
  * What becomes of a chunk is decided by {@link UploadRules}; this actor reads the state and carries
- * out the decision in one transaction.
+ * out the decision in one transaction ({@link Commits}).
  * Refusals fail the message with the HTTP status as code (400, 403, 404, 409), database failures with
  * 503, and a commit whose COMMIT the database did not confirm with {@link UploadSessions#OUTCOME_UNKNOWN}.
  * The session stops after its upload completes, after init or delete, or after {@code idleMs}
@@ -56,7 +52,7 @@ public final class UploadSessionVerticle extends VerticleBase {
   private final DataKeys dataKeys;
   private final UploadSessions sessions;
   private final SessionSettings settings;
-  private final UploadRules rules;
+  private final Commits commits;
 
   private Future<Void> tail = Future.succeededFuture();
   private int pending;
@@ -65,14 +61,14 @@ public final class UploadSessionVerticle extends VerticleBase {
   private boolean stopped;
 
   UploadSessionVerticle(UUID fileId, FileRepository files, ChunkStore store, DataKeys dataKeys,
-                        UploadSessions sessions, SessionSettings settings) {
+                        UploadSessions sessions, SessionSettings settings, Commits commits) {
     this.fileId = fileId;
     this.files = files;
     this.store = store;
     this.dataKeys = dataKeys;
     this.sessions = sessions;
     this.settings = settings;
-    this.rules = new UploadRules(settings.retireGraceMs());
+    this.commits = commits;
   }
 
   @Override
@@ -118,7 +114,7 @@ public final class UploadSessionVerticle extends VerticleBase {
     return result.andThen(ar -> {
       if (ar.succeeded()) {
         msg.reply(ar.result());
-      } else if (ar.cause() instanceof OutcomeUnknown) {
+      } else if (ar.cause() instanceof Commits.OutcomeUnknown) {
         LOG.error("upload session of file {}: commit outcome unknown, its object is left to the orphan sweep",
             fileId, ar.cause().getCause());
         msg.fail(UploadSessions.OUTCOME_UNKNOWN, "the database did not confirm the change");
@@ -132,105 +128,17 @@ public final class UploadSessionVerticle extends VerticleBase {
   }
 
   /**
-   * Records a chunk: reads the file under its row lock, lets {@link UploadRules} decide, and makes
-   * the decision's changes in the same transaction; objects no longer wanted are retired (the sweep
-   * removes them after the grace), never deleted at once. When the COMMIT's outcome is unknown (the connection was lost), the asker is told so and the
-   * chunk's object is left to the orphan sweep.
+   * Records a chunk ({@link Commits}); the session stops once the upload is complete. When the
+   * COMMIT's outcome is unknown (the connection was lost), the asker is told so and the chunk's
+   * object is left to the orphan sweep.
    */
   private Future<JsonObject> commit(ChunkCommit c, long askedAt) {
-    long now = System.currentTimeMillis();
-    UploadRules.Accepted[] accepted = {null};
-    return inTransaction(conn -> files.lock(conn, fileId)
-            .compose(f -> state(conn, f, c))
-            .compose(state -> {
-              UploadRules.Decision d = rules.commit(state, c, askedAt, now);
-              if (d instanceof UploadRules.Refused r) {
-                return Future.failedFuture(r.exception());
-              }
-              accepted[0] = (UploadRules.Accepted) d;
-              return carryOut(conn, accepted[0].effects(), now);
-            })
-            .compose(v -> files.find(conn, fileId)))
-        .map(f -> {
-          JsonObject resource = f.toResource();
-          if (!accepted[0].repeated()) {
-            ServiceMetrics.of(vertx).chunkCommitted(c.size());
-          }
-          if (accepted[0].completed()) {
-            ServiceMetrics.of(vertx).uploadCompleted();
-            closing = true;
-            publish("file.completed", f.companyId(), resource);
-            if ("waiting".equals(f.thumbnailsStatus())) { // asked once, by the actor that completed the upload
-              vertx.eventBus().send(Addresses.THUMBNAILS,
-                  new JsonObject().put("file_id", fileId.toString()).put("generation", f.generation()));
-            }
-          }
-          return resource;
-        });
-  }
-
-  /** What the rules need of the file: its row, the chunks of the upload in progress (else the live ones), the commit id. */
-  private Future<UploadRules.State> state(SqlConnection conn, FileRecord f, ChunkCommit c) {
-    if (f == null) {
-      return Future.succeededFuture(new UploadRules.State(null, List.of(), Set.of()));
-    }
-    Integer gen = f.uploadGeneration() != null ? f.uploadGeneration() : f.generation();
-    Future<List<CommittedChunk>> chunks = gen == null ? Future.succeededFuture(List.of())
-        : files.committedChunks(conn, fileId, gen);
-    return chunks.compose(list -> c.commitId() == null
-        ? Future.succeededFuture(new UploadRules.State(f, list, Set.of()))
-        : files.knownCommit(conn, fileId, c.commitId())
-            .map(known -> new UploadRules.State(f, list, known ? Set.of(c.commitId()) : Set.of())));
-  }
-
-  /** Makes the database changes of a decision, in order, in the transaction of {@code conn}. */
-  private Future<Void> carryOut(SqlConnection conn, List<UploadRules.Effect> effects, long now) {
-    Future<Void> chain = Future.succeededFuture();
-    for (UploadRules.Effect e : effects) {
-      chain = chain.compose(v -> carryOut(conn, e, now));
-    }
-    return chain;
-  }
-
-  private Future<Void> carryOut(SqlConnection conn, UploadRules.Effect e, long now) {
-    long retireUntil = now + settings.retireGraceMs();
-    if (e instanceof UploadRules.CreateFile x) {
-      return files.insert(conn, x.file());
-    } else if (e instanceof UploadRules.RecordUpload x) {
-      return files.recordUpload(conn, fileId, x.generation(), x.totalChunks(), x.totalSize(), x.name(), x.mime(), now);
-    } else if (e instanceof UploadRules.Retire x) {
-      return files.retire(conn, fileId, x.chunks().stream().map(CommittedChunk::storageKey).toList(), retireUntil);
-    } else if (e instanceof UploadRules.PutChunk x) {
-      return files.putChunk(conn, fileId, x.chunk(), now);
-    } else if (e instanceof UploadRules.Complete x) {
-      return files.complete(conn, fileId, x.generation(), x.size(), x.chunks(), now, retireUntil, x.thumbnailsStatus());
-    } else if (e instanceof UploadRules.Discard x) {
-      return files.retireUnrecorded(conn, fileId, x.copy(), retireUntil);
-    }
-    throw new IllegalStateException("unknown effect " + e);
-  }
-
-  /**
-   * Runs {@code work} in a transaction. A failure before COMMIT rolls back (nothing changed); a
-   * failed COMMIT fails with {@link OutcomeUnknown}: the changes may or may not have been made.
-   */
-  private <T> Future<T> inTransaction(Function<SqlConnection, Future<T>> work) {
-    return files.pool().getConnection().compose(conn -> conn.begin()
-        .compose(tx -> work.apply(conn).transform(ar -> {
-          if (ar.failed()) {
-            return tx.rollback().transform(ignored -> Future.<T>failedFuture(ar.cause()));
-          }
-          return tx.commit().transform(done -> done.succeeded() ? Future.succeededFuture(ar.result())
-              : Future.<T>failedFuture(new OutcomeUnknown(done.cause())));
-        }))
-        .eventually(conn::close));
-  }
-
-  /** The database did not confirm a COMMIT: the commit may or may not have taken effect. */
-  private static final class OutcomeUnknown extends RuntimeException {
-    OutcomeUnknown(Throwable cause) {
-      super("the database did not confirm the commit", cause);
-    }
+    return commits.commit(c, askedAt).map(o -> {
+      if (o.completed()) {
+        closing = true;
+      }
+      return o.resource();
+    });
   }
 
   private Future<JsonObject> init(JsonObject body) {
@@ -327,12 +235,7 @@ public final class UploadSessionVerticle extends VerticleBase {
   }
 
   private void publish(String type, UUID companyId, JsonObject resource) {
-    JsonObject event = new JsonObject().put("type", type)
-        .put("company_id", companyId.toString()).put("file_id", fileId.toString());
-    if (resource != null) {
-      event.put("resource", resource);
-    }
-    vertx.eventBus().publish(Addresses.EVENTS, event);
+    Commits.publish(vertx, type, fileId, companyId, resource);
   }
 
   private void armIdle() {

@@ -49,6 +49,7 @@ public final class UploadSessions {
   /** Questions asked and not yet answered, per file. */
   private final Map<UUID, Integer> asking = new ConcurrentHashMap<>();
   private final int maxAsking;
+  private final Commits commits;
 
   public UploadSessions(Vertx vertx, FileRepository files, ChunkStore store, DataKeys dataKeys,
                         SessionSettings settings) {
@@ -67,6 +68,7 @@ public final class UploadSessions {
     this.store = store;
     this.dataKeys = dataKeys;
     this.settings = settings;
+    this.commits = new Commits(vertx, files, settings);
   }
 
   /** The timings sessions run with. */
@@ -81,6 +83,38 @@ public final class UploadSessions {
    */
   public Future<JsonObject> commit(ChunkCommit commit) {
     return ask(commit.fileId(), commit.toJson().put("asked_at", System.currentTimeMillis()));
+  }
+
+  /**
+   * Records the whole-file upload of a file id the caller has just made ({@code commit.create()},
+   * a new random id nobody else knows yet): no other commit of that file can come, so no session is
+   * started and nothing goes over the event bus; {@link UploadRules} decide in one transaction
+   * ({@link Commits}), whose end is durable in PostgreSQL before the answer. A COMMIT the database
+   * did not confirm is tried again (the commit id makes that safe), up to {@value #ATTEMPTS} times,
+   * then fails with {@link SessionTimeoutException}; refusals fail with {@link UploadException},
+   * database failures with {@link UploadException} 503. Answers the resource.
+   */
+  public Future<JsonObject> commitNew(ChunkCommit commit) {
+    if (!commit.create()) {
+      return Future.failedFuture(new IllegalArgumentException("only the upload of a new file id is committed without its session"));
+    }
+    return commitNew(commit, System.currentTimeMillis(), ATTEMPTS);
+  }
+
+  private Future<JsonObject> commitNew(ChunkCommit commit, long askedAt, int attemptsLeft) {
+    return commits.commit(commit, askedAt).map(Commits.Outcome::resource).recover(err -> {
+      if (err instanceof UploadException) {
+        return Future.failedFuture(err);
+      }
+      if (err instanceof Commits.OutcomeUnknown) {
+        LOG.error("file {}: commit outcome unknown{}", commit.fileId(), attemptsLeft > 1 ? ", asking again" : "", err.getCause());
+        return attemptsLeft > 1 ? commitNew(commit, askedAt, attemptsLeft - 1)
+            : Future.failedFuture(new SessionTimeoutException("the change to file " + commit.fileId()
+                + " was not confirmed by the database; it may have been made"));
+      }
+      LOG.error("upload of file {} could not be recorded", commit.fileId(), err);
+      return Future.failedFuture(new UploadException(503, "database unavailable: the upload could not be recorded"));
+    });
   }
 
   /**
@@ -170,7 +204,7 @@ public final class UploadSessions {
   private Future<String> session(UUID fileId) {
     return running.computeIfAbsent(fileId, id -> {
       Future<String> deployed = vertx.deployVerticle(
-          new UploadSessionVerticle(id, files, store, dataKeys, this, settings));
+          new UploadSessionVerticle(id, files, store, dataKeys, this, settings, commits));
       deployed.onFailure(err -> running.remove(id, deployed));
       return deployed;
     });

@@ -1,0 +1,158 @@
+package dev.files.upload;
+
+import dev.files.bus.Addresses;
+import dev.files.db.FileRepository;
+import dev.files.model.CommittedChunk;
+import dev.files.model.FileRecord;
+import dev.files.ops.ServiceMetrics;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import io.vertx.sqlclient.SqlConnection;
+
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import java.util.function.Function;
+
+/**
+ * Records a stored chunk in one transaction: reads the file under its row lock, lets
+ * {@link UploadRules} decide, and makes the decision's changes; then counts it
+ * ({@link ServiceMetrics#chunkCommitted}, {@link ServiceMetrics#uploadCompleted}), publishes
+ * {@code file.completed} on {@code files.events} and asks for the thumbnails when the upload completed.
+ *
+ * <p>Used by a file's {@link UploadSessionVerticle}, and directly by {@link UploadSessions#commitNew}
+ * for the whole-file upload of a file id the handler has just made (nobody else can know that id,
+ * so no session is needed to order its commits). Objects no longer wanted are retired (the sweep
+ * removes them after {@code upload.retire_grace_ms}), never deleted at once.
+ */
+public final class Commits {
+
+  private final Vertx vertx;
+  private final FileRepository files;
+  private final SessionSettings settings;
+  private final UploadRules rules;
+
+  public Commits(Vertx vertx, FileRepository files, SessionSettings settings) {
+    this.vertx = vertx;
+    this.files = files;
+    this.settings = settings;
+    this.rules = new UploadRules(settings.retireGraceMs());
+  }
+
+  /** What a commit did: the file's row after it, and whether it completed the upload. */
+  record Outcome(JsonObject resource, boolean completed) {
+  }
+
+  /**
+   * Records {@code c}, first asked at {@code askedAt} (epoch ms), and answers the resource as the
+   * upload stands after it. Refusals fail with {@link UploadException} (nothing changed); a COMMIT
+   * the database did not confirm fails with {@link OutcomeUnknown}; other failures are the database's.
+   */
+  Future<Outcome> commit(ChunkCommit c, long askedAt) {
+    long now = System.currentTimeMillis();
+    UUID fileId = c.fileId();
+    UploadRules.Accepted[] accepted = {null};
+    return inTransaction(conn -> files.lock(conn, fileId)
+            .compose(f -> state(conn, f, c))
+            .compose(state -> {
+              UploadRules.Decision d = rules.commit(state, c, askedAt, now);
+              if (d instanceof UploadRules.Refused r) {
+                return Future.failedFuture(r.exception());
+              }
+              accepted[0] = (UploadRules.Accepted) d;
+              return carryOut(conn, fileId, accepted[0].effects(), now);
+            })
+            .compose(v -> files.find(conn, fileId)))
+        .map(f -> {
+          JsonObject resource = f.toResource();
+          if (!accepted[0].repeated()) {
+            ServiceMetrics.of(vertx).chunkCommitted(c.size());
+          }
+          if (accepted[0].completed()) {
+            ServiceMetrics.of(vertx).uploadCompleted();
+            publish(vertx, "file.completed", fileId, f.companyId(), resource);
+            if ("waiting".equals(f.thumbnailsStatus())) { // asked once, by whoever completed the upload
+              vertx.eventBus().send(Addresses.THUMBNAILS,
+                  new JsonObject().put("file_id", fileId.toString()).put("generation", f.generation()));
+            }
+          }
+          return new Outcome(resource, accepted[0].completed());
+        });
+  }
+
+  /** What the rules need of the file: its row, the chunks of the upload in progress (else the live ones), the commit id. */
+  private Future<UploadRules.State> state(SqlConnection conn, FileRecord f, ChunkCommit c) {
+    if (f == null) {
+      return Future.succeededFuture(new UploadRules.State(null, List.of(), Set.of()));
+    }
+    UUID fileId = c.fileId();
+    Integer gen = f.uploadGeneration() != null ? f.uploadGeneration() : f.generation();
+    Future<List<CommittedChunk>> chunks = gen == null ? Future.succeededFuture(List.of())
+        : files.committedChunks(conn, fileId, gen);
+    return chunks.compose(list -> c.commitId() == null
+        ? Future.succeededFuture(new UploadRules.State(f, list, Set.of()))
+        : files.knownCommit(conn, fileId, c.commitId())
+            .map(known -> new UploadRules.State(f, list, known ? Set.of(c.commitId()) : Set.of())));
+  }
+
+  /** Makes the database changes of a decision, in order, in the transaction of {@code conn}. */
+  private Future<Void> carryOut(SqlConnection conn, UUID fileId, List<UploadRules.Effect> effects, long now) {
+    Future<Void> chain = Future.succeededFuture();
+    for (UploadRules.Effect e : effects) {
+      chain = chain.compose(v -> carryOut(conn, fileId, e, now));
+    }
+    return chain;
+  }
+
+  private Future<Void> carryOut(SqlConnection conn, UUID fileId, UploadRules.Effect e, long now) {
+    long retireUntil = now + settings.retireGraceMs();
+    if (e instanceof UploadRules.CreateFile x) {
+      return files.insert(conn, x.file());
+    } else if (e instanceof UploadRules.RecordUpload x) {
+      return files.recordUpload(conn, fileId, x.generation(), x.totalChunks(), x.totalSize(), x.name(), x.mime(), now);
+    } else if (e instanceof UploadRules.Retire x) {
+      return files.retire(conn, fileId, x.chunks().stream().map(CommittedChunk::storageKey).toList(), retireUntil);
+    } else if (e instanceof UploadRules.PutChunk x) {
+      return files.putChunk(conn, fileId, x.chunk(), now);
+    } else if (e instanceof UploadRules.Complete x) {
+      return files.complete(conn, fileId, x.generation(), x.size(), x.chunks(), now, retireUntil, x.thumbnailsStatus());
+    } else if (e instanceof UploadRules.Discard x) {
+      return files.retireUnrecorded(conn, fileId, x.copy(), retireUntil);
+    }
+    throw new IllegalStateException("unknown effect " + e);
+  }
+
+  /**
+   * Runs {@code work} in a transaction. A failure before COMMIT rolls back (nothing changed); a
+   * failed COMMIT fails with {@link OutcomeUnknown}: the changes may or may not have been made.
+   */
+  private <T> Future<T> inTransaction(Function<SqlConnection, Future<T>> work) {
+    return files.pool().getConnection().compose(conn -> conn.begin()
+        .compose(tx -> work.apply(conn).transform(ar -> {
+          if (ar.failed()) {
+            return tx.rollback().transform(ignored -> Future.<T>failedFuture(ar.cause()));
+          }
+          return tx.commit().transform(done -> done.succeeded() ? Future.succeededFuture(ar.result())
+              : Future.<T>failedFuture(new OutcomeUnknown(done.cause())));
+        }))
+        .eventually(conn::close));
+  }
+
+  /** Publishes a file event ({@code {type, company_id, file_id, resource?}}) on {@code files.events}. */
+  static void publish(Vertx vertx, String type, UUID fileId, UUID companyId, JsonObject resource) {
+    JsonObject event = new JsonObject().put("type", type)
+        .put("company_id", companyId.toString()).put("file_id", fileId.toString());
+    if (resource != null) {
+      event.put("resource", resource);
+    }
+    vertx.eventBus().publish(Addresses.EVENTS, event);
+  }
+
+  /** The database did not confirm a COMMIT: the commit may or may not have taken effect. */
+  static final class OutcomeUnknown extends RuntimeException {
+    OutcomeUnknown(Throwable cause) {
+      super("the database did not confirm the commit", cause);
+    }
+  }
+}
