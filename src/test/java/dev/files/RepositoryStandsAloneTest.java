@@ -57,6 +57,8 @@ class RepositoryStandsAloneTest {
   @Test
   void nothingRefersToADirectoryBesideTheClone() throws IOException {
     List<String> offending = new ArrayList<>();
+    // the directory beside a clone that a user does not have, spelt so that this file does not name it
+    final String beside = ".." + "/" + "shared";
     List<Path> roots = List.of(PROJECT.resolve("README.md"), PROJECT.resolve("docs"), PROJECT.resolve("src"),
         PROJECT.resolve("conf"), PROJECT.resolve("pom.xml"), PROJECT.resolve("scripts"), PROJECT.resolve(".ci"));
     for (Path root : roots) {
@@ -65,16 +67,13 @@ class RepositoryStandsAloneTest {
       }
       try (Stream<Path> files = Files.walk(root)) {
         for (Path f : files.filter(Files::isRegularFile).toList()) {
-          if (f.equals(PROJECT.resolve("src/test/java/dev/files/RepositoryStandsAloneTest.java"))) {
-            continue; // this test names the string
-          }
           String text;
           try {
             text = Files.readString(f);
           } catch (java.nio.charset.MalformedInputException binary) {
             continue;
           }
-          if (text.contains("../shared") || text.contains("/work/shared")) {
+          if (text.contains(beside) || text.contains("/work" + beside.substring(2))) {
             offending.add(PROJECT.relativize(f).toString());
           }
         }
