@@ -31,7 +31,8 @@ import java.util.regex.Pattern;
 /**
  * A {@link ChunkStore} in a local directory. The object under key {@code k} is the file
  * {@code <root>/<k>}; while it is written it is {@code <root>/<k>.part}, renamed on commit after an
- * fsync (when {@code fsync} is on), and deleted on abort.
+ * fsync (when {@code fsync} is on; the directory holding the new name is forced too, and those above a
+ * directory made for it), and deleted on abort.
  */
 public final class LocalChunkStore implements ChunkStore {
 
@@ -84,6 +85,7 @@ public final class LocalChunkStore implements ChunkStore {
     Path target = Path.of(path(key));
     Path part = Path.of(target + ".part");
     return io.admit("create " + key, () -> {
+      boolean newDirectory = !Files.isDirectory(target.getParent());
       Files.createDirectories(target.getParent());
       FileChannel channel;
       try {
@@ -93,7 +95,7 @@ public final class LocalChunkStore implements ChunkStore {
         channel = FileChannel.open(part, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
       }
       try {
-        return new LocalWrite(channel, cipher.encrypting(new Unclosed(channel)), part, target);
+        return new LocalWrite(channel, cipher.encrypting(new Unclosed(channel)), part, target, newDirectory);
       } catch (GeneralSecurityException | IOException e) {
         channel.close();
         Files.deleteIfExists(part);
@@ -240,11 +242,33 @@ public final class LocalChunkStore implements ChunkStore {
    * side: one hashes (SHA-256 of the plaintext), one encrypts and writes, each in order; commit =
    * last batch + fsync + close + rename, once the digest is done too.
    */
+  /**
+   * Forces {@code dir}'s entries to disk (the name a rename gave a chunk) and, when {@code created},
+   * those of every directory above it up to the store's root (the names of directories made for it).
+   */
+  private void syncDirectories(Path dir, boolean created) throws IOException {
+    Path top = root.toAbsolutePath().normalize();
+    Path d = dir.toAbsolutePath().normalize();
+    forceDirectory(d);
+    while (created && !d.equals(top) && d.startsWith(top) && d.getParent() != null) {
+      d = d.getParent();
+      forceDirectory(d);
+    }
+  }
+
+  private static void forceDirectory(Path dir) throws IOException {
+    try (FileChannel c = FileChannel.open(dir, StandardOpenOption.READ)) {
+      c.force(true);
+    }
+  }
+
   private final class LocalWrite implements ChunkWrite {
     private final FileChannel channel;
     private final WritableByteChannel out; // plaintext in, ciphertext to the channel
     private final Path part;
     private final Path target;
+    /** The chunk's directory was made for this write: its entry in the directories above must be made durable too. */
+    private final boolean newDirectory;
     private final IoExecutor.Serial serial = io.serial(); // encrypt and write, in order
     private final IoExecutor.Serial hashing = io.serial(); // SHA-256 of the plaintext, in order, beside the writes
     private final MessageDigest sha256 = sha256();
@@ -258,11 +282,12 @@ public final class LocalChunkStore implements ChunkStore {
     private Handler<Void> drainHandler;
     private boolean done;
 
-    LocalWrite(FileChannel channel, WritableByteChannel out, Path part, Path target) {
+    LocalWrite(FileChannel channel, WritableByteChannel out, Path part, Path target, boolean newDirectory) {
       this.channel = channel;
       this.out = out;
       this.part = part;
       this.target = target;
+      this.newDirectory = newDirectory;
     }
 
     @Override
@@ -385,6 +410,9 @@ public final class LocalChunkStore implements ChunkStore {
           }
           channel.close();
           Files.move(part, target, StandardCopyOption.ATOMIC_MOVE);
+          if (fsync) { // the new name, and a new directory's, must survive a crash as the bytes do
+            syncDirectories(target.getParent(), newDirectory);
+          }
           return (StoredChunk) null;
         } catch (Exception e) {
           discard();
