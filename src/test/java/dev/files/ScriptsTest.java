@@ -77,10 +77,12 @@ class ScriptsTest {
         assertThat(r.exit).as(name + " " + help + ": " + r.output).isZero();
         assertThat(r.output).as(name + " " + help).startsWith("usage: scripts/" + name).doesNotContain("Exception");
       }
-      Result bad = run(root, Map.of(), 120, "scripts/" + name, "no-such-argument");
-      assertThat(bad.exit).as(name + ": " + bad.output).isNotZero();
-      assertThat(bad.output.lines().toList()).as(name + " with a bad argument").hasSize(1);
-      assertThat(bad.output).as(name).contains("no-such-argument").doesNotContain("Exception").doesNotContain("\tat ");
+      for (String wrong : List.of("no-such-argument", "--no-such-option")) { // scripts/test once passed the latter to Maven
+        Result bad = run(root, Map.of(), 120, "scripts/" + name, wrong);
+        assertThat(bad.exit).as(name + ": " + bad.output).isNotZero();
+        assertThat(bad.output.lines().toList()).as(name + " with a bad argument").hasSize(1);
+        assertThat(bad.output).as(name).contains(wrong).doesNotContain("Exception").doesNotContain("\tat ");
+      }
     }
   }
 
