@@ -143,6 +143,9 @@ public final class FaultProxy implements AutoCloseable {
           String[] first = text.substring(0, text.indexOf("\r\n")).split(" ");
           Request request = new Request(first[0], first.length > 1 ? first[1] : "");
           long length = contentLength(text);
+          if (length < 0 && !text.toLowerCase(java.util.Locale.ROOT).contains("\r\ntransfer-encoding:")) {
+            length = 0; // HTTP/1.1: a request with neither header has no body (and the next request follows)
+          }
           boolean cut = cutRequest.test(request);
           if (cutResponse.test(request)) {
             cutAfter = cutResponseAfter;
@@ -158,7 +161,7 @@ public final class FaultProxy implements AutoCloseable {
               Thread.currentThread().interrupt();
             }
           }
-          if (length < 0) { // no length (chunked): forwarded as it comes, no more parsing
+          if (length < 0) { // chunked: forwarded as it comes, no more parsing
             in.transferTo(out);
             break;
           }
