@@ -151,6 +151,11 @@ public final class FaultProxy implements AutoCloseable {
             cutAfter = cutResponseAfter;
             faults.incrementAndGet();
           }
+          if (cut && length == 0) { // no body to cut half-way: cut before the server sees the request,
+            faults.incrementAndGet(); // or its answer could reach the client before the reset
+            reset();
+            return;
+          }
           out.write(head);
           out.flush();
           if (hold.test(request)) {
