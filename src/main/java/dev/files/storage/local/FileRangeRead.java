@@ -1,12 +1,11 @@
 package dev.files.storage.local;
 
 import dev.files.storage.IoExecutor;
-import dev.files.storage.ObjectRead;
+import dev.files.storage.QueuedRead;
 import dev.files.storage.ObjectStoreException;
 import dev.files.storage.ObjectStoreException.Reason;
 import io.netty.buffer.Unpooled;
 import io.vertx.core.Future;
-import io.vertx.core.Handler;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.internal.buffer.BufferInternal;
@@ -14,35 +13,26 @@ import io.vertx.core.internal.buffer.BufferInternal;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.util.ArrayDeque;
 
 /**
- * Bytes {@code [offset, offset + length)} of a file as an {@link ObjectRead}: positioned reads of
+ * Bytes {@code [offset, offset + length)} of a file as an {@link dev.files.storage.ObjectRead}: positioned reads of
  * {@value LocalObjectStore#READ_BLOCK_BYTES} bytes on a storage queue, at most {@value #PREFETCH}
  * blocks ahead of the consumer's demand, delivered on the caller's context. The file is closed at
  * the end, on failure and on {@link #close()}.
  */
-final class FileRangeRead implements ObjectRead {
+final class FileRangeRead extends QueuedRead {
 
   static final int PREFETCH = 2;
 
-  private final ContextInternal ctx;
   private final IoExecutor.Serial serial;
   private final FileChannel channel;
-  private final ArrayDeque<Buffer> ready = new ArrayDeque<>();
   private long position;
   private long remaining;
-  private long demand = Long.MAX_VALUE;
   private boolean reading;
-  private boolean ended;
-  private boolean closed;
   private Throwable failure;
-  private Handler<Buffer> handler;
-  private Handler<Void> endHandler;
-  private Handler<Throwable> exceptionHandler;
 
   FileRangeRead(ContextInternal ctx, IoExecutor.Serial serial, FileChannel channel, long offset, long length) {
-    this.ctx = ctx;
+    super(ctx);
     this.serial = serial;
     this.channel = channel;
     this.position = offset;
@@ -50,72 +40,21 @@ final class FileRangeRead implements ObjectRead {
   }
 
   @Override
-  public ObjectRead handler(Handler<Buffer> handler) {
-    this.handler = handler;
-    ctx.runOnContext(v -> pump());
-    return this;
-  }
-
-  @Override
-  public ObjectRead pause() {
-    demand = 0;
-    return this;
-  }
-
-  @Override
-  public ObjectRead resume() {
-    return fetch(Long.MAX_VALUE);
-  }
-
-  @Override
-  public ObjectRead fetch(long amount) {
-    demand = demand + amount < 0 ? Long.MAX_VALUE : demand + amount;
-    ctx.runOnContext(v -> pump());
-    return this;
-  }
-
-  @Override
-  public ObjectRead endHandler(Handler<Void> endHandler) {
-    this.endHandler = endHandler;
-    return this;
-  }
-
-  @Override
-  public ObjectRead exceptionHandler(Handler<Throwable> handler) {
-    this.exceptionHandler = handler;
-    return this;
-  }
-
-  private void pump() {
-    if (ended || closed) {
+  protected void pump() {
+    if (!deliver()) {
       return;
     }
-    while (demand > 0 && handler != null && !ready.isEmpty()) {
-      if (demand != Long.MAX_VALUE) {
-        demand--;
-      }
-      handler.handle(ready.poll());
-      if (ended || closed) {
-        return;
-      }
-    }
     if (ready.isEmpty() && !reading && failure != null) {
-      ended = true;
       release();
-      if (exceptionHandler != null) {
-        exceptionHandler.handle(ObjectStoreException.of("reading an object", Reason.UNAVAILABLE, failure));
-      }
+      fail(ObjectStoreException.of("reading an object", Reason.UNAVAILABLE, failure));
       return;
     }
     if (ready.isEmpty() && !reading && remaining == 0) {
-      ended = true;
       release();
-      if (endHandler != null) {
-        endHandler.handle(null);
-      }
+      end();
       return;
     }
-    if (!reading && failure == null && remaining > 0 && handler != null && ready.size() < PREFETCH) {
+    if (!reading && failure == null && remaining > 0 && hasHandler() && ready.size() < PREFETCH) {
       reading = true;
       int size = (int) Math.min(LocalObjectStore.READ_BLOCK_BYTES, remaining);
       long at = position;

@@ -1,11 +1,10 @@
 package dev.files.storage.s3;
 
-import dev.files.storage.ObjectRead;
+import dev.files.storage.QueuedRead;
 import dev.files.storage.ObjectStoreException;
 import dev.files.storage.ObjectStoreException.Reason;
 import io.netty.buffer.Unpooled;
 import io.vertx.core.Future;
-import io.vertx.core.Handler;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.internal.buffer.BufferInternal;
@@ -14,44 +13,35 @@ import org.reactivestreams.Subscription;
 import software.amazon.awssdk.core.async.ResponsePublisher;
 
 import java.nio.ByteBuffer;
-import java.util.ArrayDeque;
 
 /**
- * The body of a ranged GET as an {@link ObjectRead}: a Reactive Streams subscriber that asks the
+ * The body of a ranged GET as an {@link dev.files.storage.ObjectRead}: a Reactive Streams subscriber that asks the
  * SDK for one buffer at a time, and only while the consumer wants data (not paused, or fetched), so
  * at most {@value #PREFETCH} buffers wait here and the HTTP connection is read no faster than the
  * consumer writes. Everything after the subscription runs on the caller's context: signals from the
  * SDK's threads are handed over, and requests and cancellation go out from there, one at a time.
  */
-final class S3RangeRead implements ObjectRead, Subscriber<ByteBuffer> {
+final class S3RangeRead extends QueuedRead implements Subscriber<ByteBuffer> {
 
   /** Buffers requested or waiting ahead of the consumer, at most. */
   static final int PREFETCH = 2;
 
-  private final ContextInternal ctx;
   private final long length;
-  private final ArrayDeque<Buffer> ready = new ArrayDeque<>();
   private Subscription subscription;
   private int requested; // asked of the SDK, not yet arrived
   private long received;
-  private long demand = Long.MAX_VALUE;
   private boolean complete;
-  private boolean ended;
-  private boolean closed;
   private Throwable failure;
-  private Handler<Buffer> handler;
-  private Handler<Void> endHandler;
-  private Handler<Throwable> exceptionHandler;
 
   /** Subscribes to {@code response}'s body at once (an unsubscribed body would hold its connection). */
   S3RangeRead(ContextInternal ctx, ResponsePublisher<?> response, long length) {
-    this.ctx = ctx;
+    super(ctx);
     this.length = length;
     response.subscribe(this);
   }
 
   private S3RangeRead(ContextInternal ctx) {
-    this.ctx = ctx;
+    super(ctx);
     this.length = 0;
     this.complete = true;
   }
@@ -108,81 +98,25 @@ final class S3RangeRead implements ObjectRead, Subscriber<ByteBuffer> {
     });
   }
 
-  // --- the consumer's side, on the context ---
-
-  @Override
-  public ObjectRead handler(Handler<Buffer> handler) {
-    this.handler = handler;
-    ctx.runOnContext(v -> pump());
-    return this;
-  }
-
-  @Override
-  public ObjectRead pause() {
-    demand = 0;
-    return this;
-  }
-
-  @Override
-  public ObjectRead resume() {
-    return fetch(Long.MAX_VALUE);
-  }
-
-  @Override
-  public ObjectRead fetch(long amount) {
-    demand = demand + amount < 0 ? Long.MAX_VALUE : demand + amount;
-    ctx.runOnContext(v -> pump());
-    return this;
-  }
-
-  @Override
-  public ObjectRead endHandler(Handler<Void> endHandler) {
-    this.endHandler = endHandler;
-    return this;
-  }
-
-  @Override
-  public ObjectRead exceptionHandler(Handler<Throwable> handler) {
-    this.exceptionHandler = handler;
-    return this;
-  }
-
   /** Delivers what can be delivered, ends or fails when due, and asks the SDK for more if wanted. */
-  private void pump() {
-    if (ended || closed) {
-      return;
-    }
-    while (demand > 0 && handler != null && !ready.isEmpty()) {
-      if (demand != Long.MAX_VALUE) {
-        demand--;
-      }
-      handler.handle(ready.poll());
-      if (ended || closed) {
-        return;
-      }
-    }
-    if (!ready.isEmpty()) {
+  @Override
+  protected void pump() {
+    if (!deliver() || !ready.isEmpty()) {
       return;
     }
     if (failure == null && complete && received != length) {
       failure = new ObjectStoreException("reading an object", Reason.SHORT, null);
     }
     if (failure != null) {
-      ended = true;
       cancel();
-      if (exceptionHandler != null) {
-        exceptionHandler.handle(S3ObjectStore.failure("reading an object", failure));
-      }
+      fail(S3ObjectStore.failure("reading an object", failure));
       return;
     }
     if (complete) {
-      ended = true;
-      if (endHandler != null) {
-        endHandler.handle(null);
-      }
+      end();
       return;
     }
-    if (subscription != null && handler != null && demand > 0 && requested + ready.size() < PREFETCH) {
+    if (subscription != null && hasHandler() && demand > 0 && requested + ready.size() < PREFETCH) {
       requested++;
       subscription.request(1);
     }
