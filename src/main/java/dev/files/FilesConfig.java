@@ -65,6 +65,8 @@ public final class FilesConfig {
   static final Map<String, long[]> RANGES = Map.ofEntries(
       Map.entry("http.port", new long[]{0, 65535}),
       Map.entry("cluster.port", new long[]{1, 65535}),
+      Map.entry("cluster.lease_ms", new long[]{100, 3_600_000}),
+      Map.entry("cluster.session_send_timeout_ms", new long[]{1, 600_000}),
       Map.entry("http.instances", new long[]{1, 256}),
       Map.entry("http.drain_timeout_ms", new long[]{0, 3_600_000}),
       Map.entry("db.pool_size", new long[]{1, 1000}),

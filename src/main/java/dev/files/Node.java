@@ -12,6 +12,7 @@ import dev.files.storage.DataKeys;
 import dev.files.storage.IoExecutor;
 import dev.files.storage.LocalChunkStore;
 import dev.files.thumbnail.ThumbnailVerticle;
+import dev.files.upload.SessionOwners;
 import dev.files.upload.SessionSettings;
 import dev.files.upload.UploadSessions;
 import dev.files.upload.UploadSweepVerticle;
@@ -50,13 +51,15 @@ public final class Node {
   private final FileRepository files;
   private final LocalChunkStore store;
   private final UploadSessions sessions;
+  private final SessionOwners owners;
   private final IoExecutor io;
   private final int port;
   private final Operations ops;
   private final long drainTimeoutMs;
 
   private Node(Vertx vertx, Pool pool, FileRepository files, LocalChunkStore store, UploadSessions sessions,
-               IoExecutor io, Operations ops, int port, long drainTimeoutMs) {
+               SessionOwners owners, IoExecutor io, Operations ops, int port, long drainTimeoutMs) {
+    this.owners = owners;
     this.vertx = vertx;
     this.ops = ops;
     this.drainTimeoutMs = drainTimeoutMs;
@@ -149,10 +152,12 @@ public final class Node {
           ioRef.set(io);
           LocalChunkStore store = new LocalChunkStore(vx, io, Path.of(config.string("storage.local.path")),
               config.flag("storage.local.fsync"));
+          SessionOwners owners = owners(vx, pool, clusterManager, config.number("cluster.lease_ms"));
           UploadSessions sessions = new UploadSessions(vx, files, store, dataKeys, new SessionSettings(
               config.number("upload.session_idle_ms"), config.number("upload.commit_timeout_ms"),
               config.number("upload.retire_grace_ms"), config.number("upload.expire_after_ms"),
-              config.number("upload.sweep_interval_ms")), (int) config.number("upload.session_queue"));
+              config.number("upload.sweep_interval_ms")), (int) config.number("upload.session_queue"),
+              owners, config.number("cluster.session_send_timeout_ms"));
           metrics.uploadSessions(sessions::size);
           HttpVerticle.Services services = new HttpVerticle.Services(files, store, dataKeys, sessions,
               TokenVerifier.create(vx, config), new Membership(files), config.string("http.host"),
@@ -163,6 +168,9 @@ public final class Node {
           // the store and its database must belong together before the sweep may collect orphans
           return StoreBinding.bind(vx, new StoreIdentityRepository(pool), store.root(), dbLabel(config))
               .compose(v -> checkMasterKey(files, dataKeys, config.string("encryption.master_key_id")))
+              .compose(v -> owners.startLease(why -> sessions.stopAll("this node fences itself: " + why)))
+              .compose(v -> sessions.start())
+              .andThen(v -> watchCluster(clusterManager, sessions))
               .compose(v -> vx.deployVerticle(new MembershipVerticle(files)))
               .compose(v -> vx.deployVerticle(new UploadSweepVerticle(files, store, sessions,
                   config.number("thumbnails.retry_after_ms"), config.number("upload.orphan_scan_interval_ms"))))
@@ -175,7 +183,7 @@ public final class Node {
               .compose(v -> vx.deployVerticle(() -> new HttpVerticle(services, ops),
                   new DeploymentOptions().setInstances((int) Math.max(1, config.number("http.instances"))))
                   .recover(err -> Future.failedFuture(listenFailure(config, err))))
-              .map(v -> new Node(vx, pool, files, store, sessions, io, ops,
+              .map(v -> new Node(vx, pool, files, store, sessions, owners, io, ops,
                   ops.servers().isEmpty() ? (int) config.number("http.port") : ops.servers().get(0).actualPort(),
                   config.number("http.drain_timeout_ms")));
         });
@@ -308,6 +316,44 @@ public final class Node {
     }
   }
 
+  /**
+   * This node's session owners: its id is the cluster manager's node id when clustered (the live members are
+   * the cluster's nodes), else a random UUID per start (the only member is itself).
+   */
+  private static SessionOwners owners(Vertx vx, Pool pool, HazelcastClusterManager cm, long leaseMs) {
+    if (cm == null) {
+      String me = java.util.UUID.randomUUID().toString();
+      return new SessionOwners(vx, pool, me, () -> java.util.Set.of(me), leaseMs);
+    }
+    return new SessionOwners(vx, pool, cm.getNodeId(), () -> java.util.Set.copyOf(cm.getNodes()), leaseMs);
+  }
+
+  /**
+   * A member that leaves: questions in flight to it are asked again at once. A cluster merge (this node was on
+   * the far side of a partition, or frozen): this node stops its sessions (fencing; their epochs decide anyway).
+   */
+  private static void watchCluster(HazelcastClusterManager cm, UploadSessions sessions) {
+    if (cm == null) {
+      return;
+    }
+    var hz = cm.getHazelcastInstance();
+    hz.getCluster().addMembershipListener(new com.hazelcast.cluster.MembershipListener() {
+      @Override
+      public void memberAdded(com.hazelcast.cluster.MembershipEvent e) {
+      }
+
+      @Override
+      public void memberRemoved(com.hazelcast.cluster.MembershipEvent e) {
+        sessions.memberLeft(e.getMember().getUuid().toString());
+      }
+    });
+    hz.getLifecycleService().addLifecycleListener(e -> {
+      if (e.getState() == com.hazelcast.core.LifecycleEvent.LifecycleState.MERGING) {
+        sessions.stopAll("this node fences itself: the cluster is merging");
+      }
+    });
+  }
+
   /** Logs the cluster this node joined and its members, then every member that joins or leaves. */
   private static void logMembers(HazelcastClusterManager cm) {
     var hz = cm.getHazelcastInstance();
@@ -364,9 +410,20 @@ public final class Node {
         });
   }
 
-  /** Stops HTTP, the sessions, the pool and Vert.x (leaving the cluster). */
+  /**
+   * Stops the upload sessions (removing their owner rows) and this node's lease, so that other nodes take
+   * the sessions over at once; then HTTP, the pool and Vert.x (leaving the cluster). A database that does
+   * not answer delays this by at most 5 s.
+   */
   public Future<Void> close() {
-    return vertx.close().andThen(v -> io.close());
+    return sessions.stopAll("the node stops")
+        .compose(v -> owners.stopLease())
+        .timeout(5, TimeUnit.SECONDS)
+        .recover(err -> {
+          LOG.warn("upload sessions and node lease not released at stop: {}", err.getMessage());
+          return Future.succeededFuture();
+        })
+        .transform(v -> vertx.close()).andThen(v -> io.close());
   }
 
   public Vertx vertx() {

@@ -36,7 +36,21 @@ public final class Addresses {
     return "files.thumbnails.ready." + fileId;
   }
 
-  /** Prefix of the per-file upload session address: {@code files.upload.<file_id>}. */
+  /**
+   * Request/reply, the upload sessions a node runs: {@code files.node.<node_id>.sessions} (one consumer
+   * per node, {@code node_id} the cluster manager's node id). The message is a session message (see
+   * {@code UploadSessionVerticle}) with {@code "file_id": uuid} added; the reply is the session's. A
+   * node that does not run the file's session and may not take it fails the message with code 1307
+   * ("moved": look the owner up again).
+   */
+  public static String nodeSessions(String nodeId) {
+    return "files.node." + nodeId + ".sessions";
+  }
+
+  /**
+   * Prefix of the per-file upload session address: {@code files.upload.<file_id>}, a local consumer
+   * on the node that runs the session (other nodes use {@link #nodeSessions}).
+   */
   public static final String UPLOAD_PREFIX = "files.upload.";
 
   /** The address of the upload session of a file. */

@@ -50,10 +50,19 @@ public final class Commits {
    * the database did not confirm fails with {@link OutcomeUnknown}; other failures are the database's.
    */
   Future<Outcome> commit(ChunkCommit c, long askedAt) {
+    return commit(c, askedAt, conn -> Future.succeededFuture());
+  }
+
+  /**
+   * As {@link #commit(ChunkCommit, long)}, with {@code guard} as the first statement of the
+   * transaction: a session's epoch check ({@link SessionOwners#check}); when it fails, nothing is
+   * changed and the commit fails with its error.
+   */
+  Future<Outcome> commit(ChunkCommit c, long askedAt, Function<SqlConnection, Future<Void>> guard) {
     long now = System.currentTimeMillis();
     UUID fileId = c.fileId();
     UploadRules.Accepted[] accepted = {null};
-    return inTransaction(conn -> files.lock(conn, fileId)
+    return inTransaction(conn -> guard.apply(conn).compose(v -> files.lock(conn, fileId))
             .compose(f -> state(conn, f, c))
             .compose(state -> {
               UploadRules.Decision d = rules.commit(state, c, askedAt, now);

@@ -25,9 +25,14 @@ import java.util.UUID;
  * The upload session of one file: the actor that alone accepts its chunks, decides that its upload
  * is complete, switches an overwrite live, and deletes it (DESIGN.md, "The actor owns the state").
  *
- * <p>It listens on {@code files.upload.<file_id>} and handles one message at a time. Its state is
- * the file's rows in PostgreSQL, read under a row lock in each message's transaction, so a session
- * started later (or elsewhere) continues where another stopped. Messages (JSON, field {@code action}):
+ * <p>It listens on {@code files.upload.<file_id>} of its own node only (a local consumer: other
+ * nodes reach it through {@link UploadSessions}, which routes by the owner row) and handles one
+ * message at a time. It runs with the epoch its node took ({@link SessionOwners#take}); the first
+ * statement of each of its transactions checks that epoch ({@link SessionOwners#check}), so once
+ * another node took the session over, it changes nothing, answers {@link UploadSessions#MOVED}
+ * (the asker looks the owner up again) and stops. Its state is the file's rows in PostgreSQL, read
+ * under a row lock in each message's transaction, so a session started later (or elsewhere)
+ * continues where another stopped. Messages (JSON, field {@code action}):
  * <ul>
  *   <li>{@code commit}: see {@link ChunkCommit}; replies with the API resource;</li>
  *   <li>{@code expire}: {@code {before: epoch ms}} abandons a stale upload (the sweep's request);</li>
@@ -40,7 +45,7 @@ import java.util.UUID;
  * Refusals fail the message with the HTTP status as code (400, 403, 404, 409), database failures with
  * 503, and a commit whose COMMIT the database did not confirm with {@link UploadSessions#OUTCOME_UNKNOWN}.
  * The session stops after its upload completes, after init or delete, or after {@code idleMs}
- * without a message.
+ * without a message; then it removes its owner row (if its epoch is still the row's).
  */
 public final class UploadSessionVerticle extends VerticleBase {
 
@@ -53,15 +58,22 @@ public final class UploadSessionVerticle extends VerticleBase {
   private final UploadSessions sessions;
   private final SessionSettings settings;
   private final Commits commits;
+  private final SessionOwners owners;
+  private final long epoch;
 
   private Future<Void> tail = Future.succeededFuture();
   private int pending;
   private long idleTimer = -1;
   private boolean closing;
   private boolean stopped;
+  /** Another node took the session over: every message is answered {@link UploadSessions#MOVED}. */
+  private boolean stale;
 
   UploadSessionVerticle(UUID fileId, FileRepository files, ChunkStore store, DataKeys dataKeys,
-                        UploadSessions sessions, SessionSettings settings, Commits commits) {
+                        UploadSessions sessions, SessionSettings settings, Commits commits,
+                        SessionOwners owners, long epoch) {
+    this.owners = owners;
+    this.epoch = epoch;
     this.fileId = fileId;
     this.files = files;
     this.store = store;
@@ -73,12 +85,24 @@ public final class UploadSessionVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    MessageConsumer<JsonObject> consumer = vertx.eventBus().consumer(Addresses.upload(fileId), this::receive);
+    MessageConsumer<JsonObject> consumer = vertx.eventBus().localConsumer(Addresses.upload(fileId), this::receive);
     armIdle();
     return consumer.completion();
   }
 
+  @Override
+  public Future<?> stop() {
+    stopped = true;
+    sessions.forget(fileId, deploymentID());
+    owners.release(fileId, epoch).onFailure(err -> LOG.debug("session {} row not removed: {}", fileId, err.getMessage()));
+    return Future.succeededFuture();
+  }
+
   private void receive(Message<JsonObject> msg) {
+    if (stopped || stale) {
+      msg.fail(UploadSessions.MOVED, "the upload session of file " + fileId + " has stopped on this node");
+      return;
+    }
     pending++;
     if (idleTimer >= 0) {
       vertx.cancelTimer(idleTimer);
@@ -100,6 +124,10 @@ public final class UploadSessionVerticle extends VerticleBase {
   private Future<Void> handle(Message<JsonObject> msg) {
     JsonObject body = msg.body();
     Future<JsonObject> result;
+    if (stale) {
+      msg.fail(UploadSessions.MOVED, "the upload session of file " + fileId + " moved to another node");
+      return Future.succeededFuture();
+    }
     try {
       result = switch (body.getString("action", "")) {
         case "commit" -> commit(ChunkCommit.fromJson(fileId, body), body.getLong("asked_at", 0L));
@@ -114,6 +142,11 @@ public final class UploadSessionVerticle extends VerticleBase {
     return result.andThen(ar -> {
       if (ar.succeeded()) {
         msg.reply(ar.result());
+      } else if (ar.cause() instanceof SessionOwners.StaleSessionException) {
+        LOG.info("upload session of file {} (epoch {}) was taken over by another node: it stops", fileId, epoch);
+        stale = true;
+        closing = true;
+        msg.fail(UploadSessions.MOVED, ar.cause().getMessage());
       } else if (ar.cause() instanceof Commits.OutcomeUnknown) {
         LOG.error("upload session of file {}: commit outcome unknown, its object is left to the orphan sweep",
             fileId, ar.cause().getCause());
@@ -133,7 +166,7 @@ public final class UploadSessionVerticle extends VerticleBase {
    * object is left to the orphan sweep.
    */
   private Future<JsonObject> commit(ChunkCommit c, long askedAt) {
-    return commits.commit(c, askedAt).map(o -> {
+    return commits.commit(c, askedAt, this::guard).map(o -> {
       if (o.completed()) {
         closing = true;
       }
@@ -149,7 +182,7 @@ public final class UploadSessionVerticle extends VerticleBase {
     Long totalSize = body.getLong("total_size");
     String name = body.getString("name");
     String mime = body.getString("mime");
-    return files.pool().withTransaction(conn -> files.lock(conn, fileId).compose(existing -> {
+    return files.pool().withTransaction(conn -> guard(conn).compose(v -> files.lock(conn, fileId)).compose(existing -> {
       if (existing != null) { // a retried init that already took effect
         checkCompany(existing, companyId);
         return Future.succeededFuture();
@@ -172,7 +205,7 @@ public final class UploadSessionVerticle extends VerticleBase {
   private Future<JsonObject> delete(JsonObject body) {
     UUID companyId = UUID.fromString(body.getString("company_id"));
     Requester r = Requester.fromJson(body.getJsonObject("caller"));
-    return files.pool().withTransaction(conn -> files.lock(conn, fileId).compose(f -> {
+    return files.pool().withTransaction(conn -> guard(conn).compose(v -> files.lock(conn, fileId)).compose(f -> {
       if (f == null) {
         throw new UploadException(404, "file " + fileId + " not found");
       }
@@ -199,7 +232,7 @@ public final class UploadSessionVerticle extends VerticleBase {
    */
   private Future<JsonObject> expire(long before) {
     long now = System.currentTimeMillis();
-    return files.pool().withTransaction(conn -> files.lock(conn, fileId).compose(f -> {
+    return files.pool().withTransaction(conn -> guard(conn).compose(v -> files.lock(conn, fileId)).compose(f -> {
       if (f == null || f.uploadGeneration() == null || f.updatedAt() >= before) {
         return Future.succeededFuture((List<String>) null);
       }
@@ -219,6 +252,11 @@ public final class UploadSessionVerticle extends VerticleBase {
             return new JsonObject().put("status", "expired");
           });
     });
+  }
+
+  /** The first statement of each transaction: this session's epoch is still the owner row's. */
+  private Future<Void> guard(io.vertx.sqlclient.SqlConnection conn) {
+    return owners.check(conn, fileId, epoch);
   }
 
   private void checkCompany(FileRecord f, UUID companyId) {
@@ -254,7 +292,6 @@ public final class UploadSessionVerticle extends VerticleBase {
       return;
     }
     stopped = true;
-    sessions.forget(fileId, deploymentID());
     vertx.undeploy(deploymentID()).onFailure(err -> LOG.debug("session {} undeploy: {}", fileId, err.getMessage()));
   }
 }

@@ -5,29 +5,42 @@ import dev.files.db.FileRepository;
 import dev.files.storage.ChunkStore;
 import dev.files.storage.DataKeys;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
+import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.eventbus.ReplyFailure;
 import io.vertx.core.json.JsonObject;
 
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Finds the {@link UploadSessionVerticle} of a file, starting it when none runs, and asks it over
- * the event bus ({@code files.upload.<file_id>}). At most one session per file is started by this
- * node; sessions stop themselves when idle, and the next question starts a new one, which reads the
- * file's state from PostgreSQL.
- *
- * <p>Every question has a timeout ({@code upload.commit_timeout_ms}). A question that found no
- * session, or timed out, is asked again (up to {@value #ATTEMPTS} times): every session action is
- * idempotent. Answers are the API resource JSON; refusals fail with {@link UploadException}.
+ * Finds the {@link UploadSessionVerticle} of a file, wherever it runs in the cluster, and asks it.
+ * One session per file runs in the cluster: its owner row in PostgreSQL ({@link SessionOwners})
+ * names the node and the epoch. A question goes:
+ * <ul>
+ *   <li>to this node's session when the row names this node, when no row exists, or when the node it
+ *       names is not a live cluster member or has no valid lease: this node then takes the session
+ *       ({@link SessionOwners#take}) and deploys it;</li>
+ *   <li>otherwise to the owner's node address {@code files.node.<node_id>.sessions} (one consumer per
+ *       node, which hands the question to its local session), with the short send timeout
+ *       {@code cluster.session_send_timeout_ms}.</li>
+ * </ul>
+ * A question that finds no session, times out, is answered {@link #MOVED} (stale session), or was in
+ * flight to a member Hazelcast reports removed (failed at once, without waiting for its timeout) is
+ * asked again after looking the owner up again, until {@code upload.commit_timeout_ms} has elapsed;
+ * then it fails with {@link SessionTimeoutException}. Every session action is idempotent (commits
+ * carry a commit id), so asking again after an unknown outcome is safe. Answers are the API resource
+ * JSON; refusals fail with {@link UploadException}.
  *
  * <p>A session's mailbox is bounded: while {@code upload.session_queue} questions of one file wait
- * for their answers, another is refused before it is sent ({@link SessionBusyException}, 503).
+ * for their answers on this node, another is refused before it is sent ({@link SessionBusyException}, 503).
  */
 public final class UploadSessions {
 
@@ -39,36 +52,122 @@ public final class UploadSessions {
    * questions, and a commit still unconfirmed, fail with {@link SessionTimeoutException}.
    */
   static final int OUTCOME_UNKNOWN = 1503;
+  /**
+   * Failure code (not an HTTP status) of a node that does not (or no longer) run the session of the
+   * file: its epoch is stale or it cannot take the session. The asker looks the owner up again.
+   */
+  static final int MOVED = 1307;
 
   private final Vertx vertx;
   private final FileRepository files;
   private final ChunkStore store;
   private final SessionSettings settings;
   private final DataKeys dataKeys;
+  private final SessionOwners owners;
+  private final long sendTimeoutMs;
   private final Map<UUID, Future<String>> running = new ConcurrentHashMap<>();
   /** Questions asked and not yet answered, per file. */
   private final Map<UUID, Integer> asking = new ConcurrentHashMap<>();
+  /** Questions in flight to another node, by node id: failed at once when that node leaves. */
+  private final Map<String, Set<Promise<JsonObject>>> inFlight = new ConcurrentHashMap<>();
   private final int maxAsking;
   private final Commits commits;
 
+  /** Sessions of a node alone (not clustered), owned under a random node id, without a lease. */
   public UploadSessions(Vertx vertx, FileRepository files, ChunkStore store, DataKeys dataKeys,
                         SessionSettings settings) {
-    this(vertx, files, store, dataKeys, settings, Integer.MAX_VALUE);
+    this(vertx, files, store, dataKeys, settings, Integer.MAX_VALUE, localOwners(vertx, files), 1500);
+  }
+
+  private static SessionOwners localOwners(Vertx vertx, FileRepository files) {
+    String me = UUID.randomUUID().toString();
+    return new SessionOwners(vertx, files.pool(), me, () -> Set.of(me), 3000);
   }
 
   /**
-   * @param maxAsking questions of one file that may wait for its session at once
-   *                  ({@code upload.session_queue}); one more is refused with {@link SessionBusyException}
+   * @param maxAsking     questions of one file that may wait for its session at once
+   *                      ({@code upload.session_queue}); one more is refused with {@link SessionBusyException}
+   * @param owners        the owner rows and this node's id and members
+   * @param sendTimeoutMs how long a question to another node waits for its answer before the owner is
+   *                      looked up again, ms ({@code cluster.session_send_timeout_ms})
    */
   public UploadSessions(Vertx vertx, FileRepository files, ChunkStore store, DataKeys dataKeys,
-                        SessionSettings settings, int maxAsking) {
+                        SessionSettings settings, int maxAsking, SessionOwners owners, long sendTimeoutMs) {
     this.maxAsking = maxAsking;
     this.vertx = vertx;
     this.files = files;
     this.store = store;
     this.dataKeys = dataKeys;
     this.settings = settings;
+    this.owners = owners;
+    this.sendTimeoutMs = sendTimeoutMs;
     this.commits = new Commits(vertx, files, settings);
+  }
+
+  /**
+   * Listens on this node's address {@code files.node.<node_id>.sessions}: a question there is JSON of
+   * {@link UploadSessionVerticle} with {@code file_id} added; it is answered by this node's session of
+   * the file (taken when this node may), or failed with {@link #MOVED}.
+   */
+  public Future<Void> start() {
+    MessageConsumer<JsonObject> consumer = vertx.eventBus().consumer(Addresses.nodeSessions(owners.nodeId()), msg -> {
+      UUID fileId;
+      try {
+        fileId = UUID.fromString(msg.body().getString("file_id"));
+      } catch (RuntimeException e) {
+        msg.fail(400, "malformed upload session message: no file_id");
+        return;
+      }
+      local(fileId, msg.body(), settings.timeoutMs()).onComplete(ar -> {
+        if (ar.succeeded()) {
+          msg.reply(ar.result());
+        } else if (ar.cause() instanceof ReplyException re && re.failureType() == ReplyFailure.RECIPIENT_FAILURE) {
+          msg.fail(re.failureCode(), re.getMessage());
+        } else if (ar.cause() instanceof UploadException ue) {
+          msg.fail(ue.status(), ue.getMessage());
+        } else {
+          msg.fail(MOVED, "the upload session of file " + fileId + " is not available on this node: " + ar.cause().getMessage());
+        }
+      });
+    });
+    return consumer.completion();
+  }
+
+  /** The owner rows, this node's id and its members. */
+  public SessionOwners owners() {
+    return owners;
+  }
+
+  /**
+   * A cluster member left (Hazelcast): the questions in flight to it are asked again at once, without
+   * waiting for their send timeout. Thread-safe.
+   */
+  public void memberLeft(String nodeId) {
+    Set<Promise<JsonObject>> waiting = inFlight.remove(nodeId);
+    if (waiting != null) {
+      for (Promise<JsonObject> p : waiting) {
+        p.tryFail(new ReplyException(ReplyFailure.NO_HANDLERS, "cluster member " + nodeId + " left"));
+      }
+    }
+  }
+
+  /**
+   * Stops every session this node runs (fencing: a cluster merge, no majority, a lapsed lease; and
+   * before the node stops). Their owner rows are removed when their epoch is still the row's.
+   */
+  public Future<Void> stopAll(String why) {
+    List<Future<?>> stops = new java.util.ArrayList<>();
+    for (Map.Entry<UUID, Future<String>> e : running.entrySet()) {
+      Future<String> f = e.getValue();
+      if (f.succeeded()) {
+        stops.add(vertx.undeploy(f.result()).recover(err -> Future.succeededFuture()));
+      }
+      running.remove(e.getKey(), f);
+    }
+    if (!stops.isEmpty()) {
+      LOG.warn("stopping the {} upload session(s) of this node: {}", stops.size(), why);
+    }
+    return Future.join(stops).mapEmpty();
   }
 
   /** The timings sessions run with. */
@@ -144,9 +243,9 @@ public final class UploadSessions {
     return ask(fileId, new JsonObject().put("action", "expire").put("before", before));
   }
 
-  /** Number of sessions this node runs (for tests and metrics). */
+  /** Number of sessions this node runs, so owns (for tests and the metric {@code files_upload_sessions}). */
   public int size() {
-    return running.size();
+    return (int) running.values().stream().filter(Future::succeeded).count();
   }
 
   /** The deployment id of the running session of a file, or null. */
@@ -163,55 +262,125 @@ public final class UploadSessions {
       return Future.failedFuture(new SessionBusyException("the upload session of file " + fileId + " already has "
           + maxAsking + " requests waiting; try again shortly"));
     }
-    return ask(fileId, msg, ATTEMPTS).andThen(ar -> done(fileId));
+    long deadline = System.currentTimeMillis() + settings.timeoutMs();
+    return ask(fileId, msg, deadline, ATTEMPTS, 0).andThen(ar -> done(fileId));
   }
 
   private void done(UUID fileId) {
     asking.computeIfPresent(fileId, (k, n) -> n <= 1 ? null : n - 1);
   }
 
-  private Future<JsonObject> ask(UUID fileId, JsonObject msg, int attemptsLeft) {
-    DeliveryOptions options = new DeliveryOptions().setSendTimeout(settings.timeoutMs());
-    return session(fileId)
-        .compose(id -> vertx.eventBus().<JsonObject>request(Addresses.upload(fileId), msg, options))
-        .map(Message::body)
+  /**
+   * One attempt: to this node's session or to the owner's node; on a retryable failure, the next
+   * attempt after a short pause (growing with {@code tries}, at most 200 ms) while time remains.
+   */
+  private Future<JsonObject> ask(UUID fileId, JsonObject msg, long deadline, int unknownLeft, int tries) {
+    long remaining = deadline - System.currentTimeMillis();
+    if (remaining <= 0) {
+      LOG.warn("upload session of file {} did not answer within upload.commit_timeout_ms", fileId);
+      return Future.failedFuture(new SessionTimeoutException("the upload session of file " + fileId
+          + " did not answer in time; the change may still take effect"));
+    }
+    return route(fileId)
+        .compose(node -> node.equals(owners.nodeId()) ? local(fileId, msg, remaining)
+            : remote(node, fileId, msg, Math.min(sendTimeoutMs, remaining)))
         .recover(err -> {
           if (err instanceof ReplyException re && re.failureType() == ReplyFailure.RECIPIENT_FAILURE
               && re.failureCode() == OUTCOME_UNKNOWN) {
-            return "commit".equals(msg.getString("action")) && attemptsLeft > 1
-                ? ask(fileId, msg, attemptsLeft - 1)
+            return "commit".equals(msg.getString("action")) && unknownLeft > 1
+                ? ask(fileId, msg, deadline, unknownLeft - 1, tries + 1)
                 : Future.failedFuture(new SessionTimeoutException("the change to file " + fileId
                     + " was not confirmed by the database; it may have been made"));
           }
-          if (err instanceof ReplyException re && re.failureType() == ReplyFailure.RECIPIENT_FAILURE) {
-            return Future.failedFuture(new UploadException(re.failureCode(), re.getMessage()));
+          boolean again = err instanceof Moved
+              || err instanceof ReplyException re && (re.failureType() != ReplyFailure.RECIPIENT_FAILURE
+                  || re.failureCode() == MOVED);
+          if (again) {
+            LOG.debug("upload session of file {}: {}; looking its owner up again", fileId, err.getMessage());
+            long pause = Math.min(200, 10L * (1L << Math.min(tries, 5)));
+            return after(pause).compose(v -> ask(fileId, msg, deadline, unknownLeft, tries + 1));
           }
-          boolean retry = err instanceof ReplyException re
-              && (re.failureType() == ReplyFailure.NO_HANDLERS || re.failureType() == ReplyFailure.TIMEOUT);
-          if (retry && attemptsLeft > 1) {
-            running.computeIfPresent(fileId, (k, f) -> f.failed() || ((ReplyException) err).failureType() == ReplyFailure.NO_HANDLERS ? null : f);
-            return ask(fileId, msg, attemptsLeft - 1);
+          if (err instanceof ReplyException re) {
+            return Future.failedFuture(new UploadException(re.failureCode(), re.getMessage()));
           }
           if (err instanceof UploadException) {
             return Future.failedFuture(err);
           }
-          LOG.warn("upload session of file {} did not answer: {}", fileId, err.toString());
-          return Future.failedFuture(new SessionTimeoutException("the upload session of file " + fileId
-              + " did not answer in time; the change may still take effect"));
+          LOG.error("upload session of file {} could not be reached", fileId, err);
+          return Future.failedFuture(new UploadException(503, "database unavailable: the upload could not be recorded"));
         });
   }
 
+  private Future<Void> after(long ms) {
+    return Future.future(p -> vertx.setTimer(ms, t -> p.complete()));
+  }
+
+  /**
+   * The node to ask: this one when it runs the session, when no owner row exists, or when the owner
+   * it names is not a live member or has no valid lease (this node will take it over); else the owner.
+   */
+  private Future<String> route(UUID fileId) {
+    Future<String> mine = running.get(fileId);
+    if (mine != null && !mine.failed()) {
+      return Future.succeededFuture(owners.nodeId());
+    }
+    return owners.owner(fileId).map(o -> o == null || o.node().equals(owners.nodeId())
+        || !o.leased() || !owners.members().contains(o.node()) ? owners.nodeId() : o.node());
+  }
+
+  /** Asks this node's session of the file, taking the session first when none runs here. */
+  private Future<JsonObject> local(UUID fileId, JsonObject msg, long timeoutMs) {
+    DeliveryOptions options = new DeliveryOptions().setLocalOnly(true).setSendTimeout(timeoutMs);
+    return session(fileId).compose(id -> vertx.eventBus().<JsonObject>request(Addresses.upload(fileId), msg, options)
+        .map(Message::body)
+        .recover(err -> {
+          if (err instanceof ReplyException re && re.failureType() == ReplyFailure.NO_HANDLERS) {
+            running.computeIfPresent(fileId, (k, f) -> f.succeeded() && f.result().equals(id) ? null : f);
+            return Future.failedFuture(new Moved("the upload session of file " + fileId + " had stopped"));
+          }
+          return Future.failedFuture(err);
+        }));
+  }
+
+  /** Asks the session on another node; fails at once when that node leaves the cluster. */
+  private Future<JsonObject> remote(String node, UUID fileId, JsonObject msg, long timeoutMs) {
+    Promise<JsonObject> answer = Promise.promise();
+    Set<Promise<JsonObject>> waiting = inFlight.computeIfAbsent(node, k -> ConcurrentHashMap.newKeySet());
+    waiting.add(answer);
+    vertx.eventBus().<JsonObject>request(Addresses.nodeSessions(node), msg.copy().put("file_id", fileId.toString()),
+        new DeliveryOptions().setSendTimeout(timeoutMs)).map(Message::body).onComplete(answer);
+    if (!owners.members().contains(node)) { // left between the look-up and the registration
+      answer.tryFail(new ReplyException(ReplyFailure.NO_HANDLERS, "cluster member " + node + " left"));
+    }
+    io.vertx.core.Context context = vertx.getOrCreateContext();
+    return answer.future().transform(ar -> {
+      waiting.remove(answer);
+      // a failure from a membership event arrives on a Hazelcast thread: continue on this context
+      return Future.<JsonObject>future(p -> context.runOnContext(v -> p.handle(ar)));
+    });
+  }
+
+  /** This node's running session of the file (its deployment id), taking the session when none runs. */
   private Future<String> session(UUID fileId) {
     return running.computeIfAbsent(fileId, id -> {
-      Future<String> deployed = vertx.deployVerticle(
-          new UploadSessionVerticle(id, files, store, dataKeys, this, settings, commits));
+      Future<String> deployed = owners.take(id).compose(epoch -> epoch == null
+          ? Future.failedFuture(new Moved("the upload session of file " + id + " runs on another node"))
+          : vertx.deployVerticle(new UploadSessionVerticle(id, files, store, dataKeys, this, settings, commits,
+              owners, epoch)));
       deployed.onFailure(err -> running.remove(id, deployed));
       return deployed;
     });
   }
 
-  /** Called by a session that stops: the next question for the file starts a new one. */
+  /** Called by a session that stops: the next question for the file looks its owner up again. */
   void forget(UUID fileId, String deploymentId) {
     running.computeIfPresent(fileId, (k, f) -> f.succeeded() && f.result().equals(deploymentId) ? null : f);
+  }
+
+  /** The session of the file runs elsewhere, or has stopped: look the owner up again. */
+  static final class Moved extends RuntimeException {
+    Moved(String message) {
+      super(message, null, false, false);
+    }
   }
 }

@@ -1,0 +1,202 @@
+package dev.files.upload;
+
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.SqlConnection;
+import io.vertx.sqlclient.Tuple;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
+
+/**
+ * Who runs the upload session of a file, kept in PostgreSQL (migration V6): one row of
+ * {@code upload_sessions (file_id, owner_node, epoch)} per running session in the cluster, and this
+ * node's lease in {@code nodes (node_id, lease_until, started_at)}.
+ *
+ * <p>The failure detector (Hazelcast membership) only chooses where a session runs; correctness
+ * comes from the epoch. A node takes a session with one conditional statement that hands out a new
+ * epoch ({@link #take}); every transaction of that session starts with {@link #check}, which locks
+ * the row and fails with {@link StaleSessionException} unless it still names this node and that
+ * epoch. Because the check holds the row lock until the transaction ends, a takeover waits for a
+ * running transaction, and every later write of the old owner fails: that is the fencing.
+ *
+ * <p>The lease ({@code cluster.lease_ms}, refreshed every quarter of it, times from the database
+ * clock) lets other nodes take over the sessions of a node that is still a Hazelcast member but no
+ * longer refreshes it (a frozen process). A refresh that finds the lease had lapsed, or that cannot
+ * reach the database for longer than the lease, or that sees fewer Hazelcast members than half of
+ * the nodes holding a valid lease (no majority), fences this node: its sessions stop.
+ */
+public final class SessionOwners {
+
+  private static final Logger LOG = LoggerFactory.getLogger(SessionOwners.class);
+
+  private final Vertx vertx;
+  private final Pool pool;
+  private final String nodeId;
+  private final Supplier<Set<String>> members;
+  private final long leaseMs;
+  private final AtomicLong taken = new AtomicLong();
+  private long timer = -1;
+  private long lastRefreshNanos;
+  private boolean refreshing;
+  private boolean leased;
+
+  /** The owner row of a file: the node named, and whether that node holds a valid lease. */
+  public record Owner(String node, boolean leased) {
+  }
+
+  /**
+   * @param nodeId  this node's id (the cluster manager's node id when clustered, else a random UUID)
+   * @param members the node ids of the live cluster members (this node alone when not clustered)
+   * @param leaseMs the node lease, ms ({@code cluster.lease_ms})
+   */
+  public SessionOwners(Vertx vertx, Pool pool, String nodeId, Supplier<Set<String>> members, long leaseMs) {
+    this.vertx = vertx;
+    this.pool = pool;
+    this.nodeId = nodeId;
+    this.members = members;
+    this.leaseMs = leaseMs;
+  }
+
+  /** This node's id. */
+  public String nodeId() {
+    return nodeId;
+  }
+
+  /** The node ids of the live cluster members, this node included. */
+  public Set<String> members() {
+    return members.get();
+  }
+
+  /** How many sessions this node has taken since it started (for tests). */
+  public long taken() {
+    return taken.get();
+  }
+
+  /**
+   * Takes the session of a file: answers the new epoch, or null when another node owns it and may
+   * still run it (a live member with a valid lease). The row is created, or taken over when it names
+   * this node (a session of this node that stopped), a node that is not a live member, or a node
+   * without a valid lease. Waits for a transaction of the current owner that holds the row lock.
+   */
+  public Future<Long> take(UUID fileId) {
+    String[] live = members().toArray(new String[0]);
+    return pool.preparedQuery("INSERT INTO upload_sessions (file_id, owner_node, epoch)"
+            + " VALUES ($1, $2, nextval('session_epochs'))"
+            + " ON CONFLICT (file_id) DO UPDATE SET owner_node = EXCLUDED.owner_node, epoch = EXCLUDED.epoch"
+            + " WHERE upload_sessions.owner_node = EXCLUDED.owner_node"
+            + " OR upload_sessions.owner_node <> ALL($3::text[])"
+            + " OR NOT EXISTS (SELECT 1 FROM nodes n WHERE n.node_id = upload_sessions.owner_node"
+            + " AND n.lease_until > now())"
+            + " RETURNING epoch")
+        .execute(Tuple.of(fileId, nodeId, live))
+        .map(rows -> {
+          if (rows.size() == 0) {
+            return null;
+          }
+          taken.incrementAndGet();
+          return rows.iterator().next().getLong(0);
+        });
+  }
+
+  /** The owner row of a file, or null when no session of it runs anywhere. */
+  public Future<Owner> owner(UUID fileId) {
+    return pool.preparedQuery("SELECT u.owner_node, EXISTS (SELECT 1 FROM nodes n WHERE n.node_id = u.owner_node"
+            + " AND n.lease_until > now()) FROM upload_sessions u WHERE u.file_id = $1")
+        .execute(Tuple.of(fileId))
+        .map(rows -> {
+          if (rows.size() == 0) {
+            return null;
+          }
+          Row r = rows.iterator().next();
+          return new Owner(r.getString(0), r.getBoolean(1));
+        });
+  }
+
+  /**
+   * The first statement of every transaction of a session: locks the file's owner row if it still
+   * names this node with {@code epoch}; fails with {@link StaleSessionException} otherwise (the
+   * caller rolls back and stops the session).
+   */
+  public Future<Void> check(SqlConnection conn, UUID fileId, long epoch) {
+    return conn.preparedQuery("SELECT 1 FROM upload_sessions WHERE file_id = $1 AND owner_node = $2 AND epoch = $3"
+            + " FOR UPDATE")
+        .execute(Tuple.of(fileId, nodeId, epoch))
+        .compose(rows -> rows.size() == 1 ? Future.succeededFuture()
+            : Future.failedFuture(new StaleSessionException(fileId, epoch)));
+  }
+
+  /** Removes the owner row of a session that stops, if it is still the one of {@code epoch}. */
+  public Future<Void> release(UUID fileId, long epoch) {
+    return pool.preparedQuery("DELETE FROM upload_sessions WHERE file_id = $1 AND owner_node = $2 AND epoch = $3")
+        .execute(Tuple.of(fileId, nodeId, epoch)).mapEmpty();
+  }
+
+  /**
+   * Writes this node's lease, then refreshes it every quarter of {@code cluster.lease_ms}; calls
+   * {@code fence} (on this node's event loop) when the node must stop its sessions (see the class).
+   */
+  public Future<Void> startLease(java.util.function.Consumer<String> fence) {
+    return refresh(fence).onSuccess(v -> timer = vertx.setPeriodic(Math.max(1, leaseMs / 4), t -> {
+      if (!refreshing) {
+        refreshing = true;
+        refresh(fence).onComplete(ar -> refreshing = false);
+      }
+    }));
+  }
+
+  private Future<Void> refresh(java.util.function.Consumer<String> fence) {
+    return pool.preparedQuery("WITH old AS (SELECT lease_until FROM nodes WHERE node_id = $1),"
+            + " valid AS (SELECT count(*) AS n FROM nodes WHERE lease_until > now())"
+            + " INSERT INTO nodes (node_id, lease_until, started_at)"
+            + " VALUES ($1, now() + $2 * interval '1 millisecond', now())"
+            + " ON CONFLICT (node_id) DO UPDATE SET lease_until = EXCLUDED.lease_until"
+            + " RETURNING (SELECT lease_until > now() FROM old), (SELECT n FROM valid)")
+        .execute(Tuple.of(nodeId, leaseMs))
+        .map(rows -> {
+          Row r = rows.iterator().next();
+          Boolean valid = r.getBoolean(0);
+          long validLeases = r.getLong(1);
+          int live = members().size();
+          lastRefreshNanos = System.nanoTime();
+          if (leased && !Boolean.TRUE.equals(valid)) {
+            fence.accept("its node lease had lapsed");
+          } else if (live * 2L < validLeases) {
+            fence.accept("it sees " + live + " cluster member(s) of " + validLeases + " leased nodes (no majority)");
+          }
+          leased = true;
+          return (Void) null;
+        })
+        .recover(err -> {
+          if (leased && System.nanoTime() - lastRefreshNanos > leaseMs * 1_000_000L) {
+            fence.accept("its node lease could not be refreshed: " + err.getMessage());
+          }
+          LOG.warn("node lease of {} not refreshed: {}", nodeId, err.getMessage());
+          return Future.succeededFuture();
+        });
+  }
+
+  /** Stops refreshing the lease and removes it (drain, stop). */
+  public Future<Void> stopLease() {
+    if (timer >= 0) {
+      vertx.cancelTimer(timer);
+      timer = -1;
+    }
+    leased = false;
+    return pool.preparedQuery("DELETE FROM nodes WHERE node_id = $1").execute(Tuple.of(nodeId)).mapEmpty();
+  }
+
+  /** A session whose owner row no longer names it: it changed nothing and stops. */
+  public static final class StaleSessionException extends RuntimeException {
+    StaleSessionException(UUID fileId, long epoch) {
+      super("the upload session of file " + fileId + " (epoch " + epoch + ") was taken over by another node",
+          null, false, false);
+    }
+  }
+}

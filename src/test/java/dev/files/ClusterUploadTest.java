@@ -1,0 +1,255 @@
+package dev.files;
+
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import com.hazelcast.core.Hazelcast;
+import dev.files.support.Api;
+import dev.files.support.Chunks;
+import dev.files.support.Db;
+import dev.files.support.Samples;
+import dev.files.support.TestNode;
+import dev.files.upload.UploadSessionVerticle;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.slf4j.LoggerFactory;
+
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+import static dev.files.support.Eventually.eventually;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Three clustered nodes in one JVM on one database and one shared storage directory: one upload
+ * session per file in the cluster (owner row with an epoch in PostgreSQL), whichever node a chunk
+ * reaches; two nodes racing to start a session end with one owner; a session whose epoch was taken
+ * over changes nothing, stops, and its question is answered by the new owner.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class ClusterUploadTest {
+
+  static final int CHUNK = 64 * 1024;
+
+  /** Test Hazelcast settings: heartbeat 1 s, a member silent 5 s is removed, merges tried after 5 s. */
+  static final String HAZELCAST_XML = """
+      <hazelcast xmlns="http://www.hazelcast.com/schema/config">
+        <properties>
+          <property name="hazelcast.wait.seconds.before.join">0</property>
+          <property name="hazelcast.phone.home.enabled">false</property>
+          <property name="hazelcast.heartbeat.interval.seconds">1</property>
+          <property name="hazelcast.max.no.heartbeat.seconds">5</property>
+          <property name="hazelcast.merge.first.run.delay.seconds">5</property>
+          <property name="hazelcast.merge.next.run.delay.seconds">5</property>
+        </properties>
+        <network>
+          <port auto-increment="true" port-count="5">5701</port>
+        </network>
+        <multimap name="__vertx.subs">
+          <backup-count>1</backup-count>
+          <value-collection-type>SET</value-collection-type>
+        </multimap>
+      </hazelcast>
+      """;
+
+  final List<TestNode> nodes = new ArrayList<>();
+  Path xml;
+  final UUID company = UUID.randomUUID();
+  final String token = TestNode.userToken(UUID.randomUUID(), company);
+  final Random random = new Random(11);
+  final ExecutorService pool = Executors.newFixedThreadPool(6);
+
+  @BeforeAll
+  void start() throws Exception {
+    xml = Files.createTempFile("cluster-upload", ".xml");
+    Files.writeString(xml, HAZELCAST_XML);
+    String name = "files-upload-" + UUID.randomUUID();
+    int base = 20000 + (int) (Math.random() * 20000);
+    String members = "127.0.0.1:" + base + ",127.0.0.1:" + (base + 1) + ",127.0.0.1:" + (base + 2);
+    Map<String, Object> first = null;
+    for (int i = 0; i < 3; i++) {
+      Map<String, Object> s = new HashMap<>(Map.of("cluster.enabled", true, "cluster.config", xml.toString(),
+          "cluster.name", name, "cluster.port", base + i, "cluster.members", members));
+      if (first != null) { // one database and one storage directory for all
+        s.put("db.url", first.get("db.url"));
+        s.put("storage.local.path", first.get("storage.local.path"));
+      }
+      TestNode n = TestNode.start(s);
+      if (first == null) {
+        first = n.settings;
+      }
+      nodes.add(n);
+    }
+    eventually(Duration.ofSeconds(60), () -> assertThat(Hazelcast.getAllHazelcastInstances().stream()
+        .filter(h -> h.getConfig().getClusterName().equals(name)))
+        .hasSize(3).allSatisfy(h -> assertThat(h.getCluster().getMembers()).hasSize(3)));
+  }
+
+  @AfterAll
+  void stop() throws Exception {
+    pool.shutdownNow();
+    for (int i = nodes.size() - 1; i > 0; i--) {
+      nodes.get(i).stop(); // keeps the shared database and directory
+    }
+    if (!nodes.isEmpty()) {
+      nodes.get(0).close();
+    }
+    Files.deleteIfExists(xml);
+  }
+
+  private String db() {
+    return nodes.get(0).dbName;
+  }
+
+  private long taken() {
+    return nodes.stream().mapToLong(n -> n.node.sessions().owners().taken()).sum();
+  }
+
+  private static String id(TestNode n) {
+    return n.node.sessions().owners().nodeId();
+  }
+
+  private UUID init(TestNode n, long size, int total) throws Exception {
+    return UUID.fromString(new Chunks(new Api(n), company, token)
+        .init("filename=c.bin&total_chunks=" + total + "&total_size=" + size).getString("id"));
+  }
+
+  private HttpResponse<String> send(TestNode n, UUID file, byte[] content, List<long[]> parts, int i) throws Exception {
+    Api api = new Api(n);
+    return api.post(api.file(company, file) + "?" + Chunks.query(i + 1, parts.size(), content.length), token,
+        new Api.Multipart().filename("blob"), Chunks.slice(content, parts.get(i)));
+  }
+
+  private void assertDownloads(UUID file, byte[] content) throws Exception {
+    for (TestNode n : nodes) {
+      HttpResponse<byte[]> down = new Api(n).download(company, file, token);
+      assertThat(down.statusCode()).as("download through node " + n.port).isEqualTo(200);
+      assertThat(Api.sha256(down.body())).as("download through node " + n.port).isEqualTo(Api.sha256(content));
+    }
+  }
+
+  @Test
+  void chunksSentRoundRobinToThreeNodesGoToOneSession() throws Exception {
+    byte[] content = Samples.random(random, 24 * CHUNK + 1234);
+    List<long[]> parts = Chunks.split(content.length, CHUNK);
+    assertThat(parts).hasSize(24);
+    UUID file = init(nodes.get(0), content.length, 24);
+    long before = taken();
+    List<Callable<HttpResponse<String>>> sends = new ArrayList<>();
+    for (int i = 0; i < parts.size(); i++) {
+      int c = i;
+      sends.add(() -> send(nodes.get(c % 3), file, content, parts, c));
+    }
+    for (Future<HttpResponse<String>> f : pool.invokeAll(sends)) { // 6 at a time
+      assertThat(f.get().statusCode()).as(f.get().body()).isEqualTo(200);
+    }
+    assertThat(taken() - before).as("sessions taken in the cluster for the 24 chunks").isEqualTo(1);
+    assertThat(Db.count(db(), "SELECT count(*) FROM chunks WHERE file_id = '" + file + "'")).isEqualTo(24);
+    assertThat(Db.count(db(), "SELECT count(*) FROM files WHERE id = '" + file + "' AND upload_generation IS NULL"
+        + " AND generation IS NOT NULL AND size = " + content.length)).as("complete").isEqualTo(1);
+    // the session stopped after completion and removed its owner row
+    eventually(Duration.ofSeconds(10), () -> {
+      assertThat(Db.count(db(), "SELECT count(*) FROM upload_sessions WHERE file_id = '" + file + "'")).isZero();
+      assertThat(nodes).allSatisfy(n -> assertThat(n.node.sessions().deploymentOf(file)).isNull());
+    });
+    assertDownloads(file, content);
+  }
+
+  @Test
+  void twoNodesRacingToStartASessionEndWithOneOwner() throws Exception {
+    for (int round = 0; round < 20; round++) {
+      TestNode a = nodes.get(round % 3);
+      TestNode b = nodes.get((round + 1) % 3);
+      byte[] content = Samples.random(random, 3 * CHUNK);
+      List<long[]> parts = Chunks.split(content.length, CHUNK);
+      UUID file = init(a, content.length, 3);
+      long before = taken();
+      List<Future<HttpResponse<String>>> both = pool.invokeAll(List.of(
+          () -> send(a, file, content, parts, 0), () -> send(b, file, content, parts, 1)));
+      for (Future<HttpResponse<String>> f : both) {
+        assertThat(f.get().statusCode()).as(f.get().body()).isEqualTo(200);
+      }
+      assertThat(taken() - before).as("round %d: sessions taken", round).isEqualTo(1);
+      List<TestNode> running = nodes.stream().filter(n -> n.node.sessions().deploymentOf(file) != null).toList();
+      assertThat(running).as("round %d: nodes running the session", round).hasSize(1);
+      assertThat(Db.strings(db(), "SELECT owner_node FROM upload_sessions WHERE file_id = '" + file + "'"))
+          .containsExactly(id(running.get(0)));
+      assertThat(Db.count(db(), "SELECT count(*) FROM chunks WHERE file_id = '" + file + "'")).isEqualTo(2);
+
+      HttpResponse<String> last = send(nodes.get((round + 2) % 3), file, content, parts, 2);
+      assertThat(last.statusCode()).as(last.body()).isEqualTo(200);
+      assertThat(Api.resource(last).getString("upload_status")).isEqualTo("complete");
+      if (round % 5 == 0) {
+        assertDownloads(file, content);
+      }
+    }
+  }
+
+  @Test
+  void aSessionWhoseEpochWasTakenOverChangesNothingStopsAndTheNewOwnerAnswers() throws Exception {
+    TestNode a = nodes.get(0);
+    TestNode b = nodes.get(1);
+    byte[] content = Samples.random(random, 4 * CHUNK + 5);
+    List<long[]> parts = Chunks.split(content.length, CHUNK);
+    UUID file = init(a, content.length, 4);
+    assertThat(send(a, file, content, parts, 0).statusCode()).isEqualTo(200);
+    String first = a.node.sessions().deploymentOf(file);
+    assertThat(first).as("node A runs the session").isNotNull();
+    long epochA = Db.count(db(), "SELECT epoch FROM upload_sessions WHERE file_id = '" + file + "'");
+    assertThat(Db.strings(db(), "SELECT owner_node FROM upload_sessions WHERE file_id = '" + file + "'"))
+        .containsExactly(id(a));
+
+    // B takes the session over (as it would from a node it believes gone): a new owner and epoch
+    Db.execute(db(), "UPDATE upload_sessions SET owner_node = '" + id(b) + "', epoch = nextval('session_epochs')"
+        + " WHERE file_id = '" + file + "'");
+    String updatedBefore = Db.strings(db(), "SELECT updated_at::text FROM files WHERE id = '" + file + "'").get(0);
+
+    ListAppender<ILoggingEvent> logs = new ListAppender<>();
+    logs.start();
+    Logger sessionLog = (Logger) LoggerFactory.getLogger(UploadSessionVerticle.class);
+    sessionLog.addAppender(logs);
+    try {
+      long takenByA = a.node.sessions().owners().taken();
+      HttpResponse<String> second = send(a, file, content, parts, 1); // A still believes it owns the session
+      assertThat(second.statusCode()).as(second.body()).isEqualTo(200);
+      assertThat(Api.resource(second).getJsonObject("upload_data").getLong("size")).isEqualTo(2L * CHUNK);
+      assertThat(logs.list.stream().map(ILoggingEvent::getFormattedMessage))
+          .contains("upload session of file " + file + " (epoch " + epochA + ") was taken over by another node: it stops");
+      eventually(Duration.ofSeconds(10), () -> {
+        assertThat(a.node.sessions().deploymentOf(file)).as("A's session stopped").isNull();
+        assertThat(a.node.vertx().deploymentIDs()).doesNotContain(first);
+      });
+      assertThat(a.node.sessions().owners().taken()).as("A did not take the session back").isEqualTo(takenByA);
+      assertThat(b.node.sessions().deploymentOf(file)).as("B runs the session").isNotNull();
+      assertThat(Db.strings(db(), "SELECT owner_node FROM upload_sessions WHERE file_id = '" + file + "'"))
+          .containsExactly(id(b));
+      assertThat(Db.count(db(), "SELECT epoch FROM upload_sessions WHERE file_id = '" + file + "'")).isGreaterThan(epochA);
+      // the chunk was recorded once, by B: its row carries the commit, the file moved on
+      assertThat(Db.count(db(), "SELECT count(*) FROM chunks WHERE file_id = '" + file + "'")).isEqualTo(2);
+      assertThat(Db.strings(db(), "SELECT updated_at::text FROM files WHERE id = '" + file + "'").get(0))
+          .isNotEqualTo(updatedBefore);
+    } finally {
+      sessionLog.detachAppender(logs);
+    }
+    for (int i = 2; i < 4; i++) {
+      HttpResponse<String> r = send(nodes.get(i % 3), file, content, parts, i);
+      assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+    }
+    assertDownloads(file, content);
+  }
+}
