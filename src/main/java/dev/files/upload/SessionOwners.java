@@ -30,7 +30,8 @@ import java.util.function.Supplier;
  * clock) lets other nodes take over the sessions of a node that is still a Hazelcast member but no
  * longer refreshes it (a frozen process). A refresh that finds the lease had lapsed, or that cannot
  * reach the database for longer than the lease, or that sees fewer Hazelcast members than half of
- * the nodes holding a valid lease (no majority), fences this node: its sessions stop.
+ * the nodes holding a valid lease (no majority), fences this node: its sessions stop; while it sees
+ * no majority it takes no session (503 to the asker).
  */
 public final class SessionOwners {
 
@@ -46,6 +47,8 @@ public final class SessionOwners {
   private long lastRefreshNanos;
   private boolean refreshing;
   private boolean leased;
+  /** Why this node may not take sessions now (no majority at the last refresh), or null. */
+  private volatile String minority;
 
   /** The owner row of a file: the node named, and whether that node holds a valid lease. */
   public record Owner(String node, boolean leased) {
@@ -86,6 +89,11 @@ public final class SessionOwners {
    * without a valid lease. Waits for a transaction of the current owner that holds the row lock.
    */
   public Future<Long> take(UUID fileId) {
+    String why = minority;
+    if (why != null) {
+      return Future.failedFuture(new UploadException(503, "this node takes no upload session while " + why
+          + "; try another node"));
+    }
     String[] live = members().toArray(new String[0]);
     return pool.preparedQuery("INSERT INTO upload_sessions (file_id, owner_node, epoch)"
             + " VALUES ($1, $2, nextval('session_epochs'))"
@@ -143,6 +151,7 @@ public final class SessionOwners {
    * {@code fence} (on this node's event loop) when the node must stop its sessions (see the class).
    */
   public Future<Void> startLease(java.util.function.Consumer<String> fence) {
+    LOG.info("upload sessions of this node are owned as node {} (lease {} ms)", nodeId, leaseMs);
     return refresh(fence).onSuccess(v -> timer = vertx.setPeriodic(Math.max(1, leaseMs / 4), t -> {
       if (!refreshing) {
         refreshing = true;
@@ -165,10 +174,18 @@ public final class SessionOwners {
           long validLeases = r.getLong(1);
           int live = members().size();
           lastRefreshNanos = System.nanoTime();
+          String noMajority = live * 2L < validLeases
+              ? "it sees " + live + " cluster member(s) of " + validLeases + " leased nodes (no majority)" : null;
+          if (noMajority != null && minority == null) {
+            LOG.warn("node {}: {}: it stops its sessions and takes none until it sees a majority again", nodeId, noMajority);
+          } else if (noMajority == null && minority != null) {
+            LOG.info("node {} sees a majority of the leased nodes again", nodeId);
+          }
+          minority = noMajority;
           if (leased && !Boolean.TRUE.equals(valid)) {
             fence.accept("its node lease had lapsed");
-          } else if (live * 2L < validLeases) {
-            fence.accept("it sees " + live + " cluster member(s) of " + validLeases + " leased nodes (no majority)");
+          } else if (noMajority != null) {
+            fence.accept(noMajority);
           }
           leased = true;
           return (Void) null;

@@ -1,0 +1,244 @@
+package dev.files;
+
+import dev.files.support.Api;
+import dev.files.support.Chunks;
+import dev.files.support.Db;
+import dev.files.support.Samples;
+import dev.files.support.TestNode;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static dev.files.support.Eventually.eventually;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Three clustered nodes, each in its own JVM (one database, one shared storage directory): the owner of an
+ * upload session killed with SIGKILL mid-upload, the next chunk sent to a survivor succeeds within 2 s (the
+ * session is taken over once Hazelcast reports the member gone); the owner frozen with SIGSTOP, the upload
+ * goes on through the others (once its lease lapsed), and when resumed it fences itself: its session stops,
+ * it writes nothing. Each upload completes byte-exact, every chunk recorded once.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class ClusterFailoverTest {
+
+  static final int CHUNK = 64 * 1024;
+  static final Pattern NODE_ID = Pattern.compile("owned as node ([0-9a-f-]{36})");
+
+  final List<Map<String, Object>> settings = new ArrayList<>();
+  final Process[] processes = new Process[3];
+  final Path[] logs = new Path[3];
+  final String[] ids = new String[3];
+  Path xml;
+  final UUID company = UUID.randomUUID();
+  final String token = TestNode.userToken(UUID.randomUUID(), company);
+  final Random random = new Random(5);
+
+  @BeforeAll
+  void start() throws Exception {
+    xml = Files.createTempFile("cluster-failover", ".xml");
+    Files.writeString(xml, ClusterUploadTest.HAZELCAST_XML);
+    String name = "files-failover-" + UUID.randomUUID();
+    int base = 20000 + (int) (Math.random() * 20000);
+    String members = "127.0.0.1:" + base + ",127.0.0.1:" + (base + 1) + ",127.0.0.1:" + (base + 2);
+    for (int i = 0; i < 3; i++) {
+      Map<String, Object> s = new HashMap<>(Map.of("cluster.enabled", true, "cluster.config", xml.toString(),
+          "cluster.name", name, "cluster.port", base + i, "cluster.members", members, "thumbnails.workers", 0));
+      Map<String, Object> full = TestNode.settings(s);
+      if (i > 0) {
+        full.put("db.url", settings.get(0).get("db.url"));
+        full.put("storage.local.path", settings.get(0).get("storage.local.path"));
+      }
+      settings.add(full);
+    }
+    for (int i = 0; i < 3; i++) {
+      startProcess(i);
+    }
+    awaitMembers(3);
+  }
+
+  @AfterAll
+  void stop() throws Exception {
+    for (Process p : processes) {
+      if (p != null && p.isAlive()) {
+        signal(p, "CONT");
+        p.destroyForcibly().waitFor();
+      }
+    }
+    Db.drop((String) settings.get(0).get("test.db_name"));
+    Path storage = Path.of((String) settings.get(0).get("storage.local.path"));
+    if (Files.exists(storage)) {
+      try (var s = Files.walk(storage)) {
+        s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+      }
+    }
+    Files.deleteIfExists(xml);
+  }
+
+  private void startProcess(int i) throws Exception {
+    logs[i] = Files.createTempFile("failover-node-" + i, ".log");
+    String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+    ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-Xmx256m", "-cp", classpath, "dev.files.Main").redirectErrorStream(true).redirectOutput(logs[i].toFile());
+    pb.environment().keySet().removeIf(k -> k.startsWith("FILES_") && !k.startsWith("FILES_TEST_"));
+    TestNode.nodeSettings(settings.get(i)).forEach((k, v) -> pb.environment().put(FilesConfig.envName(k), String.valueOf(v)));
+    processes[i] = pb.start();
+    for (int t = 0; t < 1200; t++) {
+      try {
+        if (api(i).get(base(i) + "/health/ready", null).statusCode() == 200) {
+          Matcher m = NODE_ID.matcher(Files.readString(logs[i]));
+          assertThat(m.find()).as("node id in the log").isTrue();
+          ids[i] = m.group(1);
+          return;
+        }
+      } catch (java.io.IOException notYet) {
+        // not listening yet
+      }
+      assertThat(processes[i].isAlive()).as("node exited: " + Files.readString(logs[i])).isTrue();
+      Thread.sleep(100);
+    }
+    throw new AssertionError("node did not start: " + Files.readString(logs[i]));
+  }
+
+  private String base(int i) {
+    return "http://127.0.0.1:" + settings.get(i).get("http.port");
+  }
+
+  private Api api(int i) {
+    return new Api(base(i) + "/internal/services/files/v1");
+  }
+
+  /** Waits until every running node's ready check sees {@code n} cluster members. */
+  private void awaitMembers(int n) throws Exception {
+    eventually(Duration.ofSeconds(90), () -> {
+      for (int i = 0; i < 3; i++) {
+        if (processes[i].isAlive()) {
+          HttpResponse<String> r = api(i).get(base(i) + "/health/ready", null);
+          JsonObject cluster = new JsonObject(r.body()).getJsonArray("checks").stream().map(c -> (JsonObject) c)
+              .filter(c -> c.getString("id").equals("cluster")).findFirst().orElseThrow();
+          assertThat(cluster.getJsonObject("data").getInteger("members")).as("members seen by node " + i).isEqualTo(n);
+        }
+      }
+    });
+  }
+
+  private static void signal(Process p, String signal) throws Exception {
+    assertThat(new ProcessBuilder("kill", "-" + signal, String.valueOf(p.pid())).start().waitFor()).isZero();
+  }
+
+  private String db() {
+    return (String) settings.get(0).get("test.db_name");
+  }
+
+  private String owner(UUID file) throws Exception {
+    List<String> owner = Db.strings(db(), "SELECT owner_node FROM upload_sessions WHERE file_id = '" + file + "'");
+    return owner.isEmpty() ? null : owner.get(0);
+  }
+
+  private UUID init(int i, long size, int total) throws Exception {
+    return UUID.fromString(new Chunks(api(i), company, token)
+        .init("filename=f.bin&total_chunks=" + total + "&total_size=" + size).getString("id"));
+  }
+
+  private JsonObject send(int i, UUID file, byte[] content, List<long[]> parts, int c) throws Exception {
+    Api api = api(i);
+    HttpResponse<String> r = api.post(api.file(company, file) + "?" + Chunks.query(c + 1, parts.size(), content.length),
+        token, new Api.Multipart().filename("blob"), Chunks.slice(content, parts.get(c)));
+    assertThat(r.statusCode()).as("chunk " + (c + 1) + " through node " + i + ": " + r.body()).isEqualTo(200);
+    return Api.resource(r);
+  }
+
+  private void assertComplete(UUID file, byte[] content, int chunks, int... through) throws Exception {
+    assertThat(Db.count(db(), "SELECT count(*) FROM chunks WHERE file_id = '" + file + "'")).isEqualTo(chunks);
+    assertThat(Db.count(db(), "SELECT count(*) FROM files WHERE id = '" + file + "' AND upload_generation IS NULL"
+        + " AND size = " + content.length + " AND chunks = " + chunks)).isEqualTo(1);
+    for (int i : through) {
+      HttpResponse<byte[]> down = api(i).download(company, file, token);
+      assertThat(down.statusCode()).isEqualTo(200);
+      assertThat(Api.sha256(down.body())).as("download through node " + i).isEqualTo(Api.sha256(content));
+    }
+  }
+
+  @Test
+  @Order(1)
+  void theOwnerKilledMidUploadTheNextChunkToASurvivorSucceedsWithinTwoSeconds() throws Exception {
+    byte[] content = Samples.random(random, 10 * CHUNK + 77);
+    List<long[]> parts = Chunks.split(content.length, CHUNK);
+    UUID file = init(0, content.length, parts.size());
+    send(0, file, content, parts, 0);
+    send(0, file, content, parts, 1);
+    assertThat(owner(file)).as("node 0 runs the session").isEqualTo(ids[0]);
+
+    processes[0].destroyForcibly(); // SIGKILL
+    long t0 = System.nanoTime();
+    send(1, file, content, parts, 2);
+    long ms = (System.nanoTime() - t0) / 1_000_000;
+    System.out.println("failover after SIGKILL of the session's owner: the next chunk answered in " + ms + " ms");
+    assertThat(ms).as("ms from SIGKILL to the answer of the next chunk (2 s, with margin)").isLessThan(3000);
+    assertThat(processes[0].waitFor(10, TimeUnit.SECONDS)).isTrue();
+    assertThat(owner(file)).as("node 1 took the session over").isEqualTo(ids[1]);
+
+    for (int c = 3; c < parts.size(); c++) {
+      JsonObject r = send(1 + c % 2, file, content, parts, c);
+      assertThat(r.getString("upload_status")).isEqualTo(c == parts.size() - 1 ? "complete" : "pending");
+    }
+    assertComplete(file, content, parts.size(), 1, 2);
+  }
+
+  @Test
+  @Order(2)
+  void theOwnerFrozenTheUploadGoesOnThroughTheOthersAndTheResumedOwnerWritesNothing() throws Exception {
+    if (!processes[0].isAlive()) {
+      startProcess(0);
+      awaitMembers(3);
+    }
+    byte[] content = Samples.random(random, 8 * CHUNK + 3);
+    List<long[]> parts = Chunks.split(content.length, CHUNK);
+    UUID file = init(1, content.length, parts.size());
+    send(1, file, content, parts, 0);
+    assertThat(owner(file)).as("node 1 runs the session").isEqualTo(ids[1]);
+
+    signal(processes[1], "STOP");
+    try {
+      long t0 = System.nanoTime();
+      send(2, file, content, parts, 1);
+      long ms = (System.nanoTime() - t0) / 1_000_000;
+      System.out.println("owner frozen (SIGSTOP): the next chunk answered in " + ms + " ms");
+      assertThat(owner(file)).as("a survivor took the session over").isIn(ids[0], ids[2]);
+      for (int c = 2; c < parts.size() - 1; c++) {
+        send(c % 2 == 0 ? 0 : 2, file, content, parts, c);
+      }
+    } finally {
+      signal(processes[1], "CONT");
+    }
+    // resumed: its lease had lapsed (or it sees no majority), so it fences itself and stops its session
+    eventually(Duration.ofSeconds(30), () -> assertThat(Files.readString(logs[1]))
+        .contains("stopping the 1 upload session(s) of this node: this node fences itself"));
+    assertThat(owner(file)).as("the resumed node did not take the session back").isIn(ids[0], ids[2]);
+    assertThat(Db.count(db(), "SELECT count(*) FROM chunks WHERE file_id = '" + file + "'")).isEqualTo(parts.size() - 1);
+
+    JsonObject last = send(2, file, content, parts, parts.size() - 1);
+    assertThat(last.getString("upload_status")).isEqualTo("complete");
+    assertComplete(file, content, parts.size(), 0, 2);
+  }
+}
