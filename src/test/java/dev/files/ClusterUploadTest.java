@@ -252,4 +252,49 @@ class ClusterUploadTest {
     }
     assertDownloads(file, content);
   }
+
+  /**
+   * Thumbnails once per file: {@code files.thumbnails} is a send (one worker per message); when workers of
+   * several nodes were asked for the same file anyway (the sweep of each node asks again for thumbnails still
+   * waiting), only the first records them and the others remove the objects they made.
+   */
+  @Test
+  void thumbnailsAskedOfThreeWorkersAreRecordedOnce() throws Exception {
+    byte[] png = Samples.image("png", 320, 240);
+    Api api = new Api(nodes.get(0));
+    HttpResponse<String> up = api.post(api.files(company) + "?thumbnail_sync=1", token,
+        new Api.Multipart().filename("t.png").partType("image/png"), png);
+    assertThat(up.statusCode()).as(up.body()).isEqualTo(200);
+    UUID file = UUID.fromString(Api.resource(up).getString("id"));
+    long generation = Db.count(db(), "SELECT generation FROM files WHERE id = '" + file + "'");
+    assertThat(Db.strings(db(), "SELECT thumbnails_status FROM files WHERE id = '" + file + "'")).containsExactly("done");
+
+    // two workers racing to record the same generation: the second changes nothing
+    Db.execute(db(), "DELETE FROM thumbnails WHERE file_id = '" + file + "'");
+    Db.execute(db(), "UPDATE files SET thumbnails = '[]', thumbnails_status = 'waiting' WHERE id = '" + file + "'");
+    var row = new dev.files.db.FileRepository.ThumbnailRow(0, "test/" + UUID.randomUUID() + ".thumb", "image/png", 10, 4, 3);
+    var other = new dev.files.db.FileRepository.ThumbnailRow(0, "test/" + UUID.randomUUID() + ".thumb", "image/png", 11, 4, 3);
+    assertThat(nodes.get(1).node.files().recordThumbnails(file, (int) generation, "done", new io.vertx.core.json.JsonArray(),
+        List.of(row)).await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+    assertThat(nodes.get(2).node.files().recordThumbnails(file, (int) generation, "done", new io.vertx.core.json.JsonArray(),
+        List.of(other)).await(10, java.util.concurrent.TimeUnit.SECONDS)).isFalse();
+    assertThat(Db.strings(db(), "SELECT storage_key FROM thumbnails WHERE file_id = '" + file + "'"))
+        .containsExactly(row.storageKey());
+
+    // asked again of the workers of all three nodes at once: made and recorded, one row
+    Db.execute(db(), "DELETE FROM thumbnails WHERE file_id = '" + file + "'");
+    Db.execute(db(), "UPDATE files SET thumbnails = '[]', thumbnails_status = 'waiting' WHERE id = '" + file + "'");
+    JsonObject job = new JsonObject().put("file_id", file.toString()).put("generation", generation);
+    for (TestNode n : nodes) {
+      n.node.vertx().eventBus().send(dev.files.bus.Addresses.THUMBNAILS, job);
+    }
+    eventually(Duration.ofSeconds(30), () -> {
+      assertThat(Db.strings(db(), "SELECT thumbnails_status FROM files WHERE id = '" + file + "'")).containsExactly("done");
+      assertThat(Db.count(db(), "SELECT count(*) FROM thumbnails WHERE file_id = '" + file + "'")).isEqualTo(1);
+    });
+    HttpResponse<byte[]> thumb = Api.CLIENT.send(api.request(api.file(company, file) + "/thumbnails/0", token).GET().build(),
+        HttpResponse.BodyHandlers.ofByteArray());
+    assertThat(thumb.statusCode()).isEqualTo(200);
+    assertThat(thumb.body()).isNotEmpty();
+  }
 }

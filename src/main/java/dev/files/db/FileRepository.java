@@ -288,13 +288,16 @@ public final class FileRepository {
 
   /**
    * Records the thumbnails of generation {@code generation} of a file, if that generation is still
-   * live: the public descriptors and status in {@code files}, the objects in {@code thumbnails}.
-   * Returns false (nothing written) when the file is gone or another generation is live.
+   * live and its thumbnails still wait ({@code thumbnails_status = 'waiting'}): the public descriptors
+   * and status in {@code files}, the objects in {@code thumbnails}. Returns false (nothing written)
+   * when the file is gone, another generation is live, or another worker recorded them first (two
+   * workers of a cluster may have been asked for the same file).
    */
   public Future<Boolean> recordThumbnails(UUID id, int generation, String status, JsonArray descriptors,
                                           List<ThumbnailRow> rows) {
     return pool.withTransaction(c -> c.preparedQuery("""
-            UPDATE files SET thumbnails = $3, thumbnails_status = $4 WHERE id = $1 AND generation = $2""")
+            UPDATE files SET thumbnails = $3, thumbnails_status = $4
+            WHERE id = $1 AND generation = $2 AND thumbnails_status = 'waiting'""")
         .execute(Tuple.of(id, generation, descriptors, status))
         .compose(updated -> {
           if (updated.rowCount() == 0) {

@@ -90,7 +90,7 @@ public final class ServiceMetrics {
   public void uploadSessions(IntSupplier running) {
     if (registry != null) {
       Gauge.builder("files_upload_sessions", running, IntSupplier::getAsInt)
-          .description("upload sessions this node runs").strongReference(true).register(registry);
+          .description("upload sessions this node runs (owns; one per file in the cluster)").strongReference(true).register(registry);
     }
   }
 

@@ -263,7 +263,7 @@ public final class UploadSessions {
           + maxAsking + " requests waiting; try again shortly"));
     }
     long deadline = System.currentTimeMillis() + settings.timeoutMs();
-    return ask(fileId, msg, deadline, ATTEMPTS, 0).andThen(ar -> done(fileId));
+    return ask(fileId, msg, deadline, ATTEMPTS, 0, false).andThen(ar -> done(fileId));
   }
 
   private void done(UUID fileId) {
@@ -273,8 +273,11 @@ public final class UploadSessions {
   /**
    * One attempt: to this node's session or to the owner's node; on a retryable failure, the next
    * attempt after a short pause (growing with {@code tries}, at most 200 ms) while time remains.
+   * {@code uncertain}: an earlier attempt may have taken effect (it timed out, or its node left); a
+   * delete then answered 404 was that earlier attempt's work, and is answered as done.
    */
-  private Future<JsonObject> ask(UUID fileId, JsonObject msg, long deadline, int unknownLeft, int tries) {
+  private Future<JsonObject> ask(UUID fileId, JsonObject msg, long deadline, int unknownLeft, int tries,
+                                 boolean uncertain) {
     long remaining = deadline - System.currentTimeMillis();
     if (remaining <= 0) {
       LOG.warn("upload session of file {} did not answer within upload.commit_timeout_ms", fileId);
@@ -288,7 +291,7 @@ public final class UploadSessions {
           if (err instanceof ReplyException re && re.failureType() == ReplyFailure.RECIPIENT_FAILURE
               && re.failureCode() == OUTCOME_UNKNOWN) {
             return "commit".equals(msg.getString("action")) && unknownLeft > 1
-                ? ask(fileId, msg, deadline, unknownLeft - 1, tries + 1)
+                ? ask(fileId, msg, deadline, unknownLeft - 1, tries + 1, true)
                 : Future.failedFuture(new SessionTimeoutException("the change to file " + fileId
                     + " was not confirmed by the database; it may have been made"));
           }
@@ -298,7 +301,12 @@ public final class UploadSessions {
           if (again) {
             LOG.debug("upload session of file {}: {}; looking its owner up again", fileId, err.getMessage());
             long pause = Math.min(200, 10L * (1L << Math.min(tries, 5)));
-            return after(pause).compose(v -> ask(fileId, msg, deadline, unknownLeft, tries + 1));
+            boolean mayHaveRun = uncertain || err instanceof ReplyException re && re.failureType() != ReplyFailure.RECIPIENT_FAILURE;
+            return after(pause).compose(v -> ask(fileId, msg, deadline, unknownLeft, tries + 1, mayHaveRun));
+          }
+          if (uncertain && "delete".equals(msg.getString("action")) && err instanceof ReplyException re
+              && re.failureCode() == 404) {
+            return Future.succeededFuture(new JsonObject().put("status", "success"));
           }
           if (err instanceof ReplyException re) {
             return Future.failedFuture(new UploadException(re.failureCode(), re.getMessage()));
