@@ -323,9 +323,9 @@ public final class Node {
   private static SessionOwners owners(Vertx vx, Pool pool, HazelcastClusterManager cm, long leaseMs) {
     if (cm == null) {
       String me = java.util.UUID.randomUUID().toString();
-      return new SessionOwners(vx, pool, me, () -> java.util.Set.of(me), leaseMs);
+      return new SessionOwners(vx, pool, me, () -> java.util.Set.of(me), leaseMs, false);
     }
-    return new SessionOwners(vx, pool, cm.getNodeId(), () -> java.util.Set.copyOf(cm.getNodes()), leaseMs);
+    return new SessionOwners(vx, pool, cm.getNodeId(), () -> java.util.Set.copyOf(cm.getNodes()), leaseMs, true);
   }
 
   /**

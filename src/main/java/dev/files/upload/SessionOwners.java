@@ -30,7 +30,7 @@ import java.util.function.Supplier;
  * clock) lets other nodes take over the sessions of a node that is still a Hazelcast member but no
  * longer refreshes it (a frozen process). A refresh that finds the lease had lapsed, or that cannot
  * reach the database for longer than the lease, or that sees fewer Hazelcast members than half of
- * the nodes holding a valid lease (no majority), fences this node: its sessions stop; while it sees
+ * the nodes holding a valid lease (no majority; clustered nodes only), fences this node: its sessions stop; while it sees
  * no majority it takes no session (503 to the asker).
  */
 public final class SessionOwners {
@@ -42,6 +42,7 @@ public final class SessionOwners {
   private final String nodeId;
   private final Supplier<Set<String>> members;
   private final long leaseMs;
+  private final boolean majority;
   private final AtomicLong taken = new AtomicLong();
   private long timer = -1;
   private long lastRefreshNanos;
@@ -58,8 +59,12 @@ public final class SessionOwners {
    * @param nodeId  this node's id (the cluster manager's node id when clustered, else a random UUID)
    * @param members the node ids of the live cluster members (this node alone when not clustered)
    * @param leaseMs the node lease, ms ({@code cluster.lease_ms})
+   * @param majority whether this node must see a majority of the leased nodes among its members to
+   *                 run sessions (clustered nodes; a node alone has only itself as member)
    */
-  public SessionOwners(Vertx vertx, Pool pool, String nodeId, Supplier<Set<String>> members, long leaseMs) {
+  public SessionOwners(Vertx vertx, Pool pool, String nodeId, Supplier<Set<String>> members, long leaseMs,
+                       boolean majority) {
+    this.majority = majority;
     this.vertx = vertx;
     this.pool = pool;
     this.nodeId = nodeId;
@@ -174,7 +179,7 @@ public final class SessionOwners {
           long validLeases = r.getLong(1);
           int live = members().size();
           lastRefreshNanos = System.nanoTime();
-          String noMajority = live * 2L < validLeases
+          String noMajority = majority && live * 2L < validLeases
               ? "it sees " + live + " cluster member(s) of " + validLeases + " leased nodes (no majority)" : null;
           if (noMajority != null && minority == null) {
             LOG.warn("node {}: {}: it stops its sessions and takes none until it sees a majority again", nodeId, noMajority);

@@ -81,7 +81,7 @@ public final class UploadSessions {
 
   private static SessionOwners localOwners(Vertx vertx, FileRepository files) {
     String me = UUID.randomUUID().toString();
-    return new SessionOwners(vertx, files.pool(), me, () -> Set.of(me), 3000);
+    return new SessionOwners(vertx, files.pool(), me, () -> Set.of(me), 3000, false);
   }
 
   /**
