@@ -323,9 +323,21 @@ public final class Node {
   private static SessionOwners owners(Vertx vx, Pool pool, HazelcastClusterManager cm, long leaseMs) {
     if (cm == null) {
       String me = java.util.UUID.randomUUID().toString();
-      return new SessionOwners(vx, pool, me, () -> java.util.Set.of(me), leaseMs, false);
+      return new SessionOwners(vx, pool, me, () -> java.util.Set.of(me), leaseMs, null);
     }
-    return new SessionOwners(vx, pool, cm.getNodeId(), () -> java.util.Set.copyOf(cm.getNodes()), leaseMs, true);
+    // Hazelcast's own member list: up to date when its membership events fire
+    var cluster = cm.getHazelcastInstance().getCluster();
+    return new SessionOwners(vx, pool, cm.getNodeId(), () -> cluster.getMembers().stream()
+        .map(Node::vertxNodeId).collect(java.util.stream.Collectors.toUnmodifiableSet()), leaseMs, cm);
+  }
+
+  /**
+   * The Vert.x node id of a Hazelcast member: the member attribute {@code __vertx.nodeId} that vertx-hazelcast
+   * sets (its node id is not the member's UUID); the UUID when the attribute is missing.
+   */
+  private static String vertxNodeId(com.hazelcast.cluster.Member m) {
+    String id = m.getAttribute("__vertx.nodeId");
+    return id != null ? id : m.getUuid().toString();
   }
 
   /**
@@ -344,7 +356,7 @@ public final class Node {
 
       @Override
       public void memberRemoved(com.hazelcast.cluster.MembershipEvent e) {
-        sessions.memberLeft(e.getMember().getUuid().toString());
+        sessions.memberLeft(vertxNodeId(e.getMember()));
       }
     });
     hz.getLifecycleService().addLifecycleListener(e -> {

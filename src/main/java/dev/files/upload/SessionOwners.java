@@ -9,7 +9,16 @@ import io.vertx.sqlclient.Tuple;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.vertx.core.Promise;
+import io.vertx.core.net.NetClient;
+import io.vertx.core.net.NetClientOptions;
+import io.vertx.core.spi.cluster.ClusterManager;
+import io.vertx.core.spi.cluster.NodeInfo;
+
+import java.util.HashSet;
+import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
@@ -36,6 +45,8 @@ import java.util.function.Supplier;
 public final class SessionOwners {
 
   private static final Logger LOG = LoggerFactory.getLogger(SessionOwners.class);
+  /** How long a member found gone by {@link #probe} counts as not live, ms (Hazelcast removes it sooner). */
+  static final long SUSPECT_MS = 10_000;
 
   private final Vertx vertx;
   private final Pool pool;
@@ -43,6 +54,12 @@ public final class SessionOwners {
   private final Supplier<Set<String>> members;
   private final long leaseMs;
   private final boolean majority;
+  private final ClusterManager cluster;
+  /** Members whose event-bus port refused a connection (their process is gone), until when (System.nanoTime). */
+  private final Map<String, Long> suspects = new ConcurrentHashMap<>();
+  private NetClient probes;
+  /** Event-bus addresses of the members asked so far (read while they are alive: a dead one's may not be readable). */
+  private final Map<String, NodeInfo> addresses = new ConcurrentHashMap<>();
   private final AtomicLong taken = new AtomicLong();
   private long timer = -1;
   private long lastRefreshNanos;
@@ -59,12 +76,13 @@ public final class SessionOwners {
    * @param nodeId  this node's id (the cluster manager's node id when clustered, else a random UUID)
    * @param members the node ids of the live cluster members (this node alone when not clustered)
    * @param leaseMs the node lease, ms ({@code cluster.lease_ms})
-   * @param majority whether this node must see a majority of the leased nodes among its members to
-   *                 run sessions (clustered nodes; a node alone has only itself as member)
+   * @param cluster  the cluster manager (to probe a silent member, {@link #probe}), or null when not clustered;
+   *                 a clustered node must see a majority of the leased nodes among its members to run sessions
    */
   public SessionOwners(Vertx vertx, Pool pool, String nodeId, Supplier<Set<String>> members, long leaseMs,
-                       boolean majority) {
-    this.majority = majority;
+                       ClusterManager cluster) {
+    this.majority = cluster != null;
+    this.cluster = cluster;
     this.vertx = vertx;
     this.pool = pool;
     this.nodeId = nodeId;
@@ -77,9 +95,50 @@ public final class SessionOwners {
     return nodeId;
   }
 
-  /** The node ids of the live cluster members, this node included. */
+  /**
+   * The node ids of the live cluster members, this node included: Hazelcast's members, without those
+   * whose process was found gone by {@link #probe} and that Hazelcast has not removed yet.
+   */
   public Set<String> members() {
-    return members.get();
+    Set<String> live = members.get();
+    if (suspects.isEmpty()) {
+      return live;
+    }
+    long now = System.nanoTime();
+    suspects.values().removeIf(until -> until - now < 0);
+    Set<String> out = new HashSet<>(live);
+    out.removeAll(suspects.keySet());
+    return out;
+  }
+
+  /**
+   * Whether a member's process is gone: its event-bus port refuses connections (a crashed process on a
+   * running machine; a frozen one still accepts them). Such a member counts as not live for
+   * {@value #SUSPECT_MS} ms, or until Hazelcast removes it: its sessions may be taken over at once,
+   * without waiting for Hazelcast's failure detection. Answers false when unsure (not clustered, no
+   * address known, a timeout).
+   */
+  public Future<Boolean> probe(String node) {
+    if (cluster == null || node.equals(nodeId)) {
+      return Future.succeededFuture(false);
+    }
+    if (probes == null) {
+      probes = vertx.createNetClient(new NetClientOptions().setConnectTimeout(500));
+    }
+    NodeInfo known = addresses.get(node);
+    return (known != null ? Future.succeededFuture(known) : nodeInfo(node)).compose(ni -> ni == null ? Future.succeededFuture(false)
+            : probes.connect(ni.port(), ni.host()).map(socket -> {
+              socket.close();
+              return false;
+            }).recover(err -> {
+              if (!(err instanceof java.net.ConnectException) || !String.valueOf(err.getMessage()).contains("refused")) {
+                return Future.succeededFuture(false);
+              }
+              suspects.put(node, System.nanoTime() + SUSPECT_MS * 1_000_000L);
+              LOG.info("cluster member {} refuses connections: its process is gone; its sessions may be taken over", node);
+              return Future.succeededFuture(true);
+            }))
+        .recover(err -> Future.succeededFuture(false));
   }
 
   /** How many sessions this node has taken since it started (for tests). */
@@ -143,6 +202,27 @@ public final class SessionOwners {
         .execute(Tuple.of(fileId, nodeId, epoch))
         .compose(rows -> rows.size() == 1 ? Future.succeededFuture()
             : Future.failedFuture(new StaleSessionException(fileId, epoch)));
+  }
+
+  /**
+   * Reads and keeps the event-bus address of a member about to be asked, so that {@link #probe} has it at
+   * once when the member falls silent (Hazelcast's map of node addresses may not answer while the
+   * cluster recovers from a death).
+   */
+  public void remember(String node) {
+    if (cluster != null && !addresses.containsKey(node)) {
+      nodeInfo(node).onSuccess(ni -> {
+        if (ni != null) {
+          addresses.put(node, ni);
+        }
+      });
+    }
+  }
+
+  private Future<NodeInfo> nodeInfo(String node) {
+    Promise<NodeInfo> info = Promise.promise();
+    cluster.getNodeInfo(node, info);
+    return info.future();
   }
 
   /** Removes the owner row of a session that stops, if it is still the one of {@code epoch}. */

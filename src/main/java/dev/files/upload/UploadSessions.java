@@ -33,8 +33,10 @@ import java.util.concurrent.ConcurrentHashMap;
  *       {@code cluster.session_send_timeout_ms}.</li>
  * </ul>
  * A question that finds no session, times out, is answered {@link #MOVED} (stale session), or was in
- * flight to a member Hazelcast reports removed (failed at once, without waiting for its timeout) is
- * asked again after looking the owner up again, until {@code upload.commit_timeout_ms} has elapsed;
+ * flight to a member Hazelcast reports removed or whose process is found gone (its event-bus port
+ * refuses connections: probed after {@value #PROBE_AFTER_MS} ms without an answer; such a question
+ * fails at once, without waiting for its timeout) is asked again after looking the owner up again
+ * (a gone owner's session is taken over), until {@code upload.commit_timeout_ms} has elapsed;
  * then it fails with {@link SessionTimeoutException}. Every session action is idempotent (commits
  * carry a commit id), so asking again after an unknown outcome is safe. Answers are the API resource
  * JSON; refusals fail with {@link UploadException}.
@@ -45,6 +47,8 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class UploadSessions {
 
   private static final int ATTEMPTS = 3;
+  /** A question to another node not answered within this (ms) has that node probed ({@link SessionOwners#probe}). */
+  private static final long PROBE_AFTER_MS = 250;
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(UploadSessions.class);
   /**
    * Failure code (not an HTTP status) of a session whose database did not confirm a change: it may
@@ -81,7 +85,7 @@ public final class UploadSessions {
 
   private static SessionOwners localOwners(Vertx vertx, FileRepository files) {
     String me = UUID.randomUUID().toString();
-    return new SessionOwners(vertx, files.pool(), me, () -> Set.of(me), 3000, false);
+    return new SessionOwners(vertx, files.pool(), me, () -> Set.of(me), 3000, null);
   }
 
   /**
@@ -299,7 +303,11 @@ public final class UploadSessions {
               || err instanceof ReplyException re && (re.failureType() != ReplyFailure.RECIPIENT_FAILURE
                   || re.failureCode() == MOVED);
           if (again) {
-            LOG.debug("upload session of file {}: {}; looking its owner up again", fileId, err.getMessage());
+            if (tries == 0) {
+              LOG.info("upload session of file {}: {}; looking its owner up again", fileId, err.getMessage());
+            } else {
+              LOG.debug("upload session of file {}: {}; looking its owner up again", fileId, err.getMessage());
+            }
             long pause = Math.min(200, 10L * (1L << Math.min(tries, 5)));
             boolean mayHaveRun = uncertain || err instanceof ReplyException re && re.failureType() != ReplyFailure.RECIPIENT_FAILURE;
             return after(pause).compose(v -> ask(fileId, msg, deadline, unknownLeft, tries + 1, mayHaveRun));
@@ -352,6 +360,7 @@ public final class UploadSessions {
 
   /** Asks the session on another node; fails at once when that node leaves the cluster. */
   private Future<JsonObject> remote(String node, UUID fileId, JsonObject msg, long timeoutMs) {
+    owners.remember(node);
     Promise<JsonObject> answer = Promise.promise();
     Set<Promise<JsonObject>> waiting = inFlight.computeIfAbsent(node, k -> ConcurrentHashMap.newKeySet());
     waiting.add(answer);
@@ -360,6 +369,13 @@ public final class UploadSessions {
     if (!owners.members().contains(node)) { // left between the look-up and the registration
       answer.tryFail(new ReplyException(ReplyFailure.NO_HANDLERS, "cluster member " + node + " left"));
     }
+    // no answer soon: is the node's process gone? (a crash is seen before Hazelcast reports it)
+    long probe = vertx.setTimer(PROBE_AFTER_MS, t -> owners.probe(node).onSuccess(gone -> {
+      if (gone) {
+        answer.tryFail(new ReplyException(ReplyFailure.NO_HANDLERS, "cluster member " + node + " is gone"));
+      }
+    }));
+    answer.future().onComplete(ar -> vertx.cancelTimer(probe));
     io.vertx.core.Context context = vertx.getOrCreateContext();
     return answer.future().transform(ar -> {
       waiting.remove(answer);
