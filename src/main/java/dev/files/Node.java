@@ -6,6 +6,7 @@ import dev.files.auth.TokenVerifier;
 import dev.files.db.Database;
 import dev.files.db.FileRepository;
 import dev.files.db.StoreIdentityRepository;
+import dev.files.events.OutboxRelay;
 import dev.files.http.Cors;
 import dev.files.http.HttpVerticle;
 import dev.files.storage.DataKeys;
@@ -54,6 +55,7 @@ public final class Node {
   private final int port;
   private final Operations ops;
   private final long drainTimeoutMs;
+  private OutboxRelay relay;
 
   private Node(Vertx vertx, Pool pool, FileRepository files, LocalChunkStore store, UploadSessions sessions,
                IoExecutor io, Operations ops, int port, long drainTimeoutMs) {
@@ -159,11 +161,14 @@ public final class Node {
               (int) config.number("http.port"), config.number("limits.max_request_bytes"),
               config.number("limits.max_file_bytes"), config.number("thumbnails.sync_wait_ms"),
               corsOrigins, config.number("http.idle_timeout_ms"), config.number("http.body_timeout_ms"));
+          OutboxRelay relay = new OutboxRelay(PgConnectOptions.fromUri(config.string("db.url")),
+              config.number("events.poll_ms"), config.number("events.retention_ms"));
           Operations ops = new Operations(metrics, Health.live(vx), Health.ready(vx, files, store.root(), clusterManager));
           // the store and its database must belong together before the sweep may collect orphans
           return StoreBinding.bind(vx, new StoreIdentityRepository(pool), store.root(), dbLabel(config))
               .compose(v -> checkMasterKey(files, dataKeys, config.string("encryption.master_key_id")))
               .compose(v -> vx.deployVerticle(new MembershipVerticle(files)))
+              .compose(v -> vx.deployVerticle(relay))
               .compose(v -> vx.deployVerticle(new UploadSweepVerticle(files, store, sessions,
                   config.number("thumbnails.retry_after_ms"), config.number("upload.orphan_scan_interval_ms"))))
               .compose(v -> config.number("thumbnails.workers") <= 0 ? Future.succeededFuture()
@@ -177,7 +182,7 @@ public final class Node {
                   .recover(err -> Future.failedFuture(listenFailure(config, err))))
               .map(v -> new Node(vx, pool, files, store, sessions, io, ops,
                   ops.servers().isEmpty() ? (int) config.number("http.port") : ops.servers().get(0).actualPort(),
-                  config.number("http.drain_timeout_ms")));
+                  config.number("http.drain_timeout_ms")).withRelay(relay));
         });
     }).onComplete(ar -> {
       if (ar.succeeded()) {
@@ -371,6 +376,16 @@ public final class Node {
 
   public Vertx vertx() {
     return vertx;
+  }
+
+  private Node withRelay(OutboxRelay relay) {
+    this.relay = relay;
+    return this;
+  }
+
+  /** This node's outbox relay (it publishes the file events while it holds the cluster's lock). */
+  public OutboxRelay relay() {
+    return relay;
   }
 
   public FileRepository files() {

@@ -12,11 +12,27 @@ public final class Addresses {
   }
 
   /**
-   * Published (not sent) by an upload session after a change: JSON
-   * {@code {"type": "file.completed" | "file.deleted", "company_id": uuid, "file_id": uuid,
-   * "resource": {...}}} where {@code resource} is the API resource (absent for deletions).
+   * Published (not sent) once per file event, by the outbox relay ({@code dev.files.events.OutboxRelay}):
+   * JSON {@code {"id": uuid, "type": "file.uploaded" | "file.overwritten" | "file.deleted" |
+   * "file.thumbnails.ready", "company_id": uuid, "file_id": uuid, "at": ISO-8601 UTC, "resource": {...}?}}
+   * where {@code resource} is the API resource after the change (absent for deletions). Events of one
+   * file come in order; after a crash an event may come twice, with the same {@code id}.
    */
   public static final String EVENTS = "files.events";
+
+  /** Prefix of the per-company event addresses: {@code files.events.<company_id>}. */
+  public static final String EVENTS_PREFIX = "files.events.";
+
+  /** The same events as {@link #EVENTS}, only those of one company: {@code files.events.<company_id>}. */
+  public static String events(String companyId) {
+    return EVENTS_PREFIX + companyId;
+  }
+
+  /**
+   * Internal: sent (no body, no reply) after a transaction wrote events, to wake the outbox relay of
+   * whichever node publishes; the relay also polls, so a lost hint only delays events.
+   */
+  public static final String EVENTS_RELAY = "files.internal.events.relay";
 
   /**
    * Request/reply, membership rows of "caller belongs to company": JSON
