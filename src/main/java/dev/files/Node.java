@@ -3,6 +3,7 @@ package dev.files;
 import dev.files.auth.Membership;
 import dev.files.auth.MembershipVerticle;
 import dev.files.auth.TokenVerifier;
+import dev.files.bus.InternalBus;
 import dev.files.db.Database;
 import dev.files.db.FileRepository;
 import dev.files.db.StoreIdentityRepository;
@@ -138,6 +139,8 @@ public final class Node {
     vertx.compose(vx -> {
       started.set(vx);
       ServiceMetrics.attach(vx, metrics);
+      InternalBus.attach(vx, InternalBus.create(config.string("encryption.master_key"),
+          config.string("encryption.previous_keys")));
       if (clusterManager != null) {
         logMembers(clusterManager);
       }

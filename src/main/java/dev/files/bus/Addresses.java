@@ -5,6 +5,10 @@ import java.util.UUID;
 /**
  * Event-bus addresses of the service: the contract for sibling verticles (message shapes are
  * described on each constant and in the README, "Event bus").
+ *
+ * <p>Internal addresses ({@link #THUMBNAILS}, {@link #thumbnailsReady}, {@link #upload},
+ * {@link #EVENTS_RELAY}) accept only messages of the service's own nodes: senders use
+ * {@link InternalBus#options()}, consumers {@link InternalBus#guard}; anything else is refused (403).
  */
 public final class Addresses {
 
@@ -42,17 +46,17 @@ public final class Addresses {
   public static final String MEMBERS = "files.members";
 
   /**
-   * Sent by an upload session when an upload completes and its content may have a thumbnail:
+   * Internal. Sent by an upload session when an upload completes and its content may have a thumbnail:
    * {@code {"file_id": uuid, "generation": int}}; no reply. The ThumbnailVerticle records the result.
    */
   public static final String THUMBNAILS = "files.thumbnails";
 
-  /** Published once the thumbnails of a file are made or failed: {@code {"file_id", "status"}}. */
+  /** Internal. Published once the thumbnails of a file are made or failed: {@code {"file_id", "status"}}. */
   public static String thumbnailsReady(UUID fileId) {
     return "files.thumbnails.ready." + fileId;
   }
 
-  /** Prefix of the per-file upload session address: {@code files.upload.<file_id>}. */
+  /** Internal. Prefix of the per-file upload session address: {@code files.upload.<file_id>}. */
   public static final String UPLOAD_PREFIX = "files.upload.";
 
   /** The address of the upload session of a file. */

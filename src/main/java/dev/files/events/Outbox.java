@@ -1,6 +1,7 @@
 package dev.files.events;
 
 import dev.files.bus.Addresses;
+import dev.files.bus.InternalBus;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
@@ -66,6 +67,6 @@ public final class Outbox {
    * now rather than at its next poll. Call after the COMMIT; nothing is lost if the hint is.
    */
   public static void wake(Vertx vertx) {
-    vertx.eventBus().send(Addresses.EVENTS_RELAY, null);
+    vertx.eventBus().send(Addresses.EVENTS_RELAY, null, InternalBus.of(vertx).options());
   }
 }

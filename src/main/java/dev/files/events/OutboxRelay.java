@@ -1,6 +1,7 @@
 package dev.files.events;
 
 import dev.files.bus.Addresses;
+import dev.files.bus.InternalBus;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.MessageConsumer;
@@ -135,7 +136,7 @@ public final class OutboxRelay extends VerticleBase {
       }
       leading = true;
       LOG.info("outbox relay: this node publishes the file events");
-      wake = vertx.eventBus().consumer(Addresses.EVENTS_RELAY, m -> drain());
+      wake = vertx.eventBus().consumer(Addresses.EVENTS_RELAY, InternalBus.of(vertx).guard(m -> drain()));
       drain();
     });
   }

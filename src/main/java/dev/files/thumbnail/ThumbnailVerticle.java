@@ -2,6 +2,7 @@ package dev.files.thumbnail;
 
 import com.google.crypto.tink.StreamingAead;
 import dev.files.bus.Addresses;
+import dev.files.bus.InternalBus;
 import dev.files.db.FileRepository;
 import dev.files.events.Outbox;
 import dev.files.model.ChunkRecord;
@@ -65,7 +66,7 @@ public final class ThumbnailVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     ServiceMetrics.of(vertx).thumbnailQueue(waiting::size);
-    return vertx.eventBus().<JsonObject>consumer(Addresses.THUMBNAILS, this::receive).completion();
+    return vertx.eventBus().<JsonObject>consumer(Addresses.THUMBNAILS, InternalBus.of(vertx).guard(this::receive)).completion();
   }
 
   private void receive(Message<JsonObject> msg) {
@@ -178,7 +179,7 @@ public final class ThumbnailVerticle extends VerticleBase {
             Outbox.wake(vertx);
           }
           vertx.eventBus().publish(Addresses.thumbnailsReady(f.id()), new JsonObject()
-              .put("file_id", f.id().toString()).put("status", status));
+              .put("file_id", f.id().toString()).put("status", status), InternalBus.of(vertx).options());
           return Future.succeededFuture();
         });
   }

@@ -1,6 +1,7 @@
 package dev.files.upload;
 
 import dev.files.bus.Addresses;
+import dev.files.bus.InternalBus;
 import dev.files.db.FileRepository;
 import dev.files.events.Outbox;
 import dev.files.model.CommittedChunk;
@@ -84,7 +85,8 @@ public final class Commits {
             Outbox.wake(vertx);
             if ("waiting".equals(f.thumbnailsStatus())) { // asked once, by whoever completed the upload
               vertx.eventBus().send(Addresses.THUMBNAILS,
-                  new JsonObject().put("file_id", fileId.toString()).put("generation", f.generation()));
+                  new JsonObject().put("file_id", fileId.toString()).put("generation", f.generation()),
+                  InternalBus.of(vertx).options());
             }
           }
           return new Outcome(resource, accepted[0].completed());

@@ -1,6 +1,7 @@
 package dev.files.upload;
 
 import dev.files.bus.Addresses;
+import dev.files.bus.InternalBus;
 import dev.files.db.FileRepository;
 import dev.files.events.Outbox;
 import dev.files.model.ContentTypes;
@@ -75,7 +76,8 @@ public final class UploadSessionVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    MessageConsumer<JsonObject> consumer = vertx.eventBus().consumer(Addresses.upload(fileId), this::receive);
+    MessageConsumer<JsonObject> consumer = vertx.eventBus().consumer(Addresses.upload(fileId),
+        InternalBus.of(vertx).guard(this::receive));
     armIdle();
     return consumer.completion();
   }

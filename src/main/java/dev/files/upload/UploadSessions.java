@@ -1,6 +1,7 @@
 package dev.files.upload;
 
 import dev.files.bus.Addresses;
+import dev.files.bus.InternalBus;
 import dev.files.db.FileRepository;
 import dev.files.storage.ChunkStore;
 import dev.files.storage.DataKeys;
@@ -171,7 +172,7 @@ public final class UploadSessions {
   }
 
   private Future<JsonObject> ask(UUID fileId, JsonObject msg, int attemptsLeft) {
-    DeliveryOptions options = new DeliveryOptions().setSendTimeout(settings.timeoutMs());
+    DeliveryOptions options = InternalBus.of(vertx).options().setSendTimeout(settings.timeoutMs());
     return session(fileId)
         .compose(id -> vertx.eventBus().<JsonObject>request(Addresses.upload(fileId), msg, options))
         .map(Message::body)
