@@ -4,10 +4,15 @@ import com.hazelcast.config.Config;
 import com.hazelcast.config.FileSystemXmlConfig;
 import com.hazelcast.config.NetworkConfig;
 
+import io.vertx.core.eventbus.EventBusOptions;
+import io.vertx.core.http.ClientAuth;
+import io.vertx.core.net.PfxOptions;
+
 import java.io.FileNotFoundException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -67,6 +72,39 @@ public final class ClusterSettings {
     network.getInterfaces().clear().setEnabled(true).addInterface(host);
     hz.setProperty("hazelcast.socket.bind.any", "false");
     return hz;
+  }
+
+  /**
+   * The event-bus options of a clustered node: it listens on {@code cluster.host}; with
+   * {@code cluster.tls.enabled}, its connections to and from the other nodes use TLS with client
+   * authentication required: it presents the certificate of {@code cluster.tls.key_store} (PKCS#12,
+   * password {@code cluster.tls.key_store_password}) and accepts only peers whose certificate is trusted
+   * by {@code cluster.tls.trust_store} (PKCS#12, password {@code cluster.tls.trust_store_password}), both
+   * ways. Hazelcast's own connections are not covered (README, "Running a cluster").
+   *
+   * @throws IllegalStateException when TLS is on and a store is not set or cannot be read
+   */
+  public static EventBusOptions eventBus(FilesConfig config) {
+    EventBusOptions options = new EventBusOptions().setHost(host(config));
+    if (!config.flag("cluster.tls.enabled")) {
+      return options;
+    }
+    return options.setSsl(true).setClientAuth(ClientAuth.REQUIRED)
+        .setKeyCertOptions(new PfxOptions().setPath(store(config, "cluster.tls.key_store"))
+            .setPassword(config.string("cluster.tls.key_store_password")))
+        .setTrustOptions(new PfxOptions().setPath(store(config, "cluster.tls.trust_store"))
+            .setPassword(config.string("cluster.tls.trust_store_password")));
+  }
+
+  private static String store(FilesConfig config, String key) {
+    String path = config.string(key).strip();
+    if (path.isEmpty()) {
+      throw new IllegalStateException(key + " must be set when cluster.tls.enabled is true (a PKCS#12 file) (check " + key + ")");
+    }
+    if (!Files.isReadable(Path.of(path))) {
+      throw new IllegalStateException("cannot read " + path + " (check " + key + ")");
+    }
+    return path;
   }
 
   /** {@code cluster.name}, or when empty the default of this working directory and database. */

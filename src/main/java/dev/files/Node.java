@@ -25,7 +25,6 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
-import io.vertx.core.eventbus.EventBusOptions;
 import io.vertx.micrometer.MicrometerMetricsFactory;
 import io.vertx.micrometer.MicrometerMetricsOptions;
 import io.vertx.micrometer.VertxPrometheusOptions;
@@ -113,8 +112,7 @@ public final class Node {
       if (config.flag("cluster.enabled")) {
         System.setProperty("hazelcast.logging.type", System.getProperty("hazelcast.logging.type", "slf4j"));
         cluster = clusterManager(config);
-        options.setEventBusOptions(new EventBusOptions().setHost(config.string("cluster.host").isBlank()
-            ? "127.0.0.1" : config.string("cluster.host")));
+        options.setEventBusOptions(ClusterSettings.eventBus(config));
         var builder = Vertx.builder().with(options).withClusterManager(cluster);
         if (metrics.registry() != null) {
           builder = builder.withMetrics(new MicrometerMetricsFactory(metrics.registry()));
