@@ -98,6 +98,15 @@ class EventBusTlsTest {
     }
   }
 
+  @Test
+  void tlsWithoutAKeyStoreRefusesToStartNamingTheKey() throws Exception {
+    Map<String, Object> settings = TestNode.settings(Map.of("cluster.enabled", true, "cluster.tls.enabled", true,
+        "cluster.name", "files-tls-" + UUID.randomUUID(), "cluster.port", TestNode.freePort()));
+    assertThatThrownBy(() -> Node.start(FilesConfig.load(Map.of(), TestNode.nodeSettings(settings))).await(60, TimeUnit.SECONDS))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessage("cluster.tls.key_store must be set when cluster.tls.enabled is true (a PKCS#12 file) (check cluster.tls.key_store)");
+  }
+
   /** A clustered Vert.x on the node's cluster, its event bus configured like a node's, with this key store. */
   private Vertx member(TestNode node, int port, Path keyStore, String password) throws Exception {
     Map<String, Object> settings = new HashMap<>(TestNode.nodeSettings(node.settings));

@@ -116,6 +116,11 @@ class EventOutboxTest {
     assertThat(over.statusCode()).as(over.body()).isEqualTo(200);
     assertThat(outbox("file_id = '" + id + "' AND type = 'file.overwritten'")).isEqualTo(1);
 
+    // a refused change writes no event
+    HttpResponse<String> notOwner = onA.delete(company, id, TestNode.userToken(UUID.randomUUID(), company));
+    assertThat(notOwner.statusCode()).as(notOwner.body()).isEqualTo(403);
+    assertThat(outbox("file_id = '" + id + "' AND type = 'file.deleted'")).isZero();
+
     HttpResponse<String> del = onA.delete(company, id, token);
     assertThat(del.statusCode()).as(del.body()).isEqualTo(200);
     assertThat(outbox("file_id = '" + id + "' AND type = 'file.deleted'")).isEqualTo(1);
