@@ -30,9 +30,11 @@ import java.util.WeakHashMap;
  * rotation is rolled out); any other message is logged and never handed on, and when it expects a reply
  * it is failed with code 403. Senders add the header with {@link #options()}.
  *
- * <p>What it does not do: the event bus itself is open to any process that joins the cluster, which can
- * still listen to published addresses or register its own consumers; keep the cluster network private
- * and use {@code cluster.tls.*} (README, "Running a cluster").
+ * <p>What it does not do: the header is a bearer secret. Without event-bus TLS it crosses the network in
+ * clear, and a process that joins the cluster can listen to published addresses or register its own
+ * consumer on an internal address and so learn it; with {@code cluster.tls.*} a process without a trusted
+ * certificate can neither deliver to nor receive from a node. Keep the cluster network private
+ * (README, "Running a cluster").
  */
 public final class InternalBus {
 
