@@ -82,7 +82,8 @@ public final class ClusterSettings {
    * by {@code cluster.tls.trust_store} (PKCS#12, password {@code cluster.tls.trust_store_password}), both
    * ways. Hazelcast's own connections are not covered (README, "Running a cluster").
    *
-   * @throws IllegalStateException when TLS is on and a store is not set or cannot be read
+   * @throws IllegalStateException when TLS is on and a store is not set, cannot be read or does not open
+   *     with its password
    */
   public static EventBusOptions eventBus(FilesConfig config) {
     EventBusOptions options = new EventBusOptions().setHost(host(config));
@@ -96,13 +97,21 @@ public final class ClusterSettings {
             .setPassword(config.string("cluster.tls.trust_store_password")));
   }
 
+  /** The path of the PKCS#12 store of {@code key}, opened once with its password ({@code key + "_password"}). */
   private static String store(FilesConfig config, String key) {
     String path = config.string(key).strip();
     if (path.isEmpty()) {
       throw new IllegalStateException(key + " must be set when cluster.tls.enabled is true (a PKCS#12 file) (check " + key + ")");
     }
-    if (!Files.isReadable(Path.of(path))) {
-      throw new IllegalStateException("cannot read " + path + " (check " + key + ")");
+    try (var in = Files.newInputStream(Path.of(path))) {
+      java.security.KeyStore.getInstance("PKCS12").load(in, config.string(key + "_password").toCharArray());
+    } catch (java.io.IOException | java.security.GeneralSecurityException e) {
+      String reason = e instanceof java.nio.file.NoSuchFileException ? "no such file"
+          : e instanceof java.nio.file.AccessDeniedException ? "permission denied"
+          : e.getCause() instanceof java.security.UnrecoverableKeyException ? "wrong password"
+          : Node.oneLine(e);
+      throw new IllegalStateException("cannot open the PKCS#12 store " + path + ": " + reason + " (check " + key
+          + " and " + key + "_password)", e);
     }
     return path;
   }

@@ -105,6 +105,14 @@ class EventBusTlsTest {
     assertThatThrownBy(() -> Node.start(FilesConfig.load(Map.of(), TestNode.nodeSettings(settings))).await(60, TimeUnit.SECONDS))
         .isInstanceOf(IllegalStateException.class)
         .hasMessage("cluster.tls.key_store must be set when cluster.tls.enabled is true (a PKCS#12 file) (check cluster.tls.key_store)");
+    Path store = keyStore("w");
+    Map<String, Object> wrong = new HashMap<>(settings);
+    wrong.putAll(Map.of("cluster.tls.key_store", store.toString(), "cluster.tls.key_store_password", "not-the-password",
+        "cluster.tls.trust_store", store.toString(), "cluster.tls.trust_store_password", "secret-w"));
+    assertThatThrownBy(() -> Node.start(FilesConfig.load(Map.of(), TestNode.nodeSettings(wrong))).await(60, TimeUnit.SECONDS))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageStartingWith("cannot open the PKCS#12 store " + store + ": ")
+        .hasMessageEndingWith(" (check cluster.tls.key_store and cluster.tls.key_store_password)");
   }
 
   /** A clustered Vert.x on the node's cluster, its event bus configured like a node's, with this key store. */
