@@ -4,10 +4,15 @@ import com.hazelcast.config.Config;
 import com.hazelcast.config.FileSystemXmlConfig;
 import com.hazelcast.config.NetworkConfig;
 
+import io.vertx.core.eventbus.EventBusOptions;
+import io.vertx.core.http.ClientAuth;
+import io.vertx.core.net.PfxOptions;
+
 import java.io.FileNotFoundException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -67,6 +72,48 @@ public final class ClusterSettings {
     network.getInterfaces().clear().setEnabled(true).addInterface(host);
     hz.setProperty("hazelcast.socket.bind.any", "false");
     return hz;
+  }
+
+  /**
+   * The event-bus options of a clustered node: it listens on {@code cluster.host}; with
+   * {@code cluster.tls.enabled}, its connections to and from the other nodes use TLS with client
+   * authentication required: it presents the certificate of {@code cluster.tls.key_store} (PKCS#12,
+   * password {@code cluster.tls.key_store_password}) and accepts only peers whose certificate is trusted
+   * by {@code cluster.tls.trust_store} (PKCS#12, password {@code cluster.tls.trust_store_password}), both
+   * ways. Hazelcast's own connections are not covered (README, "Running a cluster").
+   *
+   * @throws IllegalStateException when TLS is on and a store is not set, cannot be read or does not open
+   *     with its password
+   */
+  public static EventBusOptions eventBus(FilesConfig config) {
+    EventBusOptions options = new EventBusOptions().setHost(host(config));
+    if (!config.flag("cluster.tls.enabled")) {
+      return options;
+    }
+    return options.setSsl(true).setClientAuth(ClientAuth.REQUIRED)
+        .setKeyCertOptions(new PfxOptions().setPath(store(config, "cluster.tls.key_store"))
+            .setPassword(config.string("cluster.tls.key_store_password")))
+        .setTrustOptions(new PfxOptions().setPath(store(config, "cluster.tls.trust_store"))
+            .setPassword(config.string("cluster.tls.trust_store_password")));
+  }
+
+  /** The path of the PKCS#12 store of {@code key}, opened once with its password ({@code key + "_password"}). */
+  private static String store(FilesConfig config, String key) {
+    String path = config.string(key).strip();
+    if (path.isEmpty()) {
+      throw new IllegalStateException(key + " must be set when cluster.tls.enabled is true (a PKCS#12 file) (check " + key + ")");
+    }
+    try (var in = Files.newInputStream(Path.of(path))) {
+      java.security.KeyStore.getInstance("PKCS12").load(in, config.string(key + "_password").toCharArray());
+    } catch (java.io.IOException | java.security.GeneralSecurityException e) {
+      String reason = e instanceof java.nio.file.NoSuchFileException ? "no such file"
+          : e instanceof java.nio.file.AccessDeniedException ? "permission denied"
+          : e.getCause() instanceof java.security.UnrecoverableKeyException ? "wrong password"
+          : Node.oneLine(e);
+      throw new IllegalStateException("cannot open the PKCS#12 store " + path + ": " + reason + " (check " + key
+          + " and " + key + "_password)", e);
+    }
+    return path;
   }
 
   /** {@code cluster.name}, or when empty the default of this working directory and database. */

@@ -83,7 +83,9 @@ public final class FilesConfig {
       Map.entry("thumbnails.max_height", new long[]{1, 10_000}),
       Map.entry("thumbnails.max_pixels", new long[]{1, Long.MAX_VALUE}),
       Map.entry("thumbnails.concurrency", new long[]{1, 256}),
-      Map.entry("thumbnails.workers", new long[]{0, 256}));
+      Map.entry("thumbnails.workers", new long[]{0, 256}),
+      Map.entry("events.poll_ms", new long[]{1, 3_600_000}),
+      Map.entry("events.retention_ms", new long[]{1, Long.MAX_VALUE}));
 
   /** The values a string key may take (compared without case). */
   static final Map<String, Set<String>> CHOICES = Map.of(

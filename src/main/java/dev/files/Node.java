@@ -3,9 +3,11 @@ package dev.files;
 import dev.files.auth.Membership;
 import dev.files.auth.MembershipVerticle;
 import dev.files.auth.TokenVerifier;
+import dev.files.bus.InternalBus;
 import dev.files.db.Database;
 import dev.files.db.FileRepository;
 import dev.files.db.StoreIdentityRepository;
+import dev.files.events.OutboxRelay;
 import dev.files.http.Cors;
 import dev.files.http.HttpVerticle;
 import dev.files.storage.DataKeys;
@@ -24,7 +26,6 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
-import io.vertx.core.eventbus.EventBusOptions;
 import io.vertx.micrometer.MicrometerMetricsFactory;
 import io.vertx.micrometer.MicrometerMetricsOptions;
 import io.vertx.micrometer.VertxPrometheusOptions;
@@ -56,6 +57,7 @@ public final class Node {
   private final int port;
   private final Operations ops;
   private final long drainTimeoutMs;
+  private OutboxRelay relay;
 
   private Node(Vertx vertx, Pool pool, FileRepository files, LocalChunkStore store, UploadSessions sessions,
                SessionOwners owners, IoExecutor io, Operations ops, int port, long drainTimeoutMs) {
@@ -113,8 +115,7 @@ public final class Node {
       if (config.flag("cluster.enabled")) {
         System.setProperty("hazelcast.logging.type", System.getProperty("hazelcast.logging.type", "slf4j"));
         cluster = clusterManager(config);
-        options.setEventBusOptions(new EventBusOptions().setHost(config.string("cluster.host").isBlank()
-            ? "127.0.0.1" : config.string("cluster.host")));
+        options.setEventBusOptions(ClusterSettings.eventBus(config));
         var builder = Vertx.builder().with(options).withClusterManager(cluster);
         if (metrics.registry() != null) {
           builder = builder.withMetrics(new MicrometerMetricsFactory(metrics.registry()));
@@ -139,6 +140,8 @@ public final class Node {
     vertx.compose(vx -> {
       started.set(vx);
       ServiceMetrics.attach(vx, metrics);
+      InternalBus.attach(vx, InternalBus.create(config.string("encryption.master_key"),
+          config.string("encryption.previous_keys")));
       if (clusterManager != null) {
         logMembers(clusterManager);
       }
@@ -164,6 +167,8 @@ public final class Node {
               (int) config.number("http.port"), config.number("limits.max_request_bytes"),
               config.number("limits.max_file_bytes"), config.number("thumbnails.sync_wait_ms"),
               corsOrigins, config.number("http.idle_timeout_ms"), config.number("http.body_timeout_ms"));
+          OutboxRelay relay = new OutboxRelay(PgConnectOptions.fromUri(config.string("db.url")),
+              config.number("events.poll_ms"), config.number("events.retention_ms"));
           Operations ops = new Operations(metrics, Health.live(vx), Health.ready(vx, files, store.root(), clusterManager));
           // the store and its database must belong together before the sweep may collect orphans
           return StoreBinding.bind(vx, new StoreIdentityRepository(pool), store.root(), dbLabel(config))
@@ -172,6 +177,7 @@ public final class Node {
               .compose(v -> sessions.start())
               .andThen(v -> watchCluster(clusterManager, sessions))
               .compose(v -> vx.deployVerticle(new MembershipVerticle(files)))
+              .compose(v -> vx.deployVerticle(relay))
               .compose(v -> vx.deployVerticle(new UploadSweepVerticle(files, store, sessions,
                   config.number("thumbnails.retry_after_ms"), config.number("upload.orphan_scan_interval_ms"))))
               .compose(v -> config.number("thumbnails.workers") <= 0 ? Future.succeededFuture()
@@ -185,7 +191,7 @@ public final class Node {
                   .recover(err -> Future.failedFuture(listenFailure(config, err))))
               .map(v -> new Node(vx, pool, files, store, sessions, owners, io, ops,
                   ops.servers().isEmpty() ? (int) config.number("http.port") : ops.servers().get(0).actualPort(),
-                  config.number("http.drain_timeout_ms")));
+                  config.number("http.drain_timeout_ms")).withRelay(relay));
         });
     }).onComplete(ar -> {
       if (ar.succeeded()) {
@@ -440,6 +446,16 @@ public final class Node {
 
   public Vertx vertx() {
     return vertx;
+  }
+
+  private Node withRelay(OutboxRelay relay) {
+    this.relay = relay;
+    return this;
+  }
+
+  /** This node's outbox relay (it publishes the file events while it holds the cluster's lock). */
+  public OutboxRelay relay() {
+    return relay;
   }
 
   public FileRepository files() {

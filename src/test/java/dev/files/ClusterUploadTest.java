@@ -275,9 +275,9 @@ class ClusterUploadTest {
     var row = new dev.files.db.FileRepository.ThumbnailRow(0, "test/" + UUID.randomUUID() + ".thumb", "image/png", 10, 4, 3);
     var other = new dev.files.db.FileRepository.ThumbnailRow(0, "test/" + UUID.randomUUID() + ".thumb", "image/png", 11, 4, 3);
     assertThat(nodes.get(1).node.files().recordThumbnails(file, (int) generation, "done", new io.vertx.core.json.JsonArray(),
-        List.of(row)).await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        List.of(row), c -> io.vertx.core.Future.succeededFuture()).await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
     assertThat(nodes.get(2).node.files().recordThumbnails(file, (int) generation, "done", new io.vertx.core.json.JsonArray(),
-        List.of(other)).await(10, java.util.concurrent.TimeUnit.SECONDS)).isFalse();
+        List.of(other), c -> io.vertx.core.Future.succeededFuture()).await(10, java.util.concurrent.TimeUnit.SECONDS)).isFalse();
     assertThat(Db.strings(db(), "SELECT storage_key FROM thumbnails WHERE file_id = '" + file + "'"))
         .containsExactly(row.storageKey());
 

@@ -22,7 +22,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * A classic upload of a new file (POST .../files with a multipart body) is recorded without an
  * upload session: no session is deployed and no message goes to {@code files.upload.<id>}, while the
- * answer, the stored bytes, the thumbnail, the {@code file.completed} event and the counters are
+ * answer, the stored bytes, the thumbnail, the {@code file.uploaded} event and the counters are
  * those of any completed upload. Uploads to an existing file id still go through its session.
  */
 class NewFileCommitTest extends NodeTest {
@@ -72,7 +72,7 @@ class NewFileCommitTest extends NodeTest {
       assertThat(thumb.body()).isNotEmpty();
 
       eventually(java.time.Duration.ofSeconds(20), () -> assertThat(events).anySatisfy(e -> {
-        assertThat(e.getString("type")).isEqualTo("file.completed");
+        assertThat(e.getString("type")).isEqualTo("file.uploaded");
         assertThat(e.getString("file_id")).isEqualTo(id.toString());
         assertThat(e.getString("company_id")).isEqualTo(company.toString());
         assertThat(e.getJsonObject("resource").getString("upload_status")).isEqualTo("complete");

@@ -5,6 +5,10 @@ import java.util.UUID;
 /**
  * Event-bus addresses of the service: the contract for sibling verticles (message shapes are
  * described on each constant and in the README, "Event bus").
+ *
+ * <p>Internal addresses ({@link #THUMBNAILS}, {@link #thumbnailsReady}, {@link #upload},
+ * {@link #EVENTS_RELAY}) accept only messages of the service's own nodes: senders use
+ * {@link InternalBus#options()}, consumers {@link InternalBus#guard}; anything else is refused (403).
  */
 public final class Addresses {
 
@@ -12,11 +16,27 @@ public final class Addresses {
   }
 
   /**
-   * Published (not sent) by an upload session after a change: JSON
-   * {@code {"type": "file.completed" | "file.deleted", "company_id": uuid, "file_id": uuid,
-   * "resource": {...}}} where {@code resource} is the API resource (absent for deletions).
+   * Published (not sent) once per file event, by the outbox relay ({@code dev.files.events.OutboxRelay}):
+   * JSON {@code {"id": uuid, "type": "file.uploaded" | "file.overwritten" | "file.deleted" |
+   * "file.thumbnails.ready", "company_id": uuid, "file_id": uuid, "at": ISO-8601 UTC, "resource": {...}?}}
+   * where {@code resource} is the API resource after the change (absent for deletions). Events of one
+   * file come in order; after a crash an event may come twice, with the same {@code id}.
    */
   public static final String EVENTS = "files.events";
+
+  /** Prefix of the per-company event addresses: {@code files.events.<company_id>}. */
+  public static final String EVENTS_PREFIX = "files.events.";
+
+  /** The same events as {@link #EVENTS}, only those of one company: {@code files.events.<company_id>}. */
+  public static String events(String companyId) {
+    return EVENTS_PREFIX + companyId;
+  }
+
+  /**
+   * Internal: sent (no body, no reply) after a transaction wrote events, to wake the outbox relay of
+   * whichever node publishes; the relay also polls, so a lost hint only delays events.
+   */
+  public static final String EVENTS_RELAY = "files.internal.events.relay";
 
   /**
    * Request/reply, membership rows of "caller belongs to company": JSON
@@ -26,12 +46,12 @@ public final class Addresses {
   public static final String MEMBERS = "files.members";
 
   /**
-   * Sent by an upload session when an upload completes and its content may have a thumbnail:
+   * Internal. Sent by an upload session when an upload completes and its content may have a thumbnail:
    * {@code {"file_id": uuid, "generation": int}}; no reply. The ThumbnailVerticle records the result.
    */
   public static final String THUMBNAILS = "files.thumbnails";
 
-  /** Published once the thumbnails of a file are made or failed: {@code {"file_id", "status"}}. */
+  /** Internal. Published once the thumbnails of a file are made or failed: {@code {"file_id", "status"}}. */
   public static String thumbnailsReady(UUID fileId) {
     return "files.thumbnails.ready." + fileId;
   }
@@ -49,7 +69,7 @@ public final class Addresses {
 
   /**
    * Prefix of the per-file upload session address: {@code files.upload.<file_id>}, a local consumer
-   * on the node that runs the session (other nodes use {@link #nodeSessions}).
+   * on the node that runs the session (internal) (other nodes use {@link #nodeSessions}).
    */
   public static final String UPLOAD_PREFIX = "files.upload.";
 

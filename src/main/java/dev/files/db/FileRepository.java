@@ -292,9 +292,11 @@ public final class FileRepository {
    * and status in {@code files}, the objects in {@code thumbnails}. Returns false (nothing written)
    * when the file is gone, another generation is live, or another worker recorded them first (two
    * workers of a cluster may have been asked for the same file).
+   * When it records, {@code also} runs in the same transaction after the writes (the event outbox's row).
    */
   public Future<Boolean> recordThumbnails(UUID id, int generation, String status, JsonArray descriptors,
-                                          List<ThumbnailRow> rows) {
+                                          List<ThumbnailRow> rows,
+                                          java.util.function.Function<SqlConnection, Future<Void>> also) {
     return pool.withTransaction(c -> c.preparedQuery("""
             UPDATE files SET thumbnails = $3, thumbnails_status = $4
             WHERE id = $1 AND generation = $2 AND thumbnails_status = 'waiting'""")
@@ -310,7 +312,7 @@ public final class FileRepository {
           Future<Void> inserted = batch.isEmpty() ? Future.succeededFuture() : c.preparedQuery("""
                   INSERT INTO thumbnails (file_id, generation, idx, storage_key, type, size, width, height)
                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""").executeBatch(batch).mapEmpty();
-          return inserted.map(true);
+          return inserted.compose(v -> also.apply(c)).map(true);
         }));
   }
 

@@ -20,6 +20,7 @@ import io.vertx.core.MultiMap;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import dev.files.bus.Addresses;
+import dev.files.bus.InternalBus;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.json.JsonObject;
@@ -285,7 +286,8 @@ final class UploadHandler {
     }
     UUID fileId = UUID.fromString(resource.getString("id"));
     Promise<Void> ready = Promise.promise();
-    var consumer = vertx.eventBus().<JsonObject>consumer(Addresses.thumbnailsReady(fileId), m -> ready.tryComplete());
+    var consumer = vertx.eventBus().<JsonObject>consumer(Addresses.thumbnailsReady(fileId),
+        InternalBus.of(vertx).guard(m -> ready.tryComplete()));
     long timer = vertx.setTimer(thumbnailSyncMs, t -> ready.tryComplete());
     return consumer.completion()
         // made meanwhile? then no event will come

@@ -2,7 +2,9 @@ package dev.files.thumbnail;
 
 import com.google.crypto.tink.StreamingAead;
 import dev.files.bus.Addresses;
+import dev.files.bus.InternalBus;
 import dev.files.db.FileRepository;
+import dev.files.events.Outbox;
 import dev.files.model.ChunkRecord;
 import dev.files.model.FileRecord;
 import dev.files.ops.ServiceMetrics;
@@ -27,8 +29,9 @@ import java.util.UUID;
  * reads the file's plaintext (at most {@code thumbnails.max_source_bytes}), runs the
  * {@link Thumbnailer} on a worker thread of Vert.x's default pool (never a named pool: a named pool
  * that is closed later breaks the clustered event bus in Vert.x 5.0.7), stores the thumbnail
- * encrypted like every chunk, records it if that generation is still live, and publishes
- * {@code files.thumbnails.ready.<file_id>}.
+ * encrypted like every chunk, records it if that generation is still live (with the event
+ * {@code file.thumbnails.ready} in the outbox, same transaction, whatever the status: done, none or
+ * error), and publishes {@code files.thumbnails.ready.<file_id>} (internal: the wait of {@code thumbnail_sync}).
  *
  * <p>At most {@code concurrency} thumbnails are made at once and {@code queue} wait; requests
  * beyond that are dropped and the file stays {@code "waiting"} until the periodic sweep asks again,
@@ -63,7 +66,7 @@ public final class ThumbnailVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     ServiceMetrics.of(vertx).thumbnailQueue(waiting::size);
-    return vertx.eventBus().<JsonObject>consumer(Addresses.THUMBNAILS, this::receive).completion();
+    return vertx.eventBus().<JsonObject>consumer(Addresses.THUMBNAILS, InternalBus.of(vertx).guard(this::receive)).completion();
   }
 
   private void receive(Message<JsonObject> msg) {
@@ -164,14 +167,19 @@ public final class ThumbnailVerticle extends VerticleBase {
           .put("size", row.size()).put("width", row.width()).put("height", row.height())
           .put("url", f.path() + "/thumbnails/0"));
     }
-    return files.recordThumbnails(f.id(), f.generation(), status, descriptors, row == null ? List.of() : List.of(row))
+    return files.recordThumbnails(f.id(), f.generation(), status, descriptors, row == null ? List.of() : List.of(row),
+            conn -> files.find(conn, f.id()).compose(now -> Outbox.write(conn,
+                Outbox.event(Outbox.THUMBNAILS_READY, f.id(), f.companyId(), now.toResource()))))
         .compose(recorded -> {
           ServiceMetrics.of(vertx).thumbnail(status);
           if (!recorded && row != null) {
             return store.delete(row.storageKey()); // the file changed meanwhile: this thumbnail is nobody's
           }
+          if (recorded) {
+            Outbox.wake(vertx);
+          }
           vertx.eventBus().publish(Addresses.thumbnailsReady(f.id()), new JsonObject()
-              .put("file_id", f.id().toString()).put("status", status));
+              .put("file_id", f.id().toString()).put("status", status), InternalBus.of(vertx).options());
           return Future.succeededFuture();
         });
   }

@@ -1,7 +1,9 @@
 package dev.files.upload;
 
 import dev.files.bus.Addresses;
+import dev.files.bus.InternalBus;
 import dev.files.db.FileRepository;
+import dev.files.events.Outbox;
 import dev.files.model.CommittedChunk;
 import dev.files.model.FileRecord;
 import dev.files.ops.ServiceMetrics;
@@ -18,8 +20,10 @@ import java.util.function.Function;
 /**
  * Records a stored chunk in one transaction: reads the file under its row lock, lets
  * {@link UploadRules} decide, and makes the decision's changes; then counts it
- * ({@link ServiceMetrics#chunkCommitted}, {@link ServiceMetrics#uploadCompleted}), publishes
- * {@code file.completed} on {@code files.events} and asks for the thumbnails when the upload completed.
+ * ({@link ServiceMetrics#chunkCommitted}, {@link ServiceMetrics#uploadCompleted}). A commit that completes
+ * the upload writes its event ({@code file.uploaded}, or {@code file.overwritten} when the file had live
+ * content) to the outbox in the same transaction ({@link Outbox}), wakes the relay after the COMMIT,
+ * and asks for the thumbnails.
  *
  * <p>Used by a file's {@link UploadSessionVerticle}, and directly by {@link UploadSessions#commitNew}
  * for the whole-file upload of a file id the handler has just made (nobody else can know that id,
@@ -62,8 +66,12 @@ public final class Commits {
     long now = System.currentTimeMillis();
     UUID fileId = c.fileId();
     UploadRules.Accepted[] accepted = {null};
+    boolean[] hadContent = {false};
     return inTransaction(conn -> guard.apply(conn).compose(v -> files.lock(conn, fileId))
-            .compose(f -> state(conn, f, c))
+            .compose(f -> {
+              hadContent[0] = f != null && f.generation() != null;
+              return state(conn, f, c);
+            })
             .compose(state -> {
               UploadRules.Decision d = rules.commit(state, c, askedAt, now);
               if (d instanceof UploadRules.Refused r) {
@@ -72,7 +80,10 @@ public final class Commits {
               accepted[0] = (UploadRules.Accepted) d;
               return carryOut(conn, fileId, accepted[0].effects(), now);
             })
-            .compose(v -> files.find(conn, fileId)))
+            .compose(v -> files.find(conn, fileId))
+            .compose(f -> !accepted[0].completed() ? Future.succeededFuture(f)
+                : Outbox.write(conn, Outbox.event(hadContent[0] ? Outbox.OVERWRITTEN : Outbox.UPLOADED,
+                    fileId, f.companyId(), f.toResource())).map(f)))
         .map(f -> {
           JsonObject resource = f.toResource();
           if (!accepted[0].repeated()) {
@@ -80,10 +91,11 @@ public final class Commits {
           }
           if (accepted[0].completed()) {
             ServiceMetrics.of(vertx).uploadCompleted();
-            publish(vertx, "file.completed", fileId, f.companyId(), resource);
+            Outbox.wake(vertx);
             if ("waiting".equals(f.thumbnailsStatus())) { // asked once, by whoever completed the upload
               vertx.eventBus().send(Addresses.THUMBNAILS,
-                  new JsonObject().put("file_id", fileId.toString()).put("generation", f.generation()));
+                  new JsonObject().put("file_id", fileId.toString()).put("generation", f.generation()),
+                  InternalBus.of(vertx).options());
             }
           }
           return new Outcome(resource, accepted[0].completed());
@@ -146,16 +158,6 @@ public final class Commits {
               : Future.<T>failedFuture(new OutcomeUnknown(done.cause())));
         }))
         .eventually(conn::close));
-  }
-
-  /** Publishes a file event ({@code {type, company_id, file_id, resource?}}) on {@code files.events}. */
-  static void publish(Vertx vertx, String type, UUID fileId, UUID companyId, JsonObject resource) {
-    JsonObject event = new JsonObject().put("type", type)
-        .put("company_id", companyId.toString()).put("file_id", fileId.toString());
-    if (resource != null) {
-      event.put("resource", resource);
-    }
-    vertx.eventBus().publish(Addresses.EVENTS, event);
   }
 
   /** The database did not confirm a COMMIT: the commit may or may not have taken effect. */

@@ -2,6 +2,7 @@ package dev.files.upload;
 
 import dev.files.bus.Addresses;
 import dev.files.db.FileRepository;
+import dev.files.events.Outbox;
 import dev.files.model.ContentTypes;
 import dev.files.model.FileRecord;
 import dev.files.storage.ChunkKeys;
@@ -38,7 +39,8 @@ import java.util.UUID;
  *   <li>{@code expire}: {@code {before: epoch ms}} abandons a stale upload (the sweep's request);</li>
  *   <li>{@code init}: {@code {company_id, caller, total_chunks?, total_size?, name, mime}} creates the
  *       pending file; replies with the resource;</li>
- *   <li>{@code delete}: {@code {company_id, caller}} removes the file; replies {@code {"status":"success"}}.</li>
+ *   <li>{@code delete}: {@code {company_id, caller}} removes the file and writes {@code file.deleted} to the
+ *       event outbox in the same transaction; replies {@code {"status":"success"}}.</li>
  * </ul>
  * What becomes of a chunk is decided by {@link UploadRules}; this actor reads the state and carries
  * out the decision in one transaction ({@link Commits}).
@@ -214,11 +216,12 @@ public final class UploadSessionVerticle extends VerticleBase {
       if (!(owner || r.application() || r.serverRequest())) {
         throw new UploadException(403, "only the owner of file " + fileId + ", an application or a server may delete it");
       }
-      return files.delete(conn, fileId);
+      return files.delete(conn, fileId).compose(keys -> Outbox.write(conn,
+          Outbox.event(Outbox.DELETED, fileId, companyId, null)).map(keys));
     })).map(keys -> {
       removeObjects(keys);
       closing = true;
-      publish("file.deleted", companyId, null);
+      Outbox.wake(vertx);
       return new JsonObject().put("status", "success");
     });
   }
@@ -270,10 +273,6 @@ public final class UploadSessionVerticle extends VerticleBase {
       store.delete(key).onFailure(err -> LOG.warn("file {}: could not remove chunk object {}: {}",
           fileId, key, err.getMessage()));
     }
-  }
-
-  private void publish(String type, UUID companyId, JsonObject resource) {
-    Commits.publish(vertx, type, fileId, companyId, resource);
   }
 
   private void armIdle() {

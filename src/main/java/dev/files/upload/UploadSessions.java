@@ -1,6 +1,7 @@
 package dev.files.upload;
 
 import dev.files.bus.Addresses;
+import dev.files.bus.InternalBus;
 import dev.files.db.FileRepository;
 import dev.files.storage.ChunkStore;
 import dev.files.storage.DataKeys;
@@ -114,7 +115,7 @@ public final class UploadSessions {
    * the file (taken when this node may), or failed with {@link #MOVED}.
    */
   public Future<Void> start() {
-    MessageConsumer<JsonObject> consumer = vertx.eventBus().consumer(Addresses.nodeSessions(owners.nodeId()), msg -> {
+    MessageConsumer<JsonObject> consumer = vertx.eventBus().consumer(Addresses.nodeSessions(owners.nodeId()), InternalBus.of(vertx).<JsonObject>guard(msg -> {
       UUID fileId;
       try {
         fileId = UUID.fromString(msg.body().getString("file_id"));
@@ -133,7 +134,7 @@ public final class UploadSessions {
           msg.fail(MOVED, "the upload session of file " + fileId + " is not available on this node: " + ar.cause().getMessage());
         }
       });
-    });
+    }));
     return consumer.completion();
   }
 
@@ -365,7 +366,7 @@ public final class UploadSessions {
     Set<Promise<JsonObject>> waiting = inFlight.computeIfAbsent(node, k -> ConcurrentHashMap.newKeySet());
     waiting.add(answer);
     vertx.eventBus().<JsonObject>request(Addresses.nodeSessions(node), msg.copy().put("file_id", fileId.toString()),
-        new DeliveryOptions().setSendTimeout(timeoutMs)).map(Message::body).onComplete(answer);
+        InternalBus.of(vertx).options().setSendTimeout(timeoutMs)).map(Message::body).onComplete(answer);
     if (!owners.members().contains(node)) { // left between the look-up and the registration
       answer.tryFail(new ReplyException(ReplyFailure.NO_HANDLERS, "cluster member " + node + " left"));
     }

@@ -1,6 +1,7 @@
 package dev.files.upload;
 
 import dev.files.bus.Addresses;
+import dev.files.bus.InternalBus;
 import dev.files.db.FileRepository;
 import dev.files.ops.ServiceMetrics;
 import dev.files.storage.ChunkStore;
@@ -116,7 +117,8 @@ public final class UploadSweepVerticle extends VerticleBase {
         .compose(v -> files.waitingThumbnails(now - thumbnailRetryMs, BATCH))
         .map(waiting -> {
           for (var w : waiting) { // dropped by a full queue, or lost with a node: ask again
-            vertx.eventBus().send(Addresses.THUMBNAILS, new JsonObject().put("file_id", w.getString(0)).put("generation", w.getInteger(1)));
+            vertx.eventBus().send(Addresses.THUMBNAILS, new JsonObject().put("file_id", w.getString(0))
+                .put("generation", w.getInteger(1)), InternalBus.of(vertx).options());
           }
           return (Void) null;
         })

@@ -16,6 +16,11 @@ public final class Db {
     return "jdbc:postgresql://" + hostPort + "/" + db + "?user=postgres";
   }
 
+  /** A JDBC connection to a test database (the caller closes it). */
+  public static Connection connect(String db) throws Exception {
+    return DriverManager.getConnection(jdbc(db));
+  }
+
   /** The first column of the first row of {@code sql} as a long (a count). */
   public static long count(String db, String sql) throws Exception {
     try (Connection c = DriverManager.getConnection(jdbc(db)); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {

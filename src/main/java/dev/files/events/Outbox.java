@@ -1,0 +1,72 @@
+package dev.files.events;
+
+import dev.files.bus.Addresses;
+import dev.files.bus.InternalBus;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import io.vertx.sqlclient.SqlClient;
+import io.vertx.sqlclient.Tuple;
+
+import java.time.Instant;
+import java.util.UUID;
+
+/**
+ * The file events siblings receive on {@code files.events} and {@code files.events.<company_id>}
+ * (README, "Event bus"), written to the {@code event_outbox} table in the transaction of the change
+ * they describe and published afterwards by the {@link OutboxRelay}.
+ *
+ * <p>An event is JSON {@code {"id": uuid, "type": string, "company_id": uuid, "file_id": uuid,
+ * "at": ISO-8601 UTC instant, "resource": {...}?}}, {@code resource} being the API resource of the
+ * file after the change (absent for {@link #DELETED}). {@code id} is unique per event; a crash of the
+ * relay between publishing and marking an event published makes it publish the event again with the
+ * same {@code id}, so subscribers drop an {@code id} they have seen.
+ */
+public final class Outbox {
+
+  /** The first completion of a new file's upload. */
+  public static final String UPLOADED = "file.uploaded";
+  /** The completion of an upload over a file that already had content (the new content is live). */
+  public static final String OVERWRITTEN = "file.overwritten";
+  /** A file was deleted. */
+  public static final String DELETED = "file.deleted";
+  /** The thumbnail worker recorded its result for the live content ({@code metadata.thumbnails_status}). */
+  public static final String THUMBNAILS_READY = "file.thumbnails.ready";
+
+  private Outbox() {
+  }
+
+  /** A new event (fresh {@code id}, {@code at} now); {@code resource} may be null. */
+  public static JsonObject event(String type, UUID fileId, UUID companyId, JsonObject resource) {
+    JsonObject event = new JsonObject()
+        .put("id", UUID.randomUUID().toString())
+        .put("type", type)
+        .put("company_id", companyId.toString())
+        .put("file_id", fileId.toString())
+        .put("at", Instant.now().toString());
+    if (resource != null) {
+      event.put("resource", resource);
+    }
+    return event;
+  }
+
+  /**
+   * Writes {@code event} (from {@link #event}) to the outbox through {@code conn}, which must be in
+   * the transaction of the change: the event exists if and only if the change was committed.
+   */
+  public static Future<Void> write(SqlClient conn, JsonObject event) {
+    return conn.preparedQuery("""
+            INSERT INTO event_outbox (id, file_id, company_id, type, body) VALUES ($1, $2, $3, $4, $5)""")
+        .execute(Tuple.of(UUID.fromString(event.getString("id")), UUID.fromString(event.getString("file_id")),
+            UUID.fromString(event.getString("company_id")), event.getString("type"), event))
+        .mapEmpty();
+  }
+
+  /**
+   * Tells the relay, wherever it runs in the cluster, that events were committed: it publishes them
+   * now rather than at its next poll. Call after the COMMIT; nothing is lost if the hint is.
+   */
+  public static void wake(Vertx vertx) {
+    vertx.eventBus().send(Addresses.EVENTS_RELAY, null, InternalBus.of(vertx).options());
+  }
+}

@@ -1,0 +1,214 @@
+package dev.files.events;
+
+import dev.files.bus.Addresses;
+import dev.files.bus.InternalBus;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.json.JsonObject;
+import io.vertx.pgclient.PgConnectOptions;
+import io.vertx.pgclient.PgConnection;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.Tuple;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Publishes the events of the {@code event_outbox} table ({@link Outbox}), on one node of the cluster
+ * at a time.
+ *
+ * <p>Every node runs a relay. A relay opens a connection of its own to PostgreSQL and tries, every
+ * {@code events.poll_ms}, to take the session-level advisory lock {@link #LOCK_KEY}; the one that holds
+ * it is the only one that publishes. The lock lives as long as that connection: when the node stops or
+ * dies, or the connection breaks, PostgreSQL releases it and another node's relay takes it at its next
+ * try (a machine that vanishes without closing its connection keeps the lock until PostgreSQL finds the
+ * connection dead: its {@code tcp_keepalives_*} settings bound that time).
+ *
+ * <p>The relay holding the lock reads the unpublished rows in {@code seq} order ({@value #BATCH} at a
+ * time), publishes each body on {@code files.events} and on {@code files.events.<company_id>}, then marks
+ * them published, through its locking connection (if it lost the lock, it cannot mark anything).
+ * Changes of one file take its row lock before writing their event, so {@code seq} follows their
+ * order and events of a file are published in order. It runs when woken ({@code files.events.relay},
+ * sent by {@link Outbox#wake} after a commit) and every {@code events.poll_ms}; it removes rows published
+ * more than {@code events.retention_ms} ago. A crash between publishing and marking publishes those
+ * events again, with the same {@code id}.
+ */
+public final class OutboxRelay extends VerticleBase {
+
+  private static final Logger LOG = LoggerFactory.getLogger(OutboxRelay.class);
+  /** The advisory lock the relaying node holds (per database): the bytes of "files_ev". */
+  public static final long LOCK_KEY = 0x66696C65735F6576L;
+  static final int BATCH = 100;
+  private static final long CLEANUP_EVERY_MS = 60_000;
+
+  private final PgConnectOptions connectOptions;
+  private final long pollMs;
+  private final long retentionMs;
+
+  private PgConnection conn;
+  private boolean connecting;
+  private volatile boolean leading;
+  private boolean draining;
+  private boolean again;
+  private long lastCleanup;
+  private MessageConsumer<Object> wake;
+  private boolean stopped;
+
+  /**
+   * @param connectOptions the database of the service ({@code db.url})
+   * @param pollMs         {@code events.poll_ms}: how often to try the lock and look for unpublished events
+   * @param retentionMs    {@code events.retention_ms}: how long published rows are kept
+   */
+  public OutboxRelay(PgConnectOptions connectOptions, long pollMs, long retentionMs) {
+    this.connectOptions = connectOptions;
+    this.pollMs = pollMs;
+    this.retentionMs = retentionMs;
+  }
+
+  @Override
+  public Future<?> start() {
+    vertx.setPeriodic(0, pollMs, t -> tick());
+    return Future.succeededFuture();
+  }
+
+  @Override
+  public Future<?> stop() {
+    stopped = true;
+    PgConnection c = conn;
+    conn = null;
+    return c == null ? Future.succeededFuture() : c.close(); // releases the lock at once
+  }
+
+  /** True while this node's relay holds the lock and publishes (for tests and operations). */
+  public boolean leading() {
+    return leading;
+  }
+
+  private void tick() {
+    if (stopped) {
+      return;
+    }
+    if (conn == null) {
+      connect();
+    } else if (!leading) {
+      tryLock();
+    } else {
+      drain();
+    }
+  }
+
+  private void connect() {
+    if (connecting) {
+      return;
+    }
+    connecting = true;
+    PgConnection.connect(vertx, connectOptions).onComplete(ar -> {
+      connecting = false;
+      if (ar.failed()) {
+        LOG.debug("outbox relay: cannot connect: {}", ar.cause().toString());
+        return;
+      }
+      if (stopped) {
+        ar.result().close();
+        return;
+      }
+      conn = ar.result();
+      PgConnection mine = conn;
+      mine.exceptionHandler(err -> LOG.debug("outbox relay connection: {}", err.toString()));
+      mine.closeHandler(v -> lost(mine));
+      tryLock();
+    });
+  }
+
+  private void tryLock() {
+    PgConnection c = conn;
+    c.preparedQuery("SELECT pg_try_advisory_lock($1)").execute(Tuple.of(LOCK_KEY)).onComplete(ar -> {
+      if (ar.failed()) {
+        LOG.debug("outbox relay: lock attempt failed: {}", ar.cause().toString());
+        c.close();
+        return;
+      }
+      if (!ar.result().iterator().next().getBoolean(0) || c != conn || leading) {
+        return;
+      }
+      leading = true;
+      LOG.info("outbox relay: this node publishes the file events");
+      wake = vertx.eventBus().consumer(Addresses.EVENTS_RELAY, InternalBus.of(vertx).guard(m -> drain()));
+      drain();
+    });
+  }
+
+  /** The relay's connection closed: the lock (if held) is gone with it. */
+  private void lost(PgConnection c) {
+    if (c != conn) {
+      return;
+    }
+    conn = null;
+    if (leading) {
+      leading = false;
+      if (wake != null) {
+        wake.unregister();
+        wake = null;
+      }
+      if (!stopped) {
+        LOG.warn("outbox relay: connection to the database lost; another node (or this one, once reconnected) takes over");
+      }
+    }
+  }
+
+  private void drain() {
+    if (!leading || conn == null) {
+      return;
+    }
+    if (draining) {
+      again = true;
+      return;
+    }
+    draining = true;
+    again = false;
+    PgConnection c = conn;
+    batch(c).compose(n -> cleanup(c).map(n)).onComplete(ar -> {
+      draining = false;
+      if (ar.failed()) {
+        LOG.warn("outbox relay: publishing failed, retried at the next poll: {}", ar.cause().toString());
+      } else if (ar.result() == BATCH || again) {
+        drain();
+      }
+    });
+  }
+
+  /** Publishes and marks one batch of unpublished events; answers how many. */
+  private Future<Integer> batch(PgConnection c) {
+    return c.preparedQuery("SELECT seq, body FROM event_outbox WHERE published_at IS NULL ORDER BY seq LIMIT $1")
+        .execute(Tuple.of(BATCH))
+        .compose(rows -> {
+          if (rows.size() == 0) {
+            return Future.succeededFuture(0);
+          }
+          List<Long> seqs = new ArrayList<>();
+          for (Row r : rows) {
+            JsonObject body = (JsonObject) r.getValue(1);
+            vertx.eventBus().publish(Addresses.EVENTS, body);
+            vertx.eventBus().publish(Addresses.events(body.getString("company_id")), body);
+            seqs.add(r.getLong(0));
+          }
+          return c.preparedQuery("UPDATE event_outbox SET published_at = now() WHERE seq = ANY($1)")
+              .execute(Tuple.of(seqs.toArray(new Long[0])))
+              .map(rows.size());
+        });
+  }
+
+  private Future<Void> cleanup(PgConnection c) {
+    long now = System.currentTimeMillis();
+    if (now - lastCleanup < Math.min(retentionMs, CLEANUP_EVERY_MS)) {
+      return Future.succeededFuture();
+    }
+    lastCleanup = now;
+    return c.preparedQuery("DELETE FROM event_outbox WHERE published_at < now() - make_interval(secs => $1)")
+        .execute(Tuple.of(retentionMs / 1000.0))
+        .mapEmpty();
+  }
+}
