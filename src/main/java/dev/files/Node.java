@@ -154,8 +154,10 @@ public final class Node {
               config.number("upload.retire_grace_ms"), config.number("upload.expire_after_ms"),
               config.number("upload.sweep_interval_ms")), (int) config.number("upload.session_queue"));
           metrics.uploadSessions(sessions::size);
+          TokenVerifier verifier = TokenVerifier.create(vx, config);
+          Membership membership = new Membership(files, config.number("auth.membership_cache_ms"));
           HttpVerticle.Services services = new HttpVerticle.Services(files, store, dataKeys, sessions,
-              TokenVerifier.create(vx, config), new Membership(files), config.string("http.host"),
+              verifier, membership, config.string("http.host"),
               (int) config.number("http.port"), config.number("limits.max_request_bytes"),
               config.number("limits.max_file_bytes"), config.number("thumbnails.sync_wait_ms"),
               corsOrigins, config.number("http.idle_timeout_ms"), config.number("http.body_timeout_ms"));
@@ -163,7 +165,8 @@ public final class Node {
           // the store and its database must belong together before the sweep may collect orphans
           return StoreBinding.bind(vx, new StoreIdentityRepository(pool), store.root(), dbLabel(config))
               .compose(v -> checkMasterKey(files, dataKeys, config.string("encryption.master_key_id")))
-              .compose(v -> vx.deployVerticle(new MembershipVerticle(files)))
+              .compose(v -> membership.listen(vx))
+              .compose(v -> vx.deployVerticle(new MembershipVerticle(files, verifier)))
               .compose(v -> vx.deployVerticle(new UploadSweepVerticle(files, store, sessions,
                   config.number("thumbnails.retry_after_ms"), config.number("upload.orphan_scan_interval_ms"))))
               .compose(v -> config.number("thumbnails.workers") <= 0 ? Future.succeededFuture()
