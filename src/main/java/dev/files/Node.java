@@ -1,5 +1,7 @@
 package dev.files;
 
+import dev.files.api.FilesApiVerticle;
+import dev.files.auth.DownloadSigner;
 import dev.files.auth.Membership;
 import dev.files.auth.MembershipVerticle;
 import dev.files.auth.TokenVerifier;
@@ -156,11 +158,12 @@ public final class Node {
           metrics.uploadSessions(sessions::size);
           TokenVerifier verifier = TokenVerifier.create(vx, config);
           Membership membership = new Membership(files, config.number("auth.membership_cache_ms"));
+          DownloadSigner signer = new DownloadSigner(config.string("encryption.master_key"));
           HttpVerticle.Services services = new HttpVerticle.Services(files, store, dataKeys, sessions,
               verifier, membership, config.string("http.host"),
               (int) config.number("http.port"), config.number("limits.max_request_bytes"),
               config.number("limits.max_file_bytes"), config.number("thumbnails.sync_wait_ms"),
-              corsOrigins, config.number("http.idle_timeout_ms"), config.number("http.body_timeout_ms"));
+              corsOrigins, config.number("http.idle_timeout_ms"), config.number("http.body_timeout_ms"), signer);
           Operations ops = new Operations(metrics, Health.live(vx), Health.ready(vx, files, store.root(), clusterManager));
           // the store and its database must belong together before the sweep may collect orphans
           return StoreBinding.bind(vx, new StoreIdentityRepository(pool), store.root(), dbLabel(config))
@@ -178,6 +181,9 @@ public final class Node {
               .compose(v -> vx.deployVerticle(() -> new HttpVerticle(services, ops),
                   new DeploymentOptions().setInstances((int) Math.max(1, config.number("http.instances"))))
                   .recover(err -> Future.failedFuture(listenFailure(config, err))))
+              .compose(v -> vx.deployVerticle(new FilesApiVerticle(new FilesApiVerticle.Services(files, store, dataKeys,
+                  sessions, verifier, membership, signer, edgeUrl(config, ops), Math.min(
+                  config.number("limits.max_request_bytes"), config.number("limits.max_file_bytes"))))))
               .map(v -> new Node(vx, pool, files, store, sessions, io, ops,
                   ops.servers().isEmpty() ? (int) config.number("http.port") : ops.servers().get(0).actualPort(),
                   config.number("http.drain_timeout_ms")));
@@ -211,6 +217,19 @@ public final class Node {
       stopper.start();
     });
     return result.future();
+  }
+
+  /**
+   * Scheme, host and port of this node's HTTP edge as other processes reach it (signed URLs of
+   * files.api): {@code http.host}, or {@code cluster.host} when HTTP listens on every interface.
+   */
+  private static String edgeUrl(FilesConfig config, Operations ops) {
+    String host = config.string("http.host");
+    if (host.isBlank() || host.equals("0.0.0.0") || host.equals("::")) {
+      host = config.string("cluster.host").isBlank() ? "127.0.0.1" : config.string("cluster.host");
+    }
+    int port = ops.servers().isEmpty() ? (int) config.number("http.port") : ops.servers().get(0).actualPort();
+    return "http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
   }
 
   /** The database, or one line naming db.url (its password masked) and PostgreSQL's reason. */
