@@ -66,7 +66,7 @@ public interface FilesApi {
    *
    * @param name    file name (sanitised as an upload's; required)
    * @param mime    content type, or null to sniff it
-   * @param content the bytes, base64 (RFC 4648), at most {@link FilesApiVerticle#MAX_CREATE_BYTES} decoded (413 beyond)
+   * @param content the bytes, base64 (RFC 4648 section 4, no line breaks), at most {@link FilesApiVerticle#MAX_CREATE_BYTES} decoded (413 beyond)
    */
   Future<JsonObject> create(String company_id, String name, String mime, String content);
 

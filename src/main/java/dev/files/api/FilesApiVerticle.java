@@ -189,7 +189,7 @@ public final class FilesApiVerticle extends VerticleBase {
     }
     byte[] bytes;
     try {
-      bytes = Base64.getMimeDecoder().decode(content.getBytes(StandardCharsets.US_ASCII));
+      bytes = Base64.getDecoder().decode(content.getBytes(StandardCharsets.US_ASCII));
     } catch (IllegalArgumentException e) {
       throw ApiError.badRequest("content must be base64");
     }
