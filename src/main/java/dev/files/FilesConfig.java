@@ -72,6 +72,7 @@ public final class FilesConfig {
       Map.entry("db.pool_size", new long[]{1, 1000}),
       Map.entry("storage.io_threads", new long[]{1, 1024}),
       Map.entry("auth.jwt.leeway_s", new long[]{0, 3600}),
+      Map.entry("auth.membership_cache_ms", new long[]{0, 3_600_000}),
       Map.entry("limits.max_request_bytes", new long[]{1, Long.MAX_VALUE}),
       Map.entry("limits.max_file_bytes", new long[]{1, Long.MAX_VALUE}),
       Map.entry("upload.session_idle_ms", new long[]{1, Long.MAX_VALUE}),

@@ -1,5 +1,7 @@
 package dev.files;
 
+import dev.files.api.FilesApiVerticle;
+import dev.files.auth.DownloadSigner;
 import dev.files.auth.Membership;
 import dev.files.auth.MembershipVerticle;
 import dev.files.auth.TokenVerifier;
@@ -162,11 +164,14 @@ public final class Node {
               config.number("upload.sweep_interval_ms")), (int) config.number("upload.session_queue"),
               owners, config.number("cluster.session_send_timeout_ms"));
           metrics.uploadSessions(sessions::size);
+          TokenVerifier verifier = TokenVerifier.create(vx, config);
+          Membership membership = new Membership(files, config.number("auth.membership_cache_ms"));
+          DownloadSigner signer = new DownloadSigner(config.string("encryption.master_key"));
           HttpVerticle.Services services = new HttpVerticle.Services(files, store, dataKeys, sessions,
-              TokenVerifier.create(vx, config), new Membership(files), config.string("http.host"),
+              verifier, membership, config.string("http.host"),
               (int) config.number("http.port"), config.number("limits.max_request_bytes"),
               config.number("limits.max_file_bytes"), config.number("thumbnails.sync_wait_ms"),
-              corsOrigins, config.number("http.idle_timeout_ms"), config.number("http.body_timeout_ms"));
+              corsOrigins, config.number("http.idle_timeout_ms"), config.number("http.body_timeout_ms"), signer);
           OutboxRelay relay = new OutboxRelay(PgConnectOptions.fromUri(config.string("db.url")),
               config.number("events.poll_ms"), config.number("events.retention_ms"));
           Operations ops = new Operations(metrics, Health.live(vx), Health.ready(vx, files, store.root(), clusterManager));
@@ -176,7 +181,8 @@ public final class Node {
               .compose(v -> owners.startLease(why -> sessions.stopAll("this node fences itself: " + why)))
               .compose(v -> sessions.start())
               .andThen(v -> watchCluster(clusterManager, sessions))
-              .compose(v -> vx.deployVerticle(new MembershipVerticle(files)))
+              .compose(v -> membership.listen(vx))
+              .compose(v -> vx.deployVerticle(new MembershipVerticle(files, verifier)))
               .compose(v -> vx.deployVerticle(relay))
               .compose(v -> vx.deployVerticle(new UploadSweepVerticle(files, store, sessions,
                   config.number("thumbnails.retry_after_ms"), config.number("upload.orphan_scan_interval_ms"))))
@@ -189,6 +195,9 @@ public final class Node {
               .compose(v -> vx.deployVerticle(() -> new HttpVerticle(services, ops),
                   new DeploymentOptions().setInstances((int) Math.max(1, config.number("http.instances"))))
                   .recover(err -> Future.failedFuture(listenFailure(config, err))))
+              .compose(v -> vx.deployVerticle(new FilesApiVerticle(new FilesApiVerticle.Services(files, store, dataKeys,
+                  sessions, verifier, membership, signer, edgeUrl(config, ops), Math.min(
+                  config.number("limits.max_request_bytes"), config.number("limits.max_file_bytes"))))))
               .map(v -> new Node(vx, pool, files, store, sessions, owners, io, ops,
                   ops.servers().isEmpty() ? (int) config.number("http.port") : ops.servers().get(0).actualPort(),
                   config.number("http.drain_timeout_ms")).withRelay(relay));
@@ -222,6 +231,19 @@ public final class Node {
       stopper.start();
     });
     return result.future();
+  }
+
+  /**
+   * Scheme, host and port of this node's HTTP edge as other processes reach it (signed URLs of
+   * files.api): {@code http.host}, or {@code cluster.host} when HTTP listens on every interface.
+   */
+  private static String edgeUrl(FilesConfig config, Operations ops) {
+    String host = config.string("http.host");
+    if (host.isBlank() || host.equals("0.0.0.0") || host.equals("::")) {
+      host = config.string("cluster.host").isBlank() ? "127.0.0.1" : config.string("cluster.host");
+    }
+    int port = ops.servers().isEmpty() ? (int) config.number("http.port") : ops.servers().get(0).actualPort();
+    return "http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
   }
 
   /** The database, or one line naming db.url (its password masked) and PostgreSQL's reason. */

@@ -2,6 +2,8 @@ package dev.files;
 
 import dev.files.bus.Addresses;
 import dev.files.support.Api;
+import dev.files.support.Db;
+import dev.files.support.Eventually;
 import dev.files.support.NodeTest;
 import dev.files.support.Samples;
 import dev.files.support.TestNode;
@@ -31,6 +33,12 @@ class AuthTest extends NodeTest {
   final UUID otherCompany = UUID.randomUUID();
   UUID file;
   byte[] content;
+
+  /** A membership answer is kept 10 minutes: only an announced change can end it early. */
+  @Override
+  protected Map<String, ?> settings() {
+    return Map.of("auth.membership_cache_ms", 600_000);
+  }
 
   @BeforeAll
   void start() throws Exception {
@@ -138,23 +146,58 @@ class AuthTest extends NodeTest {
   }
 
   @Test
-  void membershipTableGrantsAccessAndIsManagedOverTheEventBus() throws Exception {
+  void membershipTableGrantsAccessAndIsManagedOverTheEventBusWithAServerToken() throws Exception {
     UUID member = UUID.randomUUID();
     String noClaim = sign(TestNode.SECRET, new JsonObject().put("sub", member.toString()), new JWTOptions().setExpiresInSeconds(600));
     assertThat(api.get(api.file(company, file), noClaim).statusCode()).isEqualTo(403);
 
     var bus = node.node.vertx().eventBus();
+    String server = sign(TestNode.SECRET, new JsonObject().put("sub", UUID.randomUUID().toString()).put("server_request", true),
+        new JWTOptions().setExpiresInSeconds(600));
+    var asServer = new io.vertx.core.eventbus.DeliveryOptions().addHeader("authorization", "Bearer " + server);
     JsonObject add = new JsonObject().put("action", "add").put("company_id", company.toString()).put("user_id", member.toString());
-    JsonObject reply = bus.<JsonObject>request(Addresses.MEMBERS, add).await(10, TimeUnit.SECONDS).body();
-    assertThat(reply).isEqualTo(new JsonObject().put("status", "success").put("member", true));
+    // no token, a user's token: refused, and nothing is added
+    assertThatThrownBy(() -> bus.request(Addresses.MEMBERS, add).await(10, TimeUnit.SECONDS))
+        .isInstanceOfSatisfying(io.vertx.core.eventbus.ReplyException.class, e -> assertThat(e.failureCode()).isEqualTo(401));
+    var asUser = new io.vertx.core.eventbus.DeliveryOptions().addHeader("authorization", "Bearer " + noClaim);
+    assertThatThrownBy(() -> bus.request(Addresses.MEMBERS, add, asUser).await(10, TimeUnit.SECONDS))
+        .isInstanceOfSatisfying(io.vertx.core.eventbus.ReplyException.class, e -> assertThat(e.failureCode()).isEqualTo(403));
+    assertThat(api.get(api.file(company, file), noClaim).statusCode()).isEqualTo(403);
+
+    JsonObject reply = bus.<JsonObject>request(Addresses.MEMBERS, add, asServer).await(10, TimeUnit.SECONDS).body();
+    assertThat(reply).isEqualTo(new JsonObject().put("status", "success").put("member", true).put("role", "member"));
     HttpResponse<byte[]> down = api.download(company, file, noClaim);
     assertThat(down.statusCode()).isEqualTo(200);
     assertThat(down.body()).isEqualTo(content);
+    JsonObject check = add.copy().put("action", "check").put("role", "admin");
+    assertThat(bus.<JsonObject>request(Addresses.MEMBERS, check, asServer).await(10, TimeUnit.SECONDS).body().getBoolean("member")).isFalse();
+    bus.request(Addresses.MEMBERS, add.copy().put("role", "admin"), asServer).await(10, TimeUnit.SECONDS);
+    assertThat(bus.<JsonObject>request(Addresses.MEMBERS, check, asServer).await(10, TimeUnit.SECONDS).body())
+        .isEqualTo(new JsonObject().put("status", "success").put("member", true).put("role", "admin"));
 
-    bus.<JsonObject>request(Addresses.MEMBERS, add.copy().put("action", "remove")).await(10, TimeUnit.SECONDS);
+    bus.<JsonObject>request(Addresses.MEMBERS, add.copy().put("action", "remove"), asServer).await(10, TimeUnit.SECONDS);
     assertThat(api.get(api.file(company, file), noClaim).statusCode()).isEqualTo(403);
-    assertThatThrownBy(() -> bus.request(Addresses.MEMBERS, new JsonObject().put("action", "add").put("company_id", "x"))
+    assertThatThrownBy(() -> bus.request(Addresses.MEMBERS, new JsonObject().put("action", "add").put("company_id", "x"), asServer)
         .await(10, TimeUnit.SECONDS)).hasMessageContaining("UUID");
+  }
+
+  @Test
+  void membershipAnswersAreCachedUntilFilesMembersAnnouncesAChange() throws Exception {
+    UUID member = UUID.randomUUID();
+    String noClaim = sign(TestNode.SECRET, new JsonObject().put("sub", member.toString()), new JWTOptions().setExpiresInSeconds(600));
+    Db.execute(node.dbName, "INSERT INTO company_members (company_id, user_id, created_at) VALUES ('" + company + "', '" + member + "', 0)");
+    assertThat(api.get(api.file(company, file), noClaim).statusCode()).isEqualTo(200);
+    // a row removed behind the service's back: the node still answers from its cache
+    Db.execute(node.dbName, "DELETE FROM company_members WHERE user_id = '" + member + "'");
+    assertThat(api.get(api.file(company, file), noClaim).statusCode()).isEqualTo(200);
+    // files.members announces its change: the cached answer is dropped at once
+    String server = sign(TestNode.SECRET, new JsonObject().put("sub", UUID.randomUUID().toString()).put("server_request", true),
+        new JWTOptions().setExpiresInSeconds(600));
+    node.node.vertx().eventBus().request(Addresses.MEMBERS, new JsonObject().put("action", "remove")
+            .put("company_id", company.toString()).put("user_id", member.toString()),
+        new io.vertx.core.eventbus.DeliveryOptions().addHeader("authorization", "Bearer " + server)).await(10, TimeUnit.SECONDS);
+    Eventually.eventually(java.time.Duration.ofSeconds(1), () ->
+        assertThat(api.get(api.file(company, file), noClaim).statusCode()).isEqualTo(403));
   }
 
   @Test

@@ -39,11 +39,26 @@ public final class Addresses {
   public static final String EVENTS_RELAY = "files.internal.events.relay";
 
   /**
-   * Request/reply, membership rows of "caller belongs to company": JSON
-   * {@code {"action": "add" | "remove" | "check", "company_id": uuid, "user_id": uuid}}; the reply is
-   * {@code {"status": "success", "member": bool}}; a malformed message fails with code 400.
+   * Request/reply, membership rows of "caller belongs to company", with a server token in the
+   * {@code authorization} header: JSON {@code {"action": "add" | "remove" | "check", "company_id":
+   * uuid, "user_id": uuid, "role"?: string}}; the reply is {@code {"status": "success", "member": bool,
+   * "role": string | null}}; failures 400 (malformed), 401 (no valid token), 403 (not a server token),
+   * 503 (database). See {@code dev.files.auth.MembershipVerticle} and docs/event-bus.md.
    */
   public static final String MEMBERS = "files.members";
+
+  /**
+   * Published by the node that changed a membership row: {@code {"company_id": uuid, "user_id": uuid}};
+   * every node drops its cached answer for the pair ({@code dev.files.auth.Membership}). Internal.
+   */
+  public static final String MEMBERS_CHANGED = "files.members.changed";
+
+  /**
+   * Request/reply, the files service for sibling verticles ({@code dev.files.api.FilesApi}): the
+   * {@code action} header names the call, the {@code authorization} header carries the caller's JWT,
+   * the JSON body the arguments. See docs/event-bus.md.
+   */
+  public static final String API = "files.api";
 
   /**
    * Internal. Sent by an upload session when an upload completes and its content may have a thumbnail:

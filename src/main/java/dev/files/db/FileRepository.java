@@ -420,6 +420,41 @@ public final class FileRepository {
         .map(rows -> rows.rowCount() > 0);
   }
 
+  /** Adds (company, user) with {@code role}, or sets the role of the row already there. */
+  public Future<Void> addMember(UUID companyId, UUID userId, String role, long now) {
+    return pool.preparedQuery("""
+            INSERT INTO company_members (company_id, user_id, created_at, role) VALUES ($1, $2, $3, $4)
+            ON CONFLICT (company_id, user_id) DO UPDATE SET role = excluded.role""")
+        .execute(Tuple.of(companyId, userId, now, role))
+        .mapEmpty();
+  }
+
+  /** The role of (company, user) in the membership table, or null when the pair is not there. */
+  public Future<String> memberRole(UUID companyId, UUID userId) {
+    return pool.preparedQuery("SELECT role FROM company_members WHERE company_id = $1 AND user_id = $2")
+        .execute(Tuple.of(companyId, userId))
+        .map(rows -> rows.size() == 0 ? null : rows.iterator().next().getString(0));
+  }
+
+  /**
+   * Up to {@code limit} files of a company, newest first ({@code created_at}, then {@code id},
+   * descending), after the position ({@code beforeCreatedAt}, {@code beforeId}) when it is given.
+   */
+  public Future<List<FileRecord>> listCompany(UUID companyId, Long beforeCreatedAt, UUID beforeId, int limit) {
+    String after = beforeCreatedAt == null ? "" : " AND (f.created_at, f.id) < ($3, $4)";
+    Tuple args = beforeCreatedAt == null ? Tuple.of(companyId, limit) : Tuple.of(companyId, limit, beforeCreatedAt, beforeId);
+    return pool.preparedQuery("SELECT " + COLUMNS + " FROM files f WHERE f.company_id = $1" + after
+            + " ORDER BY f.created_at DESC, f.id DESC LIMIT $2")
+        .execute(args)
+        .map(rows -> {
+          List<FileRecord> out = new ArrayList<>(rows.size());
+          for (Row r : rows) {
+            out.add(map(r));
+          }
+          return out;
+        });
+  }
+
   private static List<String> keys(RowSet<Row> rows) {
     List<String> keys = new ArrayList<>(rows.rowCount());
     for (Row r : rows) {

@@ -2,6 +2,7 @@ package dev.files.http;
 
 import dev.files.auth.AuthException;
 import dev.files.auth.Caller;
+import dev.files.auth.DownloadSigner;
 import dev.files.auth.Membership;
 import dev.files.auth.TokenVerifier;
 import io.vertx.core.Handler;
@@ -14,7 +15,9 @@ import java.util.UUID;
  * Authenticates a request and checks that the caller belongs to the URL's company (API.md,
  * "Authentication and access"): 401 without a valid token, 400 for a malformed company id, 403 for
  * a caller outside the company. The token is read from {@code Authorization: Bearer}, and on
- * download and thumbnail routes also from {@code ?token=}. On success the {@link Caller} is in the
+ * download and thumbnail routes also from {@code ?token=}; a download route also honours a signed URL
+ * ({@code ?expires=&signature=}, {@link DownloadSigner}; 401 when expired or forged), which grants that
+ * one download and nothing else. On success the {@link Caller} is in the
  * context under {@link #CALLER} and the company id under {@link #COMPANY}.
  */
 final class AuthHandler implements Handler<RoutingContext> {
@@ -25,11 +28,18 @@ final class AuthHandler implements Handler<RoutingContext> {
   private final TokenVerifier verifier;
   private final Membership membership;
   private final boolean queryToken;
+  /** Honours signed download URLs ({@code ?expires=&signature=}, made by files.api "read"); null: none. */
+  private final DownloadSigner signer;
 
   AuthHandler(TokenVerifier verifier, Membership membership, boolean queryToken) {
+    this(verifier, membership, queryToken, null);
+  }
+
+  AuthHandler(TokenVerifier verifier, Membership membership, boolean queryToken, DownloadSigner signer) {
     this.verifier = verifier;
     this.membership = membership;
     this.queryToken = queryToken;
+    this.signer = signer;
   }
 
   @Override
@@ -38,6 +48,15 @@ final class AuthHandler implements Handler<RoutingContext> {
       ctx.request().pause(); // the upload handler reads the body once the caller is known
     }
     String token = token(ctx);
+    if (token == null && signer != null && ctx.request().getParam("signature") != null
+        && ctx.request().path().endsWith("/download")) {
+      UUID company = uuidParam(ctx, "company_id");
+      signer.verify(company, uuidParam(ctx, "file_id"), ctx.request().getParam("expires", ""),
+          ctx.request().getParam("signature"));
+      ctx.put(COMPANY, company);
+      ctx.next();
+      return;
+    }
     if (token == null) {
       ctx.fail(new AuthException("missing bearer token"));
       return;

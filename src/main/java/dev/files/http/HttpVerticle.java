@@ -36,19 +36,21 @@ public final class HttpVerticle extends VerticleBase {
 
   /**
    * What the HTTP edge needs: shared by all instances of the verticle. {@code idleTimeoutMs} and
-   * {@code bodyTimeoutMs}: {@code http.idle_timeout_ms} and {@code http.body_timeout_ms} (0: none).
+   * {@code bodyTimeoutMs}: {@code http.idle_timeout_ms} and {@code http.body_timeout_ms} (0: none);
+   * {@code signer}: checks the signed download URLs of files.api "read" (null: none honoured).
    */
   public record Services(FileRepository files, ChunkStore store, DataKeys dataKeys, UploadSessions sessions,
                          TokenVerifier verifier,
                          Membership membership, String host, int port, long maxRequestBytes, long maxFileBytes,
-                         long thumbnailSyncMs, java.util.List<String> corsOrigins, long idleTimeoutMs, long bodyTimeoutMs) {
+                         long thumbnailSyncMs, java.util.List<String> corsOrigins, long idleTimeoutMs, long bodyTimeoutMs,
+                         dev.files.auth.DownloadSigner signer) {
 
     /** Without CORS ({@code http.cors.origins} empty), with the default request deadlines (60 s without a byte, 1 h for a whole body). */
     public Services(FileRepository files, ChunkStore store, DataKeys dataKeys, UploadSessions sessions,
                     TokenVerifier verifier, Membership membership, String host, int port, long maxRequestBytes,
                     long maxFileBytes, long thumbnailSyncMs) {
       this(files, store, dataKeys, sessions, verifier, membership, host, port, maxRequestBytes, maxFileBytes,
-          thumbnailSyncMs, java.util.List.of(), 60_000, 3_600_000);
+          thumbnailSyncMs, java.util.List.of(), 60_000, 3_600_000, null);
     }
   }
 
@@ -71,7 +73,7 @@ public final class HttpVerticle extends VerticleBase {
   public Future<?> start() {
     Router router = Router.router(vertx);
     AuthHandler auth = new AuthHandler(s.verifier(), s.membership(), false);
-    AuthHandler authOrQueryToken = new AuthHandler(s.verifier(), s.membership(), true);
+    AuthHandler authOrQueryToken = new AuthHandler(s.verifier(), s.membership(), true, s.signer());
     UploadHandler uploads = new UploadHandler(vertx, s.files(), s.store(), s.dataKeys(), s.sessions(), s.maxRequestBytes(),
         s.maxFileBytes(), s.thumbnailSyncMs(), s.idleTimeoutMs(), s.bodyTimeoutMs());
     DownloadHandler downloads = new DownloadHandler(s.files(), s.store(), s.dataKeys());

@@ -1,0 +1,80 @@
+package dev.files.api;
+
+import dev.files.bus.Addresses;
+import io.vertx.codegen.annotations.ProxyGen;
+import io.vertx.codegen.annotations.VertxGen;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.json.JsonObject;
+import io.vertx.serviceproxy.ServiceProxyBuilder;
+
+/**
+ * The files service at {@link Addresses#API} ({@code files.api}), for sibling verticles of the
+ * cluster (docs/event-bus.md). Each method is one message: header {@code action} = the method's
+ * name, header {@code authorization} = {@code Bearer <JWT>} (checked as the same HTTP call:
+ * signature, expiry, membership of {@code company_id}, owner rights, server tokens), body = a JSON
+ * object of the parameters under their names here (the HTTP API's names). Replies are JSON objects;
+ * failures are {@link io.vertx.core.eventbus.ReplyException}s whose {@code failureCode()} is the HTTP
+ * status the same call would get: 400, 401, 403, 404, 409, 413, or 503 (a dependency failed; the
+ * message carries a request id that the service's log has too).
+ *
+ * <p>Ids are UUID strings. Use {@link #proxy(Vertx, String)} for a proxy that sends a token.
+ */
+@ProxyGen
+@VertxGen
+public interface FilesApi {
+
+  /**
+   * A proxy sending every call to {@code files.api} with {@code token} in the {@code authorization} header.
+   *
+   * @param token a JWT as the HTTP API takes it (without "Bearer ")
+   */
+  static FilesApi proxy(Vertx vertx, String token) {
+    return new ServiceProxyBuilder(vertx).setAddress(Addresses.API)
+        .setOptions(new DeliveryOptions().addHeader("authorization", "Bearer " + token))
+        .build(FilesApi.class);
+  }
+
+  /** {@code {"resource": {...}}}, as {@code GET .../files/<file_id>} answers; 404 when not in the company. */
+  Future<JsonObject> get(String company_id, String file_id);
+
+  /** {@code {"exists": bool}}: whether the company has the file (pending uploads included). */
+  Future<JsonObject> exists(String company_id, String file_id);
+
+  /**
+   * Deletes the file as {@code DELETE .../files/<file_id>} does (its owner, an application or a
+   * server token; 403 otherwise): {@code {"status": "success"}}.
+   */
+  Future<JsonObject> delete(String company_id, String file_id);
+
+  /**
+   * Which chunks of the file are stored: {@code {"file_id", "upload_status", "total_chunks": int | null,
+   * "chunks": [int...]}} (the upload in progress; a complete file without one lists all its chunks).
+   */
+  Future<JsonObject> probe(String company_id, String file_id);
+
+  /**
+   * A short-lived signed download URL: {@code {"url", "path", "expires_at": epoch ms, "size", "sha256"?}}
+   * ({@code path} is {@code url} without scheme and host). 409 while no upload of the file is complete.
+   */
+  Future<JsonObject> read(String company_id, String file_id);
+
+  /**
+   * Stores bytes a sibling produced as a new file owned by the calling application (an application
+   * token; 403 otherwise), encrypted and limited as an upload: {@code {"resource": {...}}}.
+   *
+   * @param name    file name (sanitised as an upload's; required)
+   * @param mime    content type, or null to sniff it
+   * @param content the bytes, base64 (RFC 4648 section 4, no line breaks), at most {@link FilesApiVerticle#MAX_CREATE_BYTES} decoded (413 beyond)
+   */
+  Future<JsonObject> create(String company_id, String name, String mime, String content);
+
+  /**
+   * A company's files, newest first: {@code {"resources": [...], "next_cursor": string | null}}.
+   *
+   * @param limit  1 to {@link FilesApiVerticle#MAX_LIST} (default {@link FilesApiVerticle#DEFAULT_LIST})
+   * @param cursor {@code next_cursor} of the previous page, or null for the first
+   */
+  Future<JsonObject> list(String company_id, Integer limit, String cursor);
+}

@@ -1,0 +1,325 @@
+package dev.files.api;
+
+import dev.files.auth.AuthException;
+import dev.files.auth.Caller;
+import dev.files.auth.DownloadSigner;
+import dev.files.auth.Membership;
+import dev.files.auth.MembershipVerticle;
+import dev.files.auth.TokenVerifier;
+import dev.files.bus.Addresses;
+import dev.files.db.FileRepository;
+import dev.files.http.ApiError;
+import dev.files.model.ContentTypes;
+import dev.files.model.FileNames;
+import dev.files.model.FileRecord;
+import dev.files.storage.ChunkKeys;
+import dev.files.storage.ChunkSink;
+import dev.files.storage.ChunkStore;
+import dev.files.storage.DataKeys;
+import dev.files.storage.StorageException;
+import dev.files.upload.ChunkCommit;
+import dev.files.upload.Requester;
+import dev.files.upload.SessionTimeoutException;
+import dev.files.upload.UploadException;
+import dev.files.upload.UploadSessions;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.util.Base64;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+
+/**
+ * Answers {@link FilesApi} at {@link Addresses#API} on every node (docs/event-bus.md).
+ *
+ * <p>It speaks the protocol of the proxy vertx-codegen generates ({@code action} header, JSON body of
+ * the parameters by name), but is written by hand rather than bound with {@code ServiceBinder}: the
+ * generated handler cannot hand the message's {@code authorization} header to the service, and answers
+ * a wrong type or an unknown action with 500 where this contract promises 400.
+ *
+ * <p>Every message is answered, once: a reply, or a failure whose code is the HTTP status of the same
+ * call (400 malformed, 401 no valid token, 403 not allowed, 404 not found, 409 not complete, 413 too
+ * large, 503 dependency down, 500 unexpected; 5xx messages carry a request id that is logged with the
+ * cause).
+ */
+public final class FilesApiVerticle extends VerticleBase {
+
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(FilesApiVerticle.class);
+  /**
+   * Largest file {@code create} takes, in bytes (decoded): 8 MiB, about 11 MB of base64, so that the
+   * message stays well inside what the clustered event bus carries in one frame without stalling
+   * the connection it shares with every other message between two nodes.
+   */
+  public static final int MAX_CREATE_BYTES = 8 * 1024 * 1024;
+  /** Page size of {@code list} without {@code limit}. */
+  public static final int DEFAULT_LIST = 50;
+  /** Largest page of {@code list}. */
+  public static final int MAX_LIST = 500;
+  /** The actions, the methods of {@link FilesApi}. */
+  public static final Set<String> ACTIONS = Set.of("get", "exists", "delete", "probe", "read", "create", "list");
+
+  private final Services s;
+
+  /**
+   * What the service needs.
+   *
+   * @param baseUrl     scheme, host and port of this node's HTTP edge, for signed URLs ({@code http://host:port})
+   * @param maxFileBytes the smaller of {@code limits.max_request_bytes} and {@code limits.max_file_bytes}
+   */
+  public record Services(FileRepository files, ChunkStore store, DataKeys dataKeys, UploadSessions sessions,
+                         TokenVerifier verifier, Membership membership, DownloadSigner signer, String baseUrl,
+                         long maxFileBytes) {
+  }
+
+  public FilesApiVerticle(Services services) {
+    this.s = services;
+  }
+
+  @Override
+  public Future<?> start() {
+    return vertx.eventBus().<Object>consumer(Addresses.API, this::handle).completion();
+  }
+
+  private void handle(Message<Object> msg) {
+    String action = msg.headers().get("action");
+    Future<JsonObject> answer;
+    try {
+      if (action == null || !ACTIONS.contains(action)) {
+        throw ApiError.badRequest("the action header must be one of " + String.join(", ", ACTIONS.stream().sorted().toList())
+            + (action == null ? "" : ", got '" + action + "'"));
+      }
+      if (!(msg.body() instanceof JsonObject body)) {
+        throw ApiError.badRequest("the body must be a JSON object");
+      }
+      String token = MembershipVerticle.bearer(msg.headers().get("authorization"));
+      if (token == null) {
+        throw new AuthException("an authorization header with a JWT is required");
+      }
+      answer = s.verifier().verify(token).compose(caller -> {
+        UUID company = uuid(body, "company_id");
+        return s.membership().belongs(caller, company).compose(member -> {
+          if (!member) {
+            throw new ApiError(403, "caller does not belong to company " + company);
+          }
+          return dispatch(action, caller, company, body);
+        });
+      });
+    } catch (RuntimeException e) {
+      answer = Future.failedFuture(e);
+    }
+    answer.onSuccess(msg::reply).onFailure(err -> fail(msg, action, err));
+  }
+
+  private Future<JsonObject> dispatch(String action, Caller caller, UUID company, JsonObject body) {
+    return switch (action) {
+      case "get" -> file(company, uuid(body, "file_id")).map(f -> new JsonObject().put("resource", f.toResource()));
+      case "exists" -> {
+        UUID id = uuid(body, "file_id");
+        yield s.files().find(id).map(f -> new JsonObject().put("exists", f != null && f.companyId().equals(company)));
+      }
+      case "delete" -> {
+        UUID id = uuid(body, "file_id");
+        yield s.sessions().delete(id, company, new Requester(caller.subject(), caller.applicationId(), caller.serverRequest()));
+      }
+      case "probe" -> probe(company, uuid(body, "file_id"));
+      case "read" -> read(company, uuid(body, "file_id"));
+      case "create" -> create(caller, company, body);
+      case "list" -> list(company, body);
+      default -> throw ApiError.badRequest("unknown action " + action);
+    };
+  }
+
+  /** The file, or 404 when it is not in the company. */
+  private Future<FileRecord> file(UUID company, UUID id) {
+    return s.files().find(id).map(f -> {
+      if (f == null || !f.companyId().equals(company)) {
+        throw ApiError.notFound("file " + id + " not found");
+      }
+      return f;
+    });
+  }
+
+  private Future<JsonObject> probe(UUID company, UUID id) {
+    return file(company, id).compose(f -> {
+      JsonObject out = new JsonObject().put("file_id", id.toString())
+          .put("upload_status", f.toResource().getString("upload_status"));
+      if (f.uploadGeneration() == null) {
+        JsonArray all = new JsonArray();
+        for (int n = 1; f.complete() && n <= f.chunks(); n++) {
+          all.add(n);
+        }
+        return Future.succeededFuture(out.put("total_chunks", f.complete() ? f.chunks() : f.totalChunks()).put("chunks", all));
+      }
+      return s.files().chunks(s.files().pool(), id, f.uploadGeneration()).map(chunks -> out
+          .put("total_chunks", f.totalChunks())
+          .put("chunks", new JsonArray(chunks.stream().map(c -> (Object) c.chunkNumber()).sorted().toList())));
+    });
+  }
+
+  private Future<JsonObject> read(UUID company, UUID id) {
+    return file(company, id).map(f -> {
+      if (!f.complete()) {
+        throw new ApiError(409, "the upload of file " + id + " is not complete");
+      }
+      long now = System.currentTimeMillis();
+      String path = FileRecord.API_PREFIX + "/companies/" + company + "/files/" + id + "/download?"
+          + s.signer().query(company, id, now);
+      return new JsonObject().put("url", s.baseUrl() + path).put("path", path)
+          .put("expires_at", (now / 1000 + DownloadSigner.TTL_S) * 1000).put("size", f.size());
+    });
+  }
+
+  private Future<JsonObject> create(Caller caller, UUID company, JsonObject body) {
+    if (!caller.application()) {
+      throw new ApiError(403, "create stores an application's file: it needs an application token (application_id)");
+    }
+    String name = string(body, "name", true);
+    String mime = string(body, "mime", false);
+    String content = string(body, "content", true);
+    long limit = Math.min(MAX_CREATE_BYTES, s.maxFileBytes());
+    if ((long) content.length() / 4 * 3 > limit + 3) {
+      throw new ApiError(413, "content exceeds the limit of " + limit + " bytes");
+    }
+    byte[] bytes;
+    try {
+      bytes = Base64.getDecoder().decode(content.getBytes(StandardCharsets.US_ASCII));
+    } catch (IllegalArgumentException e) {
+      throw ApiError.badRequest("content must be base64");
+    }
+    if (bytes.length > limit) {
+      throw new ApiError(413, "content of " + bytes.length + " bytes exceeds the limit of " + limit + " bytes");
+    }
+    UUID fileId = UUID.randomUUID();
+    DataKeys.NewKey key;
+    try {
+      key = s.dataKeys().newDataKey(fileId);
+    } catch (GeneralSecurityException e) {
+      return Future.failedFuture(new StorageException("a data key could not be made", e, false));
+    }
+    String storageKey = ChunkKeys.newKey(fileId);
+    Future<ChunkSink> stored = s.store().create(storageKey, DataKeys.cipher(key.aead(), fileId, 1, 1)).compose(write -> {
+      ChunkSink sink = new ChunkSink(write, limit);
+      return sink.write(Buffer.buffer(bytes)).compose(v -> sink.end()).map(sink)
+          .recover(err -> write.abort().transform(v -> Future.failedFuture(err)));
+    });
+    return stored.compose(sink -> {
+      byte[] head = sink.head();
+      ChunkCommit commit = new ChunkCommit(fileId, company,
+          new Requester(caller.subject(), caller.applicationId(), caller.serverRequest()), true, true, 1, null, null,
+          FileNames.sanitize(name), ContentTypes.usable(mime), ContentTypes.sniff(head, head.length), storageKey,
+          sink.stored().size(), sink.stored().sha256(), 1, key.wrapped(), UUID.randomUUID());
+      return s.sessions().commitNew(commit).recover(err -> {
+        if (!(err instanceof SessionTimeoutException)) { // a commit timed out may still take effect
+          s.store().delete(storageKey);
+        }
+        return Future.failedFuture(err);
+      });
+    }).map(resource -> new JsonObject().put("resource", resource));
+  }
+
+  private Future<JsonObject> list(UUID company, JsonObject body) {
+    Object rawLimit = body.getValue("limit");
+    int limit = DEFAULT_LIST;
+    if (rawLimit != null) {
+      if (!(rawLimit instanceof Integer || rawLimit instanceof Long) || ((Number) rawLimit).longValue() < 1
+          || ((Number) rawLimit).longValue() > MAX_LIST) {
+        throw ApiError.badRequest("limit must be a whole number from 1 to " + MAX_LIST);
+      }
+      limit = ((Number) rawLimit).intValue();
+    }
+    String cursor = string(body, "cursor", false);
+    Long before = null;
+    UUID beforeId = null;
+    if (cursor != null) {
+      try {
+        String[] parts = new String(Base64.getUrlDecoder().decode(cursor), StandardCharsets.UTF_8).split(":", 2);
+        before = Long.parseLong(parts[0]);
+        beforeId = UUID.fromString(parts[1]);
+      } catch (RuntimeException e) {
+        throw ApiError.badRequest("cursor must be the next_cursor of an earlier page");
+      }
+    }
+    int pageSize = limit;
+    return s.files().listCompany(company, before, beforeId, pageSize + 1).map(rows -> {
+      List<FileRecord> page = rows.size() > pageSize ? rows.subList(0, pageSize) : rows;
+      JsonArray resources = new JsonArray();
+      page.forEach(f -> resources.add(f.toResource()));
+      FileRecord last = page.isEmpty() ? null : page.get(page.size() - 1);
+      String next = rows.size() > pageSize ? Base64.getUrlEncoder().withoutPadding()
+          .encodeToString((last.createdAt() + ":" + last.id()).getBytes(StandardCharsets.UTF_8)) : null;
+      return new JsonObject().put("resources", resources).put("next_cursor", next);
+    });
+  }
+
+  /** A UUID field; 400 when missing or malformed. */
+  private static UUID uuid(JsonObject body, String name) {
+    Object raw = body.getValue(name);
+    if (raw instanceof String str && str.length() == 36) {
+      try {
+        return UUID.fromString(str);
+      } catch (IllegalArgumentException ignored) {
+        // falls through to the 400
+      }
+    }
+    throw ApiError.badRequest(name + " must be a UUID string" + (raw == null ? " (missing)" : ""));
+  }
+
+  /** A string field; 400 when of another type, or missing and required. */
+  private static String string(JsonObject body, String name, boolean required) {
+    Object raw = body.getValue(name);
+    if (raw == null && !required) {
+      return null;
+    }
+    if (!(raw instanceof String str) || (required && str.isEmpty())) {
+      throw ApiError.badRequest(name + " must be a " + (required ? "non-empty " : "") + "string");
+    }
+    return str;
+  }
+
+  /** Answers a failure with the HTTP status of the same call; 5xx causes are logged under a request id. */
+  private static void fail(Message<Object> msg, String action, Throwable err) {
+    int code;
+    String message = err.getMessage();
+    if (err instanceof ApiError e) {
+      code = e.status();
+    } else if (err instanceof AuthException) {
+      code = 401;
+    } else if (err instanceof UploadException e) {
+      code = e.status() >= 500 ? 503 : e.status();
+    } else if (err instanceof ChunkSink.TooLargeException) {
+      code = 413;
+    } else if (err instanceof StorageException e) {
+      code = 503;
+      message = e.publicMessage();
+    } else if (isDatabase(err)) {
+      code = 503;
+      message = "database unavailable";
+    } else {
+      code = 500;
+      message = "internal error";
+    }
+    if (code >= 500) {
+      String requestId = UUID.randomUUID().toString();
+      LOG.error("files.api {} failed with {} (request {})", action, code, requestId, err);
+      message = message + " (request " + requestId + ")";
+    }
+    msg.fail(code, message);
+  }
+
+  private static boolean isDatabase(Throwable t) {
+    for (Throwable x = t; x != null; x = x.getCause()) {
+      if (x instanceof io.vertx.pgclient.PgException || x instanceof java.net.ConnectException
+          || x.getClass().getName().startsWith("io.vertx.sqlclient")) {
+        return true;
+      }
+    }
+    return false;
+  }
+}
