@@ -11,6 +11,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
@@ -301,7 +302,7 @@ final class Images {
     int[] rows = scale(ints(image), sh, sw, 1, taps(sw, width), new int[width * sh], width, 1);
     BufferedImage out = new BufferedImage(width, height, image.getType());
     int[] dst = ((DataBufferInt) out.getRaster().getDataBuffer()).getData();
-    scale(rows, width, 1, width, taps(sh, height), dst, 1, width);
+    columns(rows, width, taps(sh, height), dst);
     return out;
   }
 
@@ -342,7 +343,7 @@ final class Images {
   }
 
   /**
-   * One pass of {@link #resize}: {@code lines} lines of pixels, pixel k of line j at
+   * The horizontal pass of {@link #resize}: {@code lines} lines of pixels, pixel k of line j at
    * {@code j * lineStep + k * pixelStep} in {@code px}, each shrunk (or stretched) to
    * {@code taps.first().length} pixels, stored at {@code j * outLineStep + i * outPixelStep}.
    */
@@ -371,6 +372,43 @@ final class Images {
       }
     }
     return result;
+  }
+
+  /**
+   * The vertical pass of {@link #resize}: rows of {@code width} pixels shrunk (or stretched) to
+   * {@code taps.first().length} rows in {@code result}. Row after row, each source row added
+   * whole into accumulators, so the source is read in order (a column at a time would miss the
+   * cache on every pixel).
+   */
+  private static void columns(int[] px, int width, Taps taps, int[] result) {
+    int[] a = new int[width];
+    int[] r = new int[width];
+    int[] g = new int[width];
+    int[] b = new int[width];
+    int half = ONE / 2;
+    for (int i = 0; i < taps.first().length; i++) {
+      Arrays.fill(a, 0);
+      Arrays.fill(r, 0);
+      Arrays.fill(g, 0);
+      Arrays.fill(b, 0);
+      int[] w = taps.weights()[i];
+      for (int k = 0; k < w.length; k++) {
+        int wk = w[k];
+        int row = (taps.first()[i] + k) * width;
+        for (int x = 0; x < width; x++) {
+          int c = px[row + x];
+          a[x] += (c >>> 24) * wk;
+          r[x] += ((c >> 16) & 0xFF) * wk;
+          g[x] += ((c >> 8) & 0xFF) * wk;
+          b[x] += (c & 0xFF) * wk;
+        }
+      }
+      int out = i * width;
+      for (int x = 0; x < width; x++) {
+        result[out + x] = ((a[x] + half) >> 14) << 24 | ((r[x] + half) >> 14) << 16
+            | ((g[x] + half) >> 14) << 8 | ((b[x] + half) >> 14);
+      }
+    }
   }
 
   /** The packed pixels of an int image, row after row: its own array when it is laid out so. */
