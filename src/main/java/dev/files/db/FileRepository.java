@@ -289,10 +289,31 @@ public final class FileRepository {
   /**
    * Records the thumbnails of generation {@code generation} of a file, if that generation is still
    * live: the public descriptors and status in {@code files}, the objects in {@code thumbnails}.
-   * Returns false (nothing written) when the file is gone or another generation is live.
+   * Returns false (nothing written) when the file is gone or another generation is live. No row or
+   * one row is recorded in one statement (one round trip, atomic as every statement is); more in a
+   * transaction.
    */
   public Future<Boolean> recordThumbnails(UUID id, int generation, String status, JsonArray descriptors,
                                           List<ThumbnailRow> rows) {
+    if (rows.isEmpty()) {
+      return pool.preparedQuery("""
+            UPDATE files SET thumbnails = $3, thumbnails_status = $4 WHERE id = $1 AND generation = $2""")
+          .execute(Tuple.of(id, generation, descriptors, status))
+          .map(updated -> updated.rowCount() > 0);
+    }
+    if (rows.size() == 1) {
+      ThumbnailRow r = rows.get(0);
+      return pool.preparedQuery("""
+            WITH u AS (UPDATE files SET thumbnails = $3, thumbnails_status = $4
+                        WHERE id = $1 AND generation = $2 RETURNING id, generation),
+                 i AS (INSERT INTO thumbnails (file_id, generation, idx, storage_key, type, size, width, height)
+                       SELECT id, generation, $5::integer, $6::text, $7::text, $8::bigint, $9::integer, $10::integer
+                         FROM u)
+            SELECT count(*) FROM u""")
+          .execute(Tuple.from(new Object[]{id, generation, descriptors, status, r.index(), r.storageKey(), r.type(),
+              r.size(), r.width(), r.height()}))
+          .map(result -> result.iterator().next().getLong(0) > 0);
+    }
     return pool.withTransaction(c -> c.preparedQuery("""
             UPDATE files SET thumbnails = $3, thumbnails_status = $4 WHERE id = $1 AND generation = $2""")
         .execute(Tuple.of(id, generation, descriptors, status))
