@@ -34,8 +34,10 @@ import org.w3c.dom.NodeList;
 /**
  * Raster images to thumbnails with ImageIO (JDK readers for PNG, GIF, BMP; TwelveMonkeys for JPEG,
  * TIFF, WebP): the pixel count is checked from the header before any decoding, large images are
- * decoded with source subsampling, EXIF orientation is applied, and the result is encoded as JPEG
- * (opaque) or PNG (with transparent pixels).
+ * decoded with source subsampling (JPEGs by {@link TurboJpeg} at a DCT scale, when installed),
+ * brought to the thumbnail's size by area averaging ({@link #resize}), EXIF orientation is
+ * applied, and the result is encoded as JPEG (opaque; libjpeg-turbo when installed, else ImageIO)
+ * or PNG (with transparent pixels).
  *
  * <p>Streams are cached in memory only ({@link MemoryCacheImageInputStream}), never in ImageIO's
  * temporary files: no plaintext reaches the disk.
