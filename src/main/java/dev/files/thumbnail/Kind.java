@@ -72,6 +72,9 @@ public enum Kind {
    * @return the kind; {@link #NONE} when the bytes are of no kind that gets a thumbnail
    */
   public static Kind detect(byte[] head, String declaredMime, String filename) {
+    if (head.length >= 3 && (head[0] & 0xFF) == 0xFF && (head[1] & 0xFF) == 0xD8 && (head[2] & 0xFF) == 0xFF) {
+      return IMAGE; // JPEG's magic, as in Tika's database: the most common upload skips the full sniff
+    }
     MediaType type = sniff(head, null, null);
     if (CONTAINERS.contains(type) && (declaredMime != null || filename != null)) {
       type = sniff(head, declaredMime, filename);

@@ -10,6 +10,7 @@ import dev.files.model.FileRecord;
 import dev.files.ops.ServiceMetrics;
 import dev.files.storage.ChunkKeys;
 import dev.files.storage.ChunkStore;
+import dev.files.storage.ChunkWrite;
 import dev.files.storage.DataKeys;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -115,15 +116,23 @@ public final class ThumbnailVerticle extends VerticleBase {
           .compose(bytes -> {
             byte[] plain = array(bytes);
             int length = bytes.length();
+            // the thumbnail's object is opened while the image is decoded: one wait less after it
+            String key = ChunkKeys.prefix(f.id()) + UUID.randomUUID() + ".thumb";
+            Future<ChunkWrite> opened = store.create(key, DataKeys.thumbnailCipher(aead, f.id(), f.generation(), 0));
             return vertx.executeBlocking(() -> thumbnailer.make(
-                () -> new Images.Source(plain, length), length, f.mime(), f.name()), false);
-          })
-          .compose(result -> {
-            if (!result.done()) {
-              LOG.info("file {}: no thumbnail ({}): {}", fileId, result.status(), result.reason());
-              return record(f, result.status(), null);
-            }
-            return save(f, aead, result.thumbnail()).compose(row -> record(f, Thumbnailer.Result.DONE, row));
+                () -> new Images.Source(plain, length), length, f.mime(), f.name()), false)
+                .transform(made -> {
+                  Thumbnailer.Result result = made.result();
+                  if (made.succeeded() && result.done()) {
+                    return save(opened, key, result.thumbnail()).compose(row -> record(f, Thumbnailer.Result.DONE, row));
+                  }
+                  Future<Void> discarded = opened.compose(ChunkWrite::abort, err -> Future.succeededFuture());
+                  if (made.failed()) {
+                    return discarded.transform(x -> Future.failedFuture(made.cause()));
+                  }
+                  LOG.info("file {}: no thumbnail ({}): {}", fileId, result.status(), result.reason());
+                  return discarded.transform(x -> record(f, result.status(), null));
+                });
           });
     });
   }
@@ -152,9 +161,9 @@ public final class ThumbnailVerticle extends VerticleBase {
     return chain.map(all);
   }
 
-  private Future<FileRepository.ThumbnailRow> save(FileRecord f, StreamingAead aead, Thumbnail t) {
-    String key = ChunkKeys.prefix(f.id()) + UUID.randomUUID() + ".thumb";
-    return store.create(key, DataKeys.thumbnailCipher(aead, f.id(), f.generation(), 0))
+  /** Writes the thumbnail into its opened object under {@code key} and commits it; aborts it on failure. */
+  private Future<FileRepository.ThumbnailRow> save(Future<ChunkWrite> opened, String key, Thumbnail t) {
+    return opened
         .compose(write -> write.write(Buffer.buffer(t.bytes())).compose(v -> write.commit())
             .recover(err -> write.abort().transform(x -> Future.failedFuture(err))))
         .map(stored -> new FileRepository.ThumbnailRow(0, key, t.type(), t.bytes().length, t.width(), t.height()));

@@ -4,16 +4,19 @@ import com.sun.jna.Native;
 import com.sun.jna.NativeLibrary;
 import com.sun.jna.NativeLong;
 import com.sun.jna.Pointer;
+import com.sun.jna.ptr.NativeLongByReference;
+import com.sun.jna.ptr.PointerByReference;
 import java.awt.image.BufferedImage;
 import java.awt.image.DataBufferInt;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * JPEG decoding at reduced scale with libjpeg-turbo's TurboJPEG API ({@code libturbojpeg.so.0},
+ * JPEG decoding at reduced scale, and JPEG encoding, with libjpeg-turbo's TurboJPEG API ({@code libturbojpeg.so.0},
  * Debian package {@code libturbojpeg0}), called through JNA. The scaling happens inside the
  * inverse DCT (scale factors n/8), so a 4000x3000 photo decoded at 1/4 costs about a sixteenth of
  * the full decode and needs a sixteenth of the memory: what vips does ("shrink on load").
+ * Thumbnails are encoded here too ({@link #encode}), several times faster than ImageIO's writer.
  *
  * <p>Optional: when the library is not installed, {@link #available()} is false and {@link Images}
  * decodes with ImageIO. This class only decodes clean YCbCr, RGB or grey JPEGs; everything else
@@ -29,6 +32,7 @@ final class TurboJpeg {
   private static final int TJCS_YCCK = 4;
   private static final int TJFLAG_STOPONWARNING = 8192;
   private static final int TJFLAG_LIMITSCANS = 32768; // refuse progressive files with absurd scan counts
+  private static final int TJSAMP_420 = 2;
 
   private static final boolean AVAILABLE = load();
 
@@ -69,6 +73,14 @@ final class TurboJpeg {
       int pitch, int height, int pixelFormat, int flags);
 
   private static native int tjDestroy(Pointer handle);
+
+  private static native Pointer tjInitCompress();
+
+  private static native int tjCompress2(Pointer handle, int[] src, int width, int pitch, int height,
+      int pixelFormat, PointerByReference jpeg, NativeLongByReference size, int subsampling, int quality,
+      int flags);
+
+  private static native void tjFree(Pointer buffer);
 
   /** A JPEG's header: width and height in pixels and whether this class can decode it. */
   record Header(int width, int height, boolean decodable) {
@@ -131,6 +143,35 @@ final class TurboJpeg {
       int rc = tjDecompress2(handle, jpeg, new NativeLong(length), pixels, w, w * 4, h, TJPF_BGRX,
           TJFLAG_STOPONWARNING | TJFLAG_LIMITSCANS);
       return rc == 0 ? image : null;
+    } finally {
+      tjDestroy(handle);
+    }
+  }
+
+  /**
+   * Encodes {@code width} x {@code height} pixels, row-major ints {@code 0x..RRGGBB} (the top byte
+   * is ignored, as in {@link BufferedImage#TYPE_INT_RGB}), as a baseline JPEG with 4:2:0 chroma.
+   *
+   * @param quality the libjpeg quality, 1..100
+   * @return the JPEG's bytes, or null when libjpeg-turbo fails (the caller then encodes with ImageIO)
+   */
+  static byte[] encode(int[] rgb, int width, int height, int quality) {
+    Pointer handle = tjInitCompress();
+    if (handle == null) {
+      return null;
+    }
+    PointerByReference out = new PointerByReference(); // libjpeg-turbo allocates; freed below
+    NativeLongByReference size = new NativeLongByReference();
+    try {
+      int rc = tjCompress2(handle, rgb, width, width * 4, height, TJPF_BGRX, out, size, TJSAMP_420, quality, 0);
+      Pointer jpeg = out.getValue();
+      try {
+        return rc == 0 && jpeg != null ? jpeg.getByteArray(0, (int) size.getValue().longValue()) : null;
+      } finally {
+        if (jpeg != null) {
+          tjFree(jpeg);
+        }
+      }
     } finally {
       tjDestroy(handle);
     }
