@@ -10,7 +10,12 @@ import dev.files.http.Cors;
 import dev.files.http.HttpVerticle;
 import dev.files.storage.DataKeys;
 import dev.files.storage.IoExecutor;
-import dev.files.storage.LocalChunkStore;
+import dev.files.storage.EncryptedObjects;
+import dev.files.storage.ObjectStore;
+import dev.files.storage.StoreSide;
+import dev.files.storage.local.LocalObjectStore;
+import dev.files.storage.s3.S3ObjectStore;
+import dev.files.storage.s3.S3Options;
 import dev.files.thumbnail.ThumbnailVerticle;
 import dev.files.upload.SessionSettings;
 import dev.files.upload.UploadSessions;
@@ -48,14 +53,14 @@ public final class Node {
   private final Vertx vertx;
   private final Pool pool;
   private final FileRepository files;
-  private final LocalChunkStore store;
+  private final EncryptedObjects store;
   private final UploadSessions sessions;
   private final IoExecutor io;
   private final int port;
   private final Operations ops;
   private final long drainTimeoutMs;
 
-  private Node(Vertx vertx, Pool pool, FileRepository files, LocalChunkStore store, UploadSessions sessions,
+  private Node(Vertx vertx, Pool pool, FileRepository files, EncryptedObjects store, UploadSessions sessions,
                IoExecutor io, Operations ops, int port, long drainTimeoutMs) {
     this.vertx = vertx;
     this.ops = ops;
@@ -133,6 +138,7 @@ public final class Node {
     Promise<Node> result = Promise.promise(); // no context: completes even after Vert.x is closed
     AtomicReference<Vertx> started = new AtomicReference<>();
     AtomicReference<IoExecutor> ioRef = new AtomicReference<>();
+    AtomicReference<ObjectStore> storeRef = new AtomicReference<>();
     vertx.compose(vx -> {
       started.set(vx);
       ServiceMetrics.attach(vx, metrics);
@@ -140,15 +146,15 @@ public final class Node {
         logMembers(clusterManager);
       }
       // the cheap checks first: a busy port or a bad directory is reported before the database is touched
-      return probeStorage(vx, Path.of(config.string("storage.local.path")))
+      IoExecutor io = new IoExecutor(vx, (int) config.number("storage.io_threads"),
+          (int) config.number("storage.io_queue"));
+      ioRef.set(io);
+      return openStore(vx, io, config).onSuccess(storeRef::set)
           .compose(v -> probePort(vx, config))
           .compose(v -> openDatabase(vx, config)).compose(pool -> {
           FileRepository files = new FileRepository(pool);
-          IoExecutor io = new IoExecutor(vx, (int) config.number("storage.io_threads"),
-              (int) config.number("storage.io_queue"));
-          ioRef.set(io);
-          LocalChunkStore store = new LocalChunkStore(vx, io, Path.of(config.string("storage.local.path")),
-              config.flag("storage.local.fsync"));
+          ObjectStore objects = storeRef.get();
+          EncryptedObjects store = new EncryptedObjects(vx, io, objects);
           UploadSessions sessions = new UploadSessions(vx, files, store, dataKeys, new SessionSettings(
               config.number("upload.session_idle_ms"), config.number("upload.commit_timeout_ms"),
               config.number("upload.retire_grace_ms"), config.number("upload.expire_after_ms"),
@@ -159,13 +165,14 @@ public final class Node {
               (int) config.number("http.port"), config.number("limits.max_request_bytes"),
               config.number("limits.max_file_bytes"), config.number("thumbnails.sync_wait_ms"),
               corsOrigins, config.number("http.idle_timeout_ms"), config.number("http.body_timeout_ms"));
-          Operations ops = new Operations(metrics, Health.live(vx), Health.ready(vx, files, store.root(), clusterManager));
+          Operations ops = new Operations(metrics, Health.live(vx), Health.ready(vx, files, objects, clusterManager));
           // the store and its database must belong together before the sweep may collect orphans
-          return StoreBinding.bind(vx, new StoreIdentityRepository(pool), store.root(), dbLabel(config))
+          return StoreBinding.bind(vx, new StoreIdentityRepository(pool), storeSide(vx, objects, config), dbLabel(config))
               .compose(v -> checkMasterKey(files, dataKeys, config.string("encryption.master_key_id")))
               .compose(v -> vx.deployVerticle(new MembershipVerticle(files)))
               .compose(v -> vx.deployVerticle(new UploadSweepVerticle(files, store, sessions,
-                  config.number("thumbnails.retry_after_ms"), config.number("upload.orphan_scan_interval_ms"))))
+                  config.number("thumbnails.retry_after_ms"), config.number("upload.orphan_scan_interval_ms"),
+                  (int) config.number("storage.list_page_size"))))
               .compose(v -> config.number("thumbnails.workers") <= 0 ? Future.succeededFuture()
                   : vx.deployVerticle(new ThumbnailVerticle(files, store, dataKeys, new ThumbnailVerticle.Settings(
                       (int) config.number("thumbnails.max_width"), (int) config.number("thumbnails.max_height"),
@@ -199,6 +206,9 @@ public final class Node {
         } catch (Exception e) {
           LOG.debug("closing after a failed start: {}", e.toString());
         }
+        if (storeRef.get() != null) {
+          storeRef.get().close();
+        }
         if (ioRef.get() != null) {
           ioRef.get().close();
         }
@@ -216,6 +226,49 @@ public final class Node {
     return Database.open(vx, url, (int) config.number("db.pool_size"), (int) config.number("db.wait_queue")).recover(err -> Future.failedFuture(
         new IllegalStateException("cannot open the database " + FilesConfig.printable("db.url", url) + ": "
             + oneLine(err) + " (check db.url)", err)));
+  }
+
+  /**
+   * The object store of {@code storage.type}: {@code local}, the directory {@code storage.local.path}
+   * (created, and a small file written, read back and deleted in it); {@code s3}, an
+   * {@link S3ObjectStore} on {@code storage.s3.*}, its client built and its bucket probed off the event
+   * loop. Fails with one line naming the settings to check.
+   */
+  private static Future<ObjectStore> openStore(Vertx vx, IoExecutor io, FilesConfig config) {
+    if (!"s3".equals(config.string("storage.type"))) {
+      Path root = Path.of(config.string("storage.local.path"));
+      return probeStorage(vx, root).map(v -> new LocalObjectStore(vx, io, root, config.flag("storage.local.fsync")));
+    }
+    S3Options options;
+    try {
+      options = s3Options(config);
+    } catch (IllegalArgumentException e) {
+      return Future.failedFuture(new IllegalStateException(e.getMessage()));
+    }
+    String where = "bucket " + options.bucket() + " at " + options.endpoint();
+    return S3ObjectStore.create(vx, options).compose(store -> store.probe().<ObjectStore>map(v -> store)
+        .recover(err -> {
+          store.close();
+          return Future.failedFuture(new IllegalStateException("cannot reach the S3 store (" + where + "): "
+              + oneLine(err) + " (check storage.s3.endpoint, storage.s3.bucket, storage.s3.access_key and storage.s3.secret_key)", err));
+        }));
+  }
+
+  /** The settings {@code storage.s3.*}. */
+  static S3Options s3Options(FilesConfig config) {
+    return new S3Options(config.string("storage.s3.endpoint"), config.string("storage.s3.bucket"),
+        config.string("storage.s3.region"), config.string("storage.s3.access_key"), config.string("storage.s3.secret_key"),
+        config.flag("storage.s3.path_style"), (int) config.number("storage.s3.part_bytes"),
+        (int) config.number("storage.s3.max_connections"));
+  }
+
+  /** The store's side of its identity, named as the operator configured it. */
+  private static StoreSide storeSide(Vertx vx, ObjectStore store, FilesConfig config) {
+    if (store instanceof LocalObjectStore local) {
+      return new StoreSide(vx, store, "storage.local.path " + local.root(), "storage.local.path (FILES_STORAGE_LOCAL_PATH)");
+    }
+    return new StoreSide(vx, store, "storage.s3.bucket " + config.string("storage.s3.bucket") + " at "
+        + config.string("storage.s3.endpoint"), "storage.s3.endpoint and storage.s3.bucket (FILES_STORAGE_S3_*)");
   }
 
   /** Creates the storage directory and writes, reads back and deletes a small file in it. */
@@ -366,7 +419,10 @@ public final class Node {
 
   /** Stops HTTP, the sessions, the pool and Vert.x (leaving the cluster). */
   public Future<Void> close() {
-    return vertx.close().andThen(v -> io.close());
+    return vertx.close().andThen(v -> {
+      store.store().close();
+      io.close();
+    });
   }
 
   public Vertx vertx() {
@@ -377,7 +433,8 @@ public final class Node {
     return files;
   }
 
-  public LocalChunkStore store() {
+  /** The encrypted objects over the store ({@code storage.type}). */
+  public EncryptedObjects store() {
     return store;
   }
 

@@ -7,7 +7,7 @@ import dev.files.model.ChunkRecord;
 import dev.files.model.FileRecord;
 import dev.files.ops.ServiceMetrics;
 import dev.files.storage.ChunkKeys;
-import dev.files.storage.ChunkStore;
+import dev.files.storage.EncryptedObjects;
 import dev.files.storage.DataKeys;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -44,14 +44,14 @@ public final class ThumbnailVerticle extends VerticleBase {
   }
 
   private final FileRepository files;
-  private final ChunkStore store;
+  private final EncryptedObjects store;
   private final DataKeys dataKeys;
   private final Settings settings;
   private final Thumbnailer thumbnailer;
   private int active;
   private final java.util.ArrayDeque<JsonObject> waiting = new java.util.ArrayDeque<>();
 
-  public ThumbnailVerticle(FileRepository files, ChunkStore store, DataKeys dataKeys, Settings settings) {
+  public ThumbnailVerticle(FileRepository files, EncryptedObjects store, DataKeys dataKeys, Settings settings) {
     this.files = files;
     this.store = store;
     this.dataKeys = dataKeys;
@@ -139,7 +139,7 @@ public final class ThumbnailVerticle extends VerticleBase {
       if (c.size() == 0) {
         continue;
       }
-      chain = chain.compose(v -> store.read(c.storageKey(), 0, c.size(),
+      chain = chain.compose(v -> store.read(c.storageKey(), c.size(), 0, c.size(),
           DataKeys.cipher(aead, f.id(), f.generation(), c.chunkNumber())).compose(read -> {
         Promise<Void> done = Promise.promise();
         read.exceptionHandler(done::tryFail).endHandler(x -> done.tryComplete()).handler(all::appendBuffer);

@@ -2,7 +2,7 @@ package dev.files.upload;
 
 import dev.files.bus.Addresses;
 import dev.files.db.FileRepository;
-import dev.files.storage.ChunkStore;
+import dev.files.storage.EncryptedObjects;
 import dev.files.storage.DataKeys;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -42,7 +42,7 @@ public final class UploadSessions {
 
   private final Vertx vertx;
   private final FileRepository files;
-  private final ChunkStore store;
+  private final EncryptedObjects store;
   private final SessionSettings settings;
   private final DataKeys dataKeys;
   private final Map<UUID, Future<String>> running = new ConcurrentHashMap<>();
@@ -51,7 +51,7 @@ public final class UploadSessions {
   private final int maxAsking;
   private final Commits commits;
 
-  public UploadSessions(Vertx vertx, FileRepository files, ChunkStore store, DataKeys dataKeys,
+  public UploadSessions(Vertx vertx, FileRepository files, EncryptedObjects store, DataKeys dataKeys,
                         SessionSettings settings) {
     this(vertx, files, store, dataKeys, settings, Integer.MAX_VALUE);
   }
@@ -60,7 +60,7 @@ public final class UploadSessions {
    * @param maxAsking questions of one file that may wait for its session at once
    *                  ({@code upload.session_queue}); one more is refused with {@link SessionBusyException}
    */
-  public UploadSessions(Vertx vertx, FileRepository files, ChunkStore store, DataKeys dataKeys,
+  public UploadSessions(Vertx vertx, FileRepository files, EncryptedObjects store, DataKeys dataKeys,
                         SessionSettings settings, int maxAsking) {
     this.maxAsking = maxAsking;
     this.vertx = vertx;
