@@ -7,6 +7,7 @@ import dev.files.model.FileRecord;
 import com.google.crypto.tink.StreamingAead;
 import dev.files.storage.ChunkCipher;
 import dev.files.storage.ObjectRead;
+import dev.files.storage.ObjectStoreException;
 import dev.files.storage.DataKeys;
 import dev.files.storage.EncryptedObjects;
 import io.vertx.core.Future;
@@ -135,12 +136,20 @@ final class DownloadHandler {
               }
               LOG.error("request {}: download of file {} failed after {} bytes: {}", RequestIds.of(ctx.request()), f.id(),
                   resp.bytesWritten(), err.toString());
-              if (!resp.headWritten()) { // nothing sent yet: an error answer is still possible
+              if (!resp.headWritten() && unavailable(err)) { // the store failed, the data may be whole
+                ctx.fail(err);
+              } else if (!resp.headWritten()) { // nothing sent yet: an error answer is still possible
                 ctx.fail(new ApiError(500, "file " + f.id() + " cannot be read: its stored data is damaged"));
               } else {
                 resp.reset(); // cut the connection: the client must not take a short body for the whole file
               }
             }));
+  }
+
+  /** True when the store failed (unreachable, refused): not a sign of damaged data ({@code SHORT} is one). */
+  private static boolean unavailable(Throwable err) {
+    return err instanceof ObjectStoreException e && e.reason() != ObjectStoreException.Reason.SHORT
+        && e.reason() != ObjectStoreException.Reason.NOT_FOUND;
   }
 
   /** The pieces of chunk objects holding bytes [from, to) of the file, in order. */

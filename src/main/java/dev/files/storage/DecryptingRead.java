@@ -70,7 +70,9 @@ final class DecryptingRead extends QueuedRead {
 
   /**
    * Opens the read: the header and the first window are asked of the store now, so that a missing
-   * object fails the returned future ({@code NOT_FOUND}); any other failure fails the stream.
+   * object ({@code NOT_FOUND}) or a store that fails fails the returned future; an object shorter
+   * than its chunk ({@code SHORT}: damaged) fails the stream instead, as a segment that does not
+   * decrypt does.
    */
   static Future<ObjectRead> open(ContextInternal ctx, IoExecutor io, ObjectStore store, String key, ChunkCipher cipher,
                                  long plainSize, long offset, long length) {
@@ -86,7 +88,7 @@ final class DecryptingRead extends QueuedRead {
     return header.compose(v -> read.openWindow())
         .<ObjectRead>map(v -> read)
         .recover(err -> {
-          if (err instanceof ObjectStoreException e && e.reason() == ObjectStoreException.Reason.NOT_FOUND) {
+          if (err instanceof ObjectStoreException e && e.reason() != ObjectStoreException.Reason.SHORT) {
             return Future.failedFuture(e);
           }
           read.failure = err;
