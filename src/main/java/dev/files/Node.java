@@ -202,12 +202,16 @@ public final class Node {
       // failure is reported whatever state the event loops are in
       Thread stopper = new Thread(() -> {
         try {
+          if (storeRef.get() != null) {
+            storeRef.get().close().await(10, TimeUnit.SECONDS);
+          }
+        } catch (Exception e) {
+          LOG.debug("closing the store after a failed start: {}", e.toString());
+        }
+        try {
           vx.close().await(10, TimeUnit.SECONDS);
         } catch (Exception e) {
           LOG.debug("closing after a failed start: {}", e.toString());
-        }
-        if (storeRef.get() != null) {
-          storeRef.get().close();
         }
         if (ioRef.get() != null) {
           ioRef.get().close();
@@ -419,10 +423,9 @@ public final class Node {
 
   /** Stops HTTP, the sessions, the pool and Vert.x (leaving the cluster). */
   public Future<Void> close() {
-    return vertx.close().andThen(v -> {
-      store.store().close();
-      io.close();
-    });
+    // the store first: closing an S3 client uses a worker thread of Vert.x
+    return store.store().close().recover(err -> Future.succeededFuture())
+        .compose(v -> vertx.close()).andThen(v -> io.close());
   }
 
   public Vertx vertx() {

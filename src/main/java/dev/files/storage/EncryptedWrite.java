@@ -13,6 +13,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.WritableByteChannel;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
@@ -48,6 +49,17 @@ public final class EncryptedWrite implements WriteStream<Buffer> {
   private Throwable failure;
   private Handler<Void> drainHandler;
   private boolean done;
+  /**
+   * Encryption steps in submission order. Their results go to the store strictly in this order: a
+   * step's callback may run before the one of the step before it (a future already complete calls
+   * back at once, an earlier one through the event loop's queue), so a callback only hands on the
+   * steps that are complete at the head.
+   */
+  private final ArrayDeque<Step> steps = new ArrayDeque<>();
+
+  /** One encryption step: its ciphertext, the plaintext bytes it took, whether it is the last. */
+  private record Step(Future<List<Buffer>> ciphertext, int plainBytes, boolean last) {
+  }
 
   EncryptedWrite(ContextInternal ctx, IoExecutor io, ObjectStore store, String key, Collector collector,
                  WritableByteChannel out) {
@@ -131,7 +143,7 @@ public final class EncryptedWrite implements WriteStream<Buffer> {
       }
       return null;
     });
-    encrypting.run(() -> {
+    step(encrypting.run(() -> {
       for (Buffer b : full) {
         ByteBuffer plain = ((BufferInternal) b).getByteBuf().nioBuffer();
         while (plain.hasRemaining()) {
@@ -139,15 +151,30 @@ public final class EncryptedWrite implements WriteStream<Buffer> {
         }
       }
       return collector.take();
-    }).onComplete(ar -> {
-      pending -= bytes;
-      if (ar.failed()) {
-        fail(ar.cause());
-      } else {
-        body.push(ar.result());
-        checkDrain();
+    }), bytes, false);
+  }
+
+  private void step(Future<List<Buffer>> ciphertext, int plainBytes, boolean last) {
+    steps.add(new Step(ciphertext, plainBytes, last));
+    ciphertext.onComplete(ar -> handOn());
+  }
+
+  /** On the context: hands the ciphertext of the complete steps at the head to the store, in order. */
+  private void handOn() {
+    while (!steps.isEmpty() && steps.peek().ciphertext().isComplete()) {
+      Step s = steps.poll();
+      pending -= s.plainBytes();
+      if (s.ciphertext().failed()) {
+        steps.clear();
+        fail(s.ciphertext().cause());
+        return;
       }
-    });
+      body.push(s.ciphertext().result());
+      if (s.last()) {
+        body.end();
+      }
+    }
+    checkDrain();
   }
 
   private void fail(Throwable err) {
@@ -201,17 +228,10 @@ public final class EncryptedWrite implements WriteStream<Buffer> {
     done = true;
     long written = size;
     Future<String> digest = hashing.run(() -> HexFormat.of().formatHex(sha256.digest()));
-    encrypting.run(() -> {
+    step(encrypting.run(() -> {
       out.close(); // the last segment
       return collector.take();
-    }).onComplete(ar -> {
-      if (ar.failed()) {
-        fail(ar.cause());
-      } else {
-        body.push(ar.result());
-        body.end();
-      }
-    });
+    }), 0, true);
     return Future.all(stored, digest).map(v -> new StoredChunk(written, digest.result()))
         .recover(err -> Future.failedFuture(failure instanceof StorageException s ? s
             : StorageException.of("cannot store an object", err)));
