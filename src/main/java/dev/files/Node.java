@@ -423,9 +423,18 @@ public final class Node {
 
   /** Stops HTTP, the sessions, the pool and Vert.x (leaving the cluster). */
   public Future<Void> close() {
-    // the store first: closing an S3 client uses a worker thread of Vert.x
-    return store.store().close().recover(err -> Future.succeededFuture())
-        .compose(v -> vertx.close()).andThen(v -> io.close());
+    // The store first (closing an S3 client uses a worker thread of Vert.x), then Vert.x from a thread
+    // of its own: a close asked for on an event loop would report its end to that closed event loop.
+    Promise<Void> done = Promise.promise();
+    store.store().close().onComplete(ar -> {
+      Thread closer = new Thread(() -> vertx.close().onComplete(v -> {
+        io.close();
+        done.handle(v);
+      }), "files-close");
+      closer.setDaemon(true);
+      closer.start();
+    });
+    return done.future();
   }
 
   public Vertx vertx() {
