@@ -311,4 +311,50 @@ class S3StorageTest {
       assertThat(api.download(company, id, token).statusCode()).isEqualTo(200);
     }
   }
+
+  /** The S3 settings of a node on {@code endpoint} with this test's bucket and credentials. */
+  private static Map<String, Object> s3(String endpoint) {
+    return Map.of("storage.type", "s3", "storage.s3.endpoint", endpoint, "storage.s3.bucket", BUCKET,
+        "storage.s3.access_key", S3ProxyServer.ACCESS_KEY, "storage.s3.secret_key", S3ProxyServer.SECRET_KEY,
+        "storage.s3.path_style", true);
+  }
+
+  @Test
+  void aBucketThatDoesNotAnswerStopsTheStartWithOneLine() throws Exception {
+    int port = S3ProxyServer.freePort();
+    Map<String, Object> settings = TestNode.settings(s3("http://127.0.0.1:" + port));
+    long t0 = System.nanoTime();
+    String message = null;
+    try {
+      Node started = Node.start(FilesConfig.load(Map.of(), TestNode.nodeSettings(settings))).await(60, TimeUnit.SECONDS);
+      started.close().await(30, TimeUnit.SECONDS);
+    } catch (IllegalStateException e) {
+      message = e.getMessage();
+    } finally {
+      Db.drop((String) settings.get("test.db_name"));
+    }
+    assertThat(message).isNotNull().doesNotContain("\n")
+        .startsWith("cannot reach the S3 store (bucket " + BUCKET + " at http://127.0.0.1:" + port + "): ")
+        .endsWith("(check storage.s3.endpoint, storage.s3.bucket, storage.s3.access_key and storage.s3.secret_key)");
+    assertThat((System.nanoTime() - t0) / 1e9).as("seconds to fail").isLessThan(30);
+  }
+
+  @Test
+  void aNodeOnTheSameBucketWithAnotherDatabaseRefusesToStart() throws Exception {
+    assertThat(api.upload(company, token, "mine.bin", null, Samples.random(random, 1000)).statusCode()).isEqualTo(200);
+    Map<String, Object> settings = TestNode.settings(s3(s3proxy.endpoint()));
+    String message = null;
+    try {
+      Node started = Node.start(FilesConfig.load(Map.of(), TestNode.nodeSettings(settings))).await(60, TimeUnit.SECONDS);
+      started.close().await(30, TimeUnit.SECONDS);
+    } catch (IllegalStateException e) {
+      message = e.getMessage();
+    } finally {
+      Db.drop((String) settings.get("test.db_name"));
+    }
+    // the bucket holds the identity object of this class's node and its objects; the new database is empty
+    assertThat(message).isNotNull().startsWith("refusing to start: the chunk store holds objects its database would not know")
+        .contains("storage.s3.bucket " + BUCKET).contains("check db.url (FILES_DB_URL) and storage.s3.endpoint and storage.s3.bucket");
+    assertThat(objects("").stream().map(ObjectInfo::key)).contains(StoreSide.OBJECT_KEY);
+  }
 }
