@@ -357,4 +357,27 @@ class S3StorageTest {
         .contains("storage.s3.bucket " + BUCKET).contains("check db.url (FILES_DB_URL) and storage.s3.endpoint and storage.s3.bucket");
     assertThat(objects("").stream().map(ObjectInfo::key)).contains(StoreSide.OBJECT_KEY);
   }
+
+  @Test
+  void aChunkLargerThanOnePartIsOneObjectStoredAsAMultipartUpload() throws Exception {
+    int size = Integer.getInteger("s3test.large_bytes", 24 * 1024 * 1024); // 3 parts of 8 MiB and a rest
+    byte[] content = Samples.random(random, size);
+    long t0 = System.nanoTime();
+    HttpResponse<String> up = api.upload(company, token, "large.bin", "application/octet-stream", content);
+    double upS = (System.nanoTime() - t0) / 1e9;
+    assertThat(up.statusCode()).as(up.body()).isEqualTo(200);
+    UUID id = UUID.fromString(Api.resource(up).getString("id"));
+    List<ObjectInfo> objects = objects(ChunkKeys.prefix(id));
+    assertThat(objects).hasSize(1);
+    assertThat(objects.get(0).size()).as("the whole ciphertext").isGreaterThan(size).isLessThan(size + size / 1000);
+    assertThat(bucket.client().listMultipartUploads(b -> b.bucket(BUCKET)).get(30, TimeUnit.SECONDS).uploads())
+        .as("no multipart upload left open").isEmpty();
+    long t1 = System.nanoTime();
+    HttpResponse<byte[]> down = api.download(company, id, token);
+    double downS = (System.nanoTime() - t1) / 1e9;
+    assertThat(down.statusCode()).isEqualTo(200);
+    assertThat(Api.sha256(down.body())).isEqualTo(Api.sha256(content));
+    System.out.printf("S3 (S3Proxy, filesystem) %d MiB chunk: up %.0f MB/s, down %.0f MB/s%n", size >> 20,
+        size / upS / 1e6, size / downS / 1e6);
+  }
 }
