@@ -172,7 +172,7 @@ public final class Node {
               .compose(v -> vx.deployVerticle(new MembershipVerticle(files)))
               .compose(v -> vx.deployVerticle(new UploadSweepVerticle(files, store, sessions,
                   config.number("thumbnails.retry_after_ms"), config.number("upload.orphan_scan_interval_ms"),
-                  (int) config.number("storage.list_page_size"))))
+                  (int) config.number("storage.list_page_size"), PgConnectOptions.fromUri(config.string("db.url")))))
               .compose(v -> config.number("thumbnails.workers") <= 0 ? Future.succeededFuture()
                   : vx.deployVerticle(new ThumbnailVerticle(files, store, dataKeys, new ThumbnailVerticle.Settings(
                       (int) config.number("thumbnails.max_width"), (int) config.number("thumbnails.max_height"),

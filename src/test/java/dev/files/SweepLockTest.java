@@ -35,8 +35,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class SweepLockTest {
 
+  /** Frequent passes, small listing pages, and one pooled connection: the lock's connection is not one of the pool's. */
   private static final Map<String, Object> SWEEP = Map.of("upload.sweep_interval_ms", 100,
-      "upload.orphan_scan_interval_ms", 100, "storage.list_page_size", 2);
+      "upload.orphan_scan_interval_ms", 100, "storage.list_page_size", 2, "db.pool_size", 1);
 
   private final Random random = new Random(5);
   private TestNode a;

@@ -9,6 +9,8 @@ import dev.files.storage.ObjectPage;
 import dev.files.storage.StoreSide;
 import dev.files.storage.local.LocalObjectStore;
 import io.vertx.core.Future;
+import io.vertx.pgclient.PgConnectOptions;
+import io.vertx.pgclient.PgConnection;
 import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
 import io.vertx.core.VerticleBase;
@@ -28,9 +30,10 @@ import java.util.UUID;
  * listing in memory) and removes old objects no row refers to.
  *
  * <p>In a cluster one node sweeps at a time: a pass runs only while it holds the PostgreSQL advisory
- * lock {@link #SWEEP_LOCK} ({@code pg_try_advisory_lock} on a connection of its own, released at the
- * end of the pass, or by PostgreSQL when the node's connection dies); a node that does not get it
- * skips that pass. The sessions serialise the work per file and every step is idempotent.
+ * lock {@link #SWEEP_LOCK} ({@code pg_try_advisory_lock} on a connection of its own, opened for the
+ * pass outside the pool so that the pass's own queries never wait for it, and closed at the end,
+ * which releases the lock, as PostgreSQL does when a node dies); a node that does not get it skips
+ * that pass. The sessions serialise the work per file and every step is idempotent.
  */
 public final class UploadSweepVerticle extends VerticleBase {
 
@@ -49,6 +52,7 @@ public final class UploadSweepVerticle extends VerticleBase {
   private long lastOrphanScan = System.currentTimeMillis();
   private boolean running;
   private final int pageSize;
+  private final PgConnectOptions lockDb;
   /** Passes this node ran (it held the lock) and skipped (another node held it); for tests and logs. */
   private int passes;
   private int skipped;
@@ -57,10 +61,12 @@ public final class UploadSweepVerticle extends VerticleBase {
    * @param thumbnailRetryMs thumbnails still waiting after this long (ms) are asked for again
    * @param orphanScanMs     how often the whole store is scanned for objects no row refers to (ms)
    * @param pageSize         keys per listing page of the orphan scan (1 to 1000)
+   * @param lockDb           the database ({@code db.url}) the lock's own connection is opened to
    */
   public UploadSweepVerticle(FileRepository files, EncryptedObjects store, UploadSessions sessions, long thumbnailRetryMs,
-                             long orphanScanMs, int pageSize) {
+                             long orphanScanMs, int pageSize, PgConnectOptions lockDb) {
     this.pageSize = pageSize;
+    this.lockDb = lockDb;
     this.files = files;
     this.store = store;
     this.sessions = sessions;
@@ -119,7 +125,7 @@ public final class UploadSweepVerticle extends VerticleBase {
       return Future.succeededFuture();
     }
     running = true;
-    return files.pool().getConnection().compose(conn -> conn.preparedQuery("SELECT pg_try_advisory_lock($1)")
+    return PgConnection.connect(vertx, lockDb).compose(conn -> conn.preparedQuery("SELECT pg_try_advisory_lock($1)")
             .execute(Tuple.of(SWEEP_LOCK))
             .compose(rows -> {
               if (!rows.iterator().next().getBoolean(0)) {
