@@ -57,7 +57,8 @@ public final class FilesConfig {
       "auth.jwt.audience", Type.STRING);
 
   /** Keys whose value is never printed. Any key whose last part names a secret is one too. */
-  static final Set<String> SECRETS = Set.of("encryption.master_key", "encryption.previous_keys", "auth.jwt.secret");
+  static final Set<String> SECRETS = Set.of("encryption.master_key", "encryption.previous_keys", "auth.jwt.secret",
+      "storage.s3.access_key", "storage.s3.secret_key");
 
   private static final Pattern SECRET_NAME = Pattern.compile(".*(secret|password|passwd|private|master_key|previous_keys|token).*");
 
@@ -71,6 +72,9 @@ public final class FilesConfig {
       Map.entry("http.drain_timeout_ms", new long[]{0, 3_600_000}),
       Map.entry("db.pool_size", new long[]{1, 1000}),
       Map.entry("storage.io_threads", new long[]{1, 1024}),
+      Map.entry("storage.list_page_size", new long[]{1, 1000}),
+      Map.entry("storage.s3.part_bytes", new long[]{5L * 1024 * 1024, 1L << 30}),
+      Map.entry("storage.s3.max_connections", new long[]{1, 10_000}),
       Map.entry("auth.jwt.leeway_s", new long[]{0, 3600}),
       Map.entry("auth.membership_cache_ms", new long[]{0, 3_600_000}),
       Map.entry("limits.max_request_bytes", new long[]{1, Long.MAX_VALUE}),
@@ -90,6 +94,7 @@ public final class FilesConfig {
 
   /** The values a string key may take (compared without case). */
   static final Map<String, Set<String>> CHOICES = Map.of(
+      "storage.type", Set.of("local", "s3"),
       "log.format", Set.of("text", "json"),
       "log.level", Set.of("trace", "debug", "info", "warn", "error"));
 
@@ -165,7 +170,30 @@ public final class FilesConfig {
       }
       values.put(e.getKey(), check(e.getKey(), "", e.getValue(), type));
     }
+    checkStorage(values);
     return new FilesConfig(values);
+  }
+
+  /**
+   * With {@code storage.type} s3, the S3 settings a node cannot do without: {@code storage.s3.endpoint}
+   * (an http:// or https:// URL), {@code storage.s3.bucket}, {@code storage.s3.access_key} and
+   * {@code storage.s3.secret_key}.
+   */
+  private static void checkStorage(Map<String, Object> values) {
+    values.put("storage.type", String.valueOf(values.get("storage.type")).strip().toLowerCase(Locale.ROOT));
+    if (!"s3".equals(values.get("storage.type"))) {
+      return;
+    }
+    for (String key : List.of("storage.s3.endpoint", "storage.s3.bucket", "storage.s3.access_key", "storage.s3.secret_key")) {
+      if (String.valueOf(values.get(key)).isBlank()) {
+        throw new IllegalStateException(key + " (" + envName(key) + ") is required when storage.type is s3");
+      }
+    }
+    String endpoint = String.valueOf(values.get("storage.s3.endpoint")).strip();
+    if (!endpoint.matches("https?://[^/\\s]+(/.*)?")) {
+      throw new IllegalStateException("storage.s3.endpoint (" + envName("storage.s3.endpoint")
+          + ") must be an http:// or https:// URL, got '" + endpoint + "'");
+    }
   }
 
   /** The environment variable that overrides {@code key}: {@code http.port} → {@code FILES_HTTP_PORT}. */

@@ -69,7 +69,8 @@ public final class Main {
     }
     log.info("files service listening on http://{}:{}{} (storage {}, cluster {}, metrics {})",
         config.string("http.host"), node.port(), dev.files.model.FileRecord.API_PREFIX,
-        node.store().root(), config.flag("cluster.enabled") ? "on" : "off", config.flag("metrics.enabled") ? "/metrics" : "off");
+        "s3".equals(config.string("storage.type")) ? "s3 bucket " + config.string("storage.s3.bucket")
+            : config.string("storage.local.path"), config.flag("cluster.enabled") ? "on" : "off", config.flag("metrics.enabled") ? "/metrics" : "off");
     log.info("configuration: {}", config.describe());
   }
 

@@ -14,7 +14,12 @@ import dev.files.http.Cors;
 import dev.files.http.HttpVerticle;
 import dev.files.storage.DataKeys;
 import dev.files.storage.IoExecutor;
-import dev.files.storage.LocalChunkStore;
+import dev.files.storage.EncryptedObjects;
+import dev.files.storage.ObjectStore;
+import dev.files.storage.StoreSide;
+import dev.files.storage.local.LocalObjectStore;
+import dev.files.storage.s3.S3ObjectStore;
+import dev.files.storage.s3.S3Options;
 import dev.files.thumbnail.ThumbnailVerticle;
 import dev.files.upload.SessionOwners;
 import dev.files.upload.SessionSettings;
@@ -52,7 +57,7 @@ public final class Node {
   private final Vertx vertx;
   private final Pool pool;
   private final FileRepository files;
-  private final LocalChunkStore store;
+  private final EncryptedObjects store;
   private final UploadSessions sessions;
   private final SessionOwners owners;
   private final IoExecutor io;
@@ -61,7 +66,7 @@ public final class Node {
   private final long drainTimeoutMs;
   private OutboxRelay relay;
 
-  private Node(Vertx vertx, Pool pool, FileRepository files, LocalChunkStore store, UploadSessions sessions,
+  private Node(Vertx vertx, Pool pool, FileRepository files, EncryptedObjects store, UploadSessions sessions,
                SessionOwners owners, IoExecutor io, Operations ops, int port, long drainTimeoutMs) {
     this.owners = owners;
     this.vertx = vertx;
@@ -139,6 +144,7 @@ public final class Node {
     Promise<Node> result = Promise.promise(); // no context: completes even after Vert.x is closed
     AtomicReference<Vertx> started = new AtomicReference<>();
     AtomicReference<IoExecutor> ioRef = new AtomicReference<>();
+    AtomicReference<ObjectStore> storeRef = new AtomicReference<>();
     vertx.compose(vx -> {
       started.set(vx);
       ServiceMetrics.attach(vx, metrics);
@@ -148,15 +154,15 @@ public final class Node {
         logMembers(clusterManager);
       }
       // the cheap checks first: a busy port or a bad directory is reported before the database is touched
-      return probeStorage(vx, Path.of(config.string("storage.local.path")))
+      IoExecutor io = new IoExecutor(vx, (int) config.number("storage.io_threads"),
+          (int) config.number("storage.io_queue"));
+      ioRef.set(io);
+      return openStore(vx, io, config).onSuccess(storeRef::set)
           .compose(v -> probePort(vx, config))
           .compose(v -> openDatabase(vx, config)).compose(pool -> {
           FileRepository files = new FileRepository(pool);
-          IoExecutor io = new IoExecutor(vx, (int) config.number("storage.io_threads"),
-              (int) config.number("storage.io_queue"));
-          ioRef.set(io);
-          LocalChunkStore store = new LocalChunkStore(vx, io, Path.of(config.string("storage.local.path")),
-              config.flag("storage.local.fsync"));
+          ObjectStore objects = storeRef.get();
+          EncryptedObjects store = new EncryptedObjects(vx, io, objects);
           SessionOwners owners = owners(vx, pool, clusterManager, config.number("cluster.lease_ms"));
           UploadSessions sessions = new UploadSessions(vx, files, store, dataKeys, new SessionSettings(
               config.number("upload.session_idle_ms"), config.number("upload.commit_timeout_ms"),
@@ -174,9 +180,9 @@ public final class Node {
               corsOrigins, config.number("http.idle_timeout_ms"), config.number("http.body_timeout_ms"), signer);
           OutboxRelay relay = new OutboxRelay(PgConnectOptions.fromUri(config.string("db.url")),
               config.number("events.poll_ms"), config.number("events.retention_ms"));
-          Operations ops = new Operations(metrics, Health.live(vx), Health.ready(vx, files, store.root(), clusterManager));
+          Operations ops = new Operations(metrics, Health.live(vx), Health.ready(vx, files, objects, clusterManager));
           // the store and its database must belong together before the sweep may collect orphans
-          return StoreBinding.bind(vx, new StoreIdentityRepository(pool), store.root(), dbLabel(config))
+          return StoreBinding.bind(vx, new StoreIdentityRepository(pool), storeSide(vx, objects, config), dbLabel(config))
               .compose(v -> checkMasterKey(files, dataKeys, config.string("encryption.master_key_id")))
               .compose(v -> owners.startLease(why -> sessions.stopAll("this node fences itself: " + why)))
               .compose(v -> sessions.start())
@@ -185,7 +191,8 @@ public final class Node {
               .compose(v -> vx.deployVerticle(new MembershipVerticle(files, verifier)))
               .compose(v -> vx.deployVerticle(relay))
               .compose(v -> vx.deployVerticle(new UploadSweepVerticle(files, store, sessions,
-                  config.number("thumbnails.retry_after_ms"), config.number("upload.orphan_scan_interval_ms"))))
+                  config.number("thumbnails.retry_after_ms"), config.number("upload.orphan_scan_interval_ms"),
+                  (int) config.number("storage.list_page_size"), PgConnectOptions.fromUri(config.string("db.url")))))
               .compose(v -> config.number("thumbnails.workers") <= 0 ? Future.succeededFuture()
                   : vx.deployVerticle(new ThumbnailVerticle(files, store, dataKeys, new ThumbnailVerticle.Settings(
                       (int) config.number("thumbnails.max_width"), (int) config.number("thumbnails.max_height"),
@@ -217,6 +224,13 @@ public final class Node {
       // Vert.x completes its close on a thread of its own: wait for it off the event loop, so that the
       // failure is reported whatever state the event loops are in
       Thread stopper = new Thread(() -> {
+        try {
+          if (storeRef.get() != null) {
+            storeRef.get().close().await(10, TimeUnit.SECONDS);
+          }
+        } catch (Exception e) {
+          LOG.debug("closing the store after a failed start: {}", e.toString());
+        }
         try {
           vx.close().await(10, TimeUnit.SECONDS);
         } catch (Exception e) {
@@ -252,6 +266,49 @@ public final class Node {
     return Database.open(vx, url, (int) config.number("db.pool_size"), (int) config.number("db.wait_queue")).recover(err -> Future.failedFuture(
         new IllegalStateException("cannot open the database " + FilesConfig.printable("db.url", url) + ": "
             + oneLine(err) + " (check db.url)", err)));
+  }
+
+  /**
+   * The object store of {@code storage.type}: {@code local}, the directory {@code storage.local.path}
+   * (created, and a small file written, read back and deleted in it); {@code s3}, an
+   * {@link S3ObjectStore} on {@code storage.s3.*}, its client built and its bucket probed off the event
+   * loop. Fails with one line naming the settings to check.
+   */
+  private static Future<ObjectStore> openStore(Vertx vx, IoExecutor io, FilesConfig config) {
+    if (!"s3".equals(config.string("storage.type"))) {
+      Path root = Path.of(config.string("storage.local.path"));
+      return probeStorage(vx, root).map(v -> new LocalObjectStore(vx, io, root, config.flag("storage.local.fsync")));
+    }
+    S3Options options;
+    try {
+      options = s3Options(config);
+    } catch (IllegalArgumentException e) {
+      return Future.failedFuture(new IllegalStateException(e.getMessage()));
+    }
+    String where = "bucket " + options.bucket() + " at " + options.endpoint();
+    return S3ObjectStore.create(vx, options).compose(store -> store.probe().<ObjectStore>map(v -> store)
+        .recover(err -> {
+          store.close();
+          return Future.failedFuture(new IllegalStateException("cannot reach the S3 store (" + where + "): "
+              + oneLine(err) + " (check storage.s3.endpoint, storage.s3.bucket, storage.s3.access_key and storage.s3.secret_key)", err));
+        }));
+  }
+
+  /** The settings {@code storage.s3.*}. */
+  static S3Options s3Options(FilesConfig config) {
+    return new S3Options(config.string("storage.s3.endpoint"), config.string("storage.s3.bucket"),
+        config.string("storage.s3.region"), config.string("storage.s3.access_key"), config.string("storage.s3.secret_key"),
+        config.flag("storage.s3.path_style"), (int) config.number("storage.s3.part_bytes"),
+        (int) config.number("storage.s3.max_connections"));
+  }
+
+  /** The store's side of its identity, named as the operator configured it. */
+  private static StoreSide storeSide(Vertx vx, ObjectStore store, FilesConfig config) {
+    if (store instanceof LocalObjectStore local) {
+      return new StoreSide(vx, store, "storage.local.path " + local.root(), "storage.local.path (FILES_STORAGE_LOCAL_PATH)");
+    }
+    return new StoreSide(vx, store, "storage.s3.bucket " + config.string("storage.s3.bucket") + " at "
+        + config.string("storage.s3.endpoint"), "storage.s3.endpoint and storage.s3.bucket (FILES_STORAGE_S3_*)");
   }
 
   /** Creates the storage directory and writes, reads back and deletes a small file in it. */
@@ -456,14 +513,27 @@ public final class Node {
    * not answer delays this by at most 5 s.
    */
   public Future<Void> close() {
-    return sessions.stopAll("the node stops")
+    // Sessions and the node's lease are released first; then the store (closing an S3 client uses a
+    // worker thread of Vert.x), then Vert.x from a thread of its own: a close asked for on an event
+    // loop would report its end to that closed event loop.
+    Promise<Void> done = Promise.promise();
+    sessions.stopAll("the node stops")
         .compose(v -> owners.stopLease())
         .timeout(5, TimeUnit.SECONDS)
         .recover(err -> {
           LOG.warn("upload sessions and node lease not released at stop: {}", err.getMessage());
           return Future.succeededFuture();
         })
-        .transform(v -> vertx.close()).andThen(v -> io.close());
+        .transform(v -> store.store().close())
+        .onComplete(ar -> {
+          Thread closer = new Thread(() -> vertx.close().onComplete(v -> {
+            io.close();
+            done.handle(v);
+          }), "files-close");
+          closer.setDaemon(true);
+          closer.start();
+        });
+    return done.future();
   }
 
   public Vertx vertx() {
@@ -484,7 +554,8 @@ public final class Node {
     return files;
   }
 
-  public LocalChunkStore store() {
+  /** The encrypted objects over the store ({@code storage.type}). */
+  public EncryptedObjects store() {
     return store;
   }
 

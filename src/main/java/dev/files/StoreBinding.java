@@ -1,13 +1,12 @@
 package dev.files;
 
 import dev.files.db.StoreIdentityRepository;
-import dev.files.storage.StoreMarker;
+import dev.files.storage.StoreSide;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.nio.file.Path;
 import java.util.UUID;
 
 /**
@@ -81,9 +80,8 @@ public final class StoreBinding {
    * @return the store identity; fails with {@link IllegalStateException} (a one-line message) when
    *     they do not belong together
    */
-  public static Future<UUID> bind(Vertx vertx, StoreIdentityRepository db, Path root, String dbLabel) {
-    Future<Object[]> storeSide = vertx.executeBlocking(
-        () -> new Object[]{StoreMarker.read(root), StoreMarker.holdsObjects(root)}, false);
+  public static Future<UUID> bind(Vertx vertx, StoreIdentityRepository db, StoreSide store, String dbLabel) {
+    Future<Object[]> storeSide = store.readId().compose(id -> store.holdsObjects().map(objects -> new Object[]{id, objects}));
     // one query at a time: a start must not need more than one connection (db.pool_size may be 1)
     Future<Object[]> dbSide = db.find().compose(id -> db.refersToObjects().map(refers -> new Object[]{id, refers}));
     return Future.all(dbSide, storeSide).compose(all -> {
@@ -96,50 +94,48 @@ public final class StoreBinding {
       Action action = decide(dbId, storeId, objects, refers);
       String facts = "database " + dbLabel + " (db.url) has store identity " + name(dbId)
           + (refers ? " and refers to stored objects" : " and refers to no stored object")
-          + "; storage.local.path " + root + " has " + name(storeId)
+          + "; " + store.description() + " has " + name(storeId)
           + (objects ? " and holds objects" : " and holds no object");
       return switch (action) {
         case USE -> Future.succeededFuture(dbId);
-        case REFUSE -> Future.failedFuture(refusal(dbId, storeId, objects, refers, facts));
-        case RECORD -> record(vertx, db, root, dbId != null ? dbId : storeId != null ? storeId : UUID.randomUUID(),
+        case REFUSE -> Future.failedFuture(refusal(dbId, storeId, objects, refers, facts, store));
+        case RECORD -> record(db, store, dbId != null ? dbId : storeId != null ? storeId : UUID.randomUUID(),
             "recorded");
         case ADOPT_IF_SHARED -> db.sampleKeys(SAMPLE_KEYS)
-            .compose(keys -> vertx.executeBlocking(() -> StoreMarker.holdsAny(root, keys), false))
+            .compose(store::holdsAny)
             .compose(shared -> !shared ? Future.succeededFuture("none of the database's objects is in the store")
-                : vertx.executeBlocking(() -> StoreMarker.sampleObjects(root, SAMPLE_KEYS), false)
+                : store.sample(SAMPLE_KEYS)
                     .compose(sample -> db.countKnown(sample).map(known -> known * 2 >= sample.size() ? null
                         : "the database knows only " + known + " of " + sample.size() + " objects sampled from the store")))
             .compose(mismatch -> mismatch == null
-                ? record(vertx, db, root, dbId != null ? dbId : storeId != null ? storeId : UUID.randomUUID(), "adopted")
+                ? record(db, store, dbId != null ? dbId : storeId != null ? storeId : UUID.randomUUID(), "adopted")
                 : Future.failedFuture(new IllegalStateException("refusing to start: the database and the chunk store "
                     + "do not belong together (" + mismatch + "): " + facts
-                    + "; check db.url (FILES_DB_URL) and storage.local.path (FILES_STORAGE_LOCAL_PATH); nothing was changed")));
+                    + "; check db.url (FILES_DB_URL) and " + store.setting() + "; nothing was changed")));
         };
     });
   }
 
-  private static IllegalStateException refusal(UUID dbId, UUID storeId, boolean objects, boolean refers, String facts) {
+  private static IllegalStateException refusal(UUID dbId, UUID storeId, boolean objects, boolean refers, String facts,
+                                               StoreSide store) {
     String why = dbId != null && storeId != null ? "the database and the chunk store belong to different stores"
         : objects ? "the chunk store holds objects its database would not know (an empty or another database?)"
         : "the database refers to stored objects but the chunk store is empty (the wrong storage path?)";
     return new IllegalStateException("refusing to start: " + why + ": " + facts
-        + "; check db.url (FILES_DB_URL) and storage.local.path (FILES_STORAGE_LOCAL_PATH); nothing was changed");
+        + "; check db.url (FILES_DB_URL) and " + store.setting() + "; nothing was changed");
   }
 
   /** Writes {@code id} on the database side (first writer wins), then the same on the store side. */
-  private static Future<UUID> record(Vertx vertx, StoreIdentityRepository db, Path root, UUID id, String how) {
-    return db.record(id).compose(winner -> vertx.executeBlocking(() -> {
-      UUID current = StoreMarker.read(root);
-      if (current == null) {
-        StoreMarker.write(root, winner);
-      } else if (!current.equals(winner)) { // another node wrote a different one meanwhile
-        throw new IllegalStateException("refusing to start: the chunk store at storage.local.path " + root
+  private static Future<UUID> record(StoreIdentityRepository db, StoreSide store, UUID id, String how) {
+    return db.record(id).compose(winner -> store.writeIfAbsent(winner).map(current -> {
+      if (!current.equals(winner)) { // another node wrote a different one meanwhile
+        throw new IllegalStateException("refusing to start: the chunk store at " + store.description()
             + " has store identity " + current + " but the database (db.url) has " + winner
-            + "; check db.url (FILES_DB_URL) and storage.local.path (FILES_STORAGE_LOCAL_PATH)");
+            + "; check db.url (FILES_DB_URL) and " + store.setting());
       }
-      LOG.info("store identity {} {} in the database and in {}", winner, how, root.resolve(StoreMarker.FILE));
+      LOG.info("store identity {} {} in the database and in {}", winner, how, store.markerLocation());
       return winner;
-    }, false));
+    }));
   }
 
   private static String name(UUID id) {

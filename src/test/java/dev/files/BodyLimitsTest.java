@@ -61,7 +61,7 @@ class BodyLimitsTest extends NodeTest {
   }
 
   private long partFiles() throws IOException {
-    return storedFiles().stream().filter(p -> p.toString().endsWith(".part")).count();
+    return storedFiles().stream().filter(p -> p.toString().endsWith(".tmp")).count();
   }
 
   private static int openFds() {
@@ -187,7 +187,7 @@ class BodyLimitsTest extends NodeTest {
     }
 
     eventually(Duration.ofSeconds(20), () -> {
-      assertThat(partFiles()).as(".part files left").isZero();
+      assertThat(partFiles()).as("temporary files left").isZero();
       assertThat(openFds()).as("open file descriptors (before: %d)", fdsBefore).isLessThan(fdsBefore + 30);
       assertThat(storedFiles()).containsExactlyInAnyOrderElementsOf(filesBefore);
     });

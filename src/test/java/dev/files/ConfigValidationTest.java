@@ -94,4 +94,23 @@ class ConfigValidationTest {
         .contains("encryption.master_key=***").contains("auth.jwt.secret=***")
         .contains("db.url=postgresql://files:***@db:5432/files").contains("http.port=8080").contains("encryption.master_key_id=k1"); // a key's id is no secret
   }
+
+  @Test
+  void s3StorageNeedsItsEndpointBucketAndKeys() {
+    assertThatThrownBy(() -> FilesConfig.load(Map.of("FILES_STORAGE_TYPE", "s3"), Map.of()))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessage("storage.s3.endpoint (FILES_STORAGE_S3_ENDPOINT) is required when storage.type is s3");
+    assertThatThrownBy(() -> FilesConfig.load(Map.of("FILES_STORAGE_TYPE", "s3", "FILES_STORAGE_S3_ENDPOINT", "http://127.0.0.1:9000",
+        "FILES_STORAGE_S3_BUCKET", "files", "FILES_STORAGE_S3_ACCESS_KEY", "k"), Map.of()))
+        .hasMessage("storage.s3.secret_key (FILES_STORAGE_S3_SECRET_KEY) is required when storage.type is s3");
+    assertThatThrownBy(() -> FilesConfig.load(Map.of("FILES_STORAGE_TYPE", "s3", "FILES_STORAGE_S3_ENDPOINT", "127.0.0.1:9000",
+        "FILES_STORAGE_S3_BUCKET", "files", "FILES_STORAGE_S3_ACCESS_KEY", "k", "FILES_STORAGE_S3_SECRET_KEY", "s"), Map.of()))
+        .hasMessage("storage.s3.endpoint (FILES_STORAGE_S3_ENDPOINT) must be an http:// or https:// URL, got '127.0.0.1:9000'");
+    assertThatThrownBy(() -> FilesConfig.load(Map.of("FILES_STORAGE_TYPE", "gcs"), Map.of()))
+        .hasMessage("storage.type (FILES_STORAGE_TYPE) must be one of [local, s3], got 'gcs'");
+    FilesConfig ok = FilesConfig.load(Map.of("FILES_STORAGE_TYPE", "S3", "FILES_STORAGE_S3_ENDPOINT", "http://127.0.0.1:9000",
+        "FILES_STORAGE_S3_BUCKET", "files", "FILES_STORAGE_S3_ACCESS_KEY", "AKIDEXAMPLE", "FILES_STORAGE_S3_SECRET_KEY", "wJalrXUtnFEMI"), Map.of());
+    assertThat(ok.string("storage.type")).isEqualTo("s3");
+    assertThat(ok.describe().toString()).doesNotContain("wJalrXUtnFEMI").doesNotContain("AKIDEXAMPLE");
+  }
 }

@@ -6,7 +6,8 @@ import dev.files.db.FileRepository;
 import dev.files.http.HttpVerticle;
 import dev.files.storage.DataKeys;
 import dev.files.storage.IoExecutor;
-import dev.files.storage.LocalChunkStore;
+import dev.files.storage.EncryptedObjects;
+import dev.files.storage.local.LocalObjectStore;
 import dev.files.support.Api;
 import dev.files.support.TestNode;
 import dev.files.upload.SessionSettings;
@@ -52,7 +53,8 @@ class DatabaseDownTest {
     Pool pool = PgBuilder.pool().connectingTo(new PgConnectOptions().setHost("127.0.0.1").setPort(dbPort)
         .setUser("postgres").setDatabase("nothing")).using(vertx).build();
     FileRepository files = new FileRepository(pool);
-    LocalChunkStore store = new LocalChunkStore(vertx, new IoExecutor(vertx, 2), storage, false);
+    IoExecutor io = new IoExecutor(vertx, 2);
+    EncryptedObjects store = new EncryptedObjects(vertx, io, new LocalObjectStore(vertx, io, storage, false));
     FilesConfig config = FilesConfig.load(Map.of(), Map.of("auth.jwt.secret", TestNode.SECRET));
     DataKeys keys = DataKeys.create(TestNode.MASTER_KEY, TestNode.MASTER_KEY_ID, "", false);
     HttpVerticle.Services services = new HttpVerticle.Services(files, store, keys,

@@ -129,10 +129,10 @@ class EncryptionTest extends NodeTest {
       http.send(partHead);
       http.send(head);
       long parts = 0;
-      for (int i = 0; i < 100 && parts == 0; i++) { // the .part object holds what arrived so far
+      for (int i = 0; i < 100 && parts == 0; i++) { // the temporary file of the write holds what arrived so far
         Thread.sleep(50);
         try (Stream<Path> s = Files.walk(node.storage)) {
-          parts = s.filter(p -> p.toString().endsWith(".part")).count();
+          parts = s.filter(p -> p.getFileName().toString().endsWith(".tmp")).count();
         }
       }
       assertThat(parts).isPositive();

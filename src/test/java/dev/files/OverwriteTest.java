@@ -129,7 +129,7 @@ class OverwriteTest {
     return Db.count(node.dbName, sql.replace("?", "'" + file + "'"));
   }
 
-  /** The objects (files, {@code .part} included) in the file's storage directory. */
+  /** The objects (files, temporary {@code .*.tmp} files of writes in progress included) in the file's storage directory. */
   private static Set<Path> objects(TestNode node, UUID file) throws IOException {
     String id = file.toString();
     Path dir = node.storage.resolve(id.substring(0, 2)).resolve(id);
@@ -181,7 +181,7 @@ class OverwriteTest {
     try {
       // the new bytes are arriving: the part object exists, the upload is not done
       eventually(Duration.ofSeconds(10), () -> assertThat(objects(node, file))
-          .anyMatch(p -> p.getFileName().toString().endsWith(".part")));
+          .anyMatch(p -> p.getFileName().toString().endsWith(".tmp")));
       assertThat(sent).isNotDone();
 
       JsonObject pending = meta(api, file);

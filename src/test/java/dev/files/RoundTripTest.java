@@ -115,7 +115,7 @@ class RoundTripTest extends NodeTest {
     assertThat(Db.count(node.dbName, "SELECT size FROM chunks WHERE file_id = '" + r.getString("id") + "'")).isEqualTo(content.length);
     try (var files = Files.walk(node.storage)) {
       assertThat(files.filter(Files::isRegularFile).map(p -> p.getFileName().toString()))
-          .noneMatch(n -> n.endsWith(".part"));
+          .noneMatch(n -> n.endsWith(".part") || n.endsWith(".tmp"));
     }
   }
 

@@ -174,7 +174,7 @@ class UploadFailureTest extends NodeTest {
     try {
       HttpResponse<String> r = api.upload(company, token, "x.bin", null, new byte[1000]);
       assertThat(r.statusCode()).as(r.body()).isEqualTo(503);
-      assertThat(new JsonObject(r.body()).getString("message")).contains("cannot create");
+      assertThat(new JsonObject(r.body()).getString("message")).isEqualTo("storing an object failed: storage is unavailable");
     } finally {
       Files.delete(node.storage);
       Files.move(moved, node.storage);

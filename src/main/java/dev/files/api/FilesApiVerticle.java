@@ -14,7 +14,7 @@ import dev.files.model.FileNames;
 import dev.files.model.FileRecord;
 import dev.files.storage.ChunkKeys;
 import dev.files.storage.ChunkSink;
-import dev.files.storage.ChunkStore;
+import dev.files.storage.EncryptedObjects;
 import dev.files.storage.DataKeys;
 import dev.files.storage.StorageException;
 import dev.files.upload.ChunkCommit;
@@ -73,7 +73,7 @@ public final class FilesApiVerticle extends VerticleBase {
    * @param baseUrl     scheme, host and port of this node's HTTP edge, for signed URLs ({@code http://host:port})
    * @param maxFileBytes the smaller of {@code limits.max_request_bytes} and {@code limits.max_file_bytes}
    */
-  public record Services(FileRepository files, ChunkStore store, DataKeys dataKeys, UploadSessions sessions,
+  public record Services(FileRepository files, EncryptedObjects store, DataKeys dataKeys, UploadSessions sessions,
                          TokenVerifier verifier, Membership membership, DownloadSigner signer, String baseUrl,
                          long maxFileBytes) {
   }

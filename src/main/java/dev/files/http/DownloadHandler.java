@@ -6,9 +6,10 @@ import dev.files.model.ContentTypes;
 import dev.files.model.FileRecord;
 import com.google.crypto.tink.StreamingAead;
 import dev.files.storage.ChunkCipher;
-import dev.files.storage.ChunkRead;
+import dev.files.storage.ObjectRead;
+import dev.files.storage.ObjectStoreException;
 import dev.files.storage.DataKeys;
-import dev.files.storage.ChunkStore;
+import dev.files.storage.EncryptedObjects;
 import io.vertx.core.Future;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerResponse;
@@ -35,10 +36,10 @@ final class DownloadHandler {
   private static final Logger LOG = LoggerFactory.getLogger(DownloadHandler.class);
 
   private final FileRepository files;
-  private final ChunkStore store;
+  private final EncryptedObjects store;
   private final DataKeys dataKeys;
 
-  DownloadHandler(FileRepository files, ChunkStore store, DataKeys dataKeys) {
+  DownloadHandler(FileRepository files, EncryptedObjects store, DataKeys dataKeys) {
     this.files = files;
     this.store = store;
     this.dataKeys = dataKeys;
@@ -66,8 +67,11 @@ final class DownloadHandler {
     return "\"" + f.id() + "-" + f.generation() + "\"";
   }
 
-  /** A piece of one chunk object: plaintext bytes [offset, offset + length) of {@code key}, decrypted by {@code cipher}. */
-  private record Slice(String key, long offset, long length, ChunkCipher cipher) {
+  /**
+   * A piece of one chunk object: plaintext bytes [offset, offset + length) of {@code key}, which
+   * holds {@code size} plaintext bytes, decrypted by {@code cipher}.
+   */
+  private record Slice(String key, long size, long offset, long length, ChunkCipher cipher) {
   }
 
   private void send(RoutingContext ctx, FileRecord f, List<ChunkRecord> chunks) {
@@ -117,7 +121,7 @@ final class DownloadHandler {
     List<Slice> slices = slices(f, aead, chunks, start, start + length);
     // The first piece is opened before the headers go: a file deleted meanwhile still gets a JSON error.
     Slice first = slices.get(0);
-    store.read(first.key(), first.offset(), first.length(), first.cipher())
+    store.read(first.key(), first.size(), first.offset(), first.length(), first.cipher())
         .onFailure(err -> files.find(f.id()).onComplete(ar -> ctx.fail(ar.succeeded() && ar.result() == null
             ? ApiError.notFound("file " + f.id() + " not found") : err)))
         .onSuccess(read -> stream(resp, read, slices, 0)
@@ -132,12 +136,20 @@ final class DownloadHandler {
               }
               LOG.error("request {}: download of file {} failed after {} bytes: {}", RequestIds.of(ctx.request()), f.id(),
                   resp.bytesWritten(), err.toString());
-              if (!resp.headWritten()) { // nothing sent yet: an error answer is still possible
+              if (!resp.headWritten() && unavailable(err)) { // the store failed, the data may be whole
+                ctx.fail(err);
+              } else if (!resp.headWritten()) { // nothing sent yet: an error answer is still possible
                 ctx.fail(new ApiError(500, "file " + f.id() + " cannot be read: its stored data is damaged"));
               } else {
                 resp.reset(); // cut the connection: the client must not take a short body for the whole file
               }
             }));
+  }
+
+  /** True when the store failed (unreachable, refused): not a sign of damaged data ({@code SHORT} is one). */
+  private static boolean unavailable(Throwable err) {
+    return err instanceof ObjectStoreException e && e.reason() != ObjectStoreException.Reason.SHORT
+        && e.reason() != ObjectStoreException.Reason.NOT_FOUND;
   }
 
   /** The pieces of chunk objects holding bytes [from, to) of the file, in order. */
@@ -152,14 +164,14 @@ final class DownloadHandler {
         continue;
       }
       long readFrom = Math.max(from, chunkStart) - chunkStart;
-      out.add(new Slice(c.storageKey(), readFrom, Math.min(to, chunkEnd) - chunkStart - readFrom,
+      out.add(new Slice(c.storageKey(), c.size(), readFrom, Math.min(to, chunkEnd) - chunkStart - readFrom,
           DataKeys.cipher(aead, f.id(), f.generation(), c.chunkNumber())));
     }
     return out;
   }
 
   /** Pipes {@code read} (slice {@code i}) and then the following slices into the response, without ending it. */
-  private Future<Void> stream(HttpServerResponse resp, ChunkRead read, List<Slice> slices, int i) {
+  private Future<Void> stream(HttpServerResponse resp, ObjectRead read, List<Slice> slices, int i) {
     return read.pipe().endOnComplete(false).to(resp)
         .eventually(read::close)
         .compose(v -> {
@@ -167,7 +179,7 @@ final class DownloadHandler {
             return Future.succeededFuture();
           }
           Slice next = slices.get(i + 1);
-          return store.read(next.key(), next.offset(), next.length(), next.cipher())
+          return store.read(next.key(), next.size(), next.offset(), next.length(), next.cipher())
               .compose(r -> stream(resp, r, slices, i + 1));
         });
   }

@@ -2,7 +2,7 @@ package dev.files.http;
 
 import dev.files.storage.ChunkCipher;
 import dev.files.storage.ChunkSink;
-import dev.files.storage.ChunkStore;
+import dev.files.storage.EncryptedObjects;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.Promise;
@@ -23,7 +23,7 @@ import java.util.List;
  * encrypted for.
  */
 final class FilePart implements WriteStream<Buffer> {
-  private final ChunkStore store;
+  private final EncryptedObjects store;
   final String name;
   final String filename;
   final String contentType;
@@ -36,7 +36,7 @@ final class FilePart implements WriteStream<Buffer> {
   private boolean ended;
   private boolean dropped;
 
-  FilePart(ChunkStore store, String name, String filename, String contentType, String key, long limit, int chunkNumber,
+  FilePart(EncryptedObjects store, String name, String filename, String contentType, String key, long limit, int chunkNumber,
            ChunkCipher cipher) {
     this.store = store;
     this.name = name;

@@ -6,7 +6,7 @@ import dev.files.auth.TokenVerifier;
 import dev.files.db.FileRepository;
 import dev.files.model.FileRecord;
 import dev.files.ops.Operations;
-import dev.files.storage.ChunkStore;
+import dev.files.storage.EncryptedObjects;
 import com.google.crypto.tink.StreamingAead;
 import dev.files.storage.DataKeys;
 import dev.files.upload.UploadSessions;
@@ -39,14 +39,14 @@ public final class HttpVerticle extends VerticleBase {
    * {@code bodyTimeoutMs}: {@code http.idle_timeout_ms} and {@code http.body_timeout_ms} (0: none);
    * {@code signer}: checks the signed download URLs of files.api "read" (null: none honoured).
    */
-  public record Services(FileRepository files, ChunkStore store, DataKeys dataKeys, UploadSessions sessions,
+  public record Services(FileRepository files, EncryptedObjects store, DataKeys dataKeys, UploadSessions sessions,
                          TokenVerifier verifier,
                          Membership membership, String host, int port, long maxRequestBytes, long maxFileBytes,
                          long thumbnailSyncMs, java.util.List<String> corsOrigins, long idleTimeoutMs, long bodyTimeoutMs,
                          dev.files.auth.DownloadSigner signer) {
 
     /** Without CORS ({@code http.cors.origins} empty), with the default request deadlines (60 s without a byte, 1 h for a whole body). */
-    public Services(FileRepository files, ChunkStore store, DataKeys dataKeys, UploadSessions sessions,
+    public Services(FileRepository files, EncryptedObjects store, DataKeys dataKeys, UploadSessions sessions,
                     TokenVerifier verifier, Membership membership, String host, int port, long maxRequestBytes,
                     long maxFileBytes, long thumbnailSyncMs) {
       this(files, store, dataKeys, sessions, verifier, membership, host, port, maxRequestBytes, maxFileBytes,
@@ -213,7 +213,7 @@ public final class HttpVerticle extends VerticleBase {
           LOG.error("request {}: the data key of file {} cannot be unwrapped: {}", RequestIds.of(ctx.request()), fileId, e.toString());
           throw new ApiError(503, "file " + fileId + " cannot be decrypted: " + Errors.keyDetail(e));
         }
-        return s.store().read(t.storageKey(), 0, t.size(), DataKeys.thumbnailCipher(aead, fileId, f.generation(), index))
+        return s.store().read(t.storageKey(), t.size(), 0, t.size(), DataKeys.thumbnailCipher(aead, fileId, f.generation(), index))
             .compose(read -> {
               ctx.response().putHeader("Content-Type", t.type()).putHeader("Content-Length", Long.toString(t.size()))
                   .putHeader("Cache-Control", "private, max-age=3600").putHeader("X-Content-Type-Options", "nosniff");

@@ -7,7 +7,7 @@ import com.google.crypto.tink.StreamingAead;
 import dev.files.db.FileRepository;
 import dev.files.storage.ChunkKeys;
 import dev.files.storage.ChunkSink;
-import dev.files.storage.ChunkStore;
+import dev.files.storage.EncryptedObjects;
 import dev.files.storage.DataKeys;
 import dev.files.storage.StorageException;
 import dev.files.upload.ChunkCommit;
@@ -58,7 +58,7 @@ final class UploadHandler {
   private static final int MAX_INIT_BODY = 64 * 1024;
 
   private final FileRepository files;
-  private final ChunkStore store;
+  private final EncryptedObjects store;
   private final DataKeys dataKeys;
   private final UploadSessions sessions;
   private final long maxRequestBytes;
@@ -72,7 +72,7 @@ final class UploadHandler {
    * @param idleTimeoutMs longest wait for the next byte of a body (0: none), ms
    * @param bodyTimeoutMs longest time to read a whole body (0: none), ms
    */
-  UploadHandler(Vertx vertx, FileRepository files, ChunkStore store, DataKeys dataKeys, UploadSessions sessions,
+  UploadHandler(Vertx vertx, FileRepository files, EncryptedObjects store, DataKeys dataKeys, UploadSessions sessions,
                 long maxRequestBytes, long maxFileBytes, long thumbnailSyncMs, long idleTimeoutMs, long bodyTimeoutMs) {
     this.vertx = vertx;
     this.idleTimeoutMs = idleTimeoutMs;

@@ -1,5 +1,8 @@
 package dev.files.ops;
 
+import dev.files.storage.ObjectStore;
+import dev.files.storage.local.LocalObjectStore;
+
 import dev.files.db.FileRepository;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
@@ -33,18 +36,23 @@ public final class Health {
   }
 
   /**
-   * Readiness: {@code database} (a query on the pool), {@code storage} (a small file written, read back
-   * and deleted in the storage directory, on a worker thread) and, when clustered, {@code cluster}
-   * (Hazelcast running and this node a member).
+   * Readiness: {@code database} (a query on the pool), {@code storage} (for a local directory, a small
+   * file written, read back and deleted in it, on a worker thread; for S3, {@link ObjectStore#probe()}:
+   * the bucket answers) and, when clustered, {@code cluster} (Hazelcast running and this node a member).
    */
-  public static HealthChecks ready(Vertx vertx, FileRepository files, Path storageRoot, HazelcastClusterManager cluster) {
+  public static HealthChecks ready(Vertx vertx, FileRepository files, ObjectStore store, HazelcastClusterManager cluster) {
     HealthChecks checks = HealthChecks.create(vertx);
     checks.register("database", TIMEOUT_MS, p -> files.ping().timeout(TIMEOUT_MS, TimeUnit.MILLISECONDS)
         .onComplete(ar -> p.complete(ar.succeeded() ? Status.OK() : down("PostgreSQL does not answer"))));
-    checks.register("storage", TIMEOUT_MS, p -> vertx.executeBlocking(() -> {
-      probeStorage(storageRoot);
-      return null;
-    }, false).onComplete(ar -> p.complete(ar.succeeded() ? Status.OK() : down("the storage directory cannot be written"))));
+    if (store instanceof LocalObjectStore local) {
+      checks.register("storage", TIMEOUT_MS, p -> vertx.executeBlocking(() -> {
+        probeStorage(local.root());
+        return null;
+      }, false).onComplete(ar -> p.complete(ar.succeeded() ? Status.OK() : down("the storage directory cannot be written"))));
+    } else {
+      checks.register("storage", TIMEOUT_MS, p -> store.probe().timeout(TIMEOUT_MS, TimeUnit.MILLISECONDS)
+          .onComplete(ar -> p.complete(ar.succeeded() ? Status.OK() : down("the object store does not answer"))));
+    }
     if (cluster != null) {
       checks.register("cluster", TIMEOUT_MS, p -> {
         boolean up;

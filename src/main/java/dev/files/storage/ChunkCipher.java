@@ -21,6 +21,52 @@ public interface ChunkCipher {
    */
   SeekableByteChannel decrypting(SeekableByteChannel ciphertext) throws GeneralSecurityException, IOException;
 
+  /**
+   * Where the segments lie in an object this cipher writes (Tink's AES-GCM-HKDF streaming format):
+   * a header of {@code headerBytes}, then segments of {@code segmentBytes} ciphertext bytes each
+   * (the first shorter by the header, the last possibly shorter), each holding {@code segmentBytes -
+   * tagBytes} plaintext bytes (the first {@code headerBytes} fewer). Lets a ranged read ask the store
+   * only for the segments it needs. All sizes in bytes.
+   */
+  record Layout(int headerBytes, int segmentBytes, int tagBytes) {
+
+    /** Plaintext bytes a segment holds (the first one {@code headerBytes} fewer). */
+    public int plainSegmentBytes() {
+      return segmentBytes - tagBytes;
+    }
+
+    /** The segment holding plaintext byte {@code position}. */
+    public long segmentOf(long position) {
+      return (position + headerBytes) / plainSegmentBytes();
+    }
+
+    /** How many segments hold {@code plaintextSize} bytes (an empty plaintext is one empty segment). */
+    public long segments(long plaintextSize) {
+      long first = plainSegmentBytes() - headerBytes;
+      return plaintextSize <= first ? 1 : 1 + (plaintextSize - first + plainSegmentBytes() - 1) / plainSegmentBytes();
+    }
+
+    /** The size of the object that stores {@code plaintextSize} bytes. */
+    public long ciphertextSize(long plaintextSize) {
+      return headerBytes + plaintextSize + segments(plaintextSize) * tagBytes;
+    }
+
+    /** Where segment {@code s}'s ciphertext starts in the object. */
+    public long cipherStart(long s) {
+      return s == 0 ? headerBytes : s * segmentBytes;
+    }
+
+    /** Where segment {@code s}'s plaintext starts. */
+    public long plainStart(long s) {
+      return s == 0 ? 0 : s * plainSegmentBytes() - headerBytes;
+    }
+  }
+
+  /** The segment layout of the objects this cipher writes; null when bytes are stored as they are. */
+  default Layout layout() {
+    return null;
+  }
+
   /** No encryption: for benchmarks against plaintext only ({@code encryption.null_cipher}). */
   ChunkCipher NONE = new ChunkCipher() {
     @Override

@@ -7,7 +7,7 @@ import io.vertx.core.streams.WriteStream;
 
 
 /**
- * The write side of a chunk upload: forwards bytes to a {@link ChunkWrite} while counting them and
+ * The write side of a chunk upload: forwards bytes to a {@link EncryptedWrite} while counting them and
  * keeping the first {@link #HEAD_BYTES} for content sniffing. A write that takes the count past
  * {@code maxBytes} fails with {@link TooLargeException} and forwards nothing. {@link #end()} commits
  * the chunk write; {@link #stored()} then tells its size and SHA-256.
@@ -24,7 +24,7 @@ public final class ChunkSink implements WriteStream<Buffer> {
     }
   }
 
-  private final ChunkWrite target;
+  private final EncryptedWrite target;
   private final long maxBytes;
   private StoredChunk stored;
   private final byte[] head = new byte[HEAD_BYTES];
@@ -32,7 +32,7 @@ public final class ChunkSink implements WriteStream<Buffer> {
   private boolean tooLarge;
 
   /** @param maxBytes the largest number of bytes accepted */
-  public ChunkSink(ChunkWrite target, long maxBytes) {
+  public ChunkSink(EncryptedWrite target, long maxBytes) {
     this.target = target;
     this.maxBytes = maxBytes;
   }
@@ -84,7 +84,7 @@ public final class ChunkSink implements WriteStream<Buffer> {
   }
 
   /** The chunk write the bytes go to. */
-  public ChunkWrite target() {
+  public EncryptedWrite target() {
     return target;
   }
 

@@ -60,6 +60,12 @@ public final class DataKeys {
     }
   }
 
+  /**
+   * The segment layout of {@link #DATA_KEY_PARAMETERS} (Tink's format): a header of 1 + 32 (salt) +
+   * 7 (nonce prefix) bytes, segments of {@link #SEGMENT_BYTES} with a 16-byte GCM tag each.
+   */
+  static final ChunkCipher.Layout LAYOUT = new ChunkCipher.Layout(1 + 32 + 7, SEGMENT_BYTES, 16);
+
   static {
     try {
       StreamingAeadConfig.register();
@@ -223,6 +229,11 @@ public final class DataKeys {
       @Override
       public SeekableByteChannel decrypting(SeekableByteChannel ciphertext) throws GeneralSecurityException, IOException {
         return aead.newSeekableDecryptingChannel(ciphertext, ad);
+      }
+
+      @Override
+      public Layout layout() {
+        return LAYOUT;
       }
     };
   }

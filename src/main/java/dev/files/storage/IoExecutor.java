@@ -80,7 +80,12 @@ public final class IoExecutor implements AutoCloseable {
     pool.execute(task);
   }
 
-  /** A queue whose tasks run in submission order, one at a time. */
+  /**
+   * A queue whose tasks run in submission order, one at a time. Their futures complete in that order
+   * too, but callbacks need not run in it: a callback added to a future already complete runs at
+   * once, while the one of the task before may still wait in the event loop's queue. Code that hands
+   * results on in order must keep its own order ({@code EncryptedWrite} does).
+   */
   public Serial serial() {
     return new Serial();
   }

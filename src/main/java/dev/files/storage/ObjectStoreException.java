@@ -47,6 +47,18 @@ public final class ObjectStoreException extends StorageException {
     return reason;
   }
 
+  /** True for {@link Reason#NOT_FOUND}: an object that should exist does not (HTTP 500). */
+  @Override
+  public boolean missing() {
+    return reason == Reason.NOT_FOUND;
+  }
+
+  /** The message (already in the service's terms), or the missing-data text for {@code NOT_FOUND}. */
+  @Override
+  public String publicMessage() {
+    return reason == Reason.NOT_FOUND || reason == Reason.FULL ? super.publicMessage() : getMessage();
+  }
+
   /**
    * {@code err} as an ObjectStoreException: itself when it is one, else {@code fallback} unless the
    * cause shows a full disk (then {@link Reason#FULL}).

@@ -32,7 +32,7 @@ public class StorageException extends RuntimeException {
     if (full) {
       return "storage is full";
     }
-    if (missing) {
+    if (missing()) {
       return "stored data of this file is missing";
     }
     if (busy) {

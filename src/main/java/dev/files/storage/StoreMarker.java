@@ -8,9 +8,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.util.List;
 import java.util.UUID;
-import java.util.stream.Stream;
 
 /**
  * The local store's side of the store identity: the file {@value #FILE} in the store's directory,
@@ -63,42 +61,5 @@ public final class StoreMarker {
     } catch (IOException ignored) {
       // not every file system lets a directory be forced
     }
-  }
-
-  /** True when the store at {@code root} holds any object (a regular file not named with a leading dot). */
-  public static boolean holdsObjects(Path root) throws IOException {
-    if (!Files.isDirectory(root)) {
-      return false;
-    }
-    try (Stream<Path> all = Files.walk(root)) {
-      return all.anyMatch(p -> !p.getFileName().toString().startsWith(".") && Files.isRegularFile(p));
-    }
-  }
-
-  /**
-   * Keys of up to {@code limit} objects of the store at {@code root}, in directory order (objects
-   * being written, {@code *.part}, are left out).
-   */
-  public static List<String> sampleObjects(Path root, int limit) throws IOException {
-    if (!Files.isDirectory(root)) {
-      return List.of();
-    }
-    try (Stream<Path> all = Files.walk(root)) {
-      return all.filter(p -> {
-        String name = p.getFileName().toString();
-        return !name.startsWith(".") && !name.endsWith(".part") && Files.isRegularFile(p);
-      }).limit(limit).map(p -> root.relativize(p).toString().replace('\\', '/')).toList();
-    }
-  }
-
-  /** True when at least one of {@code keys} is an object of the store at {@code root}. */
-  public static boolean holdsAny(Path root, List<String> keys) {
-    for (String key : keys) {
-      Path p = root.resolve(key).normalize();
-      if (p.startsWith(root) && Files.isRegularFile(p)) {
-        return true;
-      }
-    }
-    return false;
   }
 }

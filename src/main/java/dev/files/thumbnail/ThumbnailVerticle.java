@@ -9,8 +9,8 @@ import dev.files.model.ChunkRecord;
 import dev.files.model.FileRecord;
 import dev.files.ops.ServiceMetrics;
 import dev.files.storage.ChunkKeys;
-import dev.files.storage.ChunkStore;
-import dev.files.storage.ChunkWrite;
+import dev.files.storage.EncryptedObjects;
+import dev.files.storage.EncryptedWrite;
 import dev.files.storage.DataKeys;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -48,14 +48,14 @@ public final class ThumbnailVerticle extends VerticleBase {
   }
 
   private final FileRepository files;
-  private final ChunkStore store;
+  private final EncryptedObjects store;
   private final DataKeys dataKeys;
   private final Settings settings;
   private final Thumbnailer thumbnailer;
   private int active;
   private final java.util.ArrayDeque<JsonObject> waiting = new java.util.ArrayDeque<>();
 
-  public ThumbnailVerticle(FileRepository files, ChunkStore store, DataKeys dataKeys, Settings settings) {
+  public ThumbnailVerticle(FileRepository files, EncryptedObjects store, DataKeys dataKeys, Settings settings) {
     this.files = files;
     this.store = store;
     this.dataKeys = dataKeys;
@@ -118,7 +118,7 @@ public final class ThumbnailVerticle extends VerticleBase {
             int length = bytes.length();
             // the thumbnail's object is opened while the image is decoded: one wait less after it
             String key = ChunkKeys.prefix(f.id()) + UUID.randomUUID() + ".thumb";
-            Future<ChunkWrite> opened = store.create(key, DataKeys.thumbnailCipher(aead, f.id(), f.generation(), 0));
+            Future<EncryptedWrite> opened = store.create(key, DataKeys.thumbnailCipher(aead, f.id(), f.generation(), 0));
             return vertx.executeBlocking(() -> thumbnailer.make(
                 () -> new Images.Source(plain, length), length, f.mime(), f.name()), false)
                 .transform(made -> {
@@ -126,7 +126,7 @@ public final class ThumbnailVerticle extends VerticleBase {
                   if (made.succeeded() && result.done()) {
                     return save(opened, key, result.thumbnail()).compose(row -> record(f, Thumbnailer.Result.DONE, row));
                   }
-                  Future<Void> discarded = opened.compose(ChunkWrite::abort, err -> Future.succeededFuture());
+                  Future<Void> discarded = opened.compose(EncryptedWrite::abort, err -> Future.succeededFuture());
                   if (made.failed()) {
                     return discarded.transform(x -> Future.failedFuture(made.cause()));
                   }
@@ -151,7 +151,7 @@ public final class ThumbnailVerticle extends VerticleBase {
       if (c.size() == 0) {
         continue;
       }
-      chain = chain.compose(v -> store.read(c.storageKey(), 0, c.size(),
+      chain = chain.compose(v -> store.read(c.storageKey(), c.size(), 0, c.size(),
           DataKeys.cipher(aead, f.id(), f.generation(), c.chunkNumber())).compose(read -> {
         Promise<Void> done = Promise.promise();
         read.exceptionHandler(done::tryFail).endHandler(x -> done.tryComplete()).handler(all::appendBuffer);
@@ -162,7 +162,7 @@ public final class ThumbnailVerticle extends VerticleBase {
   }
 
   /** Writes the thumbnail into its opened object under {@code key} and commits it; aborts it on failure. */
-  private Future<FileRepository.ThumbnailRow> save(Future<ChunkWrite> opened, String key, Thumbnail t) {
+  private Future<FileRepository.ThumbnailRow> save(Future<EncryptedWrite> opened, String key, Thumbnail t) {
     return opened
         .compose(write -> write.write(Buffer.buffer(t.bytes())).compose(v -> write.commit())
             .recover(err -> write.abort().transform(x -> Future.failedFuture(err))))

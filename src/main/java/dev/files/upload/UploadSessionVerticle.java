@@ -6,9 +6,10 @@ import dev.files.events.Outbox;
 import dev.files.model.ContentTypes;
 import dev.files.model.FileRecord;
 import dev.files.storage.ChunkKeys;
-import dev.files.storage.ChunkStore;
+import dev.files.storage.EncryptedObjects;
 import dev.files.storage.DataKeys;
-import dev.files.storage.StoredObject;
+import dev.files.storage.ObjectInfo;
+import dev.files.storage.ObjectPage;
 import dev.files.ops.ServiceMetrics;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -52,10 +53,12 @@ import java.util.UUID;
 public final class UploadSessionVerticle extends VerticleBase {
 
   private static final Logger LOG = LoggerFactory.getLogger(UploadSessionVerticle.class);
+  /** Keys per listing page when an expired upload's stray objects are looked for. */
+  private static final int ORPHAN_PAGE = 1000;
 
   private final UUID fileId;
   private final FileRepository files;
-  private final ChunkStore store;
+  private final EncryptedObjects store;
   private final DataKeys dataKeys;
   private final UploadSessions sessions;
   private final SessionSettings settings;
@@ -71,7 +74,7 @@ public final class UploadSessionVerticle extends VerticleBase {
   /** Another node took the session over: every message is answered {@link UploadSessions#MOVED}. */
   private boolean stale;
 
-  UploadSessionVerticle(UUID fileId, FileRepository files, ChunkStore store, DataKeys dataKeys,
+  UploadSessionVerticle(UUID fileId, FileRepository files, EncryptedObjects store, DataKeys dataKeys,
                         UploadSessions sessions, SessionSettings settings, Commits commits,
                         SessionOwners owners, long epoch) {
     this.owners = owners;
@@ -247,19 +250,23 @@ public final class UploadSessionVerticle extends VerticleBase {
       removeObjects(keys);
       closing = true;
       LOG.info("file {}: abandoned upload expired, {} chunk(s) removed", fileId, keys.size());
-      return store.list(ChunkKeys.prefix(fileId))
-          .compose(objects -> files.unreferenced(objects.stream()
-              .filter(o -> o.modifiedMs() < before).map(StoredObject::key).toList()))
-          .map(orphans -> {
-            removeObjects(orphans);
-            return new JsonObject().put("status", "expired");
-          });
+      return removeOrphans(before, null).map(v -> new JsonObject().put("status", "expired"));
     });
   }
 
   /** The first statement of each transaction: this session's epoch is still the owner row's. */
   private Future<Void> guard(io.vertx.sqlclient.SqlConnection conn) {
     return owners.check(conn, fileId, epoch);
+  }
+
+  /** Removes, page by page from {@code token}, the file's objects older than {@code before} that no row refers to. */
+  private Future<Void> removeOrphans(long before, String token) {
+    return store.store().list(ChunkKeys.prefix(fileId), token, ORPHAN_PAGE).compose((ObjectPage page) ->
+        files.unreferenced(page.objects().stream().filter(o -> o.modifiedMs() < before).map(ObjectInfo::key).toList())
+            .compose(orphans -> {
+              removeObjects(orphans);
+              return page.hasNext() ? removeOrphans(before, page.next()) : Future.<Void>succeededFuture();
+            }));
   }
 
   private void checkCompany(FileRecord f, UUID companyId) {
@@ -269,9 +276,9 @@ public final class UploadSessionVerticle extends VerticleBase {
   }
 
   private void removeObjects(List<String> keys) {
-    for (String key : keys) {
-      store.delete(key).onFailure(err -> LOG.warn("file {}: could not remove chunk object {}: {}",
-          fileId, key, err.getMessage()));
+    if (!keys.isEmpty()) {
+      store.delete(keys).onFailure(err -> LOG.warn("file {}: could not remove {} chunk object(s): {}",
+          fileId, keys.size(), err.getMessage()));
     }
   }
 

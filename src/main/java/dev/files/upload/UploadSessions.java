@@ -3,7 +3,7 @@ package dev.files.upload;
 import dev.files.bus.Addresses;
 import dev.files.bus.InternalBus;
 import dev.files.db.FileRepository;
-import dev.files.storage.ChunkStore;
+import dev.files.storage.EncryptedObjects;
 import dev.files.storage.DataKeys;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -65,7 +65,7 @@ public final class UploadSessions {
 
   private final Vertx vertx;
   private final FileRepository files;
-  private final ChunkStore store;
+  private final EncryptedObjects store;
   private final SessionSettings settings;
   private final DataKeys dataKeys;
   private final SessionOwners owners;
@@ -79,7 +79,7 @@ public final class UploadSessions {
   private final Commits commits;
 
   /** Sessions of a node alone (not clustered), owned under a random node id, without a lease. */
-  public UploadSessions(Vertx vertx, FileRepository files, ChunkStore store, DataKeys dataKeys,
+  public UploadSessions(Vertx vertx, FileRepository files, EncryptedObjects store, DataKeys dataKeys,
                         SessionSettings settings) {
     this(vertx, files, store, dataKeys, settings, Integer.MAX_VALUE, localOwners(vertx, files), 1500);
   }
@@ -96,7 +96,7 @@ public final class UploadSessions {
    * @param sendTimeoutMs how long a question to another node waits for its answer before the owner is
    *                      looked up again, ms ({@code cluster.session_send_timeout_ms})
    */
-  public UploadSessions(Vertx vertx, FileRepository files, ChunkStore store, DataKeys dataKeys,
+  public UploadSessions(Vertx vertx, FileRepository files, EncryptedObjects store, DataKeys dataKeys,
                         SessionSettings settings, int maxAsking, SessionOwners owners, long sendTimeoutMs) {
     this.maxAsking = maxAsking;
     this.vertx = vertx;

@@ -4,14 +4,21 @@ import dev.files.bus.Addresses;
 import dev.files.bus.InternalBus;
 import dev.files.db.FileRepository;
 import dev.files.ops.ServiceMetrics;
-import dev.files.storage.ChunkStore;
+import dev.files.storage.EncryptedObjects;
+import dev.files.storage.ObjectInfo;
+import dev.files.storage.ObjectPage;
+import dev.files.storage.StoreSide;
+import dev.files.storage.local.LocalObjectStore;
 import io.vertx.core.Future;
+import io.vertx.pgclient.PgConnectOptions;
+import io.vertx.pgclient.PgConnection;
+import io.vertx.sqlclient.SqlConnection;
+import io.vertx.sqlclient.Tuple;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 
@@ -19,28 +26,48 @@ import java.util.UUID;
  * The periodic sweep (every {@code upload.sweep_interval_ms}): asks the sessions of uploads untouched
  * for {@code upload.expire_after_ms} to abandon them (rows, chunks and stray objects go), removes
  * the objects of retired chunks whose grace has ended, and asks again for thumbnails still waiting
- * after {@code thumbnails.retry_after_ms}. Every node sweeps; the sessions serialise the
- * work per file and every step is idempotent.
+ * after {@code thumbnails.retry_after_ms}. Every {@code upload.orphan_scan_interval_ms} it also
+ * pages through the store's listing ({@code storage.list_page_size} keys a page, never the whole
+ * listing in memory) and removes old objects no row refers to.
+ *
+ * <p>In a cluster one node sweeps at a time: a pass runs only while it holds the PostgreSQL advisory
+ * lock {@link #SWEEP_LOCK} ({@code pg_try_advisory_lock} on a connection of its own, opened for the
+ * pass outside the pool so that the pass's own queries never wait for it, and closed at the end,
+ * which releases the lock, as PostgreSQL does when a node dies); a node that does not get it skips
+ * that pass. The sessions serialise the work per file and every step is idempotent.
  */
 public final class UploadSweepVerticle extends VerticleBase {
 
   private static final Logger LOG = LoggerFactory.getLogger(UploadSweepVerticle.class);
   private static final int BATCH = 200;
+  /** The key of the advisory lock held by the node that sweeps (any fixed number; "files" in ASCII). */
+  public static final long SWEEP_LOCK = 0x66696c6573L;
+  /** How long a temporary file of a local write may stay before the sweep removes it (a crashed write): 1 day. */
+  private static final long TEMPORARY_MAX_AGE_MS = 24L * 3600 * 1000;
 
   private final FileRepository files;
-  private final ChunkStore store;
+  private final EncryptedObjects store;
   private final UploadSessions sessions;
   private final long thumbnailRetryMs;
   private final long orphanScanMs;
   private long lastOrphanScan = System.currentTimeMillis();
   private boolean running;
+  private final int pageSize;
+  private final PgConnectOptions lockDb;
+  /** Passes this node ran (it held the lock) and skipped (another node held it); for tests and logs. */
+  private int passes;
+  private int skipped;
 
   /**
    * @param thumbnailRetryMs thumbnails still waiting after this long (ms) are asked for again
    * @param orphanScanMs     how often the whole store is scanned for objects no row refers to (ms)
+   * @param pageSize         keys per listing page of the orphan scan (1 to 1000)
+   * @param lockDb           the database ({@code db.url}) the lock's own connection is opened to
    */
-  public UploadSweepVerticle(FileRepository files, ChunkStore store, UploadSessions sessions, long thumbnailRetryMs,
-                             long orphanScanMs) {
+  public UploadSweepVerticle(FileRepository files, EncryptedObjects store, UploadSessions sessions, long thumbnailRetryMs,
+                             long orphanScanMs, int pageSize, PgConnectOptions lockDb) {
+    this.pageSize = pageSize;
+    this.lockDb = lockDb;
     this.files = files;
     this.store = store;
     this.sessions = sessions;
@@ -61,33 +88,74 @@ public final class UploadSweepVerticle extends VerticleBase {
    */
   private Future<Void> scanOrphans(long before) {
     lastOrphanScan = System.currentTimeMillis();
-    return store.list("").compose(objects -> {
-      List<String> old = objects.stream().filter(o -> o.modifiedMs() < before)
-          .map(dev.files.storage.StoredObject::key).toList();
-      Future<Void> chain = Future.succeededFuture();
-      for (int i = 0; i < old.size(); i += 1000) {
-        List<String> batch = old.subList(i, Math.min(old.size(), i + 1000));
-        chain = chain.compose(v -> files.unreferenced(batch)).compose(orphans -> {
-          if (!orphans.isEmpty()) {
-            LOG.info("sweep: removing {} stored object(s) that no row refers to", orphans.size());
+    Future<Void> temporaries = store.store() instanceof LocalObjectStore local
+        ? local.removeTemporaries(TEMPORARY_MAX_AGE_MS).<Void>map(n -> {
+          if (n > 0) {
+            LOG.info("sweep: removed {} temporary file(s) of interrupted writes", n);
           }
-          List<? extends Future<?>> deletes = orphans.stream().map(store::delete).toList();
-          return Future.join(deletes).<Void>transform(ar -> {
-            ServiceMetrics.of(vertx).sweepRemoved((int) deletes.stream().filter(Future::succeeded).count());
-            return Future.succeededFuture();
-          });
+          return null;
+        }) : Future.succeededFuture();
+    return temporaries.compose(v -> scanPage(before, null));
+  }
+
+  /** One page of the listing from {@code token}: its old unreferenced objects removed, then the next page. */
+  private Future<Void> scanPage(long before, String token) {
+    return store.store().list("", token, pageSize).compose((ObjectPage page) -> {
+      List<String> old = page.objects().stream().filter(o -> o.modifiedMs() < before && !StoreSide.isMarker(o.key()))
+          .map(ObjectInfo::key).toList();
+      Future<Void> done = old.isEmpty() ? Future.succeededFuture() : files.unreferenced(old).compose(orphans -> {
+        if (orphans.isEmpty()) {
+          return Future.succeededFuture();
+        }
+        LOG.info("sweep: removing {} stored object(s) that no row refers to", orphans.size());
+        return store.delete(orphans).map(x -> {
+          ServiceMetrics.of(vertx).sweepRemoved(orphans.size());
+          return (Void) null;
         });
-      }
-      return chain;
+      });
+      return done.compose(v -> page.hasNext() ? scanPage(before, page.next()) : Future.succeededFuture());
     });
   }
 
-  /** One pass; a pass still running when the next is due is not overlapped. */
+  /**
+   * One pass, while this node holds the sweep lock; a pass still running when the next is due is not
+   * overlapped, and a node that does not get the lock skips the pass.
+   */
   Future<Void> sweep() {
     if (running) {
       return Future.succeededFuture();
     }
     running = true;
+    return PgConnection.connect(vertx, lockDb).compose(conn -> conn.preparedQuery("SELECT pg_try_advisory_lock($1)")
+            .execute(Tuple.of(SWEEP_LOCK))
+            .compose(rows -> {
+              if (!rows.iterator().next().getBoolean(0)) {
+                skipped++;
+                LOG.debug("sweep: another node is sweeping; this pass is skipped");
+                return Future.<Void>succeededFuture();
+              }
+              passes++;
+              return pass().eventually(() -> unlock(conn));
+            })
+            .eventually(conn::close))
+        .onFailure(err -> LOG.warn("sweep failed: {}", err.getMessage()))
+        .eventually(() -> {
+          running = false;
+          return Future.succeededFuture();
+        });
+  }
+
+  private Future<Void> unlock(SqlConnection conn) {
+    return conn.preparedQuery("SELECT pg_advisory_unlock($1)").execute(Tuple.of(SWEEP_LOCK)).<Void>mapEmpty()
+        .recover(err -> Future.succeededFuture()); // closing the connection releases it too
+  }
+
+  /** Passes run by this node, and passes skipped because another node held the lock. */
+  public int[] passes() {
+    return new int[]{passes, skipped};
+  }
+
+  private Future<Void> pass() {
     long now = System.currentTimeMillis();
     long before = now - sessions.settings().expireAfterMs();
     return files.staleUploads(before, BATCH)
@@ -103,17 +171,10 @@ public final class UploadSweepVerticle extends VerticleBase {
           return chain;
         })
         .compose(v -> files.dueRetired(now, BATCH * 5))
-        .compose(keys -> {
-          List<Future<String>> removed = new ArrayList<>();
-          for (String key : keys) {
-            removed.add(store.delete(key).map(key));
-          }
-          return Future.join(removed).transform(ar -> {
-            List<String> gone = removed.stream().filter(Future::succeeded).map(Future::result).toList();
-            ServiceMetrics.of(vertx).sweepRemoved(gone.size());
-            return gone.isEmpty() ? Future.<Void>succeededFuture() : files.forgetRetired(gone);
-          });
-        })
+        .compose(keys -> keys.isEmpty() ? Future.<Void>succeededFuture() : store.delete(keys).compose(x -> {
+          ServiceMetrics.of(vertx).sweepRemoved(keys.size());
+          return files.forgetRetired(keys); // on a failure they stay listed: deleting again is safe
+        }))
         .compose(v -> files.waitingThumbnails(now - thumbnailRetryMs, BATCH))
         .map(waiting -> {
           for (var w : waiting) { // dropped by a full queue, or lost with a node: ask again
@@ -122,11 +183,6 @@ public final class UploadSweepVerticle extends VerticleBase {
           }
           return (Void) null;
         })
-        .compose(v -> now - lastOrphanScan >= orphanScanMs ? scanOrphans(before) : Future.<Void>succeededFuture())
-        .onFailure(err -> LOG.warn("sweep failed: {}", err.getMessage()))
-        .eventually(() -> {
-          running = false;
-          return Future.succeededFuture();
-        });
+        .compose(v -> now - lastOrphanScan >= orphanScanMs ? scanOrphans(before) : Future.<Void>succeededFuture());
   }
 }

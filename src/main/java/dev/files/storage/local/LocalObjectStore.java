@@ -142,6 +142,8 @@ public final class LocalObjectStore implements ObjectStore {
     private long size;
     private boolean paused;
     private boolean done;
+    /** A batch that could not be written (storage thread): the end must not publish what came before it. */
+    private volatile Exception writeError;
 
     LocalWrite(ContextInternal ctx, FileChannel channel, Path temp, Path target, ReadStream<Buffer> body, Promise<Long> result) {
       this.ctx = ctx;
@@ -181,11 +183,19 @@ public final class LocalObjectStore implements ObjectStore {
       batchBytes = 0;
       queued += bytes;
       serial.run(() -> {
-        for (Buffer b : buffers) {
-          ByteBuffer bb = ((BufferInternal) b).getByteBuf().nioBuffer();
-          while (bb.hasRemaining()) {
-            channel.write(bb);
+        if (writeError != null) {
+          throw writeError;
+        }
+        try {
+          for (Buffer b : buffers) {
+            ByteBuffer bb = ((BufferInternal) b).getByteBuf().nioBuffer();
+            while (bb.hasRemaining()) {
+              channel.write(bb);
+            }
           }
+        } catch (IOException | RuntimeException e) {
+          writeError = e;
+          throw e;
         }
         return null;
       }).onComplete(ar -> {
@@ -211,6 +221,9 @@ public final class LocalObjectStore implements ObjectStore {
       done = true;
       serial.run(() -> {
         try {
+          if (writeError != null) { // the last batch failed after the end arrived
+            throw writeError;
+          }
           if (fsync) {
             channel.force(false);
           }
