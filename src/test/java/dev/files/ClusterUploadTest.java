@@ -36,7 +36,8 @@ import static dev.files.support.Eventually.eventually;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Three clustered nodes in one JVM on one database and one shared storage directory: one upload
+ * Three clustered nodes in one JVM on one database and one S3 bucket (S3Proxy), each with its own
+ * local directory: no bytes are shared but through the bucket. One upload
  * session per file in the cluster (owner row with an epoch in PostgreSQL), whichever node a chunk
  * reaches; two nodes racing to start a session end with one owner; a session whose epoch was taken
  * over changes nothing, stops, and its question is answered by the new owner.
@@ -73,9 +74,13 @@ class ClusterUploadTest {
   final String token = TestNode.userToken(UUID.randomUUID(), company);
   final Random random = new Random(11);
   final ExecutorService pool = Executors.newFixedThreadPool(6);
+  static final String BUCKET = "files";
+  dev.files.support.S3ProxyServer s3proxy;
 
   @BeforeAll
   void start() throws Exception {
+    s3proxy = dev.files.support.S3ProxyServer.start();
+    Files.createDirectories(s3proxy.bucketDir(BUCKET)); // the filesystem back end's bucket
     xml = Files.createTempFile("cluster-upload", ".xml");
     Files.writeString(xml, HAZELCAST_XML);
     String name = "files-upload-" + UUID.randomUUID();
@@ -85,9 +90,11 @@ class ClusterUploadTest {
     for (int i = 0; i < 3; i++) {
       Map<String, Object> s = new HashMap<>(Map.of("cluster.enabled", true, "cluster.config", xml.toString(),
           "cluster.name", name, "cluster.port", base + i, "cluster.members", members));
-      if (first != null) { // one database and one storage directory for all
+      s.putAll(Map.of("storage.type", "s3", "storage.s3.endpoint", s3proxy.endpoint(), "storage.s3.bucket", BUCKET,
+          "storage.s3.access_key", dev.files.support.S3ProxyServer.ACCESS_KEY,
+          "storage.s3.secret_key", dev.files.support.S3ProxyServer.SECRET_KEY, "storage.s3.path_style", true));
+      if (first != null) { // one database for all; each its own local directory
         s.put("db.url", first.get("db.url"));
-        s.put("storage.local.path", first.get("storage.local.path"));
       }
       TestNode n = TestNode.start(s);
       if (first == null) {
@@ -104,12 +111,15 @@ class ClusterUploadTest {
   void stop() throws Exception {
     pool.shutdownNow();
     for (int i = nodes.size() - 1; i > 0; i--) {
-      nodes.get(i).stop(); // keeps the shared database and directory
+      nodes.get(i).stop(); // keeps the shared database
     }
     if (!nodes.isEmpty()) {
       nodes.get(0).close();
     }
     Files.deleteIfExists(xml);
+    if (s3proxy != null) {
+      s3proxy.close();
+    }
   }
 
   private String db() {
@@ -168,6 +178,18 @@ class ClusterUploadTest {
       assertThat(nodes).allSatisfy(n -> assertThat(n.node.sessions().deploymentOf(file)).isNull());
     });
     assertDownloads(file, content);
+    // every chunk is an object of its own in the bucket, and nothing of it on a node's disk
+    try (var objects = Files.walk(s3proxy.bucketDir(BUCKET))) {
+      assertThat(objects.filter(Files::isRegularFile).filter(f -> f.toString().contains(file.toString()))).hasSize(24);
+    }
+    for (TestNode n : nodes) {
+      Path local = Path.of(String.valueOf(n.settings.get("storage.local.path")));
+      if (Files.exists(local)) {
+        try (var files = Files.walk(local)) {
+          assertThat(files.filter(f -> f.toString().contains(file.toString()))).isEmpty();
+        }
+      }
+    }
   }
 
   @Test
