@@ -44,6 +44,15 @@ class ThumbnailServiceTest extends NodeTest {
     return out.toByteArray();
   }
 
+  /**
+   * A real wallpaper (a few MB of WebP) takes seconds to decode on a busy 2-core machine: the wait of
+   * thumbnail_sync is long enough that "done" is what is checked, never the machine's speed.
+   */
+  @Override
+  protected Map<String, ?> settings() {
+    return Map.of("thumbnails.sync_wait_ms", 60_000);
+  }
+
   private JsonObject syncUpload(String name, String type, byte[] content) throws Exception {
     HttpResponse<String> r = api.post(api.files(company) + "?thumbnail_sync=1", token,
         new Api.Multipart().filename(name).partType(type), content);
