@@ -76,7 +76,7 @@ class EventCrashTest {
       assertThat(Files.readString(logs[0])).contains(RELAYS);
       assertThat(relayLocks()).isEqualTo(1);
     });
-    startProcess(1);
+    spawn(1); // B starts while the subscriber joins
     subscriber = Vertx.builder().with(new VertxOptions().setEventBusOptions(new EventBusOptions().setHost("127.0.0.1")))
         .withClusterManager(new HazelcastClusterManager(ClusterSettings.hazelcast(
             FilesConfig.load(Map.of(), TestNode.nodeSettings(settings.get(2))))))
@@ -87,6 +87,7 @@ class EventCrashTest {
     for (MessageConsumer<JsonObject> c : consumers) {
       c.completion().await(30, TimeUnit.SECONDS);
     }
+    awaitReady(1);
   }
 
   @AfterAll
@@ -108,9 +109,20 @@ class EventCrashTest {
       }
     }
     Files.deleteIfExists(xml);
+    for (Path log : logs) {
+      if (log != null) {
+        Files.deleteIfExists(log);
+      }
+    }
   }
 
   private void startProcess(int i) throws Exception {
+    spawn(i);
+    awaitReady(i);
+  }
+
+  /** Starts node {@code i}'s process, its output in {@code logs[i]}. */
+  private void spawn(int i) throws Exception {
     logs[i] = Files.createTempFile("event-crash-node-" + i, ".log");
     String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
     ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
@@ -118,6 +130,9 @@ class EventCrashTest {
     pb.environment().keySet().removeIf(k -> k.startsWith("FILES_") && !k.startsWith("FILES_TEST_"));
     TestNode.nodeSettings(settings.get(i)).forEach((k, v) -> pb.environment().put(FilesConfig.envName(k), String.valueOf(v)));
     processes[i] = pb.start();
+  }
+
+  private void awaitReady(int i) throws Exception {
     for (int t = 0; t < 1200; t++) {
       try {
         if (api(i).get(base(i) + "/health/ready", null).statusCode() == 200) {
