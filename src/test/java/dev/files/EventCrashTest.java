@@ -13,8 +13,11 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
 
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
@@ -27,6 +30,7 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
 
 import static dev.files.support.Eventually.eventually;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -37,16 +41,19 @@ import static org.assertj.core.api.Assertions.assertThat;
  * says so and pg_locks shows one holder). A is frozen (SIGSTOP), an upload through B commits its event row
  * (A, the only node allowed to publish, cannot), then A is killed (SIGKILL): PostgreSQL releases A's lock,
  * B's relay takes it and publishes the event; a subscriber in this JVM (a clustered Vert.x, no service)
- * receives it once, or twice with one id, the id of the outbox row.
+ * receives it once, or twice with one id, the id of the outbox row. Then A is started again and B, now the
+ * relay, is frozen and left frozen: once B's node lease lapsed A ends B's relay connection, takes the lock
+ * and publishes; B, resumed, does not take it back. Which node relays is read from PostgreSQL: the
+ * {@code application_name} of the connection holding the advisory lock names the node.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class EventCrashTest {
-
-  static final String RELAYS = "outbox relay: this node publishes the file events";
 
   final List<Map<String, Object>> settings = new ArrayList<>();
   final Process[] processes = new Process[2];
   final Path[] logs = new Path[2];
+  final String[] ids = new String[2];
   Path xml;
   Vertx subscriber;
   final UUID company = UUID.randomUUID();
@@ -72,10 +79,7 @@ class EventCrashTest {
     }
     // A alone first: its relay takes the lock, and keeps it while A lives
     startProcess(0);
-    eventually(Duration.ofSeconds(30), () -> {
-      assertThat(Files.readString(logs[0])).contains(RELAYS);
-      assertThat(relayLocks()).isEqualTo(1);
-    });
+    eventually(Duration.ofSeconds(30), () -> assertThat(relay()).isEqualTo(0));
     spawn(1); // B starts while the subscriber joins
     subscriber = Vertx.builder().with(new VertxOptions().setEventBusOptions(new EventBusOptions().setHost("127.0.0.1")))
         .withClusterManager(new HazelcastClusterManager(ClusterSettings.hazelcast(
@@ -136,6 +140,9 @@ class EventCrashTest {
     for (int t = 0; t < 1200; t++) {
       try {
         if (api(i).get(base(i) + "/health/ready", null).statusCode() == 200) {
+          Matcher m = ClusterFailoverTest.NODE_ID.matcher(Files.readString(logs[i]));
+          assertThat(m.find()).as("node id in the log").isTrue();
+          ids[i] = m.group(1);
           return;
         }
       } catch (java.io.IOException notYet) {
@@ -163,11 +170,23 @@ class EventCrashTest {
     assertThat(new ProcessBuilder("kill", "-" + signal, String.valueOf(p.pid())).start().waitFor()).isZero();
   }
 
-  /** Sessions holding the relay's advisory lock in the service's database. */
-  private long relayLocks() throws Exception {
-    return Db.count(db(), "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
-        + " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-        + " AND ((classid::bigint << 32) | objid::bigint) = " + OutboxRelay.LOCK_KEY);
+  /**
+   * The node whose relay holds the lock (0 or 1), by the {@code application_name} of the holding
+   * connection; -1 when none does.
+   */
+  private int relay() throws Exception {
+    List<String> holders = Db.strings(db(), "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+        + " WHERE l.locktype = 'advisory' AND l.granted"
+        + " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        + " AND ((l.classid::bigint << 32) | l.objid::bigint) = " + OutboxRelay.LOCK_KEY);
+    assertThat(holders).as("holders of the relay lock").hasSizeLessThanOrEqualTo(1);
+    for (int i = 0; i < 2; i++) {
+      if (!holders.isEmpty() && holders.get(0).equals(OutboxRelay.APPLICATION_NAME + ids[i])) {
+        return i;
+      }
+    }
+    assertThat(holders).as("the lock is held by a relay of node 0 or 1").isEmpty();
+    return -1;
   }
 
   private static List<JsonObject> of(List<JsonObject> events, UUID file) {
@@ -181,18 +200,18 @@ class EventCrashTest {
   }
 
   @Test
+  @Order(1)
   void theRelayKilledBetweenCommitAndPublishTheOtherNodePublishesTheEvent() throws Exception {
     // the subscriber's registrations reach A: an event committed through B arrives through A's relay
     UUID first = upload(1, "before".getBytes());
     eventually(Duration.ofSeconds(20), () -> assertThat(of(all, first)).hasSize(1));
-    assertThat(Files.readString(logs[1])).doesNotContain(RELAYS);
-    assertThat(relayLocks()).isEqualTo(1);
+    assertThat(relay()).as("node A relays").isEqualTo(0);
 
     signal(processes[0], "STOP");
     UUID id;
     List<String> rowIds;
+    byte[] content = "committed while the relay is frozen".getBytes();
     try {
-      byte[] content = "committed while the relay is frozen".getBytes();
       id = upload(1, content);
       // committed with its event row, which nobody publishes: the lock is A's
       rowIds = Db.strings(db(), "SELECT id::text FROM event_outbox WHERE file_id = '" + id + "'"
@@ -200,7 +219,7 @@ class EventCrashTest {
       assertThat(rowIds).hasSize(1);
       Thread.sleep(1000); // two polls of B's relay
       assertThat(of(all, id)).isEmpty();
-      assertThat(relayLocks()).isEqualTo(1);
+      assertThat(relay()).isEqualTo(0);
     } finally {
       processes[0].destroyForcibly(); // SIGKILL, also of a stopped process
     }
@@ -210,24 +229,66 @@ class EventCrashTest {
         (System.nanoTime() - t0) / 1_000_000);
     assertThat(processes[0].waitFor(10, TimeUnit.SECONDS)).isTrue();
     Thread.sleep(1500); // three polls: a second delivery, if any, has come
-    for (List<JsonObject> seen : List.of(of(all, id), of(ofCompany, id))) {
-      assertThat(seen).hasSizeBetween(1, 2);
-      assertThat(seen).allSatisfy(e -> {
-        assertThat(e.getString("id")).isEqualTo(rowIds.get(0));
-        assertThat(e.getString("type")).isEqualTo("file.uploaded");
-        assertThat(e.getString("company_id")).isEqualTo(company.toString());
-        assertThat(e.getJsonObject("resource").getString("id")).isEqualTo(id.toString());
-        assertThat(e.getJsonObject("resource").getJsonObject("upload_data").getLong("size"))
-            .isEqualTo("committed while the relay is frozen".length());
-      });
-    }
-    assertThat(Files.readString(logs[1])).contains(RELAYS);
-    assertThat(relayLocks()).isEqualTo(1);
+    assertDelivered(id, rowIds.get(0), content.length);
+    assertThat(relay()).as("node B relays").isEqualTo(1);
     assertThat(Db.count(db(), "SELECT count(*) FROM event_outbox WHERE file_id = '" + id + "' AND published_at IS NOT NULL"))
         .isEqualTo(1);
     // B relays what comes next
     UUID after = upload(1, "after".getBytes());
     eventually(Duration.ofSeconds(20), () -> assertThat(of(all, after)).hasSize(1));
     assertThat(of(all, first)).hasSize(1);
+  }
+
+  /**
+   * The relay frozen and never killed: its connection (and lock) stays open, yet once its node lease lapsed
+   * the other node ends that connection, takes the lock and publishes; resumed, the frozen node publishes
+   * nothing new and does not take the lock back.
+   */
+  @Test
+  @Order(2)
+  void theRelayFrozenTheOtherNodeTakesOverOnceItsLeaseLapsed() throws Exception {
+    startProcess(0);
+    eventually(Duration.ofSeconds(30), () -> assertThat(relay()).as("node B relays").isEqualTo(1));
+    UUID warm = upload(0, "warm".getBytes());
+    eventually(Duration.ofSeconds(20), () -> assertThat(of(all, warm)).hasSize(1));
+
+    signal(processes[1], "STOP");
+    UUID id;
+    byte[] content = "committed while the relay is frozen, and it stays frozen".getBytes();
+    long t0;
+    try {
+      id = upload(0, content);
+      t0 = System.nanoTime();
+      eventually(Duration.ofSeconds(30), () -> assertThat(of(all, id)).isNotEmpty());
+      System.out.printf("event committed while the relaying node is frozen: delivered %d ms after the commit%n",
+          (System.nanoTime() - t0) / 1_000_000);
+      assertThat(relay()).as("node A relays").isEqualTo(0);
+    } finally {
+      signal(processes[1], "CONT");
+    }
+    List<String> rowIds = Db.strings(db(), "SELECT id::text FROM event_outbox WHERE file_id = '" + id + "'");
+    assertThat(rowIds).hasSize(1);
+    eventually(Duration.ofSeconds(20), () -> assertThat(Files.readString(logs[1]))
+        .contains("outbox relay: connection to the database lost"));
+    Thread.sleep(1500); // three polls of the resumed node
+    assertThat(relay()).as("node A keeps the lock").isEqualTo(0);
+    assertDelivered(id, rowIds.get(0), content.length);
+    assertThat(Files.readString(logs[0])).contains("held the relay lock though its node lease had lapsed");
+    UUID after = upload(0, "after".getBytes());
+    eventually(Duration.ofSeconds(20), () -> assertThat(of(all, after)).hasSize(1));
+  }
+
+  /** The event of {@code file}'s upload came once or twice, always with the outbox row's id, on both addresses. */
+  private void assertDelivered(UUID file, String rowId, long size) {
+    for (List<JsonObject> seen : List.of(of(all, file), of(ofCompany, file))) {
+      assertThat(seen).hasSizeBetween(1, 2);
+      assertThat(seen).allSatisfy(e -> {
+        assertThat(e.getString("id")).isEqualTo(rowId);
+        assertThat(e.getString("type")).isEqualTo("file.uploaded");
+        assertThat(e.getString("company_id")).isEqualTo(company.toString());
+        assertThat(e.getJsonObject("resource").getString("id")).isEqualTo(file.toString());
+        assertThat(e.getJsonObject("resource").getJsonObject("upload_data").getLong("size")).isEqualTo(size);
+      });
+    }
   }
 }
