@@ -178,7 +178,7 @@ public final class Node {
               (int) config.number("http.port"), config.number("limits.max_request_bytes"),
               config.number("limits.max_file_bytes"), config.number("thumbnails.sync_wait_ms"),
               corsOrigins, config.number("http.idle_timeout_ms"), config.number("http.body_timeout_ms"), signer);
-          OutboxRelay relay = new OutboxRelay(PgConnectOptions.fromUri(config.string("db.url")),
+          OutboxRelay relay = new OutboxRelay(PgConnectOptions.fromUri(config.string("db.url")), owners.nodeId(),
               config.number("events.poll_ms"), config.number("events.retention_ms"));
           Operations ops = new Operations(metrics, Health.live(vx), Health.ready(vx, files, objects, clusterManager));
           // the store and its database must belong together before the sweep may collect orphans

@@ -190,6 +190,15 @@ class AuthTest extends NodeTest {
     // a row removed behind the service's back: the node still answers from its cache
     Db.execute(node.dbName, "DELETE FROM company_members WHERE user_id = '" + member + "'");
     assertThat(api.get(api.file(company, file), noClaim).statusCode()).isEqualTo(200);
+    // the change notice is internal: one without the cluster's secret (any process on the bus) is ignored
+    var bus = node.node.vertx().eventBus();
+    JsonObject pair = new JsonObject().put("company_id", company.toString()).put("user_id", member.toString());
+    bus.publish(Addresses.MEMBERS_CHANGED, pair);
+    bus.publish(Addresses.MEMBERS_CHANGED, pair, new io.vertx.core.eventbus.DeliveryOptions()
+        .addHeader(dev.files.bus.InternalBus.HEADER, "forged"));
+    bus.publish(Addresses.MEMBERS_CHANGED, "not a pair: would empty the whole cache");
+    Thread.sleep(300);
+    assertThat(api.get(api.file(company, file), noClaim).statusCode()).isEqualTo(200);
     // files.members announces its change: the cached answer is dropped at once
     String server = sign(TestNode.SECRET, new JsonObject().put("sub", UUID.randomUUID().toString()).put("server_request", true),
         new JWTOptions().setExpiresInSeconds(600));

@@ -2,7 +2,9 @@ package dev.files;
 
 import dev.files.api.FilesApi;
 import dev.files.bus.Addresses;
+import dev.files.sibling.EventSibling;
 import dev.files.sibling.ExampleSibling;
+import dev.files.support.Samples;
 import dev.files.support.Api;
 import dev.files.support.Chunks;
 import dev.files.support.Db;
@@ -34,6 +36,7 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -209,6 +212,66 @@ class FilesApiClusterTest {
     java.util.Arrays.sort(nanos);
     System.out.printf("files.api get over the cluster: p50 %.2f ms, p99 %.2f ms (1000 calls)%n",
         nanos[499] / 1e6, nanos[989] / 1e6);
+  }
+
+  /**
+   * A sibling on the third node (no service there) listening on files.events.<company_id> sees the
+   * upload, thumbnail, overwrite and delete of a file once each, with the outbox rows' ids, and
+   * nothing else about that file.
+   */
+  @Test
+  void aSiblingOnAnotherNodeSeesEveryEventOfAFileExactlyOnce() throws Exception {
+    UUID events = UUID.randomUUID();
+    String user = TestNode.userToken(UUID.randomUUID(), events);
+    String app = TestNode.appToken(UUID.randomUUID(), events);
+    List<JsonObject> seen = new CopyOnWriteArrayList<>();
+    await(sibling.deployVerticle(new EventSibling(seen::add),
+        new DeploymentOptions().setConfig(new JsonObject().put("company_id", events.toString()))));
+    // the sibling's registration reaches the publishing node: a first file's event arrives
+    Api http = new Api(a);
+    UUID warmUp = UUID.fromString(Api.resource(http.upload(events, user, "w.txt", "text/plain", new byte[]{1})).getString("id"));
+    Eventually.eventually(Duration.ofSeconds(20), () -> assertThat(ofFile(seen, warmUp)).isNotEmpty());
+
+    byte[] png = Samples.image("png", 300, 200);
+    HttpResponse<String> up = http.post(http.files(events) + "?thumbnail_sync=1", user,
+        new Api.Multipart().filename("p.png").partType("image/png"), png);
+    assertThat(up.statusCode()).as(up.body()).isEqualTo(200);
+    UUID id = UUID.fromString(Api.resource(up).getString("id"));
+    assertThat(Api.resource(up).getJsonObject("metadata").getString("thumbnails_status")).isEqualTo("done");
+    FilesApi files = FilesApi.proxy(sibling, app);
+    JsonObject afterThumbnails = await(files.get(events.toString(), id.toString())).getJsonObject("resource");
+    byte[] text = "second version".getBytes(StandardCharsets.UTF_8);
+    Api onB = new Api(b);
+    HttpResponse<String> over = onB.post(onB.file(events, id), app, new Api.Multipart().filename("a.txt").partType("text/plain"), text);
+    assertThat(over.statusCode()).as(over.body()).isEqualTo(200);
+    JsonObject afterOverwrite = await(files.get(events.toString(), id.toString())).getJsonObject("resource");
+    assertThat(await(files.delete(events.toString(), id.toString()))).isEqualTo(new JsonObject().put("status", "success"));
+
+    Eventually.eventually(Duration.ofSeconds(20), () -> assertThat(ofFile(seen, id)).hasSizeGreaterThanOrEqualTo(4));
+    Thread.sleep(1500); // three polls of the relay: nothing comes again
+    List<JsonObject> got = ofFile(seen, id);
+    assertThat(got.stream().map(e -> e.getString("type")).toList())
+        .containsExactly("file.uploaded", "file.thumbnails.ready", "file.overwritten", "file.deleted");
+    assertThat(got.stream().map(e -> e.getString("id")).toList())
+        .isEqualTo(Db.strings(a.dbName, "SELECT id::text FROM event_outbox WHERE file_id = '" + id + "' ORDER BY seq"))
+        .doesNotHaveDuplicates();
+    for (JsonObject e : got) {
+      assertThat(e.getString("company_id")).isEqualTo(events.toString());
+      assertThat(e.getString("file_id")).isEqualTo(id.toString());
+    }
+    JsonObject uploaded = got.get(0).getJsonObject("resource");
+    assertThat(uploaded.getString("upload_status")).isEqualTo("complete");
+    assertThat(uploaded.getJsonObject("upload_data").getLong("size")).isEqualTo(png.length);
+    assertThat(got.get(1).getJsonObject("resource")).isEqualTo(afterThumbnails);
+    assertThat(got.get(2).getJsonObject("resource")).isEqualTo(afterOverwrite);
+    assertThat(afterOverwrite.getJsonObject("upload_data").getLong("size")).isEqualTo(text.length);
+    assertThat(got.get(3).containsKey("resource")).isFalse();
+    // only this company's events reach its address
+    assertThat(seen).allSatisfy(e -> assertThat(e.getString("company_id")).isEqualTo(events.toString()));
+  }
+
+  private static List<JsonObject> ofFile(List<JsonObject> events, UUID file) {
+    return events.stream().filter(e -> file.toString().equals(e.getString("file_id"))).toList();
   }
 
   @Test

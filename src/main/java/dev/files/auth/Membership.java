@@ -1,6 +1,7 @@
 package dev.files.auth;
 
 import dev.files.bus.Addresses;
+import dev.files.bus.InternalBus;
 import dev.files.db.FileRepository;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -82,22 +83,25 @@ public final class Membership {
 
   /**
    * Drops cached answers as {@link Addresses#MEMBERS_CHANGED} announces changes (from any node).
-   * A malformed notification empties the whole cache.
+   * A malformed notification empties the whole cache. The address is internal ({@link InternalBus}):
+   * a notice without the cluster's secret is logged and ignored, so a process that is not a node
+   * cannot empty the caches of every node and turn each membership check into a database read.
    */
   public Future<Void> listen(Vertx vertx) {
-    return vertx.eventBus().<JsonObject>consumer(Addresses.MEMBERS_CHANGED, msg -> {
+    return vertx.eventBus().<JsonObject>consumer(Addresses.MEMBERS_CHANGED, InternalBus.of(vertx).<JsonObject>guard(msg -> {
       try {
         invalidate(UUID.fromString(msg.body().getString("company_id")), UUID.fromString(msg.body().getString("user_id")));
       } catch (RuntimeException e) {
         epoch.incrementAndGet();
         cache.clear();
       }
-    }).completion();
+    })).completion();
   }
 
   /** Tells every node (this one included) that (company, user) changed. */
   public static void announce(Vertx vertx, UUID companyId, UUID userId) {
     vertx.eventBus().publish(Addresses.MEMBERS_CHANGED,
-        new JsonObject().put("company_id", companyId.toString()).put("user_id", userId.toString()));
+        new JsonObject().put("company_id", companyId.toString()).put("user_id", userId.toString()),
+        InternalBus.of(vertx).options());
   }
 }

@@ -6,7 +6,7 @@ import java.util.UUID;
  * Event-bus addresses of the service: the contract for sibling verticles (message shapes are
  * described on each constant and in the README, "Event bus").
  *
- * <p>Internal addresses ({@link #THUMBNAILS}, {@link #thumbnailsReady}, {@link #upload},
+ * <p>Internal addresses ({@link #THUMBNAILS}, {@link #thumbnailsReady}, {@link #upload}, {@link #MEMBERS_CHANGED},
  * {@link #EVENTS_RELAY}) accept only messages of the service's own nodes: senders use
  * {@link InternalBus#options()}, consumers {@link InternalBus#guard}; anything else is refused (403).
  */
@@ -49,7 +49,8 @@ public final class Addresses {
 
   /**
    * Published by the node that changed a membership row: {@code {"company_id": uuid, "user_id": uuid}};
-   * every node drops its cached answer for the pair ({@code dev.files.auth.Membership}). Internal.
+   * every node drops its cached answer for the pair ({@code dev.files.auth.Membership}). Internal: a notice
+   * without the cluster's secret is ignored ({@link InternalBus}).
    */
   public static final String MEMBERS_CHANGED = "files.members.changed";
 

@@ -27,6 +27,15 @@ import java.util.List;
  * try (a machine that vanishes without closing its connection keeps the lock until PostgreSQL finds the
  * connection dead: its {@code tcp_keepalives_*} settings bound that time).
  *
+ * <p>A frozen node (SIGSTOP, a long pause) keeps its connection, hence the lock, open. So the relay's
+ * connection is named {@code files outbox relay <node_id>} ({@code application_name}), and a relay that
+ * does not get the lock ends the holder's connection ({@code pg_terminate_backend}) when the holder's node
+ * lease ({@code nodes.lease_until}, refreshed every quarter of {@code cluster.lease_ms}) has lapsed by the
+ * database's clock: the same rule by which other nodes take a frozen node's upload sessions over. It then
+ * takes the lock at its next try. A frozen relay that resumes finds its connection gone and stops
+ * publishing; what it had read before it froze it may still publish once, late: duplicates with the
+ * same {@code id}.
+ *
  * <p>The relay holding the lock reads the unpublished rows in {@code seq} order ({@value #BATCH} at a
  * time), publishes each body on {@code files.events} and on {@code files.events.<company_id>}, then marks
  * them published, through its locking connection (if it lost the lock, it cannot mark anything).
@@ -44,7 +53,11 @@ public final class OutboxRelay extends VerticleBase {
   static final int BATCH = 100;
   private static final long CLEANUP_EVERY_MS = 60_000;
 
+  /** Prefix of the relay connection's {@code application_name}; the node id follows. */
+  public static final String APPLICATION_NAME = "files outbox relay ";
+
   private final PgConnectOptions connectOptions;
+  private final String nodeId;
   private final long pollMs;
   private final long retentionMs;
 
@@ -59,11 +72,13 @@ public final class OutboxRelay extends VerticleBase {
 
   /**
    * @param connectOptions the database of the service ({@code db.url})
+   * @param nodeId         this node's id (the {@code nodes} row of its lease)
    * @param pollMs         {@code events.poll_ms}: how often to try the lock and look for unpublished events
    * @param retentionMs    {@code events.retention_ms}: how long published rows are kept
    */
-  public OutboxRelay(PgConnectOptions connectOptions, long pollMs, long retentionMs) {
-    this.connectOptions = connectOptions;
+  public OutboxRelay(PgConnectOptions connectOptions, String nodeId, long pollMs, long retentionMs) {
+    this.connectOptions = new PgConnectOptions(connectOptions).addProperty("application_name", APPLICATION_NAME + nodeId);
+    this.nodeId = nodeId;
     this.pollMs = pollMs;
     this.retentionMs = retentionMs;
   }
@@ -131,7 +146,11 @@ public final class OutboxRelay extends VerticleBase {
         c.close();
         return;
       }
-      if (!ar.result().iterator().next().getBoolean(0) || c != conn || leading) {
+      if (!ar.result().iterator().next().getBoolean(0)) {
+        endLapsedHolder(c);
+        return;
+      }
+      if (c != conn || leading) {
         return;
       }
       leading = true;
@@ -139,6 +158,26 @@ public final class OutboxRelay extends VerticleBase {
       wake = vertx.eventBus().consumer(Addresses.EVENTS_RELAY, InternalBus.of(vertx).guard(m -> drain()));
       drain();
     });
+  }
+
+  /**
+   * Ends the connection holding the lock when it is another node's relay whose node lease has lapsed
+   * (that node is frozen or cut off from the database); the lock is free once its backend exits.
+   */
+  private void endLapsedHolder(PgConnection c) {
+    c.preparedQuery("""
+            SELECT a.application_name, pg_terminate_backend(a.pid)
+            FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+            JOIN nodes n ON n.node_id = substr(a.application_name, length($2) + 1)
+            WHERE l.locktype = 'advisory' AND l.granted
+              AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+              AND ((l.classid::bigint << 32) | l.objid::bigint) = $1
+              AND a.application_name LIKE $2 || '%' AND a.application_name <> $3
+              AND n.lease_until < now()""")
+        .execute(Tuple.of(LOCK_KEY, APPLICATION_NAME, APPLICATION_NAME + nodeId))
+        .onSuccess(rows -> rows.forEach(r -> LOG.warn("outbox relay: '{}' held the relay lock though its node lease had"
+            + " lapsed (frozen or cut off): its connection was ended, this node takes over", r.getString(0))))
+        .onFailure(err -> LOG.debug("outbox relay: cannot look at the lock's holder: {}", err.toString()));
   }
 
   /** The relay's connection closed: the lock (if held) is gone with it. */
