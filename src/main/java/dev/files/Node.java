@@ -456,7 +456,7 @@ public final class Node {
    * not answer delays this by at most 5 s.
    */
   public Future<Void> close() {
-    return sessions.stopAll("the node stops")
+    return sessions.close()
         .compose(v -> owners.stopLease())
         .timeout(5, TimeUnit.SECONDS)
         .recover(err -> {
