@@ -517,7 +517,7 @@ public final class Node {
     // worker thread of Vert.x), then Vert.x from a thread of its own: a close asked for on an event
     // loop would report its end to that closed event loop.
     Promise<Void> done = Promise.promise();
-    sessions.stopAll("the node stops")
+    sessions.close()
         .compose(v -> owners.stopLease())
         .timeout(5, TimeUnit.SECONDS)
         .recover(err -> {

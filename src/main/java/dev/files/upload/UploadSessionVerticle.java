@@ -99,8 +99,11 @@ public final class UploadSessionVerticle extends VerticleBase {
   public Future<?> stop() {
     stopped = true;
     sessions.forget(fileId, deploymentID());
-    owners.release(fileId, epoch).onFailure(err -> LOG.debug("session {} row not removed: {}", fileId, err.getMessage()));
-    return Future.succeededFuture();
+    // awaited: a node that stops removes its owner rows before it gives up its lease and leaves
+    return owners.release(fileId, epoch).recover(err -> {
+      LOG.warn("upload session of file {} (epoch {}): its owner row was not removed: {}", fileId, epoch, err.getMessage());
+      return Future.succeededFuture();
+    });
   }
 
   private void receive(Message<JsonObject> msg) {

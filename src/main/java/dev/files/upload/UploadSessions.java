@@ -71,6 +71,8 @@ public final class UploadSessions {
   private final SessionOwners owners;
   private final long sendTimeoutMs;
   private final Map<UUID, Future<String>> running = new ConcurrentHashMap<>();
+  /** Set by {@link #close()}: this node takes no session any more. */
+  private volatile boolean closing;
   /** Questions asked and not yet answered, per file. */
   private final Map<UUID, Integer> asking = new ConcurrentHashMap<>();
   /** Questions in flight to another node, by node id: failed at once when that node leaves. */
@@ -173,6 +175,16 @@ public final class UploadSessions {
       LOG.warn("stopping the {} upload session(s) of this node: {}", stops.size(), why);
     }
     return Future.join(stops).mapEmpty();
+  }
+
+  /**
+   * Before the node stops: it takes no session any more (a question for a file then answers
+   * {@link #MOVED}, and the asker looks the owner up again, taking the session itself once this node
+   * removed its owner row), then stops every session it runs ({@link #stopAll}), removing their owner rows.
+   */
+  public Future<Void> close() {
+    closing = true;
+    return stopAll("the node stops");
   }
 
   /** The timings sessions run with. */
@@ -387,6 +399,9 @@ public final class UploadSessions {
 
   /** This node's running session of the file (its deployment id), taking the session when none runs. */
   private Future<String> session(UUID fileId) {
+    if (closing) {
+      return Future.failedFuture(new Moved("this node is stopping: it takes no upload session of file " + fileId));
+    }
     return running.computeIfAbsent(fileId, id -> {
       Future<String> deployed = owners.take(id).compose(epoch -> epoch == null
           ? Future.failedFuture(new Moved("the upload session of file " + id + " runs on another node"))

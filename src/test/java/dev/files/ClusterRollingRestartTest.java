@@ -1,0 +1,358 @@
+package dev.files;
+
+import dev.files.support.Api;
+import dev.files.support.Chunks;
+import dev.files.support.Db;
+import dev.files.support.Samples;
+import dev.files.support.TestNode;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+import java.io.IOException;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static dev.files.support.Eventually.eventually;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * A rolling restart of a 3-node cluster (each node its own JVM; one database, one shared storage
+ * directory) while a client uploads continuously: the nodes are restarted one after another (SIGTERM,
+ * the node drains and exits 0, then a new process starts on the same ports and the test waits until it
+ * is ready and every node sees 3 members again).
+ *
+ * <p>The client runs {@value #CLIENTS} threads; each uploads files one after another: most in
+ * {@value #CHUNKS} chunks of 64 KiB, each chunk sent to the next node in its rotation (round-robin), and
+ * every third file as one whole-file upload. The client acts as a load balancer would: a node that has been
+ * sent SIGTERM stays in the rotation until a request to it fails at the connection (refused once the drain
+ * closed its port, or an idle kept-alive connection closed by the drain before the request was read); that
+ * request is then sent again to another node and the node leaves the rotation until it is ready again. A
+ * chunk sent again is the same chunk, which the service records once. Any other failure fails the test: a
+ * 5xx or any status other than 200, or a connection failure of a node that was not sent SIGTERM.
+ *
+ * <p>Asserted afterwards: every stopped node exited 0 after its drain; every upload completed, and its
+ * download (through any node) has the SHA-256 of what was sent; every chunk is recorded once; no owner
+ * row of an upload session is left naming a node that has stopped.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class ClusterRollingRestartTest {
+
+  static final int CHUNK = 64 * 1024;
+  static final int CHUNKS = 6;
+  static final int CLIENTS = 3;
+  static final Pattern NODE_ID = Pattern.compile("owned as node ([0-9a-f-]{36})");
+
+  final List<Map<String, Object>> settings = new ArrayList<>();
+  final Process[] processes = new Process[3];
+  final Path[] logs = new Path[3];
+  final String[] ids = new String[3];
+  /** Node ids of the processes stopped so far. */
+  final List<String> stoppedIds = new ArrayList<>();
+  /** Whether node i is in the client's rotation. */
+  final boolean[] up = new boolean[3];
+  /** Whether node i has been sent SIGTERM and not restarted yet. */
+  final boolean[] stopping = new boolean[3];
+  Path xml;
+  final UUID company = UUID.randomUUID();
+  final String token = TestNode.userToken(UUID.randomUUID(), company);
+
+  @BeforeAll
+  void start() throws Exception {
+    xml = Files.createTempFile("cluster-rolling", ".xml");
+    Files.writeString(xml, ClusterUploadTest.HAZELCAST_XML);
+    String name = "files-rolling-" + UUID.randomUUID();
+    int base = 20000 + (int) (Math.random() * 20000);
+    String members = "127.0.0.1:" + base + ",127.0.0.1:" + (base + 1) + ",127.0.0.1:" + (base + 2);
+    for (int i = 0; i < 3; i++) {
+      Map<String, Object> s = new HashMap<>(Map.of("cluster.enabled", true, "cluster.config", xml.toString(),
+          "cluster.name", name, "cluster.port", base + i, "cluster.members", members, "thumbnails.workers", 0,
+          "http.drain_timeout_ms", 20_000));
+      Map<String, Object> full = TestNode.settings(s);
+      if (i > 0) {
+        full.put("db.url", settings.get(0).get("db.url"));
+        full.put("storage.local.path", settings.get(0).get("storage.local.path"));
+      }
+      settings.add(full);
+    }
+    for (int i = 0; i < 3; i++) {
+      launch(i);
+    }
+    for (int i = 0; i < 3; i++) {
+      awaitReady(i);
+    }
+    awaitMembers(3);
+  }
+
+  @AfterAll
+  void stop() throws Exception {
+    for (Process p : processes) {
+      if (p != null && p.isAlive()) {
+        p.destroyForcibly().waitFor();
+      }
+    }
+    Db.drop((String) settings.get(0).get("test.db_name"));
+    Path storage = Path.of((String) settings.get(0).get("storage.local.path"));
+    if (Files.exists(storage)) {
+      try (var s = Files.walk(storage)) {
+        s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+      }
+    }
+    Files.deleteIfExists(xml);
+  }
+
+  private void startProcess(int i) throws Exception {
+    launch(i);
+    awaitReady(i);
+  }
+
+  /** Starts the process of node {@code i} (its log in a temporary file). */
+  private void launch(int i) throws Exception {
+    logs[i] = Files.createTempFile("rolling-node-" + i, ".log");
+    String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+    ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-Xmx256m", "-cp", classpath, "dev.files.Main").redirectErrorStream(true).redirectOutput(logs[i].toFile());
+    pb.environment().keySet().removeIf(k -> k.startsWith("FILES_") && !k.startsWith("FILES_TEST_"));
+    TestNode.nodeSettings(settings.get(i)).forEach((k, v) -> pb.environment().put(FilesConfig.envName(k), String.valueOf(v)));
+    processes[i] = pb.start();
+  }
+
+  /** Waits until node {@code i} answers its ready check; reads its node id from its log. */
+  private void awaitReady(int i) throws Exception {
+    for (int t = 0; t < 1200; t++) {
+      try {
+        if (api(i).get(base(i) + "/health/ready", null).statusCode() == 200) {
+          Matcher m = NODE_ID.matcher(Files.readString(logs[i]));
+          assertThat(m.find()).as("node id in the log").isTrue();
+          ids[i] = m.group(1);
+          return;
+        }
+      } catch (IOException notYet) {
+        // not listening yet
+      }
+      assertThat(processes[i].isAlive()).as("node exited: " + Files.readString(logs[i])).isTrue();
+      Thread.sleep(100);
+    }
+    throw new AssertionError("node did not start: " + Files.readString(logs[i]));
+  }
+
+  private String base(int i) {
+    return "http://127.0.0.1:" + settings.get(i).get("http.port");
+  }
+
+  private Api api(int i) {
+    return new Api(base(i) + "/internal/services/files/v1");
+  }
+
+  private String db() {
+    return (String) settings.get(0).get("test.db_name");
+  }
+
+  /** Waits until every node's ready check sees {@code n} cluster members. */
+  private void awaitMembers(int n) throws Exception {
+    eventually(Duration.ofSeconds(60), () -> {
+      for (int i = 0; i < 3; i++) {
+        HttpResponse<String> r = api(i).get(base(i) + "/health/ready", null);
+        assertThat(r.statusCode()).as("node " + i + " ready: " + r.body()).isEqualTo(200);
+        JsonObject cluster = new JsonObject(r.body()).getJsonArray("checks").stream().map(c -> (JsonObject) c)
+            .filter(c -> c.getString("id").equals("cluster")).findFirst().orElseThrow();
+        assertThat(cluster.getJsonObject("data").getInteger("members")).as("members seen by node " + i).isEqualTo(n);
+      }
+    });
+  }
+
+  /** The metric files_upload_sessions of each node: the sessions it runs. */
+  private List<Double> sessionsPerNode() throws Exception {
+    List<Double> out = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      out.add(OperabilityTest.metric(api(i).get(base(i) + "/metrics", null).body(), "files_upload_sessions"));
+    }
+    return out;
+  }
+
+  /** A request of the client to one node. */
+  private interface Exchange {
+    HttpResponse<String> send(Api api) throws IOException, InterruptedException;
+  }
+
+  /** The rotation: which node the client sends its next request to. */
+  private final AtomicInteger next = new AtomicInteger();
+  /** Requests sent again to another node after a connection failure at a node taken out of the rotation. */
+  private final AtomicInteger resent = new AtomicInteger();
+  /** Answers per node (to show that every node served during the run). */
+  private final Map<Integer, AtomicInteger> served = new ConcurrentHashMap<>();
+
+  /**
+   * Sends one request as a load balancer would: to the next node in the rotation, and again to another
+   * when that node was taken out of the rotation meanwhile and the connection failed. Asserts a 200.
+   */
+  private JsonObject exchange(String what, Exchange exchange) throws Exception {
+    for (int attempt = 0; attempt < 20; attempt++) {
+      int i = pick();
+      try {
+        HttpResponse<String> r = exchange.send(api(i));
+        assertThat(r.statusCode()).as(what + " through node " + i + ": " + r.body()).isEqualTo(200);
+        served.computeIfAbsent(i, k -> new AtomicInteger()).incrementAndGet();
+        return Api.resource(r);
+      } catch (IOException e) {
+        synchronized (up) {
+          if (!stopping[i]) {
+            throw new AssertionError(what + " through node " + i + " (in the rotation) failed: " + e, e);
+          }
+        }
+        resent.incrementAndGet();
+      }
+    }
+    throw new AssertionError(what + ": no node answered");
+  }
+
+  private int pick() {
+    synchronized (up) {
+      for (int k = 0; k < 3; k++) {
+        int i = Math.floorMod(next.getAndIncrement(), 3);
+        if (up[i]) {
+          return i;
+        }
+      }
+    }
+    throw new AssertionError("no node in the rotation");
+  }
+
+  private void setUp(int i, boolean value) {
+    synchronized (up) {
+      up[i] = value;
+      stopping[i] = !value;
+    }
+  }
+
+  private void setStopping(int i) {
+    synchronized (up) {
+      stopping[i] = true;
+    }
+  }
+
+  record Uploaded(UUID id, String sha256, int chunks, int size) {
+  }
+
+  /** One client thread: uploads files until {@code stop}; records each completed upload. */
+  private void client(int n, java.util.concurrent.atomic.AtomicBoolean stop, List<Uploaded> done) throws Exception {
+    Random random = new Random(100 + n);
+    for (int f = 0; !stop.get(); f++) {
+      if (f % 3 == 2) {
+        byte[] content = Samples.random(random, CHUNK + random.nextInt(CHUNK));
+        JsonObject r = exchange("whole-file upload", api -> api.upload(company, token, "whole.bin",
+            "application/octet-stream", content));
+        done.add(new Uploaded(UUID.fromString(r.getString("id")), Api.sha256(content), 1, content.length));
+        continue;
+      }
+      byte[] content = Samples.random(random, CHUNKS * CHUNK + random.nextInt(CHUNK));
+      List<long[]> parts = Chunks.split(content.length, CHUNK);
+      JsonObject init = exchange("init", api -> {
+        HttpResponse<String> r = Api.CLIENT.send(api.request(api.files(company) + "?filename=c.bin&total_chunks="
+            + parts.size() + "&total_size=" + content.length, token).header("Content-Type", "text/plain")
+            .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{}")).build(), HttpResponse.BodyHandlers.ofString());
+        return r;
+      });
+      UUID file = UUID.fromString(init.getString("id"));
+      JsonObject last = null;
+      for (int c = 0; c < parts.size(); c++) {
+        int number = c + 1;
+        byte[] bytes = Chunks.slice(content, parts.get(c));
+        last = exchange("chunk " + number + " of file " + file, api -> api.post(api.file(company, file) + "?"
+            + Chunks.query(number, parts.size(), content.length), token, new Api.Multipart().filename("blob"), bytes));
+      }
+      assertThat(last.getString("upload_status")).as("file " + file + " after its last chunk").isEqualTo("complete");
+      done.add(new Uploaded(file, Api.sha256(content), parts.size(), content.length));
+    }
+  }
+
+  @Test
+  void everyNodeRestartedInTurnWhileAClientUploadsNoUploadFailsAndEveryFileIsByteExact() throws Exception {
+    for (int i = 0; i < 3; i++) {
+      setUp(i, true);
+    }
+    java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+    List<Uploaded> done = new CopyOnWriteArrayList<>();
+    List<Throwable> failures = new CopyOnWriteArrayList<>();
+    List<Thread> threads = new ArrayList<>();
+    for (int n = 0; n < CLIENTS; n++) {
+      int id = n;
+      Thread t = new Thread(() -> {
+        try {
+          client(id, stop, done);
+        } catch (Throwable e) {
+          failures.add(e);
+          stop.set(true);
+        }
+      }, "rolling-client-" + n);
+      t.start();
+      threads.add(t);
+    }
+    try {
+      for (int i = 0; i < 3 && failures.isEmpty(); i++) {
+        Thread.sleep(1500); // uploads under way on every node
+        int before = done.size();
+        setStopping(i);
+        String stopped = ids[i];
+        processes[i].destroy(); // SIGTERM
+        assertThat(processes[i].waitFor(60, TimeUnit.SECONDS)).as("node " + i + " stops after its drain").isTrue();
+        String log = Files.readString(logs[i]);
+        assertThat(processes[i].exitValue()).as("exit code of node " + i + ": " + log).isZero();
+        assertThat(log).contains("drain started").contains("drain finished").contains("files service stopped");
+        stoppedIds.add(stopped);
+        setUp(i, false);
+        startProcess(i);
+        awaitMembers(3);
+        setUp(i, true);
+        System.out.println("node " + i + " restarted; uploads completed meanwhile: " + (done.size() - before));
+      }
+      Thread.sleep(1500); // uploads go on through the restarted last node
+    } finally {
+      stop.set(true);
+      for (Thread t : threads) {
+        t.join(60_000);
+      }
+    }
+    assertThat(failures).as("client failures").isEmpty();
+    System.out.println("rolling restart: " + done.size() + " uploads completed, " + resent.get()
+        + " request(s) sent again to another node, answers per node " + served);
+    assertThat(done.size()).as("uploads completed").isGreaterThanOrEqualTo(9);
+
+    for (int k = 0; k < done.size(); k++) {
+      Uploaded u = done.get(k);
+      int i = k % 3;
+      HttpResponse<byte[]> down = api(i).download(company, u.id(), token);
+      assertThat(down.statusCode()).as("download of " + u.id() + " through node " + i).isEqualTo(200);
+      assertThat(Api.sha256(down.body())).as("SHA-256 of " + u.id()).isEqualTo(u.sha256());
+      assertThat(Db.count(db(), "SELECT count(*) FROM chunks WHERE file_id = '" + u.id() + "'"))
+          .as("chunks recorded of " + u.id()).isEqualTo(u.chunks());
+      assertThat(Db.count(db(), "SELECT count(*) FROM files WHERE id = '" + u.id() + "' AND upload_generation IS NULL"
+          + " AND size = " + u.size() + " AND chunks = " + u.chunks())).as("file row of " + u.id()).isEqualTo(1);
+    }
+    // no owner row names a node that has stopped: each stopping node removed its rows (or they were taken over)
+    List<String> owners = Db.strings(db(), "SELECT owner_node FROM upload_sessions");
+    assertThat(owners).as("owner rows naming a stopped node " + stoppedIds).doesNotContainAnyElementsOf(stoppedIds);
+    assertThat(owners).as("owner rows name running nodes").isSubsetOf(List.of(ids));
+    System.out.println("owner rows left (sessions still running per node " + sessionsPerNode() + "): " + Db.strings(db(),
+        "SELECT u.file_id || ' epoch ' || u.epoch || ' owner ' || u.owner_node || ' upload generation '"
+        + " || coalesce(f.upload_generation::text, '-') FROM upload_sessions u LEFT JOIN files f ON f.id = u.file_id"));
+    assertThat(Db.strings(db(), "SELECT node_id FROM nodes")).as("leases of stopped nodes")
+        .doesNotContainAnyElementsOf(stoppedIds);
+  }
+}
