@@ -91,16 +91,18 @@ upload() { # nodes (1 or 3) -> seconds
   curl -sS -X DELETE -o /dev/null "${AUTH[@]}" "$(api 1)/$id"
   echo "$t"
 }
-failover() { # -> ms from the SIGKILL of the session's owner (node 3) to the next chunk's 200 through node 1
+# Runs in this shell (not in $(...)): it starts node 3 again, whose PID the cleanup must know.
+failover() { # -> FAILOVER_MS, from the SIGKILL of the session's owner (node 3) to the next chunk's 200 through node 1
   local id t0 code
   id=$(init 1 $((2 * CHUNK)) 2)
   code=$(curl -sS -o /dev/null -w '%{http_code}' -H 'Expect:' "${AUTH[@]}" -F "file=@$WORK/chunks/1;type=application/octet-stream" "$(api 3)/$id?chunk_number=1&total_chunks=2&total_size=$((2 * CHUNK))")
   [ "$code" = 200 ] || { echo "bench: failover: first chunk answered $code" >&2; exit 1; }
-  kill -9 "${PID[3]}"; t0=$(now)
+  kill -9 "${PID[3]}" || { echo "bench: failover: node 3 was not running" >&2; exit 1; }
+  t0=$(now)
   code=$(curl -sS -o /dev/null -w '%{http_code}' -H 'Expect:' "${AUTH[@]}" -F "file=@$WORK/chunks/2;type=application/octet-stream" "$(api 1)/$id?chunk_number=2&total_chunks=2&total_size=$((2 * CHUNK))")
-  awk -v t="$(since "$t0")" 'BEGIN{printf "%.0f\n", t*1000}'
+  FAILOVER_MS=$(awk -v t="$(since "$t0")" 'BEGIN{printf "%.0f", t*1000}')
   [ "$code" = 200 ] || { echo "bench: failover: chunk after the kill answered $code" >&2; exit 1; }
-  wait "${PID[3]}" 2>/dev/null || true
+  wait "${PID[3]}" 2>/dev/null || true # (and no "Killed" notice from the shell)
   start 3
   curl -sS -X DELETE -o /dev/null "${AUTH[@]}" "$(api 1)/$id"
 }
@@ -108,7 +110,7 @@ failover() { # -> ms from the SIGKILL of the session's owner (node 3) to the nex
 echo "bench: cluster: warming up" >&2
 upload 3 >/dev/null
 for ((r = 1; r <= RUNS; r++)); do
-  sync; s=$(upload 3); sync; o=$(upload 1); f=$(failover)
+  sync; s=$(upload 3); sync; o=$(upload 1); failover; f=$FAILOVER_MS
   echo "cluster_spread $(awk -v b="$BYTES" -v t="$s" 'BEGIN{printf "%.0f", b/t/1e6}')"
   echo "cluster_one $(awk -v b="$BYTES" -v t="$o" 'BEGIN{printf "%.0f", b/t/1e6}')"
   echo "cluster_failover $f"
