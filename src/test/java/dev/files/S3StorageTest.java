@@ -338,7 +338,8 @@ class S3StorageTest {
         .endsWith("(check storage.s3.endpoint, storage.s3.bucket, storage.s3.access_key and storage.s3.secret_key)");
     double seconds = (System.nanoTime() - t0) / 1e9;
     System.out.printf("start on a bucket that does not answer failed in %.1f s%n", seconds);
-    assertThat(seconds).as("seconds to fail (about 2 alone; the machine is shared)").isLessThan(FailFastTest.LIMIT_MS / 1000.0);
+    // a bound against a hang, not a timing: about 2 s alone, up to half a minute on a busy shared machine
+    assertThat(seconds).as("seconds to fail").isLessThan(2 * FailFastTest.LIMIT_MS / 1000.0);
   }
 
   @Test

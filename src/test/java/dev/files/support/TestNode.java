@@ -78,7 +78,21 @@ public final class TestNode implements AutoCloseable {
     return s;
   }
 
+  /**
+   * A port free now, from 10000–19999: below the kernel's ephemeral range (32768–60999 here), so that
+   * an outgoing connection cannot take it before a node (or a node restarted minutes later) binds it.
+   */
   public static int freePort() throws IOException {
+    java.util.concurrent.ThreadLocalRandom random = java.util.concurrent.ThreadLocalRandom.current();
+    for (int i = 0; i < 200; i++) {
+      int port = 10000 + random.nextInt(10000);
+      try (ServerSocket s = new ServerSocket()) {
+        s.bind(new java.net.InetSocketAddress("127.0.0.1", port));
+        return port;
+      } catch (IOException taken) {
+        // try another
+      }
+    }
     try (ServerSocket s = new ServerSocket(0)) {
       return s.getLocalPort();
     }
