@@ -289,8 +289,9 @@ public final class Node {
     return S3ObjectStore.create(vx, options).compose(store -> store.probe().<ObjectStore>map(v -> store)
         .recover(err -> {
           store.close();
+          String problem = S3ObjectStore.probeProblem(err);
           return Future.failedFuture(new IllegalStateException("cannot reach the S3 store (" + where + "): "
-              + oneLine(err) + " (check storage.s3.endpoint, storage.s3.bucket, storage.s3.access_key and storage.s3.secret_key)", err));
+              + (problem != null ? problem : oneLine(err)) + " (check storage.s3.endpoint, storage.s3.bucket, storage.s3.access_key and storage.s3.secret_key)", err));
         }));
   }
 

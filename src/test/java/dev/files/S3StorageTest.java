@@ -30,6 +30,7 @@ import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -340,6 +341,39 @@ class S3StorageTest {
     System.out.printf("start on a bucket that does not answer failed in %.1f s%n", seconds);
     // a bound against a hang, not a timing: about 2 s alone, up to half a minute on a busy shared machine
     assertThat(seconds).as("seconds to fail").isLessThan(2 * FailFastTest.LIMIT_MS / 1000.0);
+  }
+
+  @Test
+  void aMissingBucketIsNamedAsMissingInTheOneLine() throws Exception {
+    Map<String, Object> settings = new HashMap<>(s3(s3proxy.endpoint()));
+    settings.put("storage.s3.bucket", "no-such-bucket");
+    assertThat(startFailure(settings)).isNotNull().doesNotContain("\n").isEqualTo("cannot reach the S3 store (bucket no-such-bucket at "
+        + s3proxy.endpoint() + "): the bucket does not exist"
+        + " (check storage.s3.endpoint, storage.s3.bucket, storage.s3.access_key and storage.s3.secret_key)");
+  }
+
+  @Test
+  void aWrongSecretKeyIsNamedAsRefusedCredentialsInTheOneLine() throws Exception {
+    Map<String, Object> settings = new HashMap<>(s3(s3proxy.endpoint()));
+    settings.put("storage.s3.secret_key", "not-" + S3ProxyServer.SECRET_KEY);
+    assertThat(startFailure(settings)).isNotNull().doesNotContain("\n").doesNotContain(S3ProxyServer.SECRET_KEY)
+        .isEqualTo("cannot reach the S3 store (bucket " + BUCKET + " at " + s3proxy.endpoint()
+            + "): the S3 server refused the access key or secret key (HTTP 403)"
+            + " (check storage.s3.endpoint, storage.s3.bucket, storage.s3.access_key and storage.s3.secret_key)");
+  }
+
+  /** The message of the failed start of a node with {@code s3Settings} on a database of its own, or null if it started. */
+  private static String startFailure(Map<String, Object> s3Settings) throws Exception {
+    Map<String, Object> settings = TestNode.settings(s3Settings);
+    try {
+      Node started = Node.start(FilesConfig.load(Map.of(), TestNode.nodeSettings(settings))).await(60, TimeUnit.SECONDS);
+      started.close().await(30, TimeUnit.SECONDS);
+      return null;
+    } catch (IllegalStateException e) {
+      return e.getMessage();
+    } finally {
+      Db.drop((String) settings.get("test.db_name"));
+    }
   }
 
   @Test

@@ -240,6 +240,26 @@ public final class S3ObjectStore implements ObjectStore {
         .recover(err -> Future.failedFuture(failure("checking storage", err)));
   }
 
+  /**
+   * Why {@link #probe()} failed, in one line for the operator starting a node (the bucket and
+   * endpoint are named by the caller): the S3 server's answer to HEAD bucket tells a missing bucket
+   * (404: "the bucket does not exist") from refused credentials (401 or 403: "the S3 server refused
+   * the access key or secret key"); another status is named ("the S3 server answered HTTP 500");
+   * null when there was no answer (no connection, a timeout), for the caller's own wording.
+   */
+  public static String probeProblem(Throwable err) {
+    for (Throwable t = err; t != null; t = t.getCause()) {
+      if (t instanceof SdkServiceException s) {
+        return switch (s.statusCode()) {
+          case 404 -> "the bucket does not exist";
+          case 401, 403 -> "the S3 server refused the access key or secret key (HTTP " + s.statusCode() + ")";
+          default -> "the S3 server answered HTTP " + s.statusCode();
+        };
+      }
+    }
+    return null;
+  }
+
   @Override
   public Future<Void> close() {
     if (closed) {
