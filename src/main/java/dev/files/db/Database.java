@@ -77,23 +77,37 @@ public final class Database {
     return p;
   }
 
-  private static void ensureDatabase(PgConnectOptions o) throws SQLException {
+  /**
+   * Creates the configured database when it does not exist. Nodes of a cluster start at the same
+   * time against one new database: when two create it at once, the loser fails with either
+   * {@code duplicate_database} (42P04) or a unique violation on {@code pg_database} (23505),
+   * depending on how far the winner got; any failure is therefore rechecked, and only a database
+   * that still does not exist fails the start.
+   *
+   * @throws SQLException when the server cannot be reached or the database cannot be created
+   */
+  static void ensureDatabase(PgConnectOptions o) throws SQLException {
     String name = o.getDatabase();
-    try (Connection c = DriverManager.getConnection(jdbcUrl(o, "postgres"), credentials(o));
-         PreparedStatement q = c.prepareStatement("SELECT 1 FROM pg_database WHERE datname = ?")) {
-      q.setString(1, name);
-      try (ResultSet rs = q.executeQuery()) {
-        if (rs.next()) {
-          return;
-        }
+    try (Connection c = DriverManager.getConnection(jdbcUrl(o, "postgres"), credentials(o))) {
+      if (exists(c, name)) {
+        return;
       }
       try (Statement s = c.createStatement()) {
         s.execute("CREATE DATABASE \"" + name.replace("\"", "\"\"") + "\"");
         LOG.info("created database {}", name);
       } catch (SQLException e) {
-        if (!"42P04".equals(e.getSQLState())) { // duplicate_database: another node was faster
+        if (!exists(c, name)) { // another node was faster, or it really failed
           throw e;
         }
+      }
+    }
+  }
+
+  private static boolean exists(Connection c, String name) throws SQLException {
+    try (PreparedStatement q = c.prepareStatement("SELECT 1 FROM pg_database WHERE datname = ?")) {
+      q.setString(1, name);
+      try (ResultSet rs = q.executeQuery()) {
+        return rs.next();
       }
     }
   }
