@@ -190,7 +190,10 @@ final class SegmentedAesGcm implements StreamingAead {
   /**
    * Plaintext in, ciphertext out. Plaintext is gathered in one segment's array; a full segment is
    * encrypted once more plaintext arrives (so the last one can be marked last on close), into an
-   * output array written {@value #SEGMENTS_PER_IO} segments at a time.
+   * output array written {@value #SEGMENTS_PER_IO} segments at a time. The output array starts at
+   * two segments and doubles as segments come: a small file never allocates the full array (1 MiB
+   * with 64 KiB segments, a "humongous" object for G1 with a small heap, whose every allocation
+   * can start a concurrent collection cycle).
    */
   private final class Encrypting implements WritableByteChannel {
     private final WritableByteChannel out;
@@ -200,7 +203,7 @@ final class SegmentedAesGcm implements StreamingAead {
     private final byte[] plain;
     private int plainLength;
     private int plainCapacity; // the first segment holds less: the header shares it
-    private final byte[] cipherOut;
+    private byte[] cipherOut;
     private int cipherLength;
     private int segment;
     private boolean open = true;
@@ -214,7 +217,7 @@ final class SegmentedAesGcm implements StreamingAead {
       this.cipher = gcm();
       this.plain = new byte[segmentBytes - TAG_BYTES];
       this.plainCapacity = segmentBytes - TAG_BYTES - headerBytes();
-      this.cipherOut = new byte[segmentBytes * SEGMENTS_PER_IO];
+      this.cipherOut = new byte[segmentBytes * Math.min(2, SEGMENTS_PER_IO)];
       cipherOut[0] = (byte) headerBytes();
       System.arraycopy(salt, 0, cipherOut, 1, keyBytes);
       System.arraycopy(prefix, 0, cipherOut, 1 + keyBytes, NONCE_PREFIX_BYTES);
@@ -240,7 +243,11 @@ final class SegmentedAesGcm implements StreamingAead {
 
     private void seal(boolean last) throws IOException {
       if (cipherOut.length - cipherLength < plainLength + TAG_BYTES) {
-        flush();
+        if (cipherOut.length < segmentBytes * SEGMENTS_PER_IO) {
+          cipherOut = java.util.Arrays.copyOf(cipherOut, Math.min(cipherOut.length * 2, segmentBytes * SEGMENTS_PER_IO));
+        } else {
+          flush();
+        }
       }
       try {
         cipher.init(Cipher.ENCRYPT_MODE, key, nonce(prefix, segment, last));
