@@ -39,12 +39,27 @@ public final class TokenVerifier {
   /** The registered claims that must be NumericDate (a JSON number) when present. */
   private static final String[] TIME_CLAIMS = {"exp", "iat", "nbf"};
 
+  /** Most tokens kept verified at once; beyond, the cache starts again empty. */
+  static final int CACHED_TOKENS = 10_000;
+
   private final JWTAuth jwt;
   private final boolean audienceChecked;
+  private final long leewayMs;
+  /**
+   * Tokens already verified, with their caller and the time (epoch ms) their {@code exp} (plus the
+   * leeway) passes: a client sends one token with many requests, and its signature, claims and
+   * times do not change. Only {@code exp} can turn a verified token bad; {@code nbf} and
+   * {@code iat} only become truer with time.
+   */
+  private final java.util.concurrent.ConcurrentHashMap<String, Verified> verified = new java.util.concurrent.ConcurrentHashMap<>();
 
-  private TokenVerifier(JWTAuth jwt, boolean audienceChecked) {
+  private record Verified(Caller caller, long validUntilMs) {
+  }
+
+  private TokenVerifier(JWTAuth jwt, boolean audienceChecked, long leewayMs) {
     this.jwt = jwt;
     this.audienceChecked = audienceChecked;
+    this.leewayMs = leewayMs;
   }
 
   /**
@@ -57,7 +72,8 @@ public final class TokenVerifier {
   public static TokenVerifier create(Vertx vertx, FilesConfig config) {
     JWTAuthOptions options = options(config);
     List<String> audience = options.getJWTOptions().getAudience();
-    return new TokenVerifier(JWTAuth.create(vertx, options), audience != null && !audience.isEmpty());
+    return new TokenVerifier(JWTAuth.create(vertx, options), audience != null && !audience.isEmpty(),
+        options.getJWTOptions().getLeeway() * 1000L);
   }
 
   /** The vertx-auth-jwt options for the configured keys; also used to sign tokens (scripts/token). */
@@ -119,12 +135,37 @@ public final class TokenVerifier {
   }
 
   /**
-   * Verifies a token and returns its caller.
+   * Verifies a token and returns its caller. A token verified before and not yet expired is
+   * answered from memory (at most {@value #CACHED_TOKENS} tokens are kept).
    *
    * @return fails with {@link AuthException} (401) for a bad signature, {@code alg: none}, expiry,
    *     a missing {@code exp}, or a {@code sub}/{@code application_id} that is not a UUID
    */
   public Future<Caller> verify(String token) {
+    Verified known = verified.get(token);
+    if (known != null) {
+      if (System.currentTimeMillis() < known.validUntilMs()) {
+        return Future.succeededFuture(known.caller());
+      }
+      verified.remove(token); // expired: verified again below, and refused
+    }
+    return check(token).andThen(ar -> {
+      if (ar.succeeded() && exp(token) instanceof Number exp) {
+        if (verified.size() >= CACHED_TOKENS) {
+          verified.clear();
+        }
+        verified.put(token, new Verified(ar.result(), exp.longValue() * 1000L + leewayMs));
+      }
+    });
+  }
+
+  /** The {@code exp} claim of a token already verified. */
+  private static Object exp(String token) {
+    String[] parts = token.split("\\.", -1);
+    return new JsonObject(new String(Base64.getUrlDecoder().decode(parts[1]), StandardCharsets.UTF_8)).getValue("exp");
+  }
+
+  private Future<Caller> check(String token) {
     String refused = claimTypes(token);
     if (refused != null) {
       return Future.failedFuture(new AuthException("invalid token: " + refused));
