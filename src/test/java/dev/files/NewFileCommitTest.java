@@ -90,6 +90,32 @@ class NewFileCommitTest extends NodeTest {
     }
   }
 
+  /**
+   * A new file's row is inserted as its whole upload leaves it (one statement, from the rules'
+   * model) rather than built up by the statements of each effect: every column must be what those
+   * statements would have left, and the answer must be the row as read back.
+   */
+  @Test
+  void aWholeNewFileIsStoredLiveInOneRowAndAnsweredAsReadBack() throws Exception {
+    byte[] bytes = Samples.random(new java.util.Random(7), 70_000);
+    HttpResponse<String> up = api.post(api.files(company), token,
+        new Api.Multipart().filename("notes.bin").partType("application/octet-stream"), bytes);
+    assertThat(up.statusCode()).as(up.body()).isEqualTo(200);
+    JsonObject answered = Api.resource(up);
+    String id = answered.getString("id");
+    List<String> row = dev.files.support.Db.strings(node.dbName, """
+        SELECT concat_ws('|', generation, size, chunks, coalesce(upload_generation::text, '-'),
+                       coalesce(total_chunks::text, '-'), coalesce(total_size::text, '-'),
+                       coalesce(upload_name, '-'), coalesce(upload_mime, '-'), thumbnails::text,
+                       thumbnails_status, last_generation, created_at = updated_at, name, mime)
+          FROM files WHERE id = '""" + id + "'");
+    assertThat(row).containsExactly("1|70000|1|-|-|-|-|-|[]|none|1|t|notes.bin|application/octet-stream");
+    assertThat(dev.files.support.Db.strings(node.dbName, "SELECT concat_ws('|', generation, chunk_number, size)"
+        + " FROM chunks WHERE file_id = '" + id + "'")).containsExactly("1|1|70000");
+    JsonObject read = Api.resource(api.get(api.files(company) + "/" + id, token));
+    assertThat(answered).isEqualTo(read);
+  }
+
   @Test
   void overwriteOfAnExistingFileStillGoesThroughItsSession() throws Exception {
     byte[] first = "first version".getBytes();

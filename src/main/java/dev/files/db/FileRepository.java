@@ -98,16 +98,24 @@ public final class FileRepository {
         .map(FileRepository::first);
   }
 
-  /** Inserts a new file row (no generation, no upload in progress). */
+  /**
+   * Inserts a file's row as {@code f} holds it, every column (a new file is inserted either bare, with
+   * no generation and no upload in progress, or as its whole-file upload leaves it: live at once).
+   */
   public Future<Void> insert(SqlConnection c, FileRecord f) {
     return c.preparedQuery("""
             INSERT INTO files (id, company_id, owner_type, owner_id, user_id, application_id, name, mime,
-                               total_chunks, total_size, thumbnails_status, created_at, updated_at,
-                               data_key_id, data_key)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)""")
+                               generation, size, chunks, upload_generation, total_chunks, total_size,
+                               upload_name, upload_mime, thumbnails, thumbnails_status, created_at, updated_at,
+                               data_key_id, data_key, last_generation)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
+                    $21, $22, $23)""")
         .execute(Tuple.from(new Object[]{f.id(), f.companyId(), f.ownerType(), f.ownerId(), f.userId(),
-            f.applicationId(), f.name(), f.mime(), f.totalChunks(), f.totalSize(), f.thumbnailsStatus(),
-            f.createdAt(), f.updatedAt(), f.dataKeyId(), f.dataKey() == null ? null : Buffer.buffer(f.dataKey())}))
+            f.applicationId(), f.name(), f.mime(), f.generation(), f.size(), f.chunks(), f.uploadGeneration(),
+            f.totalChunks(), f.totalSize(), f.uploadName(), f.uploadMime(),
+            f.thumbnails() == null ? new io.vertx.core.json.JsonArray() : f.thumbnails(), f.thumbnailsStatus(),
+            f.createdAt(), f.updatedAt(), f.dataKeyId(), f.dataKey() == null ? null : Buffer.buffer(f.dataKey()),
+            f.lastGeneration()}))
         .mapEmpty();
   }
 
@@ -216,26 +224,27 @@ public final class FileRepository {
    */
   public Future<Void> complete(SqlConnection c, UUID id, int generation, long size, int chunks, long now,
                                long retireUntil, String thumbnailsStatus) {
-    return c.preparedQuery("""
+    // three statements sent together: the connection pipelines them, PostgreSQL runs them in order
+    Future<?> live = c.preparedQuery("""
             UPDATE files SET generation = $2, size = $3, chunks = $4,
                    name = coalesce(upload_name, name), mime = coalesce(upload_mime, mime),
                    upload_generation = NULL, total_chunks = NULL, total_size = NULL,
                    upload_name = NULL, upload_mime = NULL, updated_at = $5,
                    thumbnails = '[]'::jsonb, thumbnails_status = $6
              WHERE id = $1""")
-        .execute(Tuple.of(id, generation, size, chunks, now, thumbnailsStatus))
-        .compose(v -> c.preparedQuery("""
-                WITH old AS (DELETE FROM thumbnails WHERE file_id = $1 RETURNING storage_key)
-                INSERT INTO retired_chunks (storage_key, file_id, delete_after)
-                SELECT storage_key, $1, $2 FROM old""")
-            .execute(Tuple.of(id, retireUntil)))
-        .compose(v -> c.preparedQuery("""
-                WITH old AS (DELETE FROM chunks WHERE file_id = $1 AND generation <> $2
-                             RETURNING storage_key, commit_id)
-                INSERT INTO retired_chunks (storage_key, file_id, delete_after, commit_id)
-                SELECT storage_key, $1, $3, commit_id FROM old""")
-            .execute(Tuple.of(id, generation, retireUntil)))
-        .mapEmpty();
+        .execute(Tuple.of(id, generation, size, chunks, now, thumbnailsStatus));
+    Future<?> oldThumbnails = c.preparedQuery("""
+            WITH old AS (DELETE FROM thumbnails WHERE file_id = $1 RETURNING storage_key)
+            INSERT INTO retired_chunks (storage_key, file_id, delete_after)
+            SELECT storage_key, $1, $2 FROM old""")
+        .execute(Tuple.of(id, retireUntil));
+    Future<?> oldChunks = c.preparedQuery("""
+            WITH old AS (DELETE FROM chunks WHERE file_id = $1 AND generation <> $2
+                         RETURNING storage_key, commit_id)
+            INSERT INTO retired_chunks (storage_key, file_id, delete_after, commit_id)
+            SELECT storage_key, $1, $3, commit_id FROM old""")
+        .execute(Tuple.of(id, generation, retireUntil));
+    return Future.join(live, oldThumbnails, oldChunks).mapEmpty();
   }
 
   /**

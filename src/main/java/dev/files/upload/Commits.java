@@ -49,25 +49,35 @@ public final class Commits {
   }
 
   /**
-   * Records {@code c}, first asked at {@code askedAt} (epoch ms), and answers the resource as the
-   * upload stands after it. Refusals fail with {@link UploadException} (nothing changed); a COMMIT
-   * the database did not confirm fails with {@link OutcomeUnknown}; other failures are the database's.
+   * Records {@code c}, the whole-file upload of a file id its request has just made (so no other
+   * commit of that file exists or can run meanwhile: there is no row to lock), first asked at
+   * {@code askedAt} (epoch ms), and answers the resource as the upload stands after it. Refusals fail
+   * with {@link UploadException} (nothing changed); a COMMIT the database did not confirm fails with
+   * {@link OutcomeUnknown}; other failures are the database's.
    */
-  Future<Outcome> commit(ChunkCommit c, long askedAt) {
-    return commit(c, askedAt, conn -> Future.succeededFuture());
+  Future<Outcome> commitNew(ChunkCommit c, long askedAt) {
+    if (!c.create()) {
+      throw new IllegalArgumentException("only the upload of a new file id is committed without its session");
+    }
+    return commit(c, askedAt, null);
   }
 
   /**
-   * As {@link #commit(ChunkCommit, long)}, with {@code guard} as the first statement of the
-   * transaction: a session's epoch check ({@link SessionOwners#check}); when it fails, nothing is
-   * changed and the commit fails with its error.
+   * Records {@code c} for a file's session, first asked at {@code askedAt} (epoch ms), with
+   * {@code guard} as the first statement of the transaction: the session's epoch check
+   * ({@link SessionOwners#check}); when it fails, nothing is changed and the commit fails with its
+   * error. Then the file's row is locked and read, {@link UploadRules} decide, and the decision's
+   * statements go to the database together (pipelined on the connection, in order), followed by the
+   * read of the row as it then stands. Answers and fails as {@link #commitNew}.
+   *
+   * @param guard the epoch check; null for {@link #commitNew} (no guard, no row to lock)
    */
   Future<Outcome> commit(ChunkCommit c, long askedAt, Function<SqlConnection, Future<Void>> guard) {
     long now = System.currentTimeMillis();
     UUID fileId = c.fileId();
     UploadRules.Accepted[] accepted = {null};
     boolean[] hadContent = {false};
-    return inTransaction(conn -> guard.apply(conn).compose(v -> files.lock(conn, fileId))
+    return inTransaction(conn -> locked(conn, fileId, guard)
             .compose(f -> {
               hadContent[0] = f != null && f.generation() != null;
               return state(conn, f, c);
@@ -78,12 +88,16 @@ public final class Commits {
                 return Future.failedFuture(r.exception());
               }
               accepted[0] = (UploadRules.Accepted) d;
-              return carryOut(conn, fileId, accepted[0].effects(), now);
-            })
-            .compose(v -> files.find(conn, fileId))
-            .compose(f -> !accepted[0].completed() ? Future.succeededFuture(f)
-                : Outbox.write(conn, Outbox.event(hadContent[0] ? Outbox.OVERWRITTEN : Outbox.UPLOADED,
-                    fileId, f.companyId(), f.toResource())).map(f)))
+              if (state.file() == null) {
+                return createWhole(conn, accepted[0], now);
+              }
+              Future<Void> changed = carryOut(conn, fileId, accepted[0].effects(), now);
+              Future<FileRecord> after = files.find(conn, fileId); // pipelined behind the changes
+              return Future.join(changed, after).map(v -> after.result())
+                  .compose(f -> !accepted[0].completed() ? Future.succeededFuture(f)
+                      : Outbox.write(conn, Outbox.event(hadContent[0] ? Outbox.OVERWRITTEN : Outbox.UPLOADED,
+                          fileId, f.companyId(), f.toResource())).map(f));
+            }))
         .map(f -> {
           JsonObject resource = f.toResource();
           if (!accepted[0].repeated()) {
@@ -102,6 +116,19 @@ public final class Commits {
         });
   }
 
+  /**
+   * The file's row, locked, after the guard (both sent at once; a guard that fails wins); no guard:
+   * a new file id, no row.
+   */
+  private Future<FileRecord> locked(SqlConnection conn, UUID fileId, Function<SqlConnection, Future<Void>> guard) {
+    if (guard == null) {
+      return Future.succeededFuture(null);
+    }
+    Future<Void> guarded = guard.apply(conn);
+    Future<FileRecord> row = files.lock(conn, fileId);
+    return Future.join(guarded, row).transform(ar -> guarded.failed() ? Future.failedFuture(guarded.cause()) : row);
+  }
+
   /** What the rules need of the file: its row, the chunks of the upload in progress (else the live ones), the commit id. */
   private Future<UploadRules.State> state(SqlConnection conn, FileRecord f, ChunkCommit c) {
     if (f == null) {
@@ -111,19 +138,47 @@ public final class Commits {
     Integer gen = f.uploadGeneration() != null ? f.uploadGeneration() : f.generation();
     Future<List<CommittedChunk>> chunks = gen == null ? Future.succeededFuture(List.of())
         : files.committedChunks(conn, fileId, gen);
-    return chunks.compose(list -> c.commitId() == null
-        ? Future.succeededFuture(new UploadRules.State(f, list, Set.of()))
-        : files.knownCommit(conn, fileId, c.commitId())
-            .map(known -> new UploadRules.State(f, list, known ? Set.of(c.commitId()) : Set.of())));
+    Future<Boolean> known = c.commitId() == null ? Future.succeededFuture(false)
+        : files.knownCommit(conn, fileId, c.commitId()); // sent together with the chunks' query
+    return Future.join(chunks, known).map(v ->
+        new UploadRules.State(f, chunks.result(), known.result() ? Set.of(c.commitId()) : Set.of()));
   }
 
-  /** Makes the database changes of a decision, in order, in the transaction of {@code conn}. */
-  private Future<Void> carryOut(SqlConnection conn, UUID fileId, List<UploadRules.Effect> effects, long now) {
-    Future<Void> chain = Future.succeededFuture();
-    for (UploadRules.Effect e : effects) {
-      chain = chain.compose(v -> carryOut(conn, fileId, e, now));
+  /**
+   * The changes of a decision that creates the file: the row is inserted as the decision leaves it
+   * ({@link UploadRules.Accepted#next}, the rules' own model of what their statements do), with its
+   * chunk rows and, when the upload completed, its {@code file.uploaded} event: three statements sent
+   * at once, where the general path sends one per effect and reads the row back. Answers that row.
+   */
+  private Future<FileRecord> createWhole(SqlConnection conn, UploadRules.Accepted accepted, long now) {
+    FileRecord f = accepted.next().file();
+    List<Future<Void>> sent = new java.util.ArrayList<>();
+    sent.add(files.insert(conn, f));
+    for (UploadRules.Effect e : accepted.effects()) {
+      if (e instanceof UploadRules.PutChunk x) {
+        sent.add(files.putChunk(conn, f.id(), x.chunk(), now));
+      } else if (!(e instanceof UploadRules.CreateFile || e instanceof UploadRules.RecordUpload
+          || e instanceof UploadRules.Complete)) {
+        throw new IllegalStateException("a new file's commit cannot " + e);
+      }
     }
-    return chain;
+    if (accepted.completed()) {
+      sent.add(Outbox.write(conn, Outbox.event(Outbox.UPLOADED, f.id(), f.companyId(), f.toResource())));
+    }
+    return Future.join(sent).map(v -> f);
+  }
+
+  /**
+   * Makes the database changes of a decision in the transaction of {@code conn}: every statement is
+   * sent at once (the connection pipelines them and PostgreSQL runs them in order; one that fails
+   * makes the rest fail, and the transaction is rolled back). Completes when all have answered.
+   */
+  private Future<Void> carryOut(SqlConnection conn, UUID fileId, List<UploadRules.Effect> effects, long now) {
+    List<Future<Void>> sent = new java.util.ArrayList<>(effects.size());
+    for (UploadRules.Effect e : effects) {
+      sent.add(carryOut(conn, fileId, e, now));
+    }
+    return Future.join(sent).mapEmpty();
   }
 
   private Future<Void> carryOut(SqlConnection conn, UUID fileId, UploadRules.Effect e, long now) {

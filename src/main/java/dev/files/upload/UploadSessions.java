@@ -218,7 +218,7 @@ public final class UploadSessions {
   }
 
   private Future<JsonObject> commitNew(ChunkCommit commit, long askedAt, int attemptsLeft) {
-    return commits.commit(commit, askedAt).map(Commits.Outcome::resource).recover(err -> {
+    return commits.commitNew(commit, askedAt).map(Commits.Outcome::resource).recover(err -> {
       if (err instanceof UploadException) {
         return Future.failedFuture(err);
       }
