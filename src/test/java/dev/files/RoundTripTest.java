@@ -113,10 +113,14 @@ class RoundTripTest extends NodeTest {
     JsonObject r = roundTrip("x.png", "image/png", content, "image/png");
     assertThat(Db.count(node.dbName, "SELECT count(*) FROM chunks WHERE file_id = '" + r.getString("id") + "'")).isEqualTo(1);
     assertThat(Db.count(node.dbName, "SELECT size FROM chunks WHERE file_id = '" + r.getString("id") + "'")).isEqualTo(content.length);
-    try (var files = Files.walk(node.storage)) {
-      assertThat(files.filter(Files::isRegularFile).map(p -> p.getFileName().toString()))
-          .noneMatch(n -> n.endsWith(".part") || n.endsWith(".tmp"));
-    }
+    // the thumbnail of the image is written meanwhile (its temporary file may be seen for a moment):
+    // once it is done, no temporary file is left
+    dev.files.support.Eventually.eventually(java.time.Duration.ofSeconds(20), () -> {
+      try (var files = Files.walk(node.storage)) {
+        assertThat(files.filter(Files::isRegularFile).map(p -> p.getFileName().toString()))
+            .noneMatch(n -> n.endsWith(".part") || n.endsWith(".tmp"));
+      }
+    });
   }
 
   @Test
