@@ -23,8 +23,13 @@ import java.nio.channels.SeekableByteChannel;
  */
 final class DecryptingRead extends QueuedRead {
 
-  static final int PREFETCH = 2;
-  static final int BATCH_SEGMENTS = 16;
+  static final int PREFETCH = 8;
+  /**
+   * Segments decrypted in one task: 4 × 64 KiB keeps every array of a read below half a G1 region
+   * (1 MiB for heaps up to 2 GiB), so none is a "humongous" object (16 segments made each batch
+   * allocate three 1 MiB arrays, and G1 ran concurrent cycles without pause during a download).
+   */
+  static final int BATCH_SEGMENTS = 4;
   /** The first window is small, so the first bytes come quickly (and a damaged tail is a cut, not a refusal). */
   static final int FIRST_WINDOW_SEGMENTS = 8;
   static final int WINDOW_SEGMENTS = 128;
@@ -44,7 +49,7 @@ final class DecryptingRead extends QueuedRead {
   private final long plainEnd;
   private long nextSegment; // first segment of the next batch; gathered starts at its ciphertext
   private long requestedEnd; // segments below this were asked of the store
-  private Buffer gathered = Buffer.buffer();
+  private final Gathered gathered = new Gathered();
   private ObjectRead window;
   private boolean windowPaused;
   private boolean opening;
@@ -145,14 +150,13 @@ final class DecryptingRead extends QueuedRead {
   private void onCipher(Buffer data) {
     if (header == null) { // the first window starts with the header
       int h = layout.headerBytes();
-      Buffer all = gathered.appendBuffer(data);
-      if (all.length() < h) {
+      gathered.append(data);
+      if (gathered.length() < h) {
         return;
       }
-      header = all.getBytes(0, h);
-      gathered = all.getBuffer(h, all.length());
+      header = gathered.take(h);
     } else {
-      gathered.appendBuffer(data);
+      gathered.append(data);
     }
     pump();
   }
@@ -222,8 +226,7 @@ final class DecryptingRead extends QueuedRead {
     long first = nextSegment;
     long end = batchEnd();
     int bytes = (int) (cipherEnd(end) - layout.cipherStart(first));
-    byte[] ciphertext = gathered.getBytes(0, bytes);
-    gathered = gathered.getBuffer(bytes, gathered.length());
+    byte[] ciphertext = gathered.take(bytes);
     long from = Math.max(plainPos, layout.plainStart(first));
     long to = Math.min(plainEnd, layout.plainStart(end));
     nextSegment = end;
@@ -244,7 +247,7 @@ final class DecryptingRead extends QueuedRead {
     }).onComplete(ar -> {
       decrypting = false;
       if (ar.failed()) {
-        gathered = Buffer.buffer();
+        gathered.clear();
         onFailure(StorageException.of("cannot read an object: segments " + first + ".." + (end - 1)
             + " do not decrypt", ar.cause()));
       } else {
@@ -266,11 +269,55 @@ final class DecryptingRead extends QueuedRead {
     if (!closed) {
       closed = true;
       ready.clear();
-      gathered = Buffer.buffer();
+      gathered.clear();
       if (window != null) {
         window.close();
         window = null;
       }
+    }
+  }
+
+  /**
+   * Ciphertext received and not yet decrypted: the store's buffers as they came, copied once, into
+   * the array of the batch that takes them (appending to one growing buffer copied them at every
+   * doubling, into arrays of up to 2 MiB).
+   */
+  private static final class Gathered {
+    private final java.util.ArrayDeque<Buffer> parts = new java.util.ArrayDeque<>();
+    private int length;
+
+    void append(Buffer b) {
+      if (b.length() > 0) {
+        parts.add(b);
+        length += b.length();
+      }
+    }
+
+    int length() {
+      return length;
+    }
+
+    /** The first {@code n} bytes (at most {@link #length()}), removed. */
+    byte[] take(int n) {
+      byte[] out = new byte[n];
+      int at = 0;
+      while (at < n) {
+        Buffer first = parts.peekFirst();
+        int k = Math.min(first.length(), n - at);
+        first.getBytes(0, k, out, at);
+        at += k;
+        parts.removeFirst();
+        if (k < first.length()) {
+          parts.addFirst(first.slice(k, first.length()));
+        }
+      }
+      length -= n;
+      return out;
+    }
+
+    void clear() {
+      parts.clear();
+      length = 0;
     }
   }
 

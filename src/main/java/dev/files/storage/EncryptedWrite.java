@@ -31,7 +31,7 @@ import java.util.List;
 public final class EncryptedWrite implements WriteStream<Buffer> {
 
   /** Incoming buffers are handed to the storage threads in batches of about this many bytes. */
-  private static final int BATCH_BYTES = 1024 * 1024;
+  private static final int BATCH_BYTES = 256 * 1024; // below half a G1 region: no humongous array per batch
   /** Bytes waiting (to be encrypted, or for the store) before the writer is told to wait. */
   private static final int QUEUE_BYTES = 4 * 1024 * 1024;
 
