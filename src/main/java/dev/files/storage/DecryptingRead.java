@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.NonWritableChannelException;
 import java.nio.channels.SeekableByteChannel;
+import java.util.ArrayDeque;
 
 /**
  * Plaintext bytes {@code [offset, offset + length)} of an encrypted object as a stream: the
@@ -283,7 +284,7 @@ final class DecryptingRead extends QueuedRead {
    * doubling, into arrays of up to 2 MiB).
    */
   private static final class Gathered {
-    private final java.util.ArrayDeque<Buffer> parts = new java.util.ArrayDeque<>();
+    private final ArrayDeque<Buffer> parts = new ArrayDeque<>();
     private int length;
 
     void append(Buffer b) {

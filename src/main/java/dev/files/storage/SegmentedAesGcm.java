@@ -55,8 +55,11 @@ final class SegmentedAesGcm implements StreamingAead {
 
   private static final int NONCE_PREFIX_BYTES = 7;
   private static final int TAG_BYTES = 16;
-  /** Whole segments read or written per I/O call at most (1 MiB with 64 KiB segments). */
-  private static final int SEGMENTS_PER_IO = 4; // 256 KiB: below half a G1 region (never a humongous array)
+  /**
+   * Whole segments read or written per I/O call at most: 256 KiB with 64 KiB segments, below half a
+   * G1 region, so no array of a call is a humongous object.
+   */
+  private static final int SEGMENTS_PER_IO = 4;
   private static final SecureRandom RANDOM = new SecureRandom();
   private static final Logger LOG = LoggerFactory.getLogger(SegmentedAesGcm.class);
   /** The provider of the segments' AES-GCM; null for the JDK's default. */
