@@ -1,13 +1,70 @@
 package dev.files.thumbnail;
 
 /**
- * The EXIF Orientation tag (0x0112 in IFD0 of the APP1 "Exif" segment) of a JPEG, read from the
- * bytes without a decoder. Every offset is checked against the data: damaged or absent EXIF is
- * orientation 1 (as ImageIO's path treats it).
+ * The EXIF Orientation tag (0x0112 in IFD0) of an image, read from the bytes without a decoder and
+ * without reading any other metadata: in a JPEG's APP1 "Exif" segment, a TIFF's own IFD0, a PNG's
+ * {@code eXIf} chunk, a WebP's {@code EXIF} chunk (the places EXIF 2.32, PNG 1.5 and the WebP
+ * container define). Every offset is checked against the data: damaged or absent EXIF is
+ * orientation 1. Nothing is inflated or copied: text chunks, XMP and ICC profiles are never read.
  */
 final class Exif {
 
   private Exif() {
+  }
+
+  /**
+   * The orientation 1..8 of the image {@code data[0, length)} (JPEG, TIFF, PNG or WebP, told by
+   * its magic number); 1 for other formats, and when absent, out of range or unreadable.
+   */
+  static int of(byte[] data, int length) {
+    if (length >= 3 && (data[0] & 0xFF) == 0xFF && (data[1] & 0xFF) == 0xD8 && (data[2] & 0xFF) == 0xFF) {
+      return orientation(data, length);
+    }
+    if (length >= 4 && (data[0] == 'I' && data[1] == 'I' && data[2] == 42 && data[3] == 0
+        || data[0] == 'M' && data[1] == 'M' && data[2] == 0 && data[3] == 42)) {
+      return tiff(data, 0, length);
+    }
+    if (length >= 8 && (data[0] & 0xFF) == 0x89 && data[1] == 'P' && data[2] == 'N' && data[3] == 'G') {
+      return png(data, length);
+    }
+    if (length >= 12 && data[0] == 'R' && data[1] == 'I' && data[2] == 'F' && data[3] == 'F'
+        && data[8] == 'W' && data[9] == 'E' && data[10] == 'B' && data[11] == 'P') {
+      return webp(data, length);
+    }
+    return 1;
+  }
+
+  /** The orientation in a PNG's {@code eXIf} chunk (a TIFF structure), going from chunk to chunk by length. */
+  private static int png(byte[] b, int length) {
+    long i = 8;
+    while (i + 8 <= length) {
+      long size = u32(b, (int) i, true);
+      int at = (int) i + 8;
+      if (b[at - 4] == 'e' && b[at - 3] == 'X' && b[at - 2] == 'I' && b[at - 1] == 'f') {
+        return tiff(b, at, (int) Math.min(length, at + size));
+      }
+      if (b[at - 4] == 'I' && b[at - 3] == 'E' && b[at - 2] == 'N' && b[at - 1] == 'D') {
+        return 1;
+      }
+      i = at + size + 4; // data and CRC
+    }
+    return 1;
+  }
+
+  /** The orientation in a WebP's {@code EXIF} chunk (RIFF, little-endian sizes, padded to even). */
+  private static int webp(byte[] b, int length) {
+    long i = 12;
+    while (i + 8 <= length) {
+      long size = u32(b, (int) i + 4, false);
+      int at = (int) i + 8;
+      if (b[at - 8] == 'E' && b[at - 7] == 'X' && b[at - 6] == 'I' && b[at - 5] == 'F') {
+        int end = (int) Math.min(length, at + size);
+        boolean prefixed = at + 6 <= end && b[at] == 'E' && b[at + 1] == 'x' && b[at + 2] == 'i' && b[at + 3] == 'f';
+        return tiff(b, prefixed ? at + 6 : at, end); // some writers keep JPEG's "Exif\0\0"
+      }
+      i = at + size + (size & 1);
+    }
+    return 1;
   }
 
   /** The orientation 1..8 of {@code jpeg[0, length)}; 1 when absent, out of range or unreadable. */

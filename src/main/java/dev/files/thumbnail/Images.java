@@ -5,7 +5,6 @@ import java.awt.Graphics2D;
 import java.awt.image.BufferedImage;
 import java.awt.image.DataBufferInt;
 import java.awt.image.SinglePixelPackedSampleModel;
-import java.io.BufferedInputStream;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -15,21 +14,16 @@ import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import javax.imageio.IIOImage;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReadParam;
 import javax.imageio.ImageReader;
 import javax.imageio.ImageWriteParam;
 import javax.imageio.ImageWriter;
-import javax.imageio.metadata.IIOMetadata;
-import javax.imageio.metadata.IIOMetadataFormatImpl;
-import javax.imageio.metadata.IIOMetadataNode;
 import javax.imageio.stream.ImageInputStream;
 import javax.imageio.stream.ImageOutputStream;
 import javax.imageio.stream.MemoryCacheImageInputStream;
 import javax.imageio.stream.MemoryCacheImageOutputStream;
-import org.w3c.dom.NodeList;
 
 /**
  * Raster images to thumbnails with ImageIO (JDK readers for PNG, GIF, BMP; TwelveMonkeys for JPEG,
@@ -47,11 +41,6 @@ final class Images {
   /** JPEG quality of opaque thumbnails, 0..1 (libjpeg's quality 85 of 100: both encoders use it). */
   static final float JPEG_QUALITY = 0.85f;
 
-  /** ImageIO's standard ImageOrientation names, by EXIF Orientation value (TwelveMonkeys' mapping). */
-  private static final Map<String, Integer> EXIF_ORIENTATION = Map.of(
-      "Normal", 1, "FlipH", 2, "Rotate180", 3, "FlipV", 4,
-      "FlipVRotate90", 5, "Rotate270", 6, "FlipHRotate90", 7, "Rotate90", 8);
-
   private final int maxWidth;
   private final int maxHeight;
   private final long maxPixels;
@@ -63,30 +52,35 @@ final class Images {
   }
 
   /**
-   * Decodes an encoded image and makes its thumbnail.
+   * Decodes an encoded image and makes its thumbnail, within {@code budget}: its pixel count, the
+   * scans of a JPEG ({@link #MAX_JPEG_SCANS}) and an estimate of the memory the decoder will take
+   * are checked from the header before anything is decoded; orientation comes from EXIF alone
+   * ({@link Exif}); no other metadata is read (a PNG reaches the decoder without its text and
+   * profile chunks, {@link PngChunks}).
    *
-   * @param in the encoded image; read, not closed
-   * @throws Refusal "none" above the pixel limit (nothing decoded), "error" for bytes no reader
-   *     takes, truncated or corrupt data
-   * @throws IOException when the reader fails (corrupt data) or the stream does
+   * @param data the encoded image is {@code data[0, length)}; not modified
+   * @throws Refusal "none" above a limit (nothing decoded), "error" for bytes no reader takes,
+   *     truncated or corrupt data
+   * @throws Budget.Stopped when the deadline passed (or the job was stopped) during the decode
+   * @throws IOException when the reader fails (corrupt data)
    */
-  Thumbnail fromStream(InputStream in) throws IOException, Refusal {
-    if (TurboJpeg.available()) {
-      if (!in.markSupported()) {
-        in = new BufferedInputStream(in);
-      }
-      in.mark(3);
-      byte[] magic = in.readNBytes(3);
-      in.reset();
-      if (magic.length == 3 && (magic[0] & 0xFF) == 0xFF && (magic[1] & 0xFF) == 0xD8 && (magic[2] & 0xFF) == 0xFF) {
-        byte[] jpeg = in instanceof Source s && s.atStart() ? s.array() : in.readAllBytes();
-        int length = in instanceof Source s && s.array() == jpeg ? s.length() : jpeg.length;
-        Thumbnail t = fromJpeg(jpeg, length);
+  Thumbnail fromBytes(byte[] data, int length, Budget budget) throws IOException, Refusal, Budget.Stopped {
+    int orientation = Exif.of(data, length);
+    InputStream in;
+    if (length >= 3 && (data[0] & 0xFF) == 0xFF && (data[1] & 0xFF) == 0xD8 && (data[2] & 0xFF) == 0xFF) {
+      JpegStructure jpeg = JpegStructure.read(data, length, MAX_JPEG_SCANS);
+      checkJpeg(jpeg, budget);
+      if (TurboJpeg.available()) {
+        Thumbnail t = fromJpeg(data, length, orientation, budget);
         if (t != null) {
           return t;
         }
-        in = new ByteArrayInputStream(jpeg, 0, length); // ImageIO decides, as for any image
       }
+      in = new ByteArrayInputStream(data, 0, length); // ImageIO decides, as for any image
+    } else if (length >= 8 && (data[0] & 0xFF) == 0x89 && data[1] == 'P' && data[2] == 'N' && data[3] == 'G') {
+      in = PngChunks.essential(data, length);
+    } else {
+      in = new ByteArrayInputStream(data, 0, length);
     }
     try (ImageInputStream iis = new MemoryCacheImageInputStream(in)) {
       Iterator<ImageReader> readers = ImageIO.getImageReaders(iis);
@@ -95,10 +89,35 @@ final class Images {
       }
       ImageReader reader = readers.next();
       try {
-        return fromReader(reader, iis);
+        return fromReader(reader, iis, orientation, budget);
       } finally {
         reader.dispose();
       }
+    }
+  }
+
+  /**
+   * The most scans a JPEG may have. Encoders write 10 or so (libjpeg's progressive script: 10 for
+   * colour, 6 for grey); a decoder goes over every block of the image once per scan, so a file that
+   * repeats a scan 50,000 times costs minutes. libjpeg-turbo refuses more than 500 and leaves such
+   * a file to ImageIO, which has no limit: it is refused here, before either decodes it.
+   */
+  static final int MAX_JPEG_SCANS = 100;
+
+  /** A JPEG's scan count and, for progressive files, its coefficient buffer against the budget. */
+  private void checkJpeg(JpegStructure jpeg, Budget budget) throws Refusal {
+    if (jpeg.scans() > MAX_JPEG_SCANS) {
+      throw Refusal.none("JPEG has more than " + MAX_JPEG_SCANS + " scans (a pass over the whole image each);"
+          + " not decoded");
+    }
+    long pixels = (long) jpeg.width() * jpeg.height();
+    if (pixels > maxPixels) {
+      throw Refusal.none("image is " + jpeg.width() + "x" + jpeg.height() + " = " + pixels
+          + " pixels, over the limit of " + maxPixels + "; not decoded");
+    }
+    if (jpeg.buffersCoefficients()) {
+      budget.reserve(jpeg.coefficientBytes(), "the DCT coefficients of this " + jpeg.width() + "x"
+          + jpeg.height() + " progressive JPEG");
     }
   }
 
@@ -128,8 +147,11 @@ final class Images {
   /**
    * The thumbnail of a JPEG decoded by libjpeg-turbo at the smallest DCT scale that still covers
    * the target; null when libjpeg-turbo does not take it cleanly (then ImageIO decodes it).
+   * libjpeg-turbo cannot be interrupted; its work is bounded by the checks made before (pixels,
+   * scans, coefficient memory) and by the scale.
    */
-  private Thumbnail fromJpeg(byte[] jpeg, int length) throws IOException, Refusal {
+  private Thumbnail fromJpeg(byte[] jpeg, int length, int orientation, Budget budget)
+      throws IOException, Refusal, Budget.Stopped {
     TurboJpeg.Header header = TurboJpeg.header(jpeg, length);
     if (header == null || !header.decodable() || header.width() <= 0 || header.height() <= 0) {
       return null;
@@ -139,14 +161,17 @@ final class Images {
       throw Refusal.none("image is " + header.width() + "x" + header.height() + " = " + pixels
           + " pixels, over the limit of " + maxPixels + "; not decoded");
     }
-    int orientation = Exif.orientation(jpeg, length);
     boolean swap = orientation >= 5;
     int[] shown = fit(swap ? header.height() : header.width(), swap ? header.width() : header.height(),
         maxWidth, maxHeight);
     int targetWidth = swap ? shown[1] : shown[0];
     int targetHeight = swap ? shown[0] : shown[1];
     int n = TurboJpeg.scale(header.width(), header.height(), targetWidth, targetHeight);
+    budget.reserve(3L * 4 * TurboJpeg.scaled(header.width(), n) * TurboJpeg.scaled(header.height(), n),
+        "a " + header.width() + "x" + header.height() + " JPEG decoded at " + n + "/8");
+    budget.check();
     BufferedImage decoded = TurboJpeg.decode(jpeg, length, header, n);
+    budget.check();
     return decoded == null ? null : finish(decoded, orientation, targetWidth, targetHeight);
   }
 
@@ -159,9 +184,9 @@ final class Images {
     return finish(image, 1, fit[0], fit[1]);
   }
 
-  private Thumbnail fromReader(ImageReader reader, ImageInputStream iis)
-      throws IOException, Refusal {
-    reader.setInput(iis, true, false);
+  private Thumbnail fromReader(ImageReader reader, ImageInputStream iis, int orientation, Budget budget)
+      throws IOException, Refusal, Budget.Stopped {
+    reader.setInput(iis, true, true); // no metadata: orientation came from EXIF, nothing else is used
     List<String> warnings = new ArrayList<>();
     reader.addIIOReadWarningListener((r, warning) -> warnings.add(warning));
     // Header only: every reader here answers these without decoding pixels.
@@ -175,17 +200,24 @@ final class Images {
       throw Refusal.none("image is " + width + "x" + height + " = " + pixels
           + " pixels, over the limit of " + maxPixels + "; not decoded");
     }
-    int orientation = orientation(reader);
     boolean swap = orientation >= 5;
     int[] shown = fit(swap ? height : width, swap ? width : height, maxWidth, maxHeight);
     int targetWidth = swap ? shown[1] : shown[0]; // in stored (unrotated) orientation
     int targetHeight = swap ? shown[0] : shown[1];
     ImageReadParam param = reader.getDefaultReadParam();
-    int step = subsampling(width, height, targetWidth, targetHeight);
-    if (step > 1) {
-      param.setSourceSubsampling(step, step, 0, 0);
+    int[] step = subsampling(width, height, targetWidth, targetHeight);
+    if (step[0] > 1 || step[1] > 1) {
+      param.setSourceSubsampling(step[0], step[1], 0, 0);
     }
-    BufferedImage decoded = reader.read(0, param);
+    budget.reserve(decoderBytes(reader, width, height)
+            + 3L * 4 * ((width + step[0] - 1) / step[0]) * ((height + step[1] - 1) / step[1]),
+        "a " + width + "x" + height + " " + reader.getFormatName().toUpperCase(Locale.ROOT) + " image");
+    budget.check();
+    BufferedImage decoded;
+    try (Budget.Registration abort = budget.onStop(reader::abort)) {
+      decoded = reader.read(0, param);
+    }
+    budget.check(); // an aborted reader returns what it has: never a thumbnail
     for (String w : warnings) {
       // libjpeg reports missing data as a warning and fills the rest with grey
       if (w != null && w.toLowerCase(Locale.ROOT).contains("premature end")) {
@@ -193,6 +225,22 @@ final class Images {
       }
     }
     return finish(decoded, orientation, targetWidth, targetHeight);
+  }
+
+  /**
+   * What a reader holds besides the destination raster, estimated from the header, bytes: a WebP
+   * (TwelveMonkeys decodes a lossless frame whole, 4 bytes a pixel, before subsampling) its whole
+   * frame; a tiled image one tile; the others decode row by row and hold a row or two at full
+   * width. 8 bytes a pixel (16-bit RGBA) is the most any of them uses.
+   */
+  private static long decoderBytes(ImageReader reader, int width, int height) throws IOException {
+    if (reader.getFormatName().equalsIgnoreCase("webp")) {
+      return 4L * width * height;
+    }
+    if (reader.isImageTiled(0)) {
+      return 8L * reader.getTileWidth(0) * reader.getTileHeight(0);
+    }
+    return 2 * 8L * width;
   }
 
   /**
@@ -212,36 +260,14 @@ final class Images {
   }
 
   /**
-   * The source subsampling step (1 = every pixel) for decoding a {@code width} x {@code height}
-   * image that will be shrunk to {@code targetWidth} x {@code targetHeight}: the largest step that
-   * still leaves at least twice the target size, so that the final downscale can smooth.
+   * The source subsampling steps {x, y} (1 = every pixel) for decoding a {@code width} x
+   * {@code height} image that will be shrunk to {@code targetWidth} x {@code targetHeight}: along
+   * each axis the largest step that still leaves at least twice the target size, so that the final
+   * downscale can smooth. Each axis has its own step, so an image of extreme aspect ratio (100,000,000
+   * x 1) is subsampled along its long axis.
    */
-  static int subsampling(int width, int height, int targetWidth, int targetHeight) {
-    int step = Math.min(width / (2 * targetWidth), height / (2 * targetHeight));
-    return Math.max(1, step);
-  }
-
-  /**
-   * The EXIF orientation (1..8) the reader reports in ImageIO's standard metadata (TwelveMonkeys'
-   * JPEG and TIFF readers read the EXIF/TIFF Orientation tag); 1 when absent or unreadable.
-   */
-  private static int orientation(ImageReader reader) {
-    try {
-      IIOMetadata metadata = reader.getImageMetadata(0);
-      if (metadata == null || !metadata.isStandardMetadataFormatSupported()) {
-        return 1;
-      }
-      IIOMetadataNode root = (IIOMetadataNode) metadata.getAsTree(
-          IIOMetadataFormatImpl.standardMetadataFormatName);
-      NodeList nodes = root.getElementsByTagName("ImageOrientation");
-      if (nodes.getLength() == 0) {
-        return 1;
-      }
-      String value = ((IIOMetadataNode) nodes.item(0)).getAttribute("value");
-      return EXIF_ORIENTATION.getOrDefault(value, 1);
-    } catch (IOException | RuntimeException e) {
-      return 1; // metadata is optional; the pixels decide whether the image is readable
-    }
+  static int[] subsampling(int width, int height, int targetWidth, int targetHeight) {
+    return new int[] {Math.max(1, width / (2 * targetWidth)), Math.max(1, height / (2 * targetHeight))};
   }
 
   /** Scales to the target (stored orientation), orients, picks the format, encodes. */

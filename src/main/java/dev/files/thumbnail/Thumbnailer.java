@@ -106,6 +106,17 @@ public final class Thumbnailer {
    */
   public Result make(Supplier<InputStream> source, long size, String declaredMime,
       String filename) {
+    return make(source, size, declaredMime, filename, Budget.unlimitedTime());
+  }
+
+  /**
+   * Makes the thumbnail of one file within {@code budget}: as {@link #make(Supplier, long, String,
+   * String)}, and once the budget's deadline passes (or it is stopped) the work ends at its next
+   * check with status {@code "error"} and the budget's reason; an estimate over its memory budget
+   * is status {@code "none"} before anything is decoded.
+   */
+  public Result make(Supplier<InputStream> source, long size, String declaredMime,
+      String filename, Budget budget) {
     Kind kind = Kind.NONE;
     try {
       byte[] head;
@@ -117,17 +128,22 @@ public final class Thumbnailer {
           : source;
       kind = Kind.detect(head, declaredMime, filename);
       Thumbnail thumbnail = switch (kind) {
-        case IMAGE -> image(body, size);
-        case PDF -> pdf(body, size);
-        case VIDEO -> video(body);
-        case OFFICE -> office(body, size, filename);
+        case IMAGE -> image(body, size, budget);
+        case PDF -> pdf(body, size, budget);
+        case VIDEO -> video(body, budget);
+        case OFFICE -> office(body, size, filename, budget);
         case NONE -> throw nothing(head, declaredMime, filename);
       };
       return new Result(Result.DONE, kind, thumbnail,
           kind + " " + thumbnail.width() + "x" + thumbnail.height() + " " + thumbnail.type());
     } catch (Refusal r) {
       return new Result(r.status, kind, null, r.getMessage());
+    } catch (Budget.Stopped s) {
+      return new Result(Result.ERROR, kind, null, s.getMessage());
     } catch (Exception | OutOfMemoryError | StackOverflowError e) {
+      if (budget.over()) { // a decoder stopped half-way fails in its own way: the deadline is the cause
+        return new Result(Result.ERROR, kind, null, budget.reason());
+      }
       // corrupt data makes decoders throw anything from IOException to IndexOutOfBounds; a hostile
       // file may exhaust memory or recursion in one decode: all are this file's error
       String what = kind == Kind.NONE ? "file" : kind.name().toLowerCase(Locale.ROOT);
@@ -136,38 +152,58 @@ public final class Thumbnailer {
     }
   }
 
-  private Thumbnail image(Supplier<InputStream> source, long size) throws IOException, Refusal {
+  private Thumbnail image(Supplier<InputStream> source, long size, Budget budget)
+      throws IOException, Refusal, Budget.Stopped {
     checkSize(size, "image");
     try (InputStream in = source.get()) {
-      return images.fromStream(in);
+      if (in instanceof Images.Source s && s.atStart()) {
+        return images.fromBytes(s.array(), s.length(), budget); // the file in memory: no copy
+      }
+      byte[] bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, maxSourceBytes + 1));
+      checkSize(bytes.length, "image");
+      return images.fromBytes(bytes, bytes.length, budget);
     }
   }
 
-  private Thumbnail pdf(Supplier<InputStream> source, long size) throws IOException, Refusal {
+  private Thumbnail pdf(Supplier<InputStream> source, long size, Budget budget)
+      throws IOException, Refusal, Budget.Stopped {
     checkSize(size, "PDF");
     byte[] pdf;
     try (InputStream in = source.get()) {
       pdf = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, maxSourceBytes + 1));
     }
     checkSize(pdf.length, "PDF");
-    return fromPdf(pdf);
+    return fromPdf(pdf, budget);
   }
 
-  private Thumbnail fromPdf(byte[] pdf) throws IOException, Refusal {
-    return images.fromImage(PdfPages.renderFirstPage(pdf, maxWidth, maxHeight));
+  private Thumbnail fromPdf(byte[] pdf, Budget budget) throws IOException, Refusal, Budget.Stopped {
+    return images.fromImage(PdfPages.renderFirstPage(pdf, maxWidth, maxHeight, budget));
   }
 
-  private Thumbnail video(Supplier<InputStream> source) throws IOException, Refusal {
+  private Thumbnail video(Supplier<InputStream> source, Budget budget)
+      throws IOException, Refusal, Budget.Stopped {
     Path ffmpeg = tool("ffmpeg", "video");
-    byte[] frame = ExternalTools.firstVideoFrame(ffmpeg, source.get());
-    return images.fromStream(new ByteArrayInputStream(frame));
+    byte[] frame;
+    // a stop interrupts this thread: ExternalTools then kills the tool
+    Thread self = Thread.currentThread();
+    try (Budget.Registration r = budget.onStop(self::interrupt)) {
+      frame = ExternalTools.firstVideoFrame(ffmpeg, source.get());
+    }
+    budget.check();
+    return images.fromBytes(frame, frame.length, budget);
   }
 
-  private Thumbnail office(Supplier<InputStream> source, long size, String filename)
-      throws IOException, Refusal {
+  private Thumbnail office(Supplier<InputStream> source, long size, String filename, Budget budget)
+      throws IOException, Refusal, Budget.Stopped {
     Path soffice = tool("soffice", "office document");
     checkSize(size, "office document");
-    return fromPdf(ExternalTools.officeToPdf(soffice, source, filename, maxSourceBytes));
+    byte[] pdf;
+    Thread self = Thread.currentThread();
+    try (Budget.Registration r = budget.onStop(self::interrupt)) {
+      pdf = ExternalTools.officeToPdf(soffice, source, filename, maxSourceBytes);
+    }
+    budget.check();
+    return fromPdf(pdf, budget);
   }
 
   private Path tool(String name, String what) throws Refusal {

@@ -313,6 +313,241 @@ final class TestImages {
     d.writeInt((int) crc.getValue());
   }
 
+  // ---------------------------------------------------------------- hostile files
+
+  /**
+   * A grey progressive JPEG of {@code width} x {@code height} whose first scan codes every DC
+   * coefficient as 0 and whose {@code acScans} further scans each code every AC band (1..63) of
+   * every block as one EOB run: a few bytes per scan, a pass over every block per scan for the
+   * decoder. Valid as JPEG: repeating a first AC scan is what the standard's successive
+   * approximation allows libjpeg to read without a warning. Written byte by byte.
+   */
+  static byte[] progressiveScanBomb(int width, int height, int acScans) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    out.write(0xFF);
+    out.write(0xD8);
+    segment(out, 0xDB, concat(new byte[] {0}, filled(64, 1)));              // DQT 0, all 1
+    segment(out, 0xC2, new byte[] {8, (byte) (height >> 8), (byte) height, (byte) (width >> 8),
+        (byte) width, 1, 1, 0x11, 0});                                          // SOF2, grey, 1x1
+    byte[] dcCounts = new byte[16];
+    dcCounts[0] = 1;                                                            // one code "0": category 0
+    segment(out, 0xC4, concat(new byte[] {0x00}, dcCounts, new byte[] {0}));
+    byte[] acCounts = new byte[16];
+    acCounts[3] = 15;                                                           // EOB0..EOB14, 4 bits each
+    byte[] eobs = new byte[15];
+    for (int n = 0; n < 15; n++) {
+      eobs[n] = (byte) (n << 4);
+    }
+    segment(out, 0xC4, concat(new byte[] {0x10}, acCounts, eobs));
+    int blocks = ((width + 7) / 8) * ((height + 7) / 8);
+    segment(out, 0xDA, new byte[] {1, 1, 0x00, 0, 0, 0});                     // DC first scan
+    BitWriter dc = new BitWriter();
+    for (int b = 0; b < blocks; b++) {
+      dc.put(0, 1);
+    }
+    out.writeBytes(dc.finish());
+    BitWriter ac = new BitWriter();
+    for (int rest = blocks; rest > 0; ) {
+      int n = 31 - Integer.numberOfLeadingZeros(Math.min(rest, 32767));
+      int run = Math.min(rest, (1 << (n + 1)) - 1);
+      ac.put(n, 4);
+      ac.put(run - (1 << n), n);
+      rest -= run;
+    }
+    byte[] acData = ac.finish();
+    ByteArrayOutputStream scan = new ByteArrayOutputStream();
+    segment(scan, 0xDA, new byte[] {1, 1, 0x00, 1, 63, 0});                   // AC first scan, bands 1..63
+    scan.writeBytes(acData);
+    byte[] one = scan.toByteArray();
+    for (int i = 0; i < acScans; i++) {
+      out.writeBytes(one);
+    }
+    out.write(0xFF);
+    out.write(0xD9);
+    return out.toByteArray();
+  }
+
+  private static void segment(ByteArrayOutputStream out, int marker, byte[] body) {
+    out.write(0xFF);
+    out.write(marker);
+    out.write((body.length + 2) >> 8);
+    out.write(body.length + 2);
+    out.writeBytes(body);
+  }
+
+  private static byte[] filled(int n, int value) {
+    byte[] b = new byte[n];
+    java.util.Arrays.fill(b, (byte) value);
+    return b;
+  }
+
+  private static byte[] concat(byte[]... parts) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    for (byte[] p : parts) {
+      out.writeBytes(p);
+    }
+    return out.toByteArray();
+  }
+
+  /** JPEG entropy-coded bits: most significant first, 0xFF stuffed with 0x00, padded with 1s. */
+  private static final class BitWriter {
+    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+    private int current;
+    private int used;
+
+    void put(int value, int count) {
+      for (int i = count - 1; i >= 0; i--) {
+        current = current << 1 | ((value >>> i) & 1);
+        if (++used == 8) {
+          emit();
+        }
+      }
+    }
+
+    private void emit() {
+      out.write(current);
+      if (current == 0xFF) {
+        out.write(0);
+      }
+      current = 0;
+      used = 0;
+    }
+
+    byte[] finish() {
+      while (used != 0) {
+        put(1, 1);
+      }
+      return out.toByteArray();
+    }
+  }
+
+  /** {@code png} with a chunk of {@code type} inserted right after IHDR. */
+  static byte[] withPngChunk(byte[] png, String type, byte[] data) throws IOException {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    out.write(png, 0, 33); // signature (8) and IHDR (25)
+    chunk(out, type, data);
+    out.write(png, 33, png.length - 33);
+    return out.toByteArray();
+  }
+
+  /**
+   * A 1 x 1 RGB PNG carrying a zTXt chunk (before IDAT) whose text inflates to {@code inflated}
+   * bytes of 'a': about a thousandth of that on disk.
+   */
+  static byte[] pngWithZtxt(long inflated) throws IOException {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    out.writeBytes(new byte[] {(byte) 0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A});
+    chunk(out, "IHDR", new byte[] {0, 0, 0, 1, 0, 0, 0, 1, 8, 2, 0, 0, 0});
+    ByteArrayOutputStream text = new ByteArrayOutputStream();
+    text.writeBytes("Comment".getBytes(StandardCharsets.US_ASCII));
+    text.write(0);
+    text.write(0); // compression method: deflate
+    text.writeBytes(deflate(inflated, (byte) 'a'));
+    chunk(out, "zTXt", text.toByteArray());
+    chunk(out, "IDAT", deflateBytes(new byte[] {0, (byte) 200, 20, 20}));
+    chunk(out, "IEND", new byte[0]);
+    return out.toByteArray();
+  }
+
+  /** zlib data of {@code n} bytes of {@code value}, compressed as they are produced (nothing of size n is held). */
+  static byte[] deflate(long n, byte value) {
+    Deflater deflater = new Deflater(Deflater.BEST_COMPRESSION);
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    byte[] block = filled(1 << 20, value);
+    byte[] buffer = new byte[1 << 16];
+    for (long left = n; left > 0; ) {
+      int len = (int) Math.min(block.length, left);
+      deflater.setInput(block, 0, len);
+      left -= len;
+      while (!deflater.needsInput()) {
+        out.write(buffer, 0, deflater.deflate(buffer));
+      }
+    }
+    deflater.finish();
+    while (!deflater.finished()) {
+      out.write(buffer, 0, deflater.deflate(buffer));
+    }
+    deflater.end();
+    return out.toByteArray();
+  }
+
+  private static byte[] deflateBytes(byte[] data) {
+    Deflater deflater = new Deflater();
+    deflater.setInput(data);
+    deflater.finish();
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    byte[] buffer = new byte[4096];
+    while (!deflater.finished()) {
+      out.write(buffer, 0, deflater.deflate(buffer));
+    }
+    deflater.end();
+    return out.toByteArray();
+  }
+
+  /**
+   * An 8-bit grey TIFF of {@code width} x {@code height} in one Deflate-compressed strip of zeros:
+   * a 100,000,000 x 1 image is about 100 KB.
+   */
+  static byte[] greyTiff(int width, int height) {
+    byte[] data = deflate((long) width * height, (byte) 0);
+    int entries = 10;
+    int ifdSize = 2 + entries * 12 + 4;
+    int dataAt = 8 + ifdSize;
+    java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(dataAt + data.length).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    b.put((byte) 'I').put((byte) 'I').putShort((short) 42).putInt(8);
+    b.putShort((short) entries);
+    tiffEntry(b, 256, 4, width);          // ImageWidth, LONG
+    tiffEntry(b, 257, 4, height);         // ImageLength
+    tiffEntry(b, 258, 3, 8);              // BitsPerSample
+    tiffEntry(b, 259, 3, 8);              // Compression: Deflate
+    tiffEntry(b, 262, 3, 1);              // Photometric: BlackIsZero
+    tiffEntry(b, 273, 4, dataAt);         // StripOffsets
+    tiffEntry(b, 277, 3, 1);              // SamplesPerPixel
+    tiffEntry(b, 278, 4, height);         // RowsPerStrip
+    tiffEntry(b, 279, 4, data.length);    // StripByteCounts
+    tiffEntry(b, 284, 3, 1);              // PlanarConfiguration: chunky
+    b.putInt(0);
+    b.put(data);
+    return b.array();
+  }
+
+  private static void tiffEntry(java.nio.ByteBuffer b, int tag, int type, int value) {
+    b.putShort((short) tag).putShort((short) type).putInt(1);
+    if (type == 3) {
+      b.putShort((short) value).putShort((short) 0);
+    } else {
+      b.putInt(value);
+    }
+  }
+
+  /**
+   * An 8-bit palette BMP of {@code width} x {@code height} compressed with RLE8: runs of 255 pixels
+   * of palette entry 1, two bytes each (a 100,000,000 x 1 image is under 1 MB).
+   */
+  static byte[] rle8Bmp(int width, int height) {
+    ByteArrayOutputStream rle = new ByteArrayOutputStream();
+    for (int y = 0; y < height; y++) {
+      for (int x = 0; x < width; x += 255) {
+        rle.write(Math.min(255, width - x));
+        rle.write(1);
+      }
+      rle.write(0);
+      rle.write(y == height - 1 ? 1 : 0); // end of line, end of bitmap
+    }
+    byte[] pixels = rle.toByteArray();
+    int palette = 256 * 4;
+    int offset = 14 + 40 + palette;
+    java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(offset + pixels.length).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    b.put((byte) 'B').put((byte) 'M').putInt(offset + pixels.length).putInt(0).putInt(offset);
+    b.putInt(40).putInt(width).putInt(height).putShort((short) 1).putShort((short) 8)
+        .putInt(1 /* BI_RLE8 */).putInt(pixels.length).putInt(2835).putInt(2835).putInt(256).putInt(0);
+    for (int i = 0; i < 256; i++) {
+      b.put((byte) i).put((byte) (255 - i)).put((byte) 40).put((byte) 0);
+    }
+    b.put(pixels);
+    return b.array();
+  }
+
   /**
    * A lossless WebP (VP8L) of the given ARGB pixels, written here because no WebP writer ships
    * with ImageIO or TwelveMonkeys. Deliberately minimal: no transforms, no colour cache, one

@@ -341,7 +341,7 @@ class ThumbnailerTest {
   void hugeJpegIsDecodedSubsampled() throws IOException {
     int w = 12_000;
     int h = 9_000;
-    assertThat(Images.subsampling(w, h, 533, 400)).isEqualTo(11);
+    assertThat(Images.subsampling(w, h, 533, 400)).containsExactly(11, 11);
     byte[] jpeg = TestImages.write(stripes(w, h), "jpeg");
     // 108 MP is over the default limit of 100 MP: refused from the header
     assertThat(make(jpeg, "image/jpeg", "huge.jpg").status()).isEqualTo("none");
@@ -392,6 +392,139 @@ class ThumbnailerTest {
 
   private static int stripeColor(int x) {
     return (x / 1000) % 2 == 0 ? 0x3050C0 : 0xE0A030;
+  }
+
+  // ---------------------------------------------------------------- budgets (hostile files)
+
+  /**
+   * A progressive JPEG repeating one scan 50,000 times (2 MB): libjpeg-turbo refuses more than 500
+   * scans and ImageIO then went through all of them (over 120 s here). Refused from its markers.
+   */
+  @Test
+  void jpegWithFiftyThousandScansIsRefusedBeforeDecoding() {
+    byte[] jpeg = TestImages.progressiveScanBomb(4096, 4096, 50_000);
+    long t0 = System.nanoTime();
+    Thumbnailer.Result r = make(jpeg, "image/jpeg", "scans.jpg");
+    long ms = (System.nanoTime() - t0) / 1_000_000;
+    assertThat(r.status()).as(r.reason()).isEqualTo("none");
+    assertThat(r.reason()).contains("more than " + Images.MAX_JPEG_SCANS + " scans");
+    assertThat(ms).as("ms to refuse").isLessThan(3000);
+  }
+
+  /** The same construction with a few scans is a valid JPEG (all mid-grey): the generator is not the refusal. */
+  @Test
+  void jpegWithAFewRepeatedScansIsDecoded() throws IOException {
+    byte[] jpeg = TestImages.progressiveScanBomb(1024, 512, 20);
+    BufferedImage out = done(make(jpeg, "image/jpeg", "grey.jpg"), Thumbnail.JPEG, 600, 300);
+    assertColor(out, 300, 150, new Color(128, 128, 128));
+  }
+
+  /** Forms 30 deep, each drawing the next twice (2^30 squares from 6 KB): PDFBox never finished. */
+  @Test
+  void pdfFormsNestedThirtyDeepAreRefused() throws IOException {
+    byte[] pdf = TestPdfs.nestedForms(30);
+    assertThat(pdf.length).isLessThan(20_000);
+    long t0 = System.nanoTime();
+    Thumbnailer.Result r = make(pdf, "application/pdf", "forms.pdf");
+    long ms = (System.nanoTime() - t0) / 1_000_000;
+    assertThat(r.status()).as(r.reason()).isEqualTo("none");
+    assertThat(r.reason()).contains("nest more than " + PdfPages.MAX_FORM_NESTING);
+    assertThat(ms).as("ms to refuse").isLessThan(5000);
+    // nesting within the limit renders
+    done(make(TestPdfs.nestedForms(6), "application/pdf", "six.pdf"), Thumbnail.JPEG, 309, 400);
+  }
+
+  /** 3 M operators on one page (38 KB compressed): 47 s of rendering before; the operator budget ends it. */
+  @Test
+  void pdfWithThreeMillionOperatorsIsRefused() throws IOException {
+    byte[] pdf = TestPdfs.manyOperators(3_000_000);
+    long t0 = System.nanoTime();
+    Thumbnailer.Result r = make(pdf, "application/pdf", "ops.pdf");
+    long ms = (System.nanoTime() - t0) / 1_000_000;
+    System.out.printf(Locale.ROOT, "PDF of 3,000,000 operators: %s after %d ms (%s)%n", r.status(), ms, r.reason());
+    assertThat(r.status()).as(r.reason()).isEqualTo("none");
+    assertThat(r.reason()).contains("more than " + PdfPages.MAX_OPERATORS + " operators");
+  }
+
+  /** A 20000 x 20000 Flate image in a PDF would be inflated whole (400 MB) before subsampling. */
+  @Test
+  void pdfImageOverTheMemoryBudgetIsNotDecoded() throws IOException {
+    byte[] pdf = TestPdfs.bigFlateImage(20_000);
+    long before = allocatedBytes();
+    Thumbnailer.Result r = make(pdf, "application/pdf", "image.pdf");
+    long allocated = allocatedBytes() - before;
+    assertThat(r.status()).as(r.reason()).isEqualTo("none");
+    assertThat(r.reason()).contains("20000x20000 image in the PDF").contains("thumbnails.max_job_bytes");
+    assertThat(allocated).as("bytes allocated").isLessThan(64L << 20);
+    // a 2000 x 2000 one is drawn
+    done(make(TestPdfs.bigFlateImage(2000), "application/pdf", "small-image.pdf"), Thumbnail.JPEG, 309, 400);
+  }
+
+  /** A 1 x 1 PNG whose zTXt chunk inflates to 512 MiB: only the pixels are read, the text never. */
+  @Test
+  void pngTextChunksAreNotInflated() throws IOException {
+    byte[] png = TestImages.pngWithZtxt(512L << 20);
+    assertThat(png.length).isLessThan(1_000_000);
+    long before = allocatedBytes();
+    Thumbnailer.Result r = make(png, "image/png", "text.png");
+    long allocated = allocatedBytes() - before;
+    BufferedImage out = done(r, Thumbnail.JPEG, 1, 1);
+    assertColor(out, 0, 0, new Color(200, 20, 20));
+    assertThat(allocated).as("bytes allocated").isLessThan(32L << 20);
+  }
+
+  /**
+   * 100,000,000 x 1 (a TIFF of 100 KB, a BMP RLE8 of 800 KB): 100 MP is within the pixel limit,
+   * but a decoder holds a whole row of it; the estimate from the header is over the memory budget.
+   */
+  @Test
+  void extremeAspectRatiosAreRefusedFromTheHeader() {
+    for (byte[] bomb : List.of(TestImages.greyTiff(100_000_000, 1), TestImages.rle8Bmp(100_000_000, 1))) {
+      assertThat(bomb.length).isLessThan(1_000_000);
+      long before = allocatedBytes();
+      Thumbnailer.Result r = make(bomb, null, null);
+      long allocated = allocatedBytes() - before;
+      assertThat(r.status()).as(r.reason()).isEqualTo("none");
+      assertThat(r.reason()).contains("100000000x1").contains("over the budget");
+      assertThat(allocated).as("bytes allocated").isLessThan(64L << 20);
+    }
+  }
+
+  /** A long, thin image within the budget is subsampled along its long axis only. */
+  @Test
+  void longThinImagesAreSubsampledAlongTheirLongAxis() throws IOException {
+    assertThat(Images.subsampling(100_000_000, 1, 600, 1)).containsExactly(83_333, 1);
+    byte[] tiff = TestImages.greyTiff(4_000_000, 1);
+    long before = allocatedBytes();
+    BufferedImage out = done(make(tiff, "image/tiff", "thin.tif"), Thumbnail.JPEG, 600, 1);
+    long allocated = allocatedBytes() - before;
+    assertColor(out, 300, 0, Color.BLACK);
+    assertThat(allocated).as("bytes allocated (a row is 4 MB)").isLessThan(64L << 20);
+  }
+
+  /** EXIF orientation of a PNG comes from its eXIf chunk (no other metadata is read). */
+  @Test
+  void pngExifOrientation() throws IOException {
+    byte[] jpegWithExif = TestImages.withExifOrientation(new byte[] {(byte) 0xFF, (byte) 0xD8}, 6);
+    byte[] tiff = Arrays.copyOfRange(jpegWithExif, 2 + 4 + 6, jpegWithExif.length);
+    byte[] png = TestImages.write(TestImages.halves(200, 100, BufferedImage.TYPE_INT_RGB, RED, BLUE), "png");
+    byte[] rotated = TestImages.withPngChunk(png, "eXIf", tiff);
+    BufferedImage out = done(make(rotated, "image/png", "turned.png"), Thumbnail.JPEG, 100, 200);
+    assertColor(out, 50, 50, RED);   // 90° clockwise: the left half is on top
+    assertColor(out, 50, 150, BLUE);
+  }
+
+  /** The deadline ends a PDF job at its next operator: status error, with the reason. */
+  @Test
+  void theDeadlineEndsAJob() throws IOException {
+    byte[] pdf = TestPdfs.manyOperators(PdfPages.MAX_OPERATORS - 10);
+    long t0 = System.nanoTime();
+    Thumbnailer.Result r = thumbnailer.make(supplier(pdf), pdf.length, "application/pdf", "slow.pdf",
+        new Budget(300, Budget.DEFAULT_MAX_JOB_BYTES));
+    long ms = (System.nanoTime() - t0) / 1_000_000;
+    assertThat(r.status()).as(r.reason()).isEqualTo("error");
+    assertThat(r.reason()).contains("deadline of 300 ms");
+    assertThat(ms).as("ms until the job ended").isLessThan(3000);
   }
 
   // ---------------------------------------------------------------- broken and misdeclared
