@@ -89,6 +89,8 @@ public final class FilesConfig {
       Map.entry("thumbnails.max_pixels", new long[]{1, Long.MAX_VALUE}),
       Map.entry("thumbnails.concurrency", new long[]{1, 256}),
       Map.entry("thumbnails.workers", new long[]{0, 256}),
+      Map.entry("thumbnails.timeout_ms", new long[]{1, Long.MAX_VALUE}),
+      Map.entry("thumbnails.max_job_bytes", new long[]{1, Long.MAX_VALUE}),
       Map.entry("events.poll_ms", new long[]{1, 3_600_000}),
       Map.entry("events.retention_ms", new long[]{1, Long.MAX_VALUE}));
 

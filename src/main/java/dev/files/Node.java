@@ -20,6 +20,7 @@ import dev.files.storage.StoreSide;
 import dev.files.storage.local.LocalObjectStore;
 import dev.files.storage.s3.S3ObjectStore;
 import dev.files.storage.s3.S3Options;
+import dev.files.thumbnail.ThumbnailClaims;
 import dev.files.thumbnail.ThumbnailVerticle;
 import dev.files.upload.SessionOwners;
 import dev.files.upload.SessionSettings;
@@ -181,24 +182,26 @@ public final class Node {
           OutboxRelay relay = new OutboxRelay(PgConnectOptions.fromUri(config.string("db.url")), owners.nodeId(),
               config.number("events.poll_ms"), config.number("events.retention_ms"));
           Operations ops = new Operations(metrics, Health.live(vx), Health.ready(vx, files, objects, clusterManager));
+          ThumbnailVerticle thumbnails = config.number("thumbnails.workers") <= 0 ? null
+              : new ThumbnailVerticle(files, store, dataKeys, new ThumbnailVerticle.Settings(
+                  (int) config.number("thumbnails.max_width"), (int) config.number("thumbnails.max_height"),
+                  config.number("thumbnails.max_pixels"), config.number("thumbnails.max_source_bytes"),
+                  config.flag("thumbnails.external_tools"), (int) config.number("thumbnails.concurrency"),
+                  (int) config.number("thumbnails.queue"), config.number("thumbnails.timeout_ms"),
+                  config.number("thumbnails.max_job_bytes")), new ThumbnailClaims(pool, owners.nodeId(), owners::members));
           // the store and its database must belong together before the sweep may collect orphans
           return StoreBinding.bind(vx, new StoreIdentityRepository(pool), storeSide(vx, objects, config), dbLabel(config))
               .compose(v -> checkMasterKey(files, dataKeys, config.string("encryption.master_key_id")))
               .compose(v -> owners.startLease(why -> sessions.stopAll("this node fences itself: " + why)))
               .compose(v -> sessions.start())
-              .andThen(v -> watchCluster(clusterManager, sessions))
+              .andThen(v -> watchCluster(clusterManager, sessions, thumbnails))
               .compose(v -> membership.listen(vx))
               .compose(v -> vx.deployVerticle(new MembershipVerticle(files, verifier)))
               .compose(v -> vx.deployVerticle(relay))
               .compose(v -> vx.deployVerticle(new UploadSweepVerticle(files, store, sessions,
                   config.number("thumbnails.retry_after_ms"), config.number("upload.orphan_scan_interval_ms"),
                   (int) config.number("storage.list_page_size"), PgConnectOptions.fromUri(config.string("db.url")))))
-              .compose(v -> config.number("thumbnails.workers") <= 0 ? Future.succeededFuture()
-                  : vx.deployVerticle(new ThumbnailVerticle(files, store, dataKeys, new ThumbnailVerticle.Settings(
-                      (int) config.number("thumbnails.max_width"), (int) config.number("thumbnails.max_height"),
-                      config.number("thumbnails.max_pixels"), config.number("thumbnails.max_source_bytes"),
-                      config.flag("thumbnails.external_tools"), (int) config.number("thumbnails.concurrency"),
-                      (int) config.number("thumbnails.queue")))))
+              .compose(v -> thumbnails == null ? Future.succeededFuture() : vx.deployVerticle(thumbnails))
               .compose(v -> vx.deployVerticle(() -> new HttpVerticle(services, ops),
                   new DeploymentOptions().setInstances((int) Math.max(1, config.number("http.instances"))))
                   .recover(err -> Future.failedFuture(listenFailure(config, err))))
@@ -427,10 +430,11 @@ public final class Node {
   }
 
   /**
-   * A member that leaves: questions in flight to it are asked again at once. A cluster merge (this node was on
-   * the far side of a partition, or frozen): this node stops its sessions (fencing; their epochs decide anyway).
+   * A member that leaves: questions in flight to it are asked again at once, and so are the thumbnail jobs it had
+   * taken (when this node makes thumbnails). A cluster merge (this node was on the far side of a partition, or
+   * frozen): this node stops its sessions (fencing; their epochs decide anyway).
    */
-  private static void watchCluster(HazelcastClusterManager cm, UploadSessions sessions) {
+  private static void watchCluster(HazelcastClusterManager cm, UploadSessions sessions, ThumbnailVerticle thumbnails) {
     if (cm == null) {
       return;
     }
@@ -443,6 +447,9 @@ public final class Node {
       @Override
       public void memberRemoved(com.hazelcast.cluster.MembershipEvent e) {
         sessions.memberLeft(vertxNodeId(e.getMember()));
+        if (thumbnails != null) {
+          thumbnails.memberLeft(vertxNodeId(e.getMember()));
+        }
       }
     });
     hz.getLifecycleService().addLifecycleListener(e -> {

@@ -25,6 +25,8 @@ import java.util.function.IntSupplier;
  *   <li>{@code files_thumbnails_total{status}}: thumbnail attempts by outcome ({@code done}, {@code none},
  *       {@code error}, …);</li>
  *   <li>{@code files_thumbnail_queue} (gauge): thumbnail requests waiting on this node;</li>
+ *   <li>{@code files_thumbnail_abandons_total}: thumbnail threads left running past their job's deadline (a
+ *       decoder that did not stop); {@code files_thumbnail_abandoned_threads} (gauge): those still running;</li>
  *   <li>{@code files_sweep_removed_objects_total}: stored objects the sweep removed (retired chunks, orphans);</li>
  *   <li>{@code files_session_timeouts_total}: upload sessions that stopped after {@code upload.session_idle_ms}
  *       without a message.</li>
@@ -97,6 +99,22 @@ public final class ServiceMetrics {
   /** Adds a queue to the gauge {@code files_thumbnail_queue}. */
   public void thumbnailQueue(IntSupplier waiting) {
     thumbnailQueues.add(waiting);
+  }
+
+  /**
+   * Registers the gauge {@code files_thumbnail_abandoned_threads} (abandoned thumbnail threads still
+   * running) and counts one more in {@code files_thumbnail_abandons_total} at each call of the returned
+   * runnable.
+   */
+  public Runnable thumbnailThreadsAbandoned(IntSupplier running) {
+    if (registry == null) {
+      return () -> { };
+    }
+    Gauge.builder("files_thumbnail_abandoned_threads", running, IntSupplier::getAsInt)
+        .description("thumbnail threads abandoned at their deadline, still running").strongReference(true).register(registry);
+    Counter abandoned = Counter.builder("files_thumbnail_abandons")
+        .description("thumbnail threads abandoned at their deadline").register(registry);
+    return abandoned::increment;
   }
 
   /** A chunk of {@code bytes} plaintext bytes was recorded. */

@@ -12,6 +12,7 @@ import dev.files.storage.ChunkKeys;
 import dev.files.storage.EncryptedObjects;
 import dev.files.storage.EncryptedWrite;
 import dev.files.storage.DataKeys;
+import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
@@ -27,77 +28,229 @@ import java.util.UUID;
 
 /**
  * Makes thumbnails ({@code files.thumbnails}, message {@code {"file_id", "generation"}}, no reply):
- * reads the file's plaintext (at most {@code thumbnails.max_source_bytes}), runs the
- * {@link Thumbnailer} on a worker thread of Vert.x's default pool (never a named pool: a named pool
- * that is closed later breaks the clustered event bus in Vert.x 5.0.7), stores the thumbnail
- * encrypted like every chunk, records it if that generation is still live (with the event
+ * claims the job ({@link ThumbnailClaims}), reads the file's plaintext (at most
+ * {@code thumbnails.max_source_bytes}), runs the {@link Thumbnailer} on a thread of its own within a
+ * {@link Budget} ({@code thumbnails.timeout_ms}, {@code thumbnails.max_job_bytes}), stores the
+ * thumbnail encrypted like every chunk, records it if that generation is still live (with the event
  * {@code file.thumbnails.ready} in the outbox, same transaction, whatever the status: done, none or
  * error), and publishes {@code files.thumbnails.ready.<file_id>} (internal: the wait of {@code thumbnail_sync}).
  *
  * <p>At most {@code concurrency} thumbnails are made at once and {@code queue} wait; requests
  * beyond that are dropped and the file stays {@code "waiting"} until the periodic sweep asks again,
- * so uploads are never slowed by thumbnails.
+ * so uploads are never slowed by thumbnails. A request for a job this node holds already is ignored.
+ *
+ * <p><b>Deadline.</b> The decoders run on this verticle's own daemon threads (not Vert.x's worker
+ * pool: a thread that does not stop must not hold a pool thread others need). At the job's deadline
+ * the budget is stopped: the decoders' cooperative stops end the work (the PDF operator hook, an
+ * image reader's {@code abort()}, an external tool killed). A thread still running
+ * {@value #GRACE_MS} ms later is abandoned: the job is recorded as {@code "error"}, its slot goes to
+ * the next job on a new thread, the abandoned thread is counted
+ * ({@code files_thumbnail_abandons_total}, {@code files_thumbnail_abandoned_threads}) and logged once, and its result is dropped when it
+ * ends. While {@code concurrency} threads are abandoned at once, no new job starts (they may still
+ * hold memory and CPU): requests wait in the queue.
+ *
+ * <p><b>Failover.</b> When a member leaves the cluster ({@link #memberLeft}), and once at start for
+ * members gone while this node was down, the waiting jobs they had claimed are released and asked for
+ * again: a survivor picks them up within a second or so, not at the sweep.
  */
 public final class ThumbnailVerticle extends VerticleBase {
 
   private static final Logger LOG = LoggerFactory.getLogger(ThumbnailVerticle.class);
 
-  /** Limits of the worker (configuration keys {@code thumbnails.*}). */
+  /** How long a stopped decoder gets to end before its thread is abandoned, ms. */
+  static final long GRACE_MS = 2_000;
+
+  /**
+   * Limits of the worker (configuration keys {@code thumbnails.*}).
+   *
+   * @param timeoutMs the wall-clock deadline of one job, from its start, ms ({@code timeout_ms})
+   * @param maxJobBytes the memory estimate one job may go ahead with, bytes ({@code max_job_bytes})
+   */
   public record Settings(int maxWidth, int maxHeight, long maxPixels, long maxSourceBytes, boolean externalTools,
-                         int concurrency, int queue) {
+                         int concurrency, int queue, long timeoutMs, long maxJobBytes) {
   }
 
   private final FileRepository files;
   private final EncryptedObjects store;
   private final DataKeys dataKeys;
   private final Settings settings;
+  private final ThumbnailClaims claims;
   private final Thumbnailer thumbnailer;
-  private int active;
   private final java.util.ArrayDeque<JsonObject> waiting = new java.util.ArrayDeque<>();
+  /** Jobs this node holds ("file_id/generation"): claimed, waiting or running. */
+  private final java.util.Set<String> held = new java.util.HashSet<>();
+  /** Budgets of the jobs running, to stop them when the verticle stops. */
+  private final java.util.Set<Budget> running = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  private final java.util.concurrent.atomic.AtomicInteger threadNumber = new java.util.concurrent.atomic.AtomicInteger();
+  private final java.util.concurrent.ExecutorService threads = java.util.concurrent.Executors.newCachedThreadPool(r -> {
+    Thread t = new Thread(r, "files-thumbnail-" + threadNumber.incrementAndGet());
+    t.setDaemon(true);
+    return t;
+  });
+  private int active;
+  private int abandoned;
+  private Runnable countAbandoned = () -> { };
+  private Context ctx;
 
-  public ThumbnailVerticle(FileRepository files, EncryptedObjects store, DataKeys dataKeys, Settings settings) {
+  public ThumbnailVerticle(FileRepository files, EncryptedObjects store, DataKeys dataKeys, Settings settings,
+                           ThumbnailClaims claims) {
     this.files = files;
     this.store = store;
     this.dataKeys = dataKeys;
     this.settings = settings;
+    this.claims = claims;
     this.thumbnailer = new Thumbnailer(settings.maxWidth(), settings.maxHeight(), settings.maxPixels(),
         settings.maxSourceBytes(), settings.externalTools());
   }
 
   @Override
   public Future<?> start() {
+    ctx = context;
     ServiceMetrics.of(vertx).thumbnailQueue(waiting::size);
-    return vertx.eventBus().<JsonObject>consumer(Addresses.THUMBNAILS, InternalBus.of(vertx).guard(this::receive)).completion();
+    countAbandoned = ServiceMetrics.of(vertx).thumbnailThreadsAbandoned(() -> abandoned);
+    return vertx.eventBus().<JsonObject>consumer(Addresses.THUMBNAILS, InternalBus.of(vertx).guard(this::receive)).completion()
+        .andThen(v -> pickUp("members gone while this node was down", claims.releaseGone()));
+  }
+
+  @Override
+  public Future<?> stop() {
+    running.forEach(Budget::stop);
+    threads.shutdownNow();
+    return Future.succeededFuture();
+  }
+
+  /**
+   * A cluster member left: the waiting thumbnail jobs it had claimed are released and asked for again
+   * (by one survivor: the release is one conditional statement). Callable from any thread.
+   */
+  public void memberLeft(String nodeId) {
+    Context c = ctx;
+    if (c != null && !nodeId.equals(claims.nodeId())) {
+      c.runOnContext(v -> pickUp("node " + nodeId + " left the cluster", claims.release(nodeId)));
+    }
+  }
+
+  private void pickUp(String why, Future<List<JsonObject>> released) {
+    released.onSuccess(jobs -> {
+      if (!jobs.isEmpty()) {
+        LOG.info("{}: asking again for the {} thumbnail job(s) it had taken", why, jobs.size());
+      }
+      for (JsonObject job : jobs) {
+        vertx.eventBus().send(Addresses.THUMBNAILS, job, InternalBus.of(vertx).options());
+      }
+    }).onFailure(err -> LOG.warn("{}: its thumbnail jobs were not released ({}); the sweep asks for them later",
+        why, err.getMessage()));
   }
 
   private void receive(Message<JsonObject> msg) {
-    if (active >= settings.concurrency()) {
-      if (waiting.size() >= settings.queue()) {
-        LOG.debug("thumbnail queue full: {} stays waiting until the sweep asks again", msg.body().getString("file_id"));
-        return;
-      }
-      waiting.add(msg.body());
+    JsonObject job = msg.body();
+    UUID fileId;
+    int generation;
+    try {
+      fileId = UUID.fromString(job.getString("file_id"));
+      generation = job.getInteger("generation");
+    } catch (RuntimeException e) {
+      LOG.warn("thumbnail request ignored: {}", e.getMessage());
       return;
     }
-    run(msg.body());
+    String key = fileId + "/" + generation;
+    if (held.contains(key)) {
+      return; // queued or running here already
+    }
+    if (held.size() >= settings.concurrency() + settings.queue()) {
+      LOG.debug("thumbnail queue full: {} stays waiting until the sweep asks again", fileId);
+      return;
+    }
+    held.add(key);
+    claims.claim(fileId, generation).onComplete(ar -> {
+      if (ar.failed() || !ar.result()) { // gone, overwritten, done already; or the database failed: the sweep asks again
+        held.remove(key);
+        return;
+      }
+      waiting.add(job);
+      pump();
+    });
+  }
+
+  /** Starts waiting jobs while a slot is free and fewer than {@code concurrency} threads are abandoned. */
+  private void pump() {
+    while (active < settings.concurrency() && abandoned < settings.concurrency() && !waiting.isEmpty()) {
+      run(waiting.poll());
+    }
   }
 
   private void run(JsonObject job) {
     active++;
     UUID fileId = UUID.fromString(job.getString("file_id"));
     int generation = job.getInteger("generation");
-    make(fileId, generation)
+    Budget budget = new Budget(settings.timeoutMs(), settings.maxJobBytes());
+    make(fileId, generation, budget)
         .onFailure(err -> LOG.warn("thumbnail of file {} failed: {}", fileId, err.getMessage()))
         .onComplete(ar -> {
           active--;
-          JsonObject next = waiting.poll();
-          if (next != null) {
-            run(next);
-          }
+          held.remove(fileId + "/" + generation);
+          pump();
         });
   }
 
-  private Future<Void> make(UUID fileId, int generation) {
+  /**
+   * Runs {@code work} on a thread of this verticle within {@code budget}: at the deadline the budget
+   * is stopped, and a thread still running {@link #GRACE_MS} later is abandoned (the answer is then an
+   * error result). Completes on this verticle's context.
+   */
+  private Future<Thumbnailer.Result> decode(UUID fileId, Budget budget, java.util.function.Supplier<Thumbnailer.Result> work) {
+    Promise<Thumbnailer.Result> answer = Promise.promise();
+    java.util.concurrent.atomic.AtomicBoolean ended = new java.util.concurrent.atomic.AtomicBoolean();
+    boolean[] left = {false}; // abandoned: read and written on this context only
+    long started = System.nanoTime();
+    long[] timer = {-1};
+    running.add(budget);
+    try {
+      threads.execute(() -> {
+        Thumbnailer.Result r;
+        try {
+          r = work.get();
+        } catch (Throwable t) { // the thumbnailer answers every failure as a result; this is a last resort
+          r = new Thumbnailer.Result(Thumbnailer.Result.ERROR, Kind.NONE, null, t.toString());
+        }
+        ended.set(true);
+        running.remove(budget);
+        Thumbnailer.Result result = r;
+        ctx.runOnContext(v -> {
+          vertx.cancelTimer(timer[0]);
+          if (left[0]) {
+            abandoned--;
+            LOG.info("the abandoned thumbnail thread of file {} ended after {} ms", fileId,
+                (System.nanoTime() - started) / 1_000_000);
+            pump();
+          } else {
+            answer.tryComplete(result);
+          }
+        });
+      });
+    } catch (java.util.concurrent.RejectedExecutionException e) { // stopping
+      running.remove(budget);
+      return Future.failedFuture("the thumbnail worker is stopping");
+    }
+    timer[0] = vertx.setTimer(Math.max(1, Math.min(budget.remainingMs(), Long.MAX_VALUE / 2_000_000)), t -> {
+      budget.stop();
+      timer[0] = vertx.setTimer(GRACE_MS, t2 -> {
+        if (ended.get() || answer.future().isComplete()) {
+          return;
+        }
+        left[0] = true;
+        abandoned++;
+        countAbandoned.run();
+        LOG.warn("thumbnail of file {}: {}; its decoder did not stop within {} ms: its thread is abandoned"
+            + " ({} abandoned now)", fileId, budget.reason(), GRACE_MS, abandoned);
+        answer.tryComplete(new Thumbnailer.Result(Thumbnailer.Result.ERROR, Kind.NONE, null,
+            budget.reason() + "; the decoder did not stop and its thread was abandoned"));
+      });
+    });
+    return answer.future();
+  }
+
+  private Future<Void> make(UUID fileId, int generation, Budget budget) {
     return files.findWithChunks(fileId).compose(found -> {
       FileRecord f = found == null ? null : found.file();
       if (f == null || f.generation() == null || f.generation() != generation || !"waiting".equals(f.thumbnailsStatus())) {
@@ -119,8 +272,8 @@ public final class ThumbnailVerticle extends VerticleBase {
             // the thumbnail's object is opened while the image is decoded: one wait less after it
             String key = ChunkKeys.prefix(f.id()) + UUID.randomUUID() + ".thumb";
             Future<EncryptedWrite> opened = store.create(key, DataKeys.thumbnailCipher(aead, f.id(), f.generation(), 0));
-            return vertx.executeBlocking(() -> thumbnailer.make(
-                () -> new Images.Source(plain, length), length, f.mime(), f.name()), false)
+            return decode(fileId, budget, () -> thumbnailer.make(
+                () -> new Images.Source(plain, length), length, f.mime(), f.name(), budget))
                 .transform(made -> {
                   Thumbnailer.Result result = made.result();
                   if (made.succeeded() && result.done()) {

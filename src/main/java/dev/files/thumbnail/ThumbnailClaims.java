@@ -1,0 +1,92 @@
+package dev.files.thumbnail;
+
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonObject;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.RowSet;
+import io.vertx.sqlclient.Tuple;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import java.util.function.Supplier;
+
+/**
+ * Which node took a file's thumbnail job, in PostgreSQL ({@code files.thumbnail_node}, migration V9),
+ * so that the jobs of a node that left the cluster are asked for again at once by a survivor instead
+ * of waiting for the sweep ({@code thumbnails.retry_after_ms}).
+ *
+ * <p>A claim is a hint, not a lock: the last node to claim a job is named, two nodes may make the same
+ * thumbnail, and the one recorded is the first ({@code FileRepository.recordThumbnails} records only
+ * while the generation is live and its thumbnails wait). A release is one conditional statement, so of
+ * several survivors releasing the same node's jobs, each job is released (and asked for) by one.
+ */
+public final class ThumbnailClaims {
+
+  private final Pool pool;
+  private final String nodeId;
+  private final Supplier<Set<String>> members;
+
+  /**
+   * @param nodeId this node's id (the cluster manager's node id when clustered)
+   * @param members the node ids of the live cluster members, this node included
+   */
+  public ThumbnailClaims(Pool pool, String nodeId, Supplier<Set<String>> members) {
+    this.pool = pool;
+    this.nodeId = nodeId;
+    this.members = members;
+  }
+
+  /** This node's id. */
+  public String nodeId() {
+    return nodeId;
+  }
+
+  /**
+   * Names this node as the one making the thumbnail of {@code generation} of a file. Answers false
+   * (nothing claimed) when that generation is no longer live or its thumbnail no longer waits.
+   */
+  Future<Boolean> claim(UUID fileId, int generation) {
+    return pool.preparedQuery("""
+            UPDATE files SET thumbnail_node = $3
+             WHERE id = $1 AND generation = $2 AND thumbnails_status = 'waiting'""")
+        .execute(Tuple.of(fileId, generation, nodeId))
+        .map(rows -> rows.rowCount() > 0);
+  }
+
+  /**
+   * Releases the waiting thumbnail jobs claimed by {@code node} (a node that left): answers them as
+   * {@code {"file_id", "generation"}}, the message of {@code files.thumbnails}.
+   */
+  Future<List<JsonObject>> release(String node) {
+    return pool.preparedQuery("""
+            UPDATE files SET thumbnail_node = NULL
+             WHERE thumbnails_status = 'waiting' AND generation IS NOT NULL AND thumbnail_node = $1
+            RETURNING id, generation""")
+        .execute(Tuple.of(node))
+        .map(ThumbnailClaims::jobs);
+  }
+
+  /**
+   * Releases the waiting thumbnail jobs claimed by nodes that are not live members now (a node that
+   * stopped while this one was down, a restarted single node's former self).
+   */
+  Future<List<JsonObject>> releaseGone() {
+    return pool.preparedQuery("""
+            UPDATE files SET thumbnail_node = NULL
+             WHERE thumbnails_status = 'waiting' AND generation IS NOT NULL AND thumbnail_node IS NOT NULL
+               AND NOT (thumbnail_node = ANY ($1))
+            RETURNING id, generation""")
+        .execute(Tuple.of(members.get().toArray(new String[0])))
+        .map(ThumbnailClaims::jobs);
+  }
+
+  private static List<JsonObject> jobs(RowSet<Row> rows) {
+    List<JsonObject> out = new ArrayList<>();
+    for (Row r : rows) {
+      out.add(new JsonObject().put("file_id", r.getUUID(0).toString()).put("generation", r.getInteger(1)));
+    }
+    return out;
+  }
+}
