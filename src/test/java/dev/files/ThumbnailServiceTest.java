@@ -141,6 +141,31 @@ class ThumbnailServiceTest extends NodeTest {
     assertThat(fetch(r).getWidth()).isEqualTo(533);
   }
 
+  /**
+   * A pending image says "waiting" from its initialisation on ("none" means it gets no thumbnail,
+   * docs/api.md), through its chunks, to its thumbnail; a pending text file says "none".
+   */
+  @Test
+  void aPendingImageIsWaitingFromTheStart() throws Exception {
+    byte[] content = image("png", 800, 600, false);
+    Chunks chunks = new Chunks(api, company, token);
+    List<long[]> parts = Chunks.split(content.length, content.length / 2);
+    JsonObject init = chunks.init("filename=pending.png&type=image/png&total_chunks=" + parts.size()
+        + "&total_size=" + content.length);
+    assertThat(init.getString("upload_status")).isEqualTo("pending");
+    assertThat(init.getJsonObject("metadata").getString("thumbnails_status")).isEqualTo("waiting");
+    UUID f = UUID.fromString(init.getString("id"));
+    HttpResponse<String> first = chunks.send(f, "chunk_number=1", Chunks.slice(content, parts.get(0)));
+    assertThat(Api.resource(first).getJsonObject("metadata").getString("thumbnails_status")).isEqualTo("waiting");
+    assertThat(Api.resource(api.get(api.file(company, f), token)).getJsonObject("metadata").getString("thumbnails_status"))
+        .isEqualTo("waiting");
+    HttpResponse<String> last = chunks.send(f, "chunk_number=2&thumbnail_sync=1", Chunks.slice(content, parts.get(1)));
+    assertThat(Api.resource(last).getJsonObject("metadata").getString("thumbnails_status")).isEqualTo("done");
+
+    JsonObject text = chunks.init("filename=notes.txt&type=text/plain&total_chunks=2&total_size=10");
+    assertThat(text.getJsonObject("metadata").getString("thumbnails_status")).isEqualTo("none");
+  }
+
   @Test
   void thumbnailsAreEncryptedAtRestAndGoWithTheFile() throws Exception {
     JsonObject r = syncUpload("e.png", "image/png", image("png", 500, 500, false));

@@ -320,14 +320,17 @@ public final class UploadRules {
 
   /**
    * The row of a new file owned by {@code r}: no generation, no upload in progress, generation
-   * counter 0; {@code totalChunks}/{@code totalSize} as declared by an initialisation (or null).
+   * counter 0; {@code totalChunks}/{@code totalSize} as declared by an initialisation (or null);
+   * thumbnails {@code "waiting"} when its type or name may get one (API.md: "none" is only for files
+   * that get no thumbnail), else {@code "none"}.
    */
   static FileRecord newFile(UUID fileId, UUID companyId, Requester r, String name, String mime, Integer totalChunks,
                             Long totalSize, long now, DataKeys.Wrapped key) {
     return new FileRecord(fileId, companyId, r.ownerType(), r.ownerId(), r.subject(), r.applicationId(),
         name == null ? "unnamed" : name, mime == null ? ContentTypes.OCTET_STREAM : mime,
         null, 0, 0, null, totalChunks, totalSize, null, null, 0,
-        new JsonArray(), "none", now, now, key.masterKeyId(), key.bytes(), 0);
+        new JsonArray(), ContentTypes.thumbnailCandidate(mime, name) ? "waiting" : "none", now, now,
+        key.masterKeyId(), key.bytes(), 0);
   }
 
   private static FileRecord newFile(UUID fileId, UUID companyId, Requester r, String name, String mime, long now,
