@@ -50,8 +50,8 @@ import java.util.UUID;
  * hold memory and CPU): requests wait in the queue.
  *
  * <p><b>Failover.</b> When a member leaves the cluster ({@link #memberLeft}), and once at start for
- * members gone while this node was down, the waiting jobs they had claimed are released and asked for
- * again: a survivor picks them up within a second or so, not at the sweep.
+ * members gone while this node was down, the waiting jobs they had claimed are released and taken by
+ * the survivor that released them: picked up within a second or so, not at the sweep.
  */
 public final class ThumbnailVerticle extends VerticleBase {
 
@@ -130,20 +130,34 @@ public final class ThumbnailVerticle extends VerticleBase {
     }
   }
 
+  /**
+   * Takes released jobs here: a send over the clustered bus could still be routed to the member that
+   * left (its registrations go a moment later) and be lost. Jobs beyond this node's queue are sent to
+   * whichever worker the bus chooses.
+   */
   private void pickUp(String why, Future<List<JsonObject>> released) {
     released.onSuccess(jobs -> {
       if (!jobs.isEmpty()) {
         LOG.info("{}: asking again for the {} thumbnail job(s) it had taken", why, jobs.size());
       }
       for (JsonObject job : jobs) {
-        vertx.eventBus().send(Addresses.THUMBNAILS, job, InternalBus.of(vertx).options());
+        if (!take(job)) {
+          vertx.eventBus().send(Addresses.THUMBNAILS, job, InternalBus.of(vertx).options());
+        }
       }
     }).onFailure(err -> LOG.warn("{}: its thumbnail jobs were not released ({}); the sweep asks for them later",
         why, err.getMessage()));
   }
 
   private void receive(Message<JsonObject> msg) {
-    JsonObject job = msg.body();
+    take(msg.body());
+  }
+
+  /**
+   * Claims a job and queues it, unless this node holds it already; answers false when the queue is
+   * full (the job is dropped: the sweep asks again).
+   */
+  private boolean take(JsonObject job) {
     UUID fileId;
     int generation;
     try {
@@ -151,15 +165,15 @@ public final class ThumbnailVerticle extends VerticleBase {
       generation = job.getInteger("generation");
     } catch (RuntimeException e) {
       LOG.warn("thumbnail request ignored: {}", e.getMessage());
-      return;
+      return true;
     }
     String key = fileId + "/" + generation;
     if (held.contains(key)) {
-      return; // queued or running here already
+      return true; // queued or running here already
     }
     if (held.size() >= settings.concurrency() + settings.queue()) {
       LOG.debug("thumbnail queue full: {} stays waiting until the sweep asks again", fileId);
-      return;
+      return false;
     }
     held.add(key);
     claims.claim(fileId, generation).onComplete(ar -> {
@@ -170,6 +184,7 @@ public final class ThumbnailVerticle extends VerticleBase {
       waiting.add(job);
       pump();
     });
+    return true;
   }
 
   /** Starts waiting jobs while a slot is free and fewer than {@code concurrency} threads are abandoned. */

@@ -18,7 +18,7 @@ import org.apache.pdfbox.pdmodel.graphics.form.PDFormXObject;
 import org.apache.pdfbox.pdmodel.graphics.image.PDImageXObject;
 
 /** Hostile PDFs made by the tests with PDFBox: small files that cost a renderer much work or memory. */
-final class TestPdfs {
+public final class TestPdfs {
 
   private TestPdfs() {
   }
@@ -55,7 +55,7 @@ final class TestPdfs {
   }
 
   /** One page whose content stream (Flate-compressed) is {@code operators} path and fill operators. */
-  static byte[] manyOperators(int operators) throws IOException {
+  public static byte[] manyOperators(int operators) throws IOException {
     try (PDDocument doc = new PDDocument()) {
       PDPage page = new PDPage(PDRectangle.LETTER);
       doc.addPage(page);
