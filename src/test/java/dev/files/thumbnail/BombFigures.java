@@ -12,7 +12,8 @@ import java.util.Locale;
 /**
  * Before/after figures of one hostile file through the {@link Thumbnailer}, in a JVM of its own:
  * {@code java -Xmx1g -cp target/test-classes:target/classes:<dependencies> dev.files.thumbnail.BombFigures CASE}
- * with CASE one of scans, nested, operators, pdfimage, ztxt, tiff, bmp. Prints the outcome, the
+ * with CASE one of scans, nested, operators, pdfimage, ztxt, tiff, bmp (and photo, an ordinary 12 MP
+ * JPEG, for reference). Prints the outcome, the
  * wall time, the heap peak (sum of the heap pools' peaks) and the process's peak RSS (VmHWM).
  * A measurement, not a test.
  */
@@ -31,6 +32,8 @@ public final class BombFigures {
       case "ztxt" -> TestImages.pngWithZtxt(1_500_000_000L);
       case "tiff" -> TestImages.greyTiff(100_000_000, 1);
       case "bmp" -> TestImages.rle8Bmp(100_000_000, 1);
+      case "photo" -> TestImages.write(TestImages.halves(4000, 3000, java.awt.image.BufferedImage.TYPE_INT_RGB,
+          java.awt.Color.RED, java.awt.Color.BLUE), "jpeg");
       default -> throw new IllegalArgumentException(which);
     };
     long limit = args.length > 1 ? Long.parseLong(args[1]) : 600_000;

@@ -408,7 +408,7 @@ class ThumbnailerTest {
     long ms = (System.nanoTime() - t0) / 1_000_000;
     assertThat(r.status()).as(r.reason()).isEqualTo("none");
     assertThat(r.reason()).contains("more than " + Images.MAX_JPEG_SCANS + " scans");
-    assertThat(ms).as("ms to refuse").isLessThan(3000);
+    assertThat(ms).as("ms to refuse (over 120 s before)").isLessThan(10_000);
   }
 
   /** The same construction with a few scans is a valid JPEG (all mid-grey): the generator is not the refusal. */
@@ -429,7 +429,7 @@ class ThumbnailerTest {
     long ms = (System.nanoTime() - t0) / 1_000_000;
     assertThat(r.status()).as(r.reason()).isEqualTo("none");
     assertThat(r.reason()).contains("nest more than " + PdfPages.MAX_FORM_NESTING);
-    assertThat(ms).as("ms to refuse").isLessThan(5000);
+    assertThat(ms).as("ms to refuse (never ended before)").isLessThan(10_000);
     // nesting within the limit renders
     done(make(TestPdfs.nestedForms(6), "application/pdf", "six.pdf"), Thumbnail.JPEG, 309, 400);
   }
