@@ -88,9 +88,9 @@ public final class ThumbnailVerticle extends VerticleBase {
     return t;
   });
   private int active;
-  private int abandoned;
+  private volatile int abandoned; // read by the metrics gauge
   private Runnable countAbandoned = () -> { };
-  private Context ctx;
+  private volatile Context ctx; // read by memberLeft on a Hazelcast thread
 
   public ThumbnailVerticle(FileRepository files, EncryptedObjects store, DataKeys dataKeys, Settings settings,
                            ThumbnailClaims claims) {
