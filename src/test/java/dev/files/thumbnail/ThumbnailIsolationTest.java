@@ -3,6 +3,8 @@ package dev.files.thumbnail;
 import static dev.files.support.Eventually.eventually;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import dev.files.support.Api;
 import dev.files.support.Db;
 import dev.files.support.NodeTest;
@@ -13,10 +15,12 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
 
 /**
  * Hostile files through a real node: each costs its own thumbnail job a bounded time and memory and
@@ -97,19 +101,29 @@ class ThumbnailIsolationTest extends NodeTest {
   }
 
   /**
-   * With thumbnails.timeout_ms at 1 s, a PDF just under the operator budget (several seconds of
-   * rendering) ends at the deadline: status error, its thread stopped (the operator hook) and back in
-   * the pool, nothing abandoned.
+   * With thumbnails.timeout_ms at 0.5 s, a PDF just under the operator budget (seconds of rendering
+   * on any machine) ends at the deadline: status error, the reason in the log, its thread stopped (the
+   * operator hook) and back in the pool, nothing abandoned.
    */
   @Test
   void theDeadlineEndsAJobAndFreesItsThread() throws Exception {
-    try (TestNode quick = TestNode.start(Map.of("thumbnails.timeout_ms", 1000, "thumbnails.sync_wait_ms", 30_000))) {
+    ch.qos.logback.classic.Logger log = (ch.qos.logback.classic.Logger) LoggerFactory.getLogger(ThumbnailVerticle.class);
+    ListAppender<ILoggingEvent> events = new ListAppender<>();
+    events.start();
+    log.addAppender(events);
+    try (TestNode quick = TestNode.start(Map.of("thumbnails.timeout_ms", 500, "thumbnails.sync_wait_ms", 30_000))) {
       Api a = new Api(quick);
       long t0 = System.nanoTime();
       UUID slow = upload(a, "slow.pdf", "application/pdf", TestPdfs.manyOperators(PdfPages.MAX_OPERATORS - 10), true);
       long ms = (System.nanoTime() - t0) / 1_000_000;
       assertThat(status(quick, slow)).isEqualTo("error");
-      assertThat(ms).as("ms until the slow PDF's thumbnail was decided").isLessThan(1000 + ThumbnailVerticle.GRACE_MS + 5000);
+      List<String> lines;
+      synchronized (events) { // the appender adds under its own lock
+        lines = events.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
+      }
+      assertThat(lines).contains("file " + slow + ": no thumbnail (error): stopped at the deadline of 500 ms"
+          + " (thumbnails.timeout_ms)");
+      assertThat(ms).as("ms until the slow PDF's thumbnail was decided").isLessThan(500 + ThumbnailVerticle.GRACE_MS + 5000);
       eventually(Duration.ofSeconds(10), () -> assertThat(busyThumbnailThreads()).as("thumbnail threads still working").isZero());
       String metrics = a.get("http://127.0.0.1:" + quick.port + "/metrics", null).body();
       assertThat(metrics).contains("files_thumbnail_abandoned_threads 0.0");
@@ -117,6 +131,8 @@ class ThumbnailIsolationTest extends NodeTest {
       // the next file is made as usual
       UUID next = upload(a, "next.png", "image/png", Samples.image("png", 300, 200), true);
       assertThat(status(quick, next)).isEqualTo("done");
+    } finally {
+      log.detachAppender(events);
     }
   }
 
