@@ -2,6 +2,7 @@ package dev.files;
 
 import dev.files.api.FileEvent;
 import dev.files.api.FilesApiFailure;
+import dev.files.api.FilesCluster;
 import dev.files.support.Api;
 import dev.files.support.Db;
 import dev.files.support.Eventually;
@@ -148,6 +149,29 @@ class SiblingApiJarTest {
         sibling.destroyForcibly();
       }
     }
+  }
+
+  /** A sibling's Hazelcast configuration comes from the cluster's name and members; the rest is Vert.x's default. */
+  @Test
+  void aSiblingNeedsTheClusterNameAndMembersOnly() {
+    var hz = FilesCluster.hazelcast("files-x", List.of("10.0.0.5:5801", "10.0.0.6:5801"), "127.0.0.1", 5830);
+    assertThat(hz.getClusterName()).isEqualTo("files-x");
+    assertThat(hz.getNetworkConfig().getPort()).isEqualTo(5830);
+    assertThat(hz.getNetworkConfig().getPortCount()).isEqualTo(10);
+    assertThat(hz.getNetworkConfig().getJoin().getTcpIpConfig().getMembers()).containsExactly("10.0.0.5:5801", "10.0.0.6:5801");
+    assertThat(hz.getNetworkConfig().getJoin().getMulticastConfig().isEnabled()).isFalse();
+    assertThat(hz.getNetworkConfig().getInterfaces().getInterfaces()).containsExactly("127.0.0.1");
+    assertThat(hz.getProperty("hazelcast.socket.bind.any")).isEqualTo("false");
+    assertThat(hz.getMultiMapConfig("__vertx.subs").getValueCollectionType())
+        .isEqualTo(com.hazelcast.config.MultiMapConfig.ValueCollectionType.SET);
+    assertThatThrownBy(() -> FilesCluster.join(Map.of("FILES_CLUSTER_MEMBERS", "127.0.0.1:5801")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("FILES_CLUSTER_NAME is required: the nodes' cluster.name; they log it as joined cluster '<name>'");
+    assertThatThrownBy(() -> FilesCluster.join(Map.of("FILES_CLUSTER_NAME", "x")))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("FILES_CLUSTER_MEMBERS is required");
+    assertThatThrownBy(() -> FilesCluster.join(Map.of("FILES_CLUSTER_NAME", "x", "FILES_CLUSTER_MEMBERS", "127.0.0.1:5801",
+        "FILES_CLUSTER_PORT", "0"))).isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("FILES_CLUSTER_PORT must be a port from 1 to 65535, got '0'");
   }
 
   @Test

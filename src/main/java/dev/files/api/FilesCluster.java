@@ -38,7 +38,7 @@ public final class FilesCluster {
   public static final String MEMBERS = "FILES_CLUSTER_MEMBERS";
   /** The address (IP or name) this member binds and announces to the nodes; default {@code 127.0.0.1}. */
   public static final String HOST = "FILES_CLUSTER_HOST";
-  /** The first Hazelcast port this member tries (the next ones when it is taken); default 5701. */
+  /** The first Hazelcast port this member tries (the next 9 when it is taken); default 5701. */
   public static final String PORT = "FILES_CLUSTER_PORT";
   /** The event bus's port, 0 (default) for any free one. */
   public static final String EVENT_BUS_PORT = "FILES_CLUSTER_EVENT_BUS_PORT";
@@ -52,12 +52,13 @@ public final class FilesCluster {
    *
    * @param members the nodes' Hazelcast addresses, {@code host:port} each
    * @param host    an IP address of this machine, which the nodes reach
-   * @param port    the first port to try; the next ones are tried when it is taken
+   * @param port    the first port to try; the next 9 are tried when it is taken
    */
   public static Config hazelcast(String name, List<String> members, String host, int port) {
     Config hz = new ClasspathXmlConfig("default-cluster.xml");
     hz.setProperty("hazelcast.phone.home.enabled", "false");
     hz.setProperty("hazelcast.wait.seconds.before.join", "0");
+    hz.getNetworkConfig().setPortCount(10);
     return network(hz, name, members, host, port, true);
   }
 
