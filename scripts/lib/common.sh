@@ -1,4 +1,4 @@
-# Shared by scripts/run, scripts/token and scripts/bench: project paths, the build, the dev secret.
+# Shared by the scripts (run, token, cluster, sibling, bench, ...): project paths, the build, the dev secret.
 # Sourced, not run.
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)

@@ -266,9 +266,15 @@
     pause() {
       if (this.finished) return;
       this.paused = true;
+      // Chunks being sent are cut off here, but the service may have received one whole already and
+      // store it after the pause: resume asks which chunks it has, and says how many landed so.
+      const cut = this.inflight.size;
       this.abortAll();
+      this.storedAtPause = this.stored.size;
       this.el('toggle').textContent = 'resume';
-      this.state('paused', 'paused · ' + this.stored.size + ' of ' + this.total + ' chunks stored');
+      this.state('paused', 'paused · ' + this.stored.size + ' of ' + this.total + ' chunks stored'
+        + (cut ? '; ' + cut + ' being sent ' + (cut === 1 ? 'was' : 'were') + ' stopped (the service may still store '
+          + (cut === 1 ? 'it' : 'them') + ': resume checks)' : ''));
     }
 
     /** Asks which chunks the service has (Resumable.js's testChunks: 200 stored, 204 missing), then sends the rest. */
@@ -305,7 +311,9 @@
       this.stored = stored;
       this.queue = [];
       for (let n = 1; n <= this.total; n++) if (!stored.has(n)) this.queue.push(n);
-      this.resumeNote = stored.size + ' of ' + this.total + ' chunks were stored; sending ' + this.queue.length;
+      const landed = this.storedAtPause === undefined ? 0 : stored.size - this.storedAtPause;
+      this.resumeNote = stored.size + ' of ' + this.total + ' chunks were stored'
+        + (landed > 0 ? ', ' + landed + ' of them landed after the pause' : '') + '; sending ' + this.queue.length;
       this.row.dataset.resumedWith = String(stored.size);
       if (!this.queue.length) { // every chunk is there: the upload is complete
         try {

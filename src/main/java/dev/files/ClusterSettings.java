@@ -1,8 +1,9 @@
 package dev.files;
 
+import com.hazelcast.config.ClasspathXmlConfig;
 import com.hazelcast.config.Config;
 import com.hazelcast.config.FileSystemXmlConfig;
-import com.hazelcast.config.NetworkConfig;
+import dev.files.api.FilesCluster;
 
 import io.vertx.core.eventbus.EventBusOptions;
 import io.vertx.core.http.ClientAuth;
@@ -22,7 +23,7 @@ import java.util.List;
 
 /**
  * The Hazelcast configuration of a clustered node: the XML file named by {@code cluster.config} (the place
- * for advanced settings: properties, heartbeats, maps), then, from the service configuration, whatever decides
+ * for advanced settings: properties, heartbeats, maps; a relative path is in the {@link #installation()}), then, from the service configuration, whatever decides
  * which cluster a node joins and where it listens. These replace what the XML says about them:
  * <ul>
  *   <li>the cluster name: {@code cluster.name}, or when empty {@link #defaultName(Path, String)};</li>
@@ -50,32 +51,65 @@ public final class ClusterSettings {
    *     {@code host[:port]}
    */
   public static Config hazelcast(FilesConfig config) {
-    String file = config.string("cluster.config");
-    Config hz;
+    Config hz = xml(config.string("cluster.config"));
+    String host = host(config);
+    List<String> members = members(config, host);
+    return FilesCluster.network(hz, name(config), members, host, (int) config.number("cluster.port"),
+        oneHost(members, host));
+  }
+
+  /** The default of {@code cluster.config}, also packed into the jar. */
+  static final String DEFAULT_XML = "cluster.xml";
+
+  /**
+   * The Hazelcast XML named by {@code cluster.config}: an absolute path as it is, a relative one in the
+   * {@link #installation()} (not the working directory). The default, {@value #DEFAULT_XML}, when the
+   * installation has no such file, is the copy packed into the jar.
+   */
+  static Config xml(String configured) {
+    Path file = installation().resolve(configured).normalize();
     try {
-      hz = new FileSystemXmlConfig(file);
+      if (configured.equals(DEFAULT_XML) && !Files.exists(file)) {
+        return new ClasspathXmlConfig(DEFAULT_XML);
+      }
+      return new FileSystemXmlConfig(file.toFile());
     } catch (FileNotFoundException e) {
       throw new IllegalStateException("cannot join the cluster: cannot read " + file + " (check cluster.config)", e);
     } catch (RuntimeException e) {
       throw new IllegalStateException("cannot join the cluster: " + file + " is not a Hazelcast configuration: "
           + Node.oneLine(e) + " (check cluster.config)", e);
     }
-    String host = host(config);
-    List<String> members = members(config, host);
-    hz.setClusterName(name(config));
-    NetworkConfig network = hz.getNetworkConfig();
-    network.setPort((int) config.number("cluster.port"));
-    network.setPortAutoIncrement(oneHost(members, host));
-    network.getJoin().getMulticastConfig().setEnabled(false);
-    network.getJoin().getAutoDetectionConfig().setEnabled(false);
-    network.getJoin().getTcpIpConfig().setEnabled(true).setMembers(members);
-    network.getInterfaces().clear().setEnabled(true).addInterface(host);
-    hz.setProperty("hazelcast.socket.bind.any", "false");
-    return hz;
   }
 
   /**
-   * The event-bus options of a clustered node: it listens on {@code cluster.host}; with
+   * The directory the service is installed in, against which {@code cluster.config} is resolved: the system
+   * property {@code files.home} when set ({@code scripts/run} sets it to the project directory), else the
+   * directory of the jar (or classes directory) this class was loaded from, or the project directory above it
+   * when that is Maven's {@code target} (or {@code target/classes}).
+   */
+  public static Path installation() {
+    String home = System.getProperty("files.home", "").strip();
+    if (!home.isEmpty()) {
+      return Path.of(home).toAbsolutePath();
+    }
+    try {
+      Path code = Path.of(ClusterSettings.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+      Path dir = Files.isDirectory(code) ? code : code.getParent();
+      if (dir.getFileName() != null && dir.getFileName().toString().equals("classes")) {
+        dir = dir.getParent();
+      }
+      if (dir.getFileName() != null && dir.getFileName().toString().equals("target") && dir.getParent() != null) {
+        dir = dir.getParent();
+      }
+      return dir;
+    } catch (java.net.URISyntaxException | RuntimeException e) {
+      return Path.of("").toAbsolutePath();
+    }
+  }
+
+  /**
+   * The event-bus options of a clustered node: it listens on {@code cluster.host}, port
+   * {@code cluster.event_bus_port} (0: any free port); with
    * {@code cluster.tls.enabled}, its connections to and from the other nodes use TLS with client
    * authentication required: it presents the certificate of {@code cluster.tls.key_store} (PKCS#12,
    * password {@code cluster.tls.key_store_password}) and accepts only peers whose certificate is trusted
@@ -86,7 +120,8 @@ public final class ClusterSettings {
    *     with its password
    */
   public static EventBusOptions eventBus(FilesConfig config) {
-    EventBusOptions options = new EventBusOptions().setHost(host(config));
+    EventBusOptions options = new EventBusOptions().setHost(host(config))
+        .setPort((int) config.number("cluster.event_bus_port"));
     if (!config.flag("cluster.tls.enabled")) {
       return options;
     }

@@ -47,7 +47,7 @@ public final class ConfigQuery {
         System.exit(2);
         return;
       }
-      String value = config.string(key);
+      String value = key.equals("cluster.name") ? ClusterSettings.name(config) : config.string(key);
       if (SECRET_KEYS.contains(key)) {
         value = value.isBlank() ? "" : "set";
       }

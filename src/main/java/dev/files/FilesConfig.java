@@ -66,6 +66,7 @@ public final class FilesConfig {
   static final Map<String, long[]> RANGES = Map.ofEntries(
       Map.entry("http.port", new long[]{0, 65535}),
       Map.entry("cluster.port", new long[]{1, 65535}),
+      Map.entry("cluster.event_bus_port", new long[]{0, 65535}),
       Map.entry("cluster.lease_ms", new long[]{100, 3_600_000}),
       Map.entry("cluster.session_send_timeout_ms", new long[]{1, 600_000}),
       Map.entry("http.instances", new long[]{1, 256}),

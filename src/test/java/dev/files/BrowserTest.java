@@ -32,6 +32,8 @@ import java.time.Duration;
 import java.util.Base64;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.Random;
 import java.util.UUID;
 
@@ -227,6 +229,11 @@ class BrowserTest {
     waitUpTo(120).withMessage("the 20 MiB upload did not start").until(d -> progress("big.bin") >= 0.15);
     row("big.bin").findElement(By.cssSelector("button.toggle")).click();
     assertThat(state("big.bin")).isEqualTo("paused");
+    // what the page says while paused: the chunks it knows stored, and those it cut off that may still land
+    Matcher pausedText = Pattern.compile("paused · (\\d+) of 20 chunks stored(; (\\d+) being sent (was|were) stopped"
+        + " \\(the service may still store (it|them): resume checks\\))?").matcher(row("big.bin").findElement(By.cssSelector(".status")).getText());
+    assertThat(pausedText.matches()).as(row("big.bin").getText()).isTrue();
+    int storedAtPause = Integer.parseInt(pausedText.group(1));
     driver.deleteNetworkConditions();
     UUID bigId = UUID.fromString(row("big.bin").getDomAttribute("data-file-id"));
     Thread.sleep(1500); // nothing moves while paused
@@ -242,7 +249,8 @@ class BrowserTest {
     row("big.bin").findElement(By.cssSelector("button.toggle")).click(); // resume
     waitComplete("big.bin", 180);
     assertThat(row("big.bin").getDomAttribute("data-resumed-with")).isEqualTo(Integer.toString(storedBeforeResume));
-    assertThat(row("big.bin").getText()).contains("resumed (" + storedBeforeResume + " of 20 chunks were stored");
+    assertThat(row("big.bin").getText()).contains("resumed (" + storedBeforeResume + " of 20 chunks were stored"
+        + (storedBeforeResume > storedAtPause ? ", " + (storedBeforeResume - storedAtPause) + " of them landed after the pause;" : ";"));
     waitComplete("photo.png", 120);
     waitComplete("dropped.jpg", 120);
 
@@ -282,6 +290,24 @@ class BrowserTest {
     } catch (IOException e) {
       return -1;
     }
+  }
+
+  /** The page names its icon, which the node serves: the browser does not ask for a /favicon.ico that is not there. */
+  @Test
+  void thePageNamesAnIconTheNodeServes() throws Exception {
+    driver.manage().logs().get("browser"); // what earlier tests left in the console
+    driver.get(nodeOrigin() + "/");
+    waitUpTo(30).until(d -> "complete".equals(((JavascriptExecutor) d).executeScript("return document.readyState")));
+    Object answer = ((JavascriptExecutor) driver).executeAsyncScript("""
+        const done = arguments[arguments.length - 1];
+        const link = document.querySelector("link[rel~='icon']");
+        if (!link) { done('no icon link'); return; }
+        fetch(link.href).then(r => r.text().then(t => done(r.status + ' ' + r.headers.get('content-type') + ' ' + t.startsWith('<svg'))))
+          .catch(e => done('failed: ' + e));
+        """);
+    assertThat(answer).isEqualTo("200 image/svg+xml true");
+    assertThat(driver.manage().logs().get("browser").getAll()).as("the page's console")
+        .noneMatch(e -> e.getMessage().startsWith(nodeOrigin() + "/favicon") || e.getMessage().contains("404"));
   }
 
   @Test

@@ -5,6 +5,7 @@ import com.hazelcast.core.HazelcastInstance;
 import dev.files.support.Eventually;
 import dev.files.support.TestNode;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -30,8 +31,9 @@ class ClusterConfigTest {
     int base = twoFreePorts();
     String name = "files-conf-" + UUID.randomUUID();
     String members = "127.0.0.1:" + base + ", 127.0.0.1:" + (base + 1);
+    int bus = TestNode.freePort();
     try (TestNode a = TestNode.start(Map.of("cluster.enabled", true, "cluster.name", name, "cluster.port", base,
-             "cluster.members", members));
+             "cluster.members", members, "cluster.event_bus_port", bus));
          TestNode b = TestNode.start(Map.of("cluster.enabled", true, "cluster.name", name, "cluster.port", base + 1,
              "cluster.members", "[\"127.0.0.1:" + base + "\", \"127.0.0.1:" + (base + 1) + "\"]"))) {
       List<HazelcastInstance> ours = Hazelcast.getAllHazelcastInstances().stream()
@@ -49,6 +51,43 @@ class ClusterConfigTest {
         assertThat(listeners(port)).as("addresses listening on Hazelcast port %d", port).containsExactly("127.0.0.1");
       }
       assertThat(ports).containsExactly(base, base + 1);
+      // the event bus of node a listens where cluster.event_bus_port says, on cluster.host only
+      assertThat(listeners(bus)).as("addresses listening on event bus port %d", bus).containsExactly("127.0.0.1");
+    }
+  }
+
+  /**
+   * A relative cluster.config is found in the installation (the JVM property files.home, which scripts/run
+   * sets; else the project of the jar or classes directory), not in the working directory; when the
+   * installation has no cluster.xml (the default), the copy packed into the jar is used.
+   */
+  @Test
+  void clusterConfigIsFoundInTheInstallationNotTheWorkingDirectory(@TempDir Path home) throws Exception {
+    assertThat(ClusterSettings.installation()).as("the classes of target/classes: the project").isEqualTo(Path.of("").toAbsolutePath());
+    String before = System.getProperty("files.home");
+    System.setProperty("files.home", home.toString());
+    try {
+      assertThat(ClusterSettings.installation()).isEqualTo(home);
+      Files.writeString(home.resolve("custom.xml"), """
+          <hazelcast xmlns="http://www.hazelcast.com/schema/config">
+            <properties><property name="hazelcast.heartbeat.interval.seconds">7</property></properties>
+          </hazelcast>
+          """);
+      var custom = ClusterSettings.hazelcast(FilesConfig.load(Map.of(), Map.of("cluster.config", "custom.xml")));
+      assertThat(custom.getProperty("hazelcast.heartbeat.interval.seconds")).isEqualTo("7");
+      var packed = ClusterSettings.hazelcast(FilesConfig.load(Map.of(), Map.of()));
+      assertThat(packed.getProperty("hazelcast.phone.home.enabled")).as("cluster.xml's own settings").isEqualTo("false");
+      assertThat(packed.getMultiMapConfig("__vertx.subs").getValueCollectionType())
+          .isEqualTo(com.hazelcast.config.MultiMapConfig.ValueCollectionType.SET);
+      assertThatThrownBy(() -> ClusterSettings.hazelcast(FilesConfig.load(Map.of(), Map.of("cluster.config", "missing.xml"))))
+          .isInstanceOf(IllegalStateException.class)
+          .hasMessage("cannot join the cluster: cannot read " + home.resolve("missing.xml") + " (check cluster.config)");
+    } finally {
+      if (before == null) {
+        System.clearProperty("files.home");
+      } else {
+        System.setProperty("files.home", before);
+      }
     }
   }
 

@@ -1,9 +1,9 @@
 package dev.files;
 
 import dev.files.api.FilesApi;
+import dev.files.api.FilesCluster;
 import dev.files.bus.Addresses;
 import dev.files.sibling.EventSibling;
-import dev.files.sibling.ExampleSibling;
 import dev.files.support.Samples;
 import dev.files.support.Api;
 import dev.files.support.Chunks;
@@ -12,15 +12,13 @@ import dev.files.support.Eventually;
 import dev.files.support.TestNode;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
-import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
-import io.vertx.core.VertxOptions;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.EventBus;
+import io.vertx.core.eventbus.EventBusOptions;
 import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -68,12 +66,11 @@ class FilesApiClusterTest {
     same.put("db.url", a.settings.get("db.url"));
     same.put("storage.local.path", a.settings.get("storage.local.path"));
     b = TestNode.start(same);
-    HazelcastClusterManager manager = new HazelcastClusterManager(ClusterSettings.hazelcast(
-        FilesConfig.load(Map.of(), Map.of("cluster.name", name, "cluster.port", base))));
-    sibling = Vertx.builder().with(new VertxOptions().setEventBusOptions(
-            new io.vertx.core.eventbus.EventBusOptions().setHost("127.0.0.1")))
-        .withClusterManager(manager).buildClustered().await(120, TimeUnit.SECONDS);
-    Eventually.eventually(Duration.ofSeconds(60), () -> assertThat(manager.getNodes()).hasSize(3));
+    // the sibling joins with the cluster's name and members only (FilesCluster, in the api jar)
+    sibling = FilesCluster.join(FilesCluster.hazelcast(name, List.of("127.0.0.1:" + base, "127.0.0.1:" + (base + 1)),
+        "127.0.0.1", base + 2), new EventBusOptions().setHost("127.0.0.1")).await(120, TimeUnit.SECONDS);
+    Eventually.eventually(Duration.ofSeconds(60), () -> assertThat(com.hazelcast.core.Hazelcast.getAllHazelcastInstances().stream()
+        .filter(h -> h.getConfig().getClusterName().equals(name))).allSatisfy(h -> assertThat(h.getCluster().getMembers()).hasSize(3)));
   }
 
   @AfterAll
@@ -106,15 +103,12 @@ class FilesApiClusterTest {
   }
 
   @Test
-  void theExampleSiblingStoresAFileWhoseSignedUrlDownloadsItsBytes() throws Exception {
-    Promise<JsonObject> report = Promise.promise();
-    sibling.eventBus().<JsonObject>consumer("sibling.reports", m -> report.tryComplete(m.body())).completion().await();
+  void aSiblingStoresAFileWhoseSignedUrlDownloadsItsBytes() throws Exception {
+    FilesApi files = FilesApi.proxy(sibling, appToken);
     String text = "quarterly report " + UUID.randomUUID();
-    await(sibling.deployVerticle(new ExampleSibling(), new DeploymentOptions().setConfig(new JsonObject()
-        .put("token", appToken).put("company_id", company.toString()).put("text", text))));
-    JsonObject link = await(report.future());
-    assertThat(link.getString("error")).isNull();
-    JsonObject resource = link.getJsonObject("resource");
+    JsonObject resource = await(files.create(company.toString(), "report.txt", "text/plain",
+        Base64.getEncoder().encodeToString(text.getBytes(StandardCharsets.UTF_8)))).getJsonObject("resource");
+    JsonObject link = await(files.read(company.toString(), resource.getString("id")));
     assertThat(resource.getJsonObject("metadata").getString("name")).isEqualTo("report.txt");
     assertThat(resource.getJsonObject("metadata").getString("mime")).isEqualTo("text/plain");
     assertThat(resource.getString("owner_type")).isEqualTo("application");

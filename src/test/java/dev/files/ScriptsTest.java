@@ -2,6 +2,8 @@ package dev.files;
 
 import dev.files.support.Api;
 import dev.files.support.Db;
+import dev.files.support.ProjectCopy;
+import dev.files.support.ProjectCopy.Result;
 import dev.files.support.Samples;
 import dev.files.support.TestNode;
 import io.vertx.core.json.JsonObject;
@@ -70,19 +72,36 @@ class ScriptsTest {
       scripts = s.filter(Files::isRegularFile).filter(Files::isExecutable)
           .map(p -> p.getFileName().toString()).filter(n -> !NOT_CHECKED.contains(n)).sorted().toList();
     }
-    assertThat(scripts).contains("run", "test", "token", "rotate-keys");
+    assertThat(scripts).contains("run", "test", "token", "rotate-keys", "cluster", "sibling");
     for (String name : scripts) {
       for (String help : List.of("--help", "-h")) {
         Result r = run(root, Map.of(), 60, "scripts/" + name, help);
-        assertThat(r.exit).as(name + " " + help + ": " + r.output).isZero();
-        assertThat(r.output).as(name + " " + help).startsWith("usage: scripts/" + name).doesNotContain("Exception");
+        assertThat(r.exit()).as(name + " " + help + ": " + r.output()).isZero();
+        assertThat(r.output()).as(name + " " + help).startsWith("usage: scripts/" + name).doesNotContain("Exception");
       }
       for (String wrong : List.of("no-such-argument", "--no-such-option")) { // scripts/test once passed the latter to Maven
         Result bad = run(root, Map.of(), 120, "scripts/" + name, wrong);
-        assertThat(bad.exit).as(name + ": " + bad.output).isNotZero();
-        assertThat(bad.output.lines().toList()).as(name + " with a bad argument").hasSize(1);
-        assertThat(bad.output).as(name).contains(wrong).doesNotContain("Exception").doesNotContain("\tat ");
+        assertThat(bad.exit()).as(name + ": " + bad.output()).isEqualTo(2);
+        assertThat(bad.output().lines().toList()).as(name + " with a bad argument").hasSize(1);
+        assertThat(bad.output()).as(name).contains(wrong).doesNotContain("Exception").doesNotContain("\tat ");
       }
+    }
+    // an option without its value, a value out of range, one argument too many: one line, exit 2, before
+    // anything starts (scripts/bench is measured elsewhere)
+    List<List<String>> wrongs = List.of(
+        List.of("scripts/token", "--ttl"), List.of("scripts/token", "--company"), List.of("scripts/token", "--sub", "x"),
+        List.of("scripts/cluster", "--base-port"), List.of("scripts/cluster", "--base-port", "80"),
+        List.of("scripts/cluster", "--base-port", "65497"), List.of("scripts/cluster", "0"), List.of("scripts/cluster", "10"),
+        List.of("scripts/cluster", "2", "3"), List.of("scripts/sibling", "--base-port"), List.of("scripts/sibling", "--company"),
+        List.of("scripts/sibling", "--company", "acme"), List.of("scripts/sibling", "Missing.java"),
+        List.of("scripts/sibling", "notes.txt"), List.of("scripts/run", "--port", "9000"), List.of("scripts/rotate-keys", "now"),
+        List.of("scripts/test", "RangeTest"));
+    for (List<String> command : wrongs) {
+      Result bad = run(root, Map.of(), 120, command.toArray(String[]::new));
+      assertThat(bad.exit()).as(command + ": " + bad.output()).isEqualTo(2);
+      assertThat(bad.output().lines().toList()).as(command + ": " + bad.output()).hasSize(1);
+      assertThat(bad.output()).as(command.toString()).startsWith(command.get(0).substring("scripts/".length()) + ": ")
+          .doesNotContain("Exception");
     }
   }
 
@@ -92,17 +111,17 @@ class ScriptsTest {
     String sub = UUID.randomUUID().toString();
     for (String ttl : List.of("0", "-1", "soon", "4294967296")) {
       Result r = run(root, Map.of(), 120, "scripts/token", "--sub", sub, "--ttl", ttl);
-      assertThat(r.exit).as("--ttl " + ttl + ": " + r.output).isEqualTo(2);
-      assertThat(r.output.lines().toList()).as("--ttl " + ttl).containsExactly(
+      assertThat(r.exit()).as("--ttl " + ttl + ": " + r.output()).isEqualTo(2);
+      assertThat(r.output().lines().toList()).as("--ttl " + ttl).containsExactly(
           "token: --ttl must be a whole number of seconds from 1 to 2147483647, got '" + ttl + "'");
     }
     Result bad = run(root, Map.of(), 120, "scripts/token", "--sub", "not-a-uuid");
-    assertThat(bad.exit).isEqualTo(2);
-    assertThat(bad.output.lines().toList()).containsExactly("token: --sub must be a UUID, got 'not-a-uuid'");
+    assertThat(bad.exit()).isEqualTo(2);
+    assertThat(bad.output().lines().toList()).containsExactly("token: --sub must be a UUID, got 'not-a-uuid'");
 
     Result ok = run(root, Map.of(), 120, "scripts/token", "--sub", sub, "--ttl", "90");
-    assertThat(ok.exit).as(ok.output).isZero();
-    String[] parts = ok.output.strip().split("\\.");
+    assertThat(ok.exit()).as(ok.output()).isZero();
+    String[] parts = ok.output().strip().split("\\.");
     assertThat(parts).hasSize(3);
     JsonObject claims = new JsonObject(new String(Base64.getUrlDecoder().decode(parts[1]), StandardCharsets.UTF_8));
     assertThat(claims.getString("sub")).isEqualTo(sub);
@@ -270,40 +289,133 @@ class ScriptsTest {
         .put("storage", new JsonObject().put("local", new JsonObject().put("path", tmp.resolve("elsewhere/store").toString())))
         .put("auth", new JsonObject().put("jwt", new JsonObject().put("secret", TestNode.SECRET))).encodePrettily());
     Result r = run(root, Map.of("FILES_CONFIG", config.toString()), 120, "scripts/run");
-    assertThat(r.exit).as(r.output).isEqualTo(1);
-    assertThat(r.output.lines().toList()).containsExactly("run: " + tmp.resolve("elsewhere/store")
+    assertThat(r.exit()).as(r.output()).isEqualTo(1);
+    assertThat(r.output().lines().toList()).containsExactly("run: " + tmp.resolve("elsewhere/store")
         + " holds encrypted files but " + root.resolve("data/master.key")
         + " is missing: restore it (or configure encryption.master_key); not making a new one");
     assertThat(root.resolve("data/master.key")).doesNotExist();
   }
 
+  /**
+   * The README's walkthrough (its two shell blocks, "Walkthrough with curl" and "Chunked upload"), run as
+   * written in one shell, in a copy of the project, against a node of scripts/run on a port of its own
+   * ({@code FILES_HTTP_PORT}, which the walkthrough reads) with a database of its own. It writes only into
+   * the directory it makes ({@code mktemp -d}, here under the test's own TMPDIR), never to fixed paths.
+   */
+  @Test
+  void theReadmeWalkthroughRunsAsWritten() throws Exception {
+    List<String> blocks = ProjectCopy.shellBlocks(PROJECT.resolve("README.md"), "## Walkthrough with curl");
+    assertThat(blocks).hasSize(2);
+    String walkthrough = String.join("", blocks);
+    assertThat(walkthrough).as("the walkthrough writes into its own directory").doesNotContain("/tmp");
+    Path root = copyOfProject();
+    int port = TestNode.freePort();
+    String db = "files_walk_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+    Path temp = Files.createDirectories(tmp.resolve("walk-tmp"));
+    Path photo = Files.write(tmp.resolve("photo.png"), Samples.image("png", 900, 600));
+    Map<String, String> env = Map.of("FILES_HTTP_PORT", Integer.toString(port), "FILES_DB_URL", TestNode.PG + "/" + db);
+    Path out = tmp.resolve("run.out");
+    Process node = ProjectCopy.start(root, env, out, "scripts/run");
+    try {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(START_SECONDS);
+      while (!Files.readString(out).contains("files service listening on")) {
+        assertThat(node.isAlive()).as("scripts/run: " + Files.readString(out)).isTrue();
+        assertThat(System.nanoTime()).as("scripts/run did not listen: " + Files.readString(out)).isLessThan(deadline);
+        Thread.sleep(200);
+      }
+      Path script = Files.writeString(tmp.resolve("walkthrough.sh"), "set -euo pipefail\n" + walkthrough);
+      Map<String, String> shell = new java.util.HashMap<>(env);
+      shell.remove("FILES_DB_URL");
+      shell.put("PHOTO", photo.toString());
+      shell.put("TMPDIR", temp.toString());
+      Result r = ProjectCopy.run(root, shell, 300, tmp.resolve("walkthrough.out"), "bash", script.toString());
+      assertThat(r.exit()).as(r.output()).isZero();
+      List<String> lines = r.output().lines().toList();
+      String sha = Api.sha256(Files.readAllBytes(photo));
+      assertThat(lines.get(0)).as("the classic upload").contains("\"upload_status\":\"complete\"")
+          .contains("\"thumbnails_status\":\"done\"");
+      assertThat(lines).as("the checksums of the photo and of its copy").contains(sha + "  " + photo)
+          .anyMatch(l -> l.startsWith(sha + "  " + temp) && l.endsWith("/copy"));
+      assertThat(lines).as("the thumbnail").anyMatch(l -> l.matches("image/jpeg, [1-9][0-9]* bytes"));
+      assertThat(lines).as("a range of 100 bytes, then the download with the token in the query").containsSubsequence("100", "200");
+      assertThat(lines).as("the delete").contains("{\"status\":\"success\"}");
+      assertThat(lines.stream().filter(l -> l.startsWith("{\"resource\"") && l.contains("\"name\":\"logo.png\""))
+          .toList()).as("three chunks, the last completing the upload").hasSize(3)
+          .last().asString().contains("\"upload_status\":\"complete\"");
+      assertThat(lines.get(lines.size() - 1)).as("chunk 2 is stored").isEqualTo("200");
+      // everything it wrote is in the one directory it made
+      try (Stream<Path> made = Files.list(temp)) {
+        List<Path> dirs = made.toList();
+        assertThat(dirs).hasSize(1);
+        try (Stream<Path> files = Files.list(dirs.get(0))) {
+          assertThat(files.map(f -> f.getFileName().toString()).sorted().toList())
+              .containsExactly("copy", "part.00", "part.01", "part.02", "thumb", "up.json");
+        }
+        assertThat(dirs.get(0).resolve("copy")).hasBinaryContent(Files.readAllBytes(photo));
+      }
+    } finally {
+      node.destroy();
+      if (!node.waitFor(STOP_SECONDS, TimeUnit.SECONDS)) {
+        node.destroyForcibly();
+      }
+      Db.drop(db);
+    }
+  }
+
+  /** scripts/test ends with one line per skipped test and why, read from Surefire's XML reports. */
+  @Test
+  void skippedTestsAreListedWithTheirReasons() throws Exception {
+    Path report = Files.writeString(tmp.resolve("TEST-dev.files.x.SomeTest.xml"), """
+        <?xml version="1.0" encoding="UTF-8"?>
+        <testsuite name="dev.files.x.SomeTest" tests="4" skipped="3">
+          <testcase name="runs" classname="dev.files.x.SomeTest" time="0.1"/>
+          <testcase name="video(Path)" classname="dev.files.x.SomeTest" time="0.0">
+            <skipped type="org.opentest4j.TestAbortedException"><![CDATA[org.opentest4j.TestAbortedException: Assumption failed: ffmpeg is not installed
+        	at org.junit.jupiter.api.Assumptions.throwAssumptionFailed(Assumptions.java:321)
+        ]]></skipped>
+          </testcase>
+          <testcase name="office" classname="dev.files.x.SomeTest" time="0.0">
+            <skipped message="soffice &amp; its fonts are not installed"/>
+          </testcase>
+          <testcase name="disabled" classname="dev.files.x.SomeTest" time="0.0"><skipped/></testcase>
+        </testsuite>
+        """);
+    Result r = ProjectCopy.run(PROJECT, Map.of(), 120, tmp.resolve("skipped.out"), "java",
+        PROJECT.resolve("scripts/lib/SkippedTests.java").toString(), report.toString());
+    assertThat(r.exit()).as(r.output()).isZero();
+    assertThat(r.output().lines().toList()).containsExactly(
+        "skipped: SomeTest.disabled: no reason given",
+        "skipped: SomeTest.office: soffice & its fonts are not installed",
+        "skipped: SomeTest.video(Path): ffmpeg is not installed");
+    assertThat(Files.readString(PROJECT.resolve("scripts/test"))).contains("java scripts/lib/SkippedTests.java");
+  }
+
+  /**
+   * docs/files.service, the systemd unit of one node: the JVM flags of scripts/lib/common.sh, SIGTERM to
+   * drain, a stop timeout above the longest drain and stop the node allows itself
+   * ({@code http.drain_timeout_ms} + 5 s, then 30 s), and a restart on failure only.
+   */
+  @Test
+  void theSystemdUnitDrainsWithinItsStopTimeout() throws Exception {
+    String unit = Files.readString(PROJECT.resolve("docs/files.service")).replace("\\\n", " ");
+    Map<String, String> settings = new java.util.HashMap<>();
+    unit.lines().map(String::strip).filter(l -> l.matches("[A-Za-z]+=.*"))
+        .forEach(l -> settings.put(l.substring(0, l.indexOf('=')), l.substring(l.indexOf('=') + 1).strip()));
+    String common = Files.readString(PROJECT.resolve("scripts/lib/common.sh"));
+    String flags = common.substring(common.indexOf("JVM_FLAGS=(") + "JVM_FLAGS=(".length(), common.indexOf(")", common.indexOf("JVM_FLAGS=(")));
+    List<String> exec = List.of(settings.get("ExecStart").split("\\s+"));
+    assertThat(exec).containsSubsequence(List.of(flags.strip().split("\\s+")));
+    assertThat(exec).contains("-jar").anyMatch(a -> a.startsWith("-Dfiles.home="));
+    long drainMs = new JsonObject(Files.readString(PROJECT.resolve("conf/config.json"))).getJsonObject("http").getLong("drain_timeout_ms");
+    assertThat(Long.parseLong(settings.get("TimeoutStopSec"))).isGreaterThan(drainMs / 1000 + 5 + 30);
+    assertThat(settings).containsEntry("KillSignal", "SIGTERM").containsEntry("KillMode", "mixed")
+        .containsEntry("Restart", "on-failure").containsKey("StartLimitBurst");
+  }
+
   // --- support ---
 
-  /** A script's exit status and its output (stdout and stderr together). */
-  private record Result(int exit, String output) {
-  }
-
   private Result run(Path root, Map<String, String> env, long timeoutSeconds, String... command) throws Exception {
-    Path out = Files.createTempFile(tmp, "out", ".txt");
-    Process p = process(root, env, out, command);
-    if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
-      p.destroyForcibly();
-      throw new AssertionError(String.join(" ", command) + " did not end within " + timeoutSeconds + " s: "
-          + Files.readString(out));
-    }
-    return new Result(p.exitValue(), Files.readString(out));
-  }
-
-  /** Starts {@code command} in {@code root} with no FILES_* variable but those of {@code env}. */
-  private static Process process(Path root, Map<String, String> env, Path out, String... command) throws IOException {
-    List<String> cmd = new ArrayList<>(List.of(command));
-    cmd.set(0, root.resolve(command[0]).toString());
-    ProcessBuilder pb = new ProcessBuilder(cmd).directory(root.toFile()).redirectErrorStream(true)
-        .redirectOutput(out.toFile()).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
-    pb.environment().keySet().removeIf(k -> k.startsWith("FILES_"));
-    pb.environment().put("FILES_JAVA_OPTS", "-Xmx256m");
-    pb.environment().putAll(env);
-    return pb.start();
+    return ProjectCopy.run(root, env, timeoutSeconds, Files.createTempFile(tmp, "out", ".txt"), command);
   }
 
   /** SIGTERM to the script's PID (then Java's); the node must be gone within {@link #STOP_SECONDS}. */
@@ -316,35 +428,8 @@ class ScriptsTest {
     assertThat(ended).as("the node ended after SIGTERM to the script").isTrue();
   }
 
-  /**
-   * A copy of the project for the scripts: scripts/ (with lib/), conf/config.json, and a thin
-   * target/files-service.jar whose manifest points at this test run's classes and dependencies.
-   */
   private Path copyOfProject() throws IOException {
-    Path root = Files.createTempDirectory(tmp, "project");
-    Files.createDirectories(root.resolve("scripts/lib"));
-    Files.createDirectories(root.resolve("conf"));
-    try (Stream<Path> s = Stream.concat(Files.list(PROJECT.resolve("scripts")), Files.list(PROJECT.resolve("scripts/lib")))) {
-      for (Path p : s.filter(Files::isRegularFile).toList()) {
-        Files.copy(p, root.resolve(PROJECT.relativize(p)), StandardCopyOption.COPY_ATTRIBUTES);
-      }
-    }
-    Files.copy(PROJECT.resolve("conf/config.json"), root.resolve("conf/config.json"), StandardCopyOption.COPY_ATTRIBUTES);
-    String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-    String entries = Stream.of(classpath.split(java.io.File.pathSeparator))
-        .filter(e -> !e.isBlank() && !e.endsWith("test-classes"))
-        .map(e -> Path.of(e).toAbsolutePath().toUri().toString())
-        .collect(Collectors.joining(" "));
-    Manifest manifest = new Manifest();
-    manifest.getMainAttributes().put(Attributes.Name.MANIFEST_VERSION, "1.0");
-    manifest.getMainAttributes().put(Attributes.Name.MAIN_CLASS, "dev.files.Main");
-    manifest.getMainAttributes().put(Attributes.Name.CLASS_PATH, entries);
-    Files.createDirectories(root.resolve("target"));
-    try (OutputStream out = Files.newOutputStream(root.resolve("target/files-service.jar"));
-         JarOutputStream jar = new JarOutputStream(out, manifest)) {
-      jar.flush();
-    }
-    return root;
+    return ProjectCopy.make(tmp);
   }
 
   /**
@@ -378,7 +463,7 @@ class ScriptsTest {
 
     /** Runs scripts/run in {@code root} and waits for the node's "listening on" line. */
     Process start(Path root) throws Exception {
-      process = process(root, Map.of("FILES_CONFIG", config.toString()), out, "scripts/run");
+      process = ProjectCopy.start(root, Map.of("FILES_CONFIG", config.toString()), out, "scripts/run");
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(START_SECONDS);
       while (!output().contains("files service listening on")) {
         if (!process.isAlive()) {

@@ -1,6 +1,5 @@
 package dev.files.api;
 
-import dev.files.bus.Addresses;
 import io.vertx.codegen.annotations.ProxyGen;
 import io.vertx.codegen.annotations.VertxGen;
 import io.vertx.core.Future;
@@ -10,8 +9,7 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.serviceproxy.ServiceProxyBuilder;
 
 /**
- * The files service at {@link Addresses#API} ({@code files.api}), for sibling verticles of the
- * cluster (docs/event-bus.md). Each method is one message: header {@code action} = the method's
+ * The files service at {@value #ADDRESS}, for sibling verticles of the cluster (docs/event-bus.md). Each method is one message: header {@code action} = the method's
  * name, header {@code authorization} = {@code Bearer <JWT>} (checked as the same HTTP call:
  * signature, expiry, membership of {@code company_id}, owner rights, server tokens), body = a JSON
  * object of the parameters under their names here (the HTTP API's names). Replies are JSON objects;
@@ -19,11 +17,30 @@ import io.vertx.serviceproxy.ServiceProxyBuilder;
  * status the same call would get: 400, 401, 403, 404, 409, 413, or 503 (a dependency failed; the
  * message carries a request id that the service's log has too).
  *
- * <p>Ids are UUID strings. Use {@link #proxy(Vertx, String)} for a proxy that sends a token.
+ * <p>Ids are UUID strings. Use {@link #proxy(Vertx, String)} for a proxy that sends a token; a failure's
+ * code reads best through {@link FilesApiFailure#of(Throwable)}. This interface, its proxy, {@link FileEvent},
+ * {@link FilesApiFailure} and {@link FilesCluster} make the {@code api} jar of the build
+ * ({@code files-service-api.jar}), which a sibling needs instead of the service's jar.
  */
 @ProxyGen
 @VertxGen
 public interface FilesApi {
+
+  /** The event-bus address the service answers on. */
+  String ADDRESS = "files.api";
+
+  /**
+   * Largest file {@link #create} takes, in bytes (decoded): 8 MiB, about 11 MB of base64, so that the
+   * message stays well inside what the clustered event bus carries in one frame without stalling the
+   * connection it shares with every other message between two nodes.
+   */
+  int MAX_CREATE_BYTES = 8 * 1024 * 1024;
+
+  /** Page size of {@link #list} without {@code limit}. */
+  int DEFAULT_LIST = 50;
+
+  /** Largest page of {@link #list}. */
+  int MAX_LIST = 500;
 
   /**
    * A proxy sending every call to {@code files.api} with {@code token} in the {@code authorization} header.
@@ -31,7 +48,7 @@ public interface FilesApi {
    * @param token a JWT as the HTTP API takes it (without "Bearer ")
    */
   static FilesApi proxy(Vertx vertx, String token) {
-    return new ServiceProxyBuilder(vertx).setAddress(Addresses.API)
+    return new ServiceProxyBuilder(vertx).setAddress(ADDRESS)
         .setOptions(new DeliveryOptions().addHeader("authorization", "Bearer " + token))
         .build(FilesApi.class);
   }
@@ -66,14 +83,14 @@ public interface FilesApi {
    *
    * @param name    file name (sanitised as an upload's; required)
    * @param mime    content type, or null to sniff it
-   * @param content the bytes, base64 (RFC 4648 section 4, no line breaks), at most {@link FilesApiVerticle#MAX_CREATE_BYTES} decoded (413 beyond)
+   * @param content the bytes, base64 (RFC 4648 section 4, no line breaks), at most {@link #MAX_CREATE_BYTES} decoded (413 beyond)
    */
   Future<JsonObject> create(String company_id, String name, String mime, String content);
 
   /**
    * A company's files, newest first: {@code {"resources": [...], "next_cursor": string | null}}.
    *
-   * @param limit  1 to {@link FilesApiVerticle#MAX_LIST} (default {@link FilesApiVerticle#DEFAULT_LIST})
+   * @param limit  1 to {@link #MAX_LIST} (default {@link #DEFAULT_LIST}), or null
    * @param cursor {@code next_cursor} of the previous page, or null for the first
    */
   Future<JsonObject> list(String company_id, Integer limit, String cursor);

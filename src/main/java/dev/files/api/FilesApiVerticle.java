@@ -52,16 +52,12 @@ import java.util.UUID;
 public final class FilesApiVerticle extends VerticleBase {
 
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(FilesApiVerticle.class);
-  /**
-   * Largest file {@code create} takes, in bytes (decoded): 8 MiB, about 11 MB of base64, so that the
-   * message stays well inside what the clustered event bus carries in one frame without stalling
-   * the connection it shares with every other message between two nodes.
-   */
-  public static final int MAX_CREATE_BYTES = 8 * 1024 * 1024;
-  /** Page size of {@code list} without {@code limit}. */
-  public static final int DEFAULT_LIST = 50;
-  /** Largest page of {@code list}. */
-  public static final int MAX_LIST = 500;
+  /** Largest file {@code create} takes, in bytes (decoded): {@link FilesApi#MAX_CREATE_BYTES}. */
+  public static final int MAX_CREATE_BYTES = FilesApi.MAX_CREATE_BYTES;
+  /** Page size of {@code list} without {@code limit}: {@link FilesApi#DEFAULT_LIST}. */
+  public static final int DEFAULT_LIST = FilesApi.DEFAULT_LIST;
+  /** Largest page of {@code list}: {@link FilesApi#MAX_LIST}. */
+  public static final int MAX_LIST = FilesApi.MAX_LIST;
   /** The actions, the methods of {@link FilesApi}. */
   public static final Set<String> ACTIONS = Set.of("get", "exists", "delete", "probe", "read", "create", "list");
 

@@ -1,5 +1,8 @@
 package dev.files.bus;
 
+import dev.files.api.FileEvent;
+import dev.files.api.FilesApi;
+
 import java.util.UUID;
 
 /**
@@ -22,7 +25,7 @@ public final class Addresses {
    * where {@code resource} is the API resource after the change (absent for deletions). Events of one
    * file come in order; after a crash an event may come twice, with the same {@code id}.
    */
-  public static final String EVENTS = "files.events";
+  public static final String EVENTS = FileEvent.ADDRESS;
 
   /** Prefix of the per-company event addresses: {@code files.events.<company_id>}. */
   public static final String EVENTS_PREFIX = "files.events.";
@@ -59,7 +62,7 @@ public final class Addresses {
    * {@code action} header names the call, the {@code authorization} header carries the caller's JWT,
    * the JSON body the arguments. See docs/event-bus.md.
    */
-  public static final String API = "files.api";
+  public static final String API = FilesApi.ADDRESS;
 
   /**
    * Internal. Sent by an upload session when an upload completes and its content may have a thumbnail:

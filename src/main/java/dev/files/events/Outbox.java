@@ -1,5 +1,6 @@
 package dev.files.events;
 
+import dev.files.api.FileEvent;
 import dev.files.bus.Addresses;
 import dev.files.bus.InternalBus;
 import io.vertx.core.Future;
@@ -25,13 +26,13 @@ import java.util.UUID;
 public final class Outbox {
 
   /** The first completion of a new file's upload. */
-  public static final String UPLOADED = "file.uploaded";
+  public static final String UPLOADED = FileEvent.UPLOADED;
   /** The completion of an upload over a file that already had content (the new content is live). */
-  public static final String OVERWRITTEN = "file.overwritten";
+  public static final String OVERWRITTEN = FileEvent.OVERWRITTEN;
   /** A file was deleted. */
-  public static final String DELETED = "file.deleted";
+  public static final String DELETED = FileEvent.DELETED;
   /** The thumbnail worker recorded its result for the live content ({@code metadata.thumbnails_status}). */
-  public static final String THUMBNAILS_READY = "file.thumbnails.ready";
+  public static final String THUMBNAILS_READY = FileEvent.THUMBNAILS_READY;
 
   private Outbox() {
   }

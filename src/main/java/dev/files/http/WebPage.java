@@ -14,7 +14,8 @@ import java.io.UncheckedIOException;
  * What the node serves to people and tools besides the API (API.md, "Operations and browsers"):
  * <ul>
  *   <li>{@code GET /}: the upload page ({@code webroot/index.html} on the classpath) with its script
- *       {@code /upload.js} and style sheet {@code /upload.css}; no token needed (the page asks for one);</li>
+ *       {@code /upload.js}, style sheet {@code /upload.css} and icon {@code /favicon.svg} (which the page
+ *       names, so that browsers do not ask for a {@code /favicon.ico}); no token needed (the page asks for one);</li>
  *   <li>{@code GET /openapi.yaml}: the OpenAPI 3.1 description of the API ({@code docs/openapi.yaml},
  *       packed into the jar), {@code application/yaml}.</li>
  * </ul>
@@ -42,7 +43,7 @@ final class WebPage {
         .setDirectoryListing(false)
         .setIncludeHidden(false);
     // a regex route: the static handler then looks the whole path up under webroot/
-    router.routeWithRegex("/(index\\.html|upload\\.js|upload\\.css)?").method(HttpMethod.GET).method(HttpMethod.HEAD)
+    router.routeWithRegex("/(index\\.html|upload\\.js|upload\\.css|favicon\\.svg)?").method(HttpMethod.GET).method(HttpMethod.HEAD)
         .handler(WebPage::securityHeaders).handler(files);
   }
 
