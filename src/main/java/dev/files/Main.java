@@ -17,8 +17,11 @@ import java.util.concurrent.atomic.AtomicBoolean;
  */
 public final class Main {
 
-  /** The longest a start may take before it is given up (each step has its own, shorter, limit). */
-  static final long START_LIMIT_S = 60;
+  /**
+   * The longest a start may take before it is given up, in seconds (each step has its own, shorter,
+   * limit): 60, or the system property {@code files.start_limit_s} (a loaded machine may need more).
+   */
+  static final long START_LIMIT_S = Math.max(1, Long.getLong("files.start_limit_s", 60));
 
   private Main() {
   }

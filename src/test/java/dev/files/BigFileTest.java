@@ -1,5 +1,6 @@
 package dev.files;
 
+import dev.files.support.NodeProcess;
 import dev.files.support.Api;
 import dev.files.support.Db;
 import dev.files.support.Samples;
@@ -42,8 +43,7 @@ class BigFileTest {
     settings = TestNode.settings(Map.of("limits.max_request_bytes", 2L << 30));
     log = Files.createTempFile("big-node", ".log");
     String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-    ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-Xmx256m", "-XX:+ExitOnOutOfMemoryError", "-cp", classpath, "dev.files.Main")
+    ProcessBuilder pb = new ProcessBuilder(NodeProcess.command("-XX:+ExitOnOutOfMemoryError", "-cp", classpath, "dev.files.Main"))
         .redirectErrorStream(true).redirectOutput(log.toFile());
     settings.forEach((k, v) -> pb.environment().put(dev.files.FilesConfig.envName(k), String.valueOf(v)));
     server = pb.start();

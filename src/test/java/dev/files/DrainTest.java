@@ -1,5 +1,6 @@
 package dev.files;
 
+import dev.files.support.NodeProcess;
 import dev.files.support.Api;
 import dev.files.support.Db;
 import dev.files.support.RawHttp;
@@ -52,8 +53,7 @@ class DrainTest {
   void startProcess() throws Exception {
     log = Files.createTempFile("drain-node", ".log");
     String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-    ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-Xmx256m", "-cp", classpath, "dev.files.Main").redirectErrorStream(true).redirectOutput(log.toFile());
+    ProcessBuilder pb = new ProcessBuilder(NodeProcess.command("-cp", classpath, "dev.files.Main")).redirectErrorStream(true).redirectOutput(log.toFile());
     pb.environment().keySet().removeIf(k -> k.startsWith("FILES_") && !k.startsWith("FILES_TEST_"));
     settings.forEach((k, v) -> pb.environment().put(FilesConfig.envName(k), String.valueOf(v)));
     server = pb.start();

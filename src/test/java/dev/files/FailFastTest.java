@@ -1,5 +1,6 @@
 package dev.files;
 
+import dev.files.support.NodeProcess;
 import dev.files.support.Api;
 import dev.files.support.Db;
 import dev.files.support.TestNode;
@@ -178,8 +179,7 @@ class FailFastTest {
     Path err = Files.createTempFile("files-start", ".err");
     Path out = Files.createTempFile("files-start", ".out");
     String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-    ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-Xmx256m", "-cp", classpath, "dev.files.Main").redirectError(err.toFile()).redirectOutput(out.toFile());
+    ProcessBuilder pb = new ProcessBuilder(NodeProcess.command("-cp", classpath, "dev.files.Main")).redirectError(err.toFile()).redirectOutput(out.toFile());
     pb.environment().keySet().removeIf(k -> k.startsWith("FILES_") && !k.startsWith("FILES_TEST_"));
     settings.forEach((k, v) -> pb.environment().put(FilesConfig.envName(k), String.valueOf(v)));
     pb.environment().putAll(env);

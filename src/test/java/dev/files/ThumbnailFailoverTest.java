@@ -1,5 +1,6 @@
 package dev.files;
 
+import dev.files.support.NodeProcess;
 import dev.files.support.Api;
 import dev.files.support.Db;
 import dev.files.support.TestNode;
@@ -87,8 +88,7 @@ class ThumbnailFailoverTest {
   private void startProcess(int i) throws Exception {
     logs[i] = Files.createTempFile("thumbnail-failover-node-" + i, ".log");
     String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-    ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-Xmx256m", "-cp", classpath, "dev.files.Main").redirectErrorStream(true).redirectOutput(logs[i].toFile());
+    ProcessBuilder pb = new ProcessBuilder(NodeProcess.command("-cp", classpath, "dev.files.Main")).redirectErrorStream(true).redirectOutput(logs[i].toFile());
     pb.environment().keySet().removeIf(k -> k.startsWith("FILES_") && !k.startsWith("FILES_TEST_"));
     TestNode.nodeSettings(settings.get(i)).forEach((k, v) -> pb.environment().put(FilesConfig.envName(k), String.valueOf(v)));
     processes[i] = pb.start();

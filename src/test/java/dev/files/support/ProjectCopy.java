@@ -104,7 +104,7 @@ public final class ProjectCopy {
     ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true)
         .redirectOutput(out.toFile()).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
     pb.environment().keySet().removeIf(k -> k.startsWith("FILES_"));
-    pb.environment().put("FILES_JAVA_OPTS", "-Xmx256m");
+    pb.environment().put("FILES_JAVA_OPTS", "-Xmx256m -Dfiles.start_limit_s=300");
     pb.environment().putAll(env);
     return pb.start();
   }

@@ -56,12 +56,20 @@ public final class TestPdfs {
 
   /** One page whose content stream (Flate-compressed) is {@code operators} path and fill operators. */
   public static byte[] manyOperators(int operators) throws IOException {
+    return manyOperators(operators, false);
+  }
+
+  /**
+   * One page whose content stream holds {@code operators} operators ({@code re} and {@code f} pairs);
+   * with {@code wholePage} each pair fills the whole page, else a 2 x 2 point square.
+   */
+  public static byte[] manyOperators(int operators, boolean wholePage) throws IOException {
     try (PDDocument doc = new PDDocument()) {
       PDPage page = new PDPage(PDRectangle.LETTER);
       doc.addPage(page);
       PDStream stream = new PDStream(doc);
       try (OutputStream out = stream.createOutputStream(COSName.FLATE_DECODE)) {
-        byte[] op = "1 1 2 2 re f\n".getBytes(StandardCharsets.US_ASCII);
+        byte[] op = (wholePage ? "0 0 612 792 re f\n" : "1 1 2 2 re f\n").getBytes(StandardCharsets.US_ASCII);
         for (int i = 0; i < operators / 2; i++) {
           out.write(op);
         }

@@ -101,8 +101,8 @@ class ThumbnailIsolationTest extends NodeTest {
   }
 
   /**
-   * With thumbnails.timeout_ms at 0.5 s, a PDF just under the operator budget (seconds of rendering
-   * on any machine) ends at the deadline: status error, the reason in the log, its thread stopped (the
+   * With thumbnails.timeout_ms at 0.1 s, a PDF just under the operator budget, each operator a
+   * whole-page fill (far more than 0.1 s of rendering on any machine), ends at the deadline: status error, the reason in the log, its thread stopped (the
    * operator hook) and back in the pool, nothing abandoned.
    */
   @Test
@@ -111,19 +111,19 @@ class ThumbnailIsolationTest extends NodeTest {
     ListAppender<ILoggingEvent> events = new ListAppender<>();
     events.start();
     log.addAppender(events);
-    try (TestNode quick = TestNode.start(Map.of("thumbnails.timeout_ms", 500, "thumbnails.sync_wait_ms", 30_000))) {
+    try (TestNode quick = TestNode.start(Map.of("thumbnails.timeout_ms", 100, "thumbnails.sync_wait_ms", 30_000))) {
       Api a = new Api(quick);
       long t0 = System.nanoTime();
-      UUID slow = upload(a, "slow.pdf", "application/pdf", TestPdfs.manyOperators(PdfPages.MAX_OPERATORS - 10), true);
+      UUID slow = upload(a, "slow.pdf", "application/pdf", TestPdfs.manyOperators(PdfPages.MAX_OPERATORS - 10, true), true);
       long ms = (System.nanoTime() - t0) / 1_000_000;
       assertThat(status(quick, slow)).isEqualTo("error");
       List<String> lines;
       synchronized (events) { // the appender adds under its own lock
         lines = events.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
       }
-      assertThat(lines).contains("file " + slow + ": no thumbnail (error): stopped at the deadline of 500 ms"
+      assertThat(lines).contains("file " + slow + ": no thumbnail (error): stopped at the deadline of 100 ms"
           + " (thumbnails.timeout_ms)");
-      assertThat(ms).as("ms until the slow PDF's thumbnail was decided").isLessThan(500 + ThumbnailVerticle.GRACE_MS + 5000);
+      assertThat(ms).as("ms until the slow PDF's thumbnail was decided").isLessThan(100 + ThumbnailVerticle.GRACE_MS + 5000);
       eventually(Duration.ofSeconds(10), () -> assertThat(busyThumbnailThreads()).as("thumbnail threads still working").isZero());
       String metrics = a.get("http://127.0.0.1:" + quick.port + "/metrics", null).body();
       assertThat(metrics).contains("files_thumbnail_abandoned_threads 0.0");
