@@ -36,9 +36,14 @@ import java.util.List;
  * publishing; what it had read before it froze it may still publish once, late: duplicates with the
  * same {@code id}.
  *
- * <p>The relay holding the lock reads the unpublished rows in {@code seq} order ({@value #BATCH} at a
- * time), publishes each body on {@code files.events} and on {@code files.events.<company_id>}, then marks
- * them published, through its locking connection (if it lost the lock, it cannot mark anything).
+ * <p>The relay holding the lock first gives the rows without a position their positions ({@link #NUMBER}:
+ * the next numbers of the cluster's sequence, in {@code seq} order, in one transaction), then reads the
+ * numbered, unpublished rows in position order ({@value #BATCH} at a time), publishes each body with its
+ * {@code position} and {@code previous_position} ({@link EventLog#event}) on {@code files.events} and on
+ * {@code files.events.<company_id>}, then marks them published, through its locking connection (if it
+ * lost the lock, it can neither number nor mark anything). Publishing is a hint: "published" means
+ * "sent once on the event bus", not "delivered" (a publish reaches nobody across a partition); the rows
+ * are the record, replayed by {@link EventLog} until {@code events.retention_ms} after publication.
  * Changes of one file take its row lock before writing their event, so {@code seq} follows their
  * order and events of a file are published in order. It runs when woken ({@code files.events.relay},
  * sent by {@link Outbox#wake} after a commit) and every {@code events.poll_ms}; it removes rows published
@@ -219,17 +224,23 @@ public final class OutboxRelay extends VerticleBase {
     });
   }
 
-  /** Publishes and marks one batch of unpublished events; answers how many. */
+  /**
+   * Numbers the events not yet numbered (at most {@value #BATCH}, in {@code seq} order), then publishes
+   * and marks one batch of numbered, unpublished events in position order; answers how many it published.
+   */
   private Future<Integer> batch(PgConnection c) {
-    return c.preparedQuery("SELECT seq, body FROM event_outbox WHERE published_at IS NULL ORDER BY seq LIMIT $1")
-        .execute(Tuple.of(BATCH))
+    return c.preparedQuery(NUMBER).execute(Tuple.of(BATCH))
+        .compose(numbered -> c.preparedQuery("""
+                SELECT seq, position, previous_position, body FROM event_outbox
+                WHERE published_at IS NULL AND position IS NOT NULL ORDER BY position LIMIT $1""")
+            .execute(Tuple.of(BATCH)))
         .compose(rows -> {
           if (rows.size() == 0) {
             return Future.succeededFuture(0);
           }
           List<Long> seqs = new ArrayList<>();
           for (Row r : rows) {
-            JsonObject body = (JsonObject) r.getValue(1);
+            JsonObject body = EventLog.event(r.getLong(1), r.getLong(2), (JsonObject) r.getValue(3));
             vertx.eventBus().publish(Addresses.EVENTS, body);
             vertx.eventBus().publish(Addresses.events(body.getString("company_id")), body);
             seqs.add(r.getLong(0));
@@ -239,6 +250,35 @@ public final class OutboxRelay extends VerticleBase {
               .map(rows.size());
         });
   }
+
+  /**
+   * Gives the next positions to the rows without one (at most {@code $1}, in {@code seq} order), in one
+   * statement, hence one transaction: the rows, the cluster's last position and each company's last
+   * position change together or not at all, so positions have no gap. Every sub-statement reads the
+   * snapshot from before the statement: {@code event_company_positions} read below is the value before
+   * this batch. Only the lock holder runs it, so positions are given serially and become visible in order.
+   */
+  static final String NUMBER = """
+      WITH pick AS (
+        SELECT seq, company_id, row_number() OVER (ORDER BY seq) AS n
+        FROM (SELECT seq, company_id FROM event_outbox WHERE position IS NULL ORDER BY seq LIMIT $1) p),
+      bump AS (
+        UPDATE event_positions SET last = last + (SELECT count(*) FROM pick)
+        WHERE EXISTS (SELECT 1 FROM pick)
+        RETURNING last - (SELECT count(*) FROM pick) AS base),
+      numbered AS (
+        SELECT pick.seq, pick.company_id, bump.base + pick.n AS position,
+               lag(bump.base + pick.n) OVER (PARTITION BY pick.company_id ORDER BY pick.n) AS previous
+        FROM pick, bump),
+      heads AS (
+        INSERT INTO event_company_positions (company_id, last)
+        SELECT company_id, max(position) FROM numbered GROUP BY company_id
+        ON CONFLICT (company_id) DO UPDATE SET last = excluded.last
+        RETURNING company_id)
+      UPDATE event_outbox o SET position = numbered.position,
+        previous_position = coalesce(numbered.previous,
+          (SELECT c.last FROM event_company_positions c WHERE c.company_id = numbered.company_id), 0)
+      FROM numbered WHERE o.seq = numbered.seq""";
 
   private Future<Void> cleanup(PgConnection c) {
     long now = System.currentTimeMillis();
