@@ -58,27 +58,29 @@ public final class EventLog {
    * @param limit 1 to {@link #MAX_LIMIT}; checked by {@link #limit(Object)}
    */
   public Future<JsonObject> replay(UUID company, long after, int limit) {
+    // one statement, hence one snapshot: the company's last position and its rows are read together
+    // (read apart, a batch numbered in between would look like events removed)
     return pool.preparedQuery("""
-            SELECT position, previous_position, body FROM event_outbox
-            WHERE company_id = $1 AND position > $2 ORDER BY position LIMIT $3""")
+            SELECT h.last, e.position, e.previous_position, e.body
+            FROM (SELECT coalesce((SELECT last FROM event_company_positions WHERE company_id = $1), 0) AS last) h
+            LEFT JOIN LATERAL (
+              SELECT position, previous_position, body FROM event_outbox
+              WHERE company_id = $1 AND position > $2 ORDER BY position LIMIT $3) e ON true
+            ORDER BY e.position""")
         .execute(Tuple.of(company, after, limit))
-        .compose(rows -> {
-          if (rows.size() > 0) {
-            Row first = rows.iterator().next();
-            if (first.getLong(1) > after) {
-              return Future.failedFuture(gone(after, first.getLong(0)));
+        .map(rows -> {
+          Row first = rows.iterator().next();
+          if (first.getLong(1) == null) { // no row above after
+            long last = first.getLong(0);
+            if (last > after) {
+              throw gone(after, last + 1);
             }
-            return Future.succeededFuture(page(rows, after));
+            return new JsonObject().put("events", new JsonArray()).put("next", after);
           }
-          return pool.preparedQuery("SELECT last FROM event_company_positions WHERE company_id = $1")
-              .execute(Tuple.of(company))
-              .map(last -> {
-                long l = last.size() == 0 ? 0 : last.iterator().next().getLong(0);
-                if (l > after) {
-                  throw gone(after, l + 1);
-                }
-                return page(rows, after);
-              });
+          if (first.getLong(2) > after) {
+            throw gone(after, first.getLong(1));
+          }
+          return page(rows, after);
         });
   }
 
@@ -86,8 +88,8 @@ public final class EventLog {
     JsonArray events = new JsonArray();
     long next = after;
     for (Row r : rows) {
-      next = r.getLong(0);
-      events.add(event(next, r.getLong(1), (JsonObject) r.getValue(2)));
+      next = r.getLong(1);
+      events.add(event(next, r.getLong(2), (JsonObject) r.getValue(3)));
     }
     return new JsonObject().put("events", events).put("next", next);
   }
