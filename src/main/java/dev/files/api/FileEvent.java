@@ -20,8 +20,9 @@ import java.time.format.DateTimeParseException;
  * reaches nobody across a partition); the replay is the record.
  *
  * <p>{@code resource} is the file's API resource after the change ({@code null} for {@link #DELETED}).
- * An event is never lost but may come twice after a crash of the publishing node, with the same
- * {@code id}: drop an {@code id} already handled. {@link #json()} is the message as received, with any
+ * An event is recorded once its change is committed, but a publish may reach nobody (a partition, a
+ * subscriber that is not running) and may come twice after a crash of the publishing node, with the
+ * same {@code id} and {@code position}: drop a position already handled, and replay on a gap. {@link #json()} is the message as received, with any
  * field this version does not read.
  *
  * @param id        unique per event (UUID)
