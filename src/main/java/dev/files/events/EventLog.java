@@ -18,7 +18,7 @@ import java.util.UUID;
  * (docs/event-bus.md, "Positions and replay"; docs/api.md).
  *
  * <p>Only rows that have a position are read. The relay gives positions serially in one transaction per
- * batch ({@link OutboxRelay#NUMBER}), so a reader that has seen position N never later finds a
+ * batch ({@link OutboxRelay#CYCLE}), so a reader that has seen position N never later finds a
  * position below N. Rows are kept {@code events.retention_ms} after their publication; a replay that
  * would skip a removed event of the company fails with 410 instead ({@link #gone}).
  */
