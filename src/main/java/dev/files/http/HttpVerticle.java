@@ -28,7 +28,8 @@ import java.util.concurrent.TimeUnit;
  * sessions. Routes, under {@code /internal/services/files/v1/companies/:company_id/files}:
  * {@code POST /} (classic upload or initialisation), {@code POST /:file_id} (chunk or overwrite),
  * {@code GET /:file_id} (metadata or testChunks probe), {@code GET|HEAD /:file_id/download},
- * {@code GET /:file_id/thumbnails/:index}, {@code DELETE /:file_id}; and {@code GET /health}, the
+ * {@code GET /:file_id/thumbnails/:index}, {@code DELETE /:file_id}; the tus routes under
+ * {@code .../companies/:company_id/uploads} ({@link TusHandler}); and {@code GET /health}, the
  * upload page at {@code /} and {@code GET /openapi.yaml} ({@link WebPage}). CORS for the origins of
  * {@code http.cors.origins} ({@link Cors}).
  */
@@ -95,6 +96,7 @@ public final class HttpVerticle extends VerticleBase {
         .handler(authOrQueryToken).handler(downloads::handle);
     router.get(files + "/:file_id/thumbnails/:index").handler(authOrQueryToken).handler(this::thumbnail);
     router.delete(files + "/:file_id").handler(auth).handler(this::delete);
+    new TusHandler(s.files(), s.store(), s.dataKeys(), s.sessions(), s.maxFileBytes()).mount(router, auth);
     router.route().failureHandler(ctx -> Errors.handle(ctx, 500));
     for (int status : new int[]{400, 404, 405, 413, 500}) {
       router.errorHandler(status, ctx -> Errors.handle(ctx, status));
