@@ -1,0 +1,79 @@
+// Drives the files service with the unmodified tus-js-client, in Node; run by TusJsClientTest.
+// usage: node tus-client.js <scenario> <endpoint> <token> <file>
+//   chunks     upload <file> in 1 MiB PATCHes
+//   resume     abort after the first 1 MiB PATCH, then resume from the upload URL
+//   terminate  abort after the first 1 MiB PATCH, then terminate the upload
+//   deferred   upload <file> as a stream of unknown length (Upload-Defer-Length), 1 MiB PATCHes
+// Prints one JSON object: {url, requests: [{method, offset, status}], resumed: [...]}.
+'use strict';
+const fs = require('fs');
+const { Readable } = require('stream');
+const tus = require('tus-js-client');
+
+const [scenario, endpoint, token, file] = process.argv.slice(2);
+const content = fs.readFileSync(file);
+const MiB = 1024 * 1024;
+
+function options(requests, extra) {
+  return Object.assign({
+    endpoint,
+    chunkSize: MiB,
+    headers: { Authorization: 'Bearer ' + token },
+    metadata: { filename: 'tus-js.bin', filetype: 'application/octet-stream' },
+    retryDelays: [0, 200, 1000, 2000],
+    storeFingerprintForResuming: false,
+    onBeforeRequest(req) {
+      requests.push({ method: req.getMethod(), offset: req.getHeader('Upload-Offset') ?? null });
+    },
+    onAfterResponse(req, res) {
+      requests[requests.length - 1].status = res.getStatus();
+    },
+  }, extra);
+}
+
+function run(input, opts, stopAfterFirstChunk) {
+  return new Promise((resolve, reject) => {
+    let upload;
+    let stopped = false;
+    opts.onSuccess = () => resolve(upload.url);
+    opts.onError = reject;
+    if (stopAfterFirstChunk) {
+      opts.onChunkComplete = (size, accepted) => {
+        if (!stopped && accepted >= MiB) {
+          stopped = true;
+          upload.abort().then(() => resolve(upload.url), reject);
+        }
+      };
+    }
+    upload = new tus.Upload(input, opts);
+    upload.start();
+  });
+}
+
+async function main() {
+  const out = { requests: [] };
+  if (scenario === 'chunks') {
+    out.url = await run(content, options(out.requests));
+  } else if (scenario === 'deferred') {
+    out.url = await run(Readable.from([content]), options(out.requests, { uploadLengthDeferred: true }));
+  } else if (scenario === 'resume' || scenario === 'terminate') {
+    out.url = await run(content, options(out.requests), true);
+    if (scenario === 'resume') {
+      out.resumed = [];
+      const url = await run(content, options(out.resumed, { uploadUrl: out.url }));
+      if (url !== out.url) {
+        throw new Error('resumed at ' + url + ', not ' + out.url);
+      }
+    } else {
+      await tus.Upload.terminate(out.url, options([]));
+    }
+  } else {
+    throw new Error('unknown scenario ' + scenario);
+  }
+  process.stdout.write(JSON.stringify(out) + '\n');
+}
+
+main().catch((err) => {
+  process.stderr.write(String(err && err.stack || err) + '\n');
+  process.exit(1);
+});
