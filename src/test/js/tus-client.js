@@ -55,7 +55,11 @@ async function main() {
   if (scenario === 'chunks') {
     out.url = await run(content, options(out.requests));
   } else if (scenario === 'deferred') {
-    out.url = await run(Readable.from([content]), options(out.requests, { uploadLengthDeferred: true }));
+    const pieces = [];
+    for (let i = 0; i < content.length; i += 64 * 1024) {
+      pieces.push(content.subarray(i, i + 64 * 1024));
+    }
+    out.url = await run(Readable.from(pieces), options(out.requests, { uploadLengthDeferred: true }));
   } else if (scenario === 'resume' || scenario === 'terminate') {
     out.url = await run(content, options(out.requests), true);
     if (scenario === 'resume') {
