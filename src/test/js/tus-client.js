@@ -1,5 +1,6 @@
 // Drives the files service with the unmodified tus-js-client, in Node; run by TusJsClientTest.
-// usage: node tus-client.js <scenario> <endpoint> <token> <file>
+// usage: node tus-client.js <scenario> <endpoint> <token> <file> [protocol]
+//   protocol: tus-v1 (default), ietf-draft-03 (interop version 5) or ietf-draft-05 (interop version 6)
 //   chunks     upload <file> in 1 MiB PATCHes
 //   resume     abort after the first 1 MiB PATCH, then resume from the upload URL
 //   terminate  abort after the first 1 MiB PATCH, then terminate the upload
@@ -10,13 +11,14 @@ const fs = require('fs');
 const { Readable } = require('stream');
 const tus = require('tus-js-client');
 
-const [scenario, endpoint, token, file] = process.argv.slice(2);
+const [scenario, endpoint, token, file, protocol = 'tus-v1'] = process.argv.slice(2);
 const content = fs.readFileSync(file);
 const MiB = 1024 * 1024;
 
 function options(requests, extra) {
   return Object.assign({
     endpoint,
+    protocol,
     chunkSize: MiB,
     headers: { Authorization: 'Bearer ' + token },
     metadata: { filename: 'tus-js.bin', filetype: 'application/octet-stream' },

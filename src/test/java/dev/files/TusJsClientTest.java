@@ -50,11 +50,16 @@ class TusJsClientTest extends NodeTest {
 
   /** Runs a scenario of tus-client.js; its JSON report. */
   private JsonObject run(String scenario) throws Exception {
+    return run(scenario, "tus-v1");
+  }
+
+  /** Runs a scenario of tus-client.js speaking {@code protocol}; its JSON report. */
+  private JsonObject run(String scenario, String protocol) throws Exception {
     Path out = Files.createTempFile("tus-js", ".out");
     Path err = Files.createTempFile("tus-js", ".err");
     Process p = new ProcessBuilder("node", "tus-client.js", scenario,
         "http://127.0.0.1:" + node.port + "/internal/services/files/v1/companies/" + company + "/uploads",
-        token, file.toAbsolutePath().toString())
+        token, file.toAbsolutePath().toString(), protocol)
         .directory(JS.toFile()).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
     try {
       assertThat(p.waitFor(5, TimeUnit.MINUTES)).as("tus-client.js " + scenario + " finished").isTrue();
@@ -128,6 +133,26 @@ class TusJsClientTest extends NodeTest {
     JsonObject out = run("deferred");
     List<JsonObject> patches = patches(out.getJsonArray("requests"));
     assertThat(patches).hasSizeGreaterThanOrEqualTo(4);
+    assertComplete(fileId(out.getString("url")));
+  }
+
+  /** The IETF resumable-upload draft, interop versions 5 (draft-03) and 6 (draft-05), on the same endpoint. */
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.ValueSource(strings = {"ietf-draft-03", "ietf-draft-05"})
+  void ietfDraftInOneMebibytePatches(String protocol) throws Exception {
+    JsonObject out = run("chunks", protocol);
+    List<JsonObject> patches = patches(out.getJsonArray("requests"));
+    assertThat(patches).extracting(j -> j.getString("offset"))
+        .containsExactly("0", Integer.toString(MIB), Integer.toString(2 * MIB), Integer.toString(3 * MIB));
+    assertComplete(fileId(out.getString("url")));
+  }
+
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.ValueSource(strings = {"ietf-draft-03", "ietf-draft-05"})
+  void ietfDraftResumeAfterAbort(String protocol) throws Exception {
+    JsonObject out = run("resume", protocol);
+    List<JsonObject> patches = patches(out.getJsonArray("resumed"));
+    assertThat(Long.parseLong(patches.get(0).getString("offset"))).isGreaterThanOrEqualTo(MIB);
     assertComplete(fileId(out.getString("url")));
   }
 

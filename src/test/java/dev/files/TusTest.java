@@ -301,6 +301,32 @@ class TusTest extends NodeTest {
     assertDownload(file, content);
   }
 
+  /** The IETF draft (interop version 6) on the same endpoint: one request with Upload-Complete: ?1, then HEAD. */
+  @Test
+  void ietfDraftUploadInOneRequest() throws Exception {
+    byte[] content = bytes(70_000);
+    HttpResponse<String> c = send(api.request(uploads(), token).header("Upload-Draft-Interop-Version", "6")
+        .header("Upload-Complete", "?1").header("Content-Type", "application/partial-upload")
+        .POST(HttpRequest.BodyPublishers.ofByteArray(content)));
+    assertThat(c.statusCode()).as(c.body()).isEqualTo(201);
+    assertThat(c.headers().firstValue("Upload-Complete")).hasValue("?1");
+    assertThat(c.headers().firstValue("Upload-Offset")).hasValue("70000");
+    assertThat(c.headers().firstValue("Upload-Limit")).hasValue("max-size=" + MAX_FILE);
+    assertThat(c.headers().firstValue("Tus-Resumable")).isEmpty();
+    String location = c.headers().firstValue("Location").orElseThrow();
+    HttpResponse<String> h = send(api.request(url(location), token).header("Upload-Draft-Interop-Version", "6")
+        .method("HEAD", HttpRequest.BodyPublishers.noBody()));
+    assertThat(h.statusCode()).isEqualTo(200);
+    assertThat(h.headers().firstValue("Upload-Complete")).hasValue("?1");
+    assertThat(h.headers().firstValue("Upload-Offset")).hasValue("70000");
+    assertDownload(fileId(location), content);
+    // another interop version, or a PATCH without Upload-Complete: 400, nothing read
+    assertThat(send(api.request(uploads(), token).header("Upload-Draft-Interop-Version", "3")
+        .header("Upload-Complete", "?1").POST(HttpRequest.BodyPublishers.noBody())).statusCode()).isEqualTo(400);
+    assertThat(send(api.request(url(location), token).header("Upload-Draft-Interop-Version", "6")
+        .header("Upload-Offset", "70000").method("PATCH", HttpRequest.BodyPublishers.noBody())).statusCode()).isEqualTo(400);
+  }
+
   @Test
   void emptyUploadIsCompleteAtCreation() throws Exception {
     HttpResponse<String> c = create(0, null);

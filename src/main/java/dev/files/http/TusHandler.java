@@ -86,6 +86,10 @@ final class TusHandler {
 
   private static final DateTimeFormatter HTTP_DATE = DateTimeFormatter.RFC_1123_DATE_TIME.withZone(ZoneOffset.UTC);
   private static final String METHOD = "tus.method";
+  /** Context key of a request of the IETF draft: its interop version ("5" or "6"); absent for tus 1.0.0. */
+  private static final String IETF = "tus.ietf";
+  /** The interop versions of the IETF resumable-upload draft spoken (draft-03 is 5, draft-05 is 6). */
+  static final java.util.Set<String> INTEROP_VERSIONS = java.util.Set.of("5", "6");
 
   private final FileRepository files;
   private final EncryptedObjects store;
@@ -120,6 +124,7 @@ final class TusHandler {
         .putHeader("Tus-Extension", EXTENSIONS)
         .putHeader("Tus-Max-Size", Long.toString(maxFileBytes))
         .putHeader("Tus-Checksum-Algorithm", CHECKSUMS)
+        .putHeader("Upload-Limit", "max-size=" + maxFileBytes)
         .end();
   }
 
@@ -131,12 +136,22 @@ final class TusHandler {
   private void protocol(RoutingContext ctx) {
     HttpServerRequest req = ctx.request();
     req.pause();
-    ctx.response().putHeader("Tus-Resumable", VERSION);
+    String interop = req.getHeader("Upload-Draft-Interop-Version");
     String version = req.getHeader("Tus-Resumable");
-    if (!VERSION.equals(version == null ? null : version.strip())) {
-      ctx.response().putHeader("Tus-Version", VERSION);
-      throw new ApiError(412, version == null ? "the Tus-Resumable header is required (this server speaks tus " + VERSION + ")"
-          : "tus version " + version + " is not supported; this server speaks " + VERSION);
+    if (interop != null && version == null) { // the IETF resumable-upload draft
+      String v = interop.strip();
+      if (!INTEROP_VERSIONS.contains(v)) {
+        throw ApiError.badRequest("Upload-Draft-Interop-Version " + interop + " is not supported (5 or 6)");
+      }
+      ctx.put(IETF, v);
+      ctx.response().putHeader("Upload-Limit", "max-size=" + maxFileBytes);
+    } else {
+      ctx.response().putHeader("Tus-Resumable", VERSION);
+      if (!VERSION.equals(version == null ? null : version.strip())) {
+        ctx.response().putHeader("Tus-Version", VERSION);
+        throw new ApiError(412, version == null ? "the Tus-Resumable header is required (this server speaks tus " + VERSION + ")"
+            : "tus version " + version + " is not supported; this server speaks " + VERSION);
+      }
     }
     HttpMethod method = req.method();
     String override = req.getHeader("X-HTTP-Method-Override");
@@ -173,13 +188,27 @@ final class TusHandler {
   /** POST: creates the upload (a pending file), with its first bytes when the request has a body. */
   private void create(RoutingContext ctx) {
     HttpServerRequest req = ctx.request();
+    boolean ietf = ctx.get(IETF) != null;
+    Boolean complete = ietf ? uploadComplete(req) : null;
     Long length = number(req, "Upload-Length");
-    String defer = req.getHeader("Upload-Defer-Length");
-    if (defer != null && !defer.strip().equals("1")) {
-      throw ApiError.badRequest("Upload-Defer-Length must be 1");
-    }
-    if ((length == null) == (defer == null)) {
-      throw ApiError.badRequest("give either Upload-Length or Upload-Defer-Length: 1");
+    boolean lengthAtEnd = false;
+    if (ietf) { // no Upload-Defer-Length: the length is unknown until a request says Upload-Complete: ?1
+      if (length == null && complete) {
+        long cl = contentLength(req);
+        if (cl >= 0) {
+          length = cl;
+        } else {
+          lengthAtEnd = true;
+        }
+      }
+    } else {
+      String defer = req.getHeader("Upload-Defer-Length");
+      if (defer != null && !defer.strip().equals("1")) {
+        throw ApiError.badRequest("Upload-Defer-Length must be 1");
+      }
+      if ((length == null) == (defer == null)) {
+        throw ApiError.badRequest("give either Upload-Length or Upload-Defer-Length: 1");
+      }
     }
     if (length != null && length > maxFileBytes) {
       throw new ApiError(413, "Upload-Length " + length + " exceeds Tus-Max-Size " + maxFileBytes + " bytes");
@@ -194,7 +223,9 @@ final class TusHandler {
     boolean body = hasBody(req);
     Checksum checksum = null;
     if (body) {
-      checkContentType(req);
+      if (!ietf) {
+        checkContentType(req);
+      }
       checksum = checksum(req);
       long contentLength = contentLength(req);
       if (length != null && contentLength > length) {
@@ -202,18 +233,23 @@ final class TusHandler {
       }
     }
     Checksum sum = checksum;
+    Long declared = length;
+    boolean atEnd = lengthAtEnd;
     Caller caller = ctx.get(AuthHandler.CALLER);
     UUID company = ctx.get(AuthHandler.COMPANY);
     UUID fileId = UUID.randomUUID();
     String location = FileRecord.API_PREFIX + "/companies/" + company + "/uploads/" + fileId;
-    sessions.init(fileId, company, UploadHandler.requester(caller), null, length, name, type)
+    sessions.init(fileId, company, UploadHandler.requester(caller), null, declared, name, type)
         .compose(resource -> files.find(fileId))
         .onSuccess(f -> {
           ctx.response().putHeader("Location", location);
-          if (body || Long.valueOf(0).equals(length)) { // a zero-length upload is complete at once
-            append(ctx, f, 0, length, false, sum, 201);
+          if (body || atEnd || Long.valueOf(0).equals(declared)) { // a zero-length upload is complete at once
+            append(ctx, f, 0, declared, false, atEnd, sum, 201);
           } else {
             expires(ctx.response(), f);
+            if (ietf) {
+              ctx.response().putHeader("Upload-Complete", "?0");
+            }
             ctx.response().putHeader("Upload-Offset", "0").setStatusCode(201).end();
           }
         })
@@ -229,7 +265,12 @@ final class TusHandler {
       HttpServerResponse resp = ctx.response();
       Progress p = Progress.of(f);
       resp.putHeader("Upload-Offset", Long.toString(p.offset()));
-      if (p.length() == null) {
+      if (ctx.get(IETF) != null) {
+        resp.putHeader("Upload-Complete", f.uploadGeneration() == null ? "?1" : "?0");
+        if (p.length() != null) {
+          resp.putHeader("Upload-Length", Long.toString(p.length()));
+        }
+      } else if (p.length() == null) {
         resp.putHeader("Upload-Defer-Length", "1");
       } else {
         resp.putHeader("Upload-Length", Long.toString(p.length()));
@@ -242,12 +283,27 @@ final class TusHandler {
   /** PATCH: appends the body at {@code Upload-Offset}. */
   private void patch(RoutingContext ctx) {
     HttpServerRequest req = ctx.request();
-    checkContentType(req);
+    boolean ietf = ctx.get(IETF) != null;
+    if (!ietf) {
+      checkContentType(req);
+    }
+    Boolean complete = ietf ? uploadComplete(req) : null;
     Long offset = number(req, "Upload-Offset");
     if (offset == null) {
       throw ApiError.badRequest("Upload-Offset is required");
     }
-    Long newLength = number(req, "Upload-Length");
+    Long given = number(req, "Upload-Length");
+    boolean lengthAtEnd = false;
+    if (ietf && complete && given == null) { // this request's body is the last part
+      long cl = contentLength(req);
+      if (cl >= 0) {
+        given = offset + cl;
+      } else {
+        lengthAtEnd = true;
+      }
+    }
+    Long newLength = given;
+    boolean atEnd = lengthAtEnd;
     if (newLength != null && newLength > maxFileBytes) {
       throw new ApiError(413, "Upload-Length " + newLength + " exceeds Tus-Max-Size " + maxFileBytes + " bytes");
     }
@@ -278,13 +334,16 @@ final class TusHandler {
         ctx.fail(new ApiError(413, "the upload is complete: all its " + p.offset() + " bytes are stored"));
         return;
       }
-      if (f.uploadGeneration() == null || !hasBody(req) && !setsLength) { // nothing to record
+      if (f.uploadGeneration() == null || !hasBody(req) && !setsLength && !atEnd) { // nothing to record
         req.resume();
         expires(ctx.response(), f);
+        if (ietf) {
+          ctx.response().putHeader("Upload-Complete", f.uploadGeneration() == null ? "?1" : "?0");
+        }
         ctx.response().putHeader("Upload-Offset", Long.toString(p.offset())).setStatusCode(204).end();
         return;
       }
-      append(ctx, f, offset, length, setsLength, checksum, 204);
+      append(ctx, f, offset, length, setsLength, atEnd, checksum, 204);
     }).onFailure(ctx::fail);
   }
 
@@ -325,9 +384,11 @@ final class TusHandler {
    *
    * @param length     the upload's length in bytes, or null while deferred
    * @param setsLength this request declares the length (deferred until now): it is committed even without bytes
+   * @param lengthAtEnd the length is the offset after this request's whole body (IETF {@code Upload-Complete: ?1}
+   *                    on a body of unknown length); not when the body is cut
    */
   private void append(RoutingContext ctx, FileRecord f, long offset, Long length, boolean setsLength,
-                      Checksum checksum, int status) {
+                      boolean lengthAtEnd, Checksum checksum, int status) {
     int generation = f.nextUploadGeneration();
     StreamingAead aead;
     try {
@@ -338,8 +399,8 @@ final class TusHandler {
     }
     Future<Integer> count = f.uploadGeneration() == null ? Future.succeededFuture(0)
         : files.chunks(files.pool(), f.id(), generation).map(java.util.List::size);
-    count.onSuccess(n -> new Append(ctx, f, offset, length, setsLength, checksum, status, generation, n + 1,
-        aead).start()).onFailure(ctx::fail);
+    count.onSuccess(n -> new Append(ctx, f, offset, length, setsLength, lengthAtEnd, checksum, status, generation,
+        n + 1, aead).start()).onFailure(ctx::fail);
   }
 
   /** One append: the body into one chunk object, then its commit. */
@@ -349,6 +410,7 @@ final class TusHandler {
     private final long offset;
     private final Long length;
     private final boolean setsLength;
+    private final boolean lengthAtEnd;
     private final Checksum checksum;
     private final int status;
     private final int generation;
@@ -359,8 +421,9 @@ final class TusHandler {
     /** The connection ended before the body did. */
     private boolean cut;
 
-    Append(RoutingContext ctx, FileRecord f, long offset, Long length, boolean setsLength, Checksum checksum,
-           int status, int generation, int chunkNumber, StreamingAead aead) {
+    Append(RoutingContext ctx, FileRecord f, long offset, Long length, boolean setsLength, boolean lengthAtEnd,
+           Checksum checksum, int status, int generation, int chunkNumber, StreamingAead aead) {
+      this.lengthAtEnd = lengthAtEnd;
       this.ctx = ctx;
       this.f = f;
       this.offset = offset;
@@ -453,10 +516,12 @@ final class TusHandler {
     private void commit() {
       ChunkSink sink = part.sink.result();
       long size = sink.stored().size();
-      if (size == 0 && !setsLength && !(length != null && offset == length)) {
+      boolean ends = lengthAtEnd && !cut;
+      Long length = ends ? Long.valueOf(offset + size) : this.length;
+      if (size == 0 && !setsLength && !ends && !(length != null && offset == length)) {
         part.abort();
         if (!cut) {
-          reply(offset, null);
+          reply(offset, null, length);
         }
         return;
       }
@@ -471,7 +536,7 @@ final class TusHandler {
         if (cut) {
           LOG.info("upload {}: connection ended after {} bytes at offset {}; they are kept", f.id(), size, offset);
         } else {
-          reply(offset + size, resource);
+          reply(offset + size, resource, length);
         }
       }).onFailure(err -> {
         if (!(err instanceof SessionTimeoutException)) { // a timed-out commit may still take effect
@@ -486,8 +551,12 @@ final class TusHandler {
       });
     }
 
-    private void reply(long newOffset, JsonObject resource) {
+    private void reply(long newOffset, JsonObject resource, Long length) {
       HttpServerResponse resp = ctx.response();
+      if (ctx.get(IETF) != null) {
+        boolean done = resource != null && "complete".equals(resource.getString("upload_status"));
+        resp.putHeader("Upload-Complete", done ? "?1" : "?0");
+      }
       if (resource == null || "pending".equals(resource.getString("upload_status"))) {
         long updated = resource == null ? f.updatedAt() : resource.getLong("updated_at");
         resp.putHeader("Upload-Expires", HTTP_DATE.format(Instant.ofEpochMilli(updated + sessions.settings().expireAfterMs())));
@@ -527,6 +596,19 @@ final class TusHandler {
     if (f.uploadGeneration() != null) {
       resp.putHeader("Upload-Expires", HTTP_DATE.format(Instant.ofEpochMilli(f.updatedAt() + sessions.settings().expireAfterMs())));
     }
+  }
+
+  /** {@code Upload-Complete} of the IETF draft (a structured-field boolean, {@code ?1} or {@code ?0}); 400 when absent or other. */
+  private static boolean uploadComplete(HttpServerRequest req) {
+    String raw = req.getHeader("Upload-Complete");
+    String v = raw == null ? "" : raw.strip();
+    if (v.equals("?1")) {
+      return true;
+    }
+    if (v.equals("?0")) {
+      return false;
+    }
+    throw ApiError.badRequest("Upload-Complete must be ?1 or ?0" + (raw == null ? "" : ", got '" + raw + "'"));
   }
 
   /** A non-negative decimal header, or null when absent; 400 when malformed. */
