@@ -68,6 +68,13 @@ import java.util.UUID;
  * upload's), 413 (length above {@code limits.max_file_bytes}, or a body beyond {@code Upload-Length}).
  * After the body: 460 when the {@code Upload-Checksum} does not match (nothing is stored). Errors
  * carry the service's JSON error body ({@link Errors}).
+ *
+ * <p>A request with {@code Upload-Draft-Interop-Version} 5 or 6 and no {@code Tus-Resumable} speaks the
+ * IETF resumable-upload draft (draft-03 / draft-05, as tus-js-client 4.3 does) on the same routes:
+ * {@code Upload-Complete: ?1} on a POST or PATCH says that its body ends the upload (the length is
+ * then the offset after it), the body may be of any type, and answers carry {@code Upload-Complete}
+ * and {@code Upload-Limit} instead of {@code Tus-Resumable}. No {@code 104} is sent: Vert.x's server
+ * response sends only 100 and 103 as informational answers.
  */
 final class TusHandler {
 
