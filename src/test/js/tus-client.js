@@ -4,6 +4,7 @@
 //   chunks     upload <file> in 1 MiB PATCHes
 //   resume     abort after the first 1 MiB PATCH, then resume from the upload URL
 //   terminate  abort after the first 1 MiB PATCH, then terminate the upload
+//   creation   upload <file> in 1 MiB PATCHes, the first one with the creation (creation-with-upload)
 //   deferred   upload <file> as a stream of unknown length (Upload-Defer-Length), 1 MiB PATCHes
 // Prints one JSON object: {url, requests: [{method, offset, status}], resumed: [...]}.
 'use strict';
@@ -56,6 +57,8 @@ async function main() {
   const out = { requests: [] };
   if (scenario === 'chunks') {
     out.url = await run(content, options(out.requests));
+  } else if (scenario === 'creation') {
+    out.url = await run(content, options(out.requests, { uploadDataDuringCreation: true }));
   } else if (scenario === 'deferred') {
     const pieces = [];
     for (let i = 0; i < content.length; i += 64 * 1024) {

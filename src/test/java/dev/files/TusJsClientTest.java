@@ -109,6 +109,17 @@ class TusJsClientTest extends NodeTest {
   }
 
   @Test
+  void creationWithUpload() throws Exception {
+    JsonObject out = run("creation");
+    JsonArray requests = out.getJsonArray("requests");
+    assertThat(requests.getJsonObject(0).getString("method")).isEqualTo("POST");
+    assertThat(requests.getJsonObject(0).getInteger("status")).isEqualTo(201);
+    assertThat(patches(requests)).extracting(j -> j.getString("offset"))
+        .containsExactly(Integer.toString(MIB), Integer.toString(2 * MIB), Integer.toString(3 * MIB));
+    assertComplete(fileId(out.getString("url")));
+  }
+
+  @Test
   void resumeAfterAbortSendsOnlyTheRest() throws Exception {
     JsonObject out = run("resume");
     List<JsonObject> resumed = out.getJsonArray("resumed").stream().map(o -> (JsonObject) o).toList();

@@ -391,12 +391,13 @@ class TusTest extends NodeTest {
    * bytes on a raw socket, then ends the connection: {@code reset} with a TCP reset (RST, as a dropped
    * network does), else by closing the sending side (FIN) so that every sent byte is read first.
    */
-  private void cutPatch(String location, byte[] content, int sent, boolean reset) throws Exception {
+  private void cutPatch(String location, byte[] content, int sent, boolean reset, String... extraHeaders) throws Exception {
     try (Socket s = new Socket("127.0.0.1", node.port)) {
       OutputStream out = s.getOutputStream();
       String head = "PATCH " + location + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + token
           + "\r\nTus-Resumable: 1.0.0\r\nUpload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\n"
-          + "Content-Length: " + content.length + "\r\n\r\n";
+          + "Content-Length: " + content.length + "\r\n" + String.join("", java.util.Arrays.stream(extraHeaders)
+          .map(h -> h + "\r\n").toList()) + "\r\n";
       out.write(head.getBytes(StandardCharsets.US_ASCII));
       out.write(content, 0, sent);
       out.flush();
@@ -426,6 +427,42 @@ class TusTest extends NodeTest {
     HttpResponse<String> p = patch(location, sent, slice(content, sent, content.length));
     assertThat(p.statusCode()).as(p.body()).isEqualTo(204);
     assertDownload(file, content);
+  }
+
+  /** A cut PATCH that carried Upload-Checksum keeps nothing: its checksum cannot be checked on part of the body. */
+  @Test
+  void cutPatchWithChecksumKeepsNothing() throws Exception {
+    byte[] content = bytes(1024 * 1024);
+    String location = create(content.length, null).headers().firstValue("Location").orElseThrow();
+    UUID file = fileId(location);
+    String sum = Base64.getEncoder().encodeToString(MessageDigest.getInstance("SHA-256").digest(content));
+    cutPatch(location, content, 500_000, false, "Upload-Checksum: sha256 " + sum);
+    eventually(Duration.ofSeconds(30), () -> assertThat(storedObjects(file)).isEmpty());
+    assertThat(head(location).headers().firstValue("Upload-Offset")).hasValue("0");
+    assertThat(chunkRows(file)).isZero();
+    HttpResponse<String> p = patch(location, 0, content, "Upload-Checksum", "sha256 " + sum);
+    assertThat(p.statusCode()).as(p.body()).isEqualTo(204);
+    assertDownload(file, content);
+  }
+
+  /** An image uploaded by tus gets its thumbnail, as every completed upload. */
+  @Test
+  void imageUploadedByTusGetsItsThumbnail() throws Exception {
+    byte[] png = dev.files.support.Samples.image("png", 640, 480);
+    HttpResponse<String> c = send(tus(uploads(), token).header("Upload-Length", Integer.toString(png.length))
+        .header("Upload-Metadata", "filename " + b64("photo.png"))
+        .header("Content-Type", "application/offset+octet-stream").POST(HttpRequest.BodyPublishers.ofByteArray(png)));
+    assertThat(c.statusCode()).as(c.body()).isEqualTo(201);
+    UUID file = fileId(c.headers().firstValue("Location").orElseThrow());
+    eventually(Duration.ofSeconds(60), () -> {
+      JsonObject r = Api.resource(api.get(api.file(company, file), token));
+      assertThat(r.getJsonObject("metadata").getString("thumbnails_status")).isEqualTo("done");
+      assertThat(r.getJsonObject("metadata").getString("mime")).isEqualTo("image/png");
+    });
+    HttpResponse<byte[]> thumb = Api.CLIENT.send(api.request(api.file(company, file) + "/thumbnails/0", token).GET().build(),
+        HttpResponse.BodyHandlers.ofByteArray());
+    assertThat(thumb.statusCode()).isEqualTo(200);
+    assertThat(thumb.body().length).isPositive();
   }
 
   /**
