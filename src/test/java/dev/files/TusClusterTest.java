@@ -118,8 +118,14 @@ class TusClusterTest {
   }
 
   private long bucketObjects(UUID file) throws Exception {
-    try (Stream<Path> s = Files.walk(s3proxy.bucketDir(BUCKET))) {
-      return s.filter(Files::isRegularFile).filter(p -> p.toString().contains(file.toString())).count();
+    for (int attempt = 0; ; attempt++) {
+      try (Stream<Path> s = Files.walk(s3proxy.bucketDir(BUCKET))) {
+        return s.filter(Files::isRegularFile).filter(p -> p.toString().contains(file.toString())).count();
+      } catch (java.io.UncheckedIOException e) { // a directory removed while walked
+        if (attempt > 20) {
+          throw e;
+        }
+      }
     }
   }
 

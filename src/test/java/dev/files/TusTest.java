@@ -111,22 +111,21 @@ class TusTest extends NodeTest {
     return java.util.Arrays.copyOfRange(b, from, to);
   }
 
+  /** The objects (and temporary files) in the file's directory of the store (ChunkKeys: {@code xx/<file id>/}). */
   private List<Path> storedObjects(UUID file) throws IOException {
-    try (Stream<Path> s = Files.walk(node.storage)) {
-      return s.filter(Files::isRegularFile).filter(p -> p.toString().contains(file.toString())).toList();
-    }
-  }
-
-  private long storedBytes(UUID file) throws IOException {
-    long n = 0;
-    for (Path p : storedObjects(file)) {
-      try {
-        n += Files.size(p);
-      } catch (java.nio.file.NoSuchFileException e) {
-        // renamed meanwhile
+    Path dir = node.storage.resolve(file.toString().substring(0, 2)).resolve(file.toString());
+    for (int attempt = 0; ; attempt++) {
+      if (!Files.isDirectory(dir)) {
+        return List.of();
+      }
+      try (Stream<Path> s = Files.list(dir)) {
+        return s.filter(Files::isRegularFile).sorted().toList();
+      } catch (java.nio.file.NoSuchFileException | java.io.UncheckedIOException e) { // removed while listed
+        if (attempt > 20) {
+          throw e;
+        }
       }
     }
-    return n;
   }
 
   private long chunkRows(UUID file) throws Exception {

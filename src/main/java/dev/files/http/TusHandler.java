@@ -253,6 +253,7 @@ final class TusHandler {
           if (body || atEnd || Long.valueOf(0).equals(declared)) { // a zero-length upload is complete at once
             append(ctx, f, 0, declared, false, atEnd, sum, 201);
           } else {
+            ctx.request().resume(); // no body
             expires(ctx.response(), f);
             if (ietf) {
               ctx.response().putHeader("Upload-Complete", "?0");
