@@ -44,10 +44,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 class TusTest extends NodeTest {
 
   static final long MAX_FILE = 8L * 1024 * 1024;
+  /** http.idle_timeout_ms of the node: a PATCH body stalled this long ends, keeping what arrived. */
+  static final long IDLE_MS = 3000;
 
   @Override
   protected Map<String, ?> settings() {
-    return Map.of("limits.max_file_bytes", MAX_FILE);
+    return Map.of("limits.max_file_bytes", MAX_FILE, "http.idle_timeout_ms", IDLE_MS);
   }
 
   private final Random random = new Random(21);
@@ -423,6 +425,32 @@ class TusTest extends NodeTest {
     eventually(Duration.ofSeconds(60), () ->
         assertThat(head(location).headers().firstValue("Upload-Offset")).hasValue(Integer.toString(sent)));
     assertThat(chunkRows(file)).isEqualTo(1);
+    HttpResponse<String> p = patch(location, sent, slice(content, sent, content.length));
+    assertThat(p.statusCode()).as(p.body()).isEqualTo(204);
+    assertDownload(file, content);
+  }
+
+  /** A PATCH whose client stops sending (the connection stays open) ends after http.idle_timeout_ms, keeping what arrived. */
+  @Test
+  void stalledPatchKeepsWhatArrived() throws Exception {
+    byte[] content = bytes(1024 * 1024);
+    String location = create(content.length, null).headers().firstValue("Location").orElseThrow();
+    UUID file = fileId(location);
+    int sent = 300_001;
+    try (Socket s = new Socket("127.0.0.1", node.port)) {
+      s.setSoTimeout(60_000);
+      OutputStream out = s.getOutputStream();
+      out.write(("PATCH " + location + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + token
+          + "\r\nTus-Resumable: 1.0.0\r\nUpload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\n"
+          + "Content-Length: " + content.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      out.write(content, 0, sent);
+      out.flush();
+      long start = System.nanoTime();
+      assertThat(s.getInputStream().read()).as("the server closes the stalled PATCH's connection").isEqualTo(-1);
+      assertThat((System.nanoTime() - start) / 1_000_000).isGreaterThanOrEqualTo(IDLE_MS - 100);
+    }
+    eventually(Duration.ofSeconds(30), () ->
+        assertThat(head(location).headers().firstValue("Upload-Offset")).hasValue(Integer.toString(sent)));
     HttpResponse<String> p = patch(location, sent, slice(content, sent, content.length));
     assertThat(p.statusCode()).as(p.body()).isEqualTo(204);
     assertDownload(file, content);

@@ -96,7 +96,8 @@ public final class HttpVerticle extends VerticleBase {
         .handler(authOrQueryToken).handler(downloads::handle);
     router.get(files + "/:file_id/thumbnails/:index").handler(authOrQueryToken).handler(this::thumbnail);
     router.delete(files + "/:file_id").handler(auth).handler(this::delete);
-    new TusHandler(s.files(), s.store(), s.dataKeys(), s.sessions(), s.maxFileBytes()).mount(router, auth);
+    new TusHandler(vertx, s.files(), s.store(), s.dataKeys(), s.sessions(), s.maxFileBytes(), s.idleTimeoutMs())
+        .mount(router, auth);
     router.route().failureHandler(ctx -> Errors.handle(ctx, 500));
     for (int status : new int[]{400, 404, 405, 413, 500}) {
       router.errorHandler(status, ctx -> Errors.handle(ctx, status));

@@ -103,9 +103,18 @@ final class TusHandler {
   private final DataKeys dataKeys;
   private final UploadSessions sessions;
   private final long maxFileBytes;
+  private final long idleTimeoutMs;
+  private final io.vertx.core.Vertx vertx;
 
-  /** @param maxFileBytes the largest upload, bytes ({@code limits.max_file_bytes}; {@code Tus-Max-Size}) */
-  TusHandler(FileRepository files, EncryptedObjects store, DataKeys dataKeys, UploadSessions sessions, long maxFileBytes) {
+  /**
+   * @param maxFileBytes  the largest upload, bytes ({@code limits.max_file_bytes}; {@code Tus-Max-Size})
+   * @param idleTimeoutMs a PATCH body without a byte for this long (ms; {@code http.idle_timeout_ms}, 0: none)
+   *                      is ended as a cut one: the bytes that arrived are kept and the connection is closed
+   */
+  TusHandler(io.vertx.core.Vertx vertx, FileRepository files, EncryptedObjects store, DataKeys dataKeys,
+             UploadSessions sessions, long maxFileBytes, long idleTimeoutMs) {
+    this.vertx = vertx;
+    this.idleTimeoutMs = idleTimeoutMs;
     this.files = files;
     this.store = store;
     this.dataKeys = dataKeys;
@@ -428,6 +437,9 @@ final class TusHandler {
     private boolean finished;
     /** The connection ended before the body did. */
     private boolean cut;
+    private boolean paused;
+    private long lastByteAt = System.nanoTime();
+    private long idleTimer = -1;
 
     Append(RoutingContext ctx, FileRecord f, long offset, Long length, boolean setsLength, boolean lengthAtEnd,
            Checksum checksum, int status, int generation, int chunkNumber, StreamingAead aead) {
@@ -458,6 +470,9 @@ final class TusHandler {
       req.endHandler(v -> ended());
       req.exceptionHandler(err -> connectionEnded());
       req.response().closeHandler(v -> connectionEnded());
+      if (idleTimeoutMs > 0) {
+        idleTimer = vertx.setTimer(idleTimeoutMs, t -> idleCheck());
+      }
       String expect = req.getHeader("Expect");
       if (expect != null && expect.equalsIgnoreCase("100-continue")) {
         req.response().writeContinue();
@@ -469,17 +484,47 @@ final class TusHandler {
       if (finished) {
         return;
       }
+      lastByteAt = System.nanoTime();
       if (digest != null) {
         digest.update(buf.getBytes());
       }
       part.write(buf).onFailure(this::fail);
       if (part.writeQueueFull()) {
         ctx.request().pause();
+        paused = true;
         part.drainHandler(v -> {
+          paused = false;
+          lastByteAt = System.nanoTime(); // waiting for the store is not the client's idleness
           if (!finished) {
             ctx.request().resume();
           }
         });
+      }
+    }
+
+    /**
+     * {@code http.idle_timeout_ms} without a byte (while not paused for the store): the PATCH ends as
+     * a cut one (what arrived is kept) and its connection is closed.
+     */
+    private void idleCheck() {
+      idleTimer = -1;
+      if (finished) {
+        return;
+      }
+      long idleMs = (System.nanoTime() - lastByteAt) / 1_000_000;
+      if (paused || idleMs < idleTimeoutMs) {
+        idleTimer = vertx.setTimer(paused ? idleTimeoutMs : Math.max(1, idleTimeoutMs - idleMs), t -> idleCheck());
+        return;
+      }
+      LOG.info("upload {}: no byte of the PATCH body for {} ms; the bytes that arrived are kept", f.id(), idleTimeoutMs);
+      connectionEnded();
+      ctx.request().connection().close();
+    }
+
+    private void cancelIdle() {
+      if (idleTimer >= 0) {
+        vertx.cancelTimer(idleTimer);
+        idleTimer = -1;
       }
     }
 
@@ -489,6 +534,7 @@ final class TusHandler {
         return;
       }
       finished = true;
+      cancelIdle();
       part.end().onSuccess(v -> {
         if (checksum != null && !MessageDigest.isEqual(digest.digest(), checksum.expected())) {
           part.abort();
@@ -512,6 +558,7 @@ final class TusHandler {
         return;
       }
       finished = true;
+      cancelIdle();
       cut = true;
       ChunkSink sink = part.sink.succeeded() ? part.sink.result() : null;
       if (checksum != null || sink == null || sink.count() == 0 || sink.tooLarge()) {
@@ -577,6 +624,7 @@ final class TusHandler {
         return;
       }
       finished = true;
+      cancelIdle();
       part.abort();
       if (err instanceof ChunkSink.TooLargeException) {
         ctx.fail(new ApiError(413, length != null ? "the body goes beyond Upload-Length " + length
