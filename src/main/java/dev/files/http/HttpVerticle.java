@@ -30,7 +30,8 @@ import java.util.concurrent.TimeUnit;
  * {@code POST /} (classic upload or initialisation), {@code POST /:file_id} (chunk or overwrite),
  * {@code GET /:file_id} (metadata or testChunks probe), {@code GET|HEAD /:file_id/download},
  * {@code GET /:file_id/thumbnails/:index}, {@code DELETE /:file_id}; {@code GET
- * /internal/services/files/v1/companies/:company_id/events} (the company's file events, {@link EventLog}); and {@code GET /health}, the
+ * .../companies/:company_id/events} (the company's file events, {@link EventLog}); the tus routes
+ * under {@code .../companies/:company_id/uploads} ({@link TusHandler}); and {@code GET /health}, the
  * upload page at {@code /} and {@code GET /openapi.yaml} ({@link WebPage}). CORS for the origins of
  * {@code http.cors.origins} ({@link Cors}).
  */
@@ -99,6 +100,8 @@ public final class HttpVerticle extends VerticleBase {
     router.delete(files + "/:file_id").handler(auth).handler(this::delete);
     EventLog events = new EventLog(s.files().pool());
     router.get(FileRecord.API_PREFIX + "/companies/:company_id/events").handler(auth).handler(ctx -> events(ctx, events));
+    new TusHandler(vertx, s.files(), s.store(), s.dataKeys(), s.sessions(), s.maxFileBytes(), s.idleTimeoutMs())
+        .mount(router, auth);
     router.route().failureHandler(ctx -> Errors.handle(ctx, 500));
     for (int status : new int[]{400, 404, 405, 413, 500}) {
       router.errorHandler(status, ctx -> Errors.handle(ctx, status));
