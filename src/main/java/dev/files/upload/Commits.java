@@ -54,12 +54,16 @@ public final class Commits {
    * {@code askedAt} (epoch ms), and answers the resource as the upload stands after it. Refusals fail
    * with {@link UploadException} (nothing changed); a COMMIT the database did not confirm fails with
    * {@link OutcomeUnknown}; other failures are the database's.
+   *
+   * @param again an earlier COMMIT of {@code c} was not confirmed: it may have created the file, so its
+   *              row is locked and read first (the commit id then answers the file as it stands,
+   *              instead of a second insert failing on the primary key)
    */
-  Future<Outcome> commitNew(ChunkCommit c, long askedAt) {
+  Future<Outcome> commitNew(ChunkCommit c, long askedAt, boolean again) {
     if (!c.create()) {
       throw new IllegalArgumentException("only the upload of a new file id is committed without its session");
     }
-    return commit(c, askedAt, null);
+    return commit(c, askedAt, again ? conn -> Future.succeededFuture() : null);
   }
 
   /**
