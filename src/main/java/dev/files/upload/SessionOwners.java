@@ -151,12 +151,13 @@ public final class SessionOwners {
    * still run it (a live member with a valid lease). The row is created, or taken over when it names
    * this node (a session of this node that stopped), a node that is not a live member, or a node
    * without a valid lease. Waits for a transaction of the current owner that holds the row lock.
+   * Fails with {@link NotInMajorityException} (nothing asked of the database) while this node sees
+   * no majority.
    */
   public Future<Long> take(UUID fileId) {
     String why = minority;
     if (why != null) {
-      return Future.failedFuture(new UploadException(503, "this node takes no upload session while " + why
-          + "; try another node"));
+      return Future.failedFuture(new NotInMajorityException(why));
     }
     String[] live = members().toArray(new String[0]);
     return pool.preparedQuery("INSERT INTO upload_sessions (file_id, owner_node, epoch)"
@@ -260,9 +261,9 @@ public final class SessionOwners {
           int live = members().size();
           lastRefreshNanos = System.nanoTime();
           String noMajority = majority && live * 2L < validLeases
-              ? "it sees " + live + " cluster member(s) of " + validLeases + " leased nodes (no majority)" : null;
+              ? "it sees " + live + " cluster member(s) of " + validLeases + " leased nodes" : null;
           if (noMajority != null && minority == null) {
-            LOG.warn("node {}: {}: it stops its sessions and takes none until it sees a majority again", nodeId, noMajority);
+            LOG.warn("node {}: no majority ({}): it stops its sessions and takes none until it sees a majority again", nodeId, noMajority);
           } else if (noMajority == null && minority != null) {
             LOG.info("node {} sees a majority of the leased nodes again", nodeId);
           }
@@ -270,7 +271,7 @@ public final class SessionOwners {
           if (leased && !Boolean.TRUE.equals(valid)) {
             fence.accept("its node lease had lapsed");
           } else if (noMajority != null) {
-            fence.accept(noMajority);
+            fence.accept("no majority: " + noMajority);
           }
           leased = true;
           return (Void) null;

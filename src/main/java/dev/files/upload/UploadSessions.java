@@ -290,7 +290,7 @@ public final class UploadSessions {
           + maxAsking + " requests waiting; try again shortly"));
     }
     long deadline = System.currentTimeMillis() + settings.timeoutMs();
-    return ask(fileId, msg, deadline, ATTEMPTS, 0, false).andThen(ar -> done(fileId));
+    return ask(fileId, msg, deadline, ATTEMPTS, 0, false, null).andThen(ar -> done(fileId));
   }
 
   private void done(UUID fileId) {
@@ -304,14 +304,15 @@ public final class UploadSessions {
    * delete then answered 404 was that earlier attempt's work, and is answered as done.
    */
   private Future<JsonObject> ask(UUID fileId, JsonObject msg, long deadline, int unknownLeft, int tries,
-                                 boolean uncertain) {
+                                 boolean uncertain, String last) {
     long remaining = deadline - System.currentTimeMillis();
     if (remaining <= 0) {
       LOG.warn("upload session of file {} did not answer within upload.commit_timeout_ms", fileId);
       return Future.failedFuture(uncertain
-          ? new SessionTimeoutException(what(fileId, msg) + ": the upload session did not answer in time")
-          : new UploadException(503, "the upload session of file " + fileId + " could not be reached in time;"
-              + " nothing was changed; try again"));
+          ? new SessionTimeoutException(what(fileId, msg) + ": the upload session did not answer in time"
+              + (last == null ? "" : " (last: " + last + ")"))
+          : new UploadException(503, "the upload session of file " + fileId + " could not be reached in time"
+              + (last == null ? "" : " (last: " + last + ")") + "; nothing was changed; try again"));
     }
     return route(fileId)
         .compose(node -> node.equals(owners.nodeId()) ? local(fileId, msg, remaining)
@@ -320,7 +321,7 @@ public final class UploadSessions {
           if (err instanceof ReplyException re && re.failureType() == ReplyFailure.RECIPIENT_FAILURE
               && re.failureCode() == OUTCOME_UNKNOWN) {
             return "commit".equals(msg.getString("action")) && unknownLeft > 1
-                ? ask(fileId, msg, deadline, unknownLeft - 1, tries + 1, true)
+                ? ask(fileId, msg, deadline, unknownLeft - 1, tries + 1, true, re.getMessage())
                 : Future.failedFuture(new OutcomeUnknownException(what(fileId, msg) + ": " + re.getMessage()));
           }
           boolean again = err instanceof Moved
@@ -335,7 +336,7 @@ public final class UploadSessions {
             long pause = Math.min(200, 10L * (1L << Math.min(tries, 5)));
             // no answer (a timeout; the node left or is gone): the question may have been delivered and acted on
             boolean mayHaveRun = uncertain || err instanceof ReplyException re && re.failureType() != ReplyFailure.RECIPIENT_FAILURE;
-            return after(pause).compose(v -> ask(fileId, msg, deadline, unknownLeft, tries + 1, mayHaveRun));
+            return after(pause).compose(v -> ask(fileId, msg, deadline, unknownLeft, tries + 1, mayHaveRun, err.getMessage()));
           }
           if (uncertain && "delete".equals(msg.getString("action")) && err instanceof ReplyException re
               && re.failureCode() == 404) {
