@@ -193,6 +193,7 @@ public final class Node {
           return StoreBinding.bind(vx, new StoreIdentityRepository(pool), storeSide(vx, objects, config), dbLabel(config))
               .compose(v -> checkMasterKey(files, dataKeys, config.string("encryption.master_key_id")))
               .compose(v -> owners.startLease(why -> sessions.stopAll("this node fences itself: " + why)))
+              .andThen(v -> owners.removeDeadOwners()) // rows of nodes that died while this one was away
               .compose(v -> sessions.start())
               .andThen(v -> watchCluster(clusterManager, sessions, thumbnails))
               .compose(v -> membership.listen(vx))

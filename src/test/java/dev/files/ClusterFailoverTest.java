@@ -195,6 +195,12 @@ class ClusterFailoverTest {
     send(0, file, content, parts, 0);
     send(0, file, content, parts, 1);
     assertThat(owner(file)).as("node 0 runs the session").isEqualTo(ids[0]);
+    // another upload whose session node 0 runs, and that nobody touches after the kill
+    byte[] other = Samples.random(random, 3 * CHUNK);
+    List<long[]> otherParts = Chunks.split(other.length, CHUNK);
+    UUID untouched = init(0, other.length, otherParts.size());
+    send(0, untouched, other, otherParts, 0);
+    assertThat(owner(untouched)).as("node 0 runs the other session").isEqualTo(ids[0]);
 
     processes[0].destroyForcibly(); // SIGKILL
     long t0 = System.nanoTime();
@@ -204,6 +210,10 @@ class ClusterFailoverTest {
     assertThat(ms).as("ms from SIGKILL to the answer of the next chunk (2 s, with margin)").isLessThan(3000);
     assertThat(processes[0].waitFor(10, TimeUnit.SECONDS)).isTrue();
     assertThat(owner(file)).as("node 1 took the session over").isEqualTo(ids[1]);
+    // the survivors removed the dead node's other owner row once Hazelcast reported it gone
+    eventually(Duration.ofSeconds(30), () -> assertThat(Db.count(db(),
+        "SELECT count(*) FROM upload_sessions WHERE owner_node = '" + ids[0] + "'")).as("rows naming the killed node").isZero());
+    assertThat(owner(untouched)).isNull();
 
     for (int c = 3; c < parts.size(); c++) {
       JsonObject r = send(1 + c % 2, file, content, parts, c);

@@ -44,8 +44,12 @@ public final class Commits {
     this.rules = new UploadRules(settings.retireGraceMs());
   }
 
-  /** What a commit did: the file's row after it, and whether it completed the upload. */
-  record Outcome(JsonObject resource, boolean completed) {
+  /**
+   * What a commit did: the file's row after it, whether it completed the upload, and whether the file
+   * is complete with no upload in progress after it (a re-send to a complete file: nothing more for
+   * its session to order).
+   */
+  record Outcome(JsonObject resource, boolean completed, boolean settled) {
   }
 
   /**
@@ -116,7 +120,7 @@ public final class Commits {
                   InternalBus.of(vertx).options());
             }
           }
-          return new Outcome(resource, accepted[0].completed());
+          return new Outcome(resource, accepted[0].completed(), f.complete() && f.uploadGeneration() == null);
         });
   }
 

@@ -150,7 +150,8 @@ public final class UploadSessions {
 
   /**
    * A cluster member left (Hazelcast): the questions in flight to it are asked again at once, without
-   * waiting for their send timeout. Thread-safe.
+   * waiting for their send timeout, and the owner rows naming nodes that are no longer members are
+   * removed ({@link SessionOwners#removeDeadOwners}). Thread-safe.
    */
   public void memberLeft(String nodeId) {
     Set<Promise<JsonObject>> waiting = inFlight.remove(nodeId);
@@ -159,6 +160,8 @@ public final class UploadSessions {
         p.tryFail(new ReplyException(ReplyFailure.NO_HANDLERS, "cluster member " + nodeId + " left"));
       }
     }
+    // the departed node's owner rows go with it (a takeover would replace them one file at a time)
+    owners.memberLeft();
   }
 
   /**
