@@ -245,7 +245,8 @@ class SessionLifecycleTest {
         .getString("id"));
     Path old = dir(sweeper, file).resolve(UUID.randomUUID() + ".chunk"); // e.g. a commit that timed out
     Files.write(old, Samples.random(random, 500));
-    Files.setLastModifiedTime(old, FileTime.fromMillis(System.currentTimeMillis() - 3_600_000));
+    // older than the orphan age (http.body_timeout_ms + 2 × upload.commit_timeout_ms: 61 min by default)
+    Files.setLastModifiedTime(old, FileTime.fromMillis(System.currentTimeMillis() - 2 * 3_600_000));
     Path young = dir(sweeper, file).resolve(UUID.randomUUID() + ".chunk.part"); // an upload in progress
     Files.write(young, Samples.random(random, 500));
     eventually(Duration.ofSeconds(10), () -> assertThat(old).doesNotExist());

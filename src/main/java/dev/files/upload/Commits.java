@@ -41,7 +41,18 @@ public final class Commits {
     this.vertx = vertx;
     this.files = files;
     this.settings = settings;
-    this.rules = new UploadRules(settings.retireGraceMs());
+    // a commit is made only while its asker may still wait for it (upload.commit_timeout_ms), and
+    // while the retired rows that recognise its repeats are kept (upload.retire_grace_ms)
+    this.rules = new UploadRules(maxCommitAgeMs(settings));
+  }
+
+  /**
+   * The longest time (ms) from the first asking of a commit to its decision: the smaller of
+   * {@code upload.commit_timeout_ms} (the asker waits no longer; a repeat is a new commit) and
+   * {@code upload.retire_grace_ms}. A commit decided later is refused with 409 and changes nothing.
+   */
+  public static long maxCommitAgeMs(SessionSettings settings) {
+    return Math.min(settings.timeoutMs(), settings.retireGraceMs());
   }
 
   /**
@@ -81,7 +92,6 @@ public final class Commits {
    * @param guard the epoch check; null for {@link #commitNew} (no guard, no row to lock)
    */
   Future<Outcome> commit(ChunkCommit c, long askedAt, Function<SqlConnection, Future<Void>> guard) {
-    long now = System.currentTimeMillis();
     UUID fileId = c.fileId();
     UploadRules.Accepted[] accepted = {null};
     boolean[] hadContent = {false};
@@ -91,6 +101,9 @@ public final class Commits {
               return state(conn, f, c);
             })
             .compose(state -> {
+              // the time of the decision, after the row lock was granted: a commit is decided at most
+              // its maximum age after it was first asked (the orphan scan's bound relies on it)
+              long now = System.currentTimeMillis();
               UploadRules.Decision d = rules.commit(state, c, askedAt, now);
               if (d instanceof UploadRules.Refused r) {
                 return Future.failedFuture(r.exception());
