@@ -37,10 +37,20 @@ import java.util.concurrent.ConcurrentHashMap;
  * flight to a member Hazelcast reports removed or whose process is found gone (its event-bus port
  * refuses connections: probed after {@value #PROBE_AFTER_MS} ms without an answer; such a question
  * fails at once, without waiting for its timeout) is asked again after looking the owner up again
- * (a gone owner's session is taken over), until {@code upload.commit_timeout_ms} has elapsed;
- * then it fails with {@link SessionTimeoutException}. Every session action is idempotent (commits
- * carry a commit id), so asking again after an unknown outcome is safe. Answers are the API resource
- * JSON; refusals fail with {@link UploadException}.
+ * (a gone owner's session is taken over), until {@code upload.commit_timeout_ms} has elapsed.
+ * Every session action is idempotent (commits carry a commit id), so asking again after an unknown
+ * outcome is safe. Answers are the API resource JSON. Failures are of two kinds:
+ * <ul>
+ *   <li>definite, nothing was changed ({@link UploadException#mayHaveBeenRecorded()} false): a
+ *       refusal of the rules (4xx), a session's rollback (503), no majority on this node
+ *       ({@link NotInMajorityException}), a full mailbox ({@link SessionBusyException}), a failure
+ *       before any question was sent;</li>
+ *   <li>outcome unknown, once an attempt may have taken effect (no answer in time, the owner's node
+ *       left or was found gone, a COMMIT not confirmed): every later failure is
+ *       {@link OutcomeUnknownException} (503; at the deadline {@link SessionTimeoutException}), or a
+ *       refusal marked {@link UploadException#mayHaveBeenRecorded()}: the caller must keep the
+ *       chunk's object.</li>
+ * </ul>
  *
  * <p>A session's mailbox is bounded: while {@code upload.session_queue} questions of one file wait
  * for their answers on this node, another is refused before it is sent ({@link SessionBusyException}, 503).
