@@ -196,4 +196,48 @@ class UncertainCommitTest {
       }
     }
   }
+
+  /**
+   * A commit whose session could not decide it within {@code upload.commit_timeout_ms}: the client
+   * gets 503 "outcome unknown", the object stays; the session, reached later, refuses it (older than
+   * the commit timeout: its asker gave up), so nothing is recorded; the repeat is recorded once.
+   */
+  @Test
+  void aCommitDecidedAfterItsTimeoutIsNotMadeAndItsRepeatIs() throws Exception {
+    try (TestNode n = TestNode.start(Map.of("upload.commit_timeout_ms", 2000))) {
+      Api api = new Api(n);
+      Chunks chunks = new Chunks(api, company, token);
+      byte[] content = Samples.random(random, 2 * 40_000);
+      List<long[]> parts = Chunks.split(content.length, 40_000);
+      UUID file = UUID.fromString(chunks.init("total_chunks=2&total_size=" + content.length).getString("id"));
+      HttpResponse<String> first;
+      try (Connection c = Db.connect(n.dbName)) {
+        c.setAutoCommit(false);
+        try (PreparedStatement lock = c.prepareStatement("SELECT id FROM files WHERE id = ? FOR UPDATE")) {
+          lock.setObject(1, file);
+          lock.executeQuery().close();
+        }
+        first = chunks.send(file, Chunks.query(1, 2, content.length), Chunks.slice(content, parts.get(0)));
+        c.rollback();
+      }
+      assertThat(first.statusCode()).as(first.body()).isEqualTo(503);
+      assertThat(first.headers().firstValue("Retry-After")).contains("1");
+      assertThat(new JsonObject(first.body()).getString("message")).contains("the outcome is unknown")
+          .contains("did not answer in time");
+      // the session decides once the row is free: too late, nothing recorded; the object is the orphan scan's
+      eventually(Duration.ofSeconds(30), () -> assertThat(Db.count(n.dbName,
+          "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")).isZero());
+      assertThat(Db.count(n.dbName, "SELECT count(*) FROM chunks WHERE file_id = '" + file + "'")).isZero();
+      try (var objects = Files.walk(n.storage)) {
+        assertThat(objects.filter(Files::isRegularFile).filter(p -> p.toString().contains(file.toString())))
+            .as("the object of the commit whose outcome was unknown").hasSize(1);
+      }
+      for (int i = 0; i < 2; i++) {
+        HttpResponse<String> r = chunks.send(file, Chunks.query(i + 1, 2, content.length), Chunks.slice(content, parts.get(i)));
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+      }
+      assertThat(Db.count(n.dbName, "SELECT count(*) FROM chunks WHERE file_id = '" + file + "'")).isEqualTo(2);
+      assertThat(Api.sha256(api.download(company, file, token).body())).isEqualTo(Api.sha256(content));
+    }
+  }
 }
