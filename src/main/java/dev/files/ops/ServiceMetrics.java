@@ -165,9 +165,4 @@ public final class ServiceMetrics {
   public String scrape() {
     return registry == null ? "" : registry.scrape();
   }
-
-  /** The registry, typed for Micrometer binders. */
-  public MeterRegistry meterRegistry() {
-    return registry;
-  }
 }

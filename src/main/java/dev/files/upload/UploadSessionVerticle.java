@@ -25,7 +25,7 @@ import java.util.UUID;
 
 /**
  * The upload session of one file: the actor that alone accepts its chunks, decides that its upload
- * is complete, switches an overwrite live, and deletes it (DESIGN.md, "The actor owns the state").
+ * is complete, switches an overwrite live, and deletes it (docs/architecture.md, "The actor owns the state, PostgreSQL guards it").
  *
  * <p>It listens on {@code files.upload.<file_id>} of its own node only (a local consumer: other
  * nodes reach it through {@link UploadSessions}, which routes by the owner row) and handles one
