@@ -20,7 +20,6 @@ import dev.files.storage.DataKeys;
 import dev.files.storage.StorageException;
 import dev.files.upload.ChunkCommit;
 import dev.files.upload.Requester;
-import dev.files.upload.SessionTimeoutException;
 import dev.files.upload.UploadException;
 import dev.files.upload.UploadSessions;
 import io.vertx.core.Future;
@@ -220,7 +219,7 @@ public final class FilesApiVerticle extends VerticleBase {
           FileNames.sanitize(name), ContentTypes.usable(mime), ContentTypes.sniff(head, head.length), storageKey,
           sink.stored().size(), sink.stored().sha256(), 1, key.wrapped(), UUID.randomUUID());
       return s.sessions().commitNew(commit).recover(err -> {
-        if (!(err instanceof SessionTimeoutException)) { // a commit timed out may still take effect
+        if (!UploadException.objectMayBeReferenced(err)) { // known to have changed nothing
           s.store().delete(storageKey);
         }
         return Future.failedFuture(err);

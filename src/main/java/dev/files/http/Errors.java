@@ -2,6 +2,8 @@ package dev.files.http;
 
 import dev.files.auth.AuthException;
 import dev.files.storage.StorageException;
+import dev.files.upload.NotInMajorityException;
+import dev.files.upload.OutcomeUnknownException;
 import dev.files.upload.SessionBusyException;
 import dev.files.upload.UploadException;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -58,7 +60,7 @@ public final class Errors {
     } else if (failure instanceof UploadException e) {
       status = e.status();
       message = e.getMessage();
-      if (e instanceof SessionBusyException) {
+      if (e instanceof SessionBusyException || e instanceof OutcomeUnknownException || e instanceof NotInMajorityException) {
         retryAfter = BUSY_RETRY_AFTER_S;
       }
     } else if (failure instanceof StorageException e) {

@@ -25,8 +25,9 @@ import java.util.UUID;
  *       else 404; a file of another company is 404;</li>
  *   <li>a commit whose id is already recorded (a retried delivery) changes nothing and is answered
  *       with the file as it stands;</li>
- *   <li>a commit that waited longer than the retire grace for its session is 409: by then the
- *       superseded copy that would recognise it may be gone;</li>
+ *   <li>a commit that waited longer than its maximum age for its session (the smaller of
+ *       {@code upload.commit_timeout_ms}, after which its asker no longer waits, and the retire grace,
+ *       after which the superseded copy that would recognise it may be gone) is 409;</li>
  *   <li>on a complete file with no upload in progress, a chunk identical to the live one (number,
  *       size, SHA-256, count) changes nothing: its new copy goes straight to the retired list (so a
  *       repeated delivery is still recognised by its commit id) and its object is removed after the
