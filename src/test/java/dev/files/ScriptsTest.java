@@ -339,7 +339,8 @@ class ScriptsTest {
   }
 
   /**
-   * The README's walkthrough (its two shell blocks, "Walkthrough with curl" and "Chunked upload"), run as
+   * The README's walkthrough (its three shell blocks, "Walkthrough with curl", "Chunked upload" and
+   * "Resumable upload with tus"), run as
    * written in one shell, in a copy of the project, against a node of scripts/run on a port of its own
    * ({@code FILES_HTTP_PORT}, which the walkthrough reads) with a database of its own. It writes only into
    * the directory it makes ({@code mktemp -d}, here under the test's own TMPDIR), never to fixed paths.
@@ -347,8 +348,8 @@ class ScriptsTest {
   @Test
   void theReadmeWalkthroughRunsAsWritten() throws Exception {
     List<String> blocks = ProjectCopy.shellBlocks(PROJECT.resolve("README.md"), "## Walkthrough with curl");
-    assertThat(blocks).hasSize(2);
-    String walkthrough = String.join("", blocks);
+    assertThat(blocks).hasSize(3);
+    String walkthrough = blocks.get(0) + blocks.get(1) + "echo '-- tus'\n" + blocks.get(2);
     assertThat(walkthrough).as("the walkthrough writes into its own directory").doesNotContain("/tmp");
     Path root = copyOfProject();
     int port = TestNode.freePort();
@@ -372,7 +373,14 @@ class ScriptsTest {
       shell.put("TMPDIR", temp.toString());
       Result r = ProjectCopy.run(root, shell, 300, tmp.resolve("walkthrough.out"), "bash", script.toString());
       assertThat(r.exit()).as(r.output()).isZero();
-      List<String> lines = r.output().lines().toList();
+      List<String> all = r.output().lines().toList();
+      assertThat(all).as(r.output()).contains("-- tus");
+      List<String> lines = all.subList(0, all.indexOf("-- tus"));
+      List<String> tus = all.subList(all.indexOf("-- tus") + 1, all.size());
+      assertThat(tus).as("tus: two PATCHes, then the complete file").hasSize(3);
+      assertThat(tus.subList(0, 2)).containsExactly("204", "204");
+      assertThat(tus.get(2)).contains("\"name\":\"tus.png\"").contains("\"upload_status\":\"complete\"")
+          .contains("\"size\":" + Files.size(photo));
       String sha = Api.sha256(Files.readAllBytes(photo));
       assertThat(lines.get(0)).as("the classic upload").contains("\"upload_status\":\"complete\"")
           .contains("\"thumbnails_status\":\"done\"");
