@@ -12,6 +12,7 @@ import dev.files.http.ApiError;
 import dev.files.model.ContentTypes;
 import dev.files.model.FileNames;
 import dev.files.model.FileRecord;
+import dev.files.model.Uuids;
 import dev.files.storage.ChunkKeys;
 import dev.files.storage.ChunkSink;
 import dev.files.storage.EncryptedObjects;
@@ -237,7 +238,7 @@ public final class FilesApiVerticle extends VerticleBase {
       try {
         String[] parts = new String(Base64.getUrlDecoder().decode(cursor), StandardCharsets.UTF_8).split(":", 2);
         before = Long.parseLong(parts[0]);
-        beforeId = UUID.fromString(parts[1]);
+        beforeId = java.util.Objects.requireNonNull(Uuids.parse(parts[1]));
       } catch (RuntimeException e) {
         throw ApiError.badRequest("cursor must be the next_cursor of an earlier page");
       }
@@ -257,14 +258,11 @@ public final class FilesApiVerticle extends VerticleBase {
   /** A UUID field; 400 when missing or malformed. */
   private static UUID uuid(JsonObject body, String name) {
     Object raw = body.getValue(name);
-    if (raw instanceof String str && str.length() == 36) {
-      try {
-        return UUID.fromString(str);
-      } catch (IllegalArgumentException ignored) {
-        // falls through to the 400
-      }
+    UUID id = Uuids.parse(raw);
+    if (id == null) {
+      throw ApiError.badRequest(name + " must be a UUID string (8-4-4-4-12 hex digits)" + (raw == null ? " (missing)" : ""));
     }
-    throw ApiError.badRequest(name + " must be a UUID string" + (raw == null ? " (missing)" : ""));
+    return id;
   }
 
   /** A string field; 400 when of another type, or missing and required. */

@@ -2,6 +2,7 @@ package dev.files.auth;
 
 import dev.files.bus.Addresses;
 import dev.files.db.FileRepository;
+import dev.files.model.Uuids;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.Message;
@@ -62,18 +63,16 @@ public final class MembershipVerticle extends VerticleBase {
       msg.fail(400, "the body must be a JSON object");
       return;
     }
-    UUID company;
-    UUID user;
-    try {
-      company = UUID.fromString((String) body.getValue("company_id"));
-      user = UUID.fromString((String) body.getValue("user_id"));
-    } catch (RuntimeException e) {
-      msg.fail(400, "company_id and user_id must be UUIDs");
+    UUID company = Uuids.parse(body.getValue("company_id"));
+    UUID user = Uuids.parse(body.getValue("user_id"));
+    if (company == null || user == null) {
+      msg.fail(400, "company_id and user_id must be UUIDs (8-4-4-4-12 hex digits)");
       return;
     }
     Object rawRole = body.getValue("role");
-    if (rawRole != null && (!(rawRole instanceof String r) || r.isBlank() || r.length() > MAX_ROLE)) {
-      msg.fail(400, "role must be a non-empty string of at most " + MAX_ROLE + " characters");
+    if (rawRole != null && (!(rawRole instanceof String r) || r.isBlank() || r.length() > MAX_ROLE
+        || !dev.files.model.Texts.storable(r))) {
+      msg.fail(400, "role must be a non-empty string of at most " + MAX_ROLE + " characters, without control characters");
       return;
     }
     String role = (String) rawRole;

@@ -97,6 +97,22 @@ public final class Errors {
     return e instanceof dev.files.storage.DataKeys.UnavailableException ? e.getMessage() : "its data key cannot be opened";
   }
 
+  /**
+   * A client's value for a message: control characters as {@code \\uXXXX}, at most 100 characters
+   * (then {@code ...}); null as {@code null}.
+   */
+  static String printable(String raw) {
+    if (raw == null) {
+      return "null";
+    }
+    StringBuilder b = new StringBuilder();
+    for (int i = 0; i < raw.length() && b.length() < 100; i++) {
+      char c = raw.charAt(i);
+      b.append(Character.isISOControl(c) || Character.isSurrogate(c) ? String.format("\\u%04x", (int) c) : String.valueOf(c));
+    }
+    return b.length() >= 100 ? b + "..." : b.toString();
+  }
+
   /** Retry-After (s) of a 503 for a dependency that does not answer. */
   private static final int DOWN_RETRY_AFTER_S = 5;
   /** Retry-After (s) of a 503 for a full queue: the overload may pass at once. */
