@@ -188,4 +188,35 @@ class EdgeInputTest extends NodeTest {
         .put("user_id", UUID.randomUUID().toString());
     assertThat(failure(node.node.vertx().eventBus().request(Addresses.MEMBERS, add, bearer(server, null)))).isEqualTo(400);
   }
+
+  @Test
+  void aFailureWhileAnsweringStillEndsTheExchangeWith500AndOneLogLine() throws Exception {
+    HttpResponse<String> up = api.upload(company, token, "planted.txt", "text/plain", TEXT);
+    UUID id = UUID.fromString(Api.resource(up).getString("id"));
+    // a value the resource cannot be built from: building the answer throws in a database callback
+    Db.execute(node.dbName, "UPDATE files SET thumbnails = '[\"not a descriptor\"]'::jsonb WHERE id = '" + id + "'");
+    ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> logs = new ch.qos.logback.core.read.ListAppender<>();
+    logs.start();
+    ch.qos.logback.classic.Logger log = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger("dev.files.http.Answering");
+    log.addAppender(logs);
+    try {
+      long started = System.nanoTime();
+      HttpResponse<String> r = Api.CLIENT.send(api.request(api.file(company, id), token).timeout(Duration.ofSeconds(2))
+          .header("X-Request-Id", "planted-failure-1").GET().build(), HttpResponse.BodyHandlers.ofString());
+      long ms = (System.nanoTime() - started) / 1_000_000;
+      assertThat(r.statusCode()).isEqualTo(500);
+      assertThat(new JsonObject(r.body())).isEqualTo(new JsonObject().put("statusCode", 500).put("error", "Internal Server Error")
+          .put("message", "internal error").put("request_id", "planted-failure-1"));
+      assertThat(ms).isLessThan(2000);
+      dev.files.support.Eventually.eventually(Duration.ofSeconds(5), () -> assertThat(logs.list.stream()
+          .filter(e -> e.getFormattedMessage().contains("planted-failure-1")).count()).isEqualTo(1));
+      assertThat(logs.list.stream().filter(e -> e.getFormattedMessage().contains("planted-failure-1")).findFirst().orElseThrow()
+          .getFormattedMessage()).contains("GET").contains("failed while answering").contains("ClassCastException");
+    } finally {
+      log.detachAppender(logs);
+    }
+    // the node goes on answering
+    assertThat(api.get(api.file(company, UUID.fromString(Api.resource(api.upload(company, token, "next.txt", "text/plain", TEXT))
+        .getString("id"))), token).statusCode()).isEqualTo(200);
+  }
 }

@@ -71,6 +71,7 @@ public final class HttpVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
+    context.exceptionHandler(Answering::unhandled); // a failure in a callback still answers its request
     Router router = Router.router(vertx);
     AuthHandler auth = new AuthHandler(s.verifier(), s.membership(), false);
     AuthHandler authOrQueryToken = new AuthHandler(s.verifier(), s.membership(), true, s.signer());
@@ -131,6 +132,7 @@ public final class HttpVerticle extends VerticleBase {
   private static io.vertx.core.Handler<io.vertx.core.http.HttpServerRequest> withRequestId(
       io.vertx.core.Handler<io.vertx.core.http.HttpServerRequest> handler) {
     return req -> {
+      Answering.track(req);
       RequestIds.assign(req);
       handler.handle(req);
     };
