@@ -219,4 +219,53 @@ class EdgeInputTest extends NodeTest {
     assertThat(api.get(api.file(company, UUID.fromString(Api.resource(api.upload(company, token, "next.txt", "text/plain", TEXT))
         .getString("id"))), token).statusCode()).isEqualTo(200);
   }
+
+  /** Lines of {@code /metrics}. */
+  private long metricsLines() throws Exception {
+    HttpResponse<String> m = Api.CLIENT.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + node.port + "/metrics"))
+        .GET().build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(m.statusCode()).isEqualTo(200);
+    return m.body().lines().count();
+  }
+
+  /** Sends {@code count} requests with made-up methods of 100 letters, each on its own connection, answered. */
+  private void madeUpMethods(int count) throws Exception {
+    java.util.Random random = new java.util.Random(count);
+    var pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+    try {
+      java.util.List<java.util.concurrent.Future<String>> answers = new java.util.ArrayList<>();
+      for (int i = 0; i < count; i++) {
+        StringBuilder method = new StringBuilder();
+        for (int k = 0; k < 100; k++) {
+          method.append((char) ('A' + random.nextInt(26)));
+        }
+        answers.add(pool.submit(() -> {
+          try (java.net.Socket socket = new java.net.Socket("127.0.0.1", node.port)) {
+            socket.setSoTimeout(10_000);
+            socket.getOutputStream().write((method + " /internal/services/files/v1/companies/" + company
+                + "/files HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            return new String(socket.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+          }
+        }));
+      }
+      for (var a : answers) {
+        assertThat(a.get(60, TimeUnit.SECONDS)).startsWith("HTTP/1.1 4");
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  @Test
+  void madeUpMethodsLeaveTheMetricsTheSameSize() throws Exception {
+    madeUpMethods(20); // the "other" series exist from here on
+    long before = metricsLines();
+    madeUpMethods(2000);
+    long after = metricsLines();
+    System.out.println("metrics lines before and after 2000 made-up methods: " + before + " -> " + after);
+    assertThat(after).isBetween(before - 20, before + 20);
+    HttpResponse<String> m = Api.CLIENT.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + node.port + "/metrics"))
+        .GET().build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(m.body()).contains("method=\"other\"").doesNotContainPattern("method=\"[A-Z]{100}\"");
+  }
 }

@@ -64,9 +64,40 @@ public final class ServiceMetrics {
     }
   }
 
+  /** The HTTP methods of RFC 9110 (section 9) and PATCH (RFC 5789): the values of the {@code method} label. */
+  public static final java.util.Set<String> METHODS = java.util.Set.of(
+      "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH");
+  /** The {@code method} label of a request whose method is not in {@link #METHODS}. */
+  public static final String OTHER_METHOD = "other";
+
   /** A new registry for one node (Prometheus naming: counters get {@code _total}). */
   public static ServiceMetrics create() {
-    return new ServiceMetrics(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    registry.config().meterFilter(closedMethods());
+    return new ServiceMetrics(registry);
+  }
+
+  /**
+   * Labels from a closed set: the {@code method} tag of Vert.x's HTTP meters ({@code vertx.http.*}) is
+   * the request's method when it is one of {@link #METHODS}, else {@value #OTHER_METHOD}. A client may
+   * send any token as a method; each one would otherwise make series of its own, and {@code /metrics}
+   * would grow without bound.
+   */
+  static io.micrometer.core.instrument.config.MeterFilter closedMethods() {
+    return new io.micrometer.core.instrument.config.MeterFilter() {
+      @Override
+      public io.micrometer.core.instrument.Meter.Id map(io.micrometer.core.instrument.Meter.Id id) {
+        String method = id.getTag("method");
+        if (method == null || METHODS.contains(method) || !id.getName().startsWith("vertx.http")) {
+          return id;
+        }
+        List<io.micrometer.core.instrument.Tag> tags = new java.util.ArrayList<>();
+        for (io.micrometer.core.instrument.Tag t : id.getTagsAsIterable()) {
+          tags.add(t.getKey().equals("method") ? io.micrometer.core.instrument.Tag.of("method", OTHER_METHOD) : t);
+        }
+        return id.replaceTags(tags);
+      }
+    };
   }
 
   /** Makes {@code metrics} those of {@code vertx} (see {@link #of(Vertx)}). */
