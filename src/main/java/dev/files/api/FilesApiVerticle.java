@@ -278,9 +278,14 @@ public final class FilesApiVerticle extends VerticleBase {
   }
 
   /** Answers a failure with the HTTP status of the same call; 5xx causes are logged under a request id. */
-  private static void fail(Message<Object> msg, String action, Throwable err) {
+  private void fail(Message<Object> msg, String action, Throwable err) {
     int code;
     String message = err.getMessage();
+    if (err instanceof dev.files.upload.DatabaseBusyException || dev.files.db.DatabaseBusy.is(err)) {
+      dev.files.db.DatabaseBusy.refused(vertx, "files.api " + action); // overload: counted, logged now and then
+      msg.fail(503, dev.files.db.DatabaseBusy.MESSAGE);
+      return;
+    }
     if (err instanceof ApiError e) {
       code = e.status();
     } else if (err instanceof AuthException) {

@@ -95,6 +95,11 @@ public final class MembershipVerticle extends VerticleBase {
       }
       msg.reply(new JsonObject().put("status", "success").put("member", r != null).put("role", r));
     }).onFailure(err -> {
+      if (dev.files.db.DatabaseBusy.is(err)) { // overload: counted, logged now and then
+        dev.files.db.DatabaseBusy.refused(vertx, "files.members " + action);
+        msg.fail(503, dev.files.db.DatabaseBusy.MESSAGE);
+        return;
+      }
       String id = UUID.randomUUID().toString();
       LOG.error("files.members {} failed (request {})", action, id, err);
       msg.fail(503, "database unavailable (request " + id + ")");

@@ -114,6 +114,18 @@ public final class ServiceMetrics {
     }
   }
 
+  /**
+   * A request refused because {@code resource} is saturated ({@code database}: the pool's wait queue;
+   * {@code upload_session}: a file's session queue; {@code storage}: the storage queue), counted in
+   * {@code files_busy_refusals_total{resource}}.
+   */
+  public void busyRefusal(String resource) {
+    if (registry != null) {
+      Counter.builder("files_busy_refusals").description("requests refused with 503 because a pool or queue was full")
+          .tag("resource", resource).register(registry).increment();
+    }
+  }
+
   /** The registry, or null for {@link #NONE}. */
   public PrometheusMeterRegistry registry() {
     return registry;

@@ -62,6 +62,8 @@ public final class UploadSessions {
    * file: its epoch is stale or it cannot take the session. The asker looks the owner up again.
    */
   static final int MOVED = 1307;
+  /** Failure code of a session whose query the database pool refused (its wait queue is full): nothing was changed. */
+  static final int DATABASE_BUSY = 1529;
 
   private final Vertx vertx;
   private final FileRepository files;
@@ -228,6 +230,9 @@ public final class UploadSessions {
             : Future.failedFuture(new SessionTimeoutException("the change to file " + commit.fileId()
                 + " was not confirmed by the database; it may have been made"));
       }
+      if (dev.files.db.DatabaseBusy.is(err)) { // nothing was asked of PostgreSQL: overload, not an outage
+        return Future.failedFuture(new DatabaseBusyException());
+      }
       LOG.error("upload of file {} could not be recorded", commit.fileId(), err);
       return Future.failedFuture(new UploadException(503, "database unavailable: the upload could not be recorded"));
     });
@@ -330,7 +335,8 @@ public final class UploadSessions {
             return Future.succeededFuture(new JsonObject().put("status", "success"));
           }
           if (err instanceof ReplyException re) {
-            return Future.failedFuture(new UploadException(re.failureCode(), re.getMessage()));
+            return Future.failedFuture(re.failureCode() == DATABASE_BUSY ? new DatabaseBusyException()
+                : new UploadException(re.failureCode(), re.getMessage()));
           }
           if (err instanceof UploadException) {
             return Future.failedFuture(err);
