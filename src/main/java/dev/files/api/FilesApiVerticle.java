@@ -92,7 +92,7 @@ public final class FilesApiVerticle extends VerticleBase {
         throw ApiError.badRequest("the action header must be one of " + String.join(", ", ACTIONS.stream().sorted().toList())
             + (action == null ? "" : ", got '" + action + "'"));
       }
-      if (!(msg.body() instanceof JsonObject body)) {
+      if (!(decodedBody(msg) instanceof JsonObject body)) {
         throw ApiError.badRequest("the body must be a JSON object");
       }
       String token = MembershipVerticle.bearer(msg.headers().get("authorization"));
@@ -253,6 +253,27 @@ public final class FilesApiVerticle extends VerticleBase {
           .encodeToString((last.createdAt() + ":" + last.id()).getBytes(StandardCharsets.UTF_8)) : null;
       return new JsonObject().put("resources", resources).put("next_cursor", next);
     });
+  }
+
+  /**
+   * The body of {@code msg}, decoded (a message from another node is decoded on first access).
+   *
+   * @throws ApiError 413 when the JSON holds a value beyond the decoder's limits (Jackson's
+   *     {@code StreamReadConstraints}: a string over 20,000,000 characters, e.g. a {@code create} content far
+   *     over {@link FilesApi#MAX_CREATE_BYTES}); 400 when it is not JSON at all
+   */
+  public static Object decodedBody(Message<?> msg) {
+    try {
+      return msg.body();
+    } catch (RuntimeException e) {
+      for (Throwable x = e; x != null; x = x.getCause()) {
+        if (x.getClass().getSimpleName().equals("StreamConstraintsException")) {
+          throw new ApiError(413, "the message exceeds the limits of the service (content at most "
+              + MAX_CREATE_BYTES + " bytes)");
+        }
+      }
+      throw ApiError.badRequest("the body must be a JSON object");
+    }
   }
 
   /** A UUID field; 400 when missing or malformed. */

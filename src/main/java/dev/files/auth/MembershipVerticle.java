@@ -59,7 +59,14 @@ public final class MembershipVerticle extends VerticleBase {
   }
 
   private void act(Message<Object> msg) {
-    if (!(msg.body() instanceof JsonObject body)) {
+    Object decoded;
+    try {
+      decoded = dev.files.api.FilesApiVerticle.decodedBody(msg);
+    } catch (dev.files.http.ApiError e) {
+      msg.fail(e.status(), e.getMessage());
+      return;
+    }
+    if (!(decoded instanceof JsonObject body)) {
       msg.fail(400, "the body must be a JSON object");
       return;
     }
