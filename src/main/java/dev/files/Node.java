@@ -203,7 +203,10 @@ public final class Node {
                   (int) config.number("storage.list_page_size"), PgConnectOptions.fromUri(config.string("db.url")))))
               .compose(v -> thumbnails == null ? Future.succeededFuture() : vx.deployVerticle(thumbnails))
               .compose(v -> vx.deployVerticle(() -> new HttpVerticle(services, ops),
-                  new DeploymentOptions().setInstances((int) Math.max(1, config.number("http.instances"))))
+                  new DeploymentOptions().setInstances((int) Math.max(1, config.number("http.instances")))
+                      .setConfig(new io.vertx.core.json.JsonObject()
+                          .put("header_timeout_ms", config.number("http.header_timeout_ms"))
+                          .put("max_connections_per_address", (int) config.number("http.max_connections_per_address"))))
                   .recover(err -> Future.failedFuture(listenFailure(config, err))))
               .compose(v -> vx.deployVerticle(new FilesApiVerticle(new FilesApiVerticle.Services(files, store, dataKeys,
                   sessions, verifier, membership, signer, edgeUrl(config, ops), Math.min(

@@ -55,6 +55,10 @@ public final class HttpVerticle extends VerticleBase {
   }
 
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(HttpVerticle.class);
+  /** {@code http.header_timeout_ms} when the deployment's configuration has no {@code header_timeout_ms}. */
+  public static final long DEFAULT_HEADER_TIMEOUT_MS = 10_000;
+  /** {@code http.max_connections_per_address} when the deployment's configuration has no {@code max_connections_per_address}. */
+  public static final int DEFAULT_MAX_CONNECTIONS_PER_ADDRESS = 512;
 
   private final Services s;
   private final Operations ops;
@@ -111,9 +115,14 @@ public final class HttpVerticle extends VerticleBase {
         .setIdleTimeout(5)
         .setIdleTimeoutUnit(TimeUnit.MINUTES)
         .setCompressionSupported(false);
+    // http.header_timeout_ms and http.max_connections_per_address, from the deployment's configuration
+    ConnectionGuard guard = new ConnectionGuard(vertx, config().getLong("header_timeout_ms", DEFAULT_HEADER_TIMEOUT_MS),
+        config().getInteger("max_connections_per_address", DEFAULT_MAX_CONNECTIONS_PER_ADDRESS));
     return vertx.createHttpServer(options)
+        .connectionHandler(guard::opened)
         .invalidRequestHandler(Errors::invalidRequest)
         .requestHandler(withRequestId(tracked(req -> {
+          guard.headArrived(req);
           if (req.version() != io.vertx.core.http.HttpVersion.HTTP_1_0 && req.authority() == null) {
             Errors.send(req, 400, "the Host header is required");
           } else {

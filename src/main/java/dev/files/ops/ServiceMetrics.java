@@ -126,6 +126,18 @@ public final class ServiceMetrics {
     }
   }
 
+  /**
+   * A connection closed by the HTTP edge before a request: {@code header_timeout} (no whole request head
+   * within {@code http.header_timeout_ms}) or {@code per_address} (over {@code http.max_connections_per_address}),
+   * counted in {@code files_connections_refused_total{reason}}.
+   */
+  public void connectionRefused(String reason) {
+    if (registry != null) {
+      Counter.builder("files_connections_refused").description("connections closed before a request by the HTTP edge's limits")
+          .tag("reason", reason).register(registry).increment();
+    }
+  }
+
   /** The registry, or null for {@link #NONE}. */
   public PrometheusMeterRegistry registry() {
     return registry;
