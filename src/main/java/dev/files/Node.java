@@ -98,9 +98,11 @@ public final class Node {
   public static Future<Node> start(FilesConfig config) {
     DataKeys dataKeys;
     List<String> corsOrigins;
+    List<String> pageOrigins;
     try {
       TokenVerifier.options(config); // refuse to start without a JWT key, before touching anything
       corsOrigins = Cors.origins(config.list("http.cors.origins"));
+      pageOrigins = HttpVerticle.pageOrigins(config.list("page.api_origins"));
       dataKeys = DataKeys.create(config.string("encryption.master_key"), config.string("encryption.master_key_id"),
           config.string("encryption.previous_keys"), config.flag("encryption.null_cipher"));
     } catch (IllegalStateException e) {
@@ -206,7 +208,8 @@ public final class Node {
                   new DeploymentOptions().setInstances((int) Math.max(1, config.number("http.instances")))
                       .setConfig(new io.vertx.core.json.JsonObject()
                           .put("header_timeout_ms", config.number("http.header_timeout_ms"))
-                          .put("max_connections_per_address", (int) config.number("http.max_connections_per_address"))))
+                          .put("max_connections_per_address", (int) config.number("http.max_connections_per_address"))
+                          .put("page_api_origins", new io.vertx.core.json.JsonArray(pageOrigins))))
                   .recover(err -> Future.failedFuture(listenFailure(config, err))))
               .compose(v -> vx.deployVerticle(new FilesApiVerticle(new FilesApiVerticle.Services(files, store, dataKeys,
                   sessions, verifier, membership, signer, edgeUrl(config, ops), Math.min(

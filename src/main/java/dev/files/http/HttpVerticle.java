@@ -91,7 +91,8 @@ public final class HttpVerticle extends VerticleBase {
     } else {
       ops.mount(router); // /health, /health/live, /health/ready, /metrics
     }
-    WebPage.routes(router);
+    WebPage.routes(router, config().getJsonArray("page_api_origins", new io.vertx.core.json.JsonArray()).stream()
+        .map(String::valueOf).toList());
     String files = FileRecord.API_PREFIX + "/companies/:company_id/files";
     router.post(files).handler(auth).handler(uploads::create);
     router.post(files + "/:file_id").handler(auth).handler(uploads::upload);
@@ -135,6 +136,16 @@ public final class HttpVerticle extends VerticleBase {
             ops.serve(ar.result());
           }
         });
+  }
+
+  /**
+   * The origins of {@code page.api_origins}, checked and normalised: the APIs the upload page may call
+   * besides its own (a deployment's {@code page_api_origins}).
+   *
+   * @throws IllegalStateException for an entry that is not an origin ({@code http(s)://host[:port]})
+   */
+  public static java.util.List<String> pageOrigins(java.util.List<String> configured) {
+    return WebPage.origins(configured);
   }
 
   /** X-Request-Id on every response, request_id in every error: assigned before anything else sees the request. */
