@@ -47,7 +47,7 @@ final class Answering {
     }
     String where = failure.getStackTrace().length == 0 ? "" : " at " + failure.getStackTrace()[0];
     if (req == null) {
-      LOG.error("unexpected failure outside any request: {}{}", failure, where);
+      LOG.error("unexpected failure outside any request", failure); // no client waits: the whole trace helps most
       return;
     }
     HttpServerResponse resp = req.response();
