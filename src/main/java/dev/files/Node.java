@@ -34,6 +34,10 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
+import io.micrometer.core.instrument.Tag;
+import io.micrometer.core.instrument.Tags;
+import io.vertx.core.spi.observability.HttpRequest;
+import io.vertx.micrometer.Label;
 import io.vertx.micrometer.MicrometerMetricsFactory;
 import io.vertx.micrometer.MicrometerMetricsOptions;
 import io.vertx.micrometer.VertxPrometheusOptions;
@@ -115,7 +119,13 @@ public final class Node {
     VertxOptions options = new VertxOptions();
     if (metrics.registry() != null) {
       // a registry name of its own: nodes sharing a JVM (tests) do not share Vert.x's metrics
+      // the HTTP method label is made from a closed set before any meter is looked up (ServiceMetrics.method):
+      // Vert.x's own label would key a lookup cache entry per made-up method
+      java.util.function.Function<HttpRequest, Iterable<Tag>> method =
+          req -> Tags.of("method", ServiceMetrics.method(req.method() == null ? null : req.method().name()));
       options.setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true).setJvmMetricsEnabled(true)
+          .setLabels(java.util.EnumSet.of(Label.HTTP_CODE, Label.POOL_TYPE, Label.POOL_NAME, Label.EB_SIDE))
+          .setServerRequestTagsProvider(method).setClientRequestTagsProvider(method)
           .setRegistryName("files-" + java.util.UUID.randomUUID())
           .setPrometheusOptions(new VertxPrometheusOptions().setEnabled(true)));
     }

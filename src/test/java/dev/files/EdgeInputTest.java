@@ -263,7 +263,7 @@ class EdgeInputTest extends NodeTest {
     madeUpMethods(2000);
     long after = metricsLines();
     System.out.println("metrics lines before and after 2000 made-up methods: " + before + " -> " + after);
-    assertThat(after).isBetween(before - 20, before + 20);
+    assertThat(after).isBetween(before - 50, before + 50); // JVM meters (GC, buffers, threads) come and go
     HttpResponse<String> m = Api.CLIENT.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + node.port + "/metrics"))
         .GET().build(), HttpResponse.BodyHandlers.ofString());
     assertThat(m.body()).contains("method=\"other\"").doesNotContainPattern("method=\"[A-Z]{100}\"");

@@ -70,6 +70,11 @@ public final class ServiceMetrics {
   /** The {@code method} label of a request whose method is not in {@link #METHODS}. */
   public static final String OTHER_METHOD = "other";
 
+  /** The {@code method} label of a request: its method when in {@link #METHODS}, else {@value #OTHER_METHOD}. */
+  public static String method(String requested) {
+    return requested != null && METHODS.contains(requested) ? requested : OTHER_METHOD;
+  }
+
   /** A new registry for one node (Prometheus naming: counters get {@code _total}). */
   public static ServiceMetrics create() {
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -78,7 +83,9 @@ public final class ServiceMetrics {
   }
 
   /**
-   * Labels from a closed set: the {@code method} tag of Vert.x's HTTP meters ({@code vertx.http.*}) is
+   * Labels from a closed set, a second guard behind the node's request tags ({@link #method}, which Vert.x's
+   * metrics use instead of their own method label, so that no meter lookup is keyed by a made-up method):
+   * the {@code method} tag of Vert.x's HTTP meters ({@code vertx.http.*}) is
    * the request's method when it is one of {@link #METHODS}, else {@value #OTHER_METHOD}. A client may
    * send any token as a method; each one would otherwise make series of its own, and {@code /metrics}
    * would grow without bound.
