@@ -62,8 +62,11 @@ final class ConnectionGuard {
         : conn.remoteAddress().hostAddress();
     int[] now = {0};
     open.compute(address, (k, n) -> now[0] = (n == null ? 0 : n) + 1);
+    java.util.concurrent.atomic.AtomicBoolean released = new java.util.concurrent.atomic.AtomicBoolean();
     conn.closeHandler(v -> {
-      open.computeIfPresent(address, (k, n) -> n <= 1 ? null : n - 1);
+      if (released.compareAndSet(false, true)) { // a connection closed as it was accepted may report its close twice
+        open.computeIfPresent(address, (k, n) -> n <= 1 ? null : n - 1);
+      }
       Long timer = deadlines.remove(conn);
       if (timer != null) {
         vertx.cancelTimer(timer);
