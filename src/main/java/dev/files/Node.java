@@ -205,6 +205,7 @@ public final class Node {
           return StoreBinding.bind(vx, new StoreIdentityRepository(pool), storeSide(vx, objects, config), dbLabel(config))
               .compose(v -> checkMasterKey(files, dataKeys, config.string("encryption.master_key_id")))
               .compose(v -> owners.startLease(why -> sessions.stopAll("this node fences itself: " + why)))
+              .andThen(v -> owners.removeDeadOwners()) // rows of nodes that died while this one was away
               .compose(v -> sessions.start())
               .andThen(v -> watchCluster(clusterManager, sessions, thumbnails))
               .compose(v -> membership.listen(vx))
@@ -212,7 +213,9 @@ public final class Node {
               .compose(v -> vx.deployVerticle(relay))
               .compose(v -> vx.deployVerticle(new UploadSweepVerticle(files, store, sessions,
                   config.number("thumbnails.retry_after_ms"), config.number("upload.orphan_scan_interval_ms"),
-                  (int) config.number("storage.list_page_size"), PgConnectOptions.fromUri(config.string("db.url")))))
+                  (int) config.number("storage.list_page_size"), PgConnectOptions.fromUri(config.string("db.url")),
+                  UploadSweepVerticle.orphanAgeMs(config.number("http.body_timeout_ms"),
+                      config.number("upload.expire_after_ms"), sessions.settings()))))
               .compose(v -> thumbnails == null ? Future.succeededFuture() : vx.deployVerticle(thumbnails))
               .compose(v -> vx.deployVerticle(() -> new HttpVerticle(services, ops),
                   new DeploymentOptions().setInstances((int) Math.max(1, config.number("http.instances")))

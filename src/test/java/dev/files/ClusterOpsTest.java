@@ -1,5 +1,6 @@
 package dev.files;
 
+import dev.files.support.Logs;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
@@ -52,7 +53,7 @@ class ClusterOpsTest {
           .filter(c -> c.getString("id").equals("cluster")).findFirst().orElseThrow();
       assertThat(cluster.getString("status")).isEqualTo("UP");
       assertThat(cluster.getJsonObject("data").getInteger("members")).isEqualTo(1);
-      assertThat(logs.list.stream().map(ILoggingEvent::getFormattedMessage))
+      assertThat(Logs.snapshot(logs).stream().map(ILoggingEvent::getFormattedMessage))
           .anyMatch(m -> m.startsWith("joined cluster '" + name + "' as [127.0.0.1]:") && m.contains("members (1)"));
     } finally {
       nodeLog.detachAppender(logs);

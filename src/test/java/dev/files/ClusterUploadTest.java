@@ -1,5 +1,6 @@
 package dev.files;
 
+import dev.files.support.Logs;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
@@ -250,7 +251,7 @@ class ClusterUploadTest {
       HttpResponse<String> second = send(a, file, content, parts, 1); // A still believes it owns the session
       assertThat(second.statusCode()).as(second.body()).isEqualTo(200);
       assertThat(Api.resource(second).getJsonObject("upload_data").getLong("size")).isEqualTo(2L * CHUNK);
-      assertThat(logs.list.stream().map(ILoggingEvent::getFormattedMessage))
+      assertThat(Logs.snapshot(logs).stream().map(ILoggingEvent::getFormattedMessage))
           .contains("upload session of file " + file + " (epoch " + epochA + ") was taken over by another node: it stops");
       eventually(Duration.ofSeconds(10), () -> {
         assertThat(a.node.sessions().deploymentOf(file)).as("A's session stopped").isNull();

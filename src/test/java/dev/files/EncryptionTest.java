@@ -1,5 +1,6 @@
 package dev.files;
 
+import dev.files.support.Logs;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
@@ -202,14 +203,14 @@ class EncryptionTest extends NodeTest {
   }
 
   private void assertCut(UUID file, byte[] content) throws Exception {
-    log.list.clear();
+    Logs.clear(log);
     byte[] body = rawDownload(file, "200");
     assertThat(body.length).as("the download is cut").isLessThan(content.length);
     assertThat(body).as("no wrong byte before the cut").isEqualTo(Arrays.copyOf(content, body.length));
-    for (int i = 0; i < 50 && log.list.stream().noneMatch(e -> e.getFormattedMessage().contains(file.toString())); i++) {
+    for (int i = 0; i < 50 && Logs.snapshot(log).stream().noneMatch(e -> e.getFormattedMessage().contains(file.toString())); i++) {
       Thread.sleep(100);
     }
-    assertThat(log.list).anyMatch(e -> e.getLevel().toString().equals("ERROR") && e.getFormattedMessage().contains(file.toString()));
+    assertThat(Logs.snapshot(log)).anyMatch(e -> e.getLevel().toString().equals("ERROR") && e.getFormattedMessage().contains(file.toString()));
   }
 
   private void assertDamaged(UUID file) throws Exception {

@@ -1,5 +1,6 @@
 package dev.files;
 
+import dev.files.support.Logs;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
@@ -131,15 +132,15 @@ class OperabilityTest {
     byte[] data = "access log body".getBytes();
     HttpResponse<String> up = api.upload(company, token, "a.txt", "text/plain", data);
     UUID id = UUID.fromString(Api.resource(up).getString("id"));
-    access.list.clear();
+    Logs.clear(access);
     String url = api.file(company, id) + "/download?token=" + token;
     HttpResponse<byte[]> down = Api.CLIENT.send(api.request(url, null).GET().build(), HttpResponse.BodyHandlers.ofByteArray());
     assertThat(down.statusCode()).isEqualTo(200);
     String requestId = down.headers().firstValue("X-Request-Id").orElseThrow();
     // the upload's line may come after its response: keep the download's
-    Eventually.eventually(java.time.Duration.ofSeconds(10), () -> assertThat(access.list.stream()
+    Eventually.eventually(java.time.Duration.ofSeconds(10), () -> assertThat(Logs.snapshot(access).stream()
         .map(ILoggingEvent::getFormattedMessage)).anyMatch(m -> m.contains("/download")));
-    List<String> lines = access.list.stream().map(ILoggingEvent::getFormattedMessage).filter(m -> m.contains("/download")).toList();
+    List<String> lines = Logs.snapshot(access).stream().map(ILoggingEvent::getFormattedMessage).filter(m -> m.contains("/download")).toList();
     assertThat(lines).hasSize(1);
     String line = lines.get(0);
     String path = "/internal/services/files/v1/companies/" + company + "/files/" + id + "/download";

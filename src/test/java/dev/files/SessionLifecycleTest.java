@@ -162,6 +162,29 @@ class SessionLifecycleTest {
   }
 
   @Test
+  void aReSendToACompleteFileEndsItsSessionAndItsOwnerRowAtOnce() throws Exception {
+    byte[] content = Samples.random(random, 2 * CHUNK);
+    List<long[]> parts = Chunks.split(content.length, CHUNK);
+    UUID file = init(node, content.length, 2);
+    send(node, file, content, parts, 0, userToken);
+    assertThat(send(node, file, content, parts, 1, userToken).getString("upload_status")).isEqualTo("complete");
+    eventually(Duration.ofSeconds(5), () -> assertThat(node.node.sessions().deploymentOf(file)).isNull());
+
+    // a client that lost the answer sends chunk 2 again: the same bytes, the file as it stands
+    JsonObject again = send(node, file, content, parts, 1, userToken);
+    assertThat(again.getString("upload_status")).isEqualTo("complete");
+    eventually(Duration.ofSeconds(5), () -> {
+      assertThat(node.node.sessions().deploymentOf(file)).as("session after the re-send").isNull();
+      assertThat(Db.count(node.dbName, "SELECT count(*) FROM upload_sessions WHERE file_id = '" + file + "'"))
+          .as("owner row after the re-send").isZero();
+    });
+    assertThat(Db.count(node.dbName, "SELECT count(*) FROM chunks WHERE file_id = '" + file + "'")).isEqualTo(2);
+    assertThat(Db.count(node.dbName, "SELECT count(*) FROM retired_chunks WHERE file_id = '" + file + "'"))
+        .as("the re-sent copy, retired").isEqualTo(1);
+    assertThat(Api.sha256(new Api(node).download(company, file, userToken).body())).isEqualTo(Api.sha256(content));
+  }
+
+  @Test
   void sessionStopsItselfWhenIdle() throws Exception {
     long idleMs = 300;
     try (TestNode idle = TestNode.start(Map.of("upload.session_idle_ms", idleMs))) {
@@ -222,7 +245,8 @@ class SessionLifecycleTest {
         .getString("id"));
     Path old = dir(sweeper, file).resolve(UUID.randomUUID() + ".chunk"); // e.g. a commit that timed out
     Files.write(old, Samples.random(random, 500));
-    Files.setLastModifiedTime(old, FileTime.fromMillis(System.currentTimeMillis() - 3_600_000));
+    // older than the orphan age (http.body_timeout_ms + 2 × upload.commit_timeout_ms: 61 min by default)
+    Files.setLastModifiedTime(old, FileTime.fromMillis(System.currentTimeMillis() - 2 * 3_600_000));
     Path young = dir(sweeper, file).resolve(UUID.randomUUID() + ".chunk.part"); // an upload in progress
     Files.write(young, Samples.random(random, 500));
     eventually(Duration.ofSeconds(10), () -> assertThat(old).doesNotExist());

@@ -4,6 +4,8 @@ import dev.files.auth.AuthException;
 import dev.files.storage.StorageException;
 import dev.files.db.DatabaseBusy;
 import dev.files.upload.DatabaseBusyException;
+import dev.files.upload.NotInMajorityException;
+import dev.files.upload.OutcomeUnknownException;
 import dev.files.upload.SessionBusyException;
 import dev.files.upload.UploadException;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -67,7 +69,7 @@ public final class Errors {
     } else if (failure instanceof UploadException e) {
       status = e.status();
       message = e.getMessage();
-      if (e instanceof SessionBusyException) {
+      if (e instanceof SessionBusyException || e instanceof OutcomeUnknownException || e instanceof NotInMajorityException) {
         retryAfter = BUSY_RETRY_AFTER_S;
       }
     } else if (failure instanceof StorageException e) {

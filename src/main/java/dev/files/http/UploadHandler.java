@@ -12,7 +12,6 @@ import dev.files.storage.DataKeys;
 import dev.files.storage.StorageException;
 import dev.files.upload.ChunkCommit;
 import dev.files.upload.Requester;
-import dev.files.upload.SessionTimeoutException;
 import dev.files.upload.UploadException;
 import dev.files.upload.UploadSessions;
 import io.vertx.core.Future;
@@ -505,15 +504,20 @@ final class UploadHandler {
           ContentTypes.sniff(head, head.length), p.key, sink.stored().size(), sink.stored().sha256(),
           encryption.generation(), encryption.newKey(), UUID.randomUUID()); // the commit id: retries of this request are one commit
       // A new file's id is this request's own: its commit needs no session to be ordered with others.
+      // The object is deleted only when the commit is known to have changed nothing (a refusal, a
+      // rollback, a question never delivered); when its answer was lost it may be recorded: it stays
+      // (the orphan sweep removes it if no row names it), and the client is told to repeat.
       (create ? sessions.commitNew(commit) : sessions.commit(commit))
+          .onFailure(err -> {
+            if (!UploadException.objectMayBeReferenced(err)) {
+              store.delete(p.key);
+            } else {
+              LOG.info("upload of file {}: chunk {} kept as {}: {}", fileId, commit.chunkNumber(), p.key, err.getMessage());
+            }
+          })
           .compose(resource -> params.thumbnailSync() ? afterThumbnails(resource) : Future.succeededFuture(resource))
           .onSuccess(resource -> Replies.resource(ctx, resource))
-          .onFailure(err -> {
-            if (!(err instanceof SessionTimeoutException)) { // a timed-out commit may still take effect
-              store.delete(p.key);
-            }
-            ctx.fail(err);
-          });
+          .onFailure(ctx::fail);
     }
 
     /** The most bytes the file part may hold: the configured limits, and what total_size still allows. */

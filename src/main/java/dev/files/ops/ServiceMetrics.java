@@ -227,9 +227,4 @@ public final class ServiceMetrics {
   public String scrape() {
     return registry == null ? "" : registry.scrape();
   }
-
-  /** The registry, typed for Micrometer binders. */
-  public MeterRegistry meterRegistry() {
-    return registry;
-  }
 }

@@ -88,16 +88,6 @@ public final class ChunkSink implements WriteStream<Buffer> {
     return target;
   }
 
-  /** Bytes accepted so far. */
-  public long count() {
-    return count;
-  }
-
-  /** True once a write went over the limit. */
-  public boolean tooLarge() {
-    return tooLarge;
-  }
-
   /** What the committed write stored (size, SHA-256); null until {@link #end()} succeeded. */
   public StoredChunk stored() {
     return stored;

@@ -41,11 +41,26 @@ public final class Commits {
     this.vertx = vertx;
     this.files = files;
     this.settings = settings;
-    this.rules = new UploadRules(settings.retireGraceMs());
+    // a commit is made only while its asker may still wait for it (upload.commit_timeout_ms), and
+    // while the retired rows that recognise its repeats are kept (upload.retire_grace_ms)
+    this.rules = new UploadRules(maxCommitAgeMs(settings));
   }
 
-  /** What a commit did: the file's row after it, and whether it completed the upload. */
-  record Outcome(JsonObject resource, boolean completed) {
+  /**
+   * The longest time (ms) from the first asking of a commit to its decision: the smaller of
+   * {@code upload.commit_timeout_ms} (the asker waits no longer; a repeat is a new commit) and
+   * {@code upload.retire_grace_ms}. A commit decided later is refused with 409 and changes nothing.
+   */
+  public static long maxCommitAgeMs(SessionSettings settings) {
+    return Math.min(settings.timeoutMs(), settings.retireGraceMs());
+  }
+
+  /**
+   * What a commit did: the file's row after it, whether it completed the upload, and whether the file
+   * is complete with no upload in progress after it (a re-send to a complete file: nothing more for
+   * its session to order).
+   */
+  record Outcome(JsonObject resource, boolean completed, boolean settled) {
   }
 
   /**
@@ -54,12 +69,16 @@ public final class Commits {
    * {@code askedAt} (epoch ms), and answers the resource as the upload stands after it. Refusals fail
    * with {@link UploadException} (nothing changed); a COMMIT the database did not confirm fails with
    * {@link OutcomeUnknown}; other failures are the database's.
+   *
+   * @param again an earlier COMMIT of {@code c} was not confirmed: it may have created the file, so its
+   *              row is locked and read first (the commit id then answers the file as it stands,
+   *              instead of a second insert failing on the primary key)
    */
-  Future<Outcome> commitNew(ChunkCommit c, long askedAt) {
+  Future<Outcome> commitNew(ChunkCommit c, long askedAt, boolean again) {
     if (!c.create()) {
       throw new IllegalArgumentException("only the upload of a new file id is committed without its session");
     }
-    return commit(c, askedAt, null);
+    return commit(c, askedAt, again ? conn -> Future.succeededFuture() : null);
   }
 
   /**
@@ -73,7 +92,6 @@ public final class Commits {
    * @param guard the epoch check; null for {@link #commitNew} (no guard, no row to lock)
    */
   Future<Outcome> commit(ChunkCommit c, long askedAt, Function<SqlConnection, Future<Void>> guard) {
-    long now = System.currentTimeMillis();
     UUID fileId = c.fileId();
     UploadRules.Accepted[] accepted = {null};
     boolean[] hadContent = {false};
@@ -83,6 +101,9 @@ public final class Commits {
               return state(conn, f, c);
             })
             .compose(state -> {
+              // the time of the decision, after the row lock was granted: a commit is decided at most
+              // its maximum age after it was first asked (the orphan scan's bound relies on it)
+              long now = System.currentTimeMillis();
               UploadRules.Decision d = rules.commit(state, c, askedAt, now);
               if (d instanceof UploadRules.Refused r) {
                 return Future.failedFuture(r.exception());
@@ -112,7 +133,7 @@ public final class Commits {
                   InternalBus.of(vertx).options());
             }
           }
-          return new Outcome(resource, accepted[0].completed());
+          return new Outcome(resource, accepted[0].completed(), f.complete() && f.uploadGeneration() == null);
         });
   }
 

@@ -64,7 +64,7 @@ public final class SessionOwners {
   private long timer = -1;
   private long lastRefreshNanos;
   private boolean refreshing;
-  private boolean leased;
+  private volatile boolean leased;
   /** Why this node may not take sessions now (no majority at the last refresh), or null. */
   private volatile String minority;
 
@@ -151,12 +151,13 @@ public final class SessionOwners {
    * still run it (a live member with a valid lease). The row is created, or taken over when it names
    * this node (a session of this node that stopped), a node that is not a live member, or a node
    * without a valid lease. Waits for a transaction of the current owner that holds the row lock.
+   * Fails with {@link NotInMajorityException} (nothing asked of the database) while this node sees
+   * no majority.
    */
   public Future<Long> take(UUID fileId) {
     String why = minority;
     if (why != null) {
-      return Future.failedFuture(new UploadException(503, "this node takes no upload session while " + why
-          + "; try another node"));
+      return Future.failedFuture(new NotInMajorityException(why));
     }
     String[] live = members().toArray(new String[0]);
     return pool.preparedQuery("INSERT INTO upload_sessions (file_id, owner_node, epoch)"
@@ -225,6 +226,47 @@ public final class SessionOwners {
     return info.future();
   }
 
+  /**
+   * Removes the owner rows that name nodes which are not live cluster members and hold no valid lease
+   * (a node killed, or gone while its sessions ran), so the first survivor that sees such rows removes
+   * them: called at start once the lease is written, and on every member-left event, then once more
+   * after {@code cluster.lease_ms} (a killed node's lease outlives its membership by up to that
+   * long). Only a clustered node that sees a majority and holds a valid lease does it, so a node that
+   * was frozen or cut off, and takes the others for dead, removes nothing. Rows locked by a running
+   * transaction are skipped (the next call, or a takeover, settles them). Removing a row only makes
+   * its session stale: its next transaction fails the epoch check ({@link #check}), so no write of a
+   * session can follow. Answers how many rows were removed; never fails.
+   */
+  public Future<Integer> removeDeadOwners() {
+    if (cluster == null || minority != null || !leased) {
+      return Future.succeededFuture(0);
+    }
+    String[] live = members().toArray(new String[0]);
+    return pool.preparedQuery("DELETE FROM upload_sessions u WHERE u.file_id IN (SELECT file_id FROM upload_sessions"
+            + " WHERE owner_node <> ALL($1::text[]) FOR UPDATE SKIP LOCKED)"
+            + " AND NOT EXISTS (SELECT 1 FROM nodes n WHERE n.node_id = u.owner_node AND n.lease_until > now())"
+            + " AND EXISTS (SELECT 1 FROM nodes n WHERE n.node_id = $2 AND n.lease_until > now())")
+        .execute(Tuple.tuple().addArrayOfString(live).addString(nodeId))
+        .map(rows -> {
+          if (rows.rowCount() > 0) {
+            LOG.info("removed {} upload session owner row(s) of nodes that are no longer cluster members", rows.rowCount());
+          }
+          return rows.rowCount();
+        })
+        .recover(err -> {
+          LOG.warn("owner rows of departed nodes not removed: {}", err.getMessage());
+          return Future.succeededFuture(0);
+        });
+  }
+
+  /** A member left: {@link #removeDeadOwners} now and once its lease has surely lapsed. Thread-safe. */
+  public void memberLeft() {
+    vertx.runOnContext(v -> {
+      removeDeadOwners();
+      vertx.setTimer(leaseMs + 250, t -> removeDeadOwners());
+    });
+  }
+
   /** Removes the owner row of a session that stops, if it is still the one of {@code epoch}. */
   public Future<Void> release(UUID fileId, long epoch) {
     return pool.preparedQuery("DELETE FROM upload_sessions WHERE file_id = $1 AND owner_node = $2 AND epoch = $3")
@@ -260,9 +302,9 @@ public final class SessionOwners {
           int live = members().size();
           lastRefreshNanos = System.nanoTime();
           String noMajority = majority && live * 2L < validLeases
-              ? "it sees " + live + " cluster member(s) of " + validLeases + " leased nodes (no majority)" : null;
+              ? "it sees " + live + " cluster member(s) of " + validLeases + " leased nodes" : null;
           if (noMajority != null && minority == null) {
-            LOG.warn("node {}: {}: it stops its sessions and takes none until it sees a majority again", nodeId, noMajority);
+            LOG.warn("node {}: no majority ({}): it stops its sessions and takes none until it sees a majority again", nodeId, noMajority);
           } else if (noMajority == null && minority != null) {
             LOG.info("node {} sees a majority of the leased nodes again", nodeId);
           }
@@ -270,7 +312,7 @@ public final class SessionOwners {
           if (leased && !Boolean.TRUE.equals(valid)) {
             fence.accept("its node lease had lapsed");
           } else if (noMajority != null) {
-            fence.accept(noMajority);
+            fence.accept("no majority: " + noMajority);
           }
           leased = true;
           return (Void) null;

@@ -25,8 +25,9 @@ import java.util.UUID;
  *       else 404; a file of another company is 404;</li>
  *   <li>a commit whose id is already recorded (a retried delivery) changes nothing and is answered
  *       with the file as it stands;</li>
- *   <li>a commit that waited longer than the retire grace for its session is 409: by then the
- *       superseded copy that would recognise it may be gone;</li>
+ *   <li>a commit that waited longer than its maximum age for its session (the smaller of
+ *       {@code upload.commit_timeout_ms}, after which its asker no longer waits, and the retire grace,
+ *       after which the superseded copy that would recognise it may be gone) is 409;</li>
  *   <li>on a complete file with no upload in progress, a chunk identical to the live one (number,
  *       size, SHA-256, count) changes nothing: its new copy goes straight to the retired list (so a
  *       repeated delivery is still recognised by its commit id) and its object is removed after the
@@ -39,7 +40,10 @@ import java.util.UUID;
  *       the grace;</li>
  *   <li>stored bytes above total_size are 400; the upload completes exactly when every chunk
  *       1..total_chunks is stored, and then the stored total must equal total_size (else 400 and
- *       this chunk is not kept); completion makes the generation live and retires every other.</li>
+ *       this chunk is not kept); completion makes the generation live and retires every other;</li>
+ *   <li>an append at a byte offset (a tus PATCH, {@link ChunkCommit#offset}) is 409 unless the upload
+ *       in progress holds exactly that many bytes, in the chunks numbered before it (so of two
+ *       appends at one offset, the first committed wins and the other leaves nothing).</li>
  * </ol>
  * A refusal changes nothing. No object is deleted at once: what is no longer wanted is retired.
  * Generation numbers come from the file's counter of the highest generation ever handed out, so
@@ -207,6 +211,15 @@ public final class UploadRules {
     Long givenSize = c.whole() ? Long.valueOf(c.size()) : c.totalSize();
     if (recordedSize != null && givenSize != null && !recordedSize.equals(givenSize)) {
       return new Refused(400, "total_size " + givenSize + " contradicts the recorded " + recordedSize);
+    }
+    if (c.offset() != null) { // an append at a byte offset: it must follow exactly what is stored
+      List<CommittedChunk> stored = fresh ? List.of() : state.chunksOf(gen);
+      long storedBytes = stored.stream().mapToLong(CommittedChunk::size).sum();
+      if (storedBytes != c.offset() || stored.size() != c.chunkNumber() - 1
+          || stored.stream().anyMatch(x -> x.chunkNumber() >= c.chunkNumber())) {
+        return new Refused(409, "Upload-Offset " + c.offset() + " does not match the upload's offset "
+            + storedBytes + "; ask HEAD for the offset and send the rest from there");
+      }
     }
     Integer totalChunks = recordedChunks != null ? recordedChunks : givenChunks;
     Long totalSize = recordedSize != null ? recordedSize : givenSize;

@@ -25,7 +25,7 @@ import java.util.UUID;
 
 /**
  * The upload session of one file: the actor that alone accepts its chunks, decides that its upload
- * is complete, switches an overwrite live, and deletes it (DESIGN.md, "The actor owns the state").
+ * is complete, switches an overwrite live, and deletes it (docs/architecture.md, "The actor owns the state, PostgreSQL guards it").
  *
  * <p>It listens on {@code files.upload.<file_id>} of its own node only (a local consumer: other
  * nodes reach it through {@link UploadSessions}, which routes by the owner row) and handles one
@@ -47,7 +47,8 @@ import java.util.UUID;
  * out the decision in one transaction ({@link Commits}).
  * Refusals fail the message with the HTTP status as code (400, 403, 404, 409), database failures with
  * 503, and a commit whose COMMIT the database did not confirm with {@link UploadSessions#OUTCOME_UNKNOWN}.
- * The session stops after its upload completes, after init or delete, or after {@code idleMs}
+ * The session stops after its upload completes, after answering a chunk re-sent to a complete file
+ * (no upload in progress), after init or delete, or after {@code idleMs}
  * without a message; then it removes its owner row (if its epoch is still the row's).
  */
 public final class UploadSessionVerticle extends VerticleBase {
@@ -177,7 +178,7 @@ public final class UploadSessionVerticle extends VerticleBase {
    */
   private Future<JsonObject> commit(ChunkCommit c, long askedAt) {
     return commits.commit(c, askedAt, this::guard).map(o -> {
-      if (o.completed()) {
+      if (o.completed() || o.settled()) { // complete, nothing in progress: the session ends after its answer
         closing = true;
       }
       return o.resource();

@@ -37,10 +37,20 @@ import java.util.concurrent.ConcurrentHashMap;
  * flight to a member Hazelcast reports removed or whose process is found gone (its event-bus port
  * refuses connections: probed after {@value #PROBE_AFTER_MS} ms without an answer; such a question
  * fails at once, without waiting for its timeout) is asked again after looking the owner up again
- * (a gone owner's session is taken over), until {@code upload.commit_timeout_ms} has elapsed;
- * then it fails with {@link SessionTimeoutException}. Every session action is idempotent (commits
- * carry a commit id), so asking again after an unknown outcome is safe. Answers are the API resource
- * JSON; refusals fail with {@link UploadException}.
+ * (a gone owner's session is taken over), until {@code upload.commit_timeout_ms} has elapsed.
+ * Every session action is idempotent (commits carry a commit id), so asking again after an unknown
+ * outcome is safe. Answers are the API resource JSON. Failures are of two kinds:
+ * <ul>
+ *   <li>definite, nothing was changed ({@link UploadException#mayHaveBeenRecorded()} false): a
+ *       refusal of the rules (4xx), a session's rollback (503), no majority on this node
+ *       ({@link NotInMajorityException}), a full mailbox ({@link SessionBusyException}), a failure
+ *       before any question was sent;</li>
+ *   <li>outcome unknown, once an attempt may have taken effect (no answer in time, the owner's node
+ *       left or was found gone, a COMMIT not confirmed): every later failure is
+ *       {@link OutcomeUnknownException} (503; at the deadline {@link SessionTimeoutException}), or a
+ *       refusal marked {@link UploadException#mayHaveBeenRecorded()}: the caller must keep the
+ *       chunk's object.</li>
+ * </ul>
  *
  * <p>A session's mailbox is bounded: while {@code upload.session_queue} questions of one file wait
  * for their answers on this node, another is refused before it is sent ({@link SessionBusyException}, 503).
@@ -132,6 +142,9 @@ public final class UploadSessions {
           msg.reply(ar.result());
         } else if (ar.cause() instanceof ReplyException re && re.failureType() == ReplyFailure.RECIPIENT_FAILURE) {
           msg.fail(re.failureCode(), re.getMessage());
+        } else if (ar.cause() instanceof ReplyException re && re.failureType() == ReplyFailure.TIMEOUT) {
+          // the session has the question and did not answer in time: it may still act on it
+          msg.fail(OUTCOME_UNKNOWN, "the upload session of file " + fileId + " did not answer in time");
         } else if (ar.cause() instanceof UploadException ue) {
           msg.fail(ue.status(), ue.getMessage());
         } else {
@@ -149,7 +162,8 @@ public final class UploadSessions {
 
   /**
    * A cluster member left (Hazelcast): the questions in flight to it are asked again at once, without
-   * waiting for their send timeout. Thread-safe.
+   * waiting for their send timeout, and the owner rows naming nodes that are no longer members are
+   * removed ({@link SessionOwners#removeDeadOwners}). Thread-safe.
    */
   public void memberLeft(String nodeId) {
     Set<Promise<JsonObject>> waiting = inFlight.remove(nodeId);
@@ -158,6 +172,8 @@ public final class UploadSessions {
         p.tryFail(new ReplyException(ReplyFailure.NO_HANDLERS, "cluster member " + nodeId + " left"));
       }
     }
+    // the departed node's owner rows go with it (a takeover would replace them one file at a time)
+    owners.memberLeft();
   }
 
   /**
@@ -220,15 +236,22 @@ public final class UploadSessions {
   }
 
   private Future<JsonObject> commitNew(ChunkCommit commit, long askedAt, int attemptsLeft) {
-    return commits.commitNew(commit, askedAt).map(Commits.Outcome::resource).recover(err -> {
-      if (err instanceof UploadException) {
-        return Future.failedFuture(err);
-      }
+    boolean uncertain = attemptsLeft < ATTEMPTS; // an earlier COMMIT was not confirmed: it may have been made
+    return commits.commitNew(commit, askedAt, uncertain).map(Commits.Outcome::resource).recover(err -> {
       if (err instanceof Commits.OutcomeUnknown) {
-        LOG.error("file {}: commit outcome unknown{}", commit.fileId(), attemptsLeft > 1 ? ", asking again" : "", err.getCause());
+        LOG.warn("file {}: the database did not confirm the commit{}: {}", commit.fileId(),
+            attemptsLeft > 1 ? ", asking again" : "", String.valueOf(err.getCause()));
         return attemptsLeft > 1 ? commitNew(commit, askedAt, attemptsLeft - 1)
-            : Future.failedFuture(new SessionTimeoutException("the change to file " + commit.fileId()
-                + " was not confirmed by the database; it may have been made"));
+            : Future.failedFuture(new OutcomeUnknownException("the database did not confirm the upload of file "
+                + commit.fileId()));
+      }
+      if (err instanceof UploadException ue) {
+        return Future.failedFuture(uncertain ? new UploadException(ue.status(), ue.getMessage(), true) : ue);
+      }
+      if (uncertain) {
+        LOG.warn("file {}: the upload could not be confirmed: {}", commit.fileId(), err.toString());
+        return Future.failedFuture(new OutcomeUnknownException("the database did not confirm the upload of file "
+            + commit.fileId()));
       }
       if (dev.files.db.DatabaseBusy.is(err)) { // nothing was asked of PostgreSQL: overload, not an outage
         return Future.failedFuture(new DatabaseBusyException());
@@ -285,7 +308,7 @@ public final class UploadSessions {
           + maxAsking + " requests waiting; try again shortly"));
     }
     long deadline = System.currentTimeMillis() + settings.timeoutMs();
-    return ask(fileId, msg, deadline, ATTEMPTS, 0, false).andThen(ar -> done(fileId));
+    return ask(fileId, msg, deadline, ATTEMPTS, 0, false, null).andThen(ar -> done(fileId));
   }
 
   private void done(UUID fileId) {
@@ -299,12 +322,15 @@ public final class UploadSessions {
    * delete then answered 404 was that earlier attempt's work, and is answered as done.
    */
   private Future<JsonObject> ask(UUID fileId, JsonObject msg, long deadline, int unknownLeft, int tries,
-                                 boolean uncertain) {
+                                 boolean uncertain, String last) {
     long remaining = deadline - System.currentTimeMillis();
     if (remaining <= 0) {
       LOG.warn("upload session of file {} did not answer within upload.commit_timeout_ms", fileId);
-      return Future.failedFuture(new SessionTimeoutException("the upload session of file " + fileId
-          + " did not answer in time; the change may still take effect"));
+      return Future.failedFuture(uncertain
+          ? new SessionTimeoutException(what(fileId, msg) + ": the upload session did not answer in time"
+              + (last == null ? "" : " (last: " + last + ")"))
+          : new UploadException(503, "the upload session of file " + fileId + " could not be reached in time"
+              + (last == null ? "" : " (last: " + last + ")") + "; nothing was changed; try again"));
     }
     return route(fileId)
         .compose(node -> node.equals(owners.nodeId()) ? local(fileId, msg, remaining)
@@ -313,9 +339,8 @@ public final class UploadSessions {
           if (err instanceof ReplyException re && re.failureType() == ReplyFailure.RECIPIENT_FAILURE
               && re.failureCode() == OUTCOME_UNKNOWN) {
             return "commit".equals(msg.getString("action")) && unknownLeft > 1
-                ? ask(fileId, msg, deadline, unknownLeft - 1, tries + 1, true)
-                : Future.failedFuture(new SessionTimeoutException("the change to file " + fileId
-                    + " was not confirmed by the database; it may have been made"));
+                ? ask(fileId, msg, deadline, unknownLeft - 1, tries + 1, true, re.getMessage())
+                : Future.failedFuture(new OutcomeUnknownException(what(fileId, msg) + ": " + re.getMessage()));
           }
           boolean again = err instanceof Moved
               || err instanceof ReplyException re && (re.failureType() != ReplyFailure.RECIPIENT_FAILURE
@@ -327,23 +352,47 @@ public final class UploadSessions {
               LOG.debug("upload session of file {}: {}; looking its owner up again", fileId, err.getMessage());
             }
             long pause = Math.min(200, 10L * (1L << Math.min(tries, 5)));
+            // no answer (a timeout; the node left or is gone): the question may have been delivered and acted on
             boolean mayHaveRun = uncertain || err instanceof ReplyException re && re.failureType() != ReplyFailure.RECIPIENT_FAILURE;
-            return after(pause).compose(v -> ask(fileId, msg, deadline, unknownLeft, tries + 1, mayHaveRun));
+            return after(pause).compose(v -> ask(fileId, msg, deadline, unknownLeft, tries + 1, mayHaveRun, err.getMessage()));
           }
           if (uncertain && "delete".equals(msg.getString("action")) && err instanceof ReplyException re
               && re.failureCode() == 404) {
             return Future.succeededFuture(new JsonObject().put("status", "success"));
           }
+          UploadException failure;
           if (err instanceof ReplyException re) {
-            return Future.failedFuture(re.failureCode() == DATABASE_BUSY ? new DatabaseBusyException()
-                : new UploadException(re.failureCode(), re.getMessage()));
+            failure = re.failureCode() == DATABASE_BUSY ? new DatabaseBusyException()
+                : new UploadException(re.failureCode(), re.getMessage());
+          } else if (err instanceof UploadException ue) {
+            failure = ue;
+          } else if (uncertain) {
+            LOG.warn("upload session of file {} could not be asked again: {}", fileId, err.toString());
+            return Future.failedFuture(new OutcomeUnknownException(what(fileId, msg)
+                + ": its upload session could not be asked again (database unavailable)"));
+          } else {
+            LOG.error("upload session of file {} could not be reached", fileId, err);
+            failure = new UploadException(503, "database unavailable: the upload could not be recorded");
           }
-          if (err instanceof UploadException) {
-            return Future.failedFuture(err);
+          if (!uncertain) {
+            return Future.failedFuture(failure); // nothing was changed
           }
-          LOG.error("upload session of file {} could not be reached", fileId, err);
-          return Future.failedFuture(new UploadException(503, "database unavailable: the upload could not be recorded"));
+          // an earlier attempt may have taken effect: a refusal now says how the file stands, but
+          // the chunk may be recorded; anything else leaves the outcome unknown
+          return Future.failedFuture(failure.status() < 500
+              ? new UploadException(failure.status(), failure.getMessage(), true)
+              : new OutcomeUnknownException(what(fileId, msg) + ": " + failure.getMessage()));
         });
+  }
+
+  /** What a question asks, for messages: "the commit of chunk 3 of file …", "the deletion of file …". */
+  private static String what(UUID fileId, JsonObject msg) {
+    return switch (msg.getString("action", "")) {
+      case "commit" -> "the commit of chunk " + msg.getValue("chunk_number") + " of file " + fileId;
+      case "delete" -> "the deletion of file " + fileId;
+      case "init" -> "the creation of file " + fileId;
+      default -> "the change to file " + fileId;
+    };
   }
 
   private Future<Void> after(long ms) {
@@ -384,7 +433,13 @@ public final class UploadSessions {
     Set<Promise<JsonObject>> waiting = inFlight.computeIfAbsent(node, k -> ConcurrentHashMap.newKeySet());
     waiting.add(answer);
     vertx.eventBus().<JsonObject>request(Addresses.nodeSessions(node), msg.copy().put("file_id", fileId.toString()),
-        InternalBus.of(vertx).options().setSendTimeout(timeoutMs)).map(Message::body).onComplete(answer);
+        InternalBus.of(vertx).options().setSendTimeout(timeoutMs)).map(Message::body).onComplete(ar -> {
+          // the question may already have been failed (the node left, or its process was found gone)
+          if (!(ar.succeeded() ? answer.tryComplete(ar.result()) : answer.tryFail(ar.cause()))) {
+            LOG.debug("upload session of file {}: a late {} from node {} ignored", fileId,
+                ar.succeeded() ? "answer" : "failure (" + ar.cause().getMessage() + ")", node);
+          }
+        });
     if (!owners.members().contains(node)) { // left between the look-up and the registration
       answer.tryFail(new ReplyException(ReplyFailure.NO_HANDLERS, "cluster member " + node + " left"));
     }
@@ -408,14 +463,33 @@ public final class UploadSessions {
     if (closing) {
       return Future.failedFuture(new Moved("this node is stopping: it takes no upload session of file " + fileId));
     }
-    return running.computeIfAbsent(fileId, id -> {
-      Future<String> deployed = owners.take(id).compose(epoch -> epoch == null
-          ? Future.failedFuture(new Moved("the upload session of file " + id + " runs on another node"))
-          : vertx.deployVerticle(new UploadSessionVerticle(id, files, store, dataKeys, this, settings, commits,
+    Future<String> known = running.get(fileId);
+    if (known != null) {
+      return known;
+    }
+    // Registered before the take is asked: a take that fails at once (no majority) completes the
+    // promise outside the map's update, and the entry is removed before the failure is seen.
+    Promise<String> starting = Promise.promise();
+    Future<String> raced = running.putIfAbsent(fileId, starting.future());
+    if (raced != null) {
+      return raced;
+    }
+    Future<String> deployed;
+    try {
+      deployed = owners.take(fileId).compose(epoch -> epoch == null
+          ? Future.failedFuture(new Moved("the upload session of file " + fileId + " runs on another node"))
+          : vertx.deployVerticle(new UploadSessionVerticle(fileId, files, store, dataKeys, this, settings, commits,
               owners, epoch)));
-      deployed.onFailure(err -> running.remove(id, deployed));
-      return deployed;
+    } catch (RuntimeException e) {
+      deployed = Future.failedFuture(e);
+    }
+    deployed.onComplete(ar -> {
+      if (ar.failed()) {
+        running.remove(fileId, starting.future());
+      }
+      starting.handle(ar);
     });
+    return starting.future();
   }
 
   /** Called by a session that stops: the next question for the file looks its owner up again. */

@@ -28,7 +28,8 @@ import java.util.UUID;
  * the objects of retired chunks whose grace has ended, and asks again for thumbnails still waiting
  * after {@code thumbnails.retry_after_ms}. Every {@code upload.orphan_scan_interval_ms} it also
  * pages through the store's listing ({@code storage.list_page_size} keys a page, never the whole
- * listing in memory) and removes old objects no row refers to.
+ * listing in memory) and removes objects no row refers to that are older than the longest possible
+ * commit ({@link #orphanAgeMs}).
  *
  * <p>In a cluster one node sweeps at a time: a pass runs only while it holds the PostgreSQL advisory
  * lock {@link #SWEEP_LOCK} ({@code pg_try_advisory_lock} on a connection of its own, opened for the
@@ -50,6 +51,7 @@ public final class UploadSweepVerticle extends VerticleBase {
   private final UploadSessions sessions;
   private final long thumbnailRetryMs;
   private final long orphanScanMs;
+  private final long orphanAgeMs;
   private long lastOrphanScan = System.currentTimeMillis();
   private boolean running;
   private final int pageSize;
@@ -63,9 +65,11 @@ public final class UploadSweepVerticle extends VerticleBase {
    * @param orphanScanMs     how often the whole store is scanned for objects no row refers to (ms)
    * @param pageSize         keys per listing page of the orphan scan (1 to 1000)
    * @param lockDb           the database ({@code db.url}) the lock's own connection is opened to
+   * @param orphanAgeMs      an object no row names is removed once older than this, ms ({@link #orphanAgeMs})
    */
   public UploadSweepVerticle(FileRepository files, EncryptedObjects store, UploadSessions sessions, long thumbnailRetryMs,
-                             long orphanScanMs, int pageSize, PgConnectOptions lockDb) {
+                             long orphanScanMs, int pageSize, PgConnectOptions lockDb, long orphanAgeMs) {
+    this.orphanAgeMs = orphanAgeMs;
     this.pageSize = pageSize;
     this.lockDb = lockDb;
     this.files = files;
@@ -79,6 +83,22 @@ public final class UploadSweepVerticle extends VerticleBase {
   public Future<?> start() {
     vertx.setPeriodic(sessions.settings().sweepEveryMs(), t -> sweep());
     return Future.succeededFuture();
+  }
+
+  /**
+   * The age (ms) after which an object that no row names is an orphan: older than the longest
+   * possible commit, so no commit still running can name it. An object's time in the store is when
+   * its write ended, or (S3 multipart) began, at most {@code http.body_timeout_ms} before the commit
+   * was first asked (a whole body takes no longer; when 0, unbounded, {@code upload.expire_after_ms}
+   * stands in); a commit is decided at most {@link Commits#maxCommitAgeMs} after that, else refused;
+   * its COMMIT and the clocks of the nodes, PostgreSQL and the store get one more
+   * {@code upload.commit_timeout_ms}:
+   * {@code body_timeout + max_commit_age + commit_timeout}. Defaults: 3 600 000 + 30 000 + 30 000 ms
+   * (61 min).
+   */
+  public static long orphanAgeMs(long bodyTimeoutMs, long expireAfterMs, SessionSettings settings) {
+    long body = bodyTimeoutMs > 0 ? bodyTimeoutMs : expireAfterMs;
+    return body + Commits.maxCommitAgeMs(settings) + settings.timeoutMs();
   }
 
   /**
@@ -183,6 +203,6 @@ public final class UploadSweepVerticle extends VerticleBase {
           }
           return (Void) null;
         })
-        .compose(v -> now - lastOrphanScan >= orphanScanMs ? scanOrphans(before) : Future.<Void>succeededFuture());
+        .compose(v -> now - lastOrphanScan >= orphanScanMs ? scanOrphans(now - orphanAgeMs) : Future.<Void>succeededFuture());
   }
 }
