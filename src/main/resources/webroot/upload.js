@@ -13,8 +13,23 @@
 
   $('api').value = location.origin + '/internal/services/files/v1';
   const fragment = new URLSearchParams(location.hash.slice(1));
-  for (const name of ['token', 'company', 'api']) {
+  for (const name of ['token', 'company']) {
     if (fragment.get(name)) $(name).value = fragment.get(name);
+  }
+  // A link may name another API (#api=) only on an origin the operator listed (page.api_origins, the
+  // files-api-origins meta): a crafted link must not send the token to a server of its choosing.
+  const listed = (document.querySelector('meta[name="files-api-origins"]')?.content || '').split(/\s+/).filter(Boolean);
+  const allowedOrigins = new Set([location.origin, ...listed.map((o) => o.toLowerCase())]);
+  let refusedApi = null;
+  if (fragment.get('api')) {
+    let origin = null;
+    try {
+      origin = new URL(fragment.get('api')).origin;
+    } catch (e) {
+      origin = null;
+    }
+    if (origin && allowedOrigins.has(origin.toLowerCase())) $('api').value = fragment.get('api');
+    else refusedApi = fragment.get('api');
   }
   if (location.hash) history.replaceState(null, '', location.pathname + location.search); // the token leaves the address bar
 
@@ -53,6 +68,10 @@
   function showMessage(text) {
     $('message').textContent = text;
     $('message').hidden = !text;
+  }
+  if (refusedApi) {
+    showMessage('The link names the API ' + refusedApi + ', which this page may not call (the operator lists the '
+      + 'origins it may in page.api_origins); it uses ' + $('api').value + ' instead.');
   }
 
   // ---- words for errors ------------------------------------------------------------------------

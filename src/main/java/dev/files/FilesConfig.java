@@ -71,6 +71,8 @@ public final class FilesConfig {
       Map.entry("cluster.session_send_timeout_ms", new long[]{1, 600_000}),
       Map.entry("http.instances", new long[]{1, 256}),
       Map.entry("http.drain_timeout_ms", new long[]{0, 3_600_000}),
+      Map.entry("http.header_timeout_ms", new long[]{0, 3_600_000}),
+      Map.entry("http.max_connections_per_address", new long[]{0, 1_000_000}),
       Map.entry("db.pool_size", new long[]{1, 1000}),
       Map.entry("storage.io_threads", new long[]{1, 1024}),
       Map.entry("storage.list_page_size", new long[]{1, 1000}),

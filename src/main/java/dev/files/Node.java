@@ -34,6 +34,10 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
+import io.micrometer.core.instrument.Tag;
+import io.micrometer.core.instrument.Tags;
+import io.vertx.core.spi.observability.HttpRequest;
+import io.vertx.micrometer.Label;
 import io.vertx.micrometer.MicrometerMetricsFactory;
 import io.vertx.micrometer.MicrometerMetricsOptions;
 import io.vertx.micrometer.VertxPrometheusOptions;
@@ -98,9 +102,11 @@ public final class Node {
   public static Future<Node> start(FilesConfig config) {
     DataKeys dataKeys;
     List<String> corsOrigins;
+    List<String> pageOrigins;
     try {
       TokenVerifier.options(config); // refuse to start without a JWT key, before touching anything
       corsOrigins = Cors.origins(config.list("http.cors.origins"));
+      pageOrigins = HttpVerticle.pageOrigins(config.list("page.api_origins"));
       dataKeys = DataKeys.create(config.string("encryption.master_key"), config.string("encryption.master_key_id"),
           config.string("encryption.previous_keys"), config.flag("encryption.null_cipher"));
     } catch (IllegalStateException e) {
@@ -113,7 +119,13 @@ public final class Node {
     VertxOptions options = new VertxOptions();
     if (metrics.registry() != null) {
       // a registry name of its own: nodes sharing a JVM (tests) do not share Vert.x's metrics
+      // the HTTP method label is made from a closed set before any meter is looked up (ServiceMetrics.method):
+      // Vert.x's own label would key a lookup cache entry per made-up method
+      java.util.function.Function<HttpRequest, Iterable<Tag>> method =
+          req -> Tags.of("method", ServiceMetrics.method(req.method() == null ? null : req.method().name()));
       options.setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true).setJvmMetricsEnabled(true)
+          .setLabels(java.util.EnumSet.of(Label.HTTP_CODE, Label.POOL_TYPE, Label.POOL_NAME, Label.EB_SIDE))
+          .setServerRequestTagsProvider(method).setClientRequestTagsProvider(method)
           .setRegistryName("files-" + java.util.UUID.randomUUID())
           .setPrometheusOptions(new VertxPrometheusOptions().setEnabled(true)));
     }
@@ -206,7 +218,11 @@ public final class Node {
                       config.number("upload.expire_after_ms"), sessions.settings()))))
               .compose(v -> thumbnails == null ? Future.succeededFuture() : vx.deployVerticle(thumbnails))
               .compose(v -> vx.deployVerticle(() -> new HttpVerticle(services, ops),
-                  new DeploymentOptions().setInstances((int) Math.max(1, config.number("http.instances"))))
+                  new DeploymentOptions().setInstances((int) Math.max(1, config.number("http.instances")))
+                      .setConfig(new io.vertx.core.json.JsonObject()
+                          .put("header_timeout_ms", config.number("http.header_timeout_ms"))
+                          .put("max_connections_per_address", (int) config.number("http.max_connections_per_address"))
+                          .put("page_api_origins", new io.vertx.core.json.JsonArray(pageOrigins))))
                   .recover(err -> Future.failedFuture(listenFailure(config, err))))
               .compose(v -> vx.deployVerticle(new FilesApiVerticle(new FilesApiVerticle.Services(files, store, dataKeys,
                   sessions, verifier, membership, signer, edgeUrl(config, ops), Math.min(

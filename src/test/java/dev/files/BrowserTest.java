@@ -79,7 +79,8 @@ class BrowserTest {
     assumeTrue(Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER),
         "Chromium is not installed (apt-get install chromium chromium-driver; scripts/test does it as root): browser tests skipped");
     otherPort = TestNode.freePort();
-    node = TestNode.start(Map.of("http.cors.origins", "http://127.0.0.1:" + otherPort));
+    node = TestNode.start(Map.of("http.cors.origins", "http://127.0.0.1:" + otherPort,
+        "page.api_origins", "http://127.0.0.1:" + otherPort));
     other = HttpServer.create(new InetSocketAddress("127.0.0.1", otherPort), 0);
     other.createContext("/", exchange -> {
       String path = exchange.getRequestURI().getPath();
@@ -92,6 +93,10 @@ class BrowserTest {
         String name = path.equals("/upload/") ? "index.html" : path.substring("/upload/".length());
         try (InputStream in = BrowserTest.class.getClassLoader().getResourceAsStream("webroot/" + name)) {
           body = in == null ? null : in.readAllBytes();
+        }
+        if (body != null && name.equals("index.html")) { // served elsewhere, the page lists the node's origin itself
+          body = new String(body, StandardCharsets.UTF_8).replace("<meta name=\"files-api-origins\" content=\"\">",
+              "<meta name=\"files-api-origins\" content=\"http://127.0.0.1:" + node.port + "\">").getBytes(StandardCharsets.UTF_8);
         }
         type = name.endsWith(".js") ? "text/javascript" : name.endsWith(".css") ? "text/css" : "text/html; charset=utf-8";
       } else {
@@ -354,6 +359,31 @@ class BrowserTest {
     waitUpTo(60).until(d -> "error".equals(state("cross.png")));
     assertThat(row("cross.png").findElement(By.cssSelector(".error")).getText())
         .contains("could not be reached", "http://localhost:" + otherPort, "http.cors.origins");
+  }
+
+  /** The node's page takes {@code #api=} only on the origins of {@code page.api_origins}, and its CSP says the same. */
+  @Test
+  void thePageTakesAnApiFromALinkOnlyOnListedOrigins() throws Exception {
+    String own = node.api();
+    String crafted = "http://localhost:" + otherPort + "/internal/services/files/v1";
+    driver.get(nodeOrigin() + "/" + fragment(crafted));
+    waitUpTo(30).until(d -> "complete".equals(((JavascriptExecutor) d).executeScript("return document.readyState")));
+    assertThat(driver.findElement(By.id("api")).getDomProperty("value")).isEqualTo(own);
+    assertThat(driver.findElement(By.id("message")).getText()).contains(crafted, "page.api_origins", own);
+    assertThat(driver.findElement(By.id("token")).getDomProperty("value")).isEqualTo(token);
+
+    String listed = "http://127.0.0.1:" + otherPort + "/internal/services/files/v1";
+    driver.get(nodeOrigin() + "/index.html" + fragment(listed));
+    waitUpTo(30).until(d -> "complete".equals(((JavascriptExecutor) d).executeScript("return document.readyState")));
+    assertThat(driver.findElement(By.id("api")).getDomProperty("value")).isEqualTo(listed);
+
+    java.net.http.HttpResponse<String> page = Api.CLIENT.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(nodeOrigin() + "/"))
+        .GET().build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+    String csp = page.headers().firstValue("Content-Security-Policy").orElseThrow();
+    assertThat(csp).contains("connect-src 'self' http://127.0.0.1:" + otherPort + ";")
+        .contains("img-src 'self' blob: data: http://127.0.0.1:" + otherPort + ";")
+        .doesNotContain("http: ").doesNotContain("https:");
+    assertThat(page.body()).contains("<meta name=\"files-api-origins\" content=\"http://127.0.0.1:" + otherPort + "\">");
   }
 
   /** A page of another origin that calls the API with fetch, and writes what it saw as JSON into #result. */

@@ -372,4 +372,25 @@ class FilesApiClusterTest {
     assertThatThrownBy(() -> await(bus.request(Addresses.API, get, new DeliveryOptions().addHeader("action", "get"))))
         .hasMessageContaining("authorization");
   }
+
+  @Test
+  void aCreateWithAContentStringBeyondTheDecoderIs413AndLeavesNothing() throws Exception {
+    long filesBefore = Db.count(a.dbName, "SELECT count(*) FROM files");
+    // over Jackson's 20,000,000-character limit on one string: the receiving node cannot decode the message
+    String huge = "A".repeat(20_000_004);
+    FilesApi asApp = FilesApi.proxy(sibling, appToken);
+    long started = System.nanoTime();
+    Future<JsonObject> call = asApp.create(company.toString(), "huge.bin", null, huge);
+    int code = code(call);
+    System.out.println("create with a 20,000,004-character content: failure code " + code + " after "
+        + (System.nanoTime() - started) / 1_000_000 + " ms");
+    assertThat(code).isEqualTo(413);
+    assertThat(dev.files.api.FilesApiFailure.of(call.cause())).isEqualTo(dev.files.api.FilesApiFailure.TOO_LARGE);
+    // the same over files.members: answered (400 or 413), never left to time out
+    DeliveryOptions asServer = new DeliveryOptions().addHeader("authorization", "Bearer " + serverToken).setSendTimeout(15_000);
+    assertThat(code(sibling.eventBus().request(Addresses.MEMBERS, new JsonObject().put("action", "add")
+        .put("company_id", company.toString()).put("user_id", UUID.randomUUID().toString()).put("role", huge), asServer)))
+        .isEqualTo(413);
+    assertThat(Db.count(a.dbName, "SELECT count(*) FROM files")).isEqualTo(filesBefore);
+  }
 }

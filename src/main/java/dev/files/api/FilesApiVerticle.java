@@ -13,6 +13,7 @@ import dev.files.http.ApiError;
 import dev.files.model.ContentTypes;
 import dev.files.model.FileNames;
 import dev.files.model.FileRecord;
+import dev.files.model.Uuids;
 import dev.files.storage.ChunkKeys;
 import dev.files.storage.ChunkSink;
 import dev.files.storage.EncryptedObjects;
@@ -94,7 +95,7 @@ public final class FilesApiVerticle extends VerticleBase {
         throw ApiError.badRequest("the action header must be one of " + String.join(", ", ACTIONS.stream().sorted().toList())
             + (action == null ? "" : ", got '" + action + "'"));
       }
-      if (!(msg.body() instanceof JsonObject body)) {
+      if (!(decodedBody(msg) instanceof JsonObject body)) {
         throw ApiError.badRequest("the body must be a JSON object");
       }
       String token = MembershipVerticle.bearer(msg.headers().get("authorization"));
@@ -244,7 +245,7 @@ public final class FilesApiVerticle extends VerticleBase {
       try {
         String[] parts = new String(Base64.getUrlDecoder().decode(cursor), StandardCharsets.UTF_8).split(":", 2);
         before = Long.parseLong(parts[0]);
-        beforeId = UUID.fromString(parts[1]);
+        beforeId = java.util.Objects.requireNonNull(Uuids.parse(parts[1]));
       } catch (RuntimeException e) {
         throw ApiError.badRequest("cursor must be the next_cursor of an earlier page");
       }
@@ -261,17 +262,35 @@ public final class FilesApiVerticle extends VerticleBase {
     });
   }
 
+  /**
+   * The body of {@code msg}, decoded (a message from another node is decoded on first access).
+   *
+   * @throws ApiError 413 when the JSON holds a value beyond the decoder's limits (Jackson's
+   *     {@code StreamReadConstraints}: a string over 20,000,000 characters, e.g. a {@code create} content far
+   *     over {@link FilesApi#MAX_CREATE_BYTES}); 400 when it is not JSON at all
+   */
+  public static Object decodedBody(Message<?> msg) {
+    try {
+      return msg.body();
+    } catch (RuntimeException e) {
+      for (Throwable x = e; x != null; x = x.getCause()) {
+        if (x.getClass().getSimpleName().equals("StreamConstraintsException")) {
+          throw new ApiError(413, "the message exceeds the limits of the service (content at most "
+              + MAX_CREATE_BYTES + " bytes)");
+        }
+      }
+      throw ApiError.badRequest("the body must be a JSON object");
+    }
+  }
+
   /** A UUID field; 400 when missing or malformed. */
   private static UUID uuid(JsonObject body, String name) {
     Object raw = body.getValue(name);
-    if (raw instanceof String str && str.length() == 36) {
-      try {
-        return UUID.fromString(str);
-      } catch (IllegalArgumentException ignored) {
-        // falls through to the 400
-      }
+    UUID id = Uuids.parse(raw);
+    if (id == null) {
+      throw ApiError.badRequest(name + " must be a UUID string (8-4-4-4-12 hex digits)" + (raw == null ? " (missing)" : ""));
     }
-    throw ApiError.badRequest(name + " must be a UUID string" + (raw == null ? " (missing)" : ""));
+    return id;
   }
 
   /** A string field; 400 when of another type, or missing and required. */
@@ -287,9 +306,14 @@ public final class FilesApiVerticle extends VerticleBase {
   }
 
   /** Answers a failure with the HTTP status of the same call; 5xx causes are logged under a request id. */
-  private static void fail(Message<Object> msg, String action, Throwable err) {
+  private void fail(Message<Object> msg, String action, Throwable err) {
     int code;
     String message = err.getMessage();
+    if (err instanceof dev.files.upload.DatabaseBusyException || dev.files.db.DatabaseBusy.is(err)) {
+      dev.files.db.DatabaseBusy.refused(vertx, "files.api " + action); // overload: counted, logged now and then
+      msg.fail(503, dev.files.db.DatabaseBusy.MESSAGE);
+      return;
+    }
     if (err instanceof ApiError e) {
       code = e.status();
     } else if (err instanceof AuthException) {

@@ -90,7 +90,8 @@ public final class Membership {
   public Future<Void> listen(Vertx vertx) {
     return vertx.eventBus().<JsonObject>consumer(Addresses.MEMBERS_CHANGED, InternalBus.of(vertx).<JsonObject>guard(msg -> {
       try {
-        invalidate(UUID.fromString(msg.body().getString("company_id")), UUID.fromString(msg.body().getString("user_id")));
+        invalidate(java.util.Objects.requireNonNull(dev.files.model.Uuids.parse(msg.body().getValue("company_id"))),
+            java.util.Objects.requireNonNull(dev.files.model.Uuids.parse(msg.body().getValue("user_id"))));
       } catch (RuntimeException e) {
         epoch.incrementAndGet();
         cache.clear();

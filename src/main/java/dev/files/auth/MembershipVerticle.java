@@ -2,6 +2,7 @@ package dev.files.auth;
 
 import dev.files.bus.Addresses;
 import dev.files.db.FileRepository;
+import dev.files.model.Uuids;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.Message;
@@ -58,22 +59,27 @@ public final class MembershipVerticle extends VerticleBase {
   }
 
   private void act(Message<Object> msg) {
-    if (!(msg.body() instanceof JsonObject body)) {
+    Object decoded;
+    try {
+      decoded = dev.files.api.FilesApiVerticle.decodedBody(msg);
+    } catch (dev.files.http.ApiError e) {
+      msg.fail(e.status(), e.getMessage());
+      return;
+    }
+    if (!(decoded instanceof JsonObject body)) {
       msg.fail(400, "the body must be a JSON object");
       return;
     }
-    UUID company;
-    UUID user;
-    try {
-      company = UUID.fromString((String) body.getValue("company_id"));
-      user = UUID.fromString((String) body.getValue("user_id"));
-    } catch (RuntimeException e) {
-      msg.fail(400, "company_id and user_id must be UUIDs");
+    UUID company = Uuids.parse(body.getValue("company_id"));
+    UUID user = Uuids.parse(body.getValue("user_id"));
+    if (company == null || user == null) {
+      msg.fail(400, "company_id and user_id must be UUIDs (8-4-4-4-12 hex digits)");
       return;
     }
     Object rawRole = body.getValue("role");
-    if (rawRole != null && (!(rawRole instanceof String r) || r.isBlank() || r.length() > MAX_ROLE)) {
-      msg.fail(400, "role must be a non-empty string of at most " + MAX_ROLE + " characters");
+    if (rawRole != null && (!(rawRole instanceof String r) || r.isBlank() || r.length() > MAX_ROLE
+        || !dev.files.model.Texts.storable(r))) {
+      msg.fail(400, "role must be a non-empty string of at most " + MAX_ROLE + " characters, without control characters");
       return;
     }
     String role = (String) rawRole;
@@ -96,6 +102,11 @@ public final class MembershipVerticle extends VerticleBase {
       }
       msg.reply(new JsonObject().put("status", "success").put("member", r != null).put("role", r));
     }).onFailure(err -> {
+      if (dev.files.db.DatabaseBusy.is(err)) { // overload: counted, logged now and then
+        dev.files.db.DatabaseBusy.refused(vertx, "files.members " + action);
+        msg.fail(503, dev.files.db.DatabaseBusy.MESSAGE);
+        return;
+      }
       String id = UUID.randomUUID().toString();
       LOG.error("files.members {} failed (request {})", action, id, err);
       msg.fail(503, "database unavailable (request " + id + ")");

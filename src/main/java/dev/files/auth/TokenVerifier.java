@@ -1,6 +1,7 @@
 package dev.files.auth;
 
 import dev.files.FilesConfig;
+import dev.files.model.Uuids;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
@@ -191,10 +192,9 @@ public final class TokenVerifier {
           Set<UUID> companies = new HashSet<>();
           if (claims.getValue("companies") instanceof JsonArray list) {
             for (Object c : list) {
-              try {
-                companies.add(UUID.fromString(String.valueOf(c)));
-              } catch (IllegalArgumentException ignored) {
-                // not a company id: it cannot grant anything
+              UUID id = Uuids.parse(c); // only the canonical spelling names a company
+              if (id != null) {
+                companies.add(id);
               }
             }
           }
@@ -256,10 +256,10 @@ public final class TokenVerifier {
     if (value == null) {
       return null;
     }
-    try {
-      return UUID.fromString(String.valueOf(value));
-    } catch (IllegalArgumentException e) {
-      throw new AuthException("invalid token: " + claim + " must be a UUID");
+    UUID id = Uuids.parse(value);
+    if (id == null) {
+      throw new AuthException("invalid token: " + claim + " must be a UUID (8-4-4-4-12 hex digits)");
     }
+    return id;
   }
 }

@@ -5,6 +5,7 @@ import dev.files.auth.Caller;
 import dev.files.auth.DownloadSigner;
 import dev.files.auth.Membership;
 import dev.files.auth.TokenVerifier;
+import dev.files.model.Uuids;
 import io.vertx.core.Handler;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.ext.web.RoutingContext;
@@ -89,16 +90,13 @@ final class AuthHandler implements Handler<RoutingContext> {
     return queryToken ? ctx.request().getParam("token") : null;
   }
 
-  /** A UUID path parameter; 400 when malformed. */
+  /** A UUID path parameter in canonical form ({@link Uuids}); 400 otherwise. */
   static UUID uuidParam(RoutingContext ctx, String name) {
     String raw = ctx.pathParam(name);
-    try {
-      if (raw != null && raw.length() == 36) {
-        return UUID.fromString(raw);
-      }
-    } catch (IllegalArgumentException ignored) {
-      // falls through to the 400
+    UUID id = Uuids.parse(raw);
+    if (id == null) {
+      throw ApiError.badRequest(name + " must be a UUID (8-4-4-4-12 hex digits), got '" + Errors.printable(raw) + "'");
     }
-    throw ApiError.badRequest(name + " must be a UUID, got '" + raw + "'");
+    return id;
   }
 }

@@ -108,7 +108,7 @@ final class DownloadHandler {
     }
     long start = range == null ? 0 : range.start();
     long length = range == null ? size : range.length();
-    resp.putHeader("Content-Type", f.mime() == null || f.mime().isEmpty() ? ContentTypes.OCTET_STREAM : f.mime())
+    resp.putHeader("Content-Type", contentType(f))
         .putHeader("Content-Disposition", ContentDisposition.attachment(f.name()))
         .putHeader("Content-Length", Long.toString(length));
     if (range != null) {
@@ -144,6 +144,21 @@ final class DownloadHandler {
                 resp.reset(); // cut the connection: the client must not take a short body for the whole file
               }
             }));
+  }
+
+  /**
+   * The stored type when it may be sent as a header ({@link ContentTypes#headerSafe}), else
+   * {@code application/octet-stream}: a value stored before types were checked, or written to the
+   * database by hand, must never stop an answer (Vert.x refuses a header with a control character).
+   */
+  static String contentType(FileRecord f) {
+    if (ContentTypes.headerSafe(f.mime())) {
+      return f.mime();
+    }
+    if (f.mime() != null && !f.mime().isEmpty()) {
+      LOG.warn("file {}: its stored type is not a valid header value; sent as {}", f.id(), ContentTypes.OCTET_STREAM);
+    }
+    return ContentTypes.OCTET_STREAM;
   }
 
   /** True when the store failed (unreachable, refused): not a sign of damaged data ({@code SHORT} is one). */

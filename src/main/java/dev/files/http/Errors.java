@@ -2,6 +2,8 @@ package dev.files.http;
 
 import dev.files.auth.AuthException;
 import dev.files.storage.StorageException;
+import dev.files.db.DatabaseBusy;
+import dev.files.upload.DatabaseBusyException;
 import dev.files.upload.NotInMajorityException;
 import dev.files.upload.OutcomeUnknownException;
 import dev.files.upload.SessionBusyException;
@@ -31,6 +33,9 @@ import java.net.ConnectException;
 public final class Errors {
 
   private static final Logger LOG = LoggerFactory.getLogger(Errors.class);
+  /** When the last line about a full queue (other than the database pool's) was logged, and how many since. */
+  private static final java.util.concurrent.atomic.AtomicLong lastBusyLog = new java.util.concurrent.atomic.AtomicLong(Long.MIN_VALUE / 2);
+  private static final java.util.concurrent.atomic.AtomicLong busyRefused = new java.util.concurrent.atomic.AtomicLong();
 
   private Errors() {
   }
@@ -57,6 +62,10 @@ public final class Errors {
     } else if (failure instanceof AuthException e) {
       status = 401;
       message = e.getMessage();
+    } else if (failure instanceof DatabaseBusyException || DatabaseBusy.is(failure)) {
+      status = 503; // the pool's wait queue (db.wait_queue) is full: nothing was asked of PostgreSQL
+      message = DatabaseBusy.MESSAGE;
+      retryAfter = BUSY_RETRY_AFTER_S;
     } else if (failure instanceof UploadException e) {
       status = e.status();
       message = e.getMessage();
@@ -67,10 +76,6 @@ public final class Errors {
       status = e.full() ? 507 : e.missing() ? 500 : 503;
       message = e.publicMessage();
       retryAfter = e.busy() ? BUSY_RETRY_AFTER_S : DOWN_RETRY_AFTER_S;
-    } else if (isPoolBusy(failure)) {
-      status = 503;
-      message = "database busy, try again shortly";
-      retryAfter = BUSY_RETRY_AFTER_S;
     } else if (isDatabase(failure)) {
       status = 503;
       message = "database unavailable";
@@ -81,9 +86,14 @@ public final class Errors {
       status = 500;
       message = "internal error";
     }
-    if (retryAfter == BUSY_RETRY_AFTER_S && status == 503) { // overload: one line each, no stack trace
-      LOG.warn("request {}: {} {} refused with 503: {}", requestId, ctx.request().method(), ctx.request().path(),
-          failure == null ? message : failure.getMessage());
+    if (retryAfter == BUSY_RETRY_AFTER_S && status == 503) { // overload: counted, and a line now and then, no stack trace
+      String what = "request " + requestId + ": " + ctx.request().method() + " " + ctx.request().path() + ": " + message;
+      if (message.equals(DatabaseBusy.MESSAGE)) {
+        DatabaseBusy.refused(ctx.vertx(), what);
+      } else {
+        dev.files.ops.ServiceMetrics.of(ctx.vertx()).busyRefusal(failure instanceof StorageException ? "storage" : "upload_session");
+        DatabaseBusy.overloaded(LOG, lastBusyLog, busyRefused, "a queue is full: requests refused with 503 and Retry-After 1; latest: {}", what);
+      }
     } else if (status >= 500) { // the details stay here, under the request id the client was given
       LOG.error("request {}: {} {} failed with {}: {}", requestId, ctx.request().method(), ctx.request().path(),
           status, message, failure instanceof ApiError || failure instanceof UploadException ? null : failure);
@@ -97,6 +107,22 @@ public final class Errors {
    */
   static String keyDetail(Throwable e) {
     return e instanceof dev.files.storage.DataKeys.UnavailableException ? e.getMessage() : "its data key cannot be opened";
+  }
+
+  /**
+   * A client's value for a message: control characters as {@code \\uXXXX}, at most 100 characters
+   * (then {@code ...}); null as {@code null}.
+   */
+  static String printable(String raw) {
+    if (raw == null) {
+      return "null";
+    }
+    StringBuilder b = new StringBuilder();
+    for (int i = 0; i < raw.length() && b.length() < 100; i++) {
+      char c = raw.charAt(i);
+      b.append(Character.isISOControl(c) || Character.isSurrogate(c) ? String.format("\\u%04x", (int) c) : String.valueOf(c));
+    }
+    return b.length() >= 100 ? b + "..." : b.toString();
   }
 
   /** Retry-After (s) of a 503 for a dependency that does not answer. */
@@ -197,15 +223,6 @@ public final class Errors {
     req.resume();
   }
 
-  /** The database pool's wait queue is full ({@code db.wait_queue}): nothing was asked of PostgreSQL. */
-  static boolean isPoolBusy(Throwable t) {
-    for (Throwable x = t; x != null; x = x.getCause()) {
-      if (x.getClass().getSimpleName().equals("ConnectionPoolTooBusyException")) {
-        return true;
-      }
-    }
-    return false;
-  }
 
   private static boolean isDatabase(Throwable t) {
     for (Throwable x = t; x != null; x = x.getCause()) {

@@ -58,6 +58,10 @@ public final class HttpVerticle extends VerticleBase {
   }
 
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(HttpVerticle.class);
+  /** {@code http.header_timeout_ms} when the deployment's configuration has no {@code header_timeout_ms}. */
+  public static final long DEFAULT_HEADER_TIMEOUT_MS = 10_000;
+  /** {@code http.max_connections_per_address} when the deployment's configuration has no {@code max_connections_per_address}. */
+  public static final int DEFAULT_MAX_CONNECTIONS_PER_ADDRESS = 512;
 
   private final Services s;
   private final Operations ops;
@@ -74,6 +78,7 @@ public final class HttpVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
+    context.exceptionHandler(Answering::unhandled); // a failure in a callback still answers its request
     Router router = Router.router(vertx);
     AuthHandler auth = new AuthHandler(s.verifier(), s.membership(), false);
     AuthHandler authOrQueryToken = new AuthHandler(s.verifier(), s.membership(), true, s.signer());
@@ -89,7 +94,8 @@ public final class HttpVerticle extends VerticleBase {
     } else {
       ops.mount(router); // /health, /health/live, /health/ready, /metrics
     }
-    WebPage.routes(router);
+    WebPage.routes(router, config().getJsonArray("page_api_origins", new io.vertx.core.json.JsonArray()).stream()
+        .map(String::valueOf).toList());
     String files = FileRecord.API_PREFIX + "/companies/:company_id/files";
     router.post(files).handler(auth).handler(uploads::create);
     router.post(files + "/:file_id").handler(auth).handler(uploads::upload);
@@ -117,9 +123,14 @@ public final class HttpVerticle extends VerticleBase {
         .setIdleTimeout(5)
         .setIdleTimeoutUnit(TimeUnit.MINUTES)
         .setCompressionSupported(false);
+    // http.header_timeout_ms and http.max_connections_per_address, from the deployment's configuration
+    ConnectionGuard guard = new ConnectionGuard(vertx, config().getLong("header_timeout_ms", DEFAULT_HEADER_TIMEOUT_MS),
+        config().getInteger("max_connections_per_address", DEFAULT_MAX_CONNECTIONS_PER_ADDRESS));
     return vertx.createHttpServer(options)
+        .connectionHandler(guard::opened)
         .invalidRequestHandler(Errors::invalidRequest)
         .requestHandler(withRequestId(tracked(req -> {
+          guard.headArrived(req);
           if (req.version() != io.vertx.core.http.HttpVersion.HTTP_1_0 && req.authority() == null) {
             Errors.send(req, 400, "the Host header is required");
           } else {
@@ -134,10 +145,21 @@ public final class HttpVerticle extends VerticleBase {
         });
   }
 
+  /**
+   * The origins of {@code page.api_origins}, checked and normalised: the APIs the upload page may call
+   * besides its own (a deployment's {@code page_api_origins}).
+   *
+   * @throws IllegalStateException for an entry that is not an origin ({@code http(s)://host[:port]})
+   */
+  public static java.util.List<String> pageOrigins(java.util.List<String> configured) {
+    return WebPage.origins(configured);
+  }
+
   /** X-Request-Id on every response, request_id in every error: assigned before anything else sees the request. */
   private static io.vertx.core.Handler<io.vertx.core.http.HttpServerRequest> withRequestId(
       io.vertx.core.Handler<io.vertx.core.http.HttpServerRequest> handler) {
     return req -> {
+      Answering.track(req);
       RequestIds.assign(req);
       handler.handle(req);
     };

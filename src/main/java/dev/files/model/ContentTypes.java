@@ -15,23 +15,44 @@ public final class ContentTypes {
   /** How many leading bytes {@link #sniff(byte[], int)} looks at. */
   public static final int SNIFF_BYTES = 64;
 
-  // RFC 6838 type/subtype, optionally followed by parameters.
-  private static final Pattern MIME = Pattern.compile(
-      "[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}(\\s*;.*)?");
+  /** Longest declared type kept, in characters (longer ones count as no type). */
+  public static final int MAX_LENGTH = 255;
+
+  // RFC 9110 section 5.6.2: token = 1*tchar
+  private static final String TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
+  // RFC 9110 section 5.6.4: quoted-string, restricted to visible ASCII and SP (no HTAB, no obs-text)
+  private static final String QUOTED = "\"(?:[ !#-\\[\\]-~]|\\\\[ -~])*\"";
+  // RFC 9110 section 8.3.1: type "/" subtype *( OWS ";" OWS [ token "=" ( token / quoted-string ) ] ), OWS as SP only
+  private static final Pattern MEDIA_TYPE = Pattern.compile(
+      TOKEN + "/" + TOKEN + "(?: *; *(?:" + TOKEN + "=(?:" + TOKEN + "|" + QUOTED + "))?)*");
 
   private ContentTypes() {
   }
 
   /**
+   * Whether {@code type} is a media type by the grammar of RFC 9110 (section 8.3.1: {@code type "/" subtype},
+   * parameters {@code token=token} or {@code token="quoted string"}) made of visible ASCII and spaces only,
+   * at most {@value #MAX_LENGTH} characters: a value that may be sent as a {@code Content-Type} header as it
+   * is. Control characters (NUL, CR, LF, HTAB, DEL, ...) and non-ASCII characters never pass.
+   */
+  public static boolean headerSafe(String type) {
+    return type != null && type.length() <= MAX_LENGTH && MEDIA_TYPE.matcher(type).matches();
+  }
+
+  /**
    * Returns the declared type, lower-cased type/subtype with parameters kept, or null when it is not
-   * usable: absent, malformed, or {@code application/octet-stream} (which says nothing).
+   * usable: absent, not {@link #headerSafe} once surrounding white space is removed (a control character
+   * anywhere, a malformed parameter, over {@value #MAX_LENGTH} characters), or {@code application/octet-stream}
+   * (which says nothing). The one rule of every entry: HTTP part {@code Content-Type}, the {@code type}
+   * parameter (query or field, classic and chunked), and {@code files.api create}'s {@code mime}
+   * (docs/api.md, "Types": an unusable type counts as no type, and the type is sniffed).
    */
   public static String usable(String declared) {
     if (declared == null) {
       return null;
     }
     String t = declared.strip();
-    if (t.length() > 255 || !MIME.matcher(t).matches()) {
+    if (!headerSafe(t)) {
       return null;
     }
     int semi = t.indexOf(';');

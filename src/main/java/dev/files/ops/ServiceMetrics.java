@@ -64,9 +64,47 @@ public final class ServiceMetrics {
     }
   }
 
+  /** The HTTP methods of RFC 9110 (section 9) and PATCH (RFC 5789): the values of the {@code method} label. */
+  public static final java.util.Set<String> METHODS = java.util.Set.of(
+      "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH");
+  /** The {@code method} label of a request whose method is not in {@link #METHODS}. */
+  public static final String OTHER_METHOD = "other";
+
+  /** The {@code method} label of a request: its method when in {@link #METHODS}, else {@value #OTHER_METHOD}. */
+  public static String method(String requested) {
+    return requested != null && METHODS.contains(requested) ? requested : OTHER_METHOD;
+  }
+
   /** A new registry for one node (Prometheus naming: counters get {@code _total}). */
   public static ServiceMetrics create() {
-    return new ServiceMetrics(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    registry.config().meterFilter(closedMethods());
+    return new ServiceMetrics(registry);
+  }
+
+  /**
+   * Labels from a closed set, a second guard behind the node's request tags ({@link #method}, which Vert.x's
+   * metrics use instead of their own method label, so that no meter lookup is keyed by a made-up method):
+   * the {@code method} tag of Vert.x's HTTP meters ({@code vertx.http.*}) is
+   * the request's method when it is one of {@link #METHODS}, else {@value #OTHER_METHOD}. A client may
+   * send any token as a method; each one would otherwise make series of its own, and {@code /metrics}
+   * would grow without bound.
+   */
+  static io.micrometer.core.instrument.config.MeterFilter closedMethods() {
+    return new io.micrometer.core.instrument.config.MeterFilter() {
+      @Override
+      public io.micrometer.core.instrument.Meter.Id map(io.micrometer.core.instrument.Meter.Id id) {
+        String method = id.getTag("method");
+        if (method == null || METHODS.contains(method) || !id.getName().startsWith("vertx.http")) {
+          return id;
+        }
+        List<io.micrometer.core.instrument.Tag> tags = new java.util.ArrayList<>();
+        for (io.micrometer.core.instrument.Tag t : id.getTagsAsIterable()) {
+          tags.add(t.getKey().equals("method") ? io.micrometer.core.instrument.Tag.of("method", OTHER_METHOD) : t);
+        }
+        return id.replaceTags(tags);
+      }
+    };
   }
 
   /** Makes {@code metrics} those of {@code vertx} (see {@link #of(Vertx)}). */
@@ -80,6 +118,30 @@ public final class ServiceMetrics {
   public static ServiceMetrics of(Vertx vertx) {
     synchronized (BY_VERTX) {
       return vertx == null ? NONE : BY_VERTX.getOrDefault(vertx, NONE);
+    }
+  }
+
+  /**
+   * A request refused because {@code resource} is saturated ({@code database}: the pool's wait queue;
+   * {@code upload_session}: a file's session queue; {@code storage}: the storage queue), counted in
+   * {@code files_busy_refusals_total{resource}}.
+   */
+  public void busyRefusal(String resource) {
+    if (registry != null) {
+      Counter.builder("files_busy_refusals").description("requests refused with 503 because a pool or queue was full")
+          .tag("resource", resource).register(registry).increment();
+    }
+  }
+
+  /**
+   * A connection closed by the HTTP edge before a request: {@code header_timeout} (no whole request head
+   * within {@code http.header_timeout_ms}) or {@code per_address} (over {@code http.max_connections_per_address}),
+   * counted in {@code files_connections_refused_total{reason}}.
+   */
+  public void connectionRefused(String reason) {
+    if (registry != null) {
+      Counter.builder("files_connections_refused").description("connections closed before a request by the HTTP edge's limits")
+          .tag("reason", reason).register(registry).increment();
     }
   }
 

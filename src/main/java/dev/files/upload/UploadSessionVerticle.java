@@ -162,6 +162,8 @@ public final class UploadSessionVerticle extends VerticleBase {
         msg.fail(UploadSessions.OUTCOME_UNKNOWN, "the database did not confirm the change");
       } else if (ar.cause() instanceof UploadException ue) {
         msg.fail(ue.status(), ue.getMessage());
+      } else if (dev.files.db.DatabaseBusy.is(ar.cause())) { // overload: the asker answers 503 busy and logs it
+        msg.fail(UploadSessions.DATABASE_BUSY, dev.files.db.DatabaseBusy.MESSAGE);
       } else {
         LOG.error("upload session of file {} failed", fileId, ar.cause());
         msg.fail(503, "database unavailable: the upload could not be recorded"); // details logged above

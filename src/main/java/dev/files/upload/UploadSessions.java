@@ -72,6 +72,8 @@ public final class UploadSessions {
    * file: its epoch is stale or it cannot take the session. The asker looks the owner up again.
    */
   static final int MOVED = 1307;
+  /** Failure code of a session whose query the database pool refused (its wait queue is full): nothing was changed. */
+  static final int DATABASE_BUSY = 1529;
 
   private final Vertx vertx;
   private final FileRepository files;
@@ -251,6 +253,9 @@ public final class UploadSessions {
         return Future.failedFuture(new OutcomeUnknownException("the database did not confirm the upload of file "
             + commit.fileId()));
       }
+      if (dev.files.db.DatabaseBusy.is(err)) { // nothing was asked of PostgreSQL: overload, not an outage
+        return Future.failedFuture(new DatabaseBusyException());
+      }
       LOG.error("upload of file {} could not be recorded", commit.fileId(), err);
       return Future.failedFuture(new UploadException(503, "database unavailable: the upload could not be recorded"));
     });
@@ -357,7 +362,8 @@ public final class UploadSessions {
           }
           UploadException failure;
           if (err instanceof ReplyException re) {
-            failure = new UploadException(re.failureCode(), re.getMessage());
+            failure = re.failureCode() == DATABASE_BUSY ? new DatabaseBusyException()
+                : new UploadException(re.failureCode(), re.getMessage());
           } else if (err instanceof UploadException ue) {
             failure = ue;
           } else if (uncertain) {

@@ -1,0 +1,39 @@
+package dev.files.model;
+
+/**
+ * Text that may be stored as it is: PostgreSQL refuses NUL in {@code text} and {@code jsonb}, and
+ * cannot encode an unpaired UTF-16 surrogate as UTF-8; control characters have no place in a role,
+ * a type or a name shown to people. Inputs failing {@link #storable} are refused with 400 where they
+ * enter (HTTP, event bus) or, where docs/api.md says so, cleaned first (names: {@link FileNames};
+ * types: {@link ContentTypes#usable}).
+ */
+public final class Texts {
+
+  private Texts() {
+  }
+
+  /**
+   * Whether {@code s} has no control character (C0, DEL, C1: {@link Character#isISOControl}, NUL
+   * included) and no unpaired surrogate. Null is storable (as SQL NULL).
+   */
+  public static boolean storable(String s) {
+    if (s == null) {
+      return true;
+    }
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (Character.isISOControl(c)) {
+        return false;
+      }
+      if (Character.isHighSurrogate(c)) {
+        if (i + 1 >= s.length() || !Character.isLowSurrogate(s.charAt(i + 1))) {
+          return false;
+        }
+        i++;
+      } else if (Character.isLowSurrogate(c)) {
+        return false;
+      }
+    }
+    return true;
+  }
+}
