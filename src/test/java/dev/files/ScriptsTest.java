@@ -95,7 +95,8 @@ class ScriptsTest {
         List.of("scripts/cluster", "2", "3"), List.of("scripts/sibling", "--base-port"), List.of("scripts/sibling", "--company"),
         List.of("scripts/sibling", "--company", "acme"), List.of("scripts/sibling", "Missing.java"),
         List.of("scripts/sibling", "notes.txt"), List.of("scripts/run", "--port", "9000"), List.of("scripts/rotate-keys", "now"),
-        List.of("scripts/test", "RangeTest"));
+        List.of("scripts/test", "RangeTest"), List.of("scripts/chaos", "--seconds"), List.of("scripts/chaos", "--seconds", "1"),
+        List.of("scripts/chaos", "--fault", "fire"), List.of("scripts/chaos", "--clients", "0"));
     for (List<String> command : wrongs) {
       Result bad = run(root, Map.of(), 120, command.toArray(String[]::new));
       assertThat(bad.exit()).as(command + ": " + bad.output()).isEqualTo(2);
