@@ -18,6 +18,9 @@ directory). Checks:
                upload_sessions row of that instant names another node, or no row)
   failover-max the longest request answered 200 by a node other than the faulted one, started during
                a fault or within 5 s after it (s)
+Also in the details, counted but not failing the run: the answers other than 200 by status and
+message, the ERROR lines of the node logs by message, owner rows left (naming a node no longer
+running, or of a complete file), and objects in the bucket that no row names (the sweep's business).
 """
 import argparse
 import hashlib
@@ -86,6 +89,12 @@ def main():
     for r in requests:
         statuses[r[7]] = statuses.get(r[7], 0) + 1
     say("answers by status (0: none):", dict(sorted(statuses.items())))
+    messages = {}
+    for l in lines(os.path.join(a.dir, "errors.log")):
+        key = f"{l[3]} {l[2]}: {' '.join(l[4:])}"
+        messages[key] = messages.get(key, 0) + 1
+    for key, n in sorted(messages.items(), key=lambda kv: -kv[1]):
+        say(f"  {n:6d} x {key[:200]}")
 
     lost = wrong = 0
     # every acknowledged complete file, from every node
@@ -200,6 +209,45 @@ def main():
             say(f"WRITE BY NON-OWNER at {at}: {op} {tbl} file {fid} chunk {chunk} by node {w} ({writer}); "
                 f"owner row: {owner} (node {o}) epoch {epoch}")
     say(f"writes audited: {len(writes)}")
+
+    # informational: ERROR lines of the node logs (all starts), owner rows left, objects no row names
+    errors = {}
+    for i in range(1, len(nodes) + 1):
+        try:
+            with open(os.path.join(a.run, f"node-{i}.log"), errors="replace") as f:
+                for line in f:
+                    if " ERROR " in line:
+                        m = re.sub(r"[0-9a-f]{8}-[0-9a-f-]{27}", "<id>", line.split(" ERROR ", 1)[1].strip())
+                        m = re.sub(r"\d+", "N", m)[:160]
+                        errors[m] = errors.get(m, 0) + 1
+        except FileNotFoundError:
+            pass
+    say(f"ERROR lines in the node logs so far (all phases): {sum(errors.values())}")
+    for m, n in sorted(errors.items(), key=lambda kv: -kv[1])[:10]:
+        say(f"  {n:6d} x {m}")
+    live = set()
+    for i in range(1, len(nodes) + 1):
+        # the node id of each node's last start
+        try:
+            with open(os.path.join(a.run, f"node-{i}.log"), errors="replace") as f:
+                ids = re.findall(r"owned as node (\S+)", f.read())
+            if ids:
+                live.add(ids[-1])
+        except FileNotFoundError:
+            pass
+    owners = sql(a.db, "SELECT u.owner_node, f.generation IS NOT NULL AND f.upload_generation IS NULL"
+                       " FROM upload_sessions u LEFT JOIN files f ON f.id = u.file_id")
+    say(f"owner rows now: {len(owners)}, naming a node no longer running: {sum(1 for o in owners if o[0] not in live)},"
+        f" of a complete file: {sum(1 for o in owners if o[1] == 't')}")
+    named = {r[0] for r in sql(a.db, "SELECT storage_key FROM chunks UNION SELECT storage_key FROM retired_chunks"
+                                     " UNION SELECT storage_key FROM thumbnails")}
+    orphans = 0
+    for d, _, fs in os.walk(a.store):
+        for fn in fs:
+            key = os.path.relpath(os.path.join(d, fn), a.store)
+            if not key.startswith(".") and key not in named:
+                orphans += 1
+    say(f"objects in the bucket that no row names (so far, all phases): {orphans}")
 
     # failover: the longest 200 from a node other than the faulted one, during a fault or 5 s after
     failover = 0.0

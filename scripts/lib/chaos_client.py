@@ -18,6 +18,8 @@ It writes, in --out:
   files.log      one line per completed file (the 200 whose resource says upload_status complete,
                  or a later chunk's): t file total_chunks size sha256_of_file
   started.log    one line per initialised file: t file total_chunks size sha256_of_file
+  errors.log     one line per answer other than 200: t node kind status message (the error body's
+                 "message"; "-" for no answer)
 A chunk answered with a 200 is acknowledged: the service promised to keep it.
 """
 import argparse
@@ -40,7 +42,7 @@ class Logs:
     def __init__(self, out):
         self.lock = threading.Lock()
         self.files = {name: open(os.path.join(out, name), "a", buffering=1)
-                      for name in ("requests.log", "chunks.log", "files.log", "started.log")}
+                      for name in ("requests.log", "chunks.log", "files.log", "started.log", "errors.log")}
 
     def write(self, name, *fields):
         line = " ".join(str(f) for f in fields) + "\n"
@@ -92,6 +94,9 @@ def client(idx, args, nodes, logs, stop_at, give_up_at, rnd):
         t0 = time.time()
         status, doc = request(nodes[node], method, path, args.token, body, ctype)
         logs.write("requests.log", f"{t0:.3f}", f"{time.time():.3f}", idx, node + 1, kind, fid, chunk, status)
+        if status != 200:
+            message = doc.get("message", "-") if isinstance(doc, dict) else "-"
+            logs.write("errors.log", f"{t0:.3f}", node + 1, kind, status, " ".join(str(message).split()))
         return status, doc, node + 1
 
     while time.time() < stop_at:
