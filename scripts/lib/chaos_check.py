@@ -10,7 +10,9 @@ directory). Checks:
                an acknowledged chunk of an unfinished file that the testChunks probe calls missing, or
                a file whose every chunk was acknowledged but that never completed
   wrong        a download whose SHA-256 differs from the bytes uploaded
-  no-object    a chunk row (of this run's files) whose storage_key names no object in the bucket
+  no-object    a chunk row (of this run's files) whose storage_key names no object in the bucket, or a
+               retired_chunks row not yet due (delete_after in the future) whose object is already gone
+               (a committed chunk's object deleted: a re-send that replaced the row hides it otherwise)
   events-miss  a file.uploaded event of the event outbox (or a completed file without one) that the
                sibling neither received on files.events.<company> nor, where the service has the
                files.api action "events", found by replay
@@ -145,6 +147,11 @@ def main():
         if not os.path.isfile(os.path.join(a.store, key)):
             no_object += 1
             say(f"NO OBJECT for chunk row {fid} generation {gen} chunk {num}: {key}")
+    for fid, key, due in sql(a.db, "SELECT file_id, storage_key, delete_after FROM retired_chunks"
+                                   f" WHERE file_id IN ({in_list}) AND delete_after > (extract(epoch FROM now()) * 1000)::bigint"):
+        if not os.path.isfile(os.path.join(a.store, key)):
+            no_object += 1
+            say(f"NO OBJECT for retired chunk row of {fid} (due {due}): {key}")
 
     # events: the outbox's file.uploaded of this run's files, received or replayed
     events_missing = 0
@@ -217,8 +224,9 @@ def main():
             with open(os.path.join(a.run, f"node-{i}.log"), errors="replace") as f:
                 for line in f:
                     if " ERROR " in line:
-                        m = re.sub(r"[0-9a-f]{8}-[0-9a-f-]{27}", "<id>", line.split(" ERROR ", 1)[1].strip())
-                        m = re.sub(r"\d+", "N", m)[:160]
+                        m = line.split(" ERROR ", 1)[1].strip()
+                        m = re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "<id>", m)
+                        m = re.sub(r"request [0-9a-f]+", "request <id>", re.sub(r"thread-\d+", "thread-N", m))[:220]
                         errors[m] = errors.get(m, 0) + 1
         except FileNotFoundError:
             pass

@@ -8,7 +8,7 @@ Each client (a thread) uploads files of 4 to 20 chunks (4-48 KiB each, random by
 carries the remainder, as Resumable.js does) for --seconds: it initialises the file on a random node
 (POST .../files with total_chunks and total_size), then sends the chunks in a random order, each to a
 random node, re-sends about one chunk in five after it was acknowledged, and retries every chunk
-that was not answered 200 (any status, a timeout of 20 s, a refused connection) on another random
+that was not answered 200 (any status, a timeout of 45 s, a refused connection) on another random
 node until it is, or until --grace seconds after the end of the run. Files started before the end are
 finished; none is started after it.
 
@@ -35,7 +35,9 @@ import urllib.parse
 import uuid
 
 API = "/internal/services/files/v1"
-TIMEOUT_S = 20
+# longer than the service's upload.commit_timeout_ms (30 s by default), so that its own answer to a
+# commit it could not confirm is seen, not a client timeout
+TIMEOUT_S = 45
 
 
 class Logs:
