@@ -93,7 +93,7 @@ def main():
     say("answers by status (0: none):", dict(sorted(statuses.items())))
     messages = {}
     for l in lines(os.path.join(a.dir, "errors.log")):
-        key = f"{l[3]} {l[2]}: {' '.join(l[4:])}"
+        key = re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "<id>", f"{l[3]} {l[2]}: {' '.join(l[4:])}")
         messages[key] = messages.get(key, 0) + 1
     for key, n in sorted(messages.items(), key=lambda kv: -kv[1]):
         say(f"  {n:6d} x {key[:200]}")
