@@ -222,9 +222,12 @@ def main():
     for i in range(1, len(nodes) + 1):
         try:
             with open(os.path.join(a.run, f"node-{i}.log"), errors="replace") as f:
-                for line in f:
+                log = f.read().splitlines()
+                for n, line in enumerate(log):
                     if " ERROR " in line:
                         m = line.split(" ERROR ", 1)[1].strip()
+                        if n + 1 < len(log) and re.match(r"[\w.$]+(Exception|Error)\b", log[n + 1]):
+                            m += " / " + log[n + 1].strip()  # the exception logged with it
                         m = re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "<id>", m)
                         m = re.sub(r"request [0-9a-f]+", "request <id>", re.sub(r"thread-\d+", "thread-N", m))[:220]
                         errors[m] = errors.get(m, 0) + 1
