@@ -68,7 +68,7 @@ class CorsTest extends NodeTest {
       HttpResponse<String> r = preflight(api.files(company), origin, "POST", "authorization,content-type,x-request-id");
       assertThat(r.statusCode()).isEqualTo(204);
       assertThat(r.headers().firstValue("Access-Control-Allow-Origin")).contains(origin);
-      assertThat(list(r, "Access-Control-Allow-Methods")).containsExactlyInAnyOrder("GET", "HEAD", "POST", "DELETE", "OPTIONS");
+      assertThat(list(r, "Access-Control-Allow-Methods")).containsExactlyInAnyOrder("GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS");
       assertThat(list(r, "Access-Control-Allow-Headers")).contains("Authorization", "Content-Type", "Range",
           "X-Request-Id", "X-Requested-With", "Cache-Control", "If-None-Match");
       assertThat(r.headers().firstValue("Access-Control-Max-Age")).contains("600");
@@ -78,6 +78,28 @@ class CorsTest extends NodeTest {
     HttpResponse<String> r = preflight(api.file(company, UUID.randomUUID()) + "/download", APP, "GET", "authorization,range");
     assertThat(r.statusCode()).isEqualTo(204);
     assertThat(r.headers().firstValue("Access-Control-Allow-Origin")).contains(APP);
+  }
+
+  /** tus clients in a page: their request headers are allowed, the tus answer headers exposed. */
+  @Test
+  void tusHeadersAreAllowedAndExposed() throws Exception {
+    String uploads = "http://127.0.0.1:" + node.port + "/internal/services/files/v1/companies/" + company + "/uploads";
+    HttpResponse<String> r = preflight(uploads + "/" + UUID.randomUUID(), APP, "PATCH",
+        "authorization,tus-resumable,upload-offset,upload-length,upload-metadata,upload-defer-length,upload-concat,"
+            + "upload-checksum,x-http-method-override,upload-complete,upload-draft-interop-version,content-type");
+    assertThat(r.statusCode()).isEqualTo(204);
+    assertThat(list(r, "Access-Control-Allow-Methods")).contains("PATCH");
+    assertThat(list(r, "Access-Control-Allow-Headers")).contains("Tus-Resumable", "Upload-Offset", "Upload-Length",
+        "Upload-Metadata", "Upload-Defer-Length", "Upload-Concat", "Upload-Checksum", "X-HTTP-Method-Override",
+        "Upload-Complete", "Upload-Draft-Interop-Version");
+    HttpResponse<String> created = Api.CLIENT.send(api.request(uploads, token).header("Origin", APP)
+        .header("Tus-Resumable", "1.0.0").header("Upload-Length", "10").POST(HttpRequest.BodyPublishers.noBody()).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertThat(created.statusCode()).isEqualTo(201);
+    assertThat(created.headers().firstValue("Access-Control-Allow-Origin")).contains(APP);
+    assertThat(list(created, "Access-Control-Expose-Headers")).contains("Location", "Upload-Offset", "Upload-Length",
+        "Upload-Expires", "Upload-Limit", "Tus-Resumable", "Tus-Version", "Tus-Extension", "Tus-Max-Size",
+        "Tus-Checksum-Algorithm");
   }
 
   @Test

@@ -18,7 +18,10 @@ import java.util.concurrent.TimeUnit;
 import static dev.files.support.Eventually.eventually;
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** A published event's outbox row is removed once {@code events.retention_ms} has passed (here 1 ms). */
+/**
+ * A published event's outbox row is removed once {@code events.retention_ms} has passed (here 1 ms), and a
+ * replay from before it answers 410 with the earliest position available.
+ */
 class EventRetentionTest extends NodeTest {
 
   @Override
@@ -39,8 +42,18 @@ class EventRetentionTest extends NodeTest {
         assertThat(e.getString("file_id")).isEqualTo(id);
         assertThat(e.getString("type")).isEqualTo("file.uploaded");
       }));
+      long position = events.stream().filter(e -> e.getString("file_id").equals(id)).findFirst().orElseThrow().getLong("position");
       eventually(Duration.ofSeconds(10), () ->
           assertThat(Db.count(node.dbName, "SELECT count(*) FROM event_outbox WHERE file_id = '" + id + "'")).isZero());
+      // a replay from before it says that it is gone, and where the retained events start
+      HttpResponse<String> gone = api.get(node.api() + "/companies/" + company + "/events?after=0", token);
+      assertThat(gone.statusCode()).as(gone.body()).isEqualTo(410);
+      assertThat(new JsonObject(gone.body()).getString("message")).isEqualTo("events after position 0 are no longer"
+          + " retained (events.retention_ms); the earliest position available is " + (position + 1));
+      HttpResponse<String> rest = api.get(node.api() + "/companies/" + company + "/events?after=" + position, token);
+      assertThat(rest.statusCode()).as(rest.body()).isEqualTo(200);
+      assertThat(new JsonObject(rest.body())).isEqualTo(new JsonObject().put("events", new io.vertx.core.json.JsonArray())
+          .put("next", position));
     } finally {
       consumer.unregister();
     }

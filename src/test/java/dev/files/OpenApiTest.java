@@ -210,6 +210,36 @@ class OpenApiTest extends NodeTest {
     assertThat(send(api.request(node.api() + "/nothing", token).GET()).statusCode()).isEqualTo(404);
   }
 
+  /** tus 1.0.0 as tus-js-client and curl send it: OPTIONS, creation, HEAD, PATCH, method override, termination. */
+  @Test
+  @Order(2)
+  void tusRoutes() throws Exception {
+    String uploads = "http://127.0.0.1:" + node.port + "/internal/services/files/v1/companies/" + company + "/uploads";
+    assertThat(send(HttpRequest.newBuilder(URI.create(uploads)).method("OPTIONS", HttpRequest.BodyPublishers.noBody()))
+        .statusCode()).isEqualTo(204);
+    HttpResponse<String> c = send(api.request(uploads, token).header("Tus-Resumable", "1.0.0").header("Upload-Length", "10")
+        .header("Upload-Metadata", "filename " + java.util.Base64.getEncoder().encodeToString("t.txt".getBytes(StandardCharsets.UTF_8)))
+        .header("Content-Type", "application/offset+octet-stream").POST(HttpRequest.BodyPublishers.ofString("hello")));
+    assertThat(c.statusCode()).isEqualTo(201);
+    String upload = "http://127.0.0.1:" + node.port + c.headers().firstValue("Location").orElseThrow();
+    assertThat(send(HttpRequest.newBuilder(URI.create(upload)).method("OPTIONS", HttpRequest.BodyPublishers.noBody()))
+        .statusCode()).isEqualTo(204);
+    assertThat(send(api.request(upload, token).header("Tus-Resumable", "1.0.0")
+        .method("HEAD", HttpRequest.BodyPublishers.noBody())).statusCode()).isEqualTo(200);
+    assertThat(send(api.request(upload, token).header("Tus-Resumable", "1.0.0").header("X-HTTP-Method-Override", "HEAD")
+        .POST(HttpRequest.BodyPublishers.noBody())).statusCode()).isEqualTo(200);
+    assertThat(send(api.request(upload, token).header("Tus-Resumable", "1.0.0").header("Upload-Offset", "5")
+        .header("Content-Type", "application/offset+octet-stream").method("PATCH", HttpRequest.BodyPublishers.ofString("wor")))
+        .statusCode()).isEqualTo(204);
+    assertThat(send(api.request(upload, token).header("Tus-Resumable", "1.0.0").header("X-HTTP-Method-Override", "PATCH")
+        .header("Upload-Offset", "8").header("Content-Type", "application/offset+octet-stream")
+        .POST(HttpRequest.BodyPublishers.ofString("ld"))).statusCode()).isEqualTo(204);
+    assertThat(send(api.request(upload, token).header("Tus-Resumable", "1.0.0").header("Upload-Offset", "0")
+        .header("Content-Type", "application/offset+octet-stream").method("PATCH", HttpRequest.BodyPublishers.ofString("x")))
+        .statusCode()).isEqualTo(409);
+    assertThat(send(api.request(upload, token).header("Tus-Resumable", "1.0.0").DELETE()).statusCode()).isEqualTo(204);
+  }
+
   @Test
   @Order(2)
   void healthAndThePage() throws Exception {

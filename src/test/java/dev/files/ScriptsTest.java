@@ -87,7 +87,7 @@ class ScriptsTest {
       }
     }
     // an option without its value, a value out of range, one argument too many: one line, exit 2, before
-    // anything starts (scripts/bench is measured elsewhere)
+    // anything starts (what scripts/bench measures is checked by running it)
     List<List<String>> wrongs = List.of(
         List.of("scripts/token", "--ttl"), List.of("scripts/token", "--company"), List.of("scripts/token", "--sub", "x"),
         List.of("scripts/cluster", "--base-port"), List.of("scripts/cluster", "--base-port", "80"),
@@ -95,8 +95,13 @@ class ScriptsTest {
         List.of("scripts/cluster", "2", "3"), List.of("scripts/sibling", "--base-port"), List.of("scripts/sibling", "--company"),
         List.of("scripts/sibling", "--company", "acme"), List.of("scripts/sibling", "Missing.java"),
         List.of("scripts/sibling", "notes.txt"), List.of("scripts/run", "--port", "9000"), List.of("scripts/rotate-keys", "now"),
-        List.of("scripts/test", "RangeTest"), List.of("scripts/chaos", "--seconds"), List.of("scripts/chaos", "--seconds", "1"),
-        List.of("scripts/chaos", "--fault", "fire"), List.of("scripts/chaos", "--clients", "0"));
+        List.of("scripts/test", "RangeTest"), List.of("scripts/bench", "--runs"), List.of("scripts/bench", "--runs", "0"),
+        List.of("scripts/bench", "--runs", "five"), List.of("scripts/bench", "--runs", "--quick"),
+        List.of("scripts/bench", "--size"), List.of("scripts/bench", "--small-seconds", "-1"),
+        List.of("scripts/bench", "--heap", "lots"), List.of("scripts/bench", "--only"),
+        List.of("scripts/bench", "--only", "everything"), List.of("scripts/chaos", "--seconds"),
+        List.of("scripts/chaos", "--seconds", "1"), List.of("scripts/chaos", "--fault", "fire"),
+        List.of("scripts/chaos", "--clients", "0"));
     for (List<String> command : wrongs) {
       Result bad = run(root, Map.of(), 120, command.toArray(String[]::new));
       assertThat(bad.exit()).as(command + ": " + bad.output()).isEqualTo(2);
@@ -104,6 +109,44 @@ class ScriptsTest {
       assertThat(bad.output()).as(command.toString()).startsWith(command.get(0).substring("scripts/".length()) + ": ")
           .doesNotContain("Exception");
     }
+  }
+
+  /**
+   * scripts/bench: an option without its value or with a bad one is named in one line (exit 2) before
+   * anything is installed or started, and --help documents every option the script accepts.
+   */
+  @Test
+  void benchRefusesBadValuesInOneLineAndDocumentsEveryOption() throws Exception {
+    Path root = copyOfProject();
+    Map<List<String>, String> expected = Map.of(
+        List.of("--runs"), "bench: --runs needs a value (scripts/bench --help)",
+        List.of("--quick", "--runs"), "bench: --runs needs a value (scripts/bench --help)",
+        List.of("--runs", "0"), "bench: --runs takes a whole number from 1 to 100000, got '0'",
+        List.of("--runs", "2x"), "bench: --runs takes a whole number from 1 to 100000, got '2x'",
+        List.of("--runs", "100001"), "bench: --runs takes a whole number from 1 to 100000, got '100001'",
+        List.of("--small-seconds", "0"), "bench: --small-seconds takes a whole number from 1 to 100000, got '0'",
+        List.of("--only", "scaling"), "bench: --only takes transfer, small, tus, thumbnails, big or cluster, got 'scaling'");
+    for (Map.Entry<List<String>, String> e : expected.entrySet()) {
+      List<String> command = new ArrayList<>(List.of("scripts/bench"));
+      command.addAll(e.getKey());
+      Result bad = run(root, Map.of(), 120, command.toArray(String[]::new));
+      assertThat(bad.exit()).as(command + ": " + bad.output()).isEqualTo(2);
+      assertThat(bad.output().lines().toList()).as(command.toString()).containsExactly(e.getValue());
+    }
+    assertThat(root.resolve("target/bench-refs")).as("nothing built for a refused argument").doesNotExist();
+
+    String script = Files.readString(PROJECT.resolve("scripts/bench"));
+    java.util.regex.Matcher options = java.util.regex.Pattern.compile("(?m)^\\s+(--[a-z-]+)(?:\\|-h)?\\)").matcher(script);
+    List<String> accepted = new ArrayList<>();
+    while (options.find()) accepted.add(options.group(1));
+    assertThat(accepted).contains("--runs", "--size", "--heap", "--small-seconds", "--big", "--only", "--quick");
+    Result help = run(root, Map.of(), 60, "scripts/bench", "--help");
+    assertThat(help.exit()).isZero();
+    for (String option : accepted) {
+      assertThat(help.output()).as("--help documents " + option).containsPattern("(?m)^  " + option + "\\b");
+    }
+    assertThat(help.output()).contains("durable reference", "@tus/server", "NEVER FSYNCS", "FSYNCS", "Tus-Resumable: 1.0.0",
+        "--runs 5 takes about");
   }
 
   @Test

@@ -111,6 +111,14 @@ class SiblingApiJarTest {
       same.put("storage.local.path", a.settings.get("storage.local.path"));
       TestNode b = TestNode.start(same);
       try {
+        // two files uploaded while the sibling is away: it replays their events when it starts
+        String user = TestNode.userToken(UUID.randomUUID(), company);
+        List<String> early = new ArrayList<>();
+        for (TestNode node : List.of(a, b)) {
+          HttpResponse<String> up = new Api(node).upload(company, user, "early-" + early.size() + ".txt", "text/plain", new byte[]{1, 2});
+          assertThat(up.statusCode()).as(up.body()).isEqualTo(200);
+          early.add(Api.resource(up).getString("id"));
+        }
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m"));
         command.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
             .filter(arg -> arg.startsWith("--add-")).toList()); // the JVM flags Hazelcast needs (surefire's argLine)
@@ -126,7 +134,31 @@ class SiblingApiJarTest {
 
         Matcher stored = waitFor(out, sibling, Pattern.compile("stored report\\.txt as ([0-9a-f-]{36}): (\\S+)"));
         UUID file = UUID.fromString(stored.group(1));
-        waitFor(out, sibling, Pattern.compile("event file\\.uploaded " + file + " report\\.txt"));
+        waitFor(out, sibling, Pattern.compile("event [0-9]+ file\\.uploaded " + file + " report\\.txt"));
+        // an event recorded and marked published that reached nobody (as across a partition): the next
+        // event names it as its previous one, and the sibling replays it before printing the next
+        UUID lostFile = UUID.randomUUID();
+        UUID lostId = UUID.randomUUID();
+        Db.execute(a.dbName, "INSERT INTO event_outbox (id, file_id, company_id, type, body, published_at) VALUES ('"
+            + lostId + "', '" + lostFile + "', '" + company + "', 'file.deleted', '{\"id\": \"" + lostId
+            + "\", \"type\": \"file.deleted\", \"company_id\": \"" + company + "\", \"file_id\": \"" + lostFile
+            + "\", \"at\": \"2026-01-01T00:00:00Z\"}', now())");
+        Eventually.eventually(Duration.ofSeconds(60), () -> assertThat(Db.count(a.dbName,
+            "SELECT count(*) FROM event_outbox WHERE id = '" + lostId + "' AND position IS NOT NULL")).isEqualTo(1));
+        HttpResponse<String> after = new Api(b).upload(company, TestNode.userToken(UUID.randomUUID(), company), "after.txt",
+            "text/plain", new byte[]{3});
+        assertThat(after.statusCode()).as(after.body()).isEqualTo(200);
+        String next = Api.resource(after).getString("id");
+        waitFor(out, sibling, Pattern.compile("event [0-9]+ file\\.uploaded " + next + " after\\.txt"));
+        // every event once, in position order: the two replayed, the report, the lost one, the next
+        List<String> printed = Pattern.compile("(?m)^event ([0-9]+) (\\S+) ([0-9a-f-]{36})").matcher(Files.readString(out))
+            .results().map(m -> m.group(3)).toList();
+        assertThat(printed).containsExactly(early.get(0), early.get(1), file.toString(), lostFile.toString(), next);
+        List<Long> positions = Pattern.compile("(?m)^event ([0-9]+) ").matcher(Files.readString(out))
+            .results().map(m -> Long.parseLong(m.group(1))).toList();
+        assertThat(positions).isSorted().doesNotHaveDuplicates();
+        assertThat(positions.stream().map(String::valueOf).toList()).isEqualTo(Db.strings(a.dbName,
+            "SELECT position::text FROM event_outbox WHERE company_id = '" + company + "' ORDER BY position"));
         HttpResponse<byte[]> down = Api.CLIENT.send(HttpRequest.newBuilder(URI.create(stored.group(2))).GET().build(),
             HttpResponse.BodyHandlers.ofByteArray());
         assertThat(down.statusCode()).isEqualTo(200);

@@ -9,11 +9,20 @@ import java.time.format.DateTimeParseException;
  * A file event as the service publishes it on {@value #ADDRESS} (every company) and on
  * {@code files.events.<company_id>} ({@link #address(String)}, one company): the JSON
  * {@code {"id": uuid, "type": string, "company_id": uuid, "file_id": uuid, "at": ISO-8601 UTC,
- * "resource": {...}?}} read into a record (docs/event-bus.md, "Listening to file events").
+ * "position": number, "previous_position": number, "resource": {...}?}} read into a record
+ * (docs/event-bus.md, "Listening to file events" and "Positions and replay").
+ *
+ * <p>{@code position} numbers the events of the whole cluster, from 1, strictly increasing and without
+ * gaps; {@code previous_position} is the position of the same company's previous event (0 for its
+ * first). A subscriber of one company that has handled up to position L and receives an event whose
+ * {@code previous_position} is above L missed an event: it replays ({@code files.api} action
+ * {@code events}, {@link FilesApi#events}) from L. Publishing on the event bus is a hint (a publish
+ * reaches nobody across a partition); the replay is the record.
  *
  * <p>{@code resource} is the file's API resource after the change ({@code null} for {@link #DELETED}).
- * An event is never lost but may come twice after a crash of the publishing node, with the same
- * {@code id}: drop an {@code id} already handled. {@link #json()} is the message as received, with any
+ * An event is recorded once its change is committed, but a publish may reach nobody (a partition, a
+ * subscriber that is not running) and may come twice after a crash of the publishing node, with the
+ * same {@code id} and {@code position}: drop a position already handled, and replay on a gap. {@link #json()} is the message as received, with any
  * field this version does not read.
  *
  * @param id        unique per event (UUID)
@@ -39,6 +48,16 @@ public record FileEvent(String id, String type, String companyId, String fileId,
   /** The file was deleted ({@code resource} is null). */
   public static final String DELETED = "file.deleted";
 
+  /** Page size of a replay ({@link FilesApi#events}) without {@code limit}. */
+  public static final int DEFAULT_REPLAY = 100;
+  /** Largest page of a replay. */
+  public static final int MAX_REPLAY = 1000;
+  /**
+   * The words before the number in the message of a replay's 410 (events no longer retained):
+   * "the earliest position available is E" ({@link #earliestAvailable(String)} reads E).
+   */
+  public static final String EARLIEST = "the earliest position available is";
+
   /** The address of one company's events: {@code files.events.<company_id>}. */
   public static String address(String companyId) {
     return ADDRESS + "." + companyId;
@@ -57,6 +76,33 @@ public record FileEvent(String id, String type, String companyId, String fileId,
     } catch (ClassCastException | DateTimeParseException e) {
       throw new IllegalArgumentException("not a file event: " + e.getMessage(), e);
     }
+  }
+
+  /** The event's position (the cluster's sequence, from 1); 0 when the message has none. */
+  public long position() {
+    return json.getLong("position", 0L);
+  }
+
+  /** The position of the company's previous event (0 for its first, or when the message has none). */
+  public long previousPosition() {
+    return json.getLong("previous_position", 0L);
+  }
+
+  /**
+   * E of a replay's 410 message "... the earliest position available is E", or -1 when the message is
+   * not that one: replay again from {@code after = E - 1} to take the events still retained.
+   */
+  public static long earliestAvailable(String message) {
+    int at = message == null ? -1 : message.indexOf(EARLIEST);
+    if (at < 0) {
+      return -1;
+    }
+    String rest = message.substring(at + EARLIEST.length()).trim();
+    int end = 0;
+    while (end < rest.length() && Character.isDigit(rest.charAt(end))) {
+      end++;
+    }
+    return end == 0 ? -1 : Long.parseLong(rest.substring(0, end));
   }
 
   private static String text(JsonObject json, String field) {

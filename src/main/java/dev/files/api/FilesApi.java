@@ -94,4 +94,17 @@ public interface FilesApi {
    * @param cursor {@code next_cursor} of the previous page, or null for the first
    */
   Future<JsonObject> list(String company_id, Integer limit, String cursor);
+
+  /**
+   * The company's file events after a position, oldest first: {@code {"events": [event, ...], "next":
+   * the last position returned, or after when none}}, each event as published ({@link FileEvent}, with
+   * {@code position} and {@code previous_position}). Events are kept {@code events.retention_ms} after
+   * their publication (7 days by default); when an event of the company after {@code after} is no longer
+   * kept the call fails with 410, whose message gives the earliest position available
+   * ({@link FileEvent#earliestAvailable(String)}). 400 for a bad {@code after} or {@code limit}.
+   *
+   * @param after a position, exclusive: 0 or null for the start, else the last position handled
+   * @param limit 1 to {@link FileEvent#MAX_REPLAY} (default {@link FileEvent#DEFAULT_REPLAY}), or null
+   */
+  Future<JsonObject> events(String company_id, Long after, Integer limit);
 }

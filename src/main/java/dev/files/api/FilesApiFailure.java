@@ -29,6 +29,12 @@ public enum FilesApiFailure {
   NOT_FOUND(404, false),
   /** 409: the file's first upload is not complete ({@code read}). */
   CONFLICT(409, false),
+  /**
+   * 410: a replay ({@code events}) from a position whose following events are no longer retained
+   * ({@code events.retention_ms}); {@link FileEvent#earliestAvailable(String)} reads the earliest
+   * position still there from the message.
+   */
+  GONE(410, false),
   /** 413: {@code create} with more than {@link FilesApi#MAX_CREATE_BYTES}. */
   TOO_LARGE(413, false),
   /** 500: unexpected; the message carries a request id the service logged. */

@@ -8,6 +8,7 @@ import dev.files.auth.MembershipVerticle;
 import dev.files.auth.TokenVerifier;
 import dev.files.bus.Addresses;
 import dev.files.db.FileRepository;
+import dev.files.events.EventLog;
 import dev.files.http.ApiError;
 import dev.files.model.ContentTypes;
 import dev.files.model.FileNames;
@@ -45,8 +46,8 @@ import java.util.UUID;
  * a wrong type or an unknown action with 500 where this contract promises 400.
  *
  * <p>Every message is answered, once: a reply, or a failure whose code is the HTTP status of the same
- * call (400 malformed, 401 no valid token, 403 not allowed, 404 not found, 409 not complete, 413 too
- * large, 503 dependency down, 500 unexpected; 5xx messages carry a request id that is logged with the
+ * call (400 malformed, 401 no valid token, 403 not allowed, 404 not found, 409 not complete, 410 events
+ * no longer retained, 413 too large, 503 dependency down, 500 unexpected; 5xx messages carry a request id that is logged with the
  * cause).
  */
 public final class FilesApiVerticle extends VerticleBase {
@@ -59,9 +60,11 @@ public final class FilesApiVerticle extends VerticleBase {
   /** Largest page of {@code list}: {@link FilesApi#MAX_LIST}. */
   public static final int MAX_LIST = FilesApi.MAX_LIST;
   /** The actions, the methods of {@link FilesApi}. */
-  public static final Set<String> ACTIONS = Set.of("get", "exists", "delete", "probe", "read", "create", "list");
+  public static final Set<String> ACTIONS = Set.of("get", "exists", "delete", "probe", "read", "create", "list",
+      "events");
 
   private final Services s;
+  private EventLog events;
 
   /**
    * What the service needs.
@@ -80,6 +83,7 @@ public final class FilesApiVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
+    events = new EventLog(s.files().pool());
     return vertx.eventBus().<Object>consumer(Addresses.API, this::handle).completion();
   }
 
@@ -128,6 +132,10 @@ public final class FilesApiVerticle extends VerticleBase {
       case "read" -> read(company, uuid(body, "file_id"));
       case "create" -> create(caller, company, body);
       case "list" -> list(company, body);
+      case "events" -> {
+        long after = EventLog.after(body.getValue("after"));
+        yield events.replay(company, after, EventLog.limit(body.getValue("limit")));
+      }
       default -> throw ApiError.badRequest("unknown action " + action);
     };
   }

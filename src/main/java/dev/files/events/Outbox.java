@@ -19,9 +19,11 @@ import java.util.UUID;
  *
  * <p>An event is JSON {@code {"id": uuid, "type": string, "company_id": uuid, "file_id": uuid,
  * "at": ISO-8601 UTC instant, "resource": {...}?}}, {@code resource} being the API resource of the
- * file after the change (absent for {@link #DELETED}). {@code id} is unique per event; a crash of the
- * relay between publishing and marking an event published makes it publish the event again with the
- * same {@code id}, so subscribers drop an {@code id} they have seen.
+ * file after the change (absent for {@link #DELETED}); the relay adds {@code position} and
+ * {@code previous_position} when it numbers the row ({@link EventLog#event}). {@code id} is unique per
+ * event; a crash of the relay between publishing and marking an event published makes it publish the
+ * event again with the same {@code id} and {@code position}, so subscribers drop a position they have
+ * handled.
  */
 public final class Outbox {
 

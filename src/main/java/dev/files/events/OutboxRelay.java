@@ -36,9 +36,18 @@ import java.util.List;
  * publishing; what it had read before it froze it may still publish once, late: duplicates with the
  * same {@code id}.
  *
- * <p>The relay holding the lock reads the unpublished rows in {@code seq} order ({@value #BATCH} at a
- * time), publishes each body on {@code files.events} and on {@code files.events.<company_id>}, then marks
- * them published, through its locking connection (if it lost the lock, it cannot mark anything).
+ * <p>The relay holding the lock runs cycles of one statement each ({@link #CYCLE}, one commit): it marks
+ * published what it published in the previous cycle, gives the rows without a position their positions
+ * (the next numbers of the cluster's sequence, in {@code seq} order), and reads the numbered, unpublished
+ * rows in position order; it then publishes each body with its {@code position} and
+ * {@code previous_position} ({@link EventLog#event}) on {@code files.events} and on
+ * {@code files.events.<company_id>}. All of it goes through its locking connection (if it lost the lock,
+ * it can neither number nor mark anything). A cycle that published rows is followed at once by another,
+ * which marks them and numbers what was committed meanwhile: under load, marking and numbering share one
+ * commit. A relay that dies between publishing and the next cycle leaves its last rows unmarked, and the
+ * next holder publishes them again, with the same {@code id} and {@code position}. Publishing is a hint: "published"
+ * means "sent once on the event bus", not "delivered" (a publish reaches nobody across a partition); the
+ * rows are the record, replayed by {@link EventLog} until {@code events.retention_ms} after publication.
  * Changes of one file take its row lock before writing their event, so {@code seq} follows their
  * order and events of a file are published in order. It runs when woken ({@code files.events.relay},
  * sent by {@link Outbox#wake} after a commit) and every {@code events.poll_ms}; it removes rows published
@@ -68,6 +77,8 @@ public final class OutboxRelay extends VerticleBase {
   private boolean again;
   private long lastCleanup;
   private MessageConsumer<Object> wake;
+  /** Seq numbers of the rows published by the last cycle, marked published by the next one. */
+  private List<Long> toMark = new ArrayList<>();
   private boolean stopped;
 
   /**
@@ -94,7 +105,10 @@ public final class OutboxRelay extends VerticleBase {
     stopped = true;
     PgConnection c = conn;
     conn = null;
-    return c == null ? Future.succeededFuture() : c.close(); // releases the lock at once
+    if (c == null) {
+      return Future.succeededFuture();
+    }
+    return flushMarks(c).recover(err -> Future.succeededFuture()).eventually(c::close); // releases the lock at once
   }
 
   /** True while this node's relay holds the lock and publishes (for tests and operations). */
@@ -213,31 +227,90 @@ public final class OutboxRelay extends VerticleBase {
       draining = false;
       if (ar.failed()) {
         LOG.warn("outbox relay: publishing failed, retried at the next poll: {}", ar.cause().toString());
-      } else if (ar.result() == BATCH || again) {
+      } else if (ar.result() > 0 || again) { // at once: marks what it published, numbers what came meanwhile
         drain();
       }
     });
   }
 
-  /** Publishes and marks one batch of unpublished events; answers how many. */
+  /**
+   * One cycle, one statement ({@link #CYCLE}), hence one commit: marks published the rows this relay
+   * published in the previous cycle, numbers the rows without a position (at most {@value #BATCH}, in
+   * {@code seq} order), and answers every numbered, unpublished row in position order, which it then
+   * publishes; their marks ride on the next cycle ({@link #drain} runs it at once). Answers how many
+   * rows it published.
+   */
   private Future<Integer> batch(PgConnection c) {
-    return c.preparedQuery("SELECT seq, body FROM event_outbox WHERE published_at IS NULL ORDER BY seq LIMIT $1")
-        .execute(Tuple.of(BATCH))
-        .compose(rows -> {
-          if (rows.size() == 0) {
-            return Future.succeededFuture(0);
-          }
-          List<Long> seqs = new ArrayList<>();
-          for (Row r : rows) {
-            JsonObject body = (JsonObject) r.getValue(1);
-            vertx.eventBus().publish(Addresses.EVENTS, body);
-            vertx.eventBus().publish(Addresses.events(body.getString("company_id")), body);
-            seqs.add(r.getLong(0));
-          }
-          return c.preparedQuery("UPDATE event_outbox SET published_at = now() WHERE seq = ANY($1)")
-              .execute(Tuple.of(seqs.toArray(new Long[0])))
-              .map(rows.size());
-        });
+    Long[] marks = toMark.toArray(new Long[0]);
+    return c.preparedQuery(CYCLE).execute(Tuple.of(BATCH, (Object) marks)).map(rows -> {
+      if (c != conn) {
+        return 0; // the lock was lost meanwhile: the rows are the next holder's
+      }
+      toMark = new ArrayList<>();
+      for (Row r : rows) {
+        JsonObject body = EventLog.event(r.getLong(1), r.getLong(2), (JsonObject) r.getValue(3));
+        vertx.eventBus().publish(Addresses.EVENTS, body);
+        vertx.eventBus().publish(Addresses.events(body.getString("company_id")), body);
+        toMark.add(r.getLong(0));
+      }
+      return rows.size();
+    });
+  }
+
+  /**
+   * Marks published the rows of {@code $2} (seq numbers: published by the previous cycle), gives the
+   * next positions to the rows without one (at most {@code $1}, in {@code seq} order), and answers the
+   * numbered, unpublished rows ({@code seq, position, previous_position, body}) in position order.
+   *
+   * <p>One statement, hence one transaction: the rows, the cluster's last position and each company's
+   * last position change together or not at all, so positions have no gap. Every sub-statement reads
+   * the snapshot from before the statement: {@code event_company_positions} read below is the value
+   * before this batch, and the rows numbered here come from the {@code numbering} sub-statement's
+   * RETURNING, the ones numbered before from the table. Only the lock holder runs it, so positions are
+   * given serially and become visible in order.
+   */
+  static final String CYCLE = """
+      WITH marked AS (
+        UPDATE event_outbox SET published_at = now() WHERE seq = ANY($2) AND published_at IS NULL
+        RETURNING seq),
+      pick AS (
+        SELECT seq, company_id, row_number() OVER (ORDER BY seq) AS n
+        FROM (SELECT seq, company_id FROM event_outbox WHERE position IS NULL ORDER BY seq LIMIT $1) p),
+      bump AS (
+        UPDATE event_positions SET last = last + (SELECT count(*) FROM pick)
+        WHERE EXISTS (SELECT 1 FROM pick)
+        RETURNING last - (SELECT count(*) FROM pick) AS base),
+      numbered AS (
+        SELECT pick.seq, pick.company_id, (SELECT base FROM bump) + pick.n AS position,
+               lag((SELECT base FROM bump) + pick.n) OVER (PARTITION BY pick.company_id ORDER BY pick.n) AS previous
+        FROM pick),
+      heads AS (
+        INSERT INTO event_company_positions (company_id, last)
+        SELECT company_id, max(position) FROM numbered GROUP BY company_id
+        ON CONFLICT (company_id) DO UPDATE SET last = excluded.last
+        RETURNING company_id),
+      numbering AS (
+        UPDATE event_outbox o SET position = numbered.position,
+          previous_position = coalesce(numbered.previous,
+            (SELECT c.last FROM event_company_positions c WHERE c.company_id = numbered.company_id), 0)
+        FROM numbered WHERE o.seq = numbered.seq AND o.position IS NULL
+        RETURNING o.seq, o.position, o.previous_position, o.body, o.published_at)
+      SELECT seq, position, previous_position, body FROM (
+        SELECT seq, position, previous_position, body FROM event_outbox
+        WHERE published_at IS NULL AND position IS NOT NULL AND seq <> ALL($2)
+        UNION ALL
+        SELECT seq, position, previous_position, body FROM numbering WHERE published_at IS NULL) r
+      ORDER BY position""";
+
+  /** Marks the rows published by the last cycle, at once (before the relay lets go of its lock). */
+  private Future<Void> flushMarks(PgConnection c) {
+    if (toMark.isEmpty()) {
+      return Future.succeededFuture();
+    }
+    Long[] marks = toMark.toArray(new Long[0]);
+    toMark = new ArrayList<>();
+    return c.preparedQuery("UPDATE event_outbox SET published_at = now() WHERE seq = ANY($1) AND published_at IS NULL")
+        .execute(Tuple.of((Object) marks)).mapEmpty();
   }
 
   private Future<Void> cleanup(PgConnection c) {

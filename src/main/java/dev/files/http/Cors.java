@@ -29,21 +29,28 @@ import java.util.Set;
 public final class Cors implements Handler<RoutingContext> {
 
   static final Set<HttpMethod> METHODS = Set.of(HttpMethod.GET, HttpMethod.HEAD, HttpMethod.POST,
-      HttpMethod.DELETE, HttpMethod.OPTIONS);
+      HttpMethod.PATCH, HttpMethod.DELETE, HttpMethod.OPTIONS);
 
   /**
    * Request headers a page may send: the API's own ({@code Authorization}, {@code Content-Type} for
    * multipart bodies, {@code Range} and {@code If-None-Match} for downloads, {@code X-Request-Id}),
    * and the ones upload libraries add: Dropzone and Fine Uploader send {@code X-Requested-With} and
    * {@code Cache-Control}; Resumable.js, Flow.js and Uppy's XHR upload send only what their
-   * {@code headers} option lists (usually {@code Authorization}), and their bodies are multipart.
+   * {@code headers} option lists (usually {@code Authorization}), and their bodies are multipart;
+   * tus clients (tus-js-client, Uppy's tus plugin) send the tus headers ({@link TusHandler}) and
+   * the IETF resumable-upload draft's ({@code Upload-Complete}, {@code Upload-Draft-Interop-Version}).
    */
   static final Set<String> REQUEST_HEADERS = Set.of("Authorization", "Content-Type", "Range", "If-None-Match",
-      "X-Request-Id", "X-Requested-With", "Cache-Control");
+      "X-Request-Id", "X-Requested-With", "Cache-Control",
+      "Tus-Resumable", "Upload-Length", "Upload-Offset", "Upload-Metadata", "Upload-Defer-Length",
+      "Upload-Concat", "Upload-Checksum", "X-HTTP-Method-Override", "Upload-Complete",
+      "Upload-Draft-Interop-Version");
 
   /** Response headers a page may read besides the CORS-safelisted ones. */
   static final Set<String> EXPOSED_HEADERS = Set.of("Content-Disposition", "Content-Range", "Content-Length",
-      "ETag", "Accept-Ranges", "X-Request-Id", "Retry-After");
+      "ETag", "Accept-Ranges", "X-Request-Id", "Retry-After",
+      "Location", "Upload-Offset", "Upload-Length", "Upload-Expires", "Upload-Defer-Length", "Upload-Metadata",
+      "Upload-Limit", "Tus-Resumable", "Tus-Version", "Tus-Extension", "Tus-Max-Size", "Tus-Checksum-Algorithm");
 
   /** How long a browser may cache a preflight answer, seconds. */
   static final int MAX_AGE_S = 600;

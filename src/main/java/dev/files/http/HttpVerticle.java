@@ -4,6 +4,7 @@ import dev.files.auth.Caller;
 import dev.files.auth.Membership;
 import dev.files.auth.TokenVerifier;
 import dev.files.db.FileRepository;
+import dev.files.events.EventLog;
 import dev.files.model.FileRecord;
 import dev.files.ops.Operations;
 import dev.files.storage.EncryptedObjects;
@@ -28,7 +29,9 @@ import java.util.concurrent.TimeUnit;
  * sessions. Routes, under {@code /internal/services/files/v1/companies/:company_id/files}:
  * {@code POST /} (classic upload or initialisation), {@code POST /:file_id} (chunk or overwrite),
  * {@code GET /:file_id} (metadata or testChunks probe), {@code GET|HEAD /:file_id/download},
- * {@code GET /:file_id/thumbnails/:index}, {@code DELETE /:file_id}; and {@code GET /health}, the
+ * {@code GET /:file_id/thumbnails/:index}, {@code DELETE /:file_id}; {@code GET
+ * .../companies/:company_id/events} (the company's file events, {@link EventLog}); the tus routes
+ * under {@code .../companies/:company_id/uploads} ({@link TusHandler}); and {@code GET /health}, the
  * upload page at {@code /} and {@code GET /openapi.yaml} ({@link WebPage}). CORS for the origins of
  * {@code http.cors.origins} ({@link Cors}).
  */
@@ -95,6 +98,10 @@ public final class HttpVerticle extends VerticleBase {
         .handler(authOrQueryToken).handler(downloads::handle);
     router.get(files + "/:file_id/thumbnails/:index").handler(authOrQueryToken).handler(this::thumbnail);
     router.delete(files + "/:file_id").handler(auth).handler(this::delete);
+    EventLog events = new EventLog(s.files().pool());
+    router.get(FileRecord.API_PREFIX + "/companies/:company_id/events").handler(auth).handler(ctx -> events(ctx, events));
+    new TusHandler(vertx, s.files(), s.store(), s.dataKeys(), s.sessions(), s.maxFileBytes(), s.idleTimeoutMs())
+        .mount(router, auth);
     router.route().failureHandler(ctx -> Errors.handle(ctx, 500));
     for (int status : new int[]{400, 404, 405, 413, 500}) {
       router.errorHandler(status, ctx -> Errors.handle(ctx, status));
@@ -227,6 +234,20 @@ public final class HttpVerticle extends VerticleBase {
         ctx.fail(err);
       }
     });
+  }
+
+  /**
+   * GET /companies/:company_id/events?after=&amp;limit=: the company's file events after a position
+   * ({@link EventLog#replay}): 200 {@code {"events": [...], "next": position}}; 400 for a bad
+   * {@code after} or {@code limit}; 410 when events after {@code after} are no longer retained (docs/api.md).
+   */
+  private void events(RoutingContext ctx, EventLog events) {
+    UUID company = ctx.get(AuthHandler.COMPANY);
+    long after = EventLog.after(EventLog.query(ctx.request().getParam("after")));
+    int limit = EventLog.limit(EventLog.query(ctx.request().getParam("limit")));
+    events.replay(company, after, limit)
+        .onSuccess(body -> Replies.json(ctx, 200, body))
+        .onFailure(ctx::fail);
   }
 
   /** DELETE /:file_id: owner, an application, or a server request (API.md). */

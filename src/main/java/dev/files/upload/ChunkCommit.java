@@ -28,11 +28,24 @@ import java.util.UUID;
  * @param commitId    made by the HTTP request that stored the bytes: every delivery of this commit
  *                    (the event-bus question is retried on timeout) carries it, and a commit whose id
  *                    is already recorded changes nothing; null only in messages from older nodes
+ * @param offset      for an append at a byte offset (tus PATCH, docs/api.md "Resumable uploads (tus)"):
+ *                    the number of bytes of the upload in progress the chunk follows; the commit is
+ *                    refused (409) unless exactly that many bytes are stored, in chunks
+ *                    1..{@code chunkNumber - 1}. Null for the numbered dialects (any order)
  */
 public record ChunkCommit(UUID fileId, UUID companyId, Requester requester, boolean create, boolean whole,
                           int chunkNumber, Integer totalChunks, Long totalSize, String name, String mime,
                           String sniffedMime, String storageKey, long size, String sha256,
-                          int generation, DataKeys.Wrapped dataKey, UUID commitId) {
+                          int generation, DataKeys.Wrapped dataKey, UUID commitId, Long offset) {
+
+  /** A numbered chunk (no offset): the classic, chunked and files.api uploads. */
+  public ChunkCommit(UUID fileId, UUID companyId, Requester requester, boolean create, boolean whole,
+                     int chunkNumber, Integer totalChunks, Long totalSize, String name, String mime,
+                     String sniffedMime, String storageKey, long size, String sha256,
+                     int generation, DataKeys.Wrapped dataKey, UUID commitId) {
+    this(fileId, companyId, requester, create, whole, chunkNumber, totalChunks, totalSize, name, mime, sniffedMime,
+        storageKey, size, sha256, generation, dataKey, commitId, null);
+  }
 
   JsonObject toJson() {
     return new JsonObject()
@@ -53,7 +66,8 @@ public record ChunkCommit(UUID fileId, UUID companyId, Requester requester, bool
         .put("generation", generation)
         .put("data_key_id", dataKey == null ? null : dataKey.masterKeyId())
         .put("data_key", dataKey == null ? null : dataKey.bytes())
-        .put("commit_id", commitId == null ? null : commitId.toString());
+        .put("commit_id", commitId == null ? null : commitId.toString())
+        .put("offset", offset);
   }
 
   static ChunkCommit fromJson(UUID fileId, JsonObject j) {
@@ -63,6 +77,7 @@ public record ChunkCommit(UUID fileId, UUID companyId, Requester requester, bool
         j.getString("name"), j.getString("mime"), j.getString("sniffed_mime"),
         j.getString("storage_key"), j.getLong("size"), j.getString("sha256"), j.getInteger("generation"),
         j.getString("data_key_id") == null ? null : new DataKeys.Wrapped(j.getString("data_key_id"), j.getBinary("data_key")),
-        j.getString("commit_id") == null ? null : UUID.fromString(j.getString("commit_id")));
+        j.getString("commit_id") == null ? null : UUID.fromString(j.getString("commit_id")),
+        j.getLong("offset"));
   }
 }

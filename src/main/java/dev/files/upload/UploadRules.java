@@ -39,7 +39,10 @@ import java.util.UUID;
  *       the grace;</li>
  *   <li>stored bytes above total_size are 400; the upload completes exactly when every chunk
  *       1..total_chunks is stored, and then the stored total must equal total_size (else 400 and
- *       this chunk is not kept); completion makes the generation live and retires every other.</li>
+ *       this chunk is not kept); completion makes the generation live and retires every other;</li>
+ *   <li>an append at a byte offset (a tus PATCH, {@link ChunkCommit#offset}) is 409 unless the upload
+ *       in progress holds exactly that many bytes, in the chunks numbered before it (so of two
+ *       appends at one offset, the first committed wins and the other leaves nothing).</li>
  * </ol>
  * A refusal changes nothing. No object is deleted at once: what is no longer wanted is retired.
  * Generation numbers come from the file's counter of the highest generation ever handed out, so
@@ -207,6 +210,15 @@ public final class UploadRules {
     Long givenSize = c.whole() ? Long.valueOf(c.size()) : c.totalSize();
     if (recordedSize != null && givenSize != null && !recordedSize.equals(givenSize)) {
       return new Refused(400, "total_size " + givenSize + " contradicts the recorded " + recordedSize);
+    }
+    if (c.offset() != null) { // an append at a byte offset: it must follow exactly what is stored
+      List<CommittedChunk> stored = fresh ? List.of() : state.chunksOf(gen);
+      long storedBytes = stored.stream().mapToLong(CommittedChunk::size).sum();
+      if (storedBytes != c.offset() || stored.size() != c.chunkNumber() - 1
+          || stored.stream().anyMatch(x -> x.chunkNumber() >= c.chunkNumber())) {
+        return new Refused(409, "Upload-Offset " + c.offset() + " does not match the upload's offset "
+            + storedBytes + "; ask HEAD for the offset and send the rest from there");
+      }
     }
     Integer totalChunks = recordedChunks != null ? recordedChunks : givenChunks;
     Long totalSize = recordedSize != null ? recordedSize : givenSize;

@@ -1,0 +1,136 @@
+package dev.files.events;
+
+import dev.files.api.FileEvent;
+import dev.files.http.ApiError;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.RowSet;
+import io.vertx.sqlclient.Tuple;
+
+import java.util.UUID;
+
+/**
+ * The record of file events: a company's events read back from the outbox by position, for
+ * {@code files.api} action {@code events} and {@code GET .../companies/<company_id>/events}
+ * (docs/event-bus.md, "Positions and replay"; docs/api.md).
+ *
+ * <p>Only rows that have a position are read. The relay gives positions serially in one transaction per
+ * batch ({@link OutboxRelay#CYCLE}), so a reader that has seen position N never later finds a
+ * position below N. Rows are kept {@code events.retention_ms} after their publication; a replay that
+ * would skip a removed event of the company fails with 410 instead ({@link #gone}).
+ */
+public final class EventLog {
+
+  /** Page size without {@code limit}. */
+  public static final int DEFAULT_LIMIT = FileEvent.DEFAULT_REPLAY;
+  /** Largest page. */
+  public static final int MAX_LIMIT = FileEvent.MAX_REPLAY;
+
+  private final Pool pool;
+
+  /** @param pool the service's database */
+  public EventLog(Pool pool) {
+    this.pool = pool;
+  }
+
+  /**
+   * The event as published and replayed: the stored body with {@code position} (the cluster's
+   * sequence, from 1) and {@code previous_position} (the position of the company's previous event,
+   * 0 for its first).
+   */
+  public static JsonObject event(long position, long previous, JsonObject body) {
+    return body.copy().put("position", position).put("previous_position", previous);
+  }
+
+  /**
+   * The company's events with a position above {@code after}, in position order, at most {@code limit}:
+   * {@code {"events": [event, ...], "next": the last position returned, or after when none}}.
+   *
+   * <p>Fails with {@link ApiError} 410 when an event of the company above {@code after} is no longer
+   * retained (the first retained one names a previous position above {@code after}, or none is
+   * retained and the company's last position is above {@code after}); the message says "the earliest
+   * position available is E": replaying from {@code after = E - 1} takes what is left.
+   *
+   * @param after a position, exclusive (0: from the start); checked by {@link #after(Object)}
+   * @param limit 1 to {@link #MAX_LIMIT}; checked by {@link #limit(Object)}
+   */
+  public Future<JsonObject> replay(UUID company, long after, int limit) {
+    // one statement, hence one snapshot: the company's last position and its rows are read together
+    // (read apart, a batch numbered in between would look like events removed)
+    return pool.preparedQuery("""
+            SELECT h.last, e.position, e.previous_position, e.body
+            FROM (SELECT coalesce((SELECT last FROM event_company_positions WHERE company_id = $1), 0) AS last) h
+            LEFT JOIN LATERAL (
+              SELECT position, previous_position, body FROM event_outbox
+              WHERE company_id = $1 AND position > $2 ORDER BY position LIMIT $3) e ON true
+            ORDER BY e.position""")
+        .execute(Tuple.of(company, after, limit))
+        .map(rows -> {
+          Row first = rows.iterator().next();
+          if (first.getLong(1) == null) { // no row above after
+            long last = first.getLong(0);
+            if (last > after) {
+              throw gone(after, last + 1);
+            }
+            return new JsonObject().put("events", new JsonArray()).put("next", after);
+          }
+          if (first.getLong(2) > after) {
+            throw gone(after, first.getLong(1));
+          }
+          return page(rows, after);
+        });
+  }
+
+  private static JsonObject page(RowSet<Row> rows, long after) {
+    JsonArray events = new JsonArray();
+    long next = after;
+    for (Row r : rows) {
+      next = r.getLong(1);
+      events.add(event(next, r.getLong(2), (JsonObject) r.getValue(3)));
+    }
+    return new JsonObject().put("events", events).put("next", next);
+  }
+
+  /** 410: events after {@code after} were removed; {@code earliest} is the first position still there (or to come). */
+  static ApiError gone(long after, long earliest) {
+    return new ApiError(410, "events after position " + after + " are no longer retained (events.retention_ms);"
+        + " " + FileEvent.EARLIEST + " " + earliest);
+  }
+
+  /** {@code after} of a files.api message: absent or null is 0; else a whole number from 0; 400 otherwise. */
+  public static long after(Object raw) {
+    if (raw == null) {
+      return 0;
+    }
+    if (!(raw instanceof Integer || raw instanceof Long) || ((Number) raw).longValue() < 0) {
+      throw ApiError.badRequest("after must be a whole number from 0 (a position; 0: from the start)");
+    }
+    return ((Number) raw).longValue();
+  }
+
+  /** {@code limit} of a files.api message: absent or null is {@link #DEFAULT_LIMIT}; else 1 to {@link #MAX_LIMIT}; 400 otherwise. */
+  public static int limit(Object raw) {
+    if (raw == null) {
+      return DEFAULT_LIMIT;
+    }
+    if (!(raw instanceof Integer || raw instanceof Long) || ((Number) raw).longValue() < 1
+        || ((Number) raw).longValue() > MAX_LIMIT) {
+      throw ApiError.badRequest("limit must be a whole number from 1 to " + MAX_LIMIT);
+    }
+    return ((Number) raw).intValue();
+  }
+
+  /** A query parameter as {@link #after(Object)} or {@link #limit(Object)} take it: null when absent, the text when not a number. */
+  public static Object query(String raw) {
+    if (raw == null) {
+      return null;
+    }
+    if (raw.matches("[0-9]{1,18}")) {
+      return Long.parseLong(raw);
+    }
+    return raw;
+  }
+}

@@ -1,0 +1,777 @@
+package dev.files.http;
+
+import com.google.crypto.tink.StreamingAead;
+import dev.files.auth.Caller;
+import dev.files.db.FileRepository;
+import dev.files.model.ContentTypes;
+import dev.files.model.FileNames;
+import dev.files.model.FileRecord;
+import dev.files.storage.ChunkKeys;
+import dev.files.storage.ChunkSink;
+import dev.files.storage.DataKeys;
+import dev.files.storage.EncryptedObjects;
+import dev.files.upload.ChunkCommit;
+import dev.files.upload.SessionTimeoutException;
+import dev.files.upload.UploadSessions;
+import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.UUID;
+
+/**
+ * Resumable uploads by the tus protocol 1.0.0 (https://tus.io/protocols/resumable-upload, docs/api.md
+ * "Resumable uploads (tus)"), a thin adapter over the upload path every other upload takes.
+ *
+ * <p>Routes, under {@code /internal/services/files/v1/companies/:company_id/uploads}:
+ * {@code OPTIONS} (the capabilities: {@code Tus-Version}, {@code Tus-Extension} {@value #EXTENSIONS},
+ * {@code Tus-Max-Size} = {@code limits.max_file_bytes}, {@code Tus-Checksum-Algorithm}
+ * {@value #CHECKSUMS}; no authentication), {@code POST} (creation, creation-with-upload,
+ * creation-defer-length), and on {@code /:file_id}: {@code HEAD} (offset), {@code PATCH} (append),
+ * {@code DELETE} (termination); {@code POST} with {@code X-HTTP-Method-Override} stands for any of these.
+ *
+ * <p>An upload is a file of the files API from its creation: creation asks the file's upload session
+ * to create a pending file ({@link UploadSessions#init}) whose declared size is {@code Upload-Length}
+ * and whose id is the one in {@code Location}. Each PATCH's bytes are stored as one encrypted chunk
+ * object (the same {@link FilePart} as a multipart upload) numbered after the chunks already stored,
+ * and committed through the file's upload session with its byte offset ({@link ChunkCommit#offset}):
+ * the session refuses (409) an append that does not follow exactly the stored bytes, so of two
+ * PATCHes at one offset the first committed wins and the other's object is removed. The PATCH that
+ * reaches {@code Upload-Length} completes the file (the same completion as every upload:
+ * {@code file.uploaded}, thumbnails). A PATCH whose connection ends early still commits the bytes
+ * that arrived (all of them, when it carries no {@code Upload-Checksum}), before any HEAD can report them.
+ *
+ * <p>Every refusal is decided from the headers and the file's row, before any body byte is read:
+ * 412 ({@code Tus-Resumable} other than 1.0.0; with {@code Tus-Version}), 415 (PATCH without
+ * {@code Content-Type: application/offset+octet-stream}), 400 (malformed {@code Upload-Offset},
+ * {@code Upload-Length}, {@code Upload-Metadata} or {@code Upload-Checksum}, unsupported checksum
+ * algorithm), 401/403 ({@link AuthHandler}; only the user who created the upload, an application or
+ * a server request may touch it), 404 (no such file in the company), 409 (offset other than the
+ * upload's), 413 (length above {@code limits.max_file_bytes}, or a body beyond {@code Upload-Length}).
+ * After the body: 460 when the {@code Upload-Checksum} does not match (nothing is stored). Errors
+ * carry the service's JSON error body ({@link Errors}).
+ *
+ * <p>A request with {@code Upload-Draft-Interop-Version} 5 or 6 and no {@code Tus-Resumable} speaks the
+ * IETF resumable-upload draft (draft-03 / draft-05, as tus-js-client 4.3 does) on the same routes:
+ * {@code Upload-Complete: ?1} on a POST or PATCH says that its body ends the upload (the length is
+ * then the offset after it), the body may be of any type, and answers carry {@code Upload-Complete}
+ * and {@code Upload-Limit} instead of {@code Tus-Resumable}. No {@code 104} is sent: Vert.x's server
+ * response sends only 100 and 103 as informational answers.
+ */
+final class TusHandler {
+
+  private static final Logger LOG = LoggerFactory.getLogger(TusHandler.class);
+
+  /** The tus version spoken. */
+  static final String VERSION = "1.0.0";
+  /** The tus extensions supported, as advertised by OPTIONS. */
+  static final String EXTENSIONS = "creation,creation-with-upload,creation-defer-length,termination,checksum,expiration";
+  /** The {@code Upload-Checksum} algorithms supported. */
+  static final String CHECKSUMS = "sha1,sha256";
+  /** The content type of a PATCH body (and of a creation-with-upload body). */
+  static final String OFFSET_TYPE = "application/offset+octet-stream";
+  /** Status of a checksum mismatch (tus checksum extension). */
+  static final int CHECKSUM_MISMATCH = 460;
+
+  private static final DateTimeFormatter HTTP_DATE = DateTimeFormatter.RFC_1123_DATE_TIME.withZone(ZoneOffset.UTC);
+  private static final String METHOD = "tus.method";
+  /** Context key of a request of the IETF draft: its interop version ("5" or "6"); absent for tus 1.0.0. */
+  private static final String IETF = "tus.ietf";
+  /** The interop versions of the IETF resumable-upload draft spoken (draft-03 is 5, draft-05 is 6). */
+  static final java.util.Set<String> INTEROP_VERSIONS = java.util.Set.of("5", "6");
+
+  private final FileRepository files;
+  private final EncryptedObjects store;
+  private final DataKeys dataKeys;
+  private final UploadSessions sessions;
+  private final long maxFileBytes;
+  private final long idleTimeoutMs;
+  private final io.vertx.core.Vertx vertx;
+
+  /**
+   * @param maxFileBytes  the largest upload, bytes ({@code limits.max_file_bytes}; {@code Tus-Max-Size})
+   * @param idleTimeoutMs a PATCH body without a byte for this long (ms; {@code http.idle_timeout_ms}, 0: none)
+   *                      is ended as a cut one: the bytes that arrived are kept and the connection is closed
+   */
+  TusHandler(io.vertx.core.Vertx vertx, FileRepository files, EncryptedObjects store, DataKeys dataKeys,
+             UploadSessions sessions, long maxFileBytes, long idleTimeoutMs) {
+    this.vertx = vertx;
+    this.idleTimeoutMs = idleTimeoutMs;
+    this.files = files;
+    this.store = store;
+    this.dataKeys = dataKeys;
+    this.sessions = sessions;
+    this.maxFileBytes = maxFileBytes;
+  }
+
+  /** Mounts the routes; {@code auth} authenticates and checks membership on every request but OPTIONS. */
+  void mount(Router router, AuthHandler auth) {
+    String uploads = FileRecord.API_PREFIX + "/companies/:company_id/uploads";
+    router.options(uploads).handler(this::options);
+    router.options(uploads + "/:file_id").handler(this::options);
+    router.post(uploads).handler(this::protocol).handler(auth).handler(this::create);
+    router.route(uploads + "/:file_id").method(HttpMethod.HEAD).method(HttpMethod.PATCH).method(HttpMethod.DELETE)
+        .method(HttpMethod.POST).handler(this::protocol).handler(auth).handler(this::dispatch);
+  }
+
+  /** OPTIONS: 204 with the server's capabilities (no authentication: tus clients ask before they hold a token). */
+  private void options(RoutingContext ctx) {
+    ctx.response().setStatusCode(204)
+        .putHeader("Tus-Resumable", VERSION)
+        .putHeader("Tus-Version", VERSION)
+        .putHeader("Tus-Extension", EXTENSIONS)
+        .putHeader("Tus-Max-Size", Long.toString(maxFileBytes))
+        .putHeader("Tus-Checksum-Algorithm", CHECKSUMS)
+        .putHeader("Upload-Limit", "max-size=" + maxFileBytes)
+        .end();
+  }
+
+  /**
+   * Before authentication: the body is held, every answer carries {@code Tus-Resumable}, a request of
+   * another tus version is 412 with {@code Tus-Version}, and {@code X-HTTP-Method-Override} of a POST
+   * picks the method the request stands for.
+   */
+  private void protocol(RoutingContext ctx) {
+    HttpServerRequest req = ctx.request();
+    req.pause();
+    String interop = req.getHeader("Upload-Draft-Interop-Version");
+    String version = req.getHeader("Tus-Resumable");
+    if (interop != null && version == null) { // the IETF resumable-upload draft
+      String v = interop.strip();
+      if (!INTEROP_VERSIONS.contains(v)) {
+        throw ApiError.badRequest("Upload-Draft-Interop-Version " + interop + " is not supported (5 or 6)");
+      }
+      ctx.put(IETF, v);
+      ctx.response().putHeader("Upload-Limit", "max-size=" + maxFileBytes);
+    } else {
+      ctx.response().putHeader("Tus-Resumable", VERSION);
+      if (!VERSION.equals(version == null ? null : version.strip())) {
+        ctx.response().putHeader("Tus-Version", VERSION);
+        throw new ApiError(412, version == null ? "the Tus-Resumable header is required (this server speaks tus " + VERSION + ")"
+            : "tus version " + version + " is not supported; this server speaks " + VERSION);
+      }
+    }
+    HttpMethod method = req.method();
+    String override = req.getHeader("X-HTTP-Method-Override");
+    if (method == HttpMethod.POST && override != null && ctx.pathParam("file_id") != null) {
+      method = switch (override.strip().toUpperCase(Locale.ROOT)) {
+        case "PATCH" -> HttpMethod.PATCH;
+        case "HEAD" -> HttpMethod.HEAD;
+        case "DELETE" -> HttpMethod.DELETE;
+        default -> throw ApiError.badRequest("X-HTTP-Method-Override must be PATCH, HEAD or DELETE, got '" + override + "'");
+      };
+    }
+    ctx.put(METHOD, method);
+    ctx.next();
+  }
+
+  private void dispatch(RoutingContext ctx) {
+    HttpMethod method = ctx.get(METHOD);
+    if (method == HttpMethod.HEAD) {
+      ctx.request().resume(); // no body
+      head(ctx);
+    } else if (method == HttpMethod.PATCH) {
+      patch(ctx);
+    } else if (method == HttpMethod.DELETE) {
+      ctx.request().resume(); // no body
+      terminate(ctx);
+    } else {
+      ctx.response().putHeader("Allow", "HEAD, PATCH, DELETE, OPTIONS");
+      throw new ApiError(405, "an upload takes HEAD, PATCH, DELETE and OPTIONS (or POST with X-HTTP-Method-Override)");
+    }
+  }
+
+  // ---- creation -------------------------------------------------------------------------------
+
+  /** POST: creates the upload (a pending file), with its first bytes when the request has a body. */
+  private void create(RoutingContext ctx) {
+    HttpServerRequest req = ctx.request();
+    boolean ietf = ctx.get(IETF) != null;
+    Boolean complete = ietf ? uploadComplete(req) : null;
+    Long length = number(req, "Upload-Length");
+    boolean lengthAtEnd = false;
+    if (ietf) { // no Upload-Defer-Length: the length is unknown until a request says Upload-Complete: ?1
+      if (length == null && complete) {
+        long cl = contentLength(req);
+        if (cl >= 0) {
+          length = cl;
+        } else {
+          lengthAtEnd = true;
+        }
+      }
+    } else {
+      String defer = req.getHeader("Upload-Defer-Length");
+      if (defer != null && !defer.strip().equals("1")) {
+        throw ApiError.badRequest("Upload-Defer-Length must be 1");
+      }
+      if ((length == null) == (defer == null)) {
+        throw ApiError.badRequest("give either Upload-Length or Upload-Defer-Length: 1");
+      }
+    }
+    if (length != null && length > maxFileBytes) {
+      throw new ApiError(413, "Upload-Length " + length + " exceeds Tus-Max-Size " + maxFileBytes + " bytes");
+    }
+    if (req.getHeader("Upload-Concat") != null) {
+      throw ApiError.badRequest("the concatenation extension is not supported (see Tus-Extension)");
+    }
+    Map<String, String> metadata = metadata(req.getHeader("Upload-Metadata"));
+    String rawName = metadata.getOrDefault("filename", metadata.get("name"));
+    String name = rawName == null || rawName.isBlank() ? null : FileNames.sanitize(rawName);
+    String type = ContentTypes.usable(metadata.getOrDefault("filetype", metadata.get("type")));
+    boolean body = hasBody(req);
+    Checksum checksum = null;
+    if (body) {
+      if (!ietf) {
+        checkContentType(req);
+      }
+      checksum = checksum(req);
+      long contentLength = contentLength(req);
+      if (length != null && contentLength > length) {
+        throw new ApiError(413, "the body of " + contentLength + " bytes exceeds Upload-Length " + length);
+      }
+    }
+    Checksum sum = checksum;
+    Long declared = length;
+    boolean atEnd = lengthAtEnd;
+    Caller caller = ctx.get(AuthHandler.CALLER);
+    UUID company = ctx.get(AuthHandler.COMPANY);
+    UUID fileId = UUID.randomUUID();
+    String location = FileRecord.API_PREFIX + "/companies/" + company + "/uploads/" + fileId;
+    sessions.init(fileId, company, UploadHandler.requester(caller), null, declared, name, type)
+        .compose(resource -> files.find(fileId))
+        .onSuccess(f -> {
+          ctx.response().putHeader("Location", location);
+          if (body || atEnd || Long.valueOf(0).equals(declared)) { // a zero-length upload is complete at once
+            append(ctx, f, 0, declared, false, atEnd, sum, 201);
+          } else {
+            ctx.request().resume(); // no body
+            expires(ctx.response(), f);
+            if (ietf) {
+              ctx.response().putHeader("Upload-Complete", "?0");
+            }
+            ctx.response().putHeader("Upload-Offset", "0").setStatusCode(201).end();
+          }
+        })
+        .onFailure(ctx::fail);
+  }
+
+  // ---- HEAD, PATCH, DELETE ----------------------------------------------------------------------
+
+  /** HEAD: the upload's offset and length; never cached. */
+  private void head(RoutingContext ctx) {
+    ctx.response().putHeader("Cache-Control", "no-store");
+    upload(ctx).onSuccess(f -> {
+      HttpServerResponse resp = ctx.response();
+      Progress p = Progress.of(f);
+      resp.putHeader("Upload-Offset", Long.toString(p.offset()));
+      if (ctx.get(IETF) != null) {
+        resp.putHeader("Upload-Complete", f.uploadGeneration() == null ? "?1" : "?0");
+        if (p.length() != null) {
+          resp.putHeader("Upload-Length", Long.toString(p.length()));
+        }
+      } else if (p.length() == null) {
+        resp.putHeader("Upload-Defer-Length", "1");
+      } else {
+        resp.putHeader("Upload-Length", Long.toString(p.length()));
+      }
+      expires(resp, f);
+      resp.setStatusCode(200).end();
+    }).onFailure(ctx::fail);
+  }
+
+  /** PATCH: appends the body at {@code Upload-Offset}. */
+  private void patch(RoutingContext ctx) {
+    HttpServerRequest req = ctx.request();
+    boolean ietf = ctx.get(IETF) != null;
+    if (!ietf) {
+      checkContentType(req);
+    }
+    Boolean complete = ietf ? uploadComplete(req) : null;
+    Long offset = number(req, "Upload-Offset");
+    if (offset == null) {
+      throw ApiError.badRequest("Upload-Offset is required");
+    }
+    Long given = number(req, "Upload-Length");
+    boolean lengthAtEnd = false;
+    if (ietf && complete && given == null) { // this request's body is the last part
+      long cl = contentLength(req);
+      if (cl >= 0) {
+        given = offset + cl;
+      } else {
+        lengthAtEnd = true;
+      }
+    }
+    Long newLength = given;
+    boolean atEnd = lengthAtEnd;
+    if (newLength != null && newLength > maxFileBytes) {
+      throw new ApiError(413, "Upload-Length " + newLength + " exceeds Tus-Max-Size " + maxFileBytes + " bytes");
+    }
+    Checksum checksum = checksum(req);
+    long contentLength = contentLength(req);
+    upload(ctx).onSuccess(f -> {
+      Progress p = Progress.of(f);
+      if (newLength != null && p.length() != null && !newLength.equals(p.length())) {
+        ctx.fail(ApiError.badRequest("Upload-Length " + newLength + " contradicts the upload's length " + p.length()));
+        return;
+      }
+      if (newLength != null && newLength < p.offset()) {
+        ctx.fail(ApiError.badRequest("Upload-Length " + newLength + " is below the upload's offset " + p.offset()));
+        return;
+      }
+      if (offset != p.offset()) {
+        ctx.fail(new ApiError(409, "Upload-Offset " + offset + " does not match the upload's offset " + p.offset()));
+        return;
+      }
+      Long length = p.length() != null ? p.length() : newLength;
+      if (length != null && contentLength > length - offset) {
+        ctx.fail(new ApiError(413, "the body of " + contentLength + " bytes goes beyond Upload-Length " + length
+            + " (offset " + offset + ")"));
+        return;
+      }
+      boolean setsLength = newLength != null && p.length() == null;
+      if (f.uploadGeneration() == null && hasBody(req)) {
+        ctx.fail(new ApiError(413, "the upload is complete: all its " + p.offset() + " bytes are stored"));
+        return;
+      }
+      if (f.uploadGeneration() == null || !hasBody(req) && !setsLength && !atEnd) { // nothing to record
+        req.resume();
+        expires(ctx.response(), f);
+        if (ietf) {
+          ctx.response().putHeader("Upload-Complete", f.uploadGeneration() == null ? "?1" : "?0");
+        }
+        ctx.response().putHeader("Upload-Offset", Long.toString(p.offset())).setStatusCode(204).end();
+        return;
+      }
+      append(ctx, f, offset, length, setsLength, atEnd, checksum, 204);
+    }).onFailure(ctx::fail);
+  }
+
+  /** DELETE: terminates the upload (the file, its chunks and objects go; {@code file.deleted} is written). */
+  private void terminate(RoutingContext ctx) {
+    UUID fileId = AuthHandler.uuidParam(ctx, "file_id");
+    Caller caller = ctx.get(AuthHandler.CALLER);
+    upload(ctx).compose(f -> sessions.delete(fileId, ctx.get(AuthHandler.COMPANY), UploadHandler.requester(caller)))
+        .onSuccess(v -> ctx.response().setStatusCode(204).end())
+        .onFailure(ctx::fail);
+  }
+
+  /**
+   * The upload's file row, once the caller may touch it: 404 when the company has no such file, 403
+   * unless the caller created it (the same user), is an application or a server request.
+   */
+  private Future<FileRecord> upload(RoutingContext ctx) {
+    UUID fileId = AuthHandler.uuidParam(ctx, "file_id");
+    UUID company = ctx.get(AuthHandler.COMPANY);
+    Caller caller = ctx.get(AuthHandler.CALLER);
+    return files.find(fileId).map(f -> {
+      if (f == null || !f.companyId().equals(company)) {
+        throw ApiError.notFound("upload " + fileId + " not found");
+      }
+      boolean creator = "user".equals(f.ownerType()) && f.ownerId().equals(caller.subject()) && !caller.application();
+      if (!(creator || caller.application() || caller.serverRequest())) {
+        throw new ApiError(403, "upload " + fileId + " belongs to another user");
+      }
+      return f;
+    });
+  }
+
+  // ---- the append --------------------------------------------------------------------------------
+
+  /**
+   * Streams the body into a new chunk object numbered after the stored chunks and commits it at
+   * {@code offset} through the file's session; answers {@code status} with the new offset.
+   *
+   * @param length     the upload's length in bytes, or null while deferred
+   * @param setsLength this request declares the length (deferred until now): it is committed even without bytes
+   * @param lengthAtEnd the length is the offset after this request's whole body (IETF {@code Upload-Complete: ?1}
+   *                    on a body of unknown length); not when the body is cut
+   */
+  private void append(RoutingContext ctx, FileRecord f, long offset, Long length, boolean setsLength,
+                      boolean lengthAtEnd, Checksum checksum, int status) {
+    int generation = f.nextUploadGeneration();
+    StreamingAead aead;
+    try {
+      aead = dataKeys.unwrap(f);
+    } catch (GeneralSecurityException | RuntimeException e) {
+      ctx.fail(new ApiError(503, "file " + f.id() + " cannot be encrypted: " + Errors.keyDetail(e)));
+      return;
+    }
+    Future<Integer> count = f.uploadGeneration() == null ? Future.succeededFuture(0)
+        : files.chunks(files.pool(), f.id(), generation).map(java.util.List::size);
+    count.onSuccess(n -> new Append(ctx, f, offset, length, setsLength, lengthAtEnd, checksum, status, generation,
+        n + 1, aead).start()).onFailure(ctx::fail);
+  }
+
+  /** One append: the body into one chunk object, then its commit. */
+  private final class Append {
+    private final RoutingContext ctx;
+    private final FileRecord f;
+    private final long offset;
+    private final Long length;
+    private final boolean setsLength;
+    private final boolean lengthAtEnd;
+    private final Checksum checksum;
+    private final int status;
+    private final int generation;
+    private final int chunkNumber;
+    private final FilePart part;
+    private final MessageDigest digest;
+    private boolean finished;
+    /** The connection ended before the body did. */
+    private boolean cut;
+    private boolean paused;
+    private long lastByteAt = System.nanoTime();
+    /** Body bytes handed to the chunk object so far. */
+    private long received;
+    private long idleTimer = -1;
+
+    Append(RoutingContext ctx, FileRecord f, long offset, Long length, boolean setsLength, boolean lengthAtEnd,
+           Checksum checksum, int status, int generation, int chunkNumber, StreamingAead aead) {
+      this.lengthAtEnd = lengthAtEnd;
+      this.ctx = ctx;
+      this.f = f;
+      this.offset = offset;
+      this.length = length;
+      this.setsLength = setsLength;
+      this.checksum = checksum;
+      this.status = status;
+      this.generation = generation;
+      this.chunkNumber = chunkNumber;
+      long limit = length != null ? length - offset : maxFileBytes - offset;
+      this.part = new FilePart(store, "tus", null, null, ChunkKeys.newKey(f.id()), limit, chunkNumber,
+          DataKeys.cipher(aead, f.id(), generation, chunkNumber));
+      this.digest = checksum == null ? null : checksum.digest();
+    }
+
+    void start() {
+      HttpServerRequest req = ctx.request();
+      if (req.response().closed()) {
+        part.abort();
+        return;
+      }
+      part.stored.future().onFailure(err -> fail(err));
+      req.handler(this::data);
+      req.endHandler(v -> ended());
+      req.exceptionHandler(err -> connectionEnded());
+      req.response().closeHandler(v -> connectionEnded());
+      if (idleTimeoutMs > 0) {
+        idleTimer = vertx.setTimer(idleTimeoutMs, t -> idleCheck());
+      }
+      String expect = req.getHeader("Expect");
+      if (expect != null && expect.equalsIgnoreCase("100-continue")) {
+        req.response().writeContinue();
+      }
+      req.resume();
+    }
+
+    private void data(Buffer buf) {
+      if (finished) {
+        return;
+      }
+      lastByteAt = System.nanoTime();
+      received += buf.length();
+      if (digest != null) {
+        digest.update(buf.getBytes());
+      }
+      part.write(buf).onFailure(this::fail);
+      if (part.writeQueueFull()) {
+        ctx.request().pause();
+        paused = true;
+        part.drainHandler(v -> {
+          paused = false;
+          lastByteAt = System.nanoTime(); // waiting for the store is not the client's idleness
+          if (!finished) {
+            ctx.request().resume();
+          }
+        });
+      }
+    }
+
+    /**
+     * {@code http.idle_timeout_ms} without a byte (while not paused for the store): the PATCH ends as
+     * a cut one (what arrived is kept) and its connection is closed.
+     */
+    private void idleCheck() {
+      idleTimer = -1;
+      if (finished) {
+        return;
+      }
+      long idleMs = (System.nanoTime() - lastByteAt) / 1_000_000;
+      if (paused || idleMs < idleTimeoutMs) {
+        idleTimer = vertx.setTimer(paused ? idleTimeoutMs : Math.max(1, idleTimeoutMs - idleMs), t -> idleCheck());
+        return;
+      }
+      LOG.info("upload {}: no byte of the PATCH body for {} ms; the bytes that arrived are kept", f.id(), idleTimeoutMs);
+      connectionEnded();
+      ctx.request().connection().close();
+    }
+
+    private void cancelIdle() {
+      if (idleTimer >= 0) {
+        vertx.cancelTimer(idleTimer);
+        idleTimer = -1;
+      }
+    }
+
+    /** The whole body arrived: its object is committed, the checksum compared, the chunk recorded. */
+    private void ended() {
+      if (finished) {
+        return;
+      }
+      finished = true;
+      cancelIdle();
+      part.end().onSuccess(v -> {
+        if (checksum != null && !MessageDigest.isEqual(digest.digest(), checksum.expected())) {
+          part.abort();
+          ctx.fail(new ApiError(CHECKSUM_MISMATCH, "the body's " + checksum.algorithm()
+              + " does not match Upload-Checksum; nothing was stored"));
+          return;
+        }
+        commit();
+      }).onFailure(err -> {
+        part.abort();
+        ctx.fail(err);
+      });
+    }
+
+    /**
+     * The connection ended before the body did: the bytes that arrived are kept (committed as this
+     * chunk) unless a checksum was given (it cannot be checked on part of a body) or none arrived.
+     */
+    private void connectionEnded() {
+      if (finished) {
+        return;
+      }
+      finished = true;
+      cancelIdle();
+      cut = true;
+      ChunkSink sink = part.sink.succeeded() ? part.sink.result() : null;
+      if (checksum != null || sink == null || received == 0) { // (a body over its limit has already failed)
+        part.abort();
+        return;
+      }
+      part.end().onSuccess(v -> commit()).onFailure(err -> part.abort());
+    }
+
+    private void commit() {
+      ChunkSink sink = part.sink.result();
+      long size = sink.stored().size();
+      boolean ends = lengthAtEnd && !cut;
+      Long length = ends ? Long.valueOf(offset + size) : this.length;
+      if (size == 0 && !setsLength && !ends && !(length != null && offset == length)) {
+        part.abort();
+        if (!cut) {
+          reply(offset, null, length);
+        }
+        return;
+      }
+      byte[] head = sink.head();
+      boolean completes = length != null && offset + size == length;
+      Caller caller = ctx.get(AuthHandler.CALLER);
+      ChunkCommit c = new ChunkCommit(f.id(), ctx.get(AuthHandler.COMPANY), UploadHandler.requester(caller), false,
+          false, chunkNumber, completes ? Integer.valueOf(chunkNumber) : null, length, null, null,
+          ContentTypes.sniff(head, head.length), part.key, size, sink.stored().sha256(), generation, null,
+          UUID.randomUUID(), offset);
+      sessions.commit(c).onSuccess(resource -> {
+        if (cut) {
+          LOG.info("upload {}: connection ended after {} bytes at offset {}; they are kept", f.id(), size, offset);
+        } else {
+          reply(offset + size, resource, length);
+        }
+      }).onFailure(err -> {
+        if (!(err instanceof SessionTimeoutException)) { // a timed-out commit may still take effect
+          store.delete(part.key);
+        }
+        if (!cut) {
+          ctx.fail(err);
+        } else {
+          LOG.warn("upload {}: the {} bytes that arrived before the connection ended were not kept: {}",
+              f.id(), size, err.getMessage());
+        }
+      });
+    }
+
+    private void reply(long newOffset, JsonObject resource, Long length) {
+      HttpServerResponse resp = ctx.response();
+      if (ctx.get(IETF) != null) {
+        boolean done = resource != null && "complete".equals(resource.getString("upload_status"));
+        resp.putHeader("Upload-Complete", done ? "?1" : "?0");
+      }
+      if (resource == null || "pending".equals(resource.getString("upload_status"))) {
+        long updated = resource == null ? f.updatedAt() : resource.getLong("updated_at");
+        resp.putHeader("Upload-Expires", HTTP_DATE.format(Instant.ofEpochMilli(updated + sessions.settings().expireAfterMs())));
+      }
+      resp.putHeader("Upload-Offset", Long.toString(newOffset)).setStatusCode(status).end();
+    }
+
+    private void fail(Throwable err) {
+      if (finished) {
+        return;
+      }
+      finished = true;
+      cancelIdle();
+      part.abort();
+      if (err instanceof ChunkSink.TooLargeException) {
+        ctx.fail(new ApiError(413, length != null ? "the body goes beyond Upload-Length " + length
+            : "the upload exceeds Tus-Max-Size " + maxFileBytes + " bytes"));
+      } else {
+        ctx.fail(err);
+      }
+    }
+  }
+
+  // ---- headers ------------------------------------------------------------------------------------
+
+  /** Where an upload stands: bytes stored, and its length (null while deferred). */
+  private record Progress(long offset, Long length) {
+    static Progress of(FileRecord f) {
+      if (f.uploadGeneration() == null) {
+        return new Progress(f.size(), f.size());
+      }
+      return new Progress(f.storedBytes(), f.totalSize());
+    }
+  }
+
+  /** {@code Upload-Expires} for a pending upload: its last change plus {@code upload.expire_after_ms}. */
+  private void expires(HttpServerResponse resp, FileRecord f) {
+    if (f.uploadGeneration() != null) {
+      resp.putHeader("Upload-Expires", HTTP_DATE.format(Instant.ofEpochMilli(f.updatedAt() + sessions.settings().expireAfterMs())));
+    }
+  }
+
+  /** {@code Upload-Complete} of the IETF draft (a structured-field boolean, {@code ?1} or {@code ?0}); 400 when absent or other. */
+  private static boolean uploadComplete(HttpServerRequest req) {
+    String raw = req.getHeader("Upload-Complete");
+    String v = raw == null ? "" : raw.strip();
+    if (v.equals("?1")) {
+      return true;
+    }
+    if (v.equals("?0")) {
+      return false;
+    }
+    throw ApiError.badRequest("Upload-Complete must be ?1 or ?0" + (raw == null ? "" : ", got '" + raw + "'"));
+  }
+
+  /** A non-negative decimal header, or null when absent; 400 when malformed. */
+  private static Long number(HttpServerRequest req, String name) {
+    String raw = req.getHeader(name);
+    if (raw == null) {
+      return null;
+    }
+    String v = raw.strip();
+    if (!v.matches("[0-9]{1,18}")) {
+      throw ApiError.badRequest(name + " must be a non-negative whole number, got '" + raw + "'");
+    }
+    return Long.parseLong(v);
+  }
+
+  private static long contentLength(HttpServerRequest req) {
+    String h = req.getHeader("Content-Length");
+    try {
+      return h == null ? -1 : Long.parseLong(h.strip());
+    } catch (NumberFormatException e) {
+      return -1;
+    }
+  }
+
+  private static boolean hasBody(HttpServerRequest req) {
+    return contentLength(req) > 0 || req.getHeader("Transfer-Encoding") != null;
+  }
+
+  private static void checkContentType(HttpServerRequest req) {
+    String type = req.getHeader("Content-Type");
+    String base = type == null ? "" : type.split(";", 2)[0].strip().toLowerCase(Locale.ROOT);
+    if (!base.equals(OFFSET_TYPE)) {
+      throw new ApiError(415, "send the bytes as Content-Type: " + OFFSET_TYPE + (type == null ? "" : ", not " + type));
+    }
+  }
+
+  /**
+   * {@code Upload-Metadata}: comma-separated {@code key base64(value)} pairs (a key alone has an empty
+   * value); 400 for an empty or repeated key, a key with a space or comma, or a value that is not
+   * base64 of UTF-8 text.
+   */
+  static Map<String, String> metadata(String header) {
+    Map<String, String> out = new HashMap<>();
+    if (header == null || header.isBlank()) {
+      return out;
+    }
+    for (String pair : header.split(",", -1)) {
+      String p = pair.strip();
+      String[] kv = p.split(" ", -1);
+      if (p.isEmpty() || kv.length > 2 || kv[0].isEmpty()) {
+        throw ApiError.badRequest("Upload-Metadata must be comma-separated 'key base64value' pairs, got '" + pair + "'");
+      }
+      String value = "";
+      if (kv.length == 2) {
+        try {
+          byte[] bytes = Base64.getDecoder().decode(kv[1]);
+          value = StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(bytes)).toString();
+        } catch (IllegalArgumentException | java.nio.charset.CharacterCodingException e) {
+          throw ApiError.badRequest("Upload-Metadata: the value of '" + kv[0] + "' is not base64 of UTF-8 text");
+        }
+      }
+      if (out.put(kv[0], value) != null) {
+        throw ApiError.badRequest("Upload-Metadata: key '" + kv[0] + "' is given twice");
+      }
+    }
+    return out;
+  }
+
+  /** A requested body checksum: the algorithm (tus name) and the expected digest. */
+  private record Checksum(String algorithm, byte[] expected) {
+    MessageDigest digest() {
+      try {
+        return MessageDigest.getInstance(algorithm.equals("sha1") ? "SHA-1" : "SHA-256");
+      } catch (NoSuchAlgorithmException e) {
+        throw new IllegalStateException(e);
+      }
+    }
+  }
+
+  /** {@code Upload-Checksum: <algorithm> <base64 digest>}, or null; 400 when malformed or of another algorithm. */
+  private static Checksum checksum(HttpServerRequest req) {
+    String raw = req.getHeader("Upload-Checksum");
+    if (raw == null) {
+      return null;
+    }
+    String[] parts = raw.strip().split(" ", -1);
+    if (parts.length != 2) {
+      throw ApiError.badRequest("Upload-Checksum must be '<algorithm> <base64 digest>'");
+    }
+    String algorithm = parts[0].toLowerCase(Locale.ROOT);
+    int size = switch (algorithm) {
+      case "sha1" -> 20;
+      case "sha256" -> 32;
+      default -> throw ApiError.badRequest("Upload-Checksum algorithm '" + parts[0] + "' is not supported (" + CHECKSUMS + ")");
+    };
+    byte[] expected;
+    try {
+      expected = Base64.getDecoder().decode(parts[1]);
+    } catch (IllegalArgumentException e) {
+      throw ApiError.badRequest("Upload-Checksum: the digest is not base64");
+    }
+    if (expected.length != size) {
+      throw ApiError.badRequest("Upload-Checksum: a " + algorithm + " digest has " + size + " bytes, got " + expected.length);
+    }
+    return new Checksum(algorithm, expected);
+  }
+}

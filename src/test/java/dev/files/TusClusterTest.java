@@ -1,0 +1,173 @@
+package dev.files;
+
+import com.hazelcast.core.Hazelcast;
+import dev.files.support.Api;
+import dev.files.support.Db;
+import dev.files.support.Samples;
+import dev.files.support.TestNode;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.stream.Stream;
+
+import static dev.files.support.Eventually.eventually;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * tus across a cluster: three clustered nodes in one JVM on one database and one S3 bucket
+ * (S3Proxy). An upload created on node A takes PATCHes alternating between B and C and HEADs on A;
+ * PATCHes racing at one offset on B and C leave one chunk; every node downloads the file byte-exact.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class TusClusterTest {
+
+  static final String BUCKET = "files";
+  static final int MIB = 1024 * 1024;
+
+  final List<TestNode> nodes = new ArrayList<>();
+  final UUID company = UUID.randomUUID();
+  final String token = TestNode.userToken(UUID.randomUUID(), company);
+  final Random random = new Random(31);
+  final ExecutorService pool = Executors.newFixedThreadPool(4);
+  Path xml;
+  dev.files.support.S3ProxyServer s3proxy;
+
+  @BeforeAll
+  void start() throws Exception {
+    s3proxy = dev.files.support.S3ProxyServer.start();
+    Files.createDirectories(s3proxy.bucketDir(BUCKET));
+    xml = Files.createTempFile("tus-cluster", ".xml");
+    Files.writeString(xml, ClusterUploadTest.HAZELCAST_XML);
+    String name = "files-tus-" + UUID.randomUUID();
+    int base = 20000 + (int) (Math.random() * 20000);
+    String members = "127.0.0.1:" + base + ",127.0.0.1:" + (base + 1) + ",127.0.0.1:" + (base + 2);
+    Map<String, Object> first = null;
+    for (int i = 0; i < 3; i++) {
+      Map<String, Object> s = new HashMap<>(Map.of("cluster.enabled", true, "cluster.config", xml.toString(),
+          "cluster.name", name, "cluster.port", base + i, "cluster.members", members));
+      s.putAll(Map.of("storage.type", "s3", "storage.s3.endpoint", s3proxy.endpoint(), "storage.s3.bucket", BUCKET,
+          "storage.s3.access_key", dev.files.support.S3ProxyServer.ACCESS_KEY,
+          "storage.s3.secret_key", dev.files.support.S3ProxyServer.SECRET_KEY, "storage.s3.path_style", true));
+      if (first != null) {
+        s.put("db.url", first.get("db.url"));
+      }
+      TestNode n = TestNode.start(s);
+      if (first == null) {
+        first = n.settings;
+      }
+      nodes.add(n);
+    }
+    eventually(Duration.ofSeconds(60), () -> assertThat(Hazelcast.getAllHazelcastInstances().stream()
+        .filter(h -> h.getConfig().getClusterName().equals(name)))
+        .hasSize(3).allSatisfy(h -> assertThat(h.getCluster().getMembers()).hasSize(3)));
+  }
+
+  @AfterAll
+  void stop() throws Exception {
+    pool.shutdownNow();
+    for (int i = nodes.size() - 1; i > 0; i--) {
+      nodes.get(i).stop();
+    }
+    if (!nodes.isEmpty()) {
+      nodes.get(0).close();
+    }
+    Files.deleteIfExists(xml);
+    if (s3proxy != null) {
+      s3proxy.close();
+    }
+  }
+
+  private String base(int node) {
+    return "http://127.0.0.1:" + nodes.get(node).port;
+  }
+
+  private HttpResponse<String> send(HttpRequest.Builder b) throws Exception {
+    return Api.CLIENT.send(b.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  private HttpRequest.Builder tus(String url) {
+    return new Api(nodes.get(0)).request(url, token).header("Tus-Resumable", "1.0.0");
+  }
+
+  private HttpResponse<String> patch(int node, String location, long offset, byte[] body) throws Exception {
+    return send(tus(base(node) + location).header("Upload-Offset", Long.toString(offset))
+        .header("Content-Type", "application/offset+octet-stream")
+        .method("PATCH", HttpRequest.BodyPublishers.ofByteArray(body)));
+  }
+
+  private String offset(int node, String location) throws Exception {
+    return send(tus(base(node) + location).method("HEAD", HttpRequest.BodyPublishers.noBody()))
+        .headers().firstValue("Upload-Offset").orElseThrow();
+  }
+
+  private long bucketObjects(UUID file) throws Exception {
+    for (int attempt = 0; ; attempt++) {
+      try (Stream<Path> s = Files.walk(s3proxy.bucketDir(BUCKET))) {
+        return s.filter(Files::isRegularFile).filter(p -> p.toString().contains(file.toString())).count();
+      } catch (java.io.UncheckedIOException e) { // a directory removed while walked
+        if (attempt > 20) {
+          throw e;
+        }
+      }
+    }
+  }
+
+  @Test
+  void createdOnOneNodePatchedOnTheOthers() throws Exception {
+    byte[] content = Samples.random(random, 4 * MIB + 999);
+    HttpResponse<String> c = send(tus(base(0) + "/internal/services/files/v1/companies/" + company + "/uploads")
+        .header("Upload-Length", Integer.toString(content.length)).POST(HttpRequest.BodyPublishers.noBody()));
+    assertThat(c.statusCode()).as(c.body()).isEqualTo(201);
+    String location = c.headers().firstValue("Location").orElseThrow();
+    UUID file = UUID.fromString(location.substring(location.lastIndexOf('/') + 1));
+
+    // the first MiB raced by B and C at offset 0: one wins, the other is 409 and leaves nothing
+    byte[] onB = java.util.Arrays.copyOfRange(content, 0, MIB);
+    byte[] onC = Samples.random(random, MIB);
+    List<Callable<HttpResponse<String>>> race = List.of(() -> patch(1, location, 0, onB), () -> patch(2, location, 0, onC));
+    List<Integer> statuses = new ArrayList<>();
+    for (Future<HttpResponse<String>> f : pool.invokeAll(race)) {
+      statuses.add(f.get().statusCode());
+    }
+    assertThat(statuses).containsExactlyInAnyOrder(204, 409);
+    boolean bWon = statuses.get(0) == 204;
+    if (!bWon) { // C's bytes are stored: start the content over from C's first MiB
+      System.arraycopy(onC, 0, content, 0, MIB);
+    }
+    assertThat(offset(0, location)).isEqualTo(Integer.toString(MIB));
+    eventually(Duration.ofSeconds(30), () -> assertThat(bucketObjects(file)).isEqualTo(1));
+
+    // the rest alternating between B and C, HEAD on A after each
+    long at = MIB;
+    for (int i = 0; at < content.length; i++) {
+      int end = (int) Math.min(content.length, at + MIB);
+      HttpResponse<String> p = patch(1 + i % 2, location, at, java.util.Arrays.copyOfRange(content, (int) at, end));
+      assertThat(p.statusCode()).as(p.body()).isEqualTo(204);
+      at = end;
+      assertThat(offset(0, location)).isEqualTo(Long.toString(at));
+    }
+    assertThat(Db.count(nodes.get(0).dbName, "SELECT count(*) FROM chunks WHERE file_id = '" + file + "'")).isEqualTo(5);
+    for (TestNode n : nodes) {
+      HttpResponse<byte[]> down = new Api(n).download(company, file, token);
+      assertThat(down.statusCode()).isEqualTo(200);
+      assertThat(Api.sha256(down.body())).as("download through node " + n.port).isEqualTo(Api.sha256(content));
+    }
+  }
+}
