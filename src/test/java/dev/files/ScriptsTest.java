@@ -99,7 +99,9 @@ class ScriptsTest {
         List.of("scripts/bench", "--runs", "five"), List.of("scripts/bench", "--runs", "--quick"),
         List.of("scripts/bench", "--size"), List.of("scripts/bench", "--small-seconds", "-1"),
         List.of("scripts/bench", "--heap", "lots"), List.of("scripts/bench", "--only"),
-        List.of("scripts/bench", "--only", "everything"));
+        List.of("scripts/bench", "--only", "everything"), List.of("scripts/chaos", "--seconds"),
+        List.of("scripts/chaos", "--seconds", "1"), List.of("scripts/chaos", "--fault", "fire"),
+        List.of("scripts/chaos", "--clients", "0"));
     for (List<String> command : wrongs) {
       Result bad = run(root, Map.of(), 120, command.toArray(String[]::new));
       assertThat(bad.exit()).as(command + ": " + bad.output()).isEqualTo(2);
