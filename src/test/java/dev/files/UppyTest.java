@@ -3,6 +3,7 @@ package dev.files;
 import com.sun.net.httpserver.HttpServer;
 import dev.files.support.Api;
 import dev.files.support.Db;
+import dev.files.support.Samples;
 import dev.files.support.TestNode;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterAll;
@@ -15,6 +16,7 @@ import org.openqa.selenium.OutputType;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
 import org.openqa.selenium.chrome.ChromeOptions;
+import org.openqa.selenium.chromium.ChromiumNetworkConditions;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
 import javax.imageio.ImageIO;
@@ -35,6 +37,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Comparator;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.UUID;
@@ -96,7 +99,9 @@ class UppyTest {
         body = Files.readAllBytes(UPPY_DIST.resolve(path.substring("/uppy/".length())));
         type = path.endsWith(".js") ? "text/javascript" : "text/css";
       }
-      if (body == null) {
+      if (path.equals("/favicon.ico")) {
+        exchange.sendResponseHeaders(204, -1); // no icon, and no 404 in the page's console
+      } else if (body == null) {
         exchange.sendResponseHeaders(404, -1);
       } else {
         exchange.getResponseHeaders().add("Content-Type", type);
@@ -158,16 +163,24 @@ class UppyTest {
     return wait;
   }
 
+  /**
+   * Loads the page afresh (a new query each time: an address that differs from the current one only
+   * in its fragment would not reload it) and waits for Uppy's Dashboard.
+   */
+  private void openPage() {
+    driver.get("http://127.0.0.1:" + pagesPort + "/uppy.html?page=" + UUID.randomUUID() + "#token=" + token
+        + "&company=" + company + "&api=" + URLEncoder.encode(node.api(), StandardCharsets.UTF_8));
+    waitUpTo(60).withMessage(() -> "Uppy's Dashboard did not show" + console())
+        .until(d -> !d.findElements(By.cssSelector("input.uppy-Dashboard-input")).isEmpty());
+  }
+
   @Test
   void uppyUploadsAPhotoByTusAndItsThumbnailShows() throws Exception {
     byte[] photo = photo(1800, 1200, new Random(21));
     Path file = Files.write(work.resolve("holiday.jpg"), photo);
     assertThat(photo.length).as("the photo spans several 256 KiB PATCHes").isGreaterThan(2 * CHUNK);
 
-    driver.get("http://127.0.0.1:" + pagesPort + "/uppy.html#token=" + token + "&company=" + company
-        + "&api=" + URLEncoder.encode(node.api(), StandardCharsets.UTF_8));
-    waitUpTo(60).withMessage(() -> "Uppy's Dashboard did not show" + console())
-        .until(d -> !d.findElements(By.cssSelector(".uppy-Dashboard-input")).isEmpty());
+    openPage();
     // the Dashboard's own file input (not its folder input), as a user's "browse files" fills it
     driver.findElement(By.cssSelector("input.uppy-Dashboard-input:not([webkitdirectory])")).sendKeys(file.toString());
     waitUpTo(60).withMessage(() -> "no upload button" + console())
@@ -187,6 +200,16 @@ class UppyTest {
     String uploads = node.api() + "/companies/" + company + "/uploads/";
     assertThat(url).startsWith(uploads);
     UUID id = UUID.fromString(url.substring(uploads.length()));
+    // a creation (201 with the Location, through CORS), then one PATCH per 256 KiB, each answered 204
+    List<JsonObject> answered = list(page, "answered");
+    assertThat(answered.get(0).getString("method")).isEqualTo("POST");
+    assertThat(answered.get(0).getInteger("status")).isEqualTo(201);
+    assertThat(answered.get(0).getString("location")).isEqualTo(URI.create(url).getPath());
+    List<JsonObject> patches = answered.stream().filter(j -> "PATCH".equals(j.getString("method"))).toList();
+    assertThat(patches).extracting(j -> j.getString("offset"))
+        .containsExactly("0", Integer.toString(CHUNK), Integer.toString(2 * CHUNK));
+    assertThat(patches).extracting(j -> j.getInteger("status")).containsOnly(204);
+    assertThat(patches.get(2).getString("answeredOffset")).isEqualTo(Integer.toString(photo.length));
 
     JsonObject resource = Api.resource(api.get(api.file(company, id), token));
     assertThat(resource.getString("upload_status")).isEqualTo("complete");
@@ -232,6 +255,82 @@ class UppyTest {
     Files.write(shot, driver.getScreenshotAs(OutputType.BYTES));
   }
 
+  /**
+   * Uppy's pause and resume (the Dashboard's pause button: tus-js-client's {@code abort()}, then
+   * {@code start()} with the upload's URL): the resumed upload asks HEAD for the offset and sends only
+   * the rest, to the same file; the file completes byte-exact. The network is slowed down (512 KiB/s up)
+   * so that the pause catches the 3 MiB upload half-way.
+   */
+  @Test
+  void pausedAndResumedInUppyTheUploadSendsOnlyTheRest() throws Exception {
+    byte[] content = Samples.random(new Random(2121), 3 * 1024 * 1024 + 777);
+    Path file = Files.write(work.resolve("recording.bin"), content);
+    openPage();
+    ChromiumNetworkConditions slow = new ChromiumNetworkConditions();
+    slow.setLatency(Duration.ofMillis(50));
+    slow.setUploadThroughput(512 * 1024);
+    slow.setDownloadThroughput(8 * 1024 * 1024);
+    driver.setNetworkConditions(slow);
+    try {
+      driver.findElement(By.cssSelector("input.uppy-Dashboard-input:not([webkitdirectory])")).sendKeys(file.toString());
+      waitUpTo(60).until(d -> d.findElement(By.cssSelector("button.uppy-StatusBar-actionBtn--upload")).isDisplayed());
+      driver.findElement(By.cssSelector("button.uppy-StatusBar-actionBtn--upload")).click();
+      waitUpTo(120).withMessage(() -> "the upload did not get going: " + result() + console())
+          .until(d -> result().getLong("bytesUploaded", 0L) >= 1024 * 1024);
+      driver.findElement(By.cssSelector("button[data-cy='togglePauseResume']")).click();
+    } finally {
+      driver.deleteNetworkConditions();
+    }
+    assertThat(((JavascriptExecutor) driver).executeScript("return window.uppy.getFiles()[0].isPaused")).isEqualTo(true);
+    JsonObject paused = result();
+    assertThat(paused.containsKey("complete")).as(paused.encode()).isFalse();
+    int sentBeforeResume = paused.getJsonArray("sent").size();
+    String location = list(paused, "answered").get(0).getString("location");
+    UUID id = UUID.fromString(location.substring(location.lastIndexOf('/') + 1));
+
+    // paused: a pending file holding part of the bytes (the cut PATCH keeps what arrived)
+    JsonObject pending = Api.resource(api.get(api.file(company, id), token));
+    assertThat(pending.getString("upload_status")).isEqualTo("pending");
+    long storedAtPause = pending.getJsonObject("upload_data").getLong("size");
+    assertThat(storedAtPause).isBetween((long) CHUNK, (long) content.length - 1);
+    assertThat(api.download(company, id, token).statusCode()).isEqualTo(409);
+
+    driver.findElement(By.cssSelector("button[data-cy='togglePauseResume']")).click(); // resume
+    waitUpTo(180).withMessage(() -> "Uppy did not finish: " + result() + console())
+        .until(d -> result().containsKey("complete"));
+    JsonObject page = result();
+    assertThat(page.getString("error")).as(page.encode()).isNull();
+    assertThat(page.getInteger("successful")).isEqualTo(1);
+    assertThat(page.getString("uploadURL")).isEqualTo(node.api() + "/companies/" + company + "/uploads/" + id);
+
+    // after the resume: HEAD first, then PATCHes from the offset HEAD answered, never from 0
+    List<JsonObject> resumed = list(page, "sent").subList(sentBeforeResume, page.getJsonArray("sent").size());
+    assertThat(resumed.get(0).getString("method")).isEqualTo("HEAD");
+    assertThat(resumed).noneMatch(j -> "POST".equals(j.getString("method")));
+    JsonObject head = list(page, "answered").stream().filter(j -> "HEAD".equals(j.getString("method"))).findFirst().orElseThrow();
+    assertThat(head.getInteger("status")).isEqualTo(200);
+    long headOffset = Long.parseLong(head.getString("answeredOffset"));
+    assertThat(headOffset).isGreaterThanOrEqualTo(storedAtPause);
+    List<String> resumedPatches = resumed.stream().filter(j -> "PATCH".equals(j.getString("method")))
+        .map(j -> j.getString("offset")).toList();
+    assertThat(resumedPatches).isNotEmpty().doesNotContain("0");
+    assertThat(resumedPatches.get(0)).isEqualTo(Long.toString(headOffset));
+
+    JsonObject resource = Api.resource(api.get(api.file(company, id), token));
+    assertThat(resource.getString("upload_status")).isEqualTo("complete");
+    assertThat(resource.getJsonObject("metadata").getString("name")).isEqualTo("recording.bin");
+    assertThat(resource.getJsonObject("upload_data").getLong("size")).isEqualTo(content.length);
+    HttpResponse<byte[]> down = api.download(company, id, token);
+    assertThat(down.statusCode()).isEqualTo(200);
+    assertThat(Api.sha256(down.body())).isEqualTo(Api.sha256(content));
+    assertThat(Db.count(node.dbName, "SELECT count(*) FROM files WHERE company_id = '" + company
+        + "' AND 'recording.bin' IN (name, upload_name)")).as("one file: the resume made no second upload").isEqualTo(1);
+  }
+
+  private static List<JsonObject> list(JsonObject page, String key) {
+    return page.getJsonArray(key).stream().map(o -> (JsonObject) o).toList();
+  }
+
   /** A JPEG "photo": a gradient with seeded noise (so that it does not compress to a few KiB). */
   private static byte[] photo(int width, int height, Random random) throws IOException {
     BufferedImage img = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
@@ -260,8 +359,10 @@ class UppyTest {
   /**
    * The application page: Uppy's Dashboard and its Tus plugin pointed at the node (from the address's
    * fragment: {@code api}, {@code company}, {@code token}); writes what it saw as JSON into #result:
-   * {@code uploadURL}, {@code bytesUploaded}, {@code successful}, {@code failed}, {@code complete},
-   * {@code error}, then {@code thumbnailsStatus}, {@code thumbnailWidth}/{@code thumbnailHeight} of
+   * {@code sent} (each request of tus-js-client: {@code method}, {@code offset}), {@code answered}
+   * (each answer: {@code method}, {@code offset}, {@code status}, {@code answeredOffset},
+   * {@code location}), {@code uploadURL}, {@code bytesUploaded}, {@code successful}, {@code failed},
+   * {@code complete}, {@code error}, then {@code thumbnailsStatus}, {@code thumbnailWidth}/{@code thumbnailHeight} of
    * the service's thumbnail shown in #thumbnail, or {@code thumbnailError}.
    */
   private static final String PAGE = """
@@ -276,7 +377,7 @@ class UppyTest {
         const p = new URLSearchParams(location.hash.slice(1));
         const api = p.get('api'), token = p.get('token'), company = p.get('company');
         const U = window.Uppy;
-        const out = {};
+        const out = {sent: [], answered: []};
         const show = () => { document.getElementById('result').textContent = JSON.stringify(out); };
         const uppy = new U.Uppy({restrictions: {maxNumberOfFiles: 1}})
           .use(U.Dashboard, {inline: true, target: '#dashboard', height: 420, proudlyDisplayPoweredByUppy: false})
@@ -285,8 +386,20 @@ class UppyTest {
             headers: {Authorization: 'Bearer ' + token},
             chunkSize: 256 * 1024,
             retryDelays: [0, 1000, 3000],
+            // what tus-js-client sends, and what it was answered
+            onBeforeRequest: req => {
+              out.sent.push({method: req.getMethod(), offset: req.getHeader('Upload-Offset') ?? null});
+              show();
+            },
+            onAfterResponse: (req, res) => {
+              out.answered.push({method: req.getMethod(), offset: req.getHeader('Upload-Offset') ?? null,
+                status: res.getStatus(), answeredOffset: res.getHeader('Upload-Offset') ?? null,
+                location: res.getHeader('Location') ?? null});
+              show();
+            },
           });
-        uppy.on('upload-progress', (file, progress) => { out.bytesUploaded = progress.bytesUploaded; });
+        window.uppy = uppy;
+        uppy.on('upload-progress', (file, progress) => { out.bytesUploaded = progress.bytesUploaded; show(); });
         uppy.on('upload-error', (file, error) => { out.error = String(error); show(); });
         uppy.on('upload-success', (file, response) => {
           out.uploadURL = response.uploadURL;
