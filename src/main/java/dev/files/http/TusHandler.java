@@ -210,7 +210,7 @@ final class TusHandler {
     boolean lengthAtEnd = false;
     if (ietf) { // no Upload-Defer-Length: the length is unknown until a request says Upload-Complete: ?1
       if (length == null && complete) {
-        long cl = contentLength(req);
+        long cl = UploadHandler.contentLength(req);
         if (cl >= 0) {
           length = cl;
         } else {
@@ -243,7 +243,7 @@ final class TusHandler {
         checkContentType(req);
       }
       checksum = checksum(req);
-      long contentLength = contentLength(req);
+      long contentLength = UploadHandler.contentLength(req);
       if (length != null && contentLength > length) {
         throw new ApiError(413, "the body of " + contentLength + " bytes exceeds Upload-Length " + length);
       }
@@ -312,7 +312,7 @@ final class TusHandler {
     Long given = number(req, "Upload-Length");
     boolean lengthAtEnd = false;
     if (ietf && complete && given == null) { // this request's body is the last part
-      long cl = contentLength(req);
+      long cl = UploadHandler.contentLength(req);
       if (cl >= 0) {
         given = offset + cl;
       } else {
@@ -325,7 +325,7 @@ final class TusHandler {
       throw new ApiError(413, "Upload-Length " + newLength + " exceeds Tus-Max-Size " + maxFileBytes + " bytes");
     }
     Checksum checksum = checksum(req);
-    long contentLength = contentLength(req);
+    long contentLength = UploadHandler.contentLength(req);
     upload(ctx).onSuccess(f -> {
       Progress p = Progress.of(f);
       if (newLength != null && p.length() != null && !newLength.equals(p.length())) {
@@ -683,17 +683,8 @@ final class TusHandler {
     return Long.parseLong(v);
   }
 
-  private static long contentLength(HttpServerRequest req) {
-    String h = req.getHeader("Content-Length");
-    try {
-      return h == null ? -1 : Long.parseLong(h.strip());
-    } catch (NumberFormatException e) {
-      return -1;
-    }
-  }
-
   private static boolean hasBody(HttpServerRequest req) {
-    return contentLength(req) > 0 || req.getHeader("Transfer-Encoding") != null;
+    return UploadHandler.contentLength(req) > 0 || req.getHeader("Transfer-Encoding") != null;
   }
 
   private static void checkContentType(HttpServerRequest req) {

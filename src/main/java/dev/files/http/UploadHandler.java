@@ -229,7 +229,11 @@ final class UploadHandler {
     }
   }
 
-  private static long contentLength(HttpServerRequest req) {
+  /**
+   * The request's declared body size in bytes, from {@code Content-Length}; -1 when absent or not a
+   * number (a chunked body, or one that the HTTP codec refuses before any handler runs).
+   */
+  static long contentLength(HttpServerRequest req) {
     String h = req.getHeader("Content-Length");
     try {
       return h == null ? -1 : Long.parseLong(h.strip());
