@@ -4,6 +4,7 @@ import dev.files.support.Api;
 import dev.files.support.NodeTest;
 import dev.files.support.Db;
 import dev.files.support.RawHttp;
+import dev.files.support.TestNode;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -15,6 +16,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -190,6 +193,18 @@ class UploadFailureTest extends NodeTest {
       HttpResponse<String> r = api.upload(company, token, "big.bin", null, new byte[LIMIT / 2]);
       assertThat(r.statusCode()).as(r.body()).isEqualTo(507);
       assertThat(new JsonObject(r.body()).getString("message")).contains("storage is full");
+      // files.api create answers a full store as the HTTP upload does: 507, nothing kept
+      JsonObject create = new JsonObject().put("company_id", company.toString()).put("name", "big.bin")
+          .put("content", java.util.Base64.getEncoder().encodeToString(new byte[LIMIT / 2]));
+      io.vertx.core.eventbus.DeliveryOptions call = new io.vertx.core.eventbus.DeliveryOptions().setSendTimeout(30_000)
+          .addHeader("action", "create").addHeader("authorization", "Bearer " + TestNode.appToken(UUID.randomUUID(), company));
+      try {
+        node.node.vertx().eventBus().request(dev.files.bus.Addresses.API, create, call).await(40, TimeUnit.SECONDS);
+        throw new AssertionError("files.api create succeeded on a full store");
+      } catch (io.vertx.core.eventbus.ReplyException e) {
+        assertThat(e.failureCode()).as(e.getMessage()).isEqualTo(507);
+        assertThat(e.getMessage()).contains("storage is full");
+      }
       waitForNoStoredFiles();
       assertThat(storedFiles()).isEmpty();
     } finally {

@@ -39,6 +39,8 @@ public enum FilesApiFailure {
   TOO_LARGE(413, false),
   /** 500: unexpected; the message carries a request id the service logged. */
   INTERNAL(500, false),
+  /** 507: the store is full; nothing was stored (docs/api.md, Errors). */
+  STORAGE_FULL(507, false),
   /** 503: a dependency of the service failed (database, store, upload session); the message carries a request id. */
   UNAVAILABLE(503, true),
   /** No node of the service runs ({@link ReplyFailure#NO_HANDLERS}): the call was not delivered. */

@@ -319,13 +319,13 @@ public final class FilesApiVerticle extends VerticleBase {
     } else if (err instanceof AuthException) {
       code = 401;
     } else if (err instanceof UploadException e) {
-      code = e.status() >= 500 ? 503 : e.status();
+      code = e.status();
     } else if (err instanceof ChunkSink.TooLargeException) {
       code = 413;
     } else if (err instanceof StorageException e) {
-      code = 503;
+      code = e.full() ? 507 : e.missing() ? 500 : 503; // as the HTTP edge answers (docs/api.md, Errors)
       message = e.publicMessage();
-    } else if (isDatabase(err)) {
+    } else if (dev.files.db.Database.isDatabaseFailure(err)) {
       code = 503;
       message = "database unavailable";
     } else {
@@ -340,13 +340,4 @@ public final class FilesApiVerticle extends VerticleBase {
     msg.fail(code, message);
   }
 
-  private static boolean isDatabase(Throwable t) {
-    for (Throwable x = t; x != null; x = x.getCause()) {
-      if (x instanceof io.vertx.pgclient.PgException || x instanceof java.net.ConnectException
-          || x.getClass().getName().startsWith("io.vertx.sqlclient")) {
-        return true;
-      }
-    }
-    return false;
-  }
 }

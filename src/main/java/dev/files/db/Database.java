@@ -124,4 +124,18 @@ public final class Database {
       LOG.info("applied {} database migration(s)", applied);
     }
   }
+
+  /**
+   * True when {@code failure} (or one of its causes) comes from PostgreSQL or the connection to it:
+   * both edges answer it as 503 "database unavailable" (docs/api.md, Errors; docs/event-bus.md).
+   */
+  public static boolean isDatabaseFailure(Throwable failure) {
+    for (Throwable x = failure; x != null; x = x.getCause()) {
+      if (x instanceof io.vertx.pgclient.PgException || x instanceof java.net.ConnectException
+          || x.getClass().getName().startsWith("io.vertx.sqlclient")) {
+        return true;
+      }
+    }
+    return false;
+  }
 }

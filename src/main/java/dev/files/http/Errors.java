@@ -15,11 +15,9 @@ import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
-import io.vertx.pgclient.PgException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.net.ConnectException;
 
 /**
  * Maps failures to Fastify-style JSON errors (API.md, "Errors"):
@@ -76,7 +74,7 @@ public final class Errors {
       status = e.full() ? 507 : e.missing() ? 500 : 503;
       message = e.publicMessage();
       retryAfter = e.busy() ? BUSY_RETRY_AFTER_S : DOWN_RETRY_AFTER_S;
-    } else if (isDatabase(failure)) {
+    } else if (dev.files.db.Database.isDatabaseFailure(failure)) {
       status = 503;
       message = "database unavailable";
     } else if (failure instanceof IllegalArgumentException && fallback == 400) {
@@ -224,13 +222,4 @@ public final class Errors {
   }
 
 
-  private static boolean isDatabase(Throwable t) {
-    for (Throwable x = t; x != null; x = x.getCause()) {
-      if (x instanceof PgException || x instanceof ConnectException
-          || x.getClass().getName().startsWith("io.vertx.sqlclient")) {
-        return true;
-      }
-    }
-    return false;
-  }
 }
