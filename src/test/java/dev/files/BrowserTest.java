@@ -7,6 +7,7 @@ import dev.files.support.TestNode;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.openqa.selenium.By;
@@ -74,10 +75,23 @@ class BrowserTest {
   private final UUID company = UUID.randomUUID();
   private final String token = TestNode.userToken(UUID.randomUUID(), company);
 
+  /**
+   * Why the tests are skipped, or null: checked by each test (a class skipped in {@code @BeforeAll}
+   * shows as zero tests run, and scripts/test could not name the reason).
+   */
+  private String skipped;
+
+  @BeforeEach
+  void installed() {
+    assumeTrue(skipped == null, skipped);
+  }
+
   @BeforeAll
   void start() throws Exception {
-    assumeTrue(Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER),
-        "Chromium is not installed (apt-get install chromium chromium-driver; scripts/test does it as root): browser tests skipped");
+    if (!Files.isExecutable(CHROMIUM) || !Files.isExecutable(CHROMEDRIVER)) {
+      skipped = "Chromium is not installed (apt-get install chromium chromium-driver; scripts/test does it as root)";
+      return;
+    }
     otherPort = TestNode.freePort();
     node = TestNode.start(Map.of("http.cors.origins", "http://127.0.0.1:" + otherPort,
         "page.api_origins", "http://127.0.0.1:" + otherPort));
