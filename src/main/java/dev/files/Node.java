@@ -167,16 +167,18 @@ public final class Node {
         logMembers(clusterManager);
       }
       // the cheap checks first: a busy port or a bad directory is reported before the database is touched
+      // this node's id: the cluster manager's node id when clustered, else a random UUID per start
+      String nodeId = clusterManager != null ? clusterManager.getNodeId() : java.util.UUID.randomUUID().toString();
       IoExecutor io = new IoExecutor(vx, (int) config.number("storage.io_threads"),
           (int) config.number("storage.io_queue"));
       ioRef.set(io);
       return openStore(vx, io, config).onSuccess(storeRef::set)
           .compose(v -> probePort(vx, config))
-          .compose(v -> openDatabase(vx, config)).compose(pool -> {
+          .compose(v -> openDatabase(vx, config, nodeId)).compose(pool -> {
           FileRepository files = new FileRepository(pool);
           ObjectStore objects = storeRef.get();
           EncryptedObjects store = new EncryptedObjects(vx, io, objects);
-          SessionOwners owners = owners(vx, pool, clusterManager, config.number("cluster.lease_ms"));
+          SessionOwners owners = owners(vx, pool, clusterManager, config.number("cluster.lease_ms"), nodeId);
           UploadSessions sessions = new UploadSessions(vx, files, store, dataKeys, new SessionSettings(
               config.number("upload.session_idle_ms"), config.number("upload.commit_timeout_ms"),
               config.number("upload.retire_grace_ms"), config.number("upload.expire_after_ms"),
@@ -283,9 +285,10 @@ public final class Node {
   }
 
   /** The database, or one line naming db.url (its password masked) and PostgreSQL's reason. */
-  private static Future<Pool> openDatabase(Vertx vx, FilesConfig config) {
+  private static Future<Pool> openDatabase(Vertx vx, FilesConfig config, String nodeId) {
     String url = config.string("db.url");
-    return Database.open(vx, url, (int) config.number("db.pool_size"), (int) config.number("db.wait_queue")).recover(err -> Future.failedFuture(
+    return Database.open(vx, url, (int) config.number("db.pool_size"), (int) config.number("db.wait_queue"),
+        SessionOwners.APPLICATION_NAME + nodeId).recover(err -> Future.failedFuture(
         new IllegalStateException("cannot open the database " + FilesConfig.printable("db.url", url) + ": "
             + oneLine(err) + " (check db.url)", err)));
   }
@@ -428,14 +431,13 @@ public final class Node {
    * This node's session owners: its id is the cluster manager's node id when clustered (the live members are
    * the cluster's nodes), else a random UUID per start (the only member is itself).
    */
-  private static SessionOwners owners(Vertx vx, Pool pool, HazelcastClusterManager cm, long leaseMs) {
+  private static SessionOwners owners(Vertx vx, Pool pool, HazelcastClusterManager cm, long leaseMs, String nodeId) {
     if (cm == null) {
-      String me = java.util.UUID.randomUUID().toString();
-      return new SessionOwners(vx, pool, me, () -> java.util.Set.of(me), leaseMs, null);
+      return new SessionOwners(vx, pool, nodeId, () -> java.util.Set.of(nodeId), leaseMs, null);
     }
     // Hazelcast's own member list: up to date when its membership events fire
     var cluster = cm.getHazelcastInstance().getCluster();
-    return new SessionOwners(vx, pool, cm.getNodeId(), () -> cluster.getMembers().stream()
+    return new SessionOwners(vx, pool, nodeId, () -> cluster.getMembers().stream()
         .map(Node::vertxNodeId).collect(java.util.stream.Collectors.toUnmodifiableSet()), leaseMs, cm);
   }
 

@@ -304,4 +304,70 @@ class ClusterFailoverTest {
         "SELECT count(*) FROM upload_sessions WHERE owner_node = '" + ids[0] + "'")).as("rows naming the killed node").isZero());
     assertComplete(file, content, parts.size(), 1, 2);
   }
+
+  /**
+   * The owner frozen while its transaction is open in PostgreSQL (it holds the owner row's lock and
+   * would until it resumes): once its lease has lapsed, the survivor taking the session over ends
+   * that node's open transactions, and the next chunk is answered in seconds, not after the freeze.
+   * A trigger holds the owner's commit of chunk 2 for 2 s, so that the SIGSTOP lands inside it.
+   */
+  @Test
+  @Order(4)
+  void anOwnerFrozenInsideItsTransactionIsEndedAndTheNextChunkGoesThroughASurvivor() throws Exception {
+    for (int i = 0; i < processes.length; i++) {
+      if (!processes[i].isAlive()) {
+        startProcess(i);
+      }
+    }
+    awaitMembers(3);
+    byte[] content = Samples.random(random, 5 * CHUNK + 9);
+    List<long[]> parts = Chunks.split(content.length, CHUNK);
+    UUID file = init(1, content.length, parts.size());
+    send(1, file, content, parts, 0);
+    assertThat(owner(file)).as("node 1 runs the session").isEqualTo(ids[1]);
+    Db.execute(db(), "CREATE FUNCTION hold_chunk() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+        + " IF NEW.file_id = '" + file + "' AND NEW.chunk_number = 2 THEN PERFORM pg_sleep(2); END IF;"
+        + " RETURN NEW; END $$; CREATE TRIGGER hold_chunk BEFORE INSERT ON chunks FOR EACH ROW EXECUTE FUNCTION hold_chunk()");
+    java.util.concurrent.CompletableFuture<HttpResponse<String>> held = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+      try {
+        Api api = api(1);
+        return api.post(api.file(company, file) + "?" + Chunks.query(2, parts.size(), content.length), token,
+            new Api.Multipart().filename("blob"), Chunks.slice(content, parts.get(1)));
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    });
+    try {
+      eventually(Duration.ofSeconds(30), () -> assertThat(Db.count(db(), "SELECT count(*) FROM pg_stat_activity"
+          + " WHERE application_name = 'files node " + ids[1] + "' AND wait_event = 'PgSleep'"))
+          .as("node 1's commit of chunk 2 is inside the trigger").isEqualTo(1));
+      signal(processes[1], "STOP");
+      try {
+        long t0 = System.nanoTime();
+        send(2, file, content, parts, 2);
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        System.out.println("owner frozen inside its transaction (SIGSTOP): the next chunk answered in " + ms + " ms");
+        assertThat(ms).as("ms until a survivor answered (lease 3 s, with margin for a loaded machine)").isLessThan(15_000);
+        assertThat(owner(file)).as("a survivor took the session over").isIn(ids[0], ids[2]);
+        assertThat(Files.readString(logs[0]) + Files.readString(logs[2]))
+            .contains("node " + ids[1] + " held a transaction open though its lease had lapsed");
+        assertThat(Db.count(db(), "SELECT count(*) FROM chunks WHERE file_id = '" + file + "' AND chunk_number = 2"))
+            .as("the frozen node's chunk 2 was rolled back").isZero();
+      } finally {
+        signal(processes[1], "CONT");
+      }
+    } finally {
+      Db.execute(db(), "DROP TRIGGER hold_chunk ON chunks; DROP FUNCTION hold_chunk()");
+    }
+    HttpResponse<String> late = held.get(60, TimeUnit.SECONDS);
+    // resumed, the node finds its commit's connection ended and asks the file's new session: chunk 2 is
+    // recorded there (200), or the answer says the outcome is unknown and the chunk is sent again below
+    assertThat(late.statusCode()).as("the frozen node's answer: " + late.body()).isIn(200, 503);
+    for (int c = 1; c < parts.size(); c++) {
+      if (c != 2) {
+        send(c % 2 == 0 ? 0 : 2, file, content, parts, c);
+      }
+    }
+    assertComplete(file, content, parts.size(), 0, 2);
+  }
 }

@@ -47,7 +47,19 @@ public final class Database {
    * {@code Retry-After}).
    */
   public static Future<Pool> open(Vertx vertx, String url, int poolSize, int maxWaiting) {
+    return open(vertx, url, poolSize, maxWaiting, null);
+  }
+
+  /**
+   * As {@link #open(Vertx, String, int, int)}, the pool's connections named {@code applicationName}
+   * in {@code pg_stat_activity} (null: unnamed), so that another node can end them when this node's
+   * lease has lapsed while it held a transaction open (frozen, cut off).
+   */
+  public static Future<Pool> open(Vertx vertx, String url, int poolSize, int maxWaiting, String applicationName) {
     PgConnectOptions options = PgConnectOptions.fromUri(url).setCachePreparedStatements(true);
+    if (applicationName != null) {
+      options.addProperty("application_name", applicationName);
+    }
     return vertx.executeBlocking(() -> {
       ensureDatabase(options);
       migrate(options);

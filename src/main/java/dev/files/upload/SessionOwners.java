@@ -50,6 +50,12 @@ public final class SessionOwners {
 
   private final Vertx vertx;
   private final Pool pool;
+  /**
+   * Prefix of the {@code application_name} of a node's database connections; the node id follows
+   * ({@code files node <node_id>} in {@code pg_stat_activity}).
+   */
+  public static final String APPLICATION_NAME = "files node ";
+
   private final String nodeId;
   private final Supplier<Set<String>> members;
   private final long leaseMs;
@@ -160,7 +166,7 @@ public final class SessionOwners {
       return Future.failedFuture(new NotInMajorityException(why));
     }
     String[] live = members().toArray(new String[0]);
-    return pool.preparedQuery("INSERT INTO upload_sessions (file_id, owner_node, epoch)"
+    return endLapsedTransactions(fileId).compose(v -> pool.preparedQuery("INSERT INTO upload_sessions (file_id, owner_node, epoch)"
             + " VALUES ($1, $2, nextval('session_epochs'))"
             + " ON CONFLICT (file_id) DO UPDATE SET owner_node = EXCLUDED.owner_node, epoch = EXCLUDED.epoch"
             + " WHERE upload_sessions.owner_node = EXCLUDED.owner_node"
@@ -175,6 +181,33 @@ public final class SessionOwners {
           }
           taken.incrementAndGet();
           return rows.iterator().next().getLong(0);
+        }));
+  }
+
+  /**
+   * When the file's owner row names another node whose lease has lapsed (frozen, or cut off from
+   * the others), ends that node's connections that are inside a transaction
+   * ({@code pg_terminate_backend}, found by their {@link #APPLICATION_NAME}): a transaction it left
+   * open would hold the owner row's lock, and the take would wait for as long as the node stays
+   * frozen. Ending them rolls back what that node had not committed; fenced by its lapsed lease, it
+   * commits nothing more. Never fails: without the right to end connections the take only waits.
+   */
+  private Future<Void> endLapsedTransactions(UUID fileId) {
+    return pool.preparedQuery("SELECT u.owner_node, pg_terminate_backend(a.pid) FROM upload_sessions u"
+            + " JOIN nodes n ON n.node_id = u.owner_node AND n.lease_until < now()"
+            + " JOIN pg_stat_activity a ON a.application_name = $2 || u.owner_node"
+            + " WHERE u.file_id = $1 AND u.owner_node <> $3 AND a.xact_start IS NOT NULL")
+        .execute(Tuple.of(fileId, APPLICATION_NAME, nodeId))
+        .<Void>map(rows -> {
+          for (Row r : rows) {
+            LOG.warn("file {}: node {} held a transaction open though its lease had lapsed (frozen or cut off):"
+                + " its connection was ended, this node takes the session over", fileId, r.getString(0));
+          }
+          return null;
+        })
+        .recover(err -> {
+          LOG.debug("file {}: cannot end a lapsed owner's transactions: {}", fileId, err.toString());
+          return Future.succeededFuture();
         });
   }
 
