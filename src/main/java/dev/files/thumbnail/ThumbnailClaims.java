@@ -56,15 +56,20 @@ public final class ThumbnailClaims {
   }
 
   /**
-   * Releases the waiting thumbnail jobs claimed by {@code node} (a node that left): answers them as
-   * {@code {"file_id", "generation"}}, the message of {@code files.thumbnails}.
+   * Takes over the waiting thumbnail jobs of {@code node} (a node that left) for this node: those it
+   * had claimed, and those nobody has claimed (a job on its way to that node when it died was never
+   * claimed there, and would otherwise wait for the sweep's retry). Answers them as
+   * {@code {"file_id", "generation"}}, the message of {@code files.thumbnails}. One conditional
+   * statement: of several survivors, each job goes to one. A job that was on its way to a live node at
+   * that instant may be made twice; the second result is not recorded (its write is conditional).
    */
   Future<List<JsonObject>> release(String node) {
     return pool.preparedQuery("""
-            UPDATE files SET thumbnail_node = NULL
-             WHERE thumbnails_status = 'waiting' AND generation IS NOT NULL AND thumbnail_node = $1
+            UPDATE files SET thumbnail_node = $2
+             WHERE thumbnails_status = 'waiting' AND generation IS NOT NULL
+               AND (thumbnail_node = $1 OR thumbnail_node IS NULL)
             RETURNING id, generation""")
-        .execute(Tuple.of(node))
+        .execute(Tuple.of(node, nodeId))
         .map(ThumbnailClaims::jobs);
   }
 
