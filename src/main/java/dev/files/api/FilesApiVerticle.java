@@ -220,8 +220,8 @@ public final class FilesApiVerticle extends VerticleBase {
           FileNames.sanitize(name), ContentTypes.usable(mime), ContentTypes.sniff(head, head.length), storageKey,
           sink.stored().size(), sink.stored().sha256(), 1, key.wrapped(), UUID.randomUUID());
       return s.sessions().commitNew(commit).recover(err -> {
-        if (!UploadException.objectMayBeReferenced(err)) { // known to have changed nothing
-          s.store().delete(storageKey);
+        if (!UploadException.objectMayBeReferenced(err)) { // known to have changed nothing: answered once it is gone
+          return s.store().delete(storageKey).transform(v -> Future.failedFuture(err));
         }
         return Future.failedFuture(err);
       });

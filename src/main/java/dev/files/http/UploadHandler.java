@@ -511,13 +511,14 @@ final class UploadHandler {
       // The object is deleted only when the commit is known to have changed nothing (a refusal, a
       // rollback, a question never delivered); when its answer was lost it may be recorded: it stays
       // (the orphan sweep removes it if no row names it), and the client is told to repeat.
+      // the refusal is answered once the object is gone, so that nothing is left behind at the answer
       (create ? sessions.commitNew(commit) : sessions.commit(commit))
-          .onFailure(err -> {
+          .recover(err -> {
             if (!UploadException.objectMayBeReferenced(err)) {
-              store.delete(p.key);
-            } else {
-              LOG.info("upload of file {}: chunk {} kept as {}: {}", fileId, commit.chunkNumber(), p.key, err.getMessage());
+              return store.delete(p.key).transform(v -> Future.failedFuture(err));
             }
+            LOG.info("upload of file {}: chunk {} kept as {}: {}", fileId, commit.chunkNumber(), p.key, err.getMessage());
+            return Future.failedFuture(err);
           })
           .compose(resource -> params.thumbnailSync() ? afterThumbnails(resource) : Future.succeededFuture(resource))
           .onSuccess(resource -> Replies.resource(ctx, resource))
