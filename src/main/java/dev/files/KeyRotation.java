@@ -2,7 +2,7 @@ package dev.files;
 
 import dev.files.db.Database;
 import dev.files.db.FileRepository;
-import dev.files.storage.DataKeys;
+import dev.files.crypto.DataKeys;
 import io.vertx.core.Vertx;
 import io.vertx.sqlclient.Pool;
 

@@ -4,7 +4,7 @@ import dev.files.support.Logs;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
-import dev.files.storage.DataKeys;
+import dev.files.crypto.DataKeys;
 import dev.files.support.Api;
 import dev.files.support.Samples;
 import dev.files.support.NodeTest;

@@ -1,6 +1,6 @@
 package dev.files;
 
-import dev.files.storage.ChunkKeys;
+import dev.files.crypto.ChunkKeys;
 import dev.files.storage.ObjectInfo;
 import dev.files.storage.ObjectPage;
 import dev.files.storage.StoreSide;

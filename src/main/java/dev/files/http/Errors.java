@@ -104,7 +104,7 @@ public final class Errors {
    * key is missing), never a library's exception text.
    */
   static String keyDetail(Throwable e) {
-    return e instanceof dev.files.storage.DataKeys.UnavailableException ? e.getMessage() : "its data key cannot be opened";
+    return e instanceof dev.files.crypto.DataKeys.UnavailableException ? e.getMessage() : "its data key cannot be opened";
   }
 
   /**

@@ -1,8 +1,8 @@
 package dev.files.http;
 
-import dev.files.storage.ChunkCipher;
+import dev.files.crypto.ChunkCipher;
 import dev.files.storage.ChunkSink;
-import dev.files.storage.EncryptedObjects;
+import dev.files.crypto.EncryptedObjects;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.Promise;

@@ -1,5 +1,7 @@
 package dev.files.storage;
 
+import dev.files.crypto.EncryptedWrite;
+import dev.files.crypto.StoredChunk;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.buffer.Buffer;

@@ -114,7 +114,7 @@ public final class StoreSide {
         return current;
       }, false);
     }
-    CipherStream body = new CipherStream((ContextInternal) vertx.getOrCreateContext(), () -> {
+    PushStream body = new PushStream((ContextInternal) vertx.getOrCreateContext(), () -> {
     });
     body.push(List.of(Buffer.buffer(id + "\n")));
     body.end();

@@ -1,6 +1,6 @@
 package dev.files.upload;
 
-import dev.files.storage.DataKeys;
+import dev.files.crypto.DataKeys;
 import io.vertx.core.json.JsonObject;
 
 import java.util.UUID;

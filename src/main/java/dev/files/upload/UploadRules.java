@@ -3,7 +3,7 @@ package dev.files.upload;
 import dev.files.model.CommittedChunk;
 import dev.files.model.ContentTypes;
 import dev.files.model.FileRecord;
-import dev.files.storage.DataKeys;
+import dev.files.crypto.DataKeys;
 import io.vertx.core.json.JsonArray;
 
 import java.util.ArrayList;

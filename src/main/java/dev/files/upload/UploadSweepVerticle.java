@@ -4,7 +4,7 @@ import dev.files.bus.Addresses;
 import dev.files.bus.InternalBus;
 import dev.files.db.FileRepository;
 import dev.files.ops.ServiceMetrics;
-import dev.files.storage.EncryptedObjects;
+import dev.files.crypto.EncryptedObjects;
 import dev.files.storage.ObjectInfo;
 import dev.files.storage.ObjectPage;
 import dev.files.storage.StoreSide;

@@ -2,7 +2,7 @@ package dev.files.upload;
 
 import dev.files.model.CommittedChunk;
 import dev.files.model.FileRecord;
-import dev.files.storage.DataKeys;
+import dev.files.crypto.DataKeys;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Combinators;

@@ -9,11 +9,12 @@ import java.util.ArrayDeque;
 import java.util.List;
 
 /**
- * The ciphertext of an {@link EncryptedWrite} as the stream an {@link ObjectStore} reads: the write
- * pushes buffers, then the end or a failure; the store's demand decides when they are delivered.
- * Everything runs on one Vert.x context.
+ * Bytes pushed by a writer as the stream an {@link ObjectStore#write} reads: the writer pushes
+ * buffers, then the end or a failure; the store's demand decides when they are delivered. The
+ * encrypted write ({@code dev.files.crypto.EncryptedWrite}) pushes its ciphertext through one; the
+ * store identity ({@link StoreSide}) its one line. Everything runs on one Vert.x context.
  */
-final class CipherStream implements ReadStream<Buffer> {
+public final class PushStream implements ReadStream<Buffer> {
 
   private final ContextInternal ctx;
   private final ArrayDeque<Buffer> queue = new ArrayDeque<>();
@@ -28,17 +29,17 @@ final class CipherStream implements ReadStream<Buffer> {
   private final Runnable onDelivered;
 
   /** @param onDelivered called on the context after buffers were taken by the store */
-  CipherStream(ContextInternal ctx, Runnable onDelivered) {
+  public PushStream(ContextInternal ctx, Runnable onDelivered) {
     this.ctx = ctx;
     this.onDelivered = onDelivered;
   }
 
   /** Bytes pushed and not yet taken by the store. */
-  long queuedBytes() {
+  public long queuedBytes() {
     return queuedBytes;
   }
 
-  void push(List<Buffer> buffers) {
+  public void push(List<Buffer> buffers) {
     if (finished || ending) {
       return;
     }
@@ -49,12 +50,12 @@ final class CipherStream implements ReadStream<Buffer> {
     pump();
   }
 
-  void end() {
+  public void end() {
     ending = true;
     pump();
   }
 
-  void fail(Throwable error) {
+  public void fail(Throwable error) {
     if (failure == null) {
       failure = error;
     }

@@ -1,5 +1,11 @@
-package dev.files.storage;
+package dev.files.crypto;
 
+import dev.files.storage.IoExecutor;
+import dev.files.storage.ObjectStore;
+import dev.files.storage.ObjectRead;
+import dev.files.storage.ObjectStoreException;
+import dev.files.storage.StorageException;
+import dev.files.storage.ObjectKeys;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.internal.ContextInternal;

@@ -1,4 +1,4 @@
-package dev.files.storage;
+package dev.files.crypto;
 
 import com.google.crypto.tink.KeysetHandle;
 import com.google.crypto.tink.RegistryConfiguration;

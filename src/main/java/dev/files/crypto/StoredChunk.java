@@ -1,4 +1,4 @@
-package dev.files.storage;
+package dev.files.crypto;
 
 /**
  * What a committed chunk write stored.

@@ -1,5 +1,10 @@
-package dev.files.storage;
+package dev.files.crypto;
 
+import dev.files.storage.IoExecutor;
+import dev.files.storage.ObjectStore;
+import dev.files.storage.ObjectStoreException;
+import dev.files.storage.StorageException;
+import dev.files.storage.PushStream;
 import io.netty.buffer.Unpooled;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
@@ -40,7 +45,7 @@ public final class EncryptedWrite implements WriteStream<Buffer> {
   private final MessageDigest sha256 = sha256();
   private final Collector collector;
   private final WritableByteChannel out;
-  private final CipherStream body;
+  private final PushStream body;
   private final Future<Long> stored;
   private List<Buffer> batch = new ArrayList<>();
   private int batchBytes;
@@ -67,7 +72,7 @@ public final class EncryptedWrite implements WriteStream<Buffer> {
     this.hashing = io.serial();
     this.collector = collector;
     this.out = out;
-    this.body = new CipherStream(ctx, this::checkDrain);
+    this.body = new PushStream(ctx, this::checkDrain);
     this.stored = store.write(key, body);
     stored.onFailure(err -> {
       if (failure == null) {

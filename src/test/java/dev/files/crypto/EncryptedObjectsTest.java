@@ -1,5 +1,6 @@
-package dev.files.storage;
+package dev.files.crypto;
 
+import dev.files.storage.IoExecutor;
 import dev.files.storage.local.LocalObjectStore;
 import dev.files.support.TestNode;
 import io.vertx.core.Future;

@@ -1,4 +1,4 @@
-package dev.files.storage;
+package dev.files.crypto;
 
 import java.io.IOException;
 import java.nio.channels.SeekableByteChannel;
