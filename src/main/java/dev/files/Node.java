@@ -384,7 +384,7 @@ public final class Node {
             return Future.succeededFuture();
           }
           try {
-            dataKeys.unwrap(f);
+            dataKeys.unwrap(f.id(), f.dataKeyId(), f.dataKey());
             return Future.succeededFuture();
           } catch (java.security.GeneralSecurityException | RuntimeException e) {
             return Future.failedFuture(new IllegalStateException("encryption.master_key (id " + keyId

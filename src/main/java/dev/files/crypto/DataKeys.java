@@ -8,7 +8,6 @@ import com.google.crypto.tink.TinkProtoKeysetFormat;
 import com.google.crypto.tink.streamingaead.AesGcmHkdfStreamingParameters;
 import com.google.crypto.tink.streamingaead.StreamingAeadConfig;
 import com.google.crypto.tink.subtle.AesGcmJce;
-import dev.files.model.FileRecord;
 
 import java.io.IOException;
 import java.nio.channels.SeekableByteChannel;
@@ -172,9 +171,16 @@ public final class DataKeys {
     return SegmentedAesGcm.of(handle, handle.getPrimitive(RegistryConfiguration.get(), StreamingAead.class));
   }
 
-  /** The streaming AEAD of a stored file's data key; null for a file stored by a null-cipher node. */
-  public StreamingAead unwrap(FileRecord file) throws GeneralSecurityException {
-    return unwrap(file.id(), new Wrapped(file.dataKeyId(), file.dataKey()));
+  /**
+   * The streaming AEAD of a stored file's data key; null for a file stored by a null-cipher node.
+   *
+   * @param fileId      the file's id (the associated data of the wrapping)
+   * @param masterKeyId the id of the master key that wraps it, as stored beside it
+   * @param wrapped     the wrapped data key, as stored
+   * @throws UnavailableException when that master key is not configured or does not open the key
+   */
+  public StreamingAead unwrap(UUID fileId, String masterKeyId, byte[] wrapped) throws GeneralSecurityException {
+    return unwrap(fileId, new Wrapped(masterKeyId, wrapped));
   }
 
   /** The streaming AEAD of a file's data key; null for a file stored by a null-cipher node. */

@@ -4,12 +4,8 @@ import dev.files.db.FileRepository;
 import dev.files.model.ChunkRecord;
 import dev.files.model.ContentTypes;
 import dev.files.model.FileRecord;
-import com.google.crypto.tink.StreamingAead;
-import dev.files.crypto.ChunkCipher;
-import dev.files.storage.ObjectRead;
+import dev.files.content.FileContent;
 import dev.files.storage.ObjectStoreException;
-import dev.files.crypto.DataKeys;
-import dev.files.crypto.EncryptedObjects;
 import io.vertx.core.Future;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerResponse;
@@ -18,7 +14,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.security.GeneralSecurityException;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 
@@ -28,6 +23,8 @@ import java.util.UUID;
  * Content-Type, Content-Disposition (RFC 6266), ETag, Accept-Ranges and nosniff; 206 for one
  * satisfiable byte range and 416 for an unsatisfiable one (RFC 7233); 304 when If-None-Match
  * matches; 404 for a file not in the company; 409 while no upload of the file has completed.
+ * The bytes come from {@link FileContent} (one stream across the chunk objects, decrypted a few
+ * segments at a time).
  * A storage failure after the headers were sent cuts the connection, so a client never takes a short
  * body for a whole one.
  */
@@ -36,13 +33,11 @@ final class DownloadHandler {
   private static final Logger LOG = LoggerFactory.getLogger(DownloadHandler.class);
 
   private final FileRepository files;
-  private final EncryptedObjects store;
-  private final DataKeys dataKeys;
+  private final FileContent content;
 
-  DownloadHandler(FileRepository files, EncryptedObjects store, DataKeys dataKeys) {
+  DownloadHandler(FileRepository files, FileContent content) {
     this.files = files;
-    this.store = store;
-    this.dataKeys = dataKeys;
+    this.content = content;
   }
 
   void handle(RoutingContext ctx) {
@@ -67,24 +62,17 @@ final class DownloadHandler {
     return "\"" + f.id() + "-" + f.generation() + "\"";
   }
 
-  /**
-   * A piece of one chunk object: plaintext bytes [offset, offset + length) of {@code key}, which
-   * holds {@code size} plaintext bytes, decrypted by {@code cipher}.
-   */
-  private record Slice(String key, long size, long offset, long length, ChunkCipher cipher) {
-  }
-
   private void send(RoutingContext ctx, FileRecord f, List<ChunkRecord> chunks) {
     HttpServerResponse resp = ctx.response();
     String etag = etag(f);
     long size = f.size();
-    if (chunks.stream().mapToLong(ChunkRecord::size).sum() != size) {
+    if (!FileContent.addsUp(f, chunks)) {
       ctx.fail(new ApiError(503, "the chunks of file " + f.id() + " do not add up to its size"));
       return;
     }
-    StreamingAead aead;
+    FileContent.Content plaintext;
     try {
-      aead = dataKeys.unwrap(f);
+      plaintext = content.of(f, chunks);
     } catch (GeneralSecurityException | RuntimeException e) {
       LOG.error("request {}: download of file {}: {}", RequestIds.of(ctx.request()), f.id(), e.toString());
       ctx.fail(new ApiError(503, "file " + f.id() + " cannot be decrypted: " + Errors.keyDetail(e)));
@@ -118,13 +106,12 @@ final class DownloadHandler {
       resp.end();
       return;
     }
-    List<Slice> slices = slices(f, aead, chunks, start, start + length);
     // The first piece is opened before the headers go: a file deleted meanwhile still gets a JSON error.
-    Slice first = slices.get(0);
-    store.read(first.key(), first.size(), first.offset(), first.length(), first.cipher())
+    plaintext.open(start, length)
         .onFailure(err -> files.find(f.id()).onComplete(ar -> ctx.fail(ar.succeeded() && ar.result() == null
             ? ApiError.notFound("file " + f.id() + " not found") : err)))
-        .onSuccess(read -> stream(resp, read, slices, 0)
+        .onSuccess(read -> read.pipe().endOnComplete(false).to(resp)
+            .eventually(read::close)
             .compose(v -> resp.bytesWritten() == length
                 // a client that has every byte may close first: the download is complete all the same
                 ? resp.end().recover(e -> Future.succeededFuture())
@@ -165,38 +152,6 @@ final class DownloadHandler {
   private static boolean unavailable(Throwable err) {
     return err instanceof ObjectStoreException e && e.reason() != ObjectStoreException.Reason.SHORT
         && e.reason() != ObjectStoreException.Reason.NOT_FOUND;
-  }
-
-  /** The pieces of chunk objects holding bytes [from, to) of the file, in order. */
-  private static List<Slice> slices(FileRecord f, StreamingAead aead, List<ChunkRecord> chunks, long from, long to) {
-    List<Slice> out = new ArrayList<>();
-    long offset = 0; // of the current chunk within the file
-    for (ChunkRecord c : chunks) {
-      long chunkStart = offset;
-      long chunkEnd = offset + c.size();
-      offset = chunkEnd;
-      if (chunkEnd <= from || chunkStart >= to || c.size() == 0) {
-        continue;
-      }
-      long readFrom = Math.max(from, chunkStart) - chunkStart;
-      out.add(new Slice(c.storageKey(), c.size(), readFrom, Math.min(to, chunkEnd) - chunkStart - readFrom,
-          DataKeys.cipher(aead, f.id(), f.generation(), c.chunkNumber())));
-    }
-    return out;
-  }
-
-  /** Pipes {@code read} (slice {@code i}) and then the following slices into the response, without ending it. */
-  private Future<Void> stream(HttpServerResponse resp, ObjectRead read, List<Slice> slices, int i) {
-    return read.pipe().endOnComplete(false).to(resp)
-        .eventually(read::close)
-        .compose(v -> {
-          if (i + 1 == slices.size()) {
-            return Future.succeededFuture();
-          }
-          Slice next = slices.get(i + 1);
-          return store.read(next.key(), next.size(), next.offset(), next.length(), next.cipher())
-              .compose(r -> stream(resp, r, slices, i + 1));
-        });
   }
 
   /** If-None-Match (RFC 7232 §3.2, weak comparison): {@code *} or a listed tag equal to {@code etag}. */

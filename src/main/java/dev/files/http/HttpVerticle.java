@@ -7,8 +7,8 @@ import dev.files.db.FileRepository;
 import dev.files.events.EventLog;
 import dev.files.model.FileRecord;
 import dev.files.ops.Operations;
+import dev.files.content.FileContent;
 import dev.files.crypto.EncryptedObjects;
-import com.google.crypto.tink.StreamingAead;
 import dev.files.crypto.DataKeys;
 import dev.files.upload.UploadSessions;
 import io.vertx.core.Future;
@@ -65,6 +65,7 @@ public final class HttpVerticle extends VerticleBase {
 
   private final Services s;
   private final Operations ops;
+  private FileContent content;
 
   public HttpVerticle(Services services) {
     this(services, null);
@@ -84,7 +85,8 @@ public final class HttpVerticle extends VerticleBase {
     AuthHandler authOrQueryToken = new AuthHandler(s.verifier(), s.membership(), true, s.signer());
     UploadHandler uploads = new UploadHandler(vertx, s.files(), s.store(), s.dataKeys(), s.sessions(), s.maxRequestBytes(),
         s.maxFileBytes(), s.thumbnailSyncMs(), s.idleTimeoutMs(), s.bodyTimeoutMs());
-    DownloadHandler downloads = new DownloadHandler(s.files(), s.store(), s.dataKeys());
+    content = new FileContent(vertx, s.store(), s.dataKeys());
+    DownloadHandler downloads = new DownloadHandler(s.files(), content);
 
     if (!s.corsOrigins().isEmpty()) { // first, so that every answer (errors included) carries the headers
       router.route().handler(new Cors(s.corsOrigins()));
@@ -235,14 +237,14 @@ public final class HttpVerticle extends VerticleBase {
         if (t == null) {
           throw ApiError.notFound("file " + fileId + " has no thumbnail " + index);
         }
-        StreamingAead aead;
+        FileContent.Content plaintext;
         try {
-          aead = s.dataKeys().unwrap(f);
+          plaintext = content.of(f, java.util.List.of());
         } catch (GeneralSecurityException e) {
           LOG.error("request {}: the data key of file {} cannot be unwrapped: {}", RequestIds.of(ctx.request()), fileId, e.toString());
           throw new ApiError(503, "file " + fileId + " cannot be decrypted: " + Errors.keyDetail(e));
         }
-        return s.store().read(t.storageKey(), t.size(), 0, t.size(), DataKeys.thumbnailCipher(aead, fileId, f.generation(), index))
+        return plaintext.thumbnail(index, t.storageKey(), t.size())
             .compose(read -> {
               ctx.response().putHeader("Content-Type", t.type()).putHeader("Content-Length", Long.toString(t.size()))
                   .putHeader("Cache-Control", "private, max-age=3600").putHeader("X-Content-Type-Options", "nosniff");

@@ -409,7 +409,7 @@ final class TusHandler {
     int generation = f.nextUploadGeneration();
     StreamingAead aead;
     try {
-      aead = dataKeys.unwrap(f);
+      aead = dataKeys.unwrap(f.id(), f.dataKeyId(), f.dataKey());
     } catch (GeneralSecurityException | RuntimeException e) {
       ctx.fail(new ApiError(503, "file " + f.id() + " cannot be encrypted: " + Errors.keyDetail(e)));
       return;

@@ -202,7 +202,7 @@ final class UploadHandler {
   private Encryption encryption(dev.files.model.FileRecord f) {
     int generation = f.nextUploadGeneration(); // never a number this file had before
     try {
-      return new Encryption(dataKeys.unwrap(f), generation, null);
+      return new Encryption(dataKeys.unwrap(f.id(), f.dataKeyId(), f.dataKey()), generation, null);
     } catch (GeneralSecurityException | RuntimeException e) {
       throw new ApiError(503, "file " + f.id() + " cannot be encrypted: " + Errors.keyDetail(e));
     }

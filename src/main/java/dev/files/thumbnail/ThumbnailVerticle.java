@@ -1,11 +1,10 @@
 package dev.files.thumbnail;
 
-import com.google.crypto.tink.StreamingAead;
 import dev.files.bus.Addresses;
+import dev.files.content.FileContent;
 import dev.files.bus.InternalBus;
 import dev.files.db.FileRepository;
 import dev.files.events.Outbox;
-import dev.files.model.ChunkRecord;
 import dev.files.model.FileRecord;
 import dev.files.ops.ServiceMetrics;
 import dev.files.crypto.ChunkKeys;
@@ -28,7 +27,7 @@ import java.util.UUID;
 
 /**
  * Makes thumbnails ({@code files.thumbnails}, message {@code {"file_id", "generation"}}, no reply):
- * claims the job ({@link ThumbnailClaims}), reads the file's plaintext (at most
+ * claims the job ({@link ThumbnailClaims}), reads the file's plaintext ({@link FileContent}, at most
  * {@code thumbnails.max_source_bytes}), runs the {@link Thumbnailer} on a thread of its own within a
  * {@link Budget} ({@code thumbnails.timeout_ms}, {@code thumbnails.max_job_bytes}), stores the
  * thumbnail encrypted like every chunk, records it if that generation is still live (with the event
@@ -73,6 +72,7 @@ public final class ThumbnailVerticle extends VerticleBase {
   private final FileRepository files;
   private final EncryptedObjects store;
   private final DataKeys dataKeys;
+  private FileContent content; // made at start: it needs the verticle's Vert.x
   private final Settings settings;
   private final ThumbnailClaims claims;
   private final Thumbnailer thumbnailer;
@@ -106,6 +106,7 @@ public final class ThumbnailVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     ctx = context;
+    content = new FileContent(vertx, store, dataKeys);
     ServiceMetrics.of(vertx).thumbnailQueue(waiting::size);
     countAbandoned = ServiceMetrics.of(vertx).thumbnailThreadsAbandoned(() -> abandoned);
     return vertx.eventBus().<JsonObject>consumer(Addresses.THUMBNAILS, InternalBus.of(vertx).guard(this::receive)).completion()
@@ -274,19 +275,19 @@ public final class ThumbnailVerticle extends VerticleBase {
       if (f.size() > settings.maxSourceBytes()) {
         return record(f, Thumbnailer.Result.NONE, null);
       }
-      StreamingAead aead;
+      FileContent.Content content;
       try {
-        aead = dataKeys.unwrap(f);
+        content = this.content.of(f, found.chunks());
       } catch (java.security.GeneralSecurityException e) {
         return record(f, Thumbnailer.Result.ERROR, null);
       }
-      return plaintext(f, aead, found.chunks())
+      return content.readAll()
           .compose(bytes -> {
             byte[] plain = array(bytes);
             int length = bytes.length();
             // the thumbnail's object is opened while the image is decoded: one wait less after it
             String key = ChunkKeys.prefix(f.id()) + UUID.randomUUID() + ".thumb";
-            Future<EncryptedWrite> opened = store.create(key, DataKeys.thumbnailCipher(aead, f.id(), f.generation(), 0));
+            Future<EncryptedWrite> opened = store.create(key, content.thumbnailCipher(0));
             return decode(fileId, budget, () -> thumbnailer.make(
                 () -> new Images.Source(plain, length), length, f.mime(), f.name(), budget))
                 .transform(made -> {
@@ -309,24 +310,6 @@ public final class ThumbnailVerticle extends VerticleBase {
   private static byte[] array(Buffer b) {
     io.netty.buffer.ByteBuf buf = ((io.vertx.core.internal.buffer.BufferInternal) b).getByteBuf();
     return buf.hasArray() && buf.arrayOffset() == 0 && buf.readerIndex() == 0 ? buf.array() : b.getBytes();
-  }
-
-  /** The whole plaintext of the live generation, chunk after chunk. */
-  private Future<Buffer> plaintext(FileRecord f, StreamingAead aead, List<ChunkRecord> chunks) {
-    Buffer all = Buffer.buffer((int) f.size());
-    Future<Void> chain = Future.succeededFuture();
-    for (ChunkRecord c : chunks) {
-      if (c.size() == 0) {
-        continue;
-      }
-      chain = chain.compose(v -> store.read(c.storageKey(), c.size(), 0, c.size(),
-          DataKeys.cipher(aead, f.id(), f.generation(), c.chunkNumber())).compose(read -> {
-        Promise<Void> done = Promise.promise();
-        read.exceptionHandler(done::tryFail).endHandler(x -> done.tryComplete()).handler(all::appendBuffer);
-        return done.future().eventually(read::close);
-      }));
-    }
-    return chain.map(all);
   }
 
   /** Writes the thumbnail into its opened object under {@code key} and commits it; aborts it on failure. */
