@@ -204,7 +204,7 @@ public final class Node {
                   (int) config.number("thumbnails.queue"), config.number("thumbnails.timeout_ms"),
                   config.number("thumbnails.max_job_bytes")), new ThumbnailClaims(pool, owners.nodeId(), owners::members));
           // the store and its database must belong together before the sweep may collect orphans
-          return StoreBinding.bind(vx, new StoreIdentityRepository(pool), storeSide(vx, objects, config), dbLabel(config))
+          return StoreBinding.bind(vx, new StoreIdentityRepository(pool), new StoreSide(objects), dbLabel(config))
               .compose(v -> checkMasterKey(files, dataKeys, config.string("encryption.master_key_id")))
               .compose(v -> owners.startLease(why -> sessions.stopAll("this node fences itself: " + why)))
               .andThen(v -> owners.removeDeadOwners()) // rows of nodes that died while this one was away
@@ -328,20 +328,11 @@ public final class Node {
         (int) config.number("storage.s3.max_connections"));
   }
 
-  /** The store's side of its identity, named as the operator configured it. */
-  private static StoreSide storeSide(Vertx vx, ObjectStore store, FilesConfig config) {
-    if (store instanceof LocalObjectStore local) {
-      return new StoreSide(vx, store, "storage.local.path " + local.root(), "storage.local.path (FILES_STORAGE_LOCAL_PATH)");
-    }
-    return new StoreSide(vx, store, "storage.s3.bucket " + config.string("storage.s3.bucket") + " at "
-        + config.string("storage.s3.endpoint"), "storage.s3.endpoint and storage.s3.bucket (FILES_STORAGE_S3_*)");
-  }
-
   /** Creates the storage directory and writes, reads back and deletes a small file in it. */
   private static Future<Void> probeStorage(Vertx vx, Path root) {
     return vx.executeBlocking(() -> {
       try {
-        Health.probeStorage(root);
+        LocalObjectStore.probeDirectory(root);
         return null;
       } catch (java.nio.file.FileSystemException e) {
         String reason = e.getReason() != null ? e.getReason()

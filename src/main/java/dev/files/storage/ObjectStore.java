@@ -5,6 +5,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.streams.ReadStream;
 
 import java.util.Collection;
+import java.util.UUID;
 
 /**
  * A store of opaque bytes under keys the service gives it (chunk keys it generates, never a file
@@ -22,6 +23,11 @@ import java.util.Collection;
  * {@link ObjectStoreException#reason() reason} tells what happened and their message says it in
  * the service's terms, never with a path, a host name or the store's own error text (those stay in
  * the cause, for the log).
+ *
+ * <p>What differs between stores beyond the bytes is asked of the store, never found by its type:
+ * how it is named to the operator ({@link #description()}, {@link #settings()}), where it keeps its
+ * identity ({@link #readIdentity()}), what readiness checks ({@link #checkReady()}) and what a crash
+ * may leave behind ({@link #removeTemporaries(long)}).
  */
 public interface ObjectStore {
 
@@ -84,4 +90,61 @@ public interface ObjectStore {
 
   /** Releases the store's connections and threads; later calls fail. */
   Future<Void> close();
+
+  /**
+   * The store as the operator configured it, for messages and the log: {@code storage.local.path
+   * /srv/files}, {@code storage.s3.bucket files at https://s3.example}.
+   */
+  String description();
+
+  /** The settings that choose the store, for messages: {@code storage.local.path (FILES_STORAGE_LOCAL_PATH)}. */
+  String settings();
+
+  /**
+   * Where the store keeps its identity (the UUID that ties it to one database, {@link StoreSide}),
+   * for the log: outside the key space where the store has a place for it (a local directory's
+   * {@link StoreMarker#FILE}), else the object {@link StoreSide#OBJECT_KEY} ({@link IdentityObject}).
+   */
+  String identityLocation();
+
+  /**
+   * The identity recorded in the store, or null when there is none.
+   *
+   * @throws IllegalStateException (failed future) when the marker does not hold a UUID
+   */
+  Future<UUID> readIdentity();
+
+  /**
+   * Records {@code id} as the store's identity unless one is recorded already (the first writer
+   * wins, also between nodes).
+   *
+   * @return the identity the store holds afterwards: {@code id}, or the one found
+   */
+  Future<UUID> recordIdentity(UUID id);
+
+  /**
+   * The readiness check of {@code /health/ready}: by default {@link #probe()} (the store answers);
+   * a local directory writes, reads back and deletes a small file in it.
+   *
+   * @throws Exception (failed future) when the store is not ready; {@link #notReadyReason()} says it to the operator
+   */
+  default Future<Void> checkReady() {
+    return probe();
+  }
+
+  /** What a failed {@link #checkReady()} means, one line without a path or host for {@code /health/ready}. */
+  default String notReadyReason() {
+    return "the object store does not answer";
+  }
+
+  /**
+   * Removes what writes cut short by a crash left outside the key space (a local directory's
+   * temporary files), when older than {@code olderThanMs}; nothing for a store whose writes leave
+   * nothing behind (S3 aborts an unfinished multipart upload).
+   *
+   * @return how many were removed
+   */
+  default Future<Integer> removeTemporaries(long olderThanMs) {
+    return Future.succeededFuture(0);
+  }
 }

@@ -1,49 +1,34 @@
 package dev.files.storage;
 
-import dev.files.storage.local.LocalObjectStore;
 import io.vertx.core.Future;
-import io.vertx.core.Promise;
-import io.vertx.core.Vertx;
-import io.vertx.core.buffer.Buffer;
-import io.vertx.core.internal.ContextInternal;
 
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 
 /**
  * The store's side of the store identity (see {@code StoreBinding}) and what the binding needs to
- * know of the store's objects, for any {@link ObjectStore}.
+ * know of the store's objects, for any {@link ObjectStore}. Where the identity is kept is the
+ * store's own business ({@link ObjectStore#readIdentity()}):
  *
  * <ul>
- *   <li>Local directory: the identity is the file {@value StoreMarker#FILE} in the directory
- *       ({@link StoreMarker}), outside the key space.</li>
- *   <li>Any other store (S3): the identity is the object {@value #OBJECT_KEY} (one line, the UUID),
- *       written with the store's create-only write, so the first writer wins. It is not a chunk:
- *       the orphan scan leaves it alone ({@link #isMarker(String)}).</li>
+ *   <li>Local directory: the file {@value StoreMarker#FILE} in the directory ({@link StoreMarker}),
+ *       outside the key space.</li>
+ *   <li>S3: the object {@value #OBJECT_KEY} ({@link IdentityObject}), written with the store's
+ *       create-only write, so the first writer wins. It is not a chunk: the orphan scan leaves it
+ *       alone ({@link #isMarker(String)}).</li>
  * </ul>
  * Objects are looked for through {@link ObjectStore#list} pages (never the whole listing).
  */
 public final class StoreSide {
 
-  /** The key of the identity object in a store that is not a local directory. */
+  /** The key of the identity object in a store that has no place for it outside its key space (S3). */
   public static final String OBJECT_KEY = "store-id";
 
-  private final Vertx vertx;
   private final ObjectStore store;
-  private final String description;
-  private final String setting;
 
-  /**
-   * @param description the store as the operator knows it, for messages ({@code storage.local.path /srv/files})
-   * @param setting     the settings to check, for messages ({@code storage.local.path (FILES_STORAGE_LOCAL_PATH)})
-   */
-  public StoreSide(Vertx vertx, ObjectStore store, String description, String setting) {
-    this.vertx = vertx;
+  public StoreSide(ObjectStore store) {
     this.store = store;
-    this.description = description;
-    this.setting = setting;
   }
 
   /** True for the key of the identity object: never an orphan. */
@@ -51,51 +36,24 @@ public final class StoreSide {
     return OBJECT_KEY.equals(key);
   }
 
-  /** The store as the operator knows it. */
+  /** The store as the operator knows it ({@code storage.local.path /srv/files}). */
   public String description() {
-    return description;
+    return store.description();
   }
 
-  /** The settings that choose the store. */
+  /** The settings that choose the store ({@code storage.local.path (FILES_STORAGE_LOCAL_PATH)}). */
   public String setting() {
-    return setting;
+    return store.settings();
   }
 
   /** Where the identity is kept, for the log. */
   public String markerLocation() {
-    return store instanceof LocalObjectStore local ? local.root().resolve(StoreMarker.FILE).toString()
-        : description + " object " + OBJECT_KEY;
+    return store.identityLocation();
   }
 
   /** The identity recorded in the store, or null. Fails when the marker holds no UUID. */
   public Future<UUID> readId() {
-    if (store instanceof LocalObjectStore local) {
-      return vertx.executeBlocking(() -> StoreMarker.read(local.root()), false);
-    }
-    return store.list(OBJECT_KEY, null, 1).compose(page -> {
-      if (page.objects().isEmpty() || !page.objects().get(0).key().equals(OBJECT_KEY)) {
-        return Future.succeededFuture(null);
-      }
-      long size = page.objects().get(0).size();
-      if (size > 100) {
-        return Future.failedFuture(new IllegalStateException(markerLocation() + " does not hold a store identity (a UUID)"));
-      }
-      return store.read(OBJECT_KEY, 0, size).compose(r -> {
-        Buffer all = Buffer.buffer();
-        Promise<UUID> done = Promise.promise();
-        r.handler(all::appendBuffer);
-        r.exceptionHandler(done::tryFail);
-        r.endHandler(v -> {
-          String text = all.toString(StandardCharsets.UTF_8).strip();
-          try {
-            done.tryComplete(UUID.fromString(text));
-          } catch (IllegalArgumentException e) {
-            done.tryFail(new IllegalStateException(markerLocation() + " does not hold a store identity (a UUID)"));
-          }
-        });
-        return done.future().eventually(r::close);
-      });
-    });
+    return store.readIdentity();
   }
 
   /**
@@ -104,26 +62,7 @@ public final class StoreSide {
    * @return the identity the store holds afterwards ({@code id}, or the one found)
    */
   public Future<UUID> writeIfAbsent(UUID id) {
-    if (store instanceof LocalObjectStore local) {
-      return vertx.executeBlocking(() -> {
-        UUID current = StoreMarker.read(local.root());
-        if (current == null) {
-          StoreMarker.write(local.root(), id);
-          return id;
-        }
-        return current;
-      }, false);
-    }
-    PushStream body = new PushStream((ContextInternal) vertx.getOrCreateContext(), () -> {
-    });
-    body.push(List.of(Buffer.buffer(id + "\n")));
-    body.end();
-    return store.write(OBJECT_KEY, body).map(n -> id).recover(err -> {
-      if (err instanceof ObjectStoreException e && e.reason() == ObjectStoreException.Reason.EXISTS) {
-        return readId(); // another node recorded one first
-      }
-      return Future.failedFuture(err);
-    });
+    return store.recordIdentity(id);
   }
 
   /** True when the store holds any object (the identity object is not one). */

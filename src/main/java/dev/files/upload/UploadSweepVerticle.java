@@ -8,7 +8,6 @@ import dev.files.crypto.EncryptedObjects;
 import dev.files.storage.ObjectInfo;
 import dev.files.storage.ObjectPage;
 import dev.files.storage.StoreSide;
-import dev.files.storage.local.LocalObjectStore;
 import io.vertx.core.Future;
 import io.vertx.pgclient.PgConnectOptions;
 import io.vertx.pgclient.PgConnection;
@@ -108,13 +107,12 @@ public final class UploadSweepVerticle extends VerticleBase {
    */
   private Future<Void> scanOrphans(long before) {
     lastOrphanScan = System.currentTimeMillis();
-    Future<Void> temporaries = store.store() instanceof LocalObjectStore local
-        ? local.removeTemporaries(TEMPORARY_MAX_AGE_MS).<Void>map(n -> {
-          if (n > 0) {
-            LOG.info("sweep: removed {} temporary file(s) of interrupted writes", n);
-          }
-          return null;
-        }) : Future.succeededFuture();
+    Future<Void> temporaries = store.store().removeTemporaries(TEMPORARY_MAX_AGE_MS).map(n -> {
+      if (n > 0) {
+        LOG.info("sweep: removed {} temporary file(s) of interrupted writes", n);
+      }
+      return null;
+    });
     return temporaries.compose(v -> scanPage(before, null));
   }
 

@@ -8,6 +8,7 @@ import dev.files.storage.ObjectRead;
 import dev.files.storage.ObjectStore;
 import dev.files.storage.ObjectStoreException;
 import dev.files.storage.ObjectStoreException.Reason;
+import dev.files.storage.StoreMarker;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -19,6 +20,7 @@ import io.vertx.core.streams.ReadStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
@@ -28,6 +30,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.List;
 import java.util.TreeMap;
@@ -428,6 +431,7 @@ public final class LocalObjectStore implements ObjectStore {
    *
    * @return how many were removed
    */
+  @Override
   public Future<Integer> removeTemporaries(long olderThanMs) {
     long before = System.currentTimeMillis() - olderThanMs;
     return io.run(() -> {
@@ -466,5 +470,72 @@ public final class LocalObjectStore implements ObjectStore {
   @Override
   public Future<Void> close() {
     return Future.succeededFuture(); // the storage threads belong to the caller
+  }
+
+  @Override
+  public String description() {
+    return "storage.local.path " + root;
+  }
+
+  @Override
+  public String settings() {
+    return "storage.local.path (FILES_STORAGE_LOCAL_PATH)";
+  }
+
+  /** The file {@link StoreMarker#FILE} in the directory, outside the key space. */
+  @Override
+  public String identityLocation() {
+    return root.resolve(StoreMarker.FILE).toString();
+  }
+
+  @Override
+  public Future<UUID> readIdentity() {
+    return vertx.executeBlocking(() -> StoreMarker.read(root), false);
+  }
+
+  @Override
+  public Future<UUID> recordIdentity(UUID id) {
+    return vertx.executeBlocking(() -> {
+      UUID current = StoreMarker.read(root);
+      if (current == null) {
+        StoreMarker.write(root, id);
+        return id;
+      }
+      return current;
+    }, false);
+  }
+
+  /** A small file written, read back and deleted in the directory, on a worker thread ({@link #probeDirectory}). */
+  @Override
+  public Future<Void> checkReady() {
+    return vertx.executeBlocking(() -> {
+      probeDirectory(root);
+      return null;
+    }, false);
+  }
+
+  @Override
+  public String notReadyReason() {
+    return "the storage directory cannot be written";
+  }
+
+  /**
+   * Creates {@code root} if needed, then writes, reads back and deletes a small file in it (hidden name,
+   * outside the object key space). Blocking: call from a worker thread.
+   *
+   * @throws IOException when the directory cannot be created or written, or reads back something else
+   */
+  public static void probeDirectory(Path root) throws IOException {
+    Files.createDirectories(root);
+    Path probe = root.resolve(".probe-" + UUID.randomUUID());
+    byte[] data = ("probe " + System.nanoTime()).getBytes(StandardCharsets.US_ASCII);
+    try {
+      Files.write(probe, data);
+      if (!Arrays.equals(Files.readAllBytes(probe), data)) {
+        throw new IOException("what was written to " + probe + " reads back differently");
+      }
+    } finally {
+      Files.deleteIfExists(probe);
+    }
   }
 }

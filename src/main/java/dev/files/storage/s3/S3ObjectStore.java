@@ -1,5 +1,6 @@
 package dev.files.storage.s3;
 
+import dev.files.storage.IdentityObject;
 import dev.files.storage.ObjectInfo;
 import dev.files.storage.ObjectKeys;
 import dev.files.storage.ObjectPage;
@@ -7,6 +8,7 @@ import dev.files.storage.ObjectRead;
 import dev.files.storage.ObjectStore;
 import dev.files.storage.ObjectStoreException;
 import dev.files.storage.ObjectStoreException.Reason;
+import dev.files.storage.StoreSide;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -35,6 +37,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import java.util.UUID;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
@@ -238,6 +241,32 @@ public final class S3ObjectStore implements ObjectStore {
     }
     return on(context(vertx), client.headBucket(b -> b.bucket(options.bucket()))).<Void>mapEmpty()
         .recover(err -> Future.failedFuture(failure("checking storage", err)));
+  }
+
+  @Override
+  public String description() {
+    return "storage.s3.bucket " + options.bucket() + " at " + options.endpoint();
+  }
+
+  @Override
+  public String settings() {
+    return "storage.s3.endpoint and storage.s3.bucket (FILES_STORAGE_S3_*)";
+  }
+
+  /** The object {@link StoreSide#OBJECT_KEY}: S3 has no place outside the key space. */
+  @Override
+  public String identityLocation() {
+    return description() + " object " + StoreSide.OBJECT_KEY;
+  }
+
+  @Override
+  public Future<UUID> readIdentity() {
+    return IdentityObject.read(this, identityLocation());
+  }
+
+  @Override
+  public Future<UUID> recordIdentity(UUID id) {
+    return IdentityObject.recordIfAbsent(vertx, this, identityLocation(), id);
   }
 
   /**
