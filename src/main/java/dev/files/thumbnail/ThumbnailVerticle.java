@@ -286,7 +286,7 @@ public final class ThumbnailVerticle extends VerticleBase {
             byte[] plain = array(bytes);
             int length = bytes.length();
             // the thumbnail's object is opened while the image is decoded: one wait less after it
-            String key = ChunkKeys.prefix(f.id()) + UUID.randomUUID() + ".thumb";
+            String key = ChunkKeys.newThumbnailKey(f.id());
             Future<EncryptedWrite> opened = store.create(key, content.thumbnailCipher(0));
             return decode(fileId, budget, () -> thumbnailer.make(
                 () -> new Images.Source(plain, length), length, f.mime(), f.name(), budget))
