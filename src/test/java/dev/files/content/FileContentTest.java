@@ -1,0 +1,171 @@
+package dev.files.content;
+
+import dev.files.crypto.ChunkKeys;
+import dev.files.crypto.DataKeys;
+import dev.files.crypto.EncryptedObjects;
+import dev.files.model.ChunkRecord;
+import dev.files.model.FileRecord;
+import dev.files.storage.IoExecutor;
+import dev.files.storage.ObjectRead;
+import dev.files.storage.ObjectStoreException;
+import dev.files.storage.local.LocalObjectStore;
+import dev.files.support.TestNode;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonArray;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * A file's content read through {@link FileContent} from encrypted chunk objects in a local
+ * directory: any range, within one chunk or across several (an empty chunk among them), comes back
+ * byte-exact, also to a slow reader; the pieces are cut where the chunks meet; a missing first
+ * object fails the open, a missing later one fails the stream.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class FileContentTest {
+
+  private static final int[] CHUNK_SIZES = {100_000, 0, 1, 300_000, 65_497};
+
+  private final Random random = new Random(7);
+  private Vertx vertx;
+  private IoExecutor io;
+  private Path dir;
+  private EncryptedObjects objects;
+  private FileContent content;
+  private FileRecord file;
+  private List<ChunkRecord> chunks;
+  private byte[] plain;
+
+  @BeforeAll
+  void start() throws Exception {
+    vertx = Vertx.vertx();
+    io = new IoExecutor(vertx, 2);
+    dir = Files.createTempDirectory("file-content");
+    objects = new EncryptedObjects(vertx, io, new LocalObjectStore(vertx, io, dir, false));
+    DataKeys keys = DataKeys.create(TestNode.MASTER_KEY, TestNode.MASTER_KEY_ID, "", false);
+    content = new FileContent(vertx, objects, keys);
+    UUID id = UUID.randomUUID();
+    DataKeys.NewKey key = keys.newDataKey(id);
+    chunks = new ArrayList<>();
+    plain = new byte[Arrays.stream(CHUNK_SIZES).sum()];
+    random.nextBytes(plain);
+    int at = 0;
+    for (int i = 0; i < CHUNK_SIZES.length; i++) {
+      String objectKey = ChunkKeys.newKey(id);
+      byte[] part = Arrays.copyOfRange(plain, at, at + CHUNK_SIZES[i]);
+      int number = i + 1;
+      var stored = vertx.executeBlocking(() -> null, false)
+          .compose(x -> objects.create(objectKey, DataKeys.cipher(key.aead(), id, 1, number)))
+          .compose(w -> w.write(Buffer.buffer(part)).compose(v -> w.commit()))
+          .await(60, TimeUnit.SECONDS);
+      chunks.add(new ChunkRecord(number, stored.size(), stored.sha256(), objectKey));
+      at += CHUNK_SIZES[i];
+    }
+    file = new FileRecord(id, UUID.randomUUID(), "user", UUID.randomUUID(), UUID.randomUUID(), null, "f.bin",
+        "application/octet-stream", 1, plain.length, chunks.size(), null, null, null, null, null, plain.length,
+        new JsonArray(), "none", 0, 0, key.wrapped().masterKeyId(), key.wrapped().bytes());
+  }
+
+  @AfterAll
+  void stop() throws Exception {
+    vertx.close().await(10, TimeUnit.SECONDS);
+    io.close();
+    try (var s = Files.walk(dir)) {
+      s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    }
+  }
+
+  /** The range as read through {@link FileContent}; a slow reader takes one buffer at a time. */
+  private byte[] read(List<ChunkRecord> chunks, long offset, long length, boolean slow) throws Exception {
+    FileContent.Content c = content.of(file, chunks);
+    return vertx.<Void>executeBlocking(() -> null, false).compose(x -> c.open(offset, length)).compose(r -> drain(r, slow))
+        .await(60, TimeUnit.SECONDS);
+  }
+
+  private Future<byte[]> drain(ObjectRead r, boolean slow) {
+    Buffer all = Buffer.buffer();
+    Promise<byte[]> done = Promise.promise();
+    if (slow) {
+      r.pause();
+    }
+    r.handler(b -> {
+      all.appendBuffer(b);
+      if (slow) {
+        vertx.setTimer(1, t -> r.fetch(1));
+      }
+    }).exceptionHandler(done::tryFail).endHandler(v -> done.tryComplete(all.getBytes()));
+    if (slow) {
+      r.fetch(1);
+    }
+    return done.future().eventually(r::close);
+  }
+
+  @Test
+  void anyRangeComesBackExact() throws Exception {
+    assertThat(FileContent.addsUp(file, chunks)).isTrue();
+    long size = plain.length;
+    long[][] ranges = {{0, size}, {0, 1}, {99_999, 2}, {100_000, 1}, {100_000, 2}, {99_000, 302_000},
+        {100_001, 300_000}, {size - 1, 1}, {5, 0}, {size, 0}, {12_345, size - 12_345 - 7}};
+    for (long[] r : ranges) {
+      assertThat(read(chunks, r[0], r[1], false)).as("range %d+%d", r[0], r[1])
+          .isEqualTo(Arrays.copyOfRange(plain, (int) r[0], (int) (r[0] + r[1])));
+    }
+    assertThat(read(chunks, 0, size, true)).as("a slow reader").isEqualTo(plain);
+    FileContent.Content c = content.of(file, chunks);
+    assertThat(vertx.<Void>executeBlocking(() -> null, false).compose(x -> c.readAll()).await(60, TimeUnit.SECONDS).getBytes())
+        .isEqualTo(plain);
+  }
+
+  @Test
+  void piecesAreCutWhereTheChunksMeet() throws Exception {
+    List<FileContent.Piece> pieces = FileContent.pieces(file, null, chunks, 99_999, 100_002);
+    assertThat(pieces).extracting(FileContent.Piece::key)
+        .containsExactly(chunks.get(0).storageKey(), chunks.get(2).storageKey(), chunks.get(3).storageKey());
+    assertThat(pieces).extracting(FileContent.Piece::offset).containsExactly(99_999L, 0L, 0L);
+    assertThat(pieces).extracting(FileContent.Piece::length).containsExactly(1L, 1L, 1L);
+    assertThat(FileContent.pieces(file, null, chunks, 100_000, 100_000)).isEmpty();
+    assertThatThrownBy(() -> content.of(file, chunks).open(1, plain.length)).isInstanceOf(IllegalArgumentException.class);
+  }
+
+  @Test
+  void aMissingFirstObjectFailsTheOpenAndALaterOneTheStream() throws Exception {
+    List<ChunkRecord> gone = new ArrayList<>(chunks);
+    ChunkRecord first = gone.get(0);
+    gone.set(0, new ChunkRecord(first.chunkNumber(), first.size(), first.sha256(), ChunkKeys.newKey(file.id())));
+    assertThat(storeFailure(() -> read(gone, 0, 10, false)).reason()).isEqualTo(ObjectStoreException.Reason.NOT_FOUND);
+
+    List<ChunkRecord> later = new ArrayList<>(chunks);
+    ChunkRecord fourth = later.get(3);
+    later.set(3, new ChunkRecord(fourth.chunkNumber(), fourth.size(), fourth.sha256(), ChunkKeys.newKey(file.id())));
+    assertThat(storeFailure(() -> read(later, 0, plain.length, false)).reason()).isEqualTo(ObjectStoreException.Reason.NOT_FOUND);
+  }
+
+  /** The {@link ObjectStoreException} that {@code call} fails with, wherever it is in the chain of causes. */
+  private static ObjectStoreException storeFailure(org.assertj.core.api.ThrowableAssert.ThrowingCallable call) {
+    Throwable e = org.assertj.core.api.Assertions.catchThrowable(call);
+    assertThat(e).isNotNull();
+    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof ObjectStoreException o) {
+        return o;
+      }
+    }
+    throw new AssertionError("no ObjectStoreException in " + e, e);
+  }
+}
