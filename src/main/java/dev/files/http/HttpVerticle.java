@@ -13,7 +13,6 @@ import com.google.crypto.tink.StreamingAead;
 import dev.files.storage.DataKeys;
 import dev.files.upload.UploadSessions;
 import io.vertx.core.Future;
-import io.vertx.core.MultiMap;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerOptions;

@@ -12,7 +12,6 @@ import dev.files.upload.UploadException;
 import dev.files.upload.UploadRules;
 import dev.files.upload.Uploads;
 import io.vertx.core.Future;
-import io.vertx.core.MultiMap;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import dev.files.bus.Addresses;
