@@ -26,7 +26,7 @@ import java.util.UUID;
  * @param sha256      SHA-256 of the bytes, hex
  * @param generation  the generation the bytes were encrypted for (part of their associated data)
  * @param dataKey     for {@code create}: the new file's data key, wrapped; else null
- * @param commitId    made by the HTTP request that stored the bytes: every delivery of this commit
+ * @param commitId    made once per commit by {@link Uploads#commit}, for the request that stored the bytes: every delivery of this commit
  *                    (the event-bus question is retried on timeout) carries it, and a commit whose id
  *                    is already recorded changes nothing; null only in messages from older nodes
  * @param offset      for an append at a byte offset (tus PATCH, docs/api.md "Resumable uploads (tus)"):
