@@ -14,12 +14,14 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
+import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -191,6 +193,68 @@ class UncertainCommitTest {
         List<String> ids = Db.strings(n.dbName, "SELECT id FROM files");
         assertThat(ids).hasSize(1);
         HttpResponse<byte[]> down = api.download(company, UUID.fromString(ids.get(0)), token);
+        assertThat(down.statusCode()).isEqualTo(200);
+        assertThat(Api.sha256(down.body())).isEqualTo(Api.sha256(content));
+      }
+    }
+  }
+
+  /**
+   * A tus PATCH whose chunk the upload session's COMMIT recorded while the node lost its database
+   * connection: the outcome is unknown for another reason than a timeout, and the PATCH's object
+   * stays, as for every upload (the recorded chunk names it); the upload goes on from the offset
+   * that HEAD reports.
+   */
+  @Test
+  void aTusAppendWhoseCommitWasNotConfirmedKeepsItsObject() throws Exception {
+    Map<String, Object> s = TestNode.settings(Map.of("thumbnails.workers", 0));
+    String db = (String) s.get("test.db_name");
+    int pgPort = Integer.parseInt(TestNode.PG.replaceFirst(".*:", ""));
+    try (TcpCut relay = TcpCut.start(pgPort)) {
+      Map<String, Object> o = new HashMap<>(s);
+      o.put("db.url", "postgresql://postgres@127.0.0.1:" + relay.port() + "/" + db);
+      try (TestNode n = TestNode.start(o)) {
+        Api api = new Api(n);
+        byte[] content = Samples.random(random, 2 * 50_000);
+        String uploads = "http://127.0.0.1:" + n.port + "/internal/services/files/v1/companies/" + company + "/uploads";
+        HttpResponse<String> created = Api.CLIENT.send(api.request(uploads, token).header("Tus-Resumable", "1.0.0")
+            .header("Upload-Length", Integer.toString(content.length)).POST(HttpRequest.BodyPublishers.noBody()).build(),
+            HttpResponse.BodyHandlers.ofString());
+        assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+        String location = "http://127.0.0.1:" + n.port + created.headers().firstValue("Location").orElseThrow();
+        UUID file = UUID.fromString(location.substring(location.lastIndexOf('/') + 1));
+        // the COMMIT of the chunk's row is slow, and the database finishes it whatever the client does
+        Db.execute(n.dbName, "CREATE FUNCTION slow_commit() RETURNS trigger AS $$ BEGIN PERFORM pg_sleep(2);"
+            + " RETURN NULL; END $$ LANGUAGE plpgsql");
+        Db.execute(n.dbName, "CREATE CONSTRAINT TRIGGER slow_commit AFTER INSERT ON chunks DEFERRABLE INITIALLY DEFERRED"
+            + " FOR EACH ROW EXECUTE FUNCTION slow_commit()");
+        CompletableFuture<HttpResponse<String>> sent = Api.CLIENT.sendAsync(api.request(location, token)
+            .header("Tus-Resumable", "1.0.0").header("Upload-Offset", "0")
+            .header("Content-Type", "application/offset+octet-stream")
+            .method("PATCH", HttpRequest.BodyPublishers.ofByteArray(Arrays.copyOf(content, 50_000))).build(),
+            HttpResponse.BodyHandlers.ofString());
+        Eventually.eventually(Duration.ofSeconds(60), () -> assertThat(Db.count(n.dbName,
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'PgSleep'"))
+            .isPositive());
+        relay.cut(); // the node loses the connection while its COMMIT runs
+        HttpResponse<String> r = sent.get(120, TimeUnit.SECONDS);
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(503);
+        assertThat(new JsonObject(r.body()).getString("message")).contains("outcome is unknown")
+            .doesNotContain("did not answer in time");
+        relay.restore();
+        Db.execute(n.dbName, "DROP TRIGGER slow_commit ON chunks");
+        // the database did record the chunk: its object is still there, and the upload goes on from it
+        assertThat(Db.strings(n.dbName, "SELECT storage_key FROM chunks WHERE file_id = '" + file + "'")).hasSize(1)
+            .allSatisfy(key -> assertThat(n.storage.resolve(key)).as("the object of the recorded chunk").isRegularFile());
+        HttpResponse<String> head = Api.CLIENT.send(api.request(location, token).header("Tus-Resumable", "1.0.0")
+            .method("HEAD", HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(head.headers().firstValue("Upload-Offset")).contains("50000");
+        HttpResponse<String> rest = Api.CLIENT.send(api.request(location, token).header("Tus-Resumable", "1.0.0")
+            .header("Upload-Offset", "50000").header("Content-Type", "application/offset+octet-stream")
+            .method("PATCH", HttpRequest.BodyPublishers.ofByteArray(Arrays.copyOfRange(content, 50_000, content.length)))
+            .build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(rest.statusCode()).as(rest.body()).isEqualTo(204);
+        HttpResponse<byte[]> down = api.download(company, file, token);
         assertThat(down.statusCode()).isEqualTo(200);
         assertThat(Api.sha256(down.body())).isEqualTo(Api.sha256(content));
       }

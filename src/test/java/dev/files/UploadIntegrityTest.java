@@ -181,7 +181,7 @@ class UploadIntegrityTest extends NodeTest {
     String[] fields = rowA.get(0).split(" ");
     String keyA = fields[0];
     ChunkCommit commitA = new ChunkCommit(file, company, new Requester(user, null, false), false, false, 1, 2, 2L * CHUNK,
-        null, null, null, keyA, Long.parseLong(fields[2]), fields[3], Integer.parseInt(fields[4]), null, UUID.fromString(fields[1]));
+        null, null, null, keyA, Long.parseLong(fields[2]), fields[3], Integer.parseInt(fields[4]), null, UUID.fromString(fields[1]), null);
 
     assertOk(chunks.send(file, Chunks.query(1, 2, 2 * CHUNK), b)); // B: the client re-sends chunk 1
     String keyB = strings(node, "SELECT storage_key FROM chunks WHERE file_id = ?", file).get(0);

@@ -14,15 +14,16 @@ import dev.files.model.ContentTypes;
 import dev.files.model.FileNames;
 import dev.files.model.FileRecord;
 import dev.files.model.Uuids;
-import dev.files.crypto.ChunkKeys;
-import dev.files.storage.ChunkSink;
 import dev.files.crypto.EncryptedObjects;
 import dev.files.crypto.DataKeys;
 import dev.files.storage.StorageException;
-import dev.files.upload.ChunkCommit;
+import dev.files.upload.ChunkSink;
+import dev.files.upload.ChunkWrite;
 import dev.files.upload.Requester;
 import dev.files.upload.UploadException;
+import dev.files.upload.UploadRules;
 import dev.files.upload.UploadSessions;
+import dev.files.upload.Uploads;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.buffer.Buffer;
@@ -64,6 +65,7 @@ public final class FilesApiVerticle extends VerticleBase {
       "events");
 
   private final Services s;
+  private final Uploads uploads;
   private EventLog events;
 
   /**
@@ -79,6 +81,7 @@ public final class FilesApiVerticle extends VerticleBase {
 
   public FilesApiVerticle(Services services) {
     this.s = services;
+    this.uploads = new Uploads(services.files(), services.store(), services.dataKeys(), services.sessions());
   }
 
   @Override
@@ -201,31 +204,20 @@ public final class FilesApiVerticle extends VerticleBase {
       throw new ApiError(413, "content of " + bytes.length + " bytes exceeds the limit of " + limit + " bytes");
     }
     UUID fileId = UUID.randomUUID();
-    DataKeys.NewKey key;
-    try {
-      key = s.dataKeys().newDataKey(fileId);
-    } catch (GeneralSecurityException e) {
-      return Future.failedFuture(new StorageException("a data key could not be made", e, false));
-    }
-    String storageKey = ChunkKeys.newKey(fileId);
-    Future<ChunkSink> stored = s.store().create(storageKey, DataKeys.cipher(key.aead(), fileId, 1, 1)).compose(write -> {
-      ChunkSink sink = new ChunkSink(write, limit);
-      return sink.write(Buffer.buffer(bytes)).compose(v -> sink.end()).map(sink)
-          .recover(err -> write.abort().transform(v -> Future.failedFuture(err)));
-    });
-    return stored.compose(sink -> {
-      byte[] head = sink.head();
-      ChunkCommit commit = new ChunkCommit(fileId, company,
-          new Requester(caller.subject(), caller.applicationId(), caller.serverRequest()), true, true, 1, null, null,
-          FileNames.sanitize(name), ContentTypes.usable(mime), ContentTypes.sniff(head, head.length), storageKey,
-          sink.stored().size(), sink.stored().sha256(), 1, key.wrapped(), UUID.randomUUID());
-      return s.sessions().commitNew(commit).recover(err -> {
-        if (!UploadException.objectMayBeReferenced(err)) { // known to have changed nothing: answered once it is gone
-          return s.store().delete(storageKey).transform(v -> Future.failedFuture(err));
-        }
-        return Future.failedFuture(err);
-      });
-    }).map(resource -> new JsonObject().put("resource", resource));
+    Requester requester = new Requester(caller.subject(), caller.applicationId(), caller.serverRequest());
+    UploadRules.Request asked = new UploadRules.Request(null, null, null, bytes.length, bytes.length);
+    return uploads.admit(fileId, company, requester, true, asked)
+        .recover(err -> Future.failedFuture(err instanceof GeneralSecurityException
+            ? new StorageException("a data key could not be made", err, false) : err))
+        .compose(target -> {
+          ChunkWrite write = uploads.open(target, 1, limit);
+          write.write(Buffer.buffer(bytes));
+          return write.end()
+              .recover(err -> write.abort().transform(v -> Future.failedFuture(err)))
+              .compose(v -> uploads.commit(target, write, new Uploads.Declared(true, null, null,
+                  FileNames.sanitize(name), ContentTypes.usable(mime), null)));
+        })
+        .map(resource -> new JsonObject().put("resource", resource));
   }
 
   private Future<JsonObject> list(UUID company, JsonObject body) {

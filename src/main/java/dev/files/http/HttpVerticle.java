@@ -1,5 +1,6 @@
 package dev.files.http;
 
+import dev.files.upload.Uploads;
 import dev.files.auth.Caller;
 import dev.files.auth.Membership;
 import dev.files.auth.TokenVerifier;
@@ -12,7 +13,6 @@ import dev.files.crypto.EncryptedObjects;
 import dev.files.crypto.DataKeys;
 import dev.files.upload.UploadSessions;
 import io.vertx.core.Future;
-import io.vertx.core.MultiMap;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerOptions;
@@ -83,7 +83,8 @@ public final class HttpVerticle extends VerticleBase {
     Router router = Router.router(vertx);
     AuthHandler auth = new AuthHandler(s.verifier(), s.membership(), false);
     AuthHandler authOrQueryToken = new AuthHandler(s.verifier(), s.membership(), true, s.signer());
-    UploadHandler uploads = new UploadHandler(vertx, s.files(), s.store(), s.dataKeys(), s.sessions(), s.maxRequestBytes(),
+    Uploads upload = new Uploads(s.files(), s.store(), s.dataKeys(), s.sessions());
+    UploadHandler uploads = new UploadHandler(vertx, s.files(), upload, s.maxRequestBytes(),
         s.maxFileBytes(), s.thumbnailSyncMs(), s.idleTimeoutMs(), s.bodyTimeoutMs());
     content = new FileContent(vertx, s.store(), s.dataKeys());
     DownloadHandler downloads = new DownloadHandler(s.files(), content);
@@ -108,7 +109,7 @@ public final class HttpVerticle extends VerticleBase {
     router.delete(files + "/:file_id").handler(auth).handler(this::delete);
     EventLog events = new EventLog(s.files().pool());
     router.get(FileRecord.API_PREFIX + "/companies/:company_id/events").handler(auth).handler(ctx -> events(ctx, events));
-    new TusHandler(vertx, s.files(), s.store(), s.dataKeys(), s.sessions(), s.maxFileBytes(), s.idleTimeoutMs())
+    new TusHandler(vertx, s.files(), upload, s.maxFileBytes(), s.idleTimeoutMs())
         .mount(router, auth);
     router.route().failureHandler(ctx -> Errors.handle(ctx, 500));
     for (int status : new int[]{400, 404, 405, 413, 500}) {
@@ -191,7 +192,7 @@ public final class HttpVerticle extends VerticleBase {
   private void metadata(RoutingContext ctx) {
     UUID company = ctx.get(AuthHandler.COMPANY);
     UUID fileId = AuthHandler.uuidParam(ctx, "file_id");
-    UploadParams probe = UploadParams.read(ctx.request().params(), MultiMap.caseInsensitiveMultiMap());
+    UploadParams probe = UploadParams.read(ctx.request().params());
     s.files().find(fileId).<FileRecord>compose(f -> {
       if (f == null || !f.companyId().equals(company)) {
         throw ApiError.notFound("file " + fileId + " not found");

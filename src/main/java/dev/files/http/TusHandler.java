@@ -1,18 +1,15 @@
 package dev.files.http;
 
-import com.google.crypto.tink.StreamingAead;
 import dev.files.auth.Caller;
 import dev.files.db.FileRepository;
 import dev.files.model.ContentTypes;
 import dev.files.model.FileNames;
 import dev.files.model.FileRecord;
-import dev.files.crypto.ChunkKeys;
-import dev.files.storage.ChunkSink;
-import dev.files.crypto.DataKeys;
-import dev.files.crypto.EncryptedObjects;
 import dev.files.upload.ChunkCommit;
-import dev.files.upload.SessionTimeoutException;
+import dev.files.upload.ChunkSink;
+import dev.files.upload.ChunkWrite;
 import dev.files.upload.UploadSessions;
+import dev.files.upload.Uploads;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
@@ -25,7 +22,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
-import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
@@ -50,11 +46,13 @@ import java.util.UUID;
  *
  * <p>An upload is a file of the files API from its creation: creation asks the file's upload session
  * to create a pending file ({@link UploadSessions#init}) whose declared size is {@code Upload-Length}
- * and whose id is the one in {@code Location}. Each PATCH's bytes are stored as one encrypted chunk
- * object (the same {@link FilePart} as a multipart upload) numbered after the chunks already stored,
- * and committed through the file's upload session with its byte offset ({@link ChunkCommit#offset}):
+ * and whose id is the one in {@code Location}. Each PATCH's bytes take the path of every upload's
+ * chunk ({@link Uploads}): admitted as the chunk numbered after the chunks already stored
+ * ({@link Uploads#admitAppend}), streamed into one encrypted chunk object ({@link Uploads#open}), and
+ * committed through the file's upload session with its byte offset ({@link ChunkCommit#offset}):
  * the session refuses (409) an append that does not follow exactly the stored bytes, so of two
- * PATCHes at one offset the first committed wins and the other's object is removed. The PATCH that
+ * PATCHes at one offset the first committed wins and the other's object is removed (as after every
+ * commit known to have changed nothing; {@link Uploads#commit}). The PATCH that
  * reaches {@code Upload-Length} completes the file (the same completion as every upload:
  * {@code file.uploaded}, thumbnails). A PATCH whose connection ends early still commits the bytes
  * that arrived (all of them, when it carries no {@code Upload-Checksum}), before any HEAD can report them.
@@ -99,8 +97,7 @@ final class TusHandler {
   static final java.util.Set<String> INTEROP_VERSIONS = java.util.Set.of("5", "6");
 
   private final FileRepository files;
-  private final EncryptedObjects store;
-  private final DataKeys dataKeys;
+  private final Uploads uploads;
   private final UploadSessions sessions;
   private final long maxFileBytes;
   private final long idleTimeoutMs;
@@ -111,14 +108,12 @@ final class TusHandler {
    * @param idleTimeoutMs a PATCH body without a byte for this long (ms; {@code http.idle_timeout_ms}, 0: none)
    *                      is ended as a cut one: the bytes that arrived are kept and the connection is closed
    */
-  TusHandler(io.vertx.core.Vertx vertx, FileRepository files, EncryptedObjects store, DataKeys dataKeys,
-             UploadSessions sessions, long maxFileBytes, long idleTimeoutMs) {
+  TusHandler(io.vertx.core.Vertx vertx, FileRepository files, Uploads uploads, long maxFileBytes, long idleTimeoutMs) {
     this.vertx = vertx;
     this.idleTimeoutMs = idleTimeoutMs;
     this.files = files;
-    this.store = store;
-    this.dataKeys = dataKeys;
-    this.sessions = sessions;
+    this.uploads = uploads;
+    this.sessions = uploads.sessions();
     this.maxFileBytes = maxFileBytes;
   }
 
@@ -406,18 +401,9 @@ final class TusHandler {
    */
   private void append(RoutingContext ctx, FileRecord f, long offset, Long length, boolean setsLength,
                       boolean lengthAtEnd, Checksum checksum, int status) {
-    int generation = f.nextUploadGeneration();
-    StreamingAead aead;
-    try {
-      aead = dataKeys.unwrap(f.id(), f.dataKeyId(), f.dataKey());
-    } catch (GeneralSecurityException | RuntimeException e) {
-      ctx.fail(new ApiError(503, "file " + f.id() + " cannot be encrypted: " + Errors.keyDetail(e)));
-      return;
-    }
-    Future<Integer> count = f.uploadGeneration() == null ? Future.succeededFuture(0)
-        : files.chunks(files.pool(), f.id(), generation).map(java.util.List::size);
-    count.onSuccess(n -> new Append(ctx, f, offset, length, setsLength, lengthAtEnd, checksum, status, generation,
-        n + 1, aead).start()).onFailure(ctx::fail);
+    uploads.admitAppend(f, UploadHandler.requester(ctx.get(AuthHandler.CALLER)))
+        .onSuccess(a -> new Append(ctx, f, offset, length, setsLength, lengthAtEnd, checksum, status, a).start())
+        .onFailure(ctx::fail);
   }
 
   /** One append: the body into one chunk object, then its commit. */
@@ -430,21 +416,18 @@ final class TusHandler {
     private final boolean lengthAtEnd;
     private final Checksum checksum;
     private final int status;
-    private final int generation;
-    private final int chunkNumber;
-    private final FilePart part;
+    private final Uploads.Target target;
+    private final ChunkWrite part;
     private final MessageDigest digest;
     private boolean finished;
     /** The connection ended before the body did. */
     private boolean cut;
-    private boolean paused;
-    private long lastByteAt = System.nanoTime();
     /** Body bytes handed to the chunk object so far. */
     private long received;
-    private long idleTimer = -1;
+    private final IdleTimer idle;
 
     Append(RoutingContext ctx, FileRecord f, long offset, Long length, boolean setsLength, boolean lengthAtEnd,
-           Checksum checksum, int status, int generation, int chunkNumber, StreamingAead aead) {
+           Checksum checksum, int status, Uploads.Append admitted) {
       this.lengthAtEnd = lengthAtEnd;
       this.ctx = ctx;
       this.f = f;
@@ -453,12 +436,11 @@ final class TusHandler {
       this.setsLength = setsLength;
       this.checksum = checksum;
       this.status = status;
-      this.generation = generation;
-      this.chunkNumber = chunkNumber;
+      this.target = admitted.target();
       long limit = length != null ? length - offset : maxFileBytes - offset;
-      this.part = new FilePart(store, "tus", null, null, ChunkKeys.newKey(f.id()), limit, chunkNumber,
-          DataKeys.cipher(aead, f.id(), generation, chunkNumber));
+      this.part = uploads.open(target, admitted.chunkNumber(), limit);
       this.digest = checksum == null ? null : checksum.digest();
+      this.idle = new IdleTimer(vertx, idleTimeoutMs, this::idle);
     }
 
     void start() {
@@ -467,18 +449,13 @@ final class TusHandler {
         part.abort();
         return;
       }
-      part.stored.future().onFailure(err -> fail(err));
+      part.stored().onFailure(err -> fail(err));
       req.handler(this::data);
       req.endHandler(v -> ended());
       req.exceptionHandler(err -> connectionEnded());
       req.response().closeHandler(v -> connectionEnded());
-      if (idleTimeoutMs > 0) {
-        idleTimer = vertx.setTimer(idleTimeoutMs, t -> idleCheck());
-      }
-      String expect = req.getHeader("Expect");
-      if (expect != null && expect.equalsIgnoreCase("100-continue")) {
-        req.response().writeContinue();
-      }
+      idle.start();
+      UploadHandler.continueIfExpected(req);
       req.resume();
     }
 
@@ -486,7 +463,7 @@ final class TusHandler {
       if (finished) {
         return;
       }
-      lastByteAt = System.nanoTime();
+      idle.touch();
       received += buf.length();
       if (digest != null) {
         digest.update(buf.getBytes());
@@ -494,10 +471,9 @@ final class TusHandler {
       part.write(buf).onFailure(this::fail);
       if (part.writeQueueFull()) {
         ctx.request().pause();
-        paused = true;
+        idle.paused(true);
         part.drainHandler(v -> {
-          paused = false;
-          lastByteAt = System.nanoTime(); // waiting for the store is not the client's idleness
+          idle.paused(false); // waiting for the store is not the client's idleness
           if (!finished) {
             ctx.request().resume();
           }
@@ -509,14 +485,8 @@ final class TusHandler {
      * {@code http.idle_timeout_ms} without a byte (while not paused for the store): the PATCH ends as
      * a cut one (what arrived is kept) and its connection is closed.
      */
-    private void idleCheck() {
-      idleTimer = -1;
+    private void idle() {
       if (finished) {
-        return;
-      }
-      long idleMs = (System.nanoTime() - lastByteAt) / 1_000_000;
-      if (paused || idleMs < idleTimeoutMs) {
-        idleTimer = vertx.setTimer(paused ? idleTimeoutMs : Math.max(1, idleTimeoutMs - idleMs), t -> idleCheck());
         return;
       }
       LOG.info("upload {}: no byte of the PATCH body for {} ms; the bytes that arrived are kept", f.id(), idleTimeoutMs);
@@ -525,10 +495,7 @@ final class TusHandler {
     }
 
     private void cancelIdle() {
-      if (idleTimer >= 0) {
-        vertx.cancelTimer(idleTimer);
-        idleTimer = -1;
-      }
+      idle.stop();
     }
 
     /** The whole body arrived: its object is committed, the checksum compared, the chunk recorded. */
@@ -563,8 +530,7 @@ final class TusHandler {
       finished = true;
       cancelIdle();
       cut = true;
-      ChunkSink sink = part.sink.succeeded() ? part.sink.result() : null;
-      if (checksum != null || sink == null || received == 0) { // (a body over its limit has already failed)
+      if (checksum != null || !part.open() || received == 0) { // (a body over its limit has already failed)
         part.abort();
         return;
       }
@@ -572,8 +538,7 @@ final class TusHandler {
     }
 
     private void commit() {
-      ChunkSink sink = part.sink.result();
-      long size = sink.stored().size();
+      long size = part.size();
       boolean ends = lengthAtEnd && !cut;
       Long length = ends ? Long.valueOf(offset + size) : this.length;
       if (size == 0 && !setsLength && !ends && !(length != null && offset == length)) {
@@ -583,23 +548,16 @@ final class TusHandler {
         }
         return;
       }
-      byte[] head = sink.head();
       boolean completes = length != null && offset + size == length;
-      Caller caller = ctx.get(AuthHandler.CALLER);
-      ChunkCommit c = new ChunkCommit(f.id(), ctx.get(AuthHandler.COMPANY), UploadHandler.requester(caller), false,
-          false, chunkNumber, completes ? Integer.valueOf(chunkNumber) : null, length, null, null,
-          ContentTypes.sniff(head, head.length), part.key, size, sink.stored().sha256(), generation, null,
-          UUID.randomUUID(), offset);
-      sessions.commit(c).onSuccess(resource -> {
+      Integer totalChunks = completes ? Integer.valueOf(part.chunkNumber()) : null;
+      // a failed commit's object is removed only when the commit is known to have changed nothing
+      uploads.commit(target, part, new Uploads.Declared(false, totalChunks, length, null, null, offset)).onSuccess(resource -> {
         if (cut) {
           LOG.info("upload {}: connection ended after {} bytes at offset {}; they are kept", f.id(), size, offset);
         } else {
           reply(offset + size, resource, length);
         }
       }).onFailure(err -> {
-        if (!(err instanceof SessionTimeoutException)) { // a timed-out commit may still take effect
-          store.delete(part.key);
-        }
         if (!cut) {
           ctx.fail(err);
         } else {

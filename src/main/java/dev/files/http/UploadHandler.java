@@ -3,19 +3,15 @@ package dev.files.http;
 import dev.files.auth.Caller;
 import dev.files.model.ContentTypes;
 import dev.files.model.FileNames;
-import com.google.crypto.tink.StreamingAead;
 import dev.files.db.FileRepository;
-import dev.files.crypto.ChunkKeys;
-import dev.files.storage.ChunkSink;
-import dev.files.crypto.EncryptedObjects;
-import dev.files.crypto.DataKeys;
 import dev.files.storage.StorageException;
-import dev.files.upload.ChunkCommit;
+import dev.files.upload.ChunkSink;
+import dev.files.upload.ChunkWrite;
 import dev.files.upload.Requester;
 import dev.files.upload.UploadException;
-import dev.files.upload.UploadSessions;
+import dev.files.upload.UploadRules;
+import dev.files.upload.Uploads;
 import io.vertx.core.Future;
-import io.vertx.core.MultiMap;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import dev.files.bus.Addresses;
@@ -28,25 +24,26 @@ import io.vertx.ext.web.RoutingContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.security.GeneralSecurityException;
 import java.util.Locale;
 import java.util.UUID;
 
 /**
- * The upload routes (API.md, "POST /companies/:company_id/files" and ".../files/:file_id").
+ * The multipart upload routes (docs/api.md, "POST /companies/C/files — classic upload, or
+ * initialisation of a chunked upload" and "POST /companies/C/files/F — a chunk, or a whole file"),
+ * the classic upload and the Resumable.js / Flow.js chunk dialect alike: an adapter over
+ * {@link Uploads} that parses the protocol and answers in it.
  *
- * <p>A multipart body's file part (the part named {@code file}, else the first file part) streams
- * into the chunk store under a new unique key while it is counted, hashed and limited; once the
- * request has ended and the bytes are durable, the file's upload session is asked to commit the
- * chunk, and its answer is the reply. An upload to a file id this request made (POST .../files) is
- * committed without a session ({@link UploadSessions#commitNew}): nobody else knows that id yet. Every failure before the commit aborts the write, so nothing is left in the store: 413
- * when the body exceeds {@code limits.max_request_bytes} (early, from Content-Length, when present),
- * 507/503 for storage failures, and no reply at all when the client went away (its partial object
- * is removed at once).
- *
- * <p>Before any byte of the body is read, {@link UploadAdmission} decides what the request line,
- * headers and the file's row allow (403, 400); a refusal is sent with the body unread and the
- * connection closed. While the body is read, {@code http.idle_timeout_ms} without a byte, or
+ * <p>The query's parameters ({@link UploadParams}) are read once, before the body: with
+ * Content-Length, they let {@link Uploads#admit} refuse (404, 403, 400) what the request line and
+ * the file's row already decide; a refusal is sent with the body unread and the connection closed.
+ * The body's file part (the part named {@code file}, else the first file part) streams into the
+ * {@link ChunkWrite} that {@link Uploads#open} gives (its chunk number must be known by then: in the
+ * query or an earlier field); once the request has ended and the bytes are durable,
+ * {@link Uploads#commit} records the chunk and its answer is the reply. Every failure before the
+ * commit aborts the write, so nothing is left in the store: 413 when the body exceeds
+ * {@code limits.max_request_bytes} (early, from Content-Length, when present), 507/503 for storage
+ * failures, and no reply at all when the client went away (its partial object is removed at once).
+ * While the body is read, {@code http.idle_timeout_ms} without a byte ({@link IdleTimer}), or
  * {@code http.body_timeout_ms} for the whole body, answer 408; a body whose chunked transfer
  * encoding is broken answers 400 (each removing the partial object).
  */
@@ -57,9 +54,7 @@ final class UploadHandler {
   private static final int MAX_INIT_BODY = 64 * 1024;
 
   private final FileRepository files;
-  private final EncryptedObjects store;
-  private final DataKeys dataKeys;
-  private final UploadSessions sessions;
+  private final Uploads uploads;
   private final long maxRequestBytes;
   private final long maxFileBytes;
   private final long thumbnailSyncMs;
@@ -71,16 +66,14 @@ final class UploadHandler {
    * @param idleTimeoutMs longest wait for the next byte of a body (0: none), ms
    * @param bodyTimeoutMs longest time to read a whole body (0: none), ms
    */
-  UploadHandler(Vertx vertx, FileRepository files, EncryptedObjects store, DataKeys dataKeys, UploadSessions sessions,
+  UploadHandler(Vertx vertx, FileRepository files, Uploads uploads,
                 long maxRequestBytes, long maxFileBytes, long thumbnailSyncMs, long idleTimeoutMs, long bodyTimeoutMs) {
     this.vertx = vertx;
     this.idleTimeoutMs = idleTimeoutMs;
     this.bodyTimeoutMs = bodyTimeoutMs;
     this.thumbnailSyncMs = thumbnailSyncMs;
     this.files = files;
-    this.store = store;
-    this.dataKeys = dataKeys;
-    this.sessions = sessions;
+    this.uploads = uploads;
     this.maxRequestBytes = maxRequestBytes;
     this.maxFileBytes = maxFileBytes;
   }
@@ -110,7 +103,7 @@ final class UploadHandler {
 
   private void initialise(RoutingContext ctx) {
     HttpServerRequest req = ctx.request();
-    UploadParams params = UploadParams.read(req.params(), MultiMap.caseInsensitiveMultiMap());
+    UploadParams params = UploadParams.read(req.params());
     checkDeclaredSize(params.totalSize());
     if (contentLength(req) > MAX_INIT_BODY) {
       throw new ApiError(415, "send the file as multipart/form-data; a non-multipart body initialises a chunked upload and is ignored");
@@ -128,7 +121,7 @@ final class UploadHandler {
         return;
       }
       Caller caller = ctx.get(AuthHandler.CALLER);
-      sessions.init(UUID.randomUUID(), ctx.get(AuthHandler.COMPANY), requester(caller), params.totalChunks(),
+      uploads.sessions().init(UUID.randomUUID(), ctx.get(AuthHandler.COMPANY), requester(caller), params.totalChunks(),
               params.totalSize(), params.filename(), params.type())
           .onSuccess(resource -> Replies.resource(ctx, resource))
           .onFailure(ctx::fail);
@@ -139,88 +132,30 @@ final class UploadHandler {
 
   private void receive(RoutingContext ctx, UUID fileId, boolean create) {
     HttpServerRequest req = ctx.request();
-    UploadParams early = UploadParams.read(req.params(), MultiMap.caseInsensitiveMultiMap()); // 400 before any byte
-    checkDeclaredSize(early.totalSize());
+    UploadParams query = UploadParams.read(req.params()); // 400 before any byte
+    checkDeclaredSize(query.totalSize());
     long contentLength = contentLength(req);
     if (contentLength > maxRequestBytes) {
       throw new ApiError(413, "request body of " + contentLength + " bytes exceeds the limit of "
           + maxRequestBytes + " bytes");
     }
-    Receipt receipt = new Receipt(ctx, fileId, create);
+    Receipt receipt = new Receipt(ctx, fileId, create, query);
     ctx.addEndHandler(ar -> {
       if (ar.failed()) { // the connection closed, or the body could not be decoded, before the answer
         receipt.connectionClosed(ar.cause());
       }
     });
-    admission(ctx, fileId, create, early, contentLength)
+    // the file part holds at least Content-Length minus what the rest of the form may hold
+    long leastPart = contentLength < 0 ? 0 : Math.max(0, contentLength - MultipartParser.MAX_FORM_BYTES);
+    UploadRules.Request asked = new UploadRules.Request(query.chunkNumber(), query.totalChunks(), query.totalSize(),
+        contentLength, leastPart);
+    uploads.admit(fileId, ctx.get(AuthHandler.COMPANY), requester(ctx.get(AuthHandler.CALLER)), create, asked)
         .onSuccess(receipt::start)
         .onFailure(err -> {
           if (!receipt.gone) {
             ctx.fail(err);
           }
         });
-  }
-
-  /**
-   * Everything decided before the body: the file (404 when not in the company), the caller's right
-   * to write into it and what {@code total_size} still allows ({@link UploadAdmission}), and how the
-   * chunk's bytes are encrypted.
-   */
-  private Future<Admitted> admission(RoutingContext ctx, UUID fileId, boolean create, UploadParams early,
-                                     long contentLength) {
-    Caller caller = ctx.get(AuthHandler.CALLER);
-    if (create) {
-      try {
-        long allowance = UploadAdmission.allowance(null, caller, early, contentLength, java.util.List.of());
-        DataKeys.NewKey key = dataKeys.newDataKey(fileId);
-        return Future.succeededFuture(new Admitted(new Encryption(key.aead(), 1, key.wrapped()), allowance));
-      } catch (GeneralSecurityException e) {
-        return Future.failedFuture(e);
-      } catch (ApiError e) {
-        return Future.failedFuture(e);
-      }
-    }
-    UUID company = ctx.get(AuthHandler.COMPANY);
-    return files.find(fileId).compose(f -> {
-      if (f == null || !f.companyId().equals(company)) {
-        throw ApiError.notFound("file " + fileId + " not found");
-      }
-      Integer generation = UploadAdmission.generationToRead(f, caller, early);
-      Future<java.util.List<dev.files.model.ChunkRecord>> chunks = generation == null
-          ? Future.succeededFuture(java.util.List.of()) : files.chunks(files.pool(), fileId, generation);
-      return chunks.map(list -> {
-        long allowance = UploadAdmission.allowance(f, caller, early, contentLength, list);
-        return new Admitted(encryption(f), allowance);
-      });
-    });
-  }
-
-  /**
-   * How the chunk's bytes of an existing file are encrypted: its data key, unwrapped, and the
-   * generation its upload session will record (the upload in progress, else the next one).
-   */
-  private Encryption encryption(dev.files.model.FileRecord f) {
-    int generation = f.nextUploadGeneration(); // never a number this file had before
-    try {
-      return new Encryption(dataKeys.unwrap(f.id(), f.dataKeyId(), f.dataKey()), generation, null);
-    } catch (GeneralSecurityException | RuntimeException e) {
-      throw new ApiError(503, "file " + f.id() + " cannot be encrypted: " + Errors.keyDetail(e));
-    }
-  }
-
-  /**
-   * @param encryption how the bytes are encrypted
-   * @param allowance  the most bytes the file part may hold for {@code total_size} ({@link UploadAdmission#NO_LIMIT}: none)
-   */
-  private record Admitted(Encryption encryption, long allowance) {
-  }
-
-  /**
-   * @param aead       the file's streaming AEAD (null: null cipher)
-   * @param generation the generation the chunk is encrypted for
-   * @param newKey     a new file's wrapped data key, for the session to record; else null
-   */
-  private record Encryption(StreamingAead aead, int generation, DataKeys.Wrapped newKey) {
   }
 
   private void checkDeclaredSize(Long totalSize) {
@@ -266,7 +201,7 @@ final class UploadHandler {
     return "malformed request body (chunked transfer encoding)" + (detail.isEmpty() ? "" : ": " + detail);
   }
 
-  private static void continueIfExpected(HttpServerRequest req) {
+  static void continueIfExpected(HttpServerRequest req) {
     String expect = req.getHeader("Expect");
     if (expect != null && expect.equalsIgnoreCase("100-continue")) {
       req.response().writeContinue();
@@ -304,47 +239,59 @@ final class UploadHandler {
         .map(f -> f == null ? resource : f.toResource());
   }
 
+  /**
+   * A file part of the body: its form name, file name (as sent) and type, and the chunk write its
+   * bytes go to.
+   */
+  private record Part(String name, String filename, String contentType, ChunkWrite write) {
+  }
+
   /** One multipart request: parses the body, stores the chosen file part, then commits it. */
   private final class Receipt {
     private final RoutingContext ctx;
     private final UUID fileId;
     private final boolean create;
     private final String boundary;
-    private Encryption encryption;
-    private long allowance = UploadAdmission.NO_LIMIT;
+    /** The query's parameters, read once before the body. */
+    private final UploadParams query;
+    private Uploads.Target target;
+    private long allowance = UploadRules.NO_LIMIT;
     private MultipartParser parser;
-    private FilePart part;
+    private Part part;
     private boolean finished;
     private boolean started;
     /** The connection closed (the client reset or closed it). */
     private boolean gone;
-    private boolean paused;
-    private long lastByteAt;
-    private long idleTimer = -1;
+    private IdleTimer idle;
     private long bodyTimer = -1;
 
-    Receipt(RoutingContext ctx, UUID fileId, boolean create) {
+    Receipt(RoutingContext ctx, UUID fileId, boolean create, UploadParams query) {
       this.ctx = ctx;
       this.fileId = fileId;
       this.create = create;
+      this.query = query;
       this.boundary = MultipartParser.boundary(ctx.request().getHeader("Content-Type")); // 400 before any byte
     }
 
+    /** The request's parameters: the query's, completed with the multipart fields read so far. */
+    private UploadParams params() {
+      return query.withFields(ctx.request().params(), parser.fields());
+    }
+
     /** Reads the body into the parser, with back-pressure, deadlines and the client's going away watched. */
-    void start(Admitted admitted) {
+    void start(Uploads.Target admitted) {
       HttpServerRequest req = ctx.request();
       if (gone || req.response().closed()) { // the client went away while the request was being decided
         finished = true;
         return;
       }
       started = true;
-      encryption = admitted.encryption();
+      target = admitted;
       allowance = admitted.allowance();
       parser = new MultipartParser(boundary, this::filePart);
-      lastByteAt = System.nanoTime();
-      if (idleTimeoutMs > 0) {
-        idleTimer = vertx.setTimer(idleTimeoutMs, t -> idleCheck());
-      }
+      idle = new IdleTimer(vertx, idleTimeoutMs,
+          () -> fail(new ApiError(408, "no byte of the request body for " + idleTimeoutMs + " ms")));
+      idle.start();
       if (bodyTimeoutMs > 0) {
         bodyTimer = vertx.setTimer(bodyTimeoutMs, t -> {
           bodyTimer = -1;
@@ -362,15 +309,14 @@ final class UploadHandler {
       if (finished) {
         return;
       }
-      lastByteAt = System.nanoTime();
+      idle.touch();
       parser.write(buf).onFailure(this::fail);
       if (!finished && parser.writeQueueFull()) {
         HttpServerRequest req = ctx.request();
         req.pause();
-        paused = true;
+        idle.paused(true);
         parser.drainHandler(v -> {
-          paused = false;
-          lastByteAt = System.nanoTime(); // waiting for the store is not the client's idleness
+          idle.paused(false); // waiting for the store is not the client's idleness
           if (!finished) {
             req.resume();
           }
@@ -389,8 +335,8 @@ final class UploadHandler {
         } else if (part == null) {
           fail(ApiError.badRequest("the multipart body has no file part (expected a part named file with a filename; a part without one is a text field)"));
         } else {
-          FilePart p = part;
-          p.stored.future().onSuccess(v -> commit(p));
+          Part p = part;
+          p.write().stored().onSuccess(v -> commit(p));
         }
       });
     }
@@ -406,7 +352,7 @@ final class UploadHandler {
         cancelTimers();
         answerBeforeClose(ctx, 400, malformedBody(err));
         if (part != null) {
-          part.abort();
+          part.write().abort();
         }
       }
     }
@@ -426,24 +372,9 @@ final class UploadHandler {
       }
     }
 
-    /** {@code http.idle_timeout_ms} without a byte (while the request is not paused for the store): 408. */
-    private void idleCheck() {
-      idleTimer = -1;
-      if (finished) {
-        return;
-      }
-      long idleMs = (System.nanoTime() - lastByteAt) / 1_000_000;
-      if (paused || idleMs < idleTimeoutMs) {
-        idleTimer = vertx.setTimer(paused ? idleTimeoutMs : Math.max(1, idleTimeoutMs - idleMs), t -> idleCheck());
-      } else {
-        fail(new ApiError(408, "no byte of the request body for " + idleTimeoutMs + " ms"));
-      }
-    }
-
     private void cancelTimers() {
-      if (idleTimer >= 0) {
-        vertx.cancelTimer(idleTimer);
-        idleTimer = -1;
+      if (idle != null) {
+        idle.stop();
       }
       if (bodyTimer >= 0) {
         vertx.cancelTimer(bodyTimer);
@@ -453,73 +384,54 @@ final class UploadHandler {
 
     /** The part named {@code file} is the file, else the first file part; other file parts are dropped. */
     private WriteStream<Buffer> filePart(String name, String filename, String contentType) {
-      FilePart previous = part;
-      if (previous != null && ("file".equals(previous.name) || !"file".equals(name))) {
+      Part previous = part;
+      if (previous != null && ("file".equals(previous.name()) || !"file".equals(name))) {
         return null;
       }
       // The chunk number is part of the encryption's associated data: it must come before the bytes.
-      Integer number = UploadParams.read(ctx.request().params(), parser.fields()).chunkNumber();
+      Integer number = params().chunkNumber();
       int chunkNumber = number == null ? 1 : number;
-      FilePart chosen = new FilePart(store, name, filename, contentType, ChunkKeys.newKey(fileId), partLimit(),
-          chunkNumber, DataKeys.cipher(encryption.aead(), fileId, encryption.generation(), chunkNumber));
+      Part chosen = new Part(name, filename, contentType, uploads.open(target, chunkNumber, partLimit()));
       part = chosen;
       if (previous != null) {
-        previous.abort(); // a part named file came after another file part: it wins
+        previous.write().abort(); // a part named file came after another file part: it wins
       }
-      chosen.stored.future().onFailure(err -> {
+      chosen.write().stored().onFailure(err -> {
         if (part == chosen) { // not a part dropped for a better one
           fail(err);
         }
       });
-      return chosen;
+      return chosen.write();
     }
 
-    private void commit(FilePart p) {
+    private void commit(Part p) {
       if (finished) {
         return;
       }
       finished = true;
+      ChunkWrite w = p.write();
       UploadParams params;
       try {
-        params = UploadParams.read(ctx.request().params(), parser.fields());
+        params = params();
         checkDeclaredSize(params.totalSize());
       } catch (ApiError e) {
-        store.delete(p.key);
+        w.abort();
         ctx.fail(e);
         return;
       }
       boolean whole = params.chunkNumber() == null;
-      if ((whole ? 1 : params.chunkNumber()) != p.chunkNumber) {
-        store.delete(p.key);
+      if ((whole ? 1 : params.chunkNumber()) != w.chunkNumber()) {
+        w.abort();
         ctx.fail(ApiError.badRequest("chunk_number must be given before the file part (in the query or an earlier field)"));
         return;
       }
       // A whole file is named and typed by its part when the parameters do not say; a chunk's part
       // is a slice ("blob", "part.01"…) whose name and type say nothing about the file.
-      String partName = whole ? UploadParams.multipartFilename(p.filename) : null;
+      String partName = whole ? UploadParams.multipartFilename(p.filename()) : null;
       String name = params.filename() != null ? params.filename()
           : partName != null && !partName.isEmpty() ? FileNames.sanitize(partName) : null;
-      String mime = params.type() != null ? params.type() : whole ? ContentTypes.usable(p.contentType) : null;
-      ChunkSink sink = p.sink.result();
-      byte[] head = sink.head();
-      Caller caller = ctx.get(AuthHandler.CALLER);
-      ChunkCommit commit = new ChunkCommit(fileId, ctx.get(AuthHandler.COMPANY), requester(caller), create, whole,
-          whole ? 1 : params.chunkNumber(), params.totalChunks(), params.totalSize(), name, mime,
-          ContentTypes.sniff(head, head.length), p.key, sink.stored().size(), sink.stored().sha256(),
-          encryption.generation(), encryption.newKey(), UUID.randomUUID()); // the commit id: retries of this request are one commit
-      // A new file's id is this request's own: its commit needs no session to be ordered with others.
-      // The object is deleted only when the commit is known to have changed nothing (a refusal, a
-      // rollback, a question never delivered); when its answer was lost it may be recorded: it stays
-      // (the orphan sweep removes it if no row names it), and the client is told to repeat.
-      // the refusal is answered once the object is gone, so that nothing is left behind at the answer
-      (create ? sessions.commitNew(commit) : sessions.commit(commit))
-          .recover(err -> {
-            if (!UploadException.objectMayBeReferenced(err)) {
-              return store.delete(p.key).transform(v -> Future.failedFuture(err));
-            }
-            LOG.info("upload of file {}: chunk {} kept as {}: {}", fileId, commit.chunkNumber(), p.key, err.getMessage());
-            return Future.failedFuture(err);
-          })
+      String mime = params.type() != null ? params.type() : whole ? ContentTypes.usable(p.contentType()) : null;
+      uploads.commit(target, w, new Uploads.Declared(whole, params.totalChunks(), params.totalSize(), name, mime, null))
           .compose(resource -> params.thumbnailSync() ? afterThumbnails(resource) : Future.succeededFuture(resource))
           .onSuccess(resource -> Replies.resource(ctx, resource))
           .onFailure(ctx::fail);
@@ -536,14 +448,14 @@ final class UploadHandler {
       }
       finished = true;
       cancelTimers();
-      Future<Void> aborted = part == null ? Future.succeededFuture() : part.abort();
+      Future<Void> aborted = part == null ? Future.succeededFuture() : part.write().abort();
       if (gone) {
         LOG.debug("upload of file {}: the client went away ({}); partial object removed", fileId, cause.toString());
         return;
       }
       aborted.onComplete(v -> {
         if (cause instanceof ChunkSink.TooLargeException && allowance < Math.min(maxRequestBytes, maxFileBytes)) {
-          ctx.fail(ApiError.badRequest("chunk " + part.chunkNumber + " holds more than the " + allowance
+          ctx.fail(ApiError.badRequest("chunk " + part.write().chunkNumber() + " holds more than the " + allowance
               + " bytes total_size still allows"));
         } else if (cause instanceof ChunkSink.TooLargeException) {
           ctx.fail(new ApiError(413, "file exceeds the limit of " + Math.min(maxRequestBytes, maxFileBytes) + " bytes"));

@@ -51,6 +51,39 @@ public record UploadParams(Integer chunkNumber, Integer totalChunks, Long totalS
         sync != null && (sync.equals("1") || sync.equalsIgnoreCase("true")));
   }
 
+  /** The parameters of the query string alone, read once per request before its body. */
+  public static UploadParams read(MultiMap query) {
+    return read(query, MultiMap.caseInsensitiveMultiMap());
+  }
+
+  /**
+   * These parameters (read from {@code query} by {@link #read(MultiMap)}) completed with the multipart
+   * text fields: only the parameters that {@code query} does not give are read from {@code fields},
+   * so the result is {@code read(query, fields)} without reading the query again.
+   */
+  public UploadParams withFields(MultiMap query, MultiMap fields) {
+    if (fields.isEmpty()) {
+      return this;
+    }
+    MultiMap none = MultiMap.caseInsensitiveMultiMap();
+    Long chunk = given(CHUNK_NUMBER, query) ? null : number(CHUNK_NUMBER, none, fields, 1, Integer.MAX_VALUE);
+    Long chunks = given(TOTAL_CHUNKS, query) ? null : number(TOTAL_CHUNKS, none, fields, 1, Integer.MAX_VALUE);
+    Long size = given(TOTAL_SIZE, query) ? totalSize : number(TOTAL_SIZE, none, fields, 0, Long.MAX_VALUE);
+    String name = value(FILENAME, none, fields);
+    String sync = value(THUMBNAIL_SYNC, none, fields);
+    return new UploadParams(
+        given(CHUNK_NUMBER, query) ? chunkNumber : chunk == null ? null : Integer.valueOf(chunk.intValue()),
+        given(TOTAL_CHUNKS, query) ? totalChunks : chunks == null ? null : Integer.valueOf(chunks.intValue()),
+        size,
+        given(FILENAME, query) ? filename : name == null ? null : FileNames.sanitize(name),
+        given(TYPE, query) ? type : ContentTypes.usable(value(TYPE, none, fields)),
+        given(THUMBNAIL_SYNC, query) ? thumbnailSync : sync != null && (sync.equals("1") || sync.equalsIgnoreCase("true")));
+  }
+
+  private static boolean given(List<String> names, MultiMap query) {
+    return value(names, query, MultiMap.caseInsensitiveMultiMap()) != null;
+  }
+
   private static String value(List<String> names, MultiMap query, MultiMap fields) {
     for (MultiMap source : new MultiMap[]{query, fields}) {
       for (String n : names) {

@@ -7,7 +7,8 @@ import java.util.UUID;
 
 /**
  * A request to an upload session: record a chunk whose bytes are already stored under
- * {@code storageKey} (API.md, "POST /companies/:company_id/files/:file_id").
+ * {@code storageKey} (docs/api.md, "POST /companies/C/files/F — a chunk, or a whole file"). Built by
+ * {@link Uploads#commit} (and read back from a session message).
  *
  * @param fileId      file id
  * @param companyId   company of the request URL
@@ -25,7 +26,7 @@ import java.util.UUID;
  * @param sha256      SHA-256 of the bytes, hex
  * @param generation  the generation the bytes were encrypted for (part of their associated data)
  * @param dataKey     for {@code create}: the new file's data key, wrapped; else null
- * @param commitId    made by the HTTP request that stored the bytes: every delivery of this commit
+ * @param commitId    made once per commit by {@link Uploads#commit}, for the request that stored the bytes: every delivery of this commit
  *                    (the event-bus question is retried on timeout) carries it, and a commit whose id
  *                    is already recorded changes nothing; null only in messages from older nodes
  * @param offset      for an append at a byte offset (tus PATCH, docs/api.md "Resumable uploads (tus)"):
@@ -37,15 +38,6 @@ public record ChunkCommit(UUID fileId, UUID companyId, Requester requester, bool
                           int chunkNumber, Integer totalChunks, Long totalSize, String name, String mime,
                           String sniffedMime, String storageKey, long size, String sha256,
                           int generation, DataKeys.Wrapped dataKey, UUID commitId, Long offset) {
-
-  /** A numbered chunk (no offset): the classic, chunked and files.api uploads. */
-  public ChunkCommit(UUID fileId, UUID companyId, Requester requester, boolean create, boolean whole,
-                     int chunkNumber, Integer totalChunks, Long totalSize, String name, String mime,
-                     String sniffedMime, String storageKey, long size, String sha256,
-                     int generation, DataKeys.Wrapped dataKey, UUID commitId) {
-    this(fileId, companyId, requester, create, whole, chunkNumber, totalChunks, totalSize, name, mime, sniffedMime,
-        storageKey, size, sha256, generation, dataKey, commitId, null);
-  }
 
   JsonObject toJson() {
     return new JsonObject()

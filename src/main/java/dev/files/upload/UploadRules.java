@@ -1,5 +1,6 @@
 package dev.files.upload;
 
+import dev.files.model.ChunkRecord;
 import dev.files.model.CommittedChunk;
 import dev.files.model.ContentTypes;
 import dev.files.model.FileRecord;
@@ -13,8 +14,10 @@ import java.util.Set;
 import java.util.UUID;
 
 /**
- * The upload rules (API.md, "POST /companies/:company_id/files/:file_id" and "Overwrite"): what
- * becomes of one chunk commit, decided from the file's state alone. No I/O, no clock: the
+ * The upload rules (docs/api.md, "POST /companies/C/files/F — a chunk, or a whole file" and "Chunk rules"): what
+ * becomes of one chunk commit, decided from the file's state alone ({@link #commit}), and what of it
+ * can already be refused from the request line and the file's row before any byte of the body is
+ * read ({@link #allowance}; one message per rule, whichever of the two refuses). No I/O, no clock: the
  * {@link UploadSessionVerticle} reads the state in its transaction, asks {@link #commit}, and
  * carries out the {@link Effect}s of an {@link Accepted} decision in that same transaction
  * (objects are removed only after it committed).
@@ -158,7 +161,7 @@ public final class UploadRules {
     FileRecord f = state.file();
     if (f == null) {
       if (!c.create()) {
-        return new Refused(404, "file " + c.fileId() + " not found");
+        return new Refused(404, notFound(c.fileId()));
       }
       if (c.dataKey() == null) {
         return new Refused(400, "a new file's first chunk must come with its data key");
@@ -167,7 +170,7 @@ public final class UploadRules {
       effects.add(new CreateFile(f));
       state = new State(f, List.of(), state.knownCommits());
     } else if (!f.companyId().equals(c.companyId())) { // never reveal another company's file
-      return new Refused(404, "file " + c.fileId() + " not found");
+      return new Refused(404, notFound(c.fileId()));
     }
     if (state.knows(c.commitId())) {
       return new Accepted(state, List.of(), false, true);
@@ -205,12 +208,12 @@ public final class UploadRules {
     Integer recordedChunks = fresh ? null : f.totalChunks();
     Integer givenChunks = c.whole() ? Integer.valueOf(1) : c.totalChunks();
     if (recordedChunks != null && givenChunks != null && !recordedChunks.equals(givenChunks)) {
-      return new Refused(400, "total_chunks " + givenChunks + " contradicts the recorded " + recordedChunks);
+      return new Refused(400, contradicts("total_chunks", givenChunks, recordedChunks));
     }
     Long recordedSize = fresh ? null : f.totalSize();
     Long givenSize = c.whole() ? Long.valueOf(c.size()) : c.totalSize();
     if (recordedSize != null && givenSize != null && !recordedSize.equals(givenSize)) {
-      return new Refused(400, "total_size " + givenSize + " contradicts the recorded " + recordedSize);
+      return new Refused(400, contradicts("total_size", givenSize, recordedSize));
     }
     if (c.offset() != null) { // an append at a byte offset: it must follow exactly what is stored
       List<CommittedChunk> stored = fresh ? List.of() : state.chunksOf(gen);
@@ -224,7 +227,7 @@ public final class UploadRules {
     Integer totalChunks = recordedChunks != null ? recordedChunks : givenChunks;
     Long totalSize = recordedSize != null ? recordedSize : givenSize;
     if (totalChunks != null && c.chunkNumber() > totalChunks) {
-      return new Refused(400, "chunk_number " + c.chunkNumber() + " is outside 1.." + totalChunks);
+      return new Refused(400, outside(c.chunkNumber(), totalChunks));
     }
     String name = c.name() != null ? c.name() : (!fresh && f.uploadName() != null ? f.uploadName() : f.name());
     String mime = c.mime() != null ? c.mime() : (!fresh && f.uploadMime() != null ? f.uploadMime() : f.mime());
@@ -360,11 +363,162 @@ public final class UploadRules {
       return null;
     }
     if (f.complete()) {
-      return new Refused(403, "file " + f.id() + " is complete; only an application may overwrite it");
+      return new Refused(403, overwrite(f));
     }
     if (!f.ownerType().equals("user") || !f.ownerId().equals(r.subject())) {
-      return new Refused(403, "file " + f.id() + " is being uploaded by another owner");
+      return new Refused(403, otherOwner(f));
     }
     return null;
+  }
+
+  // ---- before the body ------------------------------------------------------------------------
+
+  /** No limit beyond the configured ones ({@link #allowance}). */
+  public static final long NO_LIMIT = Long.MAX_VALUE;
+
+  /**
+   * What an upload request says before its body (docs/api.md, "Choices a client may rely on": decide before reading).
+   *
+   * @param chunkNumber the 1-based chunk number given so far, or null (a whole file, or a number that
+   *                    comes later in the body, as a multipart field)
+   * @param totalChunks declared chunk count, or null
+   * @param totalSize   declared file size in bytes, or null
+   * @param bodyBytes   the request's declared body size in bytes (Content-Length), or -1 when unknown
+   * @param leastBytes  the fewest bytes the chunk can hold given {@code bodyBytes} (0 when unknown)
+   */
+  public record Request(Integer chunkNumber, Integer totalChunks, Long totalSize, long bodyBytes, long leastBytes) {
+  }
+
+  /**
+   * The generation whose chunks {@link #allowance} needs, or null when it needs none.
+   *
+   * @param f the file, or null for a new one
+   */
+  public static Integer generationToRead(FileRecord f, Requester r, Request q) {
+    if (f == null) {
+      return null;
+    }
+    boolean fresh = f.uploadGeneration() == null;
+    if (f.complete() && fresh) {
+      return privileged(r) ? null : f.generation(); // a user may only re-send a stored chunk
+    }
+    if (fresh || q.chunkNumber() == null) {
+      return null;
+    }
+    return f.totalSize() != null || q.totalSize() != null ? f.uploadGeneration() : null;
+  }
+
+  /**
+   * Decides an upload from its request line, headers and the file's row, before any byte of its body
+   * is read. It refuses only what {@link #commit} would refuse anyway once the bytes are stored (the
+   * same message for the same rule); {@link #commit} still decides, as the file may change meanwhile.
+   * Without a chunk number the request may still be a chunk (its number in a multipart field, read
+   * later), so only what holds for a whole file and for any chunk alike is decided then.
+   *
+   * <p>A user may re-send a chunk of a complete file only when it can be the stored one: same number,
+   * same {@code total_chunks}, and a body that can hold exactly its size.
+   *
+   * @param f      the file (already known to be in the caller's company), or null for a new one
+   * @param r      who asks
+   * @param q      what the request says before its body
+   * @param chunks the chunks of the generation {@link #generationToRead} named (empty when none)
+   * @return the most bytes the chunk may hold as far as {@code total_size} is concerned, or
+   *     {@link #NO_LIMIT}
+   * @throws UploadException 403 for a user writing into another owner's pending file or overwriting a
+   *     complete one; 400 for a chunk number beyond {@code total_chunks}, totals that contradict the
+   *     recorded ones, or a chunk that must hold more bytes than {@code total_size} still allows
+   */
+  public static long allowance(FileRecord f, Requester r, Request q, List<ChunkRecord> chunks) {
+    Integer number = q.chunkNumber();
+    long leastPart = q.leastBytes();
+    boolean fresh = f == null || f.uploadGeneration() == null;
+    if (f != null && !privileged(r)) {
+      if (f.complete()) {
+        if (!fresh) {
+          throw new UploadException(403, overwrite(f));
+        }
+        // only the re-sending of a stored chunk (same number, same size) is not an overwrite
+        boolean canBeTheSame = false;
+        for (ChunkRecord live : chunks) {
+          canBeTheSame |= (number == null || number == live.chunkNumber())
+              && (q.totalChunks() == null || q.totalChunks() == f.chunks())
+              && (q.bodyBytes() < 0 || (q.bodyBytes() >= live.size() && leastPart <= live.size()));
+        }
+        if (!canBeTheSame) {
+          throw new UploadException(403, overwrite(f));
+        }
+        return NO_LIMIT;
+      }
+      if (!"user".equals(f.ownerType()) || !f.ownerId().equals(r.subject())) {
+        throw new UploadException(403, otherOwner(f));
+      }
+    }
+    if (f != null && f.complete() && fresh) {
+      return NO_LIMIT; // an application re-sending a stored chunk changes nothing, whatever its totals
+    }
+    Integer recordedChunks = fresh ? null : f.totalChunks();
+    Long recordedSize = fresh ? null : f.totalSize();
+    if (number == null) {
+      // a whole file must hold exactly the recorded total_size, a chunk at most that
+      return recordedSize == null ? NO_LIMIT : leaves(recordedSize, leastPart, "the file part");
+    }
+    Integer totalChunks = agree("total_chunks", recordedChunks, q.totalChunks());
+    Long totalSize = agree("total_size", recordedSize, q.totalSize());
+    if (totalChunks != null && number > totalChunks) {
+      throw new UploadException(400, outside(number, totalChunks));
+    }
+    if (totalSize == null) {
+      return NO_LIMIT;
+    }
+    long others = 0;
+    for (ChunkRecord c : chunks) {
+      // as commit counts: not the copy this chunk replaces, nor chunks above a total now known
+      if (c.chunkNumber() != number && (totalChunks == null || c.chunkNumber() <= totalChunks)) {
+        others += c.size();
+      }
+    }
+    return leaves(Math.max(0, totalSize - others), leastPart, "chunk " + number);
+  }
+
+  private static long leaves(long allowed, long leastPart, String what) {
+    if (leastPart > allowed) {
+      throw new UploadException(400, what + " would hold at least " + leastPart + " bytes, more than the "
+          + allowed + " bytes total_size still allows");
+    }
+    return allowed;
+  }
+
+  private static boolean privileged(Requester r) {
+    return r.application() || r.serverRequest();
+  }
+
+  private static <T> T agree(String param, T recorded, T given) {
+    if (recorded != null && given != null && !recorded.equals(given)) {
+      throw new UploadException(400, contradicts(param, given, recorded));
+    }
+    return recorded != null ? recorded : given;
+  }
+
+  // ---- one message per rule -------------------------------------------------------------------
+
+  /** 404: no such file in the company. */
+  public static String notFound(java.util.UUID fileId) {
+    return "file " + fileId + " not found";
+  }
+
+  private static String overwrite(FileRecord f) {
+    return "file " + f.id() + " is complete; only an application may overwrite it";
+  }
+
+  private static String otherOwner(FileRecord f) {
+    return "file " + f.id() + " is being uploaded by another owner";
+  }
+
+  private static String contradicts(String param, Object given, Object recorded) {
+    return param + " " + given + " contradicts the recorded " + recorded;
+  }
+
+  private static String outside(int number, int totalChunks) {
+    return "chunk_number " + number + " is outside 1.." + totalChunks;
   }
 }

@@ -178,10 +178,10 @@ class UploadRulesProperties {
     UploadRules.State s = UploadRules.apply(new UploadRules.State(null, List.of(), Set.of()),
         List.of(new UploadRules.CreateFile(f), new UploadRules.RecordUpload(1, 1, 1L, "g.bin", null)), 0);
     s = accept(rules, s, new ChunkCommit(FILE, COMPANY, OWNER, false, false, 1, 1, 1L, null, null, null, "key-a", 1, "a",
-        1, null, UUID.randomUUID()));
+        1, null, UUID.randomUUID(), null));
     assertThat(s.file().generation()).isEqualTo(1);
     ChunkCommit overwrite = new ChunkCommit(FILE, COMPANY, APP, false, false, 1, 2, 2L, null, null, null, "key-b", 1, "b",
-        s.file().nextUploadGeneration(), null, UUID.randomUUID());
+        s.file().nextUploadGeneration(), null, UUID.randomUUID(), null);
     assertThat(overwrite.generation()).isEqualTo(2);
     UploadRules.State started = ((UploadRules.Accepted) rules.commit(s, overwrite, 1, 1)).next();
     // the sweep abandons it: its rows go, the live generation stays, the counter does not go back
@@ -192,7 +192,7 @@ class UploadRulesProperties {
     UploadRules.State abandoned = new UploadRules.State(dropped, started.chunksOf(1), Set.of());
     assertThat(dropped.nextUploadGeneration()).isEqualTo(3);
     ChunkCommit late = new ChunkCommit(FILE, COMPANY, APP, false, false, 2, 2, 2L, null, null, null, "key-c", 1, "c",
-        2, null, UUID.randomUUID());
+        2, null, UUID.randomUUID(), null);
     assertThat(rules.commit(abandoned, late, 1, 1)).isEqualTo(new UploadRules.Refused(409,
         "file " + FILE + " changed while chunk 2 was sent (generation 2, now 3); send it again"));
   }
@@ -203,7 +203,7 @@ class UploadRulesProperties {
 
   private static ChunkCommit chunk(int number, Integer totalChunks, long size, String sha) {
     return new ChunkCommit(FILE, COMPANY, OWNER, false, false, number, totalChunks, 3L, null, null, null,
-        "key-" + sha, size, sha, 1, null, UUID.randomUUID());
+        "key-" + sha, size, sha, 1, null, UUID.randomUUID(), null);
   }
 
   // ---------------------------------------------------------------- the model
@@ -297,7 +297,7 @@ class UploadRulesProperties {
       boolean create = file == null;
       int generation = file == null ? 1 : file.nextUploadGeneration();
       ChunkCommit c = new ChunkCommit(FILE, COMPANY, WHO.get(s.who()), create, s.whole(), number, tc, ts, null, null, null,
-          key, size, content, generation, create ? KEY : null, UUID.randomUUID());
+          key, size, content, generation, create ? KEY : null, UUID.randomUUID(), null);
       inFlight.add(new InFlight(c, now, s.deliveries(), s.answerLost()));
     }
 

@@ -1,4 +1,4 @@
-package dev.files.storage;
+package dev.files.upload;
 
 import dev.files.crypto.EncryptedWrite;
 import dev.files.crypto.StoredChunk;
@@ -9,15 +9,16 @@ import io.vertx.core.streams.WriteStream;
 
 
 /**
- * The write side of a chunk upload: forwards bytes to a {@link EncryptedWrite} while counting them and
- * keeping the first {@link #HEAD_BYTES} for content sniffing. A write that takes the count past
- * {@code maxBytes} fails with {@link TooLargeException} and forwards nothing. {@link #end()} commits
- * the chunk write; {@link #stored()} then tells its size and SHA-256.
+ * The write side of a chunk upload, inside a {@link ChunkWrite}: forwards bytes to an
+ * {@link EncryptedWrite} while counting them and keeping the first {@link #HEAD_BYTES} for content
+ * sniffing. A write that takes the count past {@code maxBytes} (bytes) fails with
+ * {@link TooLargeException} and forwards nothing. {@link #end()} commits the chunk write;
+ * {@link #stored()} then tells its size (bytes of plaintext) and SHA-256.
  */
 public final class ChunkSink implements WriteStream<Buffer> {
 
   /** How many leading bytes are kept for {@link #head()}. */
-  public static final int HEAD_BYTES = 64;
+  static final int HEAD_BYTES = 64;
 
   /** Thrown (as a failed write) when the body exceeds the limit. */
   public static final class TooLargeException extends RuntimeException {
@@ -34,7 +35,7 @@ public final class ChunkSink implements WriteStream<Buffer> {
   private boolean tooLarge;
 
   /** @param maxBytes the largest number of bytes accepted */
-  public ChunkSink(EncryptedWrite target, long maxBytes) {
+  ChunkSink(EncryptedWrite target, long maxBytes) {
     this.target = target;
     this.maxBytes = maxBytes;
   }
@@ -86,17 +87,17 @@ public final class ChunkSink implements WriteStream<Buffer> {
   }
 
   /** The chunk write the bytes go to. */
-  public EncryptedWrite target() {
+  EncryptedWrite target() {
     return target;
   }
 
   /** What the committed write stored (size, SHA-256); null until {@link #end()} succeeded. */
-  public StoredChunk stored() {
+  StoredChunk stored() {
     return stored;
   }
 
   /** The first {@code min(count, HEAD_BYTES)} bytes. */
-  public byte[] head() {
+  byte[] head() {
     return java.util.Arrays.copyOf(head, (int) Math.min(count, HEAD_BYTES));
   }
 }
