@@ -59,6 +59,14 @@ public enum Kind {
     this.replyCode = replyCode;
   }
 
+  /**
+   * True for a refusal of the request as it stands (the client's mistake or the file's state: the
+   * kinds up to {@link #CHECKSUM_MISMATCH}); false for a failure of the service or a dependency.
+   */
+  public boolean refusal() {
+    return compareTo(BUSY) < 0;
+  }
+
   /** The failure code of an internal event-bus reply carrying this kind (not an HTTP status for BUSY, OUTCOME_UNKNOWN, DAMAGED). */
   public int replyCode() {
     return replyCode;

@@ -1,5 +1,7 @@
 package dev.files.http;
 
+import dev.files.error.Kind;
+import dev.files.error.ServiceException;
 import dev.files.db.FileRepository;
 import dev.files.model.ChunkRecord;
 import dev.files.model.ContentTypes;
@@ -52,9 +54,9 @@ final class DownloadHandler {
         .onSuccess(found -> {
           FileRecord f = found == null ? null : found.file();
           if (f == null || !f.companyId().equals(companyId)) {
-            ctx.fail(ApiError.notFound("file " + fileId + " not found"));
+            ctx.fail(ServiceException.notFound("file " + fileId + " not found"));
           } else if (!f.complete()) {
-            ctx.fail(new ApiError(409, "the upload of file " + fileId + " is not complete"));
+            ctx.fail(new ServiceException(Kind.CONFLICT, "the upload of file " + fileId + " is not complete"));
           } else {
             send(ctx, f, found.chunks());
           }
@@ -79,7 +81,7 @@ final class DownloadHandler {
     String etag = etag(f);
     long size = f.size();
     if (chunks.stream().mapToLong(ChunkRecord::size).sum() != size) {
-      ctx.fail(new ApiError(503, "the chunks of file " + f.id() + " do not add up to its size"));
+      ctx.fail(new ServiceException(Kind.UNAVAILABLE, "the chunks of file " + f.id() + " do not add up to its size"));
       return;
     }
     StreamingAead aead;
@@ -87,7 +89,7 @@ final class DownloadHandler {
       aead = dataKeys.unwrap(f);
     } catch (GeneralSecurityException | RuntimeException e) {
       LOG.error("request {}: download of file {}: {}", RequestIds.of(ctx.request()), f.id(), e.toString());
-      ctx.fail(new ApiError(503, "file " + f.id() + " cannot be decrypted: " + Errors.keyDetail(e)));
+      ctx.fail(new ServiceException(Kind.UNAVAILABLE, "file " + f.id() + " cannot be decrypted: " + Errors.keyDetail(e)));
       return;
     }
     resp.putHeader("ETag", etag)
@@ -103,7 +105,7 @@ final class DownloadHandler {
         ? ByteRange.parse(ctx.request().getHeader("Range"), size) : null;
     if (range == ByteRange.UNSATISFIABLE) {
       resp.putHeader("Content-Range", "bytes */" + size);
-      ctx.fail(new ApiError(416, "range not satisfiable for " + size + " bytes"));
+      ctx.fail(new ServiceException(Kind.RANGE_NOT_SATISFIABLE, "range not satisfiable for " + size + " bytes"));
       return;
     }
     long start = range == null ? 0 : range.start();
@@ -123,7 +125,7 @@ final class DownloadHandler {
     Slice first = slices.get(0);
     store.read(first.key(), first.size(), first.offset(), first.length(), first.cipher())
         .onFailure(err -> files.find(f.id()).onComplete(ar -> ctx.fail(ar.succeeded() && ar.result() == null
-            ? ApiError.notFound("file " + f.id() + " not found") : err)))
+            ? ServiceException.notFound("file " + f.id() + " not found") : err)))
         .onSuccess(read -> stream(resp, read, slices, 0)
             .compose(v -> resp.bytesWritten() == length
                 // a client that has every byte may close first: the download is complete all the same
@@ -139,7 +141,7 @@ final class DownloadHandler {
               if (!resp.headWritten() && unavailable(err)) { // the store failed, the data may be whole
                 ctx.fail(err);
               } else if (!resp.headWritten()) { // nothing sent yet: an error answer is still possible
-                ctx.fail(new ApiError(500, "file " + f.id() + " cannot be read: its stored data is damaged"));
+                ctx.fail(new ServiceException(Kind.DAMAGED, "file " + f.id() + " cannot be read: its stored data is damaged"));
               } else {
                 resp.reset(); // cut the connection: the client must not take a short body for the whole file
               }

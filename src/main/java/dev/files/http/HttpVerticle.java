@@ -1,5 +1,7 @@
 package dev.files.http;
 
+import dev.files.error.Kind;
+import dev.files.error.ServiceException;
 import dev.files.auth.Caller;
 import dev.files.auth.Membership;
 import dev.files.auth.TokenVerifier;
@@ -192,7 +194,7 @@ public final class HttpVerticle extends VerticleBase {
     UploadParams probe = UploadParams.read(ctx.request().params(), MultiMap.caseInsensitiveMultiMap());
     s.files().find(fileId).<FileRecord>compose(f -> {
       if (f == null || !f.companyId().equals(company)) {
-        throw ApiError.notFound("file " + fileId + " not found");
+        throw ServiceException.notFound("file " + fileId + " not found");
       }
       if (probe.chunkNumber() == null) {
         return Future.succeededFuture(f);
@@ -200,7 +202,7 @@ public final class HttpVerticle extends VerticleBase {
       int n = probe.chunkNumber();
       Integer total = f.complete() && f.uploadGeneration() == null ? Integer.valueOf(f.chunks()) : f.totalChunks();
       if (total != null && n > total) {
-        throw ApiError.badRequest("chunk_number " + n + " is outside 1.." + total);
+        throw ServiceException.badRequest("chunk_number " + n + " is outside 1.." + total);
       }
       if (f.uploadGeneration() == null) { // nothing in progress: a complete file has every chunk
         return Future.succeededFuture(f.complete() ? f : null);
@@ -225,22 +227,22 @@ public final class HttpVerticle extends VerticleBase {
     try {
       index = Integer.parseInt(raw);
     } catch (NumberFormatException e) {
-      throw ApiError.notFound("file " + fileId + " has no thumbnail " + raw);
+      throw ServiceException.notFound("file " + fileId + " has no thumbnail " + raw);
     }
     s.files().find(fileId).compose(f -> {
       if (f == null || !f.companyId().equals(company)) {
-        throw ApiError.notFound("file " + fileId + " not found");
+        throw ServiceException.notFound("file " + fileId + " not found");
       }
       return s.files().thumbnail(fileId, index).compose(t -> {
         if (t == null) {
-          throw ApiError.notFound("file " + fileId + " has no thumbnail " + index);
+          throw ServiceException.notFound("file " + fileId + " has no thumbnail " + index);
         }
         StreamingAead aead;
         try {
           aead = s.dataKeys().unwrap(f);
         } catch (GeneralSecurityException e) {
           LOG.error("request {}: the data key of file {} cannot be unwrapped: {}", RequestIds.of(ctx.request()), fileId, e.toString());
-          throw new ApiError(503, "file " + fileId + " cannot be decrypted: " + Errors.keyDetail(e));
+          throw new ServiceException(Kind.UNAVAILABLE, "file " + fileId + " cannot be decrypted: " + Errors.keyDetail(e));
         }
         return s.store().read(t.storageKey(), t.size(), 0, t.size(), DataKeys.thumbnailCipher(aead, fileId, f.generation(), index))
             .compose(read -> {

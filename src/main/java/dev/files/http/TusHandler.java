@@ -11,7 +11,8 @@ import dev.files.storage.ChunkSink;
 import dev.files.storage.DataKeys;
 import dev.files.storage.EncryptedObjects;
 import dev.files.upload.ChunkCommit;
-import dev.files.upload.SessionTimeoutException;
+import dev.files.error.Kind;
+import dev.files.error.ServiceException;
 import dev.files.upload.UploadSessions;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
@@ -597,7 +598,7 @@ final class TusHandler {
           reply(offset + size, resource, length);
         }
       }).onFailure(err -> {
-        if (!(err instanceof SessionTimeoutException)) { // a timed-out commit may still take effect
+        if (!(err instanceof ServiceException se && se.kind() == Kind.OUTCOME_UNKNOWN)) { // a timed-out commit may still take effect
           store.delete(part.key);
         }
         if (!cut) {

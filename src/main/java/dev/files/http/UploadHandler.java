@@ -9,10 +9,9 @@ import dev.files.storage.ChunkKeys;
 import dev.files.storage.ChunkSink;
 import dev.files.storage.EncryptedObjects;
 import dev.files.storage.DataKeys;
-import dev.files.storage.StorageException;
+import dev.files.error.ServiceException;
 import dev.files.upload.ChunkCommit;
 import dev.files.upload.Requester;
-import dev.files.upload.UploadException;
 import dev.files.upload.UploadSessions;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
@@ -514,7 +513,7 @@ final class UploadHandler {
       // the refusal is answered once the object is gone, so that nothing is left behind at the answer
       (create ? sessions.commitNew(commit) : sessions.commit(commit))
           .recover(err -> {
-            if (!UploadException.objectMayBeReferenced(err)) {
+            if (!ServiceException.objectMayBeReferenced(err)) {
               return store.delete(p.key).transform(v -> Future.failedFuture(err));
             }
             LOG.info("upload of file {}: chunk {} kept as {}: {}", fileId, commit.chunkNumber(), p.key, err.getMessage());
@@ -547,7 +546,7 @@ final class UploadHandler {
               + " bytes total_size still allows"));
         } else if (cause instanceof ChunkSink.TooLargeException) {
           ctx.fail(new ApiError(413, "file exceeds the limit of " + Math.min(maxRequestBytes, maxFileBytes) + " bytes"));
-        } else if (cause instanceof ApiError || cause instanceof UploadException || cause instanceof StorageException) {
+        } else if (cause instanceof ServiceException) {
           ctx.fail(cause);
         } else {
           LOG.debug("upload of file {} interrupted: {}", fileId, cause.toString());

@@ -1,5 +1,7 @@
 package dev.files.upload;
 
+import dev.files.error.Kind;
+import dev.files.error.ServiceException;
 import dev.files.model.CommittedChunk;
 import dev.files.model.ContentTypes;
 import dev.files.model.FileRecord;
@@ -90,11 +92,14 @@ public final class UploadRules {
   public sealed interface Decision permits Refused, Accepted {
   }
 
-  /** Refused with an HTTP status (400, 403, 404, 409) and a message for the client; nothing changes. */
-  public record Refused(int status, String message) implements Decision {
-    /** The refusal as the exception the session fails its message with. */
-    public UploadException exception() {
-      return new UploadException(status, message);
+  /**
+   * Refused, with its kind ({@link Kind#BAD_REQUEST}, {@link Kind#FORBIDDEN}, {@link Kind#NOT_FOUND},
+   * {@link Kind#CONFLICT}) and a message for the client; nothing changes.
+   */
+  public record Refused(Kind kind, String message) implements Decision {
+    /** The refusal as the exception the session fails its message with (nothing was changed). */
+    public ServiceException exception() {
+      return new ServiceException(kind, message);
     }
   }
 
@@ -158,26 +163,26 @@ public final class UploadRules {
     FileRecord f = state.file();
     if (f == null) {
       if (!c.create()) {
-        return new Refused(404, "file " + c.fileId() + " not found");
+        return new Refused(Kind.NOT_FOUND, "file " + c.fileId() + " not found");
       }
       if (c.dataKey() == null) {
-        return new Refused(400, "a new file's first chunk must come with its data key");
+        return new Refused(Kind.BAD_REQUEST, "a new file's first chunk must come with its data key");
       }
       f = newFile(c.fileId(), c.companyId(), c.requester(), c.name(), c.mime(), now, c.dataKey());
       effects.add(new CreateFile(f));
       state = new State(f, List.of(), state.knownCommits());
     } else if (!f.companyId().equals(c.companyId())) { // never reveal another company's file
-      return new Refused(404, "file " + c.fileId() + " not found");
+      return new Refused(Kind.NOT_FOUND, "file " + c.fileId() + " not found");
     }
     if (state.knows(c.commitId())) {
       return new Accepted(state, List.of(), false, true);
     }
     if (askedAt > 0 && now - askedAt > retireGraceMs) {
-      return new Refused(409, "the commit of chunk " + c.chunkNumber() + " waited " + (now - askedAt)
+      return new Refused(Kind.CONFLICT, "the commit of chunk " + c.chunkNumber() + " waited " + (now - askedAt)
           + " ms for the file's upload session; send the chunk again");
     }
     if (c.chunkNumber() < 1) {
-      return new Refused(400, "chunk_number " + c.chunkNumber() + " is not a positive number");
+      return new Refused(Kind.BAD_REQUEST, "chunk_number " + c.chunkNumber() + " is not a positive number");
     }
     boolean fresh = f.uploadGeneration() == null; // a new upload starts: nothing recorded applies
     if (fresh && f.complete() && !c.whole()) {
@@ -198,33 +203,33 @@ public final class UploadRules {
     }
     int gen = f.nextUploadGeneration();
     if (gen != c.generation()) { // the bytes were encrypted for another generation: the upload moved on meanwhile
-      return new Refused(409, "file " + c.fileId() + " changed while chunk " + c.chunkNumber()
+      return new Refused(Kind.CONFLICT, "file " + c.fileId() + " changed while chunk " + c.chunkNumber()
           + " was sent (generation " + c.generation() + ", now " + gen + "); send it again");
     }
     // A whole file is chunk 1 of 1 of its own size, which must agree with what was declared.
     Integer recordedChunks = fresh ? null : f.totalChunks();
     Integer givenChunks = c.whole() ? Integer.valueOf(1) : c.totalChunks();
     if (recordedChunks != null && givenChunks != null && !recordedChunks.equals(givenChunks)) {
-      return new Refused(400, "total_chunks " + givenChunks + " contradicts the recorded " + recordedChunks);
+      return new Refused(Kind.BAD_REQUEST, "total_chunks " + givenChunks + " contradicts the recorded " + recordedChunks);
     }
     Long recordedSize = fresh ? null : f.totalSize();
     Long givenSize = c.whole() ? Long.valueOf(c.size()) : c.totalSize();
     if (recordedSize != null && givenSize != null && !recordedSize.equals(givenSize)) {
-      return new Refused(400, "total_size " + givenSize + " contradicts the recorded " + recordedSize);
+      return new Refused(Kind.BAD_REQUEST, "total_size " + givenSize + " contradicts the recorded " + recordedSize);
     }
     if (c.offset() != null) { // an append at a byte offset: it must follow exactly what is stored
       List<CommittedChunk> stored = fresh ? List.of() : state.chunksOf(gen);
       long storedBytes = stored.stream().mapToLong(CommittedChunk::size).sum();
       if (storedBytes != c.offset() || stored.size() != c.chunkNumber() - 1
           || stored.stream().anyMatch(x -> x.chunkNumber() >= c.chunkNumber())) {
-        return new Refused(409, "Upload-Offset " + c.offset() + " does not match the upload's offset "
+        return new Refused(Kind.CONFLICT, "Upload-Offset " + c.offset() + " does not match the upload's offset "
             + storedBytes + "; ask HEAD for the offset and send the rest from there");
       }
     }
     Integer totalChunks = recordedChunks != null ? recordedChunks : givenChunks;
     Long totalSize = recordedSize != null ? recordedSize : givenSize;
     if (totalChunks != null && c.chunkNumber() > totalChunks) {
-      return new Refused(400, "chunk_number " + c.chunkNumber() + " is outside 1.." + totalChunks);
+      return new Refused(Kind.BAD_REQUEST, "chunk_number " + c.chunkNumber() + " is outside 1.." + totalChunks);
     }
     String name = c.name() != null ? c.name() : (!fresh && f.uploadName() != null ? f.uploadName() : f.name());
     String mime = c.mime() != null ? c.mime() : (!fresh && f.uploadMime() != null ? f.uploadMime() : f.mime());
@@ -247,13 +252,13 @@ public final class UploadRules {
     }
     long stored = others + c.size();
     if (totalSize != null && stored > totalSize) {
-      return new Refused(400, "chunk " + c.chunkNumber() + " would bring the stored bytes to " + stored
+      return new Refused(Kind.BAD_REQUEST, "chunk " + c.chunkNumber() + " would bring the stored bytes to " + stored
           + ", beyond total_size " + totalSize);
     }
     // The kept chunks have distinct numbers in 1..total_chunks other than this one's: N of them are all of 1..N.
     boolean complete = totalChunks != null && count == totalChunks;
     if (complete && totalSize != null && stored != totalSize) {
-      return new Refused(400, "all " + totalChunks + " chunks are stored but they hold " + stored
+      return new Refused(Kind.BAD_REQUEST, "all " + totalChunks + " chunks are stored but they hold " + stored
           + " bytes, not total_size " + totalSize + "; chunk " + c.chunkNumber() + " is not kept");
     }
     effects.add(new RecordUpload(gen, totalChunks, totalSize, name, mime));
@@ -360,10 +365,10 @@ public final class UploadRules {
       return null;
     }
     if (f.complete()) {
-      return new Refused(403, "file " + f.id() + " is complete; only an application may overwrite it");
+      return new Refused(Kind.FORBIDDEN, "file " + f.id() + " is complete; only an application may overwrite it");
     }
     if (!f.ownerType().equals("user") || !f.ownerId().equals(r.subject())) {
-      return new Refused(403, "file " + f.id() + " is being uploaded by another owner");
+      return new Refused(Kind.FORBIDDEN, "file " + f.id() + " is being uploaded by another owner");
     }
     return null;
   }
