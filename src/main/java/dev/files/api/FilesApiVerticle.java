@@ -47,9 +47,10 @@ import java.util.UUID;
  * a wrong type or an unknown action with 500 where this contract promises 400.
  *
  * <p>Every message is answered, once: a reply, or a failure whose code is the HTTP status of the same
- * call (400 malformed, 401 no valid token, 403 not allowed, 404 not found, 409 not complete, 410 events
- * no longer retained, 413 too large, 503 dependency down, 500 unexpected; 5xx messages carry a request id that is logged with the
- * cause).
+ * call, from {@link ErrorAnswer} as at the HTTP edge (400 malformed, 401 no valid token, 403 not
+ * allowed, 404 not found, 409 not complete, 410 events no longer retained, 413 too large, 503
+ * dependency down or busy, 507 store full, 500 unexpected; 5xx messages carry a request id that is
+ * logged with the cause).
  */
 public final class FilesApiVerticle extends VerticleBase {
 
