@@ -53,7 +53,8 @@ public final class Errors {
           : HttpResponseStatus.valueOf(status).reasonPhrase();
       send(ctx.request(), status, message, DOWN_RETRY_AFTER_S);
       return;
-    } else if (failure instanceof IllegalArgumentException && fallback == 400) {
+    }
+    if (failure instanceof IllegalArgumentException && fallback == 400) {
       answer = ErrorAnswer.of(Kind.BAD_REQUEST, "malformed request: " + failure.getMessage()); // the router could not decode the path or query
     } else {
       answer = ErrorAnswer.of(failure);
@@ -71,7 +72,7 @@ public final class Errors {
     } else if (status >= 500) { // the details stay here, under the request id the client was given
       if (failure instanceof ServiceException e) {
         LOG.error("request {}: {} {} failed with {}: {}{}", requestId, ctx.request().method(), ctx.request().path(),
-            status, message, e.getMessage().equals(message) ? "" : " (" + e.getMessage() + ")", e.getCause());
+            status, message, java.util.Objects.equals(e.getMessage(), message) ? "" : " (" + e.getMessage() + ")", e.getCause());
       } else {
         LOG.error("request {}: {} {} failed with {}: {}", requestId, ctx.request().method(), ctx.request().path(),
             status, message, failure);
