@@ -1,7 +1,8 @@
 package dev.files.events;
 
+import dev.files.error.Kind;
+import dev.files.error.ServiceException;
 import dev.files.api.FileEvent;
-import dev.files.http.ApiError;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -49,7 +50,7 @@ public final class EventLog {
    * The company's events with a position above {@code after}, in position order, at most {@code limit}:
    * {@code {"events": [event, ...], "next": the last position returned, or after when none}}.
    *
-   * <p>Fails with {@link ApiError} 410 when an event of the company above {@code after} is no longer
+   * <p>Fails with {@link ServiceException} of kind {@link Kind#GONE} (410) when an event of the company above {@code after} is no longer
    * retained (the first retained one names a previous position above {@code after}, or none is
    * retained and the company's last position is above {@code after}); the message says "the earliest
    * position available is E": replaying from {@code after = E - 1} takes what is left.
@@ -95,8 +96,8 @@ public final class EventLog {
   }
 
   /** 410: events after {@code after} were removed; {@code earliest} is the first position still there (or to come). */
-  static ApiError gone(long after, long earliest) {
-    return new ApiError(410, "events after position " + after + " are no longer retained (events.retention_ms);"
+  static ServiceException gone(long after, long earliest) {
+    return new ServiceException(Kind.GONE, "events after position " + after + " are no longer retained (events.retention_ms);"
         + " " + FileEvent.EARLIEST + " " + earliest);
   }
 
@@ -106,7 +107,7 @@ public final class EventLog {
       return 0;
     }
     if (!(raw instanceof Integer || raw instanceof Long) || ((Number) raw).longValue() < 0) {
-      throw ApiError.badRequest("after must be a whole number from 0 (a position; 0: from the start)");
+      throw ServiceException.badRequest("after must be a whole number from 0 (a position; 0: from the start)");
     }
     return ((Number) raw).longValue();
   }
@@ -118,7 +119,7 @@ public final class EventLog {
     }
     if (!(raw instanceof Integer || raw instanceof Long) || ((Number) raw).longValue() < 1
         || ((Number) raw).longValue() > MAX_LIMIT) {
-      throw ApiError.badRequest("limit must be a whole number from 1 to " + MAX_LIMIT);
+      throw ServiceException.badRequest("limit must be a whole number from 1 to " + MAX_LIMIT);
     }
     return ((Number) raw).intValue();
   }

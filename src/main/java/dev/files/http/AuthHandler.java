@@ -1,6 +1,8 @@
 package dev.files.http;
 
-import dev.files.auth.AuthException;
+import dev.files.error.Kind;
+import dev.files.error.ServiceException;
+
 import dev.files.auth.Caller;
 import dev.files.auth.DownloadSigner;
 import dev.files.auth.Membership;
@@ -59,7 +61,7 @@ final class AuthHandler implements Handler<RoutingContext> {
       return;
     }
     if (token == null) {
-      ctx.fail(new AuthException("missing bearer token"));
+      ctx.fail(ServiceException.unauthorized("missing bearer token"));
       return;
     }
     verifier.verify(token)
@@ -67,7 +69,7 @@ final class AuthHandler implements Handler<RoutingContext> {
           UUID company = uuidParam(ctx, "company_id");
           return membership.belongs(caller, company).map(member -> {
             if (!member) {
-              throw new ApiError(403, "caller does not belong to company " + company);
+              throw new ServiceException(Kind.FORBIDDEN, "caller does not belong to company " + company);
             }
             ctx.put(CALLER, caller);
             ctx.put(COMPANY, company);
@@ -95,7 +97,7 @@ final class AuthHandler implements Handler<RoutingContext> {
     String raw = ctx.pathParam(name);
     UUID id = Uuids.parse(raw);
     if (id == null) {
-      throw ApiError.badRequest(name + " must be a UUID (8-4-4-4-12 hex digits), got '" + Errors.printable(raw) + "'");
+      throw ServiceException.badRequest(name + " must be a UUID (8-4-4-4-12 hex digits), got '" + Errors.printable(raw) + "'");
     }
     return id;
   }

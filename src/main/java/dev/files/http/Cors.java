@@ -1,5 +1,7 @@
 package dev.files.http;
 
+import dev.files.error.Kind;
+import dev.files.error.ServiceException;
 import io.vertx.core.Handler;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.ext.web.RoutingContext;
@@ -107,7 +109,7 @@ public final class Cors implements Handler<RoutingContext> {
       }
       handler.handle(ctx); // a listed origin's headers
     } else if (preflight) {
-      throw new ApiError(403, "cross-origin requests from " + origin + " are not allowed");
+      throw new ServiceException(Kind.FORBIDDEN, "cross-origin requests from " + origin + " are not allowed");
     } else {
       ctx.response().headers().add("Vary", "Origin");
       ctx.next();

@@ -8,6 +8,8 @@ import dev.files.model.FileRecord;
 import dev.files.upload.ChunkCommit;
 import dev.files.upload.ChunkSink;
 import dev.files.upload.ChunkWrite;
+import dev.files.error.Kind;
+import dev.files.error.ServiceException;
 import dev.files.upload.UploadSessions;
 import dev.files.upload.Uploads;
 import io.vertx.core.Future;
@@ -152,7 +154,7 @@ final class TusHandler {
     if (interop != null && version == null) { // the IETF resumable-upload draft
       String v = interop.strip();
       if (!INTEROP_VERSIONS.contains(v)) {
-        throw ApiError.badRequest("Upload-Draft-Interop-Version " + interop + " is not supported (5 or 6)");
+        throw ServiceException.badRequest("Upload-Draft-Interop-Version " + interop + " is not supported (5 or 6)");
       }
       ctx.put(IETF, v);
       ctx.response().putHeader("Upload-Limit", "max-size=" + maxFileBytes);
@@ -160,7 +162,7 @@ final class TusHandler {
       ctx.response().putHeader("Tus-Resumable", VERSION);
       if (!VERSION.equals(version == null ? null : version.strip())) {
         ctx.response().putHeader("Tus-Version", VERSION);
-        throw new ApiError(412, version == null ? "the Tus-Resumable header is required (this server speaks tus " + VERSION + ")"
+        throw new ServiceException(Kind.PRECONDITION_FAILED, version == null ? "the Tus-Resumable header is required (this server speaks tus " + VERSION + ")"
             : "tus version " + version + " is not supported; this server speaks " + VERSION);
       }
     }
@@ -171,7 +173,7 @@ final class TusHandler {
         case "PATCH" -> HttpMethod.PATCH;
         case "HEAD" -> HttpMethod.HEAD;
         case "DELETE" -> HttpMethod.DELETE;
-        default -> throw ApiError.badRequest("X-HTTP-Method-Override must be PATCH, HEAD or DELETE, got '" + override + "'");
+        default -> throw ServiceException.badRequest("X-HTTP-Method-Override must be PATCH, HEAD or DELETE, got '" + override + "'");
       };
     }
     ctx.put(METHOD, method);
@@ -190,7 +192,7 @@ final class TusHandler {
       terminate(ctx);
     } else {
       ctx.response().putHeader("Allow", "HEAD, PATCH, DELETE, OPTIONS");
-      throw new ApiError(405, "an upload takes HEAD, PATCH, DELETE and OPTIONS (or POST with X-HTTP-Method-Override)");
+      throw new ServiceException(Kind.METHOD_NOT_ALLOWED, "an upload takes HEAD, PATCH, DELETE and OPTIONS (or POST with X-HTTP-Method-Override)");
     }
   }
 
@@ -215,17 +217,17 @@ final class TusHandler {
     } else {
       String defer = req.getHeader("Upload-Defer-Length");
       if (defer != null && !defer.strip().equals("1")) {
-        throw ApiError.badRequest("Upload-Defer-Length must be 1");
+        throw ServiceException.badRequest("Upload-Defer-Length must be 1");
       }
       if ((length == null) == (defer == null)) {
-        throw ApiError.badRequest("give either Upload-Length or Upload-Defer-Length: 1");
+        throw ServiceException.badRequest("give either Upload-Length or Upload-Defer-Length: 1");
       }
     }
     if (length != null && length > maxFileBytes) {
-      throw new ApiError(413, "Upload-Length " + length + " exceeds Tus-Max-Size " + maxFileBytes + " bytes");
+      throw new ServiceException(Kind.TOO_LARGE, "Upload-Length " + length + " exceeds Tus-Max-Size " + maxFileBytes + " bytes");
     }
     if (req.getHeader("Upload-Concat") != null) {
-      throw ApiError.badRequest("the concatenation extension is not supported (see Tus-Extension)");
+      throw ServiceException.badRequest("the concatenation extension is not supported (see Tus-Extension)");
     }
     Map<String, String> metadata = metadata(req.getHeader("Upload-Metadata"));
     String rawName = metadata.getOrDefault("filename", metadata.get("name"));
@@ -240,7 +242,7 @@ final class TusHandler {
       checksum = checksum(req);
       long contentLength = UploadHandler.contentLength(req);
       if (length != null && contentLength > length) {
-        throw new ApiError(413, "the body of " + contentLength + " bytes exceeds Upload-Length " + length);
+        throw new ServiceException(Kind.TOO_LARGE, "the body of " + contentLength + " bytes exceeds Upload-Length " + length);
       }
     }
     Checksum sum = checksum;
@@ -302,7 +304,7 @@ final class TusHandler {
     Boolean complete = ietf ? uploadComplete(req) : null;
     Long offset = number(req, "Upload-Offset");
     if (offset == null) {
-      throw ApiError.badRequest("Upload-Offset is required");
+      throw ServiceException.badRequest("Upload-Offset is required");
     }
     Long given = number(req, "Upload-Length");
     boolean lengthAtEnd = false;
@@ -317,33 +319,33 @@ final class TusHandler {
     Long newLength = given;
     boolean atEnd = lengthAtEnd;
     if (newLength != null && newLength > maxFileBytes) {
-      throw new ApiError(413, "Upload-Length " + newLength + " exceeds Tus-Max-Size " + maxFileBytes + " bytes");
+      throw new ServiceException(Kind.TOO_LARGE, "Upload-Length " + newLength + " exceeds Tus-Max-Size " + maxFileBytes + " bytes");
     }
     Checksum checksum = checksum(req);
     long contentLength = UploadHandler.contentLength(req);
     upload(ctx).onSuccess(f -> {
       Progress p = Progress.of(f);
       if (newLength != null && p.length() != null && !newLength.equals(p.length())) {
-        ctx.fail(ApiError.badRequest("Upload-Length " + newLength + " contradicts the upload's length " + p.length()));
+        ctx.fail(ServiceException.badRequest("Upload-Length " + newLength + " contradicts the upload's length " + p.length()));
         return;
       }
       if (newLength != null && newLength < p.offset()) {
-        ctx.fail(ApiError.badRequest("Upload-Length " + newLength + " is below the upload's offset " + p.offset()));
+        ctx.fail(ServiceException.badRequest("Upload-Length " + newLength + " is below the upload's offset " + p.offset()));
         return;
       }
       if (offset != p.offset()) {
-        ctx.fail(new ApiError(409, "Upload-Offset " + offset + " does not match the upload's offset " + p.offset()));
+        ctx.fail(new ServiceException(Kind.CONFLICT, "Upload-Offset " + offset + " does not match the upload's offset " + p.offset()));
         return;
       }
       Long length = p.length() != null ? p.length() : newLength;
       if (length != null && contentLength > length - offset) {
-        ctx.fail(new ApiError(413, "the body of " + contentLength + " bytes goes beyond Upload-Length " + length
+        ctx.fail(new ServiceException(Kind.TOO_LARGE, "the body of " + contentLength + " bytes goes beyond Upload-Length " + length
             + " (offset " + offset + ")"));
         return;
       }
       boolean setsLength = newLength != null && p.length() == null;
       if (f.uploadGeneration() == null && hasBody(req)) {
-        ctx.fail(new ApiError(413, "the upload is complete: all its " + p.offset() + " bytes are stored"));
+        ctx.fail(new ServiceException(Kind.TOO_LARGE, "the upload is complete: all its " + p.offset() + " bytes are stored"));
         return;
       }
       if (f.uploadGeneration() == null || !hasBody(req) && !setsLength && !atEnd) { // nothing to record
@@ -378,11 +380,11 @@ final class TusHandler {
     Caller caller = ctx.get(AuthHandler.CALLER);
     return files.find(fileId).map(f -> {
       if (f == null || !f.companyId().equals(company)) {
-        throw ApiError.notFound("upload " + fileId + " not found");
+        throw ServiceException.notFound("upload " + fileId + " not found");
       }
       boolean creator = "user".equals(f.ownerType()) && f.ownerId().equals(caller.subject()) && !caller.application();
       if (!(creator || caller.application() || caller.serverRequest())) {
-        throw new ApiError(403, "upload " + fileId + " belongs to another user");
+        throw new ServiceException(Kind.FORBIDDEN, "upload " + fileId + " belongs to another user");
       }
       return f;
     });
@@ -508,7 +510,7 @@ final class TusHandler {
       part.end().onSuccess(v -> {
         if (checksum != null && !MessageDigest.isEqual(digest.digest(), checksum.expected())) {
           part.abort();
-          ctx.fail(new ApiError(CHECKSUM_MISMATCH, "the body's " + checksum.algorithm()
+          ctx.fail(new ServiceException(Kind.CHECKSUM_MISMATCH, "the body's " + checksum.algorithm()
               + " does not match Upload-Checksum; nothing was stored"));
           return;
         }
@@ -588,7 +590,7 @@ final class TusHandler {
       cancelIdle();
       part.abort();
       if (err instanceof ChunkSink.TooLargeException) {
-        ctx.fail(new ApiError(413, length != null ? "the body goes beyond Upload-Length " + length
+        ctx.fail(new ServiceException(Kind.TOO_LARGE, length != null ? "the body goes beyond Upload-Length " + length
             : "the upload exceeds Tus-Max-Size " + maxFileBytes + " bytes"));
       } else {
         ctx.fail(err);
@@ -625,7 +627,7 @@ final class TusHandler {
     if (v.equals("?0")) {
       return false;
     }
-    throw ApiError.badRequest("Upload-Complete must be ?1 or ?0" + (raw == null ? "" : ", got '" + raw + "'"));
+    throw ServiceException.badRequest("Upload-Complete must be ?1 or ?0" + (raw == null ? "" : ", got '" + raw + "'"));
   }
 
   /** A non-negative decimal header, or null when absent; 400 when malformed. */
@@ -636,7 +638,7 @@ final class TusHandler {
     }
     String v = raw.strip();
     if (!v.matches("[0-9]{1,18}")) {
-      throw ApiError.badRequest(name + " must be a non-negative whole number, got '" + raw + "'");
+      throw ServiceException.badRequest(name + " must be a non-negative whole number, got '" + raw + "'");
     }
     return Long.parseLong(v);
   }
@@ -649,7 +651,7 @@ final class TusHandler {
     String type = req.getHeader("Content-Type");
     String base = type == null ? "" : type.split(";", 2)[0].strip().toLowerCase(Locale.ROOT);
     if (!base.equals(OFFSET_TYPE)) {
-      throw new ApiError(415, "send the bytes as Content-Type: " + OFFSET_TYPE + (type == null ? "" : ", not " + type));
+      throw new ServiceException(Kind.UNSUPPORTED_TYPE, "send the bytes as Content-Type: " + OFFSET_TYPE + (type == null ? "" : ", not " + type));
     }
   }
 
@@ -667,7 +669,7 @@ final class TusHandler {
       String p = pair.strip();
       String[] kv = p.split(" ", -1);
       if (p.isEmpty() || kv.length > 2 || kv[0].isEmpty()) {
-        throw ApiError.badRequest("Upload-Metadata must be comma-separated 'key base64value' pairs, got '" + pair + "'");
+        throw ServiceException.badRequest("Upload-Metadata must be comma-separated 'key base64value' pairs, got '" + pair + "'");
       }
       String value = "";
       if (kv.length == 2) {
@@ -675,11 +677,11 @@ final class TusHandler {
           byte[] bytes = Base64.getDecoder().decode(kv[1]);
           value = StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(bytes)).toString();
         } catch (IllegalArgumentException | java.nio.charset.CharacterCodingException e) {
-          throw ApiError.badRequest("Upload-Metadata: the value of '" + kv[0] + "' is not base64 of UTF-8 text");
+          throw ServiceException.badRequest("Upload-Metadata: the value of '" + kv[0] + "' is not base64 of UTF-8 text");
         }
       }
       if (out.put(kv[0], value) != null) {
-        throw ApiError.badRequest("Upload-Metadata: key '" + kv[0] + "' is given twice");
+        throw ServiceException.badRequest("Upload-Metadata: key '" + kv[0] + "' is given twice");
       }
     }
     return out;
@@ -704,22 +706,22 @@ final class TusHandler {
     }
     String[] parts = raw.strip().split(" ", -1);
     if (parts.length != 2) {
-      throw ApiError.badRequest("Upload-Checksum must be '<algorithm> <base64 digest>'");
+      throw ServiceException.badRequest("Upload-Checksum must be '<algorithm> <base64 digest>'");
     }
     String algorithm = parts[0].toLowerCase(Locale.ROOT);
     int size = switch (algorithm) {
       case "sha1" -> 20;
       case "sha256" -> 32;
-      default -> throw ApiError.badRequest("Upload-Checksum algorithm '" + parts[0] + "' is not supported (" + CHECKSUMS + ")");
+      default -> throw ServiceException.badRequest("Upload-Checksum algorithm '" + parts[0] + "' is not supported (" + CHECKSUMS + ")");
     };
     byte[] expected;
     try {
       expected = Base64.getDecoder().decode(parts[1]);
     } catch (IllegalArgumentException e) {
-      throw ApiError.badRequest("Upload-Checksum: the digest is not base64");
+      throw ServiceException.badRequest("Upload-Checksum: the digest is not base64");
     }
     if (expected.length != size) {
-      throw ApiError.badRequest("Upload-Checksum: a " + algorithm + " digest has " + size + " bytes, got " + expected.length);
+      throw ServiceException.badRequest("Upload-Checksum: a " + algorithm + " digest has " + size + " bytes, got " + expected.length);
     }
     return new Checksum(algorithm, expected);
   }

@@ -67,7 +67,7 @@ public final class Commits {
    * Records {@code c}, the whole-file upload of a file id its request has just made (so no other
    * commit of that file exists or can run meanwhile: there is no row to lock), first asked at
    * {@code askedAt} (epoch ms), and answers the resource as the upload stands after it. Refusals fail
-   * with {@link UploadException} (nothing changed); a COMMIT the database did not confirm fails with
+   * with {@link dev.files.error.ServiceException} (nothing changed); a COMMIT the database did not confirm fails with
    * {@link OutcomeUnknown}; other failures are the database's.
    *
    * @param again an earlier COMMIT of {@code c} was not confirmed: it may have created the file, so its

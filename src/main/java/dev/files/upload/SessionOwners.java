@@ -1,5 +1,7 @@
 package dev.files.upload;
 
+import dev.files.error.Kind;
+import dev.files.error.ServiceException;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.sqlclient.Pool;
@@ -157,13 +159,14 @@ public final class SessionOwners {
    * still run it (a live member with a valid lease). The row is created, or taken over when it names
    * this node (a session of this node that stopped), a node that is not a live member, or a node
    * without a valid lease. Waits for a transaction of the current owner that holds the row lock.
-   * Fails with {@link NotInMajorityException} (nothing asked of the database) while this node sees
+   * Fails with a {@link ServiceException} of kind {@link Kind#BUSY} (nothing asked of the database) while this node sees
    * no majority.
    */
   public Future<Long> take(UUID fileId) {
     String why = minority;
     if (why != null) {
-      return Future.failedFuture(new NotInMajorityException(why));
+      return Future.failedFuture(new ServiceException(Kind.BUSY, "this node takes no upload session: it is not in the"
+          + " majority of the cluster (" + why + "); try another node"));
     }
     String[] live = members().toArray(new String[0]);
     return endLapsedTransactions(fileId).compose(v -> pool.preparedQuery("INSERT INTO upload_sessions (file_id, owner_node, epoch)"
