@@ -89,7 +89,6 @@ final class TusHandler {
   /** The content type of a PATCH body (and of a creation-with-upload body). */
   static final String OFFSET_TYPE = "application/offset+octet-stream";
   /** Status of a checksum mismatch (tus checksum extension). */
-  static final int CHECKSUM_MISMATCH = 460;
 
   private static final DateTimeFormatter HTTP_DATE = DateTimeFormatter.RFC_1123_DATE_TIME.withZone(ZoneOffset.UTC);
   private static final String METHOD = "tus.method";
