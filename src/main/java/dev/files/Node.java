@@ -5,6 +5,7 @@ import dev.files.auth.DownloadSigner;
 import dev.files.auth.Membership;
 import dev.files.auth.MembershipVerticle;
 import dev.files.auth.TokenVerifier;
+import dev.files.cluster.ClusterSettings;
 import dev.files.bus.InternalBus;
 import dev.files.db.Database;
 import dev.files.db.FileRepository;
@@ -12,6 +13,7 @@ import dev.files.db.StoreIdentityRepository;
 import dev.files.events.OutboxRelay;
 import dev.files.http.Cors;
 import dev.files.http.HttpVerticle;
+import dev.files.model.Texts;
 import dev.files.storage.DataKeys;
 import dev.files.storage.IoExecutor;
 import dev.files.storage.EncryptedObjects;
@@ -404,17 +406,7 @@ public final class Node {
 
   /** The first line of an error's message (its type when it has none), without stack trace. */
   static String oneLine(Throwable err) {
-    Throwable t = err;
-    String m = t.getMessage();
-    while ((m == null || m.isBlank()) && t.getCause() != null) {
-      t = t.getCause();
-      m = t.getMessage();
-    }
-    if (m == null || m.isBlank()) {
-      return t.getClass().getSimpleName();
-    }
-    String line = m.strip().lines().findFirst().orElse(m).strip();
-    return line.length() > 300 ? line.substring(0, 300) + "..." : line;
+    return Texts.oneLine(err);
   }
 
   /** The database as host:port/name, without credentials (for messages). */
