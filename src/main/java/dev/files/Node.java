@@ -5,10 +5,14 @@ import dev.files.auth.DownloadSigner;
 import dev.files.auth.Membership;
 import dev.files.auth.MembershipVerticle;
 import dev.files.auth.TokenVerifier;
-import dev.files.cluster.ClusterSettings;
+import dev.files.cluster.ClusterMembers;
+import dev.files.cluster.ClusterSetup;
+import dev.files.cluster.NodeLease;
+import dev.files.cluster.SessionOwners;
 import dev.files.bus.InternalBus;
 import dev.files.db.Database;
 import dev.files.db.FileRepository;
+import dev.files.db.SessionOwnerRepository;
 import dev.files.db.StoreIdentityRepository;
 import dev.files.events.OutboxRelay;
 import dev.files.http.Cors;
@@ -24,7 +28,6 @@ import dev.files.storage.s3.S3ObjectStore;
 import dev.files.storage.s3.S3Options;
 import dev.files.thumbnail.ThumbnailClaims;
 import dev.files.thumbnail.ThumbnailVerticle;
-import dev.files.upload.SessionOwners;
 import dev.files.upload.SessionSettings;
 import dev.files.upload.UploadSessions;
 import dev.files.upload.UploadSweepVerticle;
@@ -132,30 +135,14 @@ public final class Node {
           .setPrometheusOptions(new VertxPrometheusOptions().setEnabled(true)));
     }
     Future<Vertx> vertx;
-    HazelcastClusterManager cluster = null;
+    HazelcastClusterManager clusterManager;
     try {
-      if (config.flag("cluster.enabled")) {
-        System.setProperty("hazelcast.logging.type", System.getProperty("hazelcast.logging.type", "slf4j"));
-        cluster = clusterManager(config);
-        options.setEventBusOptions(ClusterSettings.eventBus(config));
-        var builder = Vertx.builder().with(options).withClusterManager(cluster);
-        if (metrics.registry() != null) {
-          builder = builder.withMetrics(new MicrometerMetricsFactory(metrics.registry()));
-        }
-        vertx = builder.buildClustered().recover(err -> Future.failedFuture(new IllegalStateException(
-            "cannot join the cluster: " + oneLine(err) + " (check cluster.config " + config.string("cluster.config")
-                + ", cluster.host, cluster.port and cluster.members)", err)));
-      } else {
-        var builder = Vertx.builder().with(options);
-        if (metrics.registry() != null) {
-          builder = builder.withMetrics(new MicrometerMetricsFactory(metrics.registry()));
-        }
-        vertx = Future.succeededFuture(builder.build());
-      }
+      clusterManager = ClusterSetup.manager(config);
+      vertx = ClusterSetup.vertx(config, options,
+          metrics.registry() != null ? new MicrometerMetricsFactory(metrics.registry()) : null, clusterManager);
     } catch (RuntimeException e) {
       return Future.failedFuture(e instanceof IllegalStateException ? e : new IllegalStateException(oneLine(e), e));
     }
-    HazelcastClusterManager clusterManager = cluster;
     Promise<Node> result = Promise.promise(); // no context: completes even after Vert.x is closed
     AtomicReference<Vertx> started = new AtomicReference<>();
     AtomicReference<IoExecutor> ioRef = new AtomicReference<>();
@@ -165,12 +152,11 @@ public final class Node {
       ServiceMetrics.attach(vx, metrics);
       InternalBus.attach(vx, InternalBus.create(config.string("encryption.master_key"),
           config.string("encryption.previous_keys")));
-      if (clusterManager != null) {
-        logMembers(clusterManager);
-      }
-      // the cheap checks first: a busy port or a bad directory is reported before the database is touched
+      ClusterSetup.logMembers(clusterManager);
       // this node's id: the cluster manager's node id when clustered, else a random UUID per start
-      String nodeId = clusterManager != null ? clusterManager.getNodeId() : java.util.UUID.randomUUID().toString();
+      ClusterMembers members = ClusterMembers.of(vx, clusterManager);
+      String nodeId = members.nodeId();
+      // the cheap checks first: a busy port or a bad directory is reported before the database is touched
       IoExecutor io = new IoExecutor(vx, (int) config.number("storage.io_threads"),
           (int) config.number("storage.io_queue"));
       ioRef.set(io);
@@ -180,7 +166,9 @@ public final class Node {
           FileRepository files = new FileRepository(pool);
           ObjectStore objects = storeRef.get();
           EncryptedObjects store = new EncryptedObjects(vx, io, objects);
-          SessionOwners owners = owners(vx, pool, clusterManager, config.number("cluster.lease_ms"), nodeId);
+          SessionOwnerRepository ownerRows = new SessionOwnerRepository(pool);
+          NodeLease lease = new NodeLease(vx, ownerRows, members, config.number("cluster.lease_ms"));
+          SessionOwners owners = new SessionOwners(vx, ownerRows, members, lease);
           UploadSessions sessions = new UploadSessions(vx, files, store, dataKeys, new SessionSettings(
               config.number("upload.session_idle_ms"), config.number("upload.commit_timeout_ms"),
               config.number("upload.retire_grace_ms"), config.number("upload.expire_after_ms"),
@@ -208,7 +196,7 @@ public final class Node {
           // the store and its database must belong together before the sweep may collect orphans
           return StoreBinding.bind(vx, new StoreIdentityRepository(pool), storeSide(vx, objects, config), dbLabel(config))
               .compose(v -> checkMasterKey(files, dataKeys, config.string("encryption.master_key_id")))
-              .compose(v -> owners.startLease(why -> sessions.stopAll("this node fences itself: " + why)))
+              .compose(v -> lease.start(why -> sessions.stopAll("this node fences itself: " + why)))
               .andThen(v -> owners.removeDeadOwners()) // rows of nodes that died while this one was away
               .compose(v -> sessions.start())
               .andThen(v -> watchCluster(clusterManager, sessions, thumbnails))
@@ -290,7 +278,7 @@ public final class Node {
   private static Future<Pool> openDatabase(Vertx vx, FilesConfig config, String nodeId) {
     String url = config.string("db.url");
     return Database.open(vx, url, (int) config.number("db.pool_size"), (int) config.number("db.wait_queue"),
-        SessionOwners.APPLICATION_NAME + nodeId).recover(err -> Future.failedFuture(
+        SessionOwnerRepository.APPLICATION_NAME + nodeId).recover(err -> Future.failedFuture(
         new IllegalStateException("cannot open the database " + FilesConfig.printable("db.url", url) + ": "
             + oneLine(err) + " (check db.url)", err)));
   }
@@ -420,94 +408,17 @@ public final class Node {
   }
 
   /**
-   * This node's session owners: its id is the cluster manager's node id when clustered (the live members are
-   * the cluster's nodes), else a random UUID per start (the only member is itself).
-   */
-  private static SessionOwners owners(Vertx vx, Pool pool, HazelcastClusterManager cm, long leaseMs, String nodeId) {
-    if (cm == null) {
-      return new SessionOwners(vx, pool, nodeId, () -> java.util.Set.of(nodeId), leaseMs, null);
-    }
-    // Hazelcast's own member list: up to date when its membership events fire
-    var cluster = cm.getHazelcastInstance().getCluster();
-    return new SessionOwners(vx, pool, nodeId, () -> cluster.getMembers().stream()
-        .map(Node::vertxNodeId).collect(java.util.stream.Collectors.toUnmodifiableSet()), leaseMs, cm);
-  }
-
-  /**
-   * The Vert.x node id of a Hazelcast member: the member attribute {@code __vertx.nodeId} that vertx-hazelcast
-   * sets (its node id is not the member's UUID); the UUID when the attribute is missing.
-   */
-  private static String vertxNodeId(com.hazelcast.cluster.Member m) {
-    String id = m.getAttribute("__vertx.nodeId");
-    return id != null ? id : m.getUuid().toString();
-  }
-
-  /**
    * A member that leaves: questions in flight to it are asked again at once, and so are the thumbnail jobs it had
    * taken (when this node makes thumbnails). A cluster merge (this node was on the far side of a partition, or
    * frozen): this node stops its sessions (fencing; their epochs decide anyway).
    */
   private static void watchCluster(HazelcastClusterManager cm, UploadSessions sessions, ThumbnailVerticle thumbnails) {
-    if (cm == null) {
-      return;
-    }
-    var hz = cm.getHazelcastInstance();
-    hz.getCluster().addMembershipListener(new com.hazelcast.cluster.MembershipListener() {
-      @Override
-      public void memberAdded(com.hazelcast.cluster.MembershipEvent e) {
+    ClusterSetup.watch(cm, node -> {
+      sessions.memberLeft(node);
+      if (thumbnails != null) {
+        thumbnails.memberLeft(node);
       }
-
-      @Override
-      public void memberRemoved(com.hazelcast.cluster.MembershipEvent e) {
-        sessions.memberLeft(vertxNodeId(e.getMember()));
-        if (thumbnails != null) {
-          thumbnails.memberLeft(vertxNodeId(e.getMember()));
-        }
-      }
-    });
-    hz.getLifecycleService().addLifecycleListener(e -> {
-      if (e.getState() == com.hazelcast.core.LifecycleEvent.LifecycleState.MERGING) {
-        sessions.stopAll("this node fences itself: the cluster is merging");
-      }
-    });
-  }
-
-  /** Logs the cluster this node joined and its members, then every member that joins or leaves. */
-  private static void logMembers(HazelcastClusterManager cm) {
-    var hz = cm.getHazelcastInstance();
-    LOG.info("joined cluster '{}' as {}; members ({}): {}", hz.getConfig().getClusterName(),
-        hz.getCluster().getLocalMember().getAddress(), hz.getCluster().getMembers().size(),
-        hz.getCluster().getMembers().stream().map(m -> m.getAddress().toString()).toList());
-    hz.getCluster().addMembershipListener(new com.hazelcast.cluster.MembershipListener() {
-      @Override
-      public void memberAdded(com.hazelcast.cluster.MembershipEvent e) {
-        LOG.info("cluster member joined: {}; members ({}): {}", e.getMember().getAddress(), e.getMembers().size(),
-            e.getMembers().stream().map(m -> m.getAddress().toString()).toList());
-      }
-
-      @Override
-      public void memberRemoved(com.hazelcast.cluster.MembershipEvent e) {
-        LOG.info("cluster member left: {}; members ({}): {}", e.getMember().getAddress(), e.getMembers().size(),
-            e.getMembers().stream().map(m -> m.getAddress().toString()).toList());
-      }
-    });
-  }
-
-  /**
-   * Hazelcast with the XML file of {@code cluster.config}, its name, port, members and interface set from
-   * {@code cluster.*} ({@link ClusterSettings}); fails when the file cannot be read or a setting is malformed.
-   */
-  private static HazelcastClusterManager clusterManager(FilesConfig config) {
-    com.hazelcast.config.Config hz = ClusterSettings.hazelcast(config);
-    LOG.info("cluster '{}': listening on {}:{}{}, members {}", hz.getClusterName(),
-        hz.getNetworkConfig().getInterfaces().getInterfaces().iterator().next(), hz.getNetworkConfig().getPort(),
-        hz.getNetworkConfig().isPortAutoIncrement() ? " (or one of the next " + hz.getNetworkConfig().getPortCount()
-            + " ports)" : "", hz.getNetworkConfig().getJoin().getTcpIpConfig().getMembers());
-    if (config.string("cluster.name").isBlank() && !hz.getNetworkConfig().isPortAutoIncrement()) {
-      LOG.warn("cluster.name is not set: the default name '{}' depends on this node's working directory and db.url;"
-          + " set the same cluster.name on every node of a cluster that spans several machines", hz.getClusterName());
-    }
-    return new HazelcastClusterManager(hz);
+    }, () -> sessions.stopAll("this node fences itself: the cluster is merging"));
   }
 
   /**
@@ -539,7 +450,7 @@ public final class Node {
     // loop would report its end to that closed event loop.
     Promise<Void> done = Promise.promise();
     sessions.close()
-        .compose(v -> owners.stopLease())
+        .compose(v -> owners.lease().stop())
         .timeout(5, TimeUnit.SECONDS)
         .recover(err -> {
           LOG.warn("upload sessions and node lease not released at stop: {}", err.getMessage());
