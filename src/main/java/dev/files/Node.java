@@ -49,7 +49,6 @@ import io.vertx.micrometer.VertxPrometheusOptions;
 import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 import io.vertx.pgclient.PgConnectOptions;
 import io.vertx.sqlclient.Pool;
-import io.vertx.sqlclient.Tuple;
 
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
@@ -366,9 +365,8 @@ public final class Node {
 
   /** Unwraps the data key of one stored file per configured master key id: a wrong key fails the start. */
   private static Future<Void> checkMasterKey(FileRepository files, DataKeys dataKeys, String keyId) {
-    return files.pool().preparedQuery("SELECT id FROM files WHERE data_key_id = $1 AND data_key IS NOT NULL LIMIT 1")
-        .execute(Tuple.of(keyId))
-        .compose(rows -> rows.size() == 0 ? Future.succeededFuture(null) : files.find(rows.iterator().next().getUUID(0)))
+    return files.anyWithDataKey(keyId)
+        .compose(id -> id == null ? Future.succeededFuture(null) : files.find(id))
         .compose(f -> {
           if (f == null) {
             return Future.succeededFuture();

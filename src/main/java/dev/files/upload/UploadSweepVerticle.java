@@ -2,6 +2,7 @@ package dev.files.upload;
 
 import dev.files.bus.Addresses;
 import dev.files.bus.InternalBus;
+import dev.files.db.AdvisoryLocks;
 import dev.files.db.FileRepository;
 import dev.files.ops.ServiceMetrics;
 import dev.files.storage.EncryptedObjects;
@@ -13,7 +14,6 @@ import io.vertx.core.Future;
 import io.vertx.pgclient.PgConnectOptions;
 import io.vertx.pgclient.PgConnection;
 import io.vertx.sqlclient.SqlConnection;
-import io.vertx.sqlclient.Tuple;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
@@ -146,10 +146,9 @@ public final class UploadSweepVerticle extends VerticleBase {
       return Future.succeededFuture();
     }
     running = true;
-    return PgConnection.connect(vertx, lockDb).compose(conn -> conn.preparedQuery("SELECT pg_try_advisory_lock($1)")
-            .execute(Tuple.of(SWEEP_LOCK))
-            .compose(rows -> {
-              if (!rows.iterator().next().getBoolean(0)) {
+    return PgConnection.connect(vertx, lockDb).compose(conn -> AdvisoryLocks.tryLock(conn, SWEEP_LOCK)
+            .compose(locked -> {
+              if (!locked) {
                 skipped++;
                 LOG.debug("sweep: another node is sweeping; this pass is skipped");
                 return Future.<Void>succeededFuture();
@@ -166,7 +165,7 @@ public final class UploadSweepVerticle extends VerticleBase {
   }
 
   private Future<Void> unlock(SqlConnection conn) {
-    return conn.preparedQuery("SELECT pg_advisory_unlock($1)").execute(Tuple.of(SWEEP_LOCK)).<Void>mapEmpty()
+    return AdvisoryLocks.unlock(conn, SWEEP_LOCK)
         .recover(err -> Future.succeededFuture()); // closing the connection releases it too
   }
 
