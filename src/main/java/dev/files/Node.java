@@ -28,7 +28,6 @@ import dev.files.storage.s3.S3ObjectStore;
 import dev.files.storage.s3.S3Options;
 import dev.files.thumbnail.ThumbnailClaims;
 import dev.files.thumbnail.ThumbnailVerticle;
-import dev.files.upload.SessionSettings;
 import dev.files.upload.UploadSessions;
 import dev.files.upload.UploadSweepVerticle;
 import io.vertx.core.DeploymentOptions;
@@ -168,10 +167,8 @@ public final class Node {
           SessionOwnerRepository ownerRows = new SessionOwnerRepository(pool);
           NodeLease lease = new NodeLease(vx, ownerRows, members, config.number("cluster.lease_ms"));
           SessionOwners owners = new SessionOwners(vx, ownerRows, members, lease);
-          UploadSessions sessions = new UploadSessions(vx, files, store, dataKeys, new SessionSettings(
-              config.number("upload.session_idle_ms"), config.number("upload.commit_timeout_ms"),
-              config.number("upload.retire_grace_ms"), config.number("upload.expire_after_ms"),
-              config.number("upload.sweep_interval_ms")), (int) config.number("upload.session_queue"),
+          UploadSessions sessions = new UploadSessions(vx, files, store, dataKeys, Settings.sessions(config),
+              (int) config.number("upload.session_queue"),
               owners, config.number("cluster.session_send_timeout_ms"));
           metrics.uploadSessions(sessions::size);
           TokenVerifier verifier = TokenVerifier.create(vx, config);
@@ -186,12 +183,7 @@ public final class Node {
               config.number("events.poll_ms"), config.number("events.retention_ms"));
           Operations ops = new Operations(metrics, Health.live(vx), Health.ready(vx, files, objects, clusterManager));
           ThumbnailVerticle thumbnails = config.number("thumbnails.workers") <= 0 ? null
-              : new ThumbnailVerticle(files, store, dataKeys, new ThumbnailVerticle.Settings(
-                  (int) config.number("thumbnails.max_width"), (int) config.number("thumbnails.max_height"),
-                  config.number("thumbnails.max_pixels"), config.number("thumbnails.max_source_bytes"),
-                  config.flag("thumbnails.external_tools"), (int) config.number("thumbnails.concurrency"),
-                  (int) config.number("thumbnails.queue"), config.number("thumbnails.timeout_ms"),
-                  config.number("thumbnails.max_job_bytes")), new ThumbnailClaims(pool, owners.nodeId(), owners::members));
+              : new ThumbnailVerticle(files, store, dataKeys, Settings.thumbnails(config), new ThumbnailClaims(pool, owners.nodeId(), owners::members));
           // the store and its database must belong together before the sweep may collect orphans
           return StoreBinding.bind(vx, new StoreIdentityRepository(pool), storeSide(vx, objects, config), dbLabel(config))
               .compose(v -> checkMasterKey(files, dataKeys, config.string("encryption.master_key_id")))
@@ -203,10 +195,7 @@ public final class Node {
               .compose(v -> vx.deployVerticle(new MembershipVerticle(files, verifier)))
               .compose(v -> vx.deployVerticle(relay))
               .compose(v -> vx.deployVerticle(new UploadSweepVerticle(files, store, sessions,
-                  config.number("thumbnails.retry_after_ms"), config.number("upload.orphan_scan_interval_ms"),
-                  (int) config.number("storage.list_page_size"), PgConnectOptions.fromUri(config.string("db.url")),
-                  UploadSweepVerticle.orphanAgeMs(config.number("http.body_timeout_ms"),
-                      config.number("upload.expire_after_ms"), sessions.settings()))))
+                  PgConnectOptions.fromUri(config.string("db.url")), Settings.sweep(config, sessions.settings()))))
               .compose(v -> thumbnails == null ? Future.succeededFuture() : vx.deployVerticle(thumbnails))
               .compose(v -> vx.deployVerticle(() -> new HttpVerticle(services, ops),
                   new DeploymentOptions().setInstances((int) Math.max(1, config.number("http.instances")))
@@ -295,7 +284,7 @@ public final class Node {
     }
     S3Options options;
     try {
-      options = s3Options(config);
+      options = Settings.s3(config);
     } catch (IllegalArgumentException e) {
       return Future.failedFuture(new IllegalStateException(e.getMessage()));
     }
@@ -307,14 +296,6 @@ public final class Node {
           return Future.failedFuture(new IllegalStateException("cannot reach the S3 store (" + where + "): "
               + (problem != null ? problem : oneLine(err)) + " (check storage.s3.endpoint, storage.s3.bucket, storage.s3.access_key and storage.s3.secret_key)", err));
         }));
-  }
-
-  /** The settings {@code storage.s3.*}. */
-  static S3Options s3Options(FilesConfig config) {
-    return new S3Options(config.string("storage.s3.endpoint"), config.string("storage.s3.bucket"),
-        config.string("storage.s3.region"), config.string("storage.s3.access_key"), config.string("storage.s3.secret_key"),
-        config.flag("storage.s3.path_style"), (int) config.number("storage.s3.part_bytes"),
-        (int) config.number("storage.s3.max_connections"));
   }
 
   /** The store's side of its identity, named as the operator configured it. */

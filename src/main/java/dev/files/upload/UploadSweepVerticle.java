@@ -61,22 +61,31 @@ public final class UploadSweepVerticle extends VerticleBase {
   private int skipped;
 
   /**
-   * @param thumbnailRetryMs thumbnails still waiting after this long (ms) are asked for again
-   * @param orphanScanMs     how often the whole store is scanned for objects no row refers to (ms)
-   * @param pageSize         keys per listing page of the orphan scan (1 to 1000)
-   * @param lockDb           the database ({@code db.url}) the lock's own connection is opened to
+   * What the sweep does besides the sessions' timings ({@link SessionSettings}).
+   *
+   * @param thumbnailRetryMs thumbnails still waiting after this long (ms) are asked for again ({@code thumbnails.retry_after_ms})
+   * @param orphanScanMs     how often the whole store is scanned for objects no row refers to, ms
+   *                         ({@code upload.orphan_scan_interval_ms})
+   * @param pageSize         keys per listing page of the orphan scan, 1 to 1000 ({@code storage.list_page_size})
    * @param orphanAgeMs      an object no row names is removed once older than this, ms ({@link #orphanAgeMs})
    */
-  public UploadSweepVerticle(FileRepository files, EncryptedObjects store, UploadSessions sessions, long thumbnailRetryMs,
-                             long orphanScanMs, int pageSize, PgConnectOptions lockDb, long orphanAgeMs) {
-    this.orphanAgeMs = orphanAgeMs;
-    this.pageSize = pageSize;
+  public record Settings(long thumbnailRetryMs, long orphanScanMs, int pageSize, long orphanAgeMs) {
+  }
+
+  /**
+   * @param lockDb   the database ({@code db.url}) the lock's own connection is opened to
+   * @param settings its intervals, page size and orphan age
+   */
+  public UploadSweepVerticle(FileRepository files, EncryptedObjects store, UploadSessions sessions,
+                             PgConnectOptions lockDb, Settings settings) {
+    this.orphanAgeMs = settings.orphanAgeMs();
+    this.pageSize = settings.pageSize();
     this.lockDb = lockDb;
     this.files = files;
     this.store = store;
     this.sessions = sessions;
-    this.thumbnailRetryMs = thumbnailRetryMs;
-    this.orphanScanMs = orphanScanMs;
+    this.thumbnailRetryMs = settings.thumbnailRetryMs();
+    this.orphanScanMs = settings.orphanScanMs();
   }
 
   @Override
