@@ -7,7 +7,6 @@ import dev.files.auth.MembershipVerticle;
 import dev.files.auth.TokenVerifier;
 import dev.files.cluster.ClusterMembers;
 import dev.files.cluster.ClusterSetup;
-import dev.files.cluster.NodeLease;
 import dev.files.cluster.SessionOwners;
 import dev.files.bus.InternalBus;
 import dev.files.db.Database;
@@ -119,24 +118,11 @@ public final class Node {
       LOG.warn("encryption.null_cipher is on: new files are stored WITHOUT encryption (benchmarks only)");
     }
     ServiceMetrics metrics = config.flag("metrics.enabled") ? ServiceMetrics.create() : ServiceMetrics.NONE;
-    VertxOptions options = new VertxOptions();
-    if (metrics.registry() != null) {
-      // a registry name of its own: nodes sharing a JVM (tests) do not share Vert.x's metrics
-      // the HTTP method label is made from a closed set before any meter is looked up (ServiceMetrics.method):
-      // Vert.x's own label would key a lookup cache entry per made-up method
-      java.util.function.Function<HttpRequest, Iterable<Tag>> method =
-          req -> Tags.of("method", ServiceMetrics.method(req.method() == null ? null : req.method().name()));
-      options.setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true).setJvmMetricsEnabled(true)
-          .setLabels(java.util.EnumSet.of(Label.HTTP_CODE, Label.POOL_TYPE, Label.POOL_NAME, Label.EB_SIDE))
-          .setServerRequestTagsProvider(method).setClientRequestTagsProvider(method)
-          .setRegistryName("files-" + java.util.UUID.randomUUID())
-          .setPrometheusOptions(new VertxPrometheusOptions().setEnabled(true)));
-    }
     Future<Vertx> vertx;
     HazelcastClusterManager clusterManager;
     try {
       clusterManager = ClusterSetup.manager(config);
-      vertx = ClusterSetup.vertx(config, options,
+      vertx = ClusterSetup.vertx(config, vertxOptions(metrics),
           metrics.registry() != null ? new MicrometerMetricsFactory(metrics.registry()) : null, clusterManager);
     } catch (RuntimeException e) {
       return Future.failedFuture(e instanceof IllegalStateException ? e : new IllegalStateException(oneLine(e), e));
@@ -148,8 +134,9 @@ public final class Node {
     vertx.compose(vx -> {
       started.set(vx);
       ServiceMetrics.attach(vx, metrics);
-      InternalBus.attach(vx, InternalBus.create(config.string("encryption.master_key"),
-          config.string("encryption.previous_keys")));
+      InternalBus bus = InternalBus.create(config.string("encryption.master_key"),
+          config.string("encryption.previous_keys"));
+      InternalBus.attach(vx, bus);
       ClusterSetup.logMembers(clusterManager);
       // this node's id: the cluster manager's node id when clustered, else a random UUID per start
       ClusterMembers members = ClusterMembers.of(vx, clusterManager);
@@ -164,9 +151,7 @@ public final class Node {
           FileRepository files = new FileRepository(pool);
           ObjectStore objects = storeRef.get();
           EncryptedObjects store = new EncryptedObjects(vx, io, objects);
-          SessionOwnerRepository ownerRows = new SessionOwnerRepository(pool);
-          NodeLease lease = new NodeLease(vx, ownerRows, members, config.number("cluster.lease_ms"));
-          SessionOwners owners = new SessionOwners(vx, ownerRows, members, lease);
+          SessionOwners owners = SessionOwners.create(vx, pool, members, config.number("cluster.lease_ms"));
           UploadSessions sessions = new UploadSessions(vx, files, store, dataKeys, Settings.sessions(config),
               (int) config.number("upload.session_queue"),
               owners, config.number("cluster.session_send_timeout_ms"));
@@ -180,14 +165,14 @@ public final class Node {
               config.number("limits.max_file_bytes"), config.number("thumbnails.sync_wait_ms"),
               corsOrigins, config.number("http.idle_timeout_ms"), config.number("http.body_timeout_ms"), signer);
           OutboxRelay relay = new OutboxRelay(PgConnectOptions.fromUri(config.string("db.url")), owners.nodeId(),
-              config.number("events.poll_ms"), config.number("events.retention_ms"));
+              config.number("events.poll_ms"), config.number("events.retention_ms"), bus);
           Operations ops = new Operations(metrics, Health.live(vx), Health.ready(vx, files, objects, clusterManager));
           ThumbnailVerticle thumbnails = config.number("thumbnails.workers") <= 0 ? null
               : new ThumbnailVerticle(files, store, dataKeys, Settings.thumbnails(config), new ThumbnailClaims(pool, owners.nodeId(), owners::members));
           // the store and its database must belong together before the sweep may collect orphans
           return StoreBinding.bind(vx, new StoreIdentityRepository(pool), storeSide(vx, objects, config), dbLabel(config))
               .compose(v -> checkMasterKey(files, dataKeys, config.string("encryption.master_key_id")))
-              .compose(v -> lease.start(why -> sessions.stopAll("this node fences itself: " + why)))
+              .compose(v -> owners.lease().start(why -> sessions.stopAll("this node fences itself: " + why)))
               .andThen(v -> owners.removeDeadOwners()) // rows of nodes that died while this one was away
               .compose(v -> sessions.start())
               .andThen(v -> watchCluster(clusterManager, sessions, thumbnails))
@@ -195,7 +180,8 @@ public final class Node {
               .compose(v -> vx.deployVerticle(new MembershipVerticle(files, verifier)))
               .compose(v -> vx.deployVerticle(relay))
               .compose(v -> vx.deployVerticle(new UploadSweepVerticle(files, store, sessions,
-                  PgConnectOptions.fromUri(config.string("db.url")), Settings.sweep(config, sessions.settings()))))
+                  PgConnectOptions.fromUri(config.string("db.url")), Settings.sweep(config, sessions.settings()),
+                  metrics, bus)))
               .compose(v -> thumbnails == null ? Future.succeededFuture() : vx.deployVerticle(thumbnails))
               .compose(v -> vx.deployVerticle(() -> new HttpVerticle(services, ops),
                   new DeploymentOptions().setInstances((int) Math.max(1, config.number("http.instances")))
@@ -214,39 +200,65 @@ public final class Node {
     }).onComplete(ar -> {
       if (ar.succeeded()) {
         result.complete(ar.result());
-        return;
+      } else {
+        failStart(ar.cause(), started.get(), storeRef.get(), ioRef.get(), result);
       }
-      Throwable err = ar.cause() instanceof IllegalStateException ? ar.cause()
-          : new IllegalStateException(oneLine(ar.cause()), ar.cause());
-      Vertx vx = started.get();
-      if (vx == null) {
-        result.fail(err);
-        return;
-      }
-      // Vert.x completes its close on a thread of its own: wait for it off the event loop, so that the
-      // failure is reported whatever state the event loops are in
-      Thread stopper = new Thread(() -> {
-        try {
-          if (storeRef.get() != null) {
-            storeRef.get().close().await(10, TimeUnit.SECONDS);
-          }
-        } catch (Exception e) {
-          LOG.debug("closing the store after a failed start: {}", e.toString());
-        }
-        try {
-          vx.close().await(10, TimeUnit.SECONDS);
-        } catch (Exception e) {
-          LOG.debug("closing after a failed start: {}", e.toString());
-        }
-        if (ioRef.get() != null) {
-          ioRef.get().close();
-        }
-        result.fail(err);
-      }, "files-start-failed");
-      stopper.setDaemon(true);
-      stopper.start();
     });
     return result.future();
+  }
+
+  /**
+   * Vert.x's options: with {@code metrics} on, Micrometer metrics with a registry name of their own (nodes
+   * sharing a JVM, as tests do, do not share Vert.x's metrics) and the HTTP method label made from a closed
+   * set before any meter is looked up ({@link ServiceMetrics#method}: Vert.x's own label would key a lookup
+   * cache entry per made-up method).
+   */
+  private static VertxOptions vertxOptions(ServiceMetrics metrics) {
+    VertxOptions options = new VertxOptions();
+    if (metrics.registry() != null) {
+      java.util.function.Function<HttpRequest, Iterable<Tag>> method =
+          req -> Tags.of("method", ServiceMetrics.method(req.method() == null ? null : req.method().name()));
+      options.setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true).setJvmMetricsEnabled(true)
+          .setLabels(java.util.EnumSet.of(Label.HTTP_CODE, Label.POOL_TYPE, Label.POOL_NAME, Label.EB_SIDE))
+          .setServerRequestTagsProvider(method).setClientRequestTagsProvider(method)
+          .setRegistryName("files-" + java.util.UUID.randomUUID())
+          .setPrometheusOptions(new VertxPrometheusOptions().setEnabled(true)));
+    }
+    return options;
+  }
+
+  /**
+   * A start failed with {@code cause}: stops what was started (the store, Vert.x, the storage threads; each
+   * may be null), then fails {@code result} with an {@link IllegalStateException} of one line. Vert.x
+   * completes its close on a thread of its own: this waits for it (at most 10 s each) off the event loop,
+   * so that the failure is reported whatever state the event loops are in.
+   */
+  private static void failStart(Throwable cause, Vertx vx, ObjectStore store, IoExecutor io, Promise<Node> result) {
+    Throwable err = cause instanceof IllegalStateException ? cause : new IllegalStateException(oneLine(cause), cause);
+    if (vx == null) {
+      result.fail(err);
+      return;
+    }
+    Thread stopper = new Thread(() -> {
+      try {
+        if (store != null) {
+          store.close().await(10, TimeUnit.SECONDS);
+        }
+      } catch (Exception e) {
+        LOG.debug("closing the store after a failed start: {}", e.toString());
+      }
+      try {
+        vx.close().await(10, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        LOG.debug("closing after a failed start: {}", e.toString());
+      }
+      if (io != null) {
+        io.close();
+      }
+      result.fail(err);
+    }, "files-start-failed");
+    stopper.setDaemon(true);
+    stopper.start();
   }
 
   /**

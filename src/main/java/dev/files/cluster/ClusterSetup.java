@@ -35,7 +35,7 @@ public final class ClusterSetup {
    * The Hazelcast cluster manager of {@code cluster.*} when {@code cluster.enabled}, else null; logs where
    * it listens and whom it joins.
    *
-   * @throws IllegalStateException as {@link ClusterSettings#hazelcast} and {@link ClusterSettings#eventBus}
+   * @throws IllegalStateException as {@link ClusterSettings#hazelcast}
    */
   public static HazelcastClusterManager manager(FilesConfig config) {
     if (!config.flag("cluster.enabled")) {

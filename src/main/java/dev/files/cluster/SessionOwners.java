@@ -48,13 +48,20 @@ public final class SessionOwners implements SessionOwnership {
   }
 
   /**
+   * The owners of the node whose id and members are {@code members}, on the database {@code pool}, with
+   * its lease of {@code leaseMs} ms ({@code cluster.lease_ms}; started by the node, {@link #lease()}).
+   */
+  public static SessionOwners create(Vertx vertx, Pool pool, ClusterMembers members, long leaseMs) {
+    SessionOwnerRepository rows = new SessionOwnerRepository(pool);
+    return new SessionOwners(vertx, rows, members, new NodeLease(vertx, rows, members, leaseMs));
+  }
+
+  /**
    * The owners of a node alone (not clustered): a random node id, no majority to see; its lease is
    * written only when {@link NodeLease#start} is called ({@code leaseMs}, ms).
    */
   public static SessionOwners alone(Vertx vertx, Pool pool, long leaseMs) {
-    SessionOwnerRepository rows = new SessionOwnerRepository(pool);
-    ClusterMembers members = ClusterMembers.alone(vertx);
-    return new SessionOwners(vertx, rows, members, new NodeLease(vertx, rows, members, leaseMs));
+    return create(vertx, pool, ClusterMembers.alone(vertx), leaseMs);
   }
 
   /** This node's lease (started and stopped by the node). */

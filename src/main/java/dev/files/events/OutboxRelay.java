@@ -69,6 +69,7 @@ public final class OutboxRelay extends VerticleBase {
   private final String nodeId;
   private final long pollMs;
   private final long retentionMs;
+  private final InternalBus bus;
 
   private PgConnection conn;
   private boolean connecting;
@@ -86,8 +87,10 @@ public final class OutboxRelay extends VerticleBase {
    * @param nodeId         this node's id (the {@code nodes} row of its lease)
    * @param pollMs         {@code events.poll_ms}: how often to try the lock and look for unpublished events
    * @param retentionMs    {@code events.retention_ms}: how long published rows are kept
+   * @param bus            the node's internal bus (the wake-ups it listens to)
    */
-  public OutboxRelay(PgConnectOptions connectOptions, String nodeId, long pollMs, long retentionMs) {
+  public OutboxRelay(PgConnectOptions connectOptions, String nodeId, long pollMs, long retentionMs, InternalBus bus) {
+    this.bus = bus;
     this.connectOptions = new PgConnectOptions(connectOptions).addProperty("application_name", APPLICATION_NAME + nodeId);
     this.nodeId = nodeId;
     this.pollMs = pollMs;
@@ -169,7 +172,7 @@ public final class OutboxRelay extends VerticleBase {
       }
       leading = true;
       LOG.info("outbox relay: this node publishes the file events");
-      wake = vertx.eventBus().consumer(Addresses.EVENTS_RELAY, InternalBus.of(vertx).guard(m -> drain()));
+      wake = vertx.eventBus().consumer(Addresses.EVENTS_RELAY, bus.guard(m -> drain()));
       drain();
     });
   }

@@ -50,6 +50,8 @@ public final class UploadSweepVerticle extends VerticleBase {
   private final EncryptedObjects store;
   private final UploadSessions sessions;
   private final long thumbnailRetryMs;
+  private final ServiceMetrics metrics;
+  private final InternalBus bus;
   private final long orphanScanMs;
   private final long orphanAgeMs;
   private long lastOrphanScan = System.currentTimeMillis();
@@ -75,9 +77,13 @@ public final class UploadSweepVerticle extends VerticleBase {
   /**
    * @param lockDb   the database ({@code db.url}) the lock's own connection is opened to
    * @param settings its intervals, page size and orphan age
+   * @param metrics  the node's metrics (objects removed)
+   * @param bus      the node's internal bus (thumbnail requests sent again)
    */
   public UploadSweepVerticle(FileRepository files, EncryptedObjects store, UploadSessions sessions,
-                             PgConnectOptions lockDb, Settings settings) {
+                             PgConnectOptions lockDb, Settings settings, ServiceMetrics metrics, InternalBus bus) {
+    this.metrics = metrics;
+    this.bus = bus;
     this.orphanAgeMs = settings.orphanAgeMs();
     this.pageSize = settings.pageSize();
     this.lockDb = lockDb;
@@ -138,7 +144,7 @@ public final class UploadSweepVerticle extends VerticleBase {
         }
         LOG.info("sweep: removing {} stored object(s) that no row refers to", orphans.size());
         return store.delete(orphans).map(x -> {
-          ServiceMetrics.of(vertx).sweepRemoved(orphans.size());
+          metrics.sweepRemoved(orphans.size());
           return (Void) null;
         });
       });
@@ -200,14 +206,14 @@ public final class UploadSweepVerticle extends VerticleBase {
         })
         .compose(v -> files.dueRetired(now, BATCH * 5))
         .compose(keys -> keys.isEmpty() ? Future.<Void>succeededFuture() : store.delete(keys).compose(x -> {
-          ServiceMetrics.of(vertx).sweepRemoved(keys.size());
+          metrics.sweepRemoved(keys.size());
           return files.forgetRetired(keys); // on a failure they stay listed: deleting again is safe
         }))
         .compose(v -> files.waitingThumbnails(now - thumbnailRetryMs, BATCH))
         .map(waiting -> {
           for (var w : waiting) { // dropped by a full queue, or lost with a node: ask again
             vertx.eventBus().send(Addresses.THUMBNAILS, new JsonObject().put("file_id", w.getString(0))
-                .put("generation", w.getInteger(1)), InternalBus.of(vertx).options());
+                .put("generation", w.getInteger(1)), bus.options());
           }
           return (Void) null;
         })
