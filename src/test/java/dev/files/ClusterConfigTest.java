@@ -1,5 +1,6 @@
 package dev.files;
 
+import dev.files.cluster.ClusterSettings;
 import com.hazelcast.core.Hazelcast;
 import com.hazelcast.core.HazelcastInstance;
 import dev.files.support.Eventually;

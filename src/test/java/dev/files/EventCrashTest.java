@@ -1,5 +1,6 @@
 package dev.files;
 
+import dev.files.cluster.ClusterSettings;
 import dev.files.support.NodeProcess;
 import dev.files.bus.Addresses;
 import dev.files.events.OutboxRelay;

@@ -1,5 +1,6 @@
 package dev.files;
 
+import dev.files.cluster.ClusterSettings;
 import dev.files.support.Logs;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;

@@ -6,11 +6,10 @@ import dev.files.api.FileEvent;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import dev.files.db.EventRepository;
 import io.vertx.sqlclient.Pool;
-import io.vertx.sqlclient.Row;
-import io.vertx.sqlclient.RowSet;
-import io.vertx.sqlclient.Tuple;
 
+import java.util.List;
 import java.util.UUID;
 
 /**
@@ -19,7 +18,7 @@ import java.util.UUID;
  * (docs/event-bus.md, "Positions and replay"; docs/api.md).
  *
  * <p>Only rows that have a position are read. The relay gives positions serially in one transaction per
- * batch ({@link OutboxRelay#CYCLE}), so a reader that has seen position N never later finds a
+ * batch (the relay's cycle, {@link EventRepository#cycle}), so a reader that has seen position N never later finds a
  * position below N. Rows are kept {@code events.retention_ms} after their publication; a replay that
  * would skip a removed event of the company fails with 410 instead ({@link #gone}).
  */
@@ -60,37 +59,29 @@ public final class EventLog {
    */
   public Future<JsonObject> replay(UUID company, long after, int limit) {
     // one statement, hence one snapshot: the company's last position and its rows are read together
-    // (read apart, a batch numbered in between would look like events removed)
-    return pool.preparedQuery("""
-            SELECT h.last, e.position, e.previous_position, e.body
-            FROM (SELECT coalesce((SELECT last FROM event_company_positions WHERE company_id = $1), 0) AS last) h
-            LEFT JOIN LATERAL (
-              SELECT position, previous_position, body FROM event_outbox
-              WHERE company_id = $1 AND position > $2 ORDER BY position LIMIT $3) e ON true
-            ORDER BY e.position""")
-        .execute(Tuple.of(company, after, limit))
-        .map(rows -> {
-          Row first = rows.iterator().next();
-          if (first.getLong(1) == null) { // no row above after
-            long last = first.getLong(0);
+    return EventRepository.replay(pool, company, after, limit)
+        .map(page -> {
+          if (page.events().isEmpty()) { // no row above after
+            long last = page.last();
             if (last > after) {
               throw gone(after, last + 1);
             }
             return new JsonObject().put("events", new JsonArray()).put("next", after);
           }
-          if (first.getLong(2) > after) {
-            throw gone(after, first.getLong(1));
+          EventRepository.Numbered first = page.events().get(0);
+          if (first.previous() > after) {
+            throw gone(after, first.position());
           }
-          return page(rows, after);
+          return page(page.events(), after);
         });
   }
 
-  private static JsonObject page(RowSet<Row> rows, long after) {
+  private static JsonObject page(List<EventRepository.Numbered> rows, long after) {
     JsonArray events = new JsonArray();
     long next = after;
-    for (Row r : rows) {
-      next = r.getLong(1);
-      events.add(event(next, r.getLong(2), (JsonObject) r.getValue(3)));
+    for (EventRepository.Numbered r : rows) {
+      next = r.position();
+      events.add(event(next, r.previous(), r.body()));
     }
     return new JsonObject().put("events", events).put("next", next);
   }

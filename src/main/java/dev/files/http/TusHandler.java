@@ -88,7 +88,6 @@ final class TusHandler {
   static final String CHECKSUMS = "sha1,sha256";
   /** The content type of a PATCH body (and of a creation-with-upload body). */
   static final String OFFSET_TYPE = "application/offset+octet-stream";
-  /** Status of a checksum mismatch (tus checksum extension). */
 
   private static final DateTimeFormatter HTTP_DATE = DateTimeFormatter.RFC_1123_DATE_TIME.withZone(ZoneOffset.UTC);
   private static final String METHOD = "tus.method";

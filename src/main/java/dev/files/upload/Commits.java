@@ -84,7 +84,7 @@ public final class Commits {
   /**
    * Records {@code c} for a file's session, first asked at {@code askedAt} (epoch ms), with
    * {@code guard} as the first statement of the transaction: the session's epoch check
-   * ({@link SessionOwners#check}); when it fails, nothing is changed and the commit fails with its
+   * ({@link SessionOwnership#check}); when it fails, nothing is changed and the commit fails with its
    * error. Then the file's row is locked and read, {@link UploadRules} decide, and the decision's
    * statements go to the database together (pipelined on the connection, in order), followed by the
    * read of the row as it then stands. Answers and fails as {@link #commitNew}.

@@ -31,8 +31,8 @@ import java.util.UUID;
  *
  * <p>It listens on {@code files.upload.<file_id>} of its own node only (a local consumer: other
  * nodes reach it through {@link UploadSessions}, which routes by the owner row) and handles one
- * message at a time. It runs with the epoch its node took ({@link SessionOwners#take}); the first
- * statement of each of its transactions checks that epoch ({@link SessionOwners#check}), so once
+ * message at a time. It runs with the epoch its node took ({@link SessionOwnership#take}); the first
+ * statement of each of its transactions checks that epoch ({@link SessionOwnership#check}), so once
  * another node took the session over, it changes nothing, answers {@link UploadSessions#MOVED}
  * (the asker looks the owner up again) and stops. Its state is the file's rows in PostgreSQL, read
  * under a row lock in each message's transaction, so a session started later (or elsewhere)
@@ -68,7 +68,7 @@ public final class UploadSessionVerticle extends VerticleBase {
   private final UploadSessions sessions;
   private final SessionSettings settings;
   private final Commits commits;
-  private final SessionOwners owners;
+  private final SessionOwnership owners;
   private final long epoch;
 
   private Future<Void> tail = Future.succeededFuture();
@@ -81,7 +81,7 @@ public final class UploadSessionVerticle extends VerticleBase {
 
   UploadSessionVerticle(UUID fileId, FileRepository files, EncryptedObjects store, DataKeys dataKeys,
                         UploadSessions sessions, SessionSettings settings, Commits commits,
-                        SessionOwners owners, long epoch) {
+                        SessionOwnership owners, long epoch) {
     this.owners = owners;
     this.epoch = epoch;
     this.fileId = fileId;
@@ -155,7 +155,7 @@ public final class UploadSessionVerticle extends VerticleBase {
     return result.andThen(ar -> {
       if (ar.succeeded()) {
         msg.reply(ar.result());
-      } else if (ar.cause() instanceof SessionOwners.StaleSessionException) {
+      } else if (ar.cause() instanceof StaleSessionException) {
         LOG.info("upload session of file {} (epoch {}) was taken over by another node: it stops", fileId, epoch);
         stale = true;
         closing = true;

@@ -25,12 +25,12 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Finds the {@link UploadSessionVerticle} of a file, wherever it runs in the cluster, and asks it.
- * One session per file runs in the cluster: its owner row in PostgreSQL ({@link SessionOwners})
+ * One session per file runs in the cluster: its owner row in PostgreSQL ({@link SessionOwnership})
  * names the node and the epoch. A question goes:
  * <ul>
  *   <li>to this node's session when the row names this node, when no row exists, or when the node it
  *       names is not a live cluster member or has no valid lease: this node then takes the session
- *       ({@link SessionOwners#take}) and deploys it;</li>
+ *       ({@link SessionOwnership#take}) and deploys it;</li>
  *   <li>otherwise to the owner's node address {@code files.node.<node_id>.sessions} (one consumer per
  *       node, which hands the question to its local session), with the short send timeout
  *       {@code cluster.session_send_timeout_ms}.</li>
@@ -59,7 +59,7 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class UploadSessions {
 
   private static final int ATTEMPTS = 3;
-  /** A question to another node not answered within this (ms) has that node probed ({@link SessionOwners#probe}). */
+  /** A question to another node not answered within this (ms) has that node probed ({@link SessionOwnership#probe}). */
   private static final long PROBE_AFTER_MS = 250;
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(UploadSessions.class);
   /**
@@ -79,7 +79,7 @@ public final class UploadSessions {
   private final EncryptedObjects store;
   private final SessionSettings settings;
   private final DataKeys dataKeys;
-  private final SessionOwners owners;
+  private final SessionOwnership owners;
   private final long sendTimeoutMs;
   private final Map<UUID, Future<String>> running = new ConcurrentHashMap<>();
   /** Set by {@link #close()}: this node takes no session any more. */
@@ -91,17 +91,6 @@ public final class UploadSessions {
   private final int maxAsking;
   private final Commits commits;
 
-  /** Sessions of a node alone (not clustered), owned under a random node id, without a lease. */
-  public UploadSessions(Vertx vertx, FileRepository files, EncryptedObjects store, DataKeys dataKeys,
-                        SessionSettings settings) {
-    this(vertx, files, store, dataKeys, settings, Integer.MAX_VALUE, localOwners(vertx, files), 1500);
-  }
-
-  private static SessionOwners localOwners(Vertx vertx, FileRepository files) {
-    String me = UUID.randomUUID().toString();
-    return new SessionOwners(vertx, files.pool(), me, () -> Set.of(me), 3000, null);
-  }
-
   /**
    * @param maxAsking     questions of one file that may wait for its session at once
    *                      ({@code upload.session_queue}); one more is refused with {@link Kind#BUSY}
@@ -110,7 +99,7 @@ public final class UploadSessions {
    *                      looked up again, ms ({@code cluster.session_send_timeout_ms})
    */
   public UploadSessions(Vertx vertx, FileRepository files, EncryptedObjects store, DataKeys dataKeys,
-                        SessionSettings settings, int maxAsking, SessionOwners owners, long sendTimeoutMs) {
+                        SessionSettings settings, int maxAsking, SessionOwnership owners, long sendTimeoutMs) {
     this.maxAsking = maxAsking;
     this.vertx = vertx;
     this.files = files;
@@ -155,14 +144,14 @@ public final class UploadSessions {
   }
 
   /** The owner rows, this node's id and its members. */
-  public SessionOwners owners() {
+  public SessionOwnership owners() {
     return owners;
   }
 
   /**
    * A cluster member left (Hazelcast): the questions in flight to it are asked again at once, without
    * waiting for their send timeout, and the owner rows naming nodes that are no longer members are
-   * removed ({@link SessionOwners#removeDeadOwners}). Thread-safe.
+   * removed ({@link SessionOwnership#memberLeft}). Thread-safe.
    */
   public void memberLeft(String nodeId) {
     Set<Promise<JsonObject>> waiting = inFlight.remove(nodeId);
