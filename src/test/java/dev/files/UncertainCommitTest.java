@@ -2,6 +2,7 @@ package dev.files;
 
 import com.hazelcast.core.Hazelcast;
 import dev.files.support.Api;
+import dev.files.support.TestCluster;
 import dev.files.support.Chunks;
 import dev.files.support.Db;
 import dev.files.support.Eventually;
@@ -54,7 +55,7 @@ class UncertainCommitTest {
   @BeforeAll
   void start() throws Exception {
     xml = Files.createTempFile("uncertain-commit", ".xml");
-    Files.writeString(xml, ClusterUploadTest.HAZELCAST_XML);
+    Files.writeString(xml, TestCluster.HAZELCAST_XML);
     String name = "files-uncertain-" + UUID.randomUUID();
     int base = 20000 + (int) (Math.random() * 20000);
     String members = "127.0.0.1:" + base + ",127.0.0.1:" + (base + 1);

@@ -48,8 +48,12 @@ public final class TestNode implements AutoCloseable {
 
   /** Starts a node; {@code overrides} are dotted configuration keys. */
   public static TestNode start(Map<String, ?> overrides) throws Exception {
-    Map<String, Object> settings = settings(overrides);
-    Node node = Node.start(FilesConfig.load(Map.of(), nodeSettings(settings))).await(120, TimeUnit.SECONDS);
+    return startWith(settings(overrides));
+  }
+
+  /** Starts a node on complete settings, as {@link #settings} gives them ({@code test.*} keys included). */
+  public static TestNode startWith(Map<String, Object> settings) throws Exception {
+    Node node = Node.start(FilesConfig.load(Map.of(), nodeSettings(settings))).await(300, TimeUnit.SECONDS);
     return new TestNode(node, (String) settings.get("test.db_name"), Path.of((String) settings.get("storage.local.path")),
         ((Number) settings.get("http.port")).intValue(), settings);
   }
