@@ -58,37 +58,25 @@ class ClusterFailoverTest {
     }
   }
 
-  private Api api(int i) {
-    return cluster.api(i);
-  }
-
-  private String base(int i) {
-    return cluster.base(i);
-  }
-
   /** A metric of node {@code i} (the sum of its series). */
   private double metric(int i, String name) throws Exception {
-    HttpResponse<String> r = api(i).get(base(i) + "/metrics", null);
+    HttpResponse<String> r = cluster.api(i).get(cluster.base(i) + "/metrics", null);
     assertThat(r.statusCode()).isEqualTo(200);
     return OperabilityTest.metric(r.body(), name);
   }
 
-  private String db() {
-    return cluster.db();
-  }
-
   private String owner(UUID file) throws Exception {
-    List<String> owner = Db.strings(db(), "SELECT owner_node FROM upload_sessions WHERE file_id = '" + file + "'");
+    List<String> owner = Db.strings(cluster.db(), "SELECT owner_node FROM upload_sessions WHERE file_id = '" + file + "'");
     return owner.isEmpty() ? null : owner.get(0);
   }
 
   private UUID init(int i, long size, int total) throws Exception {
-    return UUID.fromString(new Chunks(api(i), company, token)
+    return UUID.fromString(new Chunks(cluster.api(i), company, token)
         .init("filename=f.bin&total_chunks=" + total + "&total_size=" + size).getString("id"));
   }
 
   private JsonObject send(int i, UUID file, byte[] content, List<long[]> parts, int c) throws Exception {
-    Api api = api(i);
+    Api api = cluster.api(i);
     HttpResponse<String> r = api.post(api.file(company, file) + "?" + Chunks.query(c + 1, parts.size(), content.length),
         token, new Api.Multipart().filename("blob"), Chunks.slice(content, parts.get(c)));
     assertThat(r.statusCode()).as("chunk " + (c + 1) + " through node " + i + ": " + r.body()).isEqualTo(200);
@@ -96,11 +84,11 @@ class ClusterFailoverTest {
   }
 
   private void assertComplete(UUID file, byte[] content, int chunks, int... through) throws Exception {
-    assertThat(Db.count(db(), "SELECT count(*) FROM chunks WHERE file_id = '" + file + "'")).isEqualTo(chunks);
-    assertThat(Db.count(db(), "SELECT count(*) FROM files WHERE id = '" + file + "' AND upload_generation IS NULL"
+    assertThat(Db.count(cluster.db(), "SELECT count(*) FROM chunks WHERE file_id = '" + file + "'")).isEqualTo(chunks);
+    assertThat(Db.count(cluster.db(), "SELECT count(*) FROM files WHERE id = '" + file + "' AND upload_generation IS NULL"
         + " AND size = " + content.length + " AND chunks = " + chunks)).isEqualTo(1);
     for (int i : through) {
-      HttpResponse<byte[]> down = api(i).download(company, file, token);
+      HttpResponse<byte[]> down = cluster.api(i).download(company, file, token);
       assertThat(down.statusCode()).isEqualTo(200);
       assertThat(Api.sha256(down.body())).as("download through node " + i).isEqualTo(Api.sha256(content));
     }
@@ -137,7 +125,7 @@ class ClusterFailoverTest {
     assertThat(cluster.awaitExit(0, 10)).isTrue();
     assertThat(owner(file)).as("node 1 took the session over").isEqualTo(cluster.id(1));
     // the survivors removed the dead node's other owner row once Hazelcast reported it gone
-    eventually(Duration.ofSeconds(30), () -> assertThat(Db.count(db(),
+    eventually(Duration.ofSeconds(30), () -> assertThat(Db.count(cluster.db(),
         "SELECT count(*) FROM upload_sessions WHERE owner_node = '" + cluster.id(0) + "'")).as("rows naming the killed node").isZero());
     assertThat(owner(untouched)).isNull();
 
@@ -187,7 +175,7 @@ class ClusterFailoverTest {
           "upload session of file " + file + " (epoch ");
     });
     assertThat(owner(file)).as("the resumed node did not take the session back").isIn(cluster.id(0), cluster.id(2));
-    assertThat(Db.count(db(), "SELECT count(*) FROM chunks WHERE file_id = '" + file + "'")).isEqualTo(parts.size() - 1);
+    assertThat(Db.count(cluster.db(), "SELECT count(*) FROM chunks WHERE file_id = '" + file + "'")).isEqualTo(parts.size() - 1);
 
     JsonObject last = send(2, file, content, parts, parts.size() - 1);
     assertThat(last.getString("upload_status")).isEqualTo("complete");
@@ -220,7 +208,7 @@ class ClusterFailoverTest {
     for (int c = 2; c < parts.size(); c++) {
       send(1 + c % 2, file, content, parts, c);
     }
-    eventually(Duration.ofSeconds(30), () -> assertThat(Db.count(db(),
+    eventually(Duration.ofSeconds(30), () -> assertThat(Db.count(cluster.db(),
         "SELECT count(*) FROM upload_sessions WHERE owner_node = '" + cluster.id(0) + "'")).as("rows naming the killed node").isZero());
     assertComplete(file, content, parts.size(), 1, 2);
   }
@@ -245,12 +233,12 @@ class ClusterFailoverTest {
     UUID file = init(1, content.length, parts.size());
     send(1, file, content, parts, 0);
     assertThat(owner(file)).as("node 1 runs the session").isEqualTo(cluster.id(1));
-    Db.execute(db(), "CREATE FUNCTION hold_chunk() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+    Db.execute(cluster.db(), "CREATE FUNCTION hold_chunk() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
         + " IF NEW.file_id = '" + file + "' AND NEW.chunk_number = 2 THEN PERFORM pg_sleep(2); END IF;"
         + " RETURN NEW; END $$; CREATE TRIGGER hold_chunk BEFORE INSERT ON chunks FOR EACH ROW EXECUTE FUNCTION hold_chunk()");
     java.util.concurrent.CompletableFuture<HttpResponse<String>> held = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
       try {
-        Api api = api(1);
+        Api api = cluster.api(1);
         return api.post(api.file(company, file) + "?" + Chunks.query(2, parts.size(), content.length), token,
             new Api.Multipart().filename("blob"), Chunks.slice(content, parts.get(1)));
       } catch (Exception e) {
@@ -258,7 +246,7 @@ class ClusterFailoverTest {
       }
     });
     try {
-      eventually(Duration.ofSeconds(30), () -> assertThat(Db.count(db(), "SELECT count(*) FROM pg_stat_activity"
+      eventually(Duration.ofSeconds(30), () -> assertThat(Db.count(cluster.db(), "SELECT count(*) FROM pg_stat_activity"
           + " WHERE application_name = 'files node " + cluster.id(1) + "' AND wait_event = 'PgSleep'"))
           .as("node 1's commit of chunk 2 is inside the trigger").isEqualTo(1));
       cluster.freeze(1);
@@ -271,13 +259,13 @@ class ClusterFailoverTest {
         assertThat(owner(file)).as("a survivor took the session over").isIn(cluster.id(0), cluster.id(2));
         assertThat(cluster.log(0) + cluster.log(2))
             .contains("node " + cluster.id(1) + " held a transaction open though its lease had lapsed");
-        assertThat(Db.count(db(), "SELECT count(*) FROM chunks WHERE file_id = '" + file + "' AND chunk_number = 2"))
+        assertThat(Db.count(cluster.db(), "SELECT count(*) FROM chunks WHERE file_id = '" + file + "' AND chunk_number = 2"))
             .as("the frozen node's chunk 2 was rolled back").isZero();
       } finally {
         cluster.thaw(1);
       }
     } finally {
-      Db.execute(db(), "DROP TRIGGER hold_chunk ON chunks; DROP FUNCTION hold_chunk()");
+      Db.execute(cluster.db(), "DROP TRIGGER hold_chunk ON chunks; DROP FUNCTION hold_chunk()");
     }
     HttpResponse<String> late = held.get(60, TimeUnit.SECONDS);
     // resumed, the node finds its commit's connection ended and asks the file's new session: chunk 2 is

@@ -85,23 +85,11 @@ class ClusterRollingRestartTest {
     }
   }
 
-  private String base(int i) {
-    return cluster.base(i);
-  }
-
-  private Api api(int i) {
-    return cluster.api(i);
-  }
-
-  private String db() {
-    return cluster.db();
-  }
-
   /** The metric files_upload_sessions of each node: the sessions it runs. */
   private List<Double> sessionsPerNode() throws Exception {
     List<Double> out = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
-      out.add(OperabilityTest.metric(api(i).get(base(i) + "/metrics", null).body(), "files_upload_sessions"));
+      out.add(OperabilityTest.metric(cluster.api(i).get(cluster.base(i) + "/metrics", null).body(), "files_upload_sessions"));
     }
     return out;
   }
@@ -126,7 +114,7 @@ class ClusterRollingRestartTest {
     for (int attempt = 0; attempt < 20; attempt++) {
       int i = pick();
       try {
-        HttpResponse<String> r = exchange.send(api(i));
+        HttpResponse<String> r = exchange.send(cluster.api(i));
         assertThat(r.statusCode()).as(what + " through node " + i + ": " + r.body()).isEqualTo(200);
         served.computeIfAbsent(i, k -> new AtomicInteger()).incrementAndGet();
         return Api.resource(r);
@@ -281,22 +269,22 @@ class ClusterRollingRestartTest {
     for (int k = 0; k < done.size(); k++) {
       Uploaded u = done.get(k);
       int i = k % 3;
-      HttpResponse<byte[]> down = api(i).download(company, u.id(), token);
+      HttpResponse<byte[]> down = cluster.api(i).download(company, u.id(), token);
       assertThat(down.statusCode()).as("download of " + u.id() + " through node " + i).isEqualTo(200);
       assertThat(Api.sha256(down.body())).as("SHA-256 of " + u.id()).isEqualTo(u.sha256());
-      assertThat(Db.count(db(), "SELECT count(*) FROM chunks WHERE file_id = '" + u.id() + "'"))
+      assertThat(Db.count(cluster.db(), "SELECT count(*) FROM chunks WHERE file_id = '" + u.id() + "'"))
           .as("chunks recorded of " + u.id()).isEqualTo(u.chunks());
-      assertThat(Db.count(db(), "SELECT count(*) FROM files WHERE id = '" + u.id() + "' AND upload_generation IS NULL"
+      assertThat(Db.count(cluster.db(), "SELECT count(*) FROM files WHERE id = '" + u.id() + "' AND upload_generation IS NULL"
           + " AND size = " + u.size() + " AND chunks = " + u.chunks())).as("file row of " + u.id()).isEqualTo(1);
     }
     // no owner row names a node that has stopped: each stopping node removed its rows (or they were taken over)
-    List<String> owners = Db.strings(db(), "SELECT owner_node FROM upload_sessions");
+    List<String> owners = Db.strings(cluster.db(), "SELECT owner_node FROM upload_sessions");
     assertThat(owners).as("owner rows naming a stopped node " + stoppedIds).doesNotContainAnyElementsOf(stoppedIds);
     assertThat(owners).as("owner rows name running nodes").isSubsetOf(cluster.ids());
-    System.out.println("owner rows left (sessions still running per node " + sessionsPerNode() + "): " + Db.strings(db(),
+    System.out.println("owner rows left (sessions still running per node " + sessionsPerNode() + "): " + Db.strings(cluster.db(),
         "SELECT u.file_id || ' epoch ' || u.epoch || ' owner ' || u.owner_node || ' upload generation '"
         + " || coalesce(f.upload_generation::text, '-') FROM upload_sessions u LEFT JOIN files f ON f.id = u.file_id"));
-    assertThat(Db.strings(db(), "SELECT node_id FROM nodes")).as("leases of stopped nodes")
+    assertThat(Db.strings(cluster.db(), "SELECT node_id FROM nodes")).as("leases of stopped nodes")
         .doesNotContainAnyElementsOf(stoppedIds);
   }
 }

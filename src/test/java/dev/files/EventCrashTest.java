@@ -84,20 +84,12 @@ class EventCrashTest {
     }
   }
 
-  private Api api(int i) {
-    return cluster.api(i);
-  }
-
-  private String db() {
-    return cluster.db();
-  }
-
   /**
    * The node whose relay holds the lock (0 or 1), by the {@code application_name} of the holding
    * connection; -1 when none does.
    */
   private int relay() throws Exception {
-    List<String> holders = Db.strings(db(), "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+    List<String> holders = Db.strings(cluster.db(), "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
         + " WHERE l.locktype = 'advisory' AND l.granted"
         + " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
         + " AND ((l.classid::bigint << 32) | l.objid::bigint) = " + OutboxRelay.LOCK_KEY);
@@ -116,7 +108,7 @@ class EventCrashTest {
   }
 
   private UUID upload(int i, byte[] content) throws Exception {
-    HttpResponse<String> up = api(i).upload(company, token, "e.txt", "text/plain", content);
+    HttpResponse<String> up = cluster.api(i).upload(company, token, "e.txt", "text/plain", content);
     assertThat(up.statusCode()).as(up.body()).isEqualTo(200);
     return UUID.fromString(Api.resource(up).getString("id"));
   }
@@ -136,7 +128,7 @@ class EventCrashTest {
     try {
       id = upload(1, content);
       // committed with its event row, which nobody publishes: the lock is A's
-      rowIds = Db.strings(db(), "SELECT id::text FROM event_outbox WHERE file_id = '" + id + "'"
+      rowIds = Db.strings(cluster.db(), "SELECT id::text FROM event_outbox WHERE file_id = '" + id + "'"
           + " AND type = 'file.uploaded' AND published_at IS NULL");
       assertThat(rowIds).hasSize(1);
       Thread.sleep(1000); // two polls of B's relay
@@ -153,7 +145,7 @@ class EventCrashTest {
     Thread.sleep(1500); // three polls: a second delivery, if any, has come
     assertDelivered(id, rowIds.get(0), content.length);
     assertThat(relay()).as("node B relays").isEqualTo(1);
-    assertThat(Db.count(db(), "SELECT count(*) FROM event_outbox WHERE file_id = '" + id + "' AND published_at IS NOT NULL"))
+    assertThat(Db.count(cluster.db(), "SELECT count(*) FROM event_outbox WHERE file_id = '" + id + "' AND published_at IS NOT NULL"))
         .isEqualTo(1);
     // B relays what comes next
     UUID after = upload(1, "after".getBytes());
@@ -192,7 +184,7 @@ class EventCrashTest {
     } finally {
       cluster.thaw(r);
     }
-    List<String> rowIds = Db.strings(db(), "SELECT id::text FROM event_outbox WHERE file_id = '" + id + "'");
+    List<String> rowIds = Db.strings(cluster.db(), "SELECT id::text FROM event_outbox WHERE file_id = '" + id + "'");
     assertThat(rowIds).hasSize(1);
     eventually(Duration.ofSeconds(20), () -> assertThat(cluster.log(r))
         .contains("outbox relay: connection to the database lost"));

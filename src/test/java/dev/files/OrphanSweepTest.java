@@ -59,27 +59,15 @@ class OrphanSweepTest {
     }
   }
 
-  private Api api(int i) {
-    return cluster.api(i);
-  }
-
-  private String db() {
-    return cluster.db();
-  }
-
-  private Path storage() {
-    return cluster.storage();
-  }
-
   private List<Path> objectsOf(UUID file) throws Exception {
-    try (var s = Files.walk(storage())) {
+    try (var s = Files.walk(cluster.storage())) {
       return s.filter(Files::isRegularFile).filter(p -> p.toString().contains(file.toString()))
           .filter(p -> !p.getFileName().toString().startsWith(".")).toList();
     }
   }
 
   private HttpResponse<String> send(int i, UUID file, byte[] content, List<long[]> parts, int c) throws Exception {
-    Api api = api(i);
+    Api api = cluster.api(i);
     return api.post(api.file(company, file) + "?" + Chunks.query(c + 1, parts.size(), content.length), token,
         new Api.Multipart().filename("blob"), Chunks.slice(content, parts.get(c)));
   }
@@ -88,28 +76,28 @@ class OrphanSweepTest {
   void theObjectOfANodeKilledBeforeItsCommitIsRemovedByTheSurvivorAndRecordedOnesStay() throws Exception {
     byte[] content = Samples.random(random, 3 * CHUNK);
     List<long[]> parts = Chunks.split(content.length, CHUNK);
-    UUID file = UUID.fromString(new Chunks(api(0), company, token)
+    UUID file = UUID.fromString(new Chunks(cluster.api(0), company, token)
         .init("filename=o.bin&total_chunks=3&total_size=" + content.length).getString("id"));
     for (int c = 0; c < 2; c++) {
       HttpResponse<String> r = send(0, file, content, parts, c);
       assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
     }
-    List<String> recorded = Db.strings(db(), "SELECT storage_key FROM chunks WHERE file_id = '" + file + "'");
+    List<String> recorded = Db.strings(cluster.db(), "SELECT storage_key FROM chunks WHERE file_id = '" + file + "'");
     assertThat(recorded).hasSize(2);
 
     Path orphan;
-    try (Connection c = Db.connect(db())) {
+    try (Connection c = Db.connect(cluster.db())) {
       c.setAutoCommit(false);
       try (PreparedStatement lock = c.prepareStatement("SELECT id FROM files WHERE id = ? FOR UPDATE")) {
         lock.setObject(1, file);
         lock.executeQuery().close(); // chunk 3's commit waits for this row: its object is stored, not recorded
       }
-      Api api = api(0);
+      Api api = cluster.api(0);
       Api.Multipart form = new Api.Multipart().filename("blob");
       CompletableFuture<HttpResponse<String>> third = Api.CLIENT.sendAsync(api.request(api.file(company, file) + "?"
               + Chunks.query(3, 3, content.length), token).header("Content-Type", form.contentType())
           .POST(form.body(Chunks.slice(content, parts.get(2)))).build(), HttpResponse.BodyHandlers.ofString());
-      eventually(Duration.ofSeconds(60), () -> assertThat(Db.count(db(),
+      eventually(Duration.ofSeconds(60), () -> assertThat(Db.count(cluster.db(),
           "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"))
           .isPositive());
       List<Path> stored = objectsOf(file);
@@ -122,7 +110,7 @@ class OrphanSweepTest {
       assertThat(third).failsWithin(Duration.ofSeconds(30)); // the connection went with the process
       c.rollback();
     }
-    assertThat(Db.count(db(), "SELECT count(*) FROM chunks WHERE file_id = '" + file + "'")).as("nothing recorded").isEqualTo(2);
+    assertThat(Db.count(cluster.db(), "SELECT count(*) FROM chunks WHERE file_id = '" + file + "'")).as("nothing recorded").isEqualTo(2);
     long storedAt = Files.getLastModifiedTime(orphan).toMillis();
 
     // never before the orphan age; then within a few sweeps of the survivor
@@ -137,7 +125,7 @@ class OrphanSweepTest {
     HttpResponse<String> last = send(1, file, content, parts, 2);
     assertThat(last.statusCode()).as(last.body()).isEqualTo(200);
     assertThat(Api.resource(last).getString("upload_status")).isEqualTo("complete");
-    HttpResponse<byte[]> down = api(1).download(company, file, token);
+    HttpResponse<byte[]> down = cluster.api(1).download(company, file, token);
     assertThat(down.statusCode()).isEqualTo(200);
     assertThat(Api.sha256(down.body())).isEqualTo(Api.sha256(content));
   }

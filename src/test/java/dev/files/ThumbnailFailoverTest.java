@@ -50,56 +50,44 @@ class ThumbnailFailoverTest {
     }
   }
 
-  private String base(int i) {
-    return cluster.base(i);
-  }
-
-  private Api api(int i) {
-    return cluster.api(i);
-  }
-
-  private String db() {
-    return cluster.db();
-  }
-
   @Test
   void theJobsOfAKilledNodeAreMadeByTheSurvivorWithinSeconds() throws Exception {
     // a page of 80,000 operators: a second or so of rendering each on a busy machine
     byte[] slow = TestPdfs.manyOperators(80_000);
     List<UUID> files = new ArrayList<>();
     for (int n = 0; n < 6; n++) {
-      HttpResponse<String> r = api(1).post(api(1).files(company), token,
+      HttpResponse<String> r = cluster.api(1).post(cluster.api(1).files(company), token,
           new Api.Multipart().filename("slow-" + n + ".pdf").partType("application/pdf"), slow);
       assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
       files.add(UUID.fromString(Api.resource(r).getString("id")));
     }
     // a job that was on its way to node 0 when it died, never claimed there: a file left waiting with no
     // claim (a text file: its job decides "none" at once)
-    HttpResponse<String> text = api(1).post(api(1).files(company), token,
+    HttpResponse<String> text = cluster.api(1).post(cluster.api(1).files(company), token,
         new Api.Multipart().filename("lost.txt").partType("text/plain"), "no picture".getBytes(java.nio.charset.StandardCharsets.UTF_8));
     assertThat(text.statusCode()).as(text.body()).isEqualTo(200);
     UUID lost = UUID.fromString(Api.resource(text).getString("id"));
-    Db.execute(db(), "UPDATE files SET thumbnails_status = 'waiting', thumbnail_node = NULL WHERE id = '" + lost + "'");
+    Db.execute(cluster.db(), "UPDATE files SET thumbnails_status = 'waiting', thumbnail_node = NULL WHERE id = '" + lost + "'");
     // node 0 runs one of them and has at least one more waiting in its queue
     eventually(Duration.ofSeconds(30), () -> assertThat(OperabilityTest.metric(
-        api(0).get(base(0) + "/metrics", null).body(), "files_thumbnail_queue")).isGreaterThanOrEqualTo(1.0));
+        cluster.api(0).get(cluster.base(0) + "/metrics", null).body(), "files_thumbnail_queue")).isGreaterThanOrEqualTo(1.0));
     cluster.kill(0); // SIGKILL
     long t0 = System.nanoTime();
     assertThat(cluster.awaitExit(0, 10)).isTrue();
     eventually(Duration.ofSeconds(20), () -> assertThat(cluster.log(1))
         .contains("left the cluster: asking again for the"));
     long pickedUp = (System.nanoTime() - t0) / 1_000_000;
-    eventually(Duration.ofSeconds(30), () -> assertThat(Db.strings(db(),
+    eventually(Duration.ofSeconds(30), () -> assertThat(Db.strings(cluster.db(),
         "SELECT thumbnails_status FROM files WHERE id = '" + lost + "'")).as("the job nobody had claimed").containsExactly("none"));
     String in = String.join("','", files.stream().map(UUID::toString).toList());
     // the survivor takes the jobs the killed node had claimed and those nobody had claimed yet (one on
     // its way to the killed node when it died)
-    eventually(Duration.ofSeconds(120), () -> assertThat(Db.count(db(),
+    eventually(Duration.ofSeconds(120), () -> assertThat(Db.count(cluster.db(),
         "SELECT count(*) FROM files WHERE thumbnails_status = 'done' AND id IN ('" + in + "')")).isEqualTo(files.size()));
     long ms = (System.nanoTime() - t0) / 1_000_000;
     System.out.println("thumbnails of a node killed with its jobs: picked up " + pickedUp + " ms after the kill, all "
         + files.size() + " done after " + ms + " ms");
     assertThat(pickedUp).as("ms from SIGKILL until the survivor took the jobs over").isLessThan(10_000);
-    assertThat(Db.count(db(), "SELECT count(*) FROM thumbnails WHERE file_id IN ('" + in + "')")).isEqualTo(files.size());
+    assertThat(Db.count(cluster.db(), "SELECT count(*) FROM thumbnails WHERE file_id IN ('" + in + "')")).isEqualTo(files.size());
   }
 }

@@ -1,7 +1,6 @@
 package dev.files.support;
 
 import com.hazelcast.core.Hazelcast;
-import dev.files.FilesConfig;
 import io.vertx.core.json.JsonObject;
 
 import java.io.IOException;
@@ -61,18 +60,11 @@ public final class TestCluster implements AutoCloseable {
   /** The line a node logs at start with its node id (the owner id of its upload sessions and leases). */
   public static final Pattern NODE_ID = Pattern.compile("owned as node ([0-9a-f-]{36})");
 
-  /**
-   * How long a node process may take until it is ready: 300 s, as its start limit
-   * ({@code files.start_limit_s} in {@link NodeProcess#JVM_OPTIONS}); a JVM, Hazelcast and the schema
-   * take 10–60 s on a loaded 2-core machine.
-   */
-  public static final Duration START = Duration.ofSeconds(300);
+  /** How long a node process may take until it is ready ({@link NodeProcess#START}). */
+  public static final Duration START = NodeProcess.START;
 
   /** How long the members may take to see each other (a join, or a merge after a split: 5 s apart). */
   public static final Duration MEMBERS = Duration.ofSeconds(120);
-
-  /** Lines of a failed node's log shown in the failure. */
-  private static final int LOG_TAIL_LINES = 40;
 
   private final String name;
   private final Path xml;
@@ -228,12 +220,7 @@ public final class TestCluster implements AutoCloseable {
    */
   public void spawn(int i) throws IOException {
     logs[i] = Files.createTempFile("files-node-" + i + "-", ".log");
-    String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-    ProcessBuilder pb = new ProcessBuilder(NodeProcess.command("-cp", classpath, "dev.files.Main"))
-        .redirectErrorStream(true).redirectOutput(logs[i].toFile());
-    pb.environment().keySet().removeIf(k -> k.startsWith("FILES_") && !k.startsWith("FILES_TEST_"));
-    TestNode.nodeSettings(settings.get(i)).forEach((k, v) -> pb.environment().put(FilesConfig.envName(k), String.valueOf(v)));
-    processes[i] = pb.start();
+    processes[i] = NodeProcess.start(settings.get(i), logs[i]);
   }
 
   /**
@@ -243,28 +230,16 @@ public final class TestCluster implements AutoCloseable {
    * @throws AssertionError when the process exits first, or is not ready in time: with the end of its log
    */
   public void awaitReady(int i) throws Exception {
-    long end = System.nanoTime() + START.toNanos();
-    while (true) {
-      try {
-        if (api(i).get(base(i) + "/health/ready", null).statusCode() == 200) {
-          Matcher m = NODE_ID.matcher(Files.readString(logs[i]));
-          if (!m.find()) {
-            throw failed(i, "is ready but its log names no node id");
-          }
-          ids[i] = m.group(1);
-          return;
-        }
-      } catch (IOException notListeningYet) {
-        // not listening yet
-      }
-      if (!processes[i].isAlive()) {
-        throw failed(i, "exited with " + processes[i].exitValue() + " before it was ready");
-      }
-      if (System.nanoTime() > end) {
-        throw failed(i, "was not ready within " + START.toSeconds() + " s");
-      }
-      Thread.sleep(100);
+    try {
+      NodeProcess.awaitUp(processes[i], logs[i], base(i) + "/health/ready");
+    } catch (AssertionError e) {
+      throw new AssertionError("node " + i + ": " + e.getMessage());
     }
+    Matcher m = NODE_ID.matcher(Files.readString(logs[i]));
+    if (!m.find()) {
+      throw NodeProcess.failure(logs[i], "node " + i + " is ready but its log names no node id");
+    }
+    ids[i] = m.group(1);
   }
 
   /**
@@ -343,18 +318,6 @@ public final class TestCluster implements AutoCloseable {
   private void signal(int i, String signal) throws Exception {
     assertThat(new ProcessBuilder("kill", "-" + signal, String.valueOf(processes[i].pid())).start().waitFor())
         .as("kill -" + signal + " of node " + i).isZero();
-  }
-
-  /** A failure of node {@code i}: what happened, its log file and the last lines of it. */
-  private AssertionError failed(int i, String what) throws IOException {
-    List<String> lines = Files.readAllLines(logs[i]);
-    List<String> tail = lines.subList(Math.max(0, lines.size() - LOG_TAIL_LINES), lines.size());
-    StringBuilder b = new StringBuilder("node " + i + " " + what + "; the last " + tail.size() + " of "
-        + lines.size() + " line(s) of " + logs[i] + ":");
-    for (String line : tail) {
-      b.append("\n  | ").append(line.length() > 300 ? line.substring(0, 300) + " …" : line);
-    }
-    return new AssertionError(b.toString());
   }
 
   /**
