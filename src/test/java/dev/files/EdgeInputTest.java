@@ -1,5 +1,6 @@
 package dev.files;
 
+import dev.files.support.Logs;
 import dev.files.bus.Addresses;
 import dev.files.support.Api;
 import dev.files.support.Db;
@@ -208,9 +209,9 @@ class EdgeInputTest extends NodeTest {
       assertThat(new JsonObject(r.body())).isEqualTo(new JsonObject().put("statusCode", 500).put("error", "Internal Server Error")
           .put("message", "internal error").put("request_id", "planted-failure-1"));
       assertThat(ms).isLessThan(2000);
-      dev.files.support.Eventually.eventually(Duration.ofSeconds(5), () -> assertThat(logs.list.stream()
+      dev.files.support.Eventually.eventually(Duration.ofSeconds(30), () -> assertThat(Logs.snapshot(logs).stream()
           .filter(e -> e.getFormattedMessage().contains("planted-failure-1")).count()).isEqualTo(1));
-      assertThat(logs.list.stream().filter(e -> e.getFormattedMessage().contains("planted-failure-1")).findFirst().orElseThrow()
+      assertThat(Logs.snapshot(logs).stream().filter(e -> e.getFormattedMessage().contains("planted-failure-1")).findFirst().orElseThrow()
           .getFormattedMessage()).contains("GET").contains("failed while answering").contains("ClassCastException");
     } finally {
       log.detachAppender(logs);
