@@ -125,7 +125,7 @@ class ClusterUploadTest {
     assertThat(Db.count(db(), "SELECT count(*) FROM files WHERE id = '" + file + "' AND upload_generation IS NULL"
         + " AND generation IS NOT NULL AND size = " + content.length)).as("complete").isEqualTo(1);
     // the session stopped after completion and removed its owner row
-    eventually(Duration.ofSeconds(10), () -> {
+    eventually(Duration.ofSeconds(60), () -> {
       assertThat(Db.count(db(), "SELECT count(*) FROM upload_sessions WHERE file_id = '" + file + "'")).isZero();
       assertThat(nodes).allSatisfy(n -> assertThat(n.node.sessions().deploymentOf(file)).isNull());
     });
@@ -204,7 +204,7 @@ class ClusterUploadTest {
       assertThat(Api.resource(second).getJsonObject("upload_data").getLong("size")).isEqualTo(2L * CHUNK);
       assertThat(Logs.snapshot(logs).stream().map(ILoggingEvent::getFormattedMessage))
           .contains("upload session of file " + file + " (epoch " + epochA + ") was taken over by another node: it stops");
-      eventually(Duration.ofSeconds(10), () -> {
+      eventually(Duration.ofSeconds(60), () -> {
         assertThat(a.node.sessions().deploymentOf(file)).as("A's session stopped").isNull();
         assertThat(a.node.vertx().deploymentIDs()).doesNotContain(first);
       });

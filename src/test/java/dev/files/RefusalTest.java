@@ -80,7 +80,7 @@ class RefusalTest {
       assertThat(new JsonObject(r.body()).getString("message"))
           .startsWith("this node takes no upload session: it is not in the majority of the cluster (it sees 1 cluster member(s) of 3 leased nodes)");
       // the refused chunk's object is not kept; nothing recorded
-      eventually(Duration.ofSeconds(10), () -> assertThat(objectsOf(n, file)).isEmpty());
+      eventually(Duration.ofSeconds(60), () -> assertThat(objectsOf(n, file)).isEmpty());
       assertThat(Db.count(n.dbName, "SELECT count(*) FROM chunks")).isZero();
       assertThat(logged).noneMatch(m -> m.contains("Recursive update") || m.contains("database unavailable"));
 
