@@ -24,6 +24,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.UUID;
 import java.util.concurrent.Callable;
@@ -52,14 +53,10 @@ class ClusterUploadTest {
   final String token = TestNode.userToken(UUID.randomUUID(), company);
   final Random random = new Random(11);
   final ExecutorService pool = Executors.newFixedThreadPool(6);
-  static final String BUCKET = "files";
-  dev.files.support.S3ProxyServer s3proxy;
 
   @BeforeAll
   void start() throws Exception {
-    s3proxy = dev.files.support.S3ProxyServer.start();
-    // one database for all; each its own local directory
-    cluster = TestCluster.configure("files-upload", 3, s3proxy.nodeSettings(BUCKET), false);
+    cluster = TestCluster.configureOnS3("files-upload", 3, Map.of()); // one database, one bucket
     nodes = cluster.startInJvm().nodes();
   }
 
@@ -68,9 +65,6 @@ class ClusterUploadTest {
     pool.shutdownNow();
     if (cluster != null) {
       cluster.close();
-    }
-    if (s3proxy != null) {
-      s3proxy.close();
     }
   }
 
@@ -131,7 +125,7 @@ class ClusterUploadTest {
     });
     assertDownloads(file, content);
     // every chunk is an object of its own in the bucket, and nothing of it on a node's disk
-    try (var objects = Files.walk(s3proxy.bucketDir(BUCKET))) {
+    try (var objects = Files.walk(cluster.bucketDir())) {
       assertThat(objects.filter(Files::isRegularFile).filter(f -> f.toString().contains(file.toString()))).hasSize(24);
     }
     for (TestNode n : nodes) {

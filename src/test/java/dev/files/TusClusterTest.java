@@ -17,6 +17,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.UUID;
 import java.util.concurrent.Callable;
@@ -36,7 +37,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class TusClusterTest {
 
-  static final String BUCKET = "files";
   static final int MIB = 1024 * 1024;
 
   List<TestNode> nodes;
@@ -45,12 +45,10 @@ class TusClusterTest {
   final String token = TestNode.userToken(UUID.randomUUID(), company);
   final Random random = new Random(31);
   final ExecutorService pool = Executors.newFixedThreadPool(4);
-  dev.files.support.S3ProxyServer s3proxy;
 
   @BeforeAll
   void start() throws Exception {
-    s3proxy = dev.files.support.S3ProxyServer.start();
-    cluster = TestCluster.configure("files-tus", 3, s3proxy.nodeSettings(BUCKET), false);
+    cluster = TestCluster.configureOnS3("files-tus", 3, Map.of()); // one database, one bucket
     nodes = cluster.startInJvm().nodes();
   }
 
@@ -59,9 +57,6 @@ class TusClusterTest {
     pool.shutdownNow();
     if (cluster != null) {
       cluster.close();
-    }
-    if (s3proxy != null) {
-      s3proxy.close();
     }
   }
 
@@ -90,7 +85,7 @@ class TusClusterTest {
 
   private long bucketObjects(UUID file) throws Exception {
     for (int attempt = 0; ; attempt++) {
-      try (Stream<Path> s = Files.walk(s3proxy.bucketDir(BUCKET))) {
+      try (Stream<Path> s = Files.walk(cluster.bucketDir())) {
         return s.filter(Files::isRegularFile).filter(p -> p.toString().contains(file.toString())).count();
       } catch (java.io.UncheckedIOException e) { // a directory removed while walked
         if (attempt > 20) {

@@ -73,6 +73,7 @@ public final class TestCluster implements AutoCloseable {
   private final Path[] logs;
   private final String[] ids;
   private final List<TestNode> nodes = new ArrayList<>();
+  private S3ProxyServer s3;
 
   private TestCluster(String name, Path xml, List<Map<String, Object>> settings) {
     this.name = name;
@@ -122,6 +123,33 @@ public final class TestCluster implements AutoCloseable {
       all.add(full);
     }
     return new TestCluster(name, xml, all);
+  }
+
+  /**
+   * As {@link #configure(String, int, Map, boolean)} with one S3 store for all: a new {@link S3ProxyServer}
+   * (closed by {@link #close()}) and its bucket {@value #BUCKET}; each node has its own local directory, so
+   * that no bytes are shared but through the bucket.
+   */
+  public static TestCluster configureOnS3(String prefix, int size, Map<String, ?> overrides) throws Exception {
+    S3ProxyServer s3 = S3ProxyServer.start();
+    try {
+      Map<String, Object> all = new HashMap<>(s3.nodeSettings(BUCKET));
+      all.putAll(overrides);
+      TestCluster cluster = configure(prefix, size, all, false);
+      cluster.s3 = s3;
+      return cluster;
+    } catch (Exception | Error e) {
+      s3.close();
+      throw e;
+    }
+  }
+
+  /** The bucket of {@link #configureOnS3}. */
+  public static final String BUCKET = "files";
+
+  /** Where the S3 server of {@link #configureOnS3} keeps the bucket's objects (one file per object). */
+  public Path bucketDir() {
+    return s3.bucketDir(BUCKET);
   }
 
   /** {@link #HAZELCAST_XML} in a new temporary file (the caller deletes it). */
@@ -322,7 +350,8 @@ public final class TestCluster implements AutoCloseable {
 
   /**
    * Ends what was started (node processes thawed and killed, nodes in this JVM closed, the last first),
-   * drops the database, deletes the storage directories, the Hazelcast file and the logs.
+   * drops the database, deletes the storage directories, the Hazelcast file and the logs, and stops the
+   * S3 server of {@link #configureOnS3}.
    */
   @Override
   public void close() throws Exception {
@@ -340,6 +369,9 @@ public final class TestCluster implements AutoCloseable {
       delete(storage(i));
     }
     Files.deleteIfExists(xml);
+    if (s3 != null) {
+      s3.close();
+    }
     for (Path log : logs) {
       if (log != null) {
         Files.deleteIfExists(log);
