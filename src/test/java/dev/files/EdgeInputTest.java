@@ -1,5 +1,6 @@
 package dev.files;
 
+import dev.files.support.BusReplies;
 import dev.files.support.Logs;
 import dev.files.bus.Addresses;
 import dev.files.support.Api;
@@ -7,7 +8,6 @@ import dev.files.support.Db;
 import dev.files.support.NodeTest;
 import dev.files.support.TestNode;
 import io.vertx.core.eventbus.DeliveryOptions;
-import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
@@ -21,7 +21,6 @@ import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * Input checked where it enters (docs/api.md, "Types", "Errors"): declared types by one grammar,
@@ -115,14 +114,7 @@ class EdgeInputTest extends NodeTest {
   }
 
   private static int failure(io.vertx.core.Future<?> f) {
-    try {
-      f.await(15, TimeUnit.SECONDS);
-    } catch (ReplyException e) {
-      return e.failureCode();
-    } catch (Exception e) {
-      throw new AssertionError("expected a ReplyException, got " + e, e);
-    }
-    throw new AssertionError("the call succeeded");
+    return BusReplies.failure(f, Duration.ofSeconds(15)).failureCode();
   }
 
   @Test

@@ -1,5 +1,6 @@
 package dev.files;
 
+import dev.files.support.BusReplies;
 import dev.files.api.FileEvent;
 import dev.files.api.FilesApi;
 import dev.files.api.FilesCluster;
@@ -87,14 +88,7 @@ class EventReplayTest {
 
   /** The failure of a call that must fail: its code and message. */
   private static ReplyException failure(Future<?> f) {
-    try {
-      f.await(30, TimeUnit.SECONDS);
-    } catch (ReplyException e) {
-      return e;
-    } catch (Exception e) {
-      throw new AssertionError("expected a ReplyException, got " + e, e);
-    }
-    throw new AssertionError("the call succeeded");
+    return BusReplies.failure(f, Duration.ofSeconds(30));
   }
 
   private Future<JsonObject> raw(String token, JsonObject body) {
@@ -216,14 +210,9 @@ class EventReplayTest {
       String first = upload(b, company, token, "first.txt").toString();
       Eventually.eventually(Duration.ofSeconds(30), () -> assertThat(got).hasSize(1));
       int replaysBefore = consumer.replays();
-      UUID lostFile = UUID.randomUUID();
-      UUID lostId = UUID.randomUUID();
-      Db.execute(a.dbName, "INSERT INTO event_outbox (id, file_id, company_id, type, body, published_at) VALUES ('"
-          + lostId + "', '" + lostFile + "', '" + company + "', 'file.deleted', '{\"id\": \"" + lostId
-          + "\", \"type\": \"file.deleted\", \"company_id\": \"" + company + "\", \"file_id\": \"" + lostFile
-          + "\", \"at\": \"2026-01-01T00:00:00Z\"}', now())");
-      Eventually.eventually(Duration.ofSeconds(30), () -> assertThat(Db.count(a.dbName,
-          "SELECT count(*) FROM event_outbox WHERE id = '" + lostId + "' AND position IS NOT NULL")).isEqualTo(1));
+      Db.Event lost = Db.insertLostEvent(a.dbName, company);
+      UUID lostFile = lost.file();
+      UUID lostId = lost.id();
       String next = upload(a, company, token, "next.txt").toString();
       Eventually.eventually(Duration.ofSeconds(30), () -> assertThat(got).hasSize(3));
       assertThat(got.stream().map(e -> e.getString("file_id")).toList()).containsExactly(first, lostFile.toString(), next);

@@ -302,13 +302,7 @@ class UppyTest {
     assertThat(resumedPatches).isNotEmpty().doesNotContain("0");
     assertThat(resumedPatches.get(0)).isEqualTo(Long.toString(headOffset));
 
-    JsonObject resource = Api.resource(api.get(api.file(company, id), token));
-    assertThat(resource.getString("upload_status")).isEqualTo("complete");
-    assertThat(resource.getJsonObject("metadata").getString("name")).isEqualTo("recording.bin");
-    assertThat(resource.getJsonObject("upload_data").getLong("size")).isEqualTo(content.length);
-    HttpResponse<byte[]> down = api.download(company, id, token);
-    assertThat(down.statusCode()).isEqualTo(200);
-    assertThat(Api.sha256(down.body())).isEqualTo(Api.sha256(content));
+    api.assertComplete(company, id, token, "recording.bin", content);
     assertThat(Db.count(node.dbName, "SELECT count(*) FROM files WHERE company_id = '" + company
         + "' AND 'recording.bin' IN (name, upload_name)")).as("one file: the resume made no second upload").isEqualTo(1);
   }
