@@ -66,6 +66,9 @@ public final class TestCluster implements AutoCloseable {
   /** How long the members may take to see each other (a join, or a merge after a split: 5 s apart). */
   public static final Duration MEMBERS = Duration.ofSeconds(120);
 
+  /** The bucket of {@link #configureOnS3}. */
+  public static final String BUCKET = "files";
+
   private final String name;
   private final Path xml;
   private final List<Map<String, Object>> settings;
@@ -143,9 +146,6 @@ public final class TestCluster implements AutoCloseable {
       throw e;
     }
   }
-
-  /** The bucket of {@link #configureOnS3}. */
-  public static final String BUCKET = "files";
 
   /** Where the S3 server of {@link #configureOnS3} keeps the bucket's objects (one file per object). */
   public Path bucketDir() {
