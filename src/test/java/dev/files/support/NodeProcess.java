@@ -86,15 +86,23 @@ public final class NodeProcess {
     }
   }
 
-  /** A failure saying {@code what}, with the last lines of the node's {@code log} (lines cut at 300 characters). */
+  /** A failure saying {@code what}, with {@link #tail} of the node's {@code log}. */
   public static AssertionError failure(Path log, String what) throws IOException {
+    return new AssertionError(what + "; " + tail(log));
+  }
+
+  /**
+   * The last 40 lines of a node's {@code log}, each cut at 300 characters, after a line that names the
+   * file and how many lines it has: short enough for a failure message.
+   */
+  public static String tail(Path log) throws IOException {
     List<String> lines = Files.readAllLines(log);
     List<String> tail = lines.subList(Math.max(0, lines.size() - LOG_TAIL_LINES), lines.size());
-    StringBuilder b = new StringBuilder(what + "; the last " + tail.size() + " of " + lines.size() + " line(s) of " + log + ":");
+    StringBuilder b = new StringBuilder("the last " + tail.size() + " of " + lines.size() + " line(s) of " + log + ":");
     for (String line : tail) {
       b.append("\n  | ").append(line.length() > 300 ? line.substring(0, 300) + " …" : line);
     }
-    return new AssertionError(b.toString());
+    return b.toString();
   }
 
   /** {@code java}, {@link #JVM_OPTIONS}, then {@code args} (e.g. {@code -cp CP dev.files.Main}). */

@@ -207,12 +207,30 @@ public final class TestCluster implements AutoCloseable {
    */
   public TestCluster startInJvm() throws Exception {
     for (int i = 0; i < size(); i++) {
-      nodes.add(TestNode.startWith(settings.get(i)));
+      startInJvm(i);
     }
+    awaitJvmMembers();
+    return this;
+  }
+
+  /**
+   * Starts node {@code i} in this JVM on its {@link #settings(int)} as they are now (a test may change
+   * them first, e.g. to reach the database through a proxy).
+   */
+  public TestNode startInJvm(int i) throws Exception {
+    while (nodes.size() <= i) {
+      nodes.add(null);
+    }
+    TestNode node = TestNode.startWith(settings.get(i));
+    nodes.set(i, node);
+    return node;
+  }
+
+  /** Waits up to {@link #MEMBERS} until the cluster has {@link #size()} members in this JVM, each seeing all. */
+  public void awaitJvmMembers() throws Exception {
     eventually(MEMBERS, () -> assertThat(Hazelcast.getAllHazelcastInstances().stream()
         .filter(h -> h.getConfig().getClusterName().equals(name)))
         .hasSize(size()).allSatisfy(h -> assertThat(h.getCluster().getMembers()).hasSize(size())));
-    return this;
   }
 
   /** Node {@code i} started in this JVM. */
@@ -318,6 +336,11 @@ public final class TestCluster implements AutoCloseable {
     return Files.readString(logs[i]);
   }
 
+  /** The end of node {@code i}'s log, short enough for a failure message ({@link NodeProcess#tail}). */
+  public String logTail(int i) throws IOException {
+    return NodeProcess.tail(logs[i]);
+  }
+
   /** Sends SIGKILL to node {@code i}'s process (also to a stopped one); does not wait. */
   public void kill(int i) {
     processes[i].destroyForcibly();
@@ -362,7 +385,9 @@ public final class TestCluster implements AutoCloseable {
       }
     }
     for (int i = nodes.size() - 1; i >= 0; i--) {
-      nodes.get(i).stop(); // keeps the shared database and storage, removed below
+      if (nodes.get(i) != null) {
+        nodes.get(i).stop(); // keeps the shared database and storage, removed below
+      }
     }
     Db.drop(db());
     for (int i = 0; i < size(); i++) {
