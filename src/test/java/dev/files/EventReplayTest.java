@@ -3,9 +3,9 @@ package dev.files;
 import dev.files.support.BusReplies;
 import dev.files.api.FileEvent;
 import dev.files.api.FilesApi;
-import dev.files.api.FilesCluster;
 import dev.files.sibling.EventSibling;
 import dev.files.support.Api;
+import dev.files.support.SiblingCluster;
 import dev.files.support.Db;
 import dev.files.support.Eventually;
 import dev.files.support.TestNode;
@@ -13,7 +13,6 @@ import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
-import io.vertx.core.eventbus.EventBusOptions;
 import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -26,7 +25,6 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -48,37 +46,23 @@ import static org.assertj.core.api.Assertions.assertThat;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class EventReplayTest {
 
+  private SiblingCluster cluster;
   private TestNode a;
   private TestNode b;
   private Vertx sibling;
 
   @BeforeAll
   void startCluster() throws Exception {
-    int base = ClusterConfigTest.twoFreePorts();
-    String name = "files-replay-" + UUID.randomUUID();
-    Map<String, Object> cluster = Map.of("cluster.enabled", true, "cluster.name", name, "cluster.port", base,
-        "thumbnails.workers", 0);
-    a = TestNode.start(cluster);
-    Map<String, Object> same = new HashMap<>(cluster);
-    same.put("db.url", a.settings.get("db.url"));
-    same.put("storage.local.path", a.settings.get("storage.local.path"));
-    b = TestNode.start(same);
-    sibling = FilesCluster.join(FilesCluster.hazelcast(name, List.of("127.0.0.1:" + base, "127.0.0.1:" + (base + 1)),
-        "127.0.0.1", base + 2), new EventBusOptions().setHost("127.0.0.1")).await(120, TimeUnit.SECONDS);
-    Eventually.eventually(Duration.ofSeconds(60), () -> assertThat(com.hazelcast.core.Hazelcast.getAllHazelcastInstances().stream()
-        .filter(h -> h.getConfig().getClusterName().equals(name))).allSatisfy(h -> assertThat(h.getCluster().getMembers()).hasSize(3)));
+    cluster = SiblingCluster.start("files-replay", Map.of("thumbnails.workers", 0));
+    a = cluster.a();
+    b = cluster.b();
+    sibling = cluster.sibling();
   }
 
   @AfterAll
   void stopCluster() throws Exception {
-    if (sibling != null) {
-      sibling.close().await(30, TimeUnit.SECONDS);
-    }
-    if (b != null) {
-      b.stop();
-    }
-    if (a != null) {
-      a.close();
+    if (cluster != null) {
+      cluster.close();
     }
   }
 

@@ -98,7 +98,7 @@ class SiblingApiJarTest {
       assertThat(compiled).as(diagnostics.getDiagnostics().toString()).isTrue();
     }
 
-    int base = ClusterConfigTest.twoFreePorts();
+    int base = TestNode.twoFreePorts();
     String name = "files-sibling-" + UUID.randomUUID();
     Map<String, Object> cluster = Map.of("cluster.enabled", true, "cluster.name", name, "cluster.port", base);
     UUID company = UUID.randomUUID();

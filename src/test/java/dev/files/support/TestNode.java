@@ -102,6 +102,24 @@ public final class TestNode implements AutoCloseable {
     }
   }
 
+  /**
+   * The first of two consecutive ports free on 127.0.0.1, below Linux's ephemeral range (32768 on), so that no
+   * outgoing connection of another process takes one before the node binds it.
+   */
+  public static int twoFreePorts() {
+    for (int attempt = 0; ; attempt++) {
+      int base = 20000 + (int) (Math.random() * 12000);
+      try (java.net.ServerSocket one = new java.net.ServerSocket(base, 1, java.net.InetAddress.getLoopbackAddress());
+           java.net.ServerSocket two = new java.net.ServerSocket(base + 1, 1, java.net.InetAddress.getLoopbackAddress())) {
+        return base;
+      } catch (IOException e) {
+        if (attempt > 50) {
+          throw new IllegalStateException("no two free ports", e);
+        }
+      }
+    }
+  }
+
   /** Base URL of the API: {@code http://127.0.0.1:<port>/internal/services/files/v1}. */
   public String api() {
     return "http://127.0.0.1:" + port + "/internal/services/files/v1";
