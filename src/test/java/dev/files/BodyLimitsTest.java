@@ -186,7 +186,7 @@ class BodyLimitsTest extends NodeTest {
       resetMidUpload(i % 2 == 0 ? chunk : filesPath(), i % 3 == 0 ? 1000 : 200_000);
     }
 
-    eventually(Duration.ofSeconds(20), () -> {
+    eventually(Duration.ofSeconds(60), () -> {
       assertThat(partFiles()).as("temporary files left").isZero();
       assertThat(openFds()).as("open file descriptors (before: %d)", fdsBefore).isLessThan(fdsBefore + 30);
       assertThat(storedFiles()).containsExactlyInAnyOrderElementsOf(filesBefore);
