@@ -15,8 +15,8 @@ import io.vertx.ext.web.RoutingContext;
 import java.util.UUID;
 
 /**
- * Authenticates a request and checks that the caller belongs to the URL's company (API.md,
- * "Authentication and access"): 401 without a valid token, 400 for a malformed company id, 403 for
+ * Authenticates a request and checks that the caller belongs to the URL's company (docs/api.md,
+ * "Authentication" and "Access"): 401 without a valid token, 400 for a malformed company id, 403 for
  * a caller outside the company. The token is read from {@code Authorization: Bearer}, and on
  * download and thumbnail routes also from {@code ?token=}; a download route also honours a signed URL
  * ({@code ?expires=&signature=}, {@link DownloadSigner}; 401 when expired or forged), which grants that

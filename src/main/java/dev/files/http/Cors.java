@@ -12,7 +12,7 @@ import java.util.Locale;
 import java.util.Set;
 
 /**
- * Cross-origin access for web applications (API.md, "Operations and browsers"), configured by
+ * Cross-origin access for web applications (docs/api.md, "CORS"), configured by
  * {@code http.cors.origins}: the origins ({@code scheme://host[:port]}) whose pages may call the API.
  *
  * <p>For a listed origin, a preflight ({@code OPTIONS} with {@code Access-Control-Request-Method})

@@ -20,7 +20,7 @@ import java.util.List;
 import java.util.UUID;
 
 /**
- * GET and HEAD {@code /companies/:company_id/files/:file_id/download} (API.md): streams the live
+ * GET and HEAD {@code /companies/:company_id/files/:file_id/download} (docs/api.md): streams the live
  * generation's chunks in order, never holding a file in memory. Answers 200 with Content-Length,
  * Content-Type, Content-Disposition (RFC 6266), ETag, Accept-Ranges and nosniff; 206 for one
  * satisfiable byte range and 416 for an unsatisfiable one (RFC 7233); 304 when If-None-Match

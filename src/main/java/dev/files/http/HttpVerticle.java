@@ -27,7 +27,7 @@ import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The HTTP edge (API.md): authentication, parameters, streaming bodies, and the answers of upload
+ * The HTTP edge (docs/api.md): authentication, parameters, streaming bodies, and the answers of upload
  * sessions. Routes, under {@code /internal/services/files/v1/companies/:company_id/files}:
  * {@code POST /} (classic upload or initialisation), {@code POST /:file_id} (chunk or overwrite),
  * {@code GET /:file_id} (metadata or testChunks probe), {@code GET|HEAD /:file_id/download},
@@ -277,7 +277,7 @@ public final class HttpVerticle extends VerticleBase {
         .onFailure(ctx::fail);
   }
 
-  /** DELETE /:file_id: owner, an application, or a server request (API.md). */
+  /** DELETE /:file_id: owner, an application, or a server request (docs/api.md). */
   private void delete(RoutingContext ctx) {
     UUID company = ctx.get(AuthHandler.COMPANY);
     UUID fileId = AuthHandler.uuidParam(ctx, "file_id");

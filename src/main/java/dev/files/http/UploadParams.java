@@ -8,8 +8,8 @@ import io.vertx.core.MultiMap;
 import java.util.List;
 
 /**
- * The parameters of an upload request (API.md, "POST" routes and "Compatibility with existing
- * clients"): read from the query string, the snake_case name first, then the Resumable.js and
+ * The parameters of an upload request (docs/api.md, "Parameters" and "Compatibility with
+ * Resumable.js, Flow.js and the existing web client"): read from the query string, the snake_case name first, then the Resumable.js and
  * Flow.js names; when the query has none of a parameter's names, from the multipart text fields
  * with the same names. Values that are present but malformed fail with a 400 {@link ServiceException}.
  *

@@ -342,7 +342,7 @@ public final class UploadRules {
   /**
    * The row of a new file owned by {@code r}: no generation, no upload in progress, generation
    * counter 0; {@code totalChunks}/{@code totalSize} as declared by an initialisation (or null);
-   * thumbnails {@code "waiting"} when its type or name may get one (API.md: "none" is only for files
+   * thumbnails {@code "waiting"} when its type or name may get one (docs/api.md: "none" is only for files
    * that get no thumbnail), else {@code "none"}.
    */
   static FileRecord newFile(UUID fileId, UUID companyId, Requester r, String name, String mime, Integer totalChunks,
@@ -360,7 +360,7 @@ public final class UploadRules {
   }
 
   /**
-   * API.md: a complete file is overwritten only by an application (or a server request); a pending
+   * docs/api.md: a complete file is overwritten only by an application (or a server request); a pending
    * file is uploaded into only by its own user, an application, or a server request. Null when allowed.
    */
   private static Refused uploadRights(FileRecord f, Requester r) {

@@ -251,7 +251,7 @@ public final class UploadSessions {
   }
 
   /**
-   * Creates a pending file for a chunked upload (API.md, initialisation): JSON of
+   * Creates a pending file for a chunked upload (docs/api.md, initialisation): JSON of
    * {@link UploadSessionVerticle} action {@code init}. Answers the resource.
    */
   public Future<JsonObject> init(UUID fileId, UUID companyId, Requester requester, Integer totalChunks,
