@@ -44,6 +44,8 @@ import java.util.UUID;
  * <ul>
  *   <li>Write: the body goes to a hidden temporary file {@code .<name>.<random>.tmp} beside the
  *       target (no key segment starts with a dot, so it never clashes with one and is never listed);
+ *       while it streams, the disk is started on each {@value Writeback#STEP_BYTES} bytes written
+ *       (when {@code fsync}; {@link Writeback}), so that the final force waits for little;
  *       at the end it is forced to disk (when {@code fsync}), then hard-linked to the target name,
  *       which fails atomically if that name exists, and the temporary name is removed. A failed write
  *       removes its temporary file; one cut short by a crash leaves it behind (not listed; see
@@ -139,6 +141,10 @@ public final class LocalObjectStore implements ObjectStore {
     private final ReadStream<Buffer> body;
     private final Promise<Long> result;
     private final IoExecutor.Serial serial = io.serial();
+    /** Starts the disk on the bytes written so far (storage queue only); null without fsync. */
+    private final Writeback writeback;
+    /** Bytes written to the file (storage queue only). */
+    private long written;
     private List<Buffer> batch = new ArrayList<>();
     private int batchBytes;
     private long queued;
@@ -155,6 +161,7 @@ public final class LocalObjectStore implements ObjectStore {
       this.target = target;
       this.body = body;
       this.result = result;
+      this.writeback = fsync ? new Writeback(temp) : null;
     }
 
     void start() {
@@ -193,8 +200,11 @@ public final class LocalObjectStore implements ObjectStore {
           for (Buffer b : buffers) {
             ByteBuffer bb = ((BufferInternal) b).getByteBuf().nioBuffer();
             while (bb.hasRemaining()) {
-              channel.write(bb);
+              written += channel.write(bb);
             }
+          }
+          if (writeback != null) {
+            writeback.written(written);
           }
         } catch (IOException | RuntimeException e) {
           writeError = e;
@@ -230,6 +240,7 @@ public final class LocalObjectStore implements ObjectStore {
           if (fsync) {
             channel.force(false);
           }
+          closeWriteback();
           channel.close();
           publish(temp, target);
           return size;
@@ -263,6 +274,7 @@ public final class LocalObjectStore implements ObjectStore {
 
     /** On the storage thread: closes and removes the temporary file; never fails. */
     private void discard() {
+      closeWriteback();
       try {
         channel.close();
       } catch (IOException ignored) {
@@ -272,6 +284,12 @@ public final class LocalObjectStore implements ObjectStore {
         Files.deleteIfExists(temp);
       } catch (IOException ignored) {
         // a hidden temporary file: never listed, removed by removeTemporaries
+      }
+    }
+
+    private void closeWriteback() {
+      if (writeback != null) {
+        writeback.close();
       }
     }
   }

@@ -1,0 +1,119 @@
+package dev.files.storage.local;
+
+import com.sun.jna.Native;
+import com.sun.jna.NativeLibrary;
+import com.sun.jna.Platform;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Path;
+
+/**
+ * Starts the disk writing a file's bytes while the rest of it is still arriving, so that the
+ * {@code fdatasync} that ends a durable write waits for the last few MiB instead of the whole file.
+ *
+ * <p>Every {@value #STEP_BYTES} bytes written, the range written since the last step is handed to
+ * Linux's {@code sync_file_range(fd, offset, length, SYNC_FILE_RANGE_WRITE)}: it queues the dirty
+ * pages of that range for writing and returns without waiting for the disk. It is a hint only: it
+ * makes nothing durable (no metadata, no disk cache flush), so the write still forces the file and
+ * its directory before it succeeds, and a failed hint is ignored. The call goes through JNA to the C
+ * library, on a second descriptor of the file opened read-only here (writeback is per file, not per
+ * descriptor; a {@code FileChannel}'s own descriptor cannot be reached on Java 17 without
+ * {@code --add-opens}). The descriptor is opened at the first step, so a file smaller than a step
+ * costs nothing. Where the call is missing (not Linux, no JNA) nothing is started and the final force
+ * writes the whole file, as before.
+ *
+ * <p>Not thread-safe: one write's storage queue calls it, in order.
+ */
+final class Writeback implements AutoCloseable {
+
+  private static final Logger LOG = LoggerFactory.getLogger(Writeback.class);
+
+  /**
+   * Bytes between two writeback starts. Measured for a 512 MiB upload with fsync on (see
+   * docs/architecture.md, package storage.local): 4 to 32 MiB all end with a short final force;
+   * 8 MiB keeps the disk busy early without a system call per batch.
+   */
+  static final long STEP_BYTES = 8L * 1024 * 1024;
+
+  private static final int O_RDONLY = 0;
+  private static final int O_CLOEXEC = 0x80000; // 02000000 on x86-64 and AArch64
+  private static final int SYNC_FILE_RANGE_WRITE = 2;
+
+  private static final boolean AVAILABLE = load();
+
+  private static boolean load() {
+    if (!Platform.isLinux()) {
+      return false;
+    }
+    try {
+      Native.register(Writeback.class, NativeLibrary.getInstance(Platform.C_LIBRARY_NAME));
+      return true;
+    } catch (Throwable e) { // UnsatisfiedLinkError, NoClassDefFoundError: no native access here
+      LOG.info("sync_file_range unavailable ({}): a write's bytes go to disk at its final force only", e.toString());
+      return false;
+    }
+  }
+
+  private static native int open(String path, int flags);
+
+  private static native int sync_file_range(int fd, long offset, long nbytes, int flags);
+
+  private static native int close(int fd);
+
+  /** Whether writeback can be started on this machine (Linux with JNA). */
+  static boolean available() {
+    return AVAILABLE;
+  }
+
+  private final Path file;
+  /** The read-only descriptor once opened; -1 before, or for good when it could not be opened. */
+  private int fd = -1;
+  private boolean failed = !AVAILABLE;
+  /** Bytes from 0 up to here have had their writeback started. */
+  private long started;
+  private int calls;
+
+  /** @param file the file being written; opened at the first step */
+  Writeback(Path file) {
+    this.file = file;
+  }
+
+  /**
+   * Tells how many bytes of the file are written so far (its size); starts the writeback of the
+   * bytes written since the last start once they reach {@value #STEP_BYTES}. Never fails; returns
+   * at once unless the device's queue is full.
+   */
+  void written(long size) {
+    if (failed || size - started < STEP_BYTES) {
+      return;
+    }
+    if (fd < 0) {
+      fd = open(file.toString(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) {
+        failed = true;
+        return;
+      }
+    }
+    if (sync_file_range(fd, started, size - started, SYNC_FILE_RANGE_WRITE) != 0) {
+      failed = true; // a file system that refuses it: the final force does it all
+      return;
+    }
+    calls++;
+    started = size;
+  }
+
+  /** How many ranges had their writeback started (for tests). */
+  int started() {
+    return calls;
+  }
+
+  /** Closes the descriptor, if one was opened; never fails. */
+  @Override
+  public void close() {
+    if (fd >= 0) {
+      close(fd);
+      fd = -1;
+    }
+  }
+}
