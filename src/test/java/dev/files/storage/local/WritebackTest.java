@@ -37,7 +37,7 @@ class WritebackTest {
          Writeback writeback = new Writeback(file)) {
       ByteBuffer bb = ByteBuffer.wrap(data);
       long written = 0;
-      while (bb.hasRemaining()) {
+      while (bb.position() < bb.capacity()) {
         bb.limit(Math.min(bb.capacity(), bb.position() + MIB + 17)); // steps fall inside writes
         written += channel.write(bb);
         writeback.written(written);
