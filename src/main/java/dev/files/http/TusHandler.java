@@ -517,12 +517,9 @@ final class TusHandler {
       if (segs.length != 3 || !segs[1].equals("uploads")) {
         throw ApiError.badRequest("Upload-Concat: '" + u + "' is not an upload of this service");
       }
-      UUID c;
-      UUID id;
-      try {
-        c = dev.files.model.Uuids.parse(segs[0]);
-        id = dev.files.model.Uuids.parse(segs[2]);
-      } catch (IllegalArgumentException e) {
+      UUID c = dev.files.model.Uuids.parse(segs[0]);
+      UUID id = dev.files.model.Uuids.parse(segs[2]);
+      if (c == null || id == null) {
         throw ApiError.badRequest("Upload-Concat: '" + u + "' is not an upload of this service");
       }
       if (!c.equals(company)) { // never reveal another company's upload
