@@ -245,7 +245,7 @@ public final class FileRepository {
                       FROM chunks x JOIN files p ON p.id = x.file_id AND x.generation = p.upload_generation
                      WHERE x.file_id = ANY($2)) m
              WHERE c.file_id = m.file_id AND c.generation = m.generation AND c.chunk_number = m.chunk_number""")
-        .execute(Tuple.of(target, parts.toArray(new UUID[0])))
+        .execute(Tuple.of(target, (Object) parts.toArray(new UUID[0])))
         .map(RowSet::rowCount);
   }
 
@@ -261,8 +261,8 @@ public final class FileRepository {
             WITH a AS (DELETE FROM chunks WHERE file_id = ANY($1) RETURNING storage_key, file_id, commit_id),
                  t AS (DELETE FROM thumbnails WHERE file_id = ANY($1) RETURNING storage_key, file_id)
             INSERT INTO retired_chunks (storage_key, file_id, delete_after, commit_id)
-            SELECT storage_key, file_id, $2, commit_id FROM a
-            UNION ALL SELECT storage_key, file_id, $2, NULL FROM t""")
+            SELECT storage_key, file_id, $2::bigint, commit_id FROM a
+            UNION ALL SELECT storage_key, file_id, $2::bigint, NULL::uuid FROM t""")
         .execute(Tuple.of(ids, retireUntil));
     Future<?> rows = c.preparedQuery("DELETE FROM files WHERE id = ANY($1)").execute(Tuple.of((Object) ids));
     return Future.join(leftovers, rows).mapEmpty();
