@@ -59,6 +59,13 @@ import java.util.UUID;
  * {@code file.uploaded}, thumbnails). A PATCH whose connection ends early still commits the bytes
  * that arrived (all of them, when it carries no {@code Upload-Checksum}), before any HEAD can report them.
  *
+ * <p>Concatenation (tus 1.0.0, docs/api.md "Concatenation"): a creation with {@code Upload-Concat: partial}
+ * makes a partial upload (marked by {@link Uploads#markPartial}), which stays pending once all its
+ * bytes are stored; a creation with {@code Upload-Concat: final;<url> <url> …} makes a complete file
+ * of the partial uploads' stored chunks in one transaction ({@link Uploads#concatenate}), no byte
+ * copied, the partial uploads removed. HEAD answers {@code Upload-Concat} for both; a PATCH to a final
+ * upload is 403.
+ *
  * <p>Every refusal is decided from the headers and the file's row, before any body byte is read:
  * 412 ({@code Tus-Resumable} other than 1.0.0; with {@code Tus-Version}), 415 (PATCH without
  * {@code Content-Type: application/offset+octet-stream}), 400 (malformed {@code Upload-Offset},
