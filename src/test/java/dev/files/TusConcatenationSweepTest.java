@@ -23,7 +23,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * objects a final upload took over from its partial uploads stay under the partials' directories,
  * and neither the expiry of abandoned uploads nor the orphan scan, both run here many times after
  * the objects are older than the orphan age, nor a termination of a consumed partial, deletes them;
- * an abandoned partial upload expires as any pending upload.
+ * an abandoned partial upload expires as any pending upload. An overwrite of the final file retires
+ * them as its own, and the sweep deletes them after the grace.
  */
 class TusConcatenationSweepTest extends NodeTest {
 
@@ -33,7 +34,8 @@ class TusConcatenationSweepTest extends NodeTest {
   @Override
   protected Map<String, ?> settings() {
     return Map.of("upload.expire_after_ms", EXPIRE_MS, "upload.sweep_interval_ms", 300,
-        "upload.orphan_scan_interval_ms", 300, "http.body_timeout_ms", 1000, "upload.commit_timeout_ms", 1000);
+        "upload.orphan_scan_interval_ms", 300, "http.body_timeout_ms", 1000, "upload.commit_timeout_ms", 1000,
+        "upload.retire_grace_ms", 1500);
   }
 
   private final Random random = new Random(2121);
@@ -108,5 +110,34 @@ class TusConcatenationSweepTest extends NodeTest {
     HttpResponse<byte[]> down = api.download(company, file, token);
     assertThat(down.statusCode()).isEqualTo(200);
     assertThat(Api.sha256(down.body())).isEqualTo(Api.sha256(content));
+  }
+
+  @Test
+  void anOverwriteOfTheFinalFileRetiresTheMovedObjects() throws Exception {
+    byte[] content = new byte[120_000];
+    random.nextBytes(content);
+    String a = partial(70_000, Arrays.copyOfRange(content, 0, 70_000));
+    String b = partial(50_000, Arrays.copyOfRange(content, 70_000, content.length));
+    HttpResponse<String> f = send(api.request(uploads(), token).header("Upload-Concat", "final;" + a + " " + b)
+        .POST(HttpRequest.BodyPublishers.noBody()));
+    assertThat(f.statusCode()).as(f.body()).isEqualTo(201);
+    UUID file = id(f.headers().firstValue("Location").orElseThrow());
+    List<String> moved = Db.strings(node.dbName, "SELECT storage_key FROM chunks WHERE file_id = '" + file + "'");
+    assertThat(moved).hasSize(2).allSatisfy(k -> assertThat(node.storage.resolve(k)).exists());
+
+    byte[] fresh = new byte[30_000];
+    random.nextBytes(fresh);
+    String app = dev.files.support.TestNode.appToken(UUID.randomUUID(), company);
+    HttpResponse<String> over = api.post(api.file(company, file), app, new Api.Multipart().filename("new.bin"), fresh);
+    assertThat(over.statusCode()).as(over.body()).isEqualTo(200);
+    assertThat(Db.count(node.dbName, "SELECT count(*) FROM retired_chunks WHERE file_id = '" + file + "'")).isEqualTo(2);
+    HttpResponse<byte[]> down = api.download(company, file, token);
+    assertThat(down.body()).isEqualTo(fresh);
+    eventually(Duration.ofSeconds(30), () -> {
+      for (String k : moved) {
+        assertThat(node.storage.resolve(k)).as(k).doesNotExist();
+      }
+      assertThat(Db.count(node.dbName, "SELECT count(*) FROM retired_chunks WHERE file_id = '" + file + "'")).isZero();
+    });
   }
 }
