@@ -1,5 +1,6 @@
 package dev.files;
 
+import dev.files.cluster.ClusterSettings;
 import java.util.Set;
 
 /**

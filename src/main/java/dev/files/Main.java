@@ -37,7 +37,7 @@ public final class Main {
       cannotStart("the start did not finish within " + START_LIMIT_S + " s");
       return;
     } catch (Exception e) {
-      cannotStart(Node.oneLine(e));
+      cannotStart(dev.files.model.Texts.oneLine(e));
       return;
     }
     Logger log = LoggerFactory.getLogger(Main.class);

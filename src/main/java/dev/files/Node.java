@@ -5,14 +5,19 @@ import dev.files.auth.DownloadSigner;
 import dev.files.auth.Membership;
 import dev.files.auth.MembershipVerticle;
 import dev.files.auth.TokenVerifier;
+import dev.files.cluster.ClusterMembers;
+import dev.files.cluster.ClusterSetup;
+import dev.files.cluster.SessionOwners;
 import dev.files.bus.InternalBus;
 import dev.files.db.Database;
 import dev.files.db.FileRepository;
+import dev.files.db.SessionOwnerRepository;
 import dev.files.db.StoreIdentityRepository;
 import dev.files.events.OutboxRelay;
 import dev.files.http.Cors;
 import dev.files.http.HttpVerticle;
 import dev.files.crypto.DataKeys;
+import dev.files.model.Texts;
 import dev.files.storage.IoExecutor;
 import dev.files.crypto.EncryptedObjects;
 import dev.files.storage.ObjectStore;
@@ -22,8 +27,6 @@ import dev.files.storage.s3.S3ObjectStore;
 import dev.files.storage.s3.S3Options;
 import dev.files.thumbnail.ThumbnailClaims;
 import dev.files.thumbnail.ThumbnailVerticle;
-import dev.files.upload.SessionOwners;
-import dev.files.upload.SessionSettings;
 import dev.files.upload.UploadSessions;
 import dev.files.upload.UploadSweepVerticle;
 import io.vertx.core.DeploymentOptions;
@@ -44,7 +47,6 @@ import io.vertx.micrometer.VertxPrometheusOptions;
 import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 import io.vertx.pgclient.PgConnectOptions;
 import io.vertx.sqlclient.Pool;
-import io.vertx.sqlclient.Tuple;
 
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
@@ -116,44 +118,15 @@ public final class Node {
       LOG.warn("encryption.null_cipher is on: new files are stored WITHOUT encryption (benchmarks only)");
     }
     ServiceMetrics metrics = config.flag("metrics.enabled") ? ServiceMetrics.create() : ServiceMetrics.NONE;
-    VertxOptions options = new VertxOptions();
-    if (metrics.registry() != null) {
-      // a registry name of its own: nodes sharing a JVM (tests) do not share Vert.x's metrics
-      // the HTTP method label is made from a closed set before any meter is looked up (ServiceMetrics.method):
-      // Vert.x's own label would key a lookup cache entry per made-up method
-      java.util.function.Function<HttpRequest, Iterable<Tag>> method =
-          req -> Tags.of("method", ServiceMetrics.method(req.method() == null ? null : req.method().name()));
-      options.setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true).setJvmMetricsEnabled(true)
-          .setLabels(java.util.EnumSet.of(Label.HTTP_CODE, Label.POOL_TYPE, Label.POOL_NAME, Label.EB_SIDE))
-          .setServerRequestTagsProvider(method).setClientRequestTagsProvider(method)
-          .setRegistryName("files-" + java.util.UUID.randomUUID())
-          .setPrometheusOptions(new VertxPrometheusOptions().setEnabled(true)));
-    }
     Future<Vertx> vertx;
-    HazelcastClusterManager cluster = null;
+    HazelcastClusterManager clusterManager;
     try {
-      if (config.flag("cluster.enabled")) {
-        System.setProperty("hazelcast.logging.type", System.getProperty("hazelcast.logging.type", "slf4j"));
-        cluster = clusterManager(config);
-        options.setEventBusOptions(ClusterSettings.eventBus(config));
-        var builder = Vertx.builder().with(options).withClusterManager(cluster);
-        if (metrics.registry() != null) {
-          builder = builder.withMetrics(new MicrometerMetricsFactory(metrics.registry()));
-        }
-        vertx = builder.buildClustered().recover(err -> Future.failedFuture(new IllegalStateException(
-            "cannot join the cluster: " + oneLine(err) + " (check cluster.config " + config.string("cluster.config")
-                + ", cluster.host, cluster.port and cluster.members)", err)));
-      } else {
-        var builder = Vertx.builder().with(options);
-        if (metrics.registry() != null) {
-          builder = builder.withMetrics(new MicrometerMetricsFactory(metrics.registry()));
-        }
-        vertx = Future.succeededFuture(builder.build());
-      }
+      clusterManager = ClusterSetup.manager(config);
+      vertx = ClusterSetup.vertx(config, vertxOptions(metrics),
+          metrics.registry() != null ? new MicrometerMetricsFactory(metrics.registry()) : null, clusterManager);
     } catch (RuntimeException e) {
-      return Future.failedFuture(e instanceof IllegalStateException ? e : new IllegalStateException(oneLine(e), e));
+      return Future.failedFuture(e instanceof IllegalStateException ? e : new IllegalStateException(Texts.oneLine(e), e));
     }
-    HazelcastClusterManager clusterManager = cluster;
     Promise<Node> result = Promise.promise(); // no context: completes even after Vert.x is closed
     AtomicReference<Vertx> started = new AtomicReference<>();
     AtomicReference<IoExecutor> ioRef = new AtomicReference<>();
@@ -161,14 +134,14 @@ public final class Node {
     vertx.compose(vx -> {
       started.set(vx);
       ServiceMetrics.attach(vx, metrics);
-      InternalBus.attach(vx, InternalBus.create(config.string("encryption.master_key"),
-          config.string("encryption.previous_keys")));
-      if (clusterManager != null) {
-        logMembers(clusterManager);
-      }
-      // the cheap checks first: a busy port or a bad directory is reported before the database is touched
+      InternalBus bus = InternalBus.create(config.string("encryption.master_key"),
+          config.string("encryption.previous_keys"));
+      InternalBus.attach(vx, bus);
+      ClusterSetup.logMembers(clusterManager);
       // this node's id: the cluster manager's node id when clustered, else a random UUID per start
-      String nodeId = clusterManager != null ? clusterManager.getNodeId() : java.util.UUID.randomUUID().toString();
+      ClusterMembers members = ClusterMembers.of(vx, clusterManager);
+      String nodeId = members.nodeId();
+      // the cheap checks first: a busy port or a bad directory is reported before the database is touched
       IoExecutor io = new IoExecutor(vx, (int) config.number("storage.io_threads"),
           (int) config.number("storage.io_queue"));
       ioRef.set(io);
@@ -178,11 +151,9 @@ public final class Node {
           FileRepository files = new FileRepository(pool);
           ObjectStore objects = storeRef.get();
           EncryptedObjects store = new EncryptedObjects(vx, io, objects);
-          SessionOwners owners = owners(vx, pool, clusterManager, config.number("cluster.lease_ms"), nodeId);
-          UploadSessions sessions = new UploadSessions(vx, files, store, dataKeys, new SessionSettings(
-              config.number("upload.session_idle_ms"), config.number("upload.commit_timeout_ms"),
-              config.number("upload.retire_grace_ms"), config.number("upload.expire_after_ms"),
-              config.number("upload.sweep_interval_ms")), (int) config.number("upload.session_queue"),
+          SessionOwners owners = SessionOwners.create(vx, pool, members, config.number("cluster.lease_ms"));
+          UploadSessions sessions = new UploadSessions(vx, files, store, dataKeys, Settings.sessions(config),
+              (int) config.number("upload.session_queue"),
               owners, config.number("cluster.session_send_timeout_ms"));
           metrics.uploadSessions(sessions::size);
           TokenVerifier verifier = TokenVerifier.create(vx, config);
@@ -194,19 +165,14 @@ public final class Node {
               config.number("limits.max_file_bytes"), config.number("thumbnails.sync_wait_ms"),
               corsOrigins, config.number("http.idle_timeout_ms"), config.number("http.body_timeout_ms"), signer);
           OutboxRelay relay = new OutboxRelay(PgConnectOptions.fromUri(config.string("db.url")), owners.nodeId(),
-              config.number("events.poll_ms"), config.number("events.retention_ms"));
+              config.number("events.poll_ms"), config.number("events.retention_ms"), bus);
           Operations ops = new Operations(metrics, Health.live(vx), Health.ready(vx, files, objects, clusterManager));
           ThumbnailVerticle thumbnails = config.number("thumbnails.workers") <= 0 ? null
-              : new ThumbnailVerticle(files, store, dataKeys, new ThumbnailVerticle.Settings(
-                  (int) config.number("thumbnails.max_width"), (int) config.number("thumbnails.max_height"),
-                  config.number("thumbnails.max_pixels"), config.number("thumbnails.max_source_bytes"),
-                  config.flag("thumbnails.external_tools"), (int) config.number("thumbnails.concurrency"),
-                  (int) config.number("thumbnails.queue"), config.number("thumbnails.timeout_ms"),
-                  config.number("thumbnails.max_job_bytes")), new ThumbnailClaims(pool, owners.nodeId(), owners::members));
+              : new ThumbnailVerticle(files, store, dataKeys, Settings.thumbnails(config), new ThumbnailClaims(pool, owners.nodeId(), owners::members));
           // the store and its database must belong together before the sweep may collect orphans
           return StoreBinding.bind(vx, new StoreIdentityRepository(pool), new StoreSide(objects), dbLabel(config))
               .compose(v -> checkMasterKey(files, dataKeys, config.string("encryption.master_key_id")))
-              .compose(v -> owners.startLease(why -> sessions.stopAll("this node fences itself: " + why)))
+              .compose(v -> owners.lease().start(why -> sessions.stopAll("this node fences itself: " + why)))
               .andThen(v -> owners.removeDeadOwners()) // rows of nodes that died while this one was away
               .compose(v -> sessions.start())
               .andThen(v -> watchCluster(clusterManager, sessions, thumbnails))
@@ -214,10 +180,8 @@ public final class Node {
               .compose(v -> vx.deployVerticle(new MembershipVerticle(files, verifier)))
               .compose(v -> vx.deployVerticle(relay))
               .compose(v -> vx.deployVerticle(new UploadSweepVerticle(files, store, sessions,
-                  config.number("thumbnails.retry_after_ms"), config.number("upload.orphan_scan_interval_ms"),
-                  (int) config.number("storage.list_page_size"), PgConnectOptions.fromUri(config.string("db.url")),
-                  UploadSweepVerticle.orphanAgeMs(config.number("http.body_timeout_ms"),
-                      config.number("upload.expire_after_ms"), sessions.settings()))))
+                  PgConnectOptions.fromUri(config.string("db.url")), Settings.sweep(config, sessions.settings()),
+                  metrics, bus)))
               .compose(v -> thumbnails == null ? Future.succeededFuture() : vx.deployVerticle(thumbnails))
               .compose(v -> vx.deployVerticle(() -> new HttpVerticle(services, ops),
                   new DeploymentOptions().setInstances((int) Math.max(1, config.number("http.instances")))
@@ -236,39 +200,65 @@ public final class Node {
     }).onComplete(ar -> {
       if (ar.succeeded()) {
         result.complete(ar.result());
-        return;
+      } else {
+        failStart(ar.cause(), started.get(), storeRef.get(), ioRef.get(), result);
       }
-      Throwable err = ar.cause() instanceof IllegalStateException ? ar.cause()
-          : new IllegalStateException(oneLine(ar.cause()), ar.cause());
-      Vertx vx = started.get();
-      if (vx == null) {
-        result.fail(err);
-        return;
-      }
-      // Vert.x completes its close on a thread of its own: wait for it off the event loop, so that the
-      // failure is reported whatever state the event loops are in
-      Thread stopper = new Thread(() -> {
-        try {
-          if (storeRef.get() != null) {
-            storeRef.get().close().await(10, TimeUnit.SECONDS);
-          }
-        } catch (Exception e) {
-          LOG.debug("closing the store after a failed start: {}", e.toString());
-        }
-        try {
-          vx.close().await(10, TimeUnit.SECONDS);
-        } catch (Exception e) {
-          LOG.debug("closing after a failed start: {}", e.toString());
-        }
-        if (ioRef.get() != null) {
-          ioRef.get().close();
-        }
-        result.fail(err);
-      }, "files-start-failed");
-      stopper.setDaemon(true);
-      stopper.start();
     });
     return result.future();
+  }
+
+  /**
+   * Vert.x's options: with {@code metrics} on, Micrometer metrics with a registry name of their own (nodes
+   * sharing a JVM, as tests do, do not share Vert.x's metrics) and the HTTP method label made from a closed
+   * set before any meter is looked up ({@link ServiceMetrics#method}: Vert.x's own label would key a lookup
+   * cache entry per made-up method).
+   */
+  private static VertxOptions vertxOptions(ServiceMetrics metrics) {
+    VertxOptions options = new VertxOptions();
+    if (metrics.registry() != null) {
+      java.util.function.Function<HttpRequest, Iterable<Tag>> method =
+          req -> Tags.of("method", ServiceMetrics.method(req.method() == null ? null : req.method().name()));
+      options.setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true).setJvmMetricsEnabled(true)
+          .setLabels(java.util.EnumSet.of(Label.HTTP_CODE, Label.POOL_TYPE, Label.POOL_NAME, Label.EB_SIDE))
+          .setServerRequestTagsProvider(method).setClientRequestTagsProvider(method)
+          .setRegistryName("files-" + java.util.UUID.randomUUID())
+          .setPrometheusOptions(new VertxPrometheusOptions().setEnabled(true)));
+    }
+    return options;
+  }
+
+  /**
+   * A start failed with {@code cause}: stops what was started (the store, Vert.x, the storage threads; each
+   * may be null), then fails {@code result} with an {@link IllegalStateException} of one line. Vert.x
+   * completes its close on a thread of its own: this waits for it (at most 10 s each) off the event loop,
+   * so that the failure is reported whatever state the event loops are in.
+   */
+  private static void failStart(Throwable cause, Vertx vx, ObjectStore store, IoExecutor io, Promise<Node> result) {
+    Throwable err = cause instanceof IllegalStateException ? cause : new IllegalStateException(Texts.oneLine(cause), cause);
+    if (vx == null) {
+      result.fail(err);
+      return;
+    }
+    Thread stopper = new Thread(() -> {
+      try {
+        if (store != null) {
+          store.close().await(10, TimeUnit.SECONDS);
+        }
+      } catch (Exception e) {
+        LOG.debug("closing the store after a failed start: {}", e.toString());
+      }
+      try {
+        vx.close().await(10, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        LOG.debug("closing after a failed start: {}", e.toString());
+      }
+      if (io != null) {
+        io.close();
+      }
+      result.fail(err);
+    }, "files-start-failed");
+    stopper.setDaemon(true);
+    stopper.start();
   }
 
   /**
@@ -288,9 +278,9 @@ public final class Node {
   private static Future<Pool> openDatabase(Vertx vx, FilesConfig config, String nodeId) {
     String url = config.string("db.url");
     return Database.open(vx, url, (int) config.number("db.pool_size"), (int) config.number("db.wait_queue"),
-        SessionOwners.APPLICATION_NAME + nodeId).recover(err -> Future.failedFuture(
+        SessionOwnerRepository.APPLICATION_NAME + nodeId).recover(err -> Future.failedFuture(
         new IllegalStateException("cannot open the database " + FilesConfig.printable("db.url", url) + ": "
-            + oneLine(err) + " (check db.url)", err)));
+            + Texts.oneLine(err) + " (check db.url)", err)));
   }
 
   /**
@@ -306,7 +296,7 @@ public final class Node {
     }
     S3Options options;
     try {
-      options = s3Options(config);
+      options = Settings.s3(config);
     } catch (IllegalArgumentException e) {
       return Future.failedFuture(new IllegalStateException(e.getMessage()));
     }
@@ -316,16 +306,8 @@ public final class Node {
           store.close();
           String problem = S3ObjectStore.probeProblem(err);
           return Future.failedFuture(new IllegalStateException("cannot reach the S3 store (" + where + "): "
-              + (problem != null ? problem : oneLine(err)) + " (check storage.s3.endpoint, storage.s3.bucket, storage.s3.access_key and storage.s3.secret_key)", err));
+              + (problem != null ? problem : Texts.oneLine(err)) + " (check storage.s3.endpoint, storage.s3.bucket, storage.s3.access_key and storage.s3.secret_key)", err));
         }));
-  }
-
-  /** The settings {@code storage.s3.*}. */
-  static S3Options s3Options(FilesConfig config) {
-    return new S3Options(config.string("storage.s3.endpoint"), config.string("storage.s3.bucket"),
-        config.string("storage.s3.region"), config.string("storage.s3.access_key"), config.string("storage.s3.secret_key"),
-        config.flag("storage.s3.path_style"), (int) config.number("storage.s3.part_bytes"),
-        (int) config.number("storage.s3.max_connections"));
   }
 
   /** Creates the storage directory and writes, reads back and deletes a small file in it. */
@@ -343,7 +325,7 @@ public final class Node {
             + reason + " (check storage.local.path)", e);
       } catch (java.io.IOException | RuntimeException e) {
         throw new IllegalStateException("storage directory " + root.toAbsolutePath() + " cannot be written: "
-            + oneLine(e) + " (check storage.local.path)", e);
+            + Texts.oneLine(e) + " (check storage.local.path)", e);
       }
     }, false);
   }
@@ -367,9 +349,8 @@ public final class Node {
 
   /** Unwraps the data key of one stored file per configured master key id: a wrong key fails the start. */
   private static Future<Void> checkMasterKey(FileRepository files, DataKeys dataKeys, String keyId) {
-    return files.pool().preparedQuery("SELECT id FROM files WHERE data_key_id = $1 AND data_key IS NOT NULL LIMIT 1")
-        .execute(Tuple.of(keyId))
-        .compose(rows -> rows.size() == 0 ? Future.succeededFuture(null) : files.find(rows.iterator().next().getUUID(0)))
+    return files.anyWithDataKey(keyId)
+        .compose(id -> id == null ? Future.succeededFuture(null) : files.find(id))
         .compose(f -> {
           if (f == null) {
             return Future.succeededFuture();
@@ -389,24 +370,10 @@ public final class Node {
   private static IllegalStateException listenFailure(FilesConfig config, Throwable err) {
     String where = config.string("http.host") + ":" + config.number("http.port");
     String reason = err instanceof java.net.BindException || String.valueOf(err.getMessage()).contains("in use")
-        ? "address already in use" : oneLine(err);
+        ? "address already in use" : Texts.oneLine(err);
     return new IllegalStateException("cannot listen on " + where + ": " + reason + " (check http.port and http.host)", err);
   }
 
-  /** The first line of an error's message (its type when it has none), without stack trace. */
-  static String oneLine(Throwable err) {
-    Throwable t = err;
-    String m = t.getMessage();
-    while ((m == null || m.isBlank()) && t.getCause() != null) {
-      t = t.getCause();
-      m = t.getMessage();
-    }
-    if (m == null || m.isBlank()) {
-      return t.getClass().getSimpleName();
-    }
-    String line = m.strip().lines().findFirst().orElse(m).strip();
-    return line.length() > 300 ? line.substring(0, 300) + "..." : line;
-  }
 
   /** The database as host:port/name, without credentials (for messages). */
   private static String dbLabel(FilesConfig config) {
@@ -419,94 +386,17 @@ public final class Node {
   }
 
   /**
-   * This node's session owners: its id is the cluster manager's node id when clustered (the live members are
-   * the cluster's nodes), else a random UUID per start (the only member is itself).
-   */
-  private static SessionOwners owners(Vertx vx, Pool pool, HazelcastClusterManager cm, long leaseMs, String nodeId) {
-    if (cm == null) {
-      return new SessionOwners(vx, pool, nodeId, () -> java.util.Set.of(nodeId), leaseMs, null);
-    }
-    // Hazelcast's own member list: up to date when its membership events fire
-    var cluster = cm.getHazelcastInstance().getCluster();
-    return new SessionOwners(vx, pool, nodeId, () -> cluster.getMembers().stream()
-        .map(Node::vertxNodeId).collect(java.util.stream.Collectors.toUnmodifiableSet()), leaseMs, cm);
-  }
-
-  /**
-   * The Vert.x node id of a Hazelcast member: the member attribute {@code __vertx.nodeId} that vertx-hazelcast
-   * sets (its node id is not the member's UUID); the UUID when the attribute is missing.
-   */
-  private static String vertxNodeId(com.hazelcast.cluster.Member m) {
-    String id = m.getAttribute("__vertx.nodeId");
-    return id != null ? id : m.getUuid().toString();
-  }
-
-  /**
    * A member that leaves: questions in flight to it are asked again at once, and so are the thumbnail jobs it had
    * taken (when this node makes thumbnails). A cluster merge (this node was on the far side of a partition, or
    * frozen): this node stops its sessions (fencing; their epochs decide anyway).
    */
   private static void watchCluster(HazelcastClusterManager cm, UploadSessions sessions, ThumbnailVerticle thumbnails) {
-    if (cm == null) {
-      return;
-    }
-    var hz = cm.getHazelcastInstance();
-    hz.getCluster().addMembershipListener(new com.hazelcast.cluster.MembershipListener() {
-      @Override
-      public void memberAdded(com.hazelcast.cluster.MembershipEvent e) {
+    ClusterSetup.watch(cm, node -> {
+      sessions.memberLeft(node);
+      if (thumbnails != null) {
+        thumbnails.memberLeft(node);
       }
-
-      @Override
-      public void memberRemoved(com.hazelcast.cluster.MembershipEvent e) {
-        sessions.memberLeft(vertxNodeId(e.getMember()));
-        if (thumbnails != null) {
-          thumbnails.memberLeft(vertxNodeId(e.getMember()));
-        }
-      }
-    });
-    hz.getLifecycleService().addLifecycleListener(e -> {
-      if (e.getState() == com.hazelcast.core.LifecycleEvent.LifecycleState.MERGING) {
-        sessions.stopAll("this node fences itself: the cluster is merging");
-      }
-    });
-  }
-
-  /** Logs the cluster this node joined and its members, then every member that joins or leaves. */
-  private static void logMembers(HazelcastClusterManager cm) {
-    var hz = cm.getHazelcastInstance();
-    LOG.info("joined cluster '{}' as {}; members ({}): {}", hz.getConfig().getClusterName(),
-        hz.getCluster().getLocalMember().getAddress(), hz.getCluster().getMembers().size(),
-        hz.getCluster().getMembers().stream().map(m -> m.getAddress().toString()).toList());
-    hz.getCluster().addMembershipListener(new com.hazelcast.cluster.MembershipListener() {
-      @Override
-      public void memberAdded(com.hazelcast.cluster.MembershipEvent e) {
-        LOG.info("cluster member joined: {}; members ({}): {}", e.getMember().getAddress(), e.getMembers().size(),
-            e.getMembers().stream().map(m -> m.getAddress().toString()).toList());
-      }
-
-      @Override
-      public void memberRemoved(com.hazelcast.cluster.MembershipEvent e) {
-        LOG.info("cluster member left: {}; members ({}): {}", e.getMember().getAddress(), e.getMembers().size(),
-            e.getMembers().stream().map(m -> m.getAddress().toString()).toList());
-      }
-    });
-  }
-
-  /**
-   * Hazelcast with the XML file of {@code cluster.config}, its name, port, members and interface set from
-   * {@code cluster.*} ({@link ClusterSettings}); fails when the file cannot be read or a setting is malformed.
-   */
-  private static HazelcastClusterManager clusterManager(FilesConfig config) {
-    com.hazelcast.config.Config hz = ClusterSettings.hazelcast(config);
-    LOG.info("cluster '{}': listening on {}:{}{}, members {}", hz.getClusterName(),
-        hz.getNetworkConfig().getInterfaces().getInterfaces().iterator().next(), hz.getNetworkConfig().getPort(),
-        hz.getNetworkConfig().isPortAutoIncrement() ? " (or one of the next " + hz.getNetworkConfig().getPortCount()
-            + " ports)" : "", hz.getNetworkConfig().getJoin().getTcpIpConfig().getMembers());
-    if (config.string("cluster.name").isBlank() && !hz.getNetworkConfig().isPortAutoIncrement()) {
-      LOG.warn("cluster.name is not set: the default name '{}' depends on this node's working directory and db.url;"
-          + " set the same cluster.name on every node of a cluster that spans several machines", hz.getClusterName());
-    }
-    return new HazelcastClusterManager(hz);
+    }, () -> sessions.stopAll("this node fences itself: the cluster is merging"));
   }
 
   /**
@@ -538,7 +428,7 @@ public final class Node {
     // loop would report its end to that closed event loop.
     Promise<Void> done = Promise.promise();
     sessions.close()
-        .compose(v -> owners.stopLease())
+        .compose(v -> owners.lease().stop())
         .timeout(5, TimeUnit.SECONDS)
         .recover(err -> {
           LOG.warn("upload sessions and node lease not released at stop: {}", err.getMessage());

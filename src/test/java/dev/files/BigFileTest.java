@@ -42,24 +42,9 @@ class BigFileTest {
   void start() throws Exception {
     settings = TestNode.settings(Map.of("limits.max_request_bytes", 2L << 30));
     log = Files.createTempFile("big-node", ".log");
-    String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-    ProcessBuilder pb = new ProcessBuilder(NodeProcess.command("-XX:+ExitOnOutOfMemoryError", "-cp", classpath, "dev.files.Main"))
-        .redirectErrorStream(true).redirectOutput(log.toFile());
-    settings.forEach((k, v) -> pb.environment().put(dev.files.FilesConfig.envName(k), String.valueOf(v)));
-    server = pb.start();
+    server = NodeProcess.start(settings, log, "-XX:+ExitOnOutOfMemoryError");
     api = new Api("http://127.0.0.1:" + settings.get("http.port") + "/internal/services/files/v1");
-    for (int i = 0; i < 600; i++) {
-      try {
-        if (api.get("http://127.0.0.1:" + settings.get("http.port") + "/health", null).statusCode() == 200) {
-          return;
-        }
-      } catch (java.io.IOException notYet) {
-        // not listening yet
-      }
-      assertThat(server.isAlive()).as("node exited: " + Files.readString(log)).isTrue();
-      Thread.sleep(100);
-    }
-    throw new AssertionError("node did not start: " + Files.readString(log));
+    NodeProcess.awaitUp(server, log, "http://127.0.0.1:" + settings.get("http.port") + "/health");
   }
 
   @AfterAll

@@ -186,7 +186,7 @@ class BodyLimitsTest extends NodeTest {
       resetMidUpload(i % 2 == 0 ? chunk : filesPath(), i % 3 == 0 ? 1000 : 200_000);
     }
 
-    eventually(Duration.ofSeconds(20), () -> {
+    eventually(Duration.ofSeconds(60), () -> {
       assertThat(partFiles()).as("temporary files left").isZero();
       assertThat(openFds()).as("open file descriptors (before: %d)", fdsBefore).isLessThan(fdsBefore + 30);
       assertThat(storedFiles()).containsExactlyInAnyOrderElementsOf(filesBefore);
@@ -211,7 +211,7 @@ class BodyLimitsTest extends NodeTest {
       assertThat(json(response).getString("message")).contains("no byte of the request body for " + IDLE_MS + " ms");
       assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start)).isGreaterThanOrEqualTo(IDLE_MS - 100);
     }
-    eventually(Duration.ofSeconds(10), () -> assertThat(storedFiles()).containsExactlyInAnyOrderElementsOf(before));
+    eventually(Duration.ofSeconds(60), () -> assertThat(storedFiles()).containsExactlyInAnyOrderElementsOf(before));
   }
 
   @Test
@@ -240,7 +240,7 @@ class BodyLimitsTest extends NodeTest {
       assertThat(response).startsWith("HTTP/1.1 408 ");
       assertThat(json(response).getString("message")).contains("not received within " + BODY_MS + " ms");
     }
-    eventually(Duration.ofSeconds(10), () -> assertThat(storedFiles()).containsExactlyInAnyOrderElementsOf(before));
+    eventually(Duration.ofSeconds(60), () -> assertThat(storedFiles()).containsExactlyInAnyOrderElementsOf(before));
   }
 
   @Test
@@ -260,7 +260,7 @@ class BodyLimitsTest extends NodeTest {
         assertThat(json(response).getString("message")).contains("chunked transfer encoding").doesNotContain("Exception");
       }
     }
-    eventually(Duration.ofSeconds(10), () -> assertThat(storedFiles()).containsExactlyInAnyOrderElementsOf(before));
+    eventually(Duration.ofSeconds(60), () -> assertThat(storedFiles()).containsExactlyInAnyOrderElementsOf(before));
   }
 
   @Test
@@ -283,6 +283,6 @@ class BodyLimitsTest extends NodeTest {
     assertThat(ok.statusCode()).as(ok.body()).isEqualTo(200);
     assertThat(ok.version()).isEqualTo(HttpClient.Version.HTTP_1_1);
     api.delete(company, UUID.fromString(Api.resource(ok).getString("id")), token);
-    eventually(Duration.ofSeconds(10), () -> assertThat(storedFiles()).containsExactlyInAnyOrderElementsOf(before));
+    eventually(Duration.ofSeconds(60), () -> assertThat(storedFiles()).containsExactlyInAnyOrderElementsOf(before));
   }
 }

@@ -2,6 +2,7 @@ package dev.files;
 
 import com.sun.net.httpserver.HttpServer;
 import dev.files.support.Api;
+import dev.files.support.Browser;
 import dev.files.support.Samples;
 import dev.files.support.TestNode;
 import io.vertx.core.json.JsonObject;
@@ -15,15 +16,12 @@ import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
-import org.openqa.selenium.chrome.ChromeDriverService;
-import org.openqa.selenium.chrome.ChromeOptions;
 import org.openqa.selenium.chromium.ChromiumNetworkConditions;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.InetSocketAddress;
 import java.net.URLEncoder;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -31,7 +29,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Base64;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -62,13 +59,12 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class BrowserTest {
 
-  private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
-  private static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
   private static final int MiB = 1 << 20;
 
   private TestNode node;
   private HttpServer other;
   private int otherPort;
+  private Browser browser;
   private ChromeDriver driver;
   private Path work;
   private Path downloads;
@@ -88,78 +84,51 @@ class BrowserTest {
 
   @BeforeAll
   void start() throws Exception {
-    if (!Files.isExecutable(CHROMIUM) || !Files.isExecutable(CHROMEDRIVER)) {
-      skipped = "Chromium is not installed (apt-get install chromium chromium-driver; scripts/test does it as root)";
+    skipped = Browser.missing();
+    if (skipped != null) {
       return;
     }
     otherPort = TestNode.freePort();
     node = TestNode.start(Map.of("http.cors.origins", "http://127.0.0.1:" + otherPort,
         "page.api_origins", "http://127.0.0.1:" + otherPort));
-    other = HttpServer.create(new InetSocketAddress("127.0.0.1", otherPort), 0);
-    other.createContext("/", exchange -> {
-      String path = exchange.getRequestURI().getPath();
-      byte[] body;
-      String type;
+    other = Browser.serve(otherPort, path -> {
       if (path.equals("/fetch.html")) {
-        body = FETCH_PAGE.getBytes(StandardCharsets.UTF_8);
-        type = "text/html; charset=utf-8";
+        return Browser.Page.of("text/html; charset=utf-8", FETCH_PAGE.getBytes(StandardCharsets.UTF_8));
       } else if (path.startsWith("/upload/")) { // the node's upload page, served by another origin
         String name = path.equals("/upload/") ? "index.html" : path.substring("/upload/".length());
+        byte[] body;
         try (InputStream in = BrowserTest.class.getClassLoader().getResourceAsStream("webroot/" + name)) {
           body = in == null ? null : in.readAllBytes();
+        } catch (IOException e) {
+          throw new java.io.UncheckedIOException(e);
         }
-        if (body != null && name.equals("index.html")) { // served elsewhere, the page lists the node's origin itself
+        if (body == null) {
+          return null;
+        }
+        if (name.equals("index.html")) { // served elsewhere, the page lists the node's origin itself
           body = new String(body, StandardCharsets.UTF_8).replace("<meta name=\"files-api-origins\" content=\"\">",
               "<meta name=\"files-api-origins\" content=\"http://127.0.0.1:" + node.port + "\">").getBytes(StandardCharsets.UTF_8);
         }
-        type = name.endsWith(".js") ? "text/javascript" : name.endsWith(".css") ? "text/css" : "text/html; charset=utf-8";
-      } else {
-        body = null;
-        type = "text/plain";
+        return Browser.Page.of(name.endsWith(".js") ? "text/javascript" : name.endsWith(".css") ? "text/css" : "text/html; charset=utf-8", body);
       }
-      if (body == null) {
-        exchange.sendResponseHeaders(404, -1);
-      } else {
-        exchange.getResponseHeaders().add("Content-Type", type);
-        exchange.sendResponseHeaders(200, body.length);
-        exchange.getResponseBody().write(body);
-      }
-      exchange.close();
+      return null;
     });
-    other.start();
-
-    work = Files.createTempDirectory("files-browser");
-    downloads = Files.createDirectories(work.resolve("downloads"));
-    ChromeOptions options = new ChromeOptions();
-    options.setBinary(CHROMIUM.toFile());
-    options.addArguments("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-        "--window-size=1100,1000", "--user-data-dir=" + Files.createDirectories(work.resolve("profile")));
-    Map<String, Object> prefs = new HashMap<>();
-    prefs.put("download.default_directory", downloads.toString());
-    prefs.put("download.prompt_for_download", false);
-    options.setExperimentalOption("prefs", prefs);
-    options.setCapability("goog:loggingPrefs", Map.of("browser", "ALL"));
-    // the driver path is given: Selenium Manager never tries to download a driver or a browser
-    ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(CHROMEDRIVER.toFile())
-        .usingAnyFreePort().build();
-    driver = new ChromeDriver(service, options);
-    driver.manage().timeouts().scriptTimeout(Duration.ofSeconds(60));
+    browser = Browser.start("files-browser", true);
+    driver = browser.driver();
+    work = browser.work();
+    downloads = browser.downloads();
   }
 
   @AfterAll
   void stop() throws Exception {
-    if (driver != null) {
-      driver.quit();
+    if (browser != null) {
+      browser.close();
     }
     if (other != null) {
       other.stop(0);
     }
     if (node != null) {
       node.close();
-    }
-    if (work != null) {
-      Files.walk(work).sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
     }
   }
 
@@ -185,16 +154,12 @@ class BrowserTest {
   }
 
   private WebDriverWait waitUpTo(int seconds) {
-    WebDriverWait wait = new WebDriverWait(driver, Duration.ofSeconds(seconds), Duration.ofMillis(100));
-    wait.ignoring(org.openqa.selenium.NoSuchElementException.class);
-    return wait;
+    return browser.waitUpTo(seconds);
   }
 
   /** The page's console, for failure messages. */
   private String console() {
-    StringBuilder b = new StringBuilder();
-    driver.manage().logs().get("browser").forEach(e -> b.append("\n  console: ").append(e.getLevel()).append(' ').append(e.getMessage()));
-    return b.toString();
+    return browser.console();
   }
 
   private void waitComplete(String name, int seconds) {

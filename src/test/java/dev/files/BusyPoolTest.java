@@ -1,5 +1,6 @@
 package dev.files;
 
+import dev.files.support.Logs;
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
@@ -68,7 +69,7 @@ class BusyPoolTest extends NodeTest {
     } finally {
       root.detachAppender(logs);
     }
-    List<ILoggingEvent> events = new ArrayList<>(logs.list);
+    List<ILoggingEvent> events = Logs.snapshot(logs);
     long errors = events.stream().filter(e -> e.getLevel() == Level.ERROR).count();
     long busyLines = events.stream().filter(e -> e.getFormattedMessage().contains("busy")).count();
     long withTrace = events.stream().filter(e -> e.getThrowableProxy() != null).count();

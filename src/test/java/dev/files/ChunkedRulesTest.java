@@ -11,6 +11,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import java.time.Duration;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -102,10 +103,11 @@ class ChunkedRulesTest extends NodeTest {
     return new Snapshot(metadata(file), chunkRows(file), storedObjects(file));
   }
 
-  /** The object of a refused chunk is removed asynchronously after the reply: wait up to 5 s for it to go. */
+  /** The object of a refused chunk is removed asynchronously after the reply: wait up to 60 s for it to go. */
   private Snapshot settledSnapshot(UUID file, Snapshot expected) throws Exception {
+    long end = System.nanoTime() + Duration.ofSeconds(60).toNanos();
     Snapshot now = snapshot(file);
-    for (int i = 0; i < 50 && now.storedObjects() != expected.storedObjects(); i++) {
+    while (now.storedObjects() != expected.storedObjects() && System.nanoTime() < end) {
       Thread.sleep(100);
       now = snapshot(file);
     }

@@ -48,13 +48,7 @@ class ChunkedUploadTest extends NodeTest {
   }
 
   private void assertComplete(UUID file, byte[] content, int chunkCount) throws Exception {
-    JsonObject r = Api.resource(api.get(api.file(company, file), token));
-    assertThat(r.getString("upload_status")).isEqualTo("complete");
-    assertThat(r.getJsonObject("upload_data")).isEqualTo(new JsonObject().put("size", content.length).put("chunks", chunkCount));
-    HttpResponse<byte[]> down = api.download(company, file, token);
-    assertThat(down.statusCode()).isEqualTo(200);
-    assertThat(Api.sha256(down.body())).isEqualTo(Api.sha256(content));
-    assertThat(Db.count(node.dbName, "SELECT count(*) FROM chunks WHERE file_id = '" + file + "'")).isEqualTo(chunkCount);
+    chunks.assertComplete(file, content, chunkCount, node.dbName);
   }
 
   /** Sends the chunks in {@code order} (indexes into the split), one request after another. */

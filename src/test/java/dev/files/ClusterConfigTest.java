@@ -1,5 +1,6 @@
 package dev.files;
 
+import dev.files.cluster.ClusterSettings;
 import com.hazelcast.core.Hazelcast;
 import com.hazelcast.core.HazelcastInstance;
 import dev.files.support.Eventually;
@@ -28,7 +29,7 @@ class ClusterConfigTest {
 
   @Test
   void twoNodesJoinThroughTheConfiguredMembersAndListenOnTheClusterHostOnly() throws Exception {
-    int base = twoFreePorts();
+    int base = TestNode.twoFreePorts();
     String name = "files-conf-" + UUID.randomUUID();
     String members = "127.0.0.1:" + base + ", 127.0.0.1:" + (base + 1);
     int bus = TestNode.freePort();
@@ -94,7 +95,7 @@ class ClusterConfigTest {
   /** No member list: the same cluster.port on one machine, the second node takes the next port and they join. */
   @Test
   void nodesOnOneMachineFindEachOtherWithoutAMemberList() throws Exception {
-    int base = twoFreePorts();
+    int base = TestNode.twoFreePorts();
     String name = "files-conf-" + UUID.randomUUID();
     Map<String, Object> settings = Map.of("cluster.enabled", true, "cluster.name", name, "cluster.port", base);
     try (TestNode a = TestNode.start(settings); TestNode b = TestNode.start(settings)) {
@@ -170,24 +171,6 @@ class ClusterConfigTest {
     assertThatThrownBy(() -> FilesConfig.load(Map.of("FILES_CLUSTER_PORT", "70000"), Map.of()))
         .isInstanceOf(IllegalStateException.class)
         .hasMessage("cluster.port (FILES_CLUSTER_PORT) must be between 1 and 65535, got 70000");
-  }
-
-  /**
-   * The first of two consecutive ports free on 127.0.0.1, below Linux's ephemeral range (32768 on), so that no
-   * outgoing connection of another process takes one before the node binds it.
-   */
-  static int twoFreePorts() {
-    for (int attempt = 0; ; attempt++) {
-      int base = 20000 + (int) (Math.random() * 12000);
-      try (java.net.ServerSocket one = new java.net.ServerSocket(base, 1, java.net.InetAddress.getLoopbackAddress());
-           java.net.ServerSocket two = new java.net.ServerSocket(base + 1, 1, java.net.InetAddress.getLoopbackAddress())) {
-        return base;
-      } catch (IOException e) {
-        if (attempt > 50) {
-          throw new IllegalStateException("no two free ports", e);
-        }
-      }
-    }
   }
 
   /**

@@ -1,7 +1,7 @@
 package dev.files;
 
-import dev.files.support.NodeProcess;
 import dev.files.support.Api;
+import dev.files.support.TestCluster;
 import dev.files.support.Chunks;
 import dev.files.support.Db;
 import dev.files.support.Samples;
@@ -16,18 +16,12 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
 
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import static dev.files.support.Eventually.eventually;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -44,131 +38,45 @@ import static org.assertj.core.api.Assertions.assertThat;
 class ClusterFailoverTest {
 
   static final int CHUNK = 64 * 1024;
-  static final Pattern NODE_ID = Pattern.compile("owned as node ([0-9a-f-]{36})");
 
-  final List<Map<String, Object>> settings = new ArrayList<>();
-  final Process[] processes = new Process[3];
-  final Path[] logs = new Path[3];
-  final String[] ids = new String[3];
-  Path xml;
   final UUID company = UUID.randomUUID();
   final String token = TestNode.userToken(UUID.randomUUID(), company);
   final Random random = new Random(5);
+  TestCluster cluster;
 
   @BeforeAll
   void start() throws Exception {
-    xml = Files.createTempFile("cluster-failover", ".xml");
-    Files.writeString(xml, ClusterUploadTest.HAZELCAST_XML);
-    String name = "files-failover-" + UUID.randomUUID();
-    int base = 20000 + (int) (Math.random() * 20000);
-    String members = "127.0.0.1:" + base + ",127.0.0.1:" + (base + 1) + ",127.0.0.1:" + (base + 2);
-    for (int i = 0; i < 3; i++) {
-      Map<String, Object> s = new HashMap<>(Map.of("cluster.enabled", true, "cluster.config", xml.toString(),
-          "cluster.name", name, "cluster.port", base + i, "cluster.members", members, "thumbnails.workers", 0));
-      Map<String, Object> full = TestNode.settings(s);
-      if (i > 0) {
-        full.put("db.url", settings.get(0).get("db.url"));
-        full.put("storage.local.path", settings.get(0).get("storage.local.path"));
-      }
-      settings.add(full);
-    }
-    for (int i = 0; i < 3; i++) {
-      startProcess(i);
-    }
-    awaitMembers(3);
+    cluster = TestCluster.configure("files-failover", 3, Map.of("thumbnails.workers", 0));
+    cluster.startProcesses();
+    cluster.awaitMembers(3);
   }
 
   @AfterAll
   void stop() throws Exception {
-    for (Process p : processes) {
-      if (p != null && p.isAlive()) {
-        signal(p, "CONT");
-        p.destroyForcibly().waitFor();
-      }
+    if (cluster != null) {
+      cluster.close();
     }
-    Db.drop((String) settings.get(0).get("test.db_name"));
-    Path storage = Path.of((String) settings.get(0).get("storage.local.path"));
-    if (Files.exists(storage)) {
-      try (var s = Files.walk(storage)) {
-        s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-      }
-    }
-    Files.deleteIfExists(xml);
-  }
-
-  private void startProcess(int i) throws Exception {
-    logs[i] = Files.createTempFile("failover-node-" + i, ".log");
-    String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-    ProcessBuilder pb = new ProcessBuilder(NodeProcess.command("-cp", classpath, "dev.files.Main")).redirectErrorStream(true).redirectOutput(logs[i].toFile());
-    pb.environment().keySet().removeIf(k -> k.startsWith("FILES_") && !k.startsWith("FILES_TEST_"));
-    TestNode.nodeSettings(settings.get(i)).forEach((k, v) -> pb.environment().put(FilesConfig.envName(k), String.valueOf(v)));
-    processes[i] = pb.start();
-    for (int t = 0; t < 1200; t++) {
-      try {
-        if (api(i).get(base(i) + "/health/ready", null).statusCode() == 200) {
-          Matcher m = NODE_ID.matcher(Files.readString(logs[i]));
-          assertThat(m.find()).as("node id in the log").isTrue();
-          ids[i] = m.group(1);
-          return;
-        }
-      } catch (java.io.IOException notYet) {
-        // not listening yet
-      }
-      assertThat(processes[i].isAlive()).as("node exited: " + Files.readString(logs[i])).isTrue();
-      Thread.sleep(100);
-    }
-    throw new AssertionError("node did not start: " + Files.readString(logs[i]));
-  }
-
-  private String base(int i) {
-    return "http://127.0.0.1:" + settings.get(i).get("http.port");
-  }
-
-  private Api api(int i) {
-    return new Api(base(i) + "/internal/services/files/v1");
-  }
-
-  /** Waits until every running node's ready check sees {@code n} cluster members. */
-  private void awaitMembers(int n) throws Exception {
-    eventually(Duration.ofSeconds(90), () -> {
-      for (int i = 0; i < 3; i++) {
-        if (processes[i].isAlive()) {
-          HttpResponse<String> r = api(i).get(base(i) + "/health/ready", null);
-          JsonObject cluster = new JsonObject(r.body()).getJsonArray("checks").stream().map(c -> (JsonObject) c)
-              .filter(c -> c.getString("id").equals("cluster")).findFirst().orElseThrow();
-          assertThat(cluster.getJsonObject("data").getInteger("members")).as("members seen by node " + i).isEqualTo(n);
-        }
-      }
-    });
-  }
-
-  private static void signal(Process p, String signal) throws Exception {
-    assertThat(new ProcessBuilder("kill", "-" + signal, String.valueOf(p.pid())).start().waitFor()).isZero();
   }
 
   /** A metric of node {@code i} (the sum of its series). */
   private double metric(int i, String name) throws Exception {
-    HttpResponse<String> r = api(i).get(base(i) + "/metrics", null);
+    HttpResponse<String> r = cluster.api(i).get(cluster.base(i) + "/metrics", null);
     assertThat(r.statusCode()).isEqualTo(200);
     return OperabilityTest.metric(r.body(), name);
   }
 
-  private String db() {
-    return (String) settings.get(0).get("test.db_name");
-  }
-
   private String owner(UUID file) throws Exception {
-    List<String> owner = Db.strings(db(), "SELECT owner_node FROM upload_sessions WHERE file_id = '" + file + "'");
+    List<String> owner = Db.strings(cluster.db(), "SELECT owner_node FROM upload_sessions WHERE file_id = '" + file + "'");
     return owner.isEmpty() ? null : owner.get(0);
   }
 
   private UUID init(int i, long size, int total) throws Exception {
-    return UUID.fromString(new Chunks(api(i), company, token)
+    return UUID.fromString(new Chunks(cluster.api(i), company, token)
         .init("filename=f.bin&total_chunks=" + total + "&total_size=" + size).getString("id"));
   }
 
   private JsonObject send(int i, UUID file, byte[] content, List<long[]> parts, int c) throws Exception {
-    Api api = api(i);
+    Api api = cluster.api(i);
     HttpResponse<String> r = api.post(api.file(company, file) + "?" + Chunks.query(c + 1, parts.size(), content.length),
         token, new Api.Multipart().filename("blob"), Chunks.slice(content, parts.get(c)));
     assertThat(r.statusCode()).as("chunk " + (c + 1) + " through node " + i + ": " + r.body()).isEqualTo(200);
@@ -176,11 +84,11 @@ class ClusterFailoverTest {
   }
 
   private void assertComplete(UUID file, byte[] content, int chunks, int... through) throws Exception {
-    assertThat(Db.count(db(), "SELECT count(*) FROM chunks WHERE file_id = '" + file + "'")).isEqualTo(chunks);
-    assertThat(Db.count(db(), "SELECT count(*) FROM files WHERE id = '" + file + "' AND upload_generation IS NULL"
+    assertThat(Db.count(cluster.db(), "SELECT count(*) FROM chunks WHERE file_id = '" + file + "'")).isEqualTo(chunks);
+    assertThat(Db.count(cluster.db(), "SELECT count(*) FROM files WHERE id = '" + file + "' AND upload_generation IS NULL"
         + " AND size = " + content.length + " AND chunks = " + chunks)).isEqualTo(1);
     for (int i : through) {
-      HttpResponse<byte[]> down = api(i).download(company, file, token);
+      HttpResponse<byte[]> down = cluster.api(i).download(company, file, token);
       assertThat(down.statusCode()).isEqualTo(200);
       assertThat(Api.sha256(down.body())).as("download through node " + i).isEqualTo(Api.sha256(content));
     }
@@ -194,13 +102,13 @@ class ClusterFailoverTest {
     UUID file = init(0, content.length, parts.size());
     send(0, file, content, parts, 0);
     send(0, file, content, parts, 1);
-    assertThat(owner(file)).as("node 0 runs the session").isEqualTo(ids[0]);
+    assertThat(owner(file)).as("node 0 runs the session").isEqualTo(cluster.id(0));
     // another upload whose session node 0 runs, and that nobody touches after the kill
     byte[] other = Samples.random(random, 3 * CHUNK);
     List<long[]> otherParts = Chunks.split(other.length, CHUNK);
     UUID untouched = init(0, other.length, otherParts.size());
     send(0, untouched, other, otherParts, 0);
-    assertThat(owner(untouched)).as("node 0 runs the other session").isEqualTo(ids[0]);
+    assertThat(owner(untouched)).as("node 0 runs the other session").isEqualTo(cluster.id(0));
     // node 1 has run a session before (as it has in the third test), so the figure is the takeover's,
     // not the first use of the session code in a fresh JVM
     byte[] small = Samples.random(random, CHUNK);
@@ -208,24 +116,24 @@ class ClusterFailoverTest {
     assertThat(send(1, warm, small, Chunks.split(small.length, CHUNK), 0).getString("upload_status")).isEqualTo("complete");
     eventually(Duration.ofSeconds(10), () -> assertThat(owner(warm)).as("the complete file's session ended").isNull());
 
-    processes[0].destroyForcibly(); // SIGKILL
+    cluster.kill(0); // SIGKILL
     long t0 = System.nanoTime();
     send(1, file, content, parts, 2);
     long ms = (System.nanoTime() - t0) / 1_000_000;
     System.out.println("failover after SIGKILL of the session's owner, the Hazelcast master: the next chunk answered in " + ms + " ms");
     assertThat(ms).as("ms from SIGKILL to the answer of the next chunk (2 s, with margin)").isLessThan(3000);
-    assertThat(processes[0].waitFor(10, TimeUnit.SECONDS)).isTrue();
-    assertThat(owner(file)).as("node 1 took the session over").isEqualTo(ids[1]);
+    assertThat(cluster.awaitExit(0, 10)).isTrue();
+    assertThat(owner(file)).as("node 1 took the session over").isEqualTo(cluster.id(1));
     // the survivors removed the dead node's other owner row once Hazelcast reported it gone
-    eventually(Duration.ofSeconds(30), () -> assertThat(Db.count(db(),
-        "SELECT count(*) FROM upload_sessions WHERE owner_node = '" + ids[0] + "'")).as("rows naming the killed node").isZero());
+    eventually(Duration.ofSeconds(30), () -> assertThat(Db.count(cluster.db(),
+        "SELECT count(*) FROM upload_sessions WHERE owner_node = '" + cluster.id(0) + "'")).as("rows naming the killed node").isZero());
     assertThat(owner(untouched)).isNull();
 
     for (int c = 3; c < parts.size(); c++) {
       JsonObject r = send(1 + c % 2, file, content, parts, c);
       assertThat(r.getString("upload_status")).isEqualTo(c == parts.size() - 1 ? "complete" : "pending");
       if (c < parts.size() - 1) { // the survivors agree on the owner: no session moves between them
-        assertThat(owner(file)).as("owner after chunk " + (c + 1)).isEqualTo(ids[1]);
+        assertThat(owner(file)).as("owner after chunk " + (c + 1)).isEqualTo(cluster.id(1));
       }
     }
     assertComplete(file, content, parts.size(), 1, 2);
@@ -234,40 +142,40 @@ class ClusterFailoverTest {
   @Test
   @Order(2)
   void theOwnerFrozenTheUploadGoesOnThroughTheOthersAndTheResumedOwnerWritesNothing() throws Exception {
-    if (!processes[0].isAlive()) {
-      startProcess(0);
-      awaitMembers(3);
+    if (!cluster.alive(0)) {
+      cluster.start(0);
+      cluster.awaitMembers(3);
     }
     byte[] content = Samples.random(random, 8 * CHUNK + 3);
     List<long[]> parts = Chunks.split(content.length, CHUNK);
     UUID file = init(1, content.length, parts.size());
     send(1, file, content, parts, 0);
-    assertThat(owner(file)).as("node 1 runs the session").isEqualTo(ids[1]);
+    assertThat(owner(file)).as("node 1 runs the session").isEqualTo(cluster.id(1));
     assertThat(metric(1, "files_upload_sessions")).as("sessions node 1 runs").isEqualTo(1.0);
 
-    signal(processes[1], "STOP");
+    cluster.freeze(1);
     try {
       long t0 = System.nanoTime();
       send(2, file, content, parts, 1);
       long ms = (System.nanoTime() - t0) / 1_000_000;
       System.out.println("owner frozen (SIGSTOP): the next chunk answered in " + ms + " ms");
-      assertThat(owner(file)).as("a survivor took the session over").isIn(ids[0], ids[2]);
+      assertThat(owner(file)).as("a survivor took the session over").isIn(cluster.id(0), cluster.id(2));
       for (int c = 2; c < parts.size() - 1; c++) {
         send(c % 2 == 0 ? 0 : 2, file, content, parts, c);
       }
     } finally {
-      signal(processes[1], "CONT");
+      cluster.thaw(1);
     }
     // resumed: its lease had lapsed (or it sees no majority), so it fences itself and stops its session; or a
     // question sent to it during the freeze reached the session first, which found its epoch stale and stopped
     eventually(Duration.ofSeconds(30), () -> {
       assertThat(metric(1, "files_upload_sessions")).as("sessions of the resumed node").isZero();
-      assertThat(Files.readString(logs[1])).containsAnyOf(
+      assertThat(cluster.log(1)).containsAnyOf(
           "stopping the 1 upload session(s) of this node: this node fences itself",
           "upload session of file " + file + " (epoch ");
     });
-    assertThat(owner(file)).as("the resumed node did not take the session back").isIn(ids[0], ids[2]);
-    assertThat(Db.count(db(), "SELECT count(*) FROM chunks WHERE file_id = '" + file + "'")).isEqualTo(parts.size() - 1);
+    assertThat(owner(file)).as("the resumed node did not take the session back").isIn(cluster.id(0), cluster.id(2));
+    assertThat(Db.count(cluster.db(), "SELECT count(*) FROM chunks WHERE file_id = '" + file + "'")).isEqualTo(parts.size() - 1);
 
     JsonObject last = send(2, file, content, parts, parts.size() - 1);
     assertThat(last.getString("upload_status")).isEqualTo("complete");
@@ -281,17 +189,17 @@ class ClusterFailoverTest {
   @Test
   @Order(3)
   void anOwnerThatIsNotTheMasterKilledTheNextChunkToASurvivorSucceedsWithinTwoSeconds() throws Exception {
-    if (!processes[0].isAlive()) {
-      startProcess(0);
+    if (!cluster.alive(0)) {
+      cluster.start(0);
     }
-    awaitMembers(3);
+    cluster.awaitMembers(3);
     byte[] content = Samples.random(random, 4 * CHUNK + 5);
     List<long[]> parts = Chunks.split(content.length, CHUNK);
     UUID file = init(0, content.length, parts.size());
     send(0, file, content, parts, 0);
-    assertThat(owner(file)).as("node 0 runs the session").isEqualTo(ids[0]);
+    assertThat(owner(file)).as("node 0 runs the session").isEqualTo(cluster.id(0));
 
-    processes[0].destroyForcibly(); // SIGKILL
+    cluster.kill(0); // SIGKILL
     long t0 = System.nanoTime();
     send(2, file, content, parts, 1);
     long ms = (System.nanoTime() - t0) / 1_000_000;
@@ -300,8 +208,8 @@ class ClusterFailoverTest {
     for (int c = 2; c < parts.size(); c++) {
       send(1 + c % 2, file, content, parts, c);
     }
-    eventually(Duration.ofSeconds(30), () -> assertThat(Db.count(db(),
-        "SELECT count(*) FROM upload_sessions WHERE owner_node = '" + ids[0] + "'")).as("rows naming the killed node").isZero());
+    eventually(Duration.ofSeconds(30), () -> assertThat(Db.count(cluster.db(),
+        "SELECT count(*) FROM upload_sessions WHERE owner_node = '" + cluster.id(0) + "'")).as("rows naming the killed node").isZero());
     assertComplete(file, content, parts.size(), 1, 2);
   }
 
@@ -314,23 +222,23 @@ class ClusterFailoverTest {
   @Test
   @Order(4)
   void anOwnerFrozenInsideItsTransactionIsEndedAndTheNextChunkGoesThroughASurvivor() throws Exception {
-    for (int i = 0; i < processes.length; i++) {
-      if (!processes[i].isAlive()) {
-        startProcess(i);
+    for (int i = 0; i < cluster.size(); i++) {
+      if (!cluster.alive(i)) {
+        cluster.start(i);
       }
     }
-    awaitMembers(3);
+    cluster.awaitMembers(3);
     byte[] content = Samples.random(random, 5 * CHUNK + 9);
     List<long[]> parts = Chunks.split(content.length, CHUNK);
     UUID file = init(1, content.length, parts.size());
     send(1, file, content, parts, 0);
-    assertThat(owner(file)).as("node 1 runs the session").isEqualTo(ids[1]);
-    Db.execute(db(), "CREATE FUNCTION hold_chunk() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+    assertThat(owner(file)).as("node 1 runs the session").isEqualTo(cluster.id(1));
+    Db.execute(cluster.db(), "CREATE FUNCTION hold_chunk() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
         + " IF NEW.file_id = '" + file + "' AND NEW.chunk_number = 2 THEN PERFORM pg_sleep(2); END IF;"
         + " RETURN NEW; END $$; CREATE TRIGGER hold_chunk BEFORE INSERT ON chunks FOR EACH ROW EXECUTE FUNCTION hold_chunk()");
     java.util.concurrent.CompletableFuture<HttpResponse<String>> held = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
       try {
-        Api api = api(1);
+        Api api = cluster.api(1);
         return api.post(api.file(company, file) + "?" + Chunks.query(2, parts.size(), content.length), token,
             new Api.Multipart().filename("blob"), Chunks.slice(content, parts.get(1)));
       } catch (Exception e) {
@@ -338,26 +246,26 @@ class ClusterFailoverTest {
       }
     });
     try {
-      eventually(Duration.ofSeconds(30), () -> assertThat(Db.count(db(), "SELECT count(*) FROM pg_stat_activity"
-          + " WHERE application_name = 'files node " + ids[1] + "' AND wait_event = 'PgSleep'"))
+      eventually(Duration.ofSeconds(30), () -> assertThat(Db.count(cluster.db(), "SELECT count(*) FROM pg_stat_activity"
+          + " WHERE application_name = 'files node " + cluster.id(1) + "' AND wait_event = 'PgSleep'"))
           .as("node 1's commit of chunk 2 is inside the trigger").isEqualTo(1));
-      signal(processes[1], "STOP");
+      cluster.freeze(1);
       try {
         long t0 = System.nanoTime();
         send(2, file, content, parts, 2);
         long ms = (System.nanoTime() - t0) / 1_000_000;
         System.out.println("owner frozen inside its transaction (SIGSTOP): the next chunk answered in " + ms + " ms");
         assertThat(ms).as("ms until a survivor answered (lease 3 s, with margin for a loaded machine)").isLessThan(15_000);
-        assertThat(owner(file)).as("a survivor took the session over").isIn(ids[0], ids[2]);
-        assertThat(Files.readString(logs[0]) + Files.readString(logs[2]))
-            .contains("node " + ids[1] + " held a transaction open though its lease had lapsed");
-        assertThat(Db.count(db(), "SELECT count(*) FROM chunks WHERE file_id = '" + file + "' AND chunk_number = 2"))
+        assertThat(owner(file)).as("a survivor took the session over").isIn(cluster.id(0), cluster.id(2));
+        assertThat(cluster.log(0) + cluster.log(2))
+            .contains("node " + cluster.id(1) + " held a transaction open though its lease had lapsed");
+        assertThat(Db.count(cluster.db(), "SELECT count(*) FROM chunks WHERE file_id = '" + file + "' AND chunk_number = 2"))
             .as("the frozen node's chunk 2 was rolled back").isZero();
       } finally {
-        signal(processes[1], "CONT");
+        cluster.thaw(1);
       }
     } finally {
-      Db.execute(db(), "DROP TRIGGER hold_chunk ON chunks; DROP FUNCTION hold_chunk()");
+      Db.execute(cluster.db(), "DROP TRIGGER hold_chunk ON chunks; DROP FUNCTION hold_chunk()");
     }
     HttpResponse<String> late = held.get(60, TimeUnit.SECONDS);
     // resumed, the node finds its commit's connection ended and asks the file's new session: chunk 2 is

@@ -1,5 +1,6 @@
 package dev.files;
 
+import dev.files.cluster.ClusterSetup;
 import dev.files.support.Logs;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
@@ -43,7 +44,7 @@ class ClusterOpsTest {
         """);
     ListAppender<ILoggingEvent> logs = new ListAppender<>();
     logs.start();
-    Logger nodeLog = (Logger) LoggerFactory.getLogger(Node.class);
+    Logger nodeLog = (Logger) LoggerFactory.getLogger(ClusterSetup.class);
     nodeLog.addAppender(logs);
     try (TestNode node = TestNode.start(Map.of("cluster.enabled", true, "cluster.config", xml.toString(),
         "cluster.name", name, "cluster.port", base, "cluster.members", "127.0.0.1:" + base))) {

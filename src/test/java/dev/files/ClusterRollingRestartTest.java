@@ -1,7 +1,7 @@
 package dev.files;
 
-import dev.files.support.NodeProcess;
 import dev.files.support.Api;
+import dev.files.support.TestCluster;
 import dev.files.support.Chunks;
 import dev.files.support.Db;
 import dev.files.support.Samples;
@@ -14,8 +14,6 @@ import org.junit.jupiter.api.TestInstance;
 
 import java.io.IOException;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -25,10 +23,7 @@ import java.util.Random;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import static dev.files.support.Eventually.eventually;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -58,130 +53,43 @@ class ClusterRollingRestartTest {
   static final int CHUNK = 64 * 1024;
   static final int CHUNKS = 6;
   static final int CLIENTS = 3;
-  static final Pattern NODE_ID = Pattern.compile("owned as node ([0-9a-f-]{36})");
+  /** Answers of every node in the rotation before a node is stopped, and after the last restart. */
+  static final int ANSWERS = 3;
 
-  final List<Map<String, Object>> settings = new ArrayList<>();
-  final Process[] processes = new Process[3];
-  final Path[] logs = new Path[3];
-  final String[] ids = new String[3];
   /** Node ids of the processes stopped so far. */
   final List<String> stoppedIds = new ArrayList<>();
   /** Whether node i is in the client's rotation. */
   final boolean[] up = new boolean[3];
   /** Whether node i has been sent SIGTERM and not restarted yet. */
   final boolean[] stopping = new boolean[3];
-  Path xml;
   final UUID company = UUID.randomUUID();
   final String token = TestNode.userToken(UUID.randomUUID(), company);
+  TestCluster cluster;
 
   @BeforeAll
   void start() throws Exception {
-    xml = Files.createTempFile("cluster-rolling", ".xml");
-    Files.writeString(xml, ClusterUploadTest.HAZELCAST_XML);
-    String name = "files-rolling-" + UUID.randomUUID();
-    int base = 20000 + (int) (Math.random() * 20000);
-    String members = "127.0.0.1:" + base + ",127.0.0.1:" + (base + 1) + ",127.0.0.1:" + (base + 2);
+    cluster = TestCluster.configure("files-rolling", 3, Map.of("thumbnails.workers", 0, "http.drain_timeout_ms", 20_000));
     for (int i = 0; i < 3; i++) {
-      Map<String, Object> s = new HashMap<>(Map.of("cluster.enabled", true, "cluster.config", xml.toString(),
-          "cluster.name", name, "cluster.port", base + i, "cluster.members", members, "thumbnails.workers", 0,
-          "http.drain_timeout_ms", 20_000));
-      Map<String, Object> full = TestNode.settings(s);
-      if (i > 0) {
-        full.put("db.url", settings.get(0).get("db.url"));
-        full.put("storage.local.path", settings.get(0).get("storage.local.path"));
-      }
-      settings.add(full);
+      cluster.spawn(i);
     }
     for (int i = 0; i < 3; i++) {
-      launch(i);
+      cluster.awaitReady(i);
     }
-    for (int i = 0; i < 3; i++) {
-      awaitReady(i);
-    }
-    awaitMembers(3);
+    cluster.awaitMembers(3);
   }
 
   @AfterAll
   void stop() throws Exception {
-    for (Process p : processes) {
-      if (p != null && p.isAlive()) {
-        p.destroyForcibly().waitFor();
-      }
+    if (cluster != null) {
+      cluster.close();
     }
-    Db.drop((String) settings.get(0).get("test.db_name"));
-    Path storage = Path.of((String) settings.get(0).get("storage.local.path"));
-    if (Files.exists(storage)) {
-      try (var s = Files.walk(storage)) {
-        s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-      }
-    }
-    Files.deleteIfExists(xml);
-  }
-
-  private void startProcess(int i) throws Exception {
-    launch(i);
-    awaitReady(i);
-  }
-
-  /** Starts the process of node {@code i} (its log in a temporary file). */
-  private void launch(int i) throws Exception {
-    logs[i] = Files.createTempFile("rolling-node-" + i, ".log");
-    String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-    ProcessBuilder pb = new ProcessBuilder(NodeProcess.command("-cp", classpath, "dev.files.Main")).redirectErrorStream(true).redirectOutput(logs[i].toFile());
-    pb.environment().keySet().removeIf(k -> k.startsWith("FILES_") && !k.startsWith("FILES_TEST_"));
-    TestNode.nodeSettings(settings.get(i)).forEach((k, v) -> pb.environment().put(FilesConfig.envName(k), String.valueOf(v)));
-    processes[i] = pb.start();
-  }
-
-  /** Waits until node {@code i} answers its ready check; reads its node id from its log. */
-  private void awaitReady(int i) throws Exception {
-    for (int t = 0; t < 1200; t++) {
-      try {
-        if (api(i).get(base(i) + "/health/ready", null).statusCode() == 200) {
-          Matcher m = NODE_ID.matcher(Files.readString(logs[i]));
-          assertThat(m.find()).as("node id in the log").isTrue();
-          ids[i] = m.group(1);
-          return;
-        }
-      } catch (IOException notYet) {
-        // not listening yet
-      }
-      assertThat(processes[i].isAlive()).as("node exited: " + Files.readString(logs[i])).isTrue();
-      Thread.sleep(100);
-    }
-    throw new AssertionError("node did not start: " + Files.readString(logs[i]));
-  }
-
-  private String base(int i) {
-    return "http://127.0.0.1:" + settings.get(i).get("http.port");
-  }
-
-  private Api api(int i) {
-    return new Api(base(i) + "/internal/services/files/v1");
-  }
-
-  private String db() {
-    return (String) settings.get(0).get("test.db_name");
-  }
-
-  /** Waits until every node's ready check sees {@code n} cluster members. */
-  private void awaitMembers(int n) throws Exception {
-    eventually(Duration.ofSeconds(60), () -> {
-      for (int i = 0; i < 3; i++) {
-        HttpResponse<String> r = api(i).get(base(i) + "/health/ready", null);
-        assertThat(r.statusCode()).as("node " + i + " ready: " + r.body()).isEqualTo(200);
-        JsonObject cluster = new JsonObject(r.body()).getJsonArray("checks").stream().map(c -> (JsonObject) c)
-            .filter(c -> c.getString("id").equals("cluster")).findFirst().orElseThrow();
-        assertThat(cluster.getJsonObject("data").getInteger("members")).as("members seen by node " + i).isEqualTo(n);
-      }
-    });
   }
 
   /** The metric files_upload_sessions of each node: the sessions it runs. */
   private List<Double> sessionsPerNode() throws Exception {
     List<Double> out = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
-      out.add(OperabilityTest.metric(api(i).get(base(i) + "/metrics", null).body(), "files_upload_sessions"));
+      out.add(OperabilityTest.metric(cluster.api(i).get(cluster.base(i) + "/metrics", null).body(), "files_upload_sessions"));
     }
     return out;
   }
@@ -206,7 +114,7 @@ class ClusterRollingRestartTest {
     for (int attempt = 0; attempt < 20; attempt++) {
       int i = pick();
       try {
-        HttpResponse<String> r = exchange.send(api(i));
+        HttpResponse<String> r = exchange.send(cluster.api(i));
         assertThat(r.statusCode()).as(what + " through node " + i + ": " + r.body()).isEqualTo(200);
         served.computeIfAbsent(i, k -> new AtomicInteger()).incrementAndGet();
         return Api.resource(r);
@@ -220,6 +128,30 @@ class ClusterRollingRestartTest {
       }
     }
     throw new AssertionError(what + ": no node answered");
+  }
+
+  /**
+   * Waits until every node in the rotation has answered {@value #ANSWERS} more requests of the client than
+   * now (or a client failed: the test then reports that failure).
+   */
+  private void awaitAnswers(List<Throwable> failures) throws Exception {
+    Map<Integer, Integer> before = new HashMap<>();
+    served.forEach((i, n) -> before.put(i, n.get()));
+    eventually(Duration.ofSeconds(120), () -> {
+      if (!failures.isEmpty()) {
+        return;
+      }
+      for (int i = 0; i < 3; i++) {
+        boolean inRotation;
+        synchronized (up) {
+          inRotation = up[i];
+        }
+        if (inRotation) {
+          int now = served.getOrDefault(i, new AtomicInteger()).get();
+          assertThat(now - before.getOrDefault(i, 0)).as("answers of node " + i).isGreaterThanOrEqualTo(ANSWERS);
+        }
+      }
+    });
   }
 
   private int pick() {
@@ -306,23 +238,23 @@ class ClusterRollingRestartTest {
     }
     try {
       for (int i = 0; i < 3 && failures.isEmpty(); i++) {
-        Thread.sleep(1500); // uploads under way on every node
+        awaitAnswers(failures); // uploads under way on every node
         int before = done.size();
         setStopping(i);
-        String stopped = ids[i];
-        processes[i].destroy(); // SIGTERM
-        assertThat(processes[i].waitFor(60, TimeUnit.SECONDS)).as("node " + i + " stops after its drain").isTrue();
-        String log = Files.readString(logs[i]);
-        assertThat(processes[i].exitValue()).as("exit code of node " + i + ": " + log).isZero();
+        String stopped = cluster.id(i);
+        cluster.terminate(i); // SIGTERM
+        assertThat(cluster.awaitExit(i, 120)).as("node " + i + " stops after its drain").isTrue();
+        String log = cluster.log(i);
+        assertThat(cluster.process(i).exitValue()).as("exit code of node " + i + ": " + cluster.logTail(i)).isZero();
         assertThat(log).contains("drain started").contains("drain finished").contains("files service stopped");
         stoppedIds.add(stopped);
         setUp(i, false);
-        startProcess(i);
-        awaitMembers(3);
+        cluster.start(i);
+        cluster.awaitMembers(3);
         setUp(i, true);
         System.out.println("node " + i + " restarted; uploads completed meanwhile: " + (done.size() - before));
       }
-      Thread.sleep(1500); // uploads go on through the restarted last node
+      awaitAnswers(failures); // uploads go on through the restarted last node
     } finally {
       stop.set(true);
       for (Thread t : threads) {
@@ -337,22 +269,22 @@ class ClusterRollingRestartTest {
     for (int k = 0; k < done.size(); k++) {
       Uploaded u = done.get(k);
       int i = k % 3;
-      HttpResponse<byte[]> down = api(i).download(company, u.id(), token);
+      HttpResponse<byte[]> down = cluster.api(i).download(company, u.id(), token);
       assertThat(down.statusCode()).as("download of " + u.id() + " through node " + i).isEqualTo(200);
       assertThat(Api.sha256(down.body())).as("SHA-256 of " + u.id()).isEqualTo(u.sha256());
-      assertThat(Db.count(db(), "SELECT count(*) FROM chunks WHERE file_id = '" + u.id() + "'"))
+      assertThat(Db.count(cluster.db(), "SELECT count(*) FROM chunks WHERE file_id = '" + u.id() + "'"))
           .as("chunks recorded of " + u.id()).isEqualTo(u.chunks());
-      assertThat(Db.count(db(), "SELECT count(*) FROM files WHERE id = '" + u.id() + "' AND upload_generation IS NULL"
+      assertThat(Db.count(cluster.db(), "SELECT count(*) FROM files WHERE id = '" + u.id() + "' AND upload_generation IS NULL"
           + " AND size = " + u.size() + " AND chunks = " + u.chunks())).as("file row of " + u.id()).isEqualTo(1);
     }
     // no owner row names a node that has stopped: each stopping node removed its rows (or they were taken over)
-    List<String> owners = Db.strings(db(), "SELECT owner_node FROM upload_sessions");
+    List<String> owners = Db.strings(cluster.db(), "SELECT owner_node FROM upload_sessions");
     assertThat(owners).as("owner rows naming a stopped node " + stoppedIds).doesNotContainAnyElementsOf(stoppedIds);
-    assertThat(owners).as("owner rows name running nodes").isSubsetOf(List.of(ids));
-    System.out.println("owner rows left (sessions still running per node " + sessionsPerNode() + "): " + Db.strings(db(),
+    assertThat(owners).as("owner rows name running nodes").isSubsetOf(cluster.ids());
+    System.out.println("owner rows left (sessions still running per node " + sessionsPerNode() + "): " + Db.strings(cluster.db(),
         "SELECT u.file_id || ' epoch ' || u.epoch || ' owner ' || u.owner_node || ' upload generation '"
         + " || coalesce(f.upload_generation::text, '-') FROM upload_sessions u LEFT JOIN files f ON f.id = u.file_id"));
-    assertThat(Db.strings(db(), "SELECT node_id FROM nodes")).as("leases of stopped nodes")
+    assertThat(Db.strings(cluster.db(), "SELECT node_id FROM nodes")).as("leases of stopped nodes")
         .doesNotContainAnyElementsOf(stoppedIds);
   }
 }

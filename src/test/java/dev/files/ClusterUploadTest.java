@@ -4,8 +4,8 @@ import dev.files.support.Logs;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
-import com.hazelcast.core.Hazelcast;
 import dev.files.support.Api;
+import dev.files.support.TestCluster;
 import dev.files.support.Chunks;
 import dev.files.support.Db;
 import dev.files.support.Samples;
@@ -23,7 +23,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -48,78 +47,24 @@ class ClusterUploadTest {
 
   static final int CHUNK = 64 * 1024;
 
-  /** Test Hazelcast settings: heartbeat 1 s, a member silent 5 s is removed, merges tried after 5 s. */
-  static final String HAZELCAST_XML = """
-      <hazelcast xmlns="http://www.hazelcast.com/schema/config">
-        <properties>
-          <property name="hazelcast.wait.seconds.before.join">0</property>
-          <property name="hazelcast.phone.home.enabled">false</property>
-          <property name="hazelcast.heartbeat.interval.seconds">1</property>
-          <property name="hazelcast.max.no.heartbeat.seconds">5</property>
-          <property name="hazelcast.merge.first.run.delay.seconds">5</property>
-          <property name="hazelcast.merge.next.run.delay.seconds">5</property>
-        </properties>
-        <network>
-          <port auto-increment="true" port-count="5">5701</port>
-        </network>
-        <multimap name="__vertx.subs">
-          <backup-count>1</backup-count>
-          <value-collection-type>SET</value-collection-type>
-        </multimap>
-      </hazelcast>
-      """;
-
-  final List<TestNode> nodes = new ArrayList<>();
-  Path xml;
+  List<TestNode> nodes;
+  TestCluster cluster;
   final UUID company = UUID.randomUUID();
   final String token = TestNode.userToken(UUID.randomUUID(), company);
   final Random random = new Random(11);
   final ExecutorService pool = Executors.newFixedThreadPool(6);
-  static final String BUCKET = "files";
-  dev.files.support.S3ProxyServer s3proxy;
 
   @BeforeAll
   void start() throws Exception {
-    s3proxy = dev.files.support.S3ProxyServer.start();
-    Files.createDirectories(s3proxy.bucketDir(BUCKET)); // the filesystem back end's bucket
-    xml = Files.createTempFile("cluster-upload", ".xml");
-    Files.writeString(xml, HAZELCAST_XML);
-    String name = "files-upload-" + UUID.randomUUID();
-    int base = 20000 + (int) (Math.random() * 20000);
-    String members = "127.0.0.1:" + base + ",127.0.0.1:" + (base + 1) + ",127.0.0.1:" + (base + 2);
-    Map<String, Object> first = null;
-    for (int i = 0; i < 3; i++) {
-      Map<String, Object> s = new HashMap<>(Map.of("cluster.enabled", true, "cluster.config", xml.toString(),
-          "cluster.name", name, "cluster.port", base + i, "cluster.members", members));
-      s.putAll(Map.of("storage.type", "s3", "storage.s3.endpoint", s3proxy.endpoint(), "storage.s3.bucket", BUCKET,
-          "storage.s3.access_key", dev.files.support.S3ProxyServer.ACCESS_KEY,
-          "storage.s3.secret_key", dev.files.support.S3ProxyServer.SECRET_KEY, "storage.s3.path_style", true));
-      if (first != null) { // one database for all; each its own local directory
-        s.put("db.url", first.get("db.url"));
-      }
-      TestNode n = TestNode.start(s);
-      if (first == null) {
-        first = n.settings;
-      }
-      nodes.add(n);
-    }
-    eventually(Duration.ofSeconds(60), () -> assertThat(Hazelcast.getAllHazelcastInstances().stream()
-        .filter(h -> h.getConfig().getClusterName().equals(name)))
-        .hasSize(3).allSatisfy(h -> assertThat(h.getCluster().getMembers()).hasSize(3)));
+    cluster = TestCluster.configureOnS3("files-upload", 3, Map.of()); // one database, one bucket
+    nodes = cluster.startInJvm().nodes();
   }
 
   @AfterAll
   void stop() throws Exception {
     pool.shutdownNow();
-    for (int i = nodes.size() - 1; i > 0; i--) {
-      nodes.get(i).stop(); // keeps the shared database
-    }
-    if (!nodes.isEmpty()) {
-      nodes.get(0).close();
-    }
-    Files.deleteIfExists(xml);
-    if (s3proxy != null) {
-      s3proxy.close();
+    if (cluster != null) {
+      cluster.close();
     }
   }
 
@@ -174,13 +119,13 @@ class ClusterUploadTest {
     assertThat(Db.count(db(), "SELECT count(*) FROM files WHERE id = '" + file + "' AND upload_generation IS NULL"
         + " AND generation IS NOT NULL AND size = " + content.length)).as("complete").isEqualTo(1);
     // the session stopped after completion and removed its owner row
-    eventually(Duration.ofSeconds(10), () -> {
+    eventually(Duration.ofSeconds(60), () -> {
       assertThat(Db.count(db(), "SELECT count(*) FROM upload_sessions WHERE file_id = '" + file + "'")).isZero();
       assertThat(nodes).allSatisfy(n -> assertThat(n.node.sessions().deploymentOf(file)).isNull());
     });
     assertDownloads(file, content);
     // every chunk is an object of its own in the bucket, and nothing of it on a node's disk
-    try (var objects = Files.walk(s3proxy.bucketDir(BUCKET))) {
+    try (var objects = Files.walk(cluster.bucketDir())) {
       assertThat(objects.filter(Files::isRegularFile).filter(f -> f.toString().contains(file.toString()))).hasSize(24);
     }
     for (TestNode n : nodes) {
@@ -253,7 +198,7 @@ class ClusterUploadTest {
       assertThat(Api.resource(second).getJsonObject("upload_data").getLong("size")).isEqualTo(2L * CHUNK);
       assertThat(Logs.snapshot(logs).stream().map(ILoggingEvent::getFormattedMessage))
           .contains("upload session of file " + file + " (epoch " + epochA + ") was taken over by another node: it stops");
-      eventually(Duration.ofSeconds(10), () -> {
+      eventually(Duration.ofSeconds(60), () -> {
         assertThat(a.node.sessions().deploymentOf(file)).as("A's session stopped").isNull();
         assertThat(a.node.vertx().deploymentIDs()).doesNotContain(first);
       });

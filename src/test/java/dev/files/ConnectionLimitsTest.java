@@ -170,7 +170,7 @@ class ConnectionLimitsTest extends NodeTest {
       }
     }
     // the count goes down as they close: a new client is served
-    Eventually.eventually(Duration.ofSeconds(5), () -> assertThat(Api.CLIENT.send(HttpRequest.newBuilder(
+    Eventually.eventually(Duration.ofSeconds(60), () -> assertThat(Api.CLIENT.send(HttpRequest.newBuilder(
         URI.create("http://127.0.0.1:" + node.port + "/health/live")).timeout(Duration.ofSeconds(2)).GET().build(),
         HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200));
     HttpResponse<String> metrics = Api.CLIENT.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + node.port + "/metrics"))

@@ -1,5 +1,6 @@
 package dev.files;
 
+import dev.files.cluster.SessionOwners;
 import dev.files.auth.Membership;
 import dev.files.auth.TokenVerifier;
 import dev.files.db.FileRepository;
@@ -58,7 +59,8 @@ class DatabaseDownTest {
     FilesConfig config = FilesConfig.load(Map.of(), Map.of("auth.jwt.secret", TestNode.SECRET));
     DataKeys keys = DataKeys.create(TestNode.MASTER_KEY, TestNode.MASTER_KEY_ID, "", false);
     HttpVerticle.Services services = new HttpVerticle.Services(files, store, keys,
-        new UploadSessions(vertx, files, store, keys, new SessionSettings(60_000, 5_000, 60_000, 60_000, 60_000)),
+        new UploadSessions(vertx, files, store, keys, new SessionSettings(60_000, 5_000, 60_000, 60_000, 60_000),
+            Integer.MAX_VALUE, SessionOwners.alone(vertx, pool, 3000), 1500),
         TokenVerifier.create(vertx, config),
         new Membership(files), "127.0.0.1", port, 1 << 20, 1 << 20, 10_000);
     vertx.deployVerticle(new HttpVerticle(services)).await(10, TimeUnit.SECONDS);

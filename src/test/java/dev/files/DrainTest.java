@@ -52,24 +52,8 @@ class DrainTest {
 
   void startProcess() throws Exception {
     log = Files.createTempFile("drain-node", ".log");
-    String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-    ProcessBuilder pb = new ProcessBuilder(NodeProcess.command("-cp", classpath, "dev.files.Main")).redirectErrorStream(true).redirectOutput(log.toFile());
-    pb.environment().keySet().removeIf(k -> k.startsWith("FILES_") && !k.startsWith("FILES_TEST_"));
-    settings.forEach((k, v) -> pb.environment().put(FilesConfig.envName(k), String.valueOf(v)));
-    server = pb.start();
-    Api api = new Api("http://127.0.0.1:" + settings.get("http.port"));
-    for (int i = 0; i < 1200; i++) {
-      try {
-        if (api.get("http://127.0.0.1:" + settings.get("http.port") + "/health/ready", null).statusCode() == 200) {
-          return;
-        }
-      } catch (java.io.IOException notYet) {
-        // not listening yet
-      }
-      assertThat(server.isAlive()).as("node exited: " + Files.readString(log)).isTrue();
-      Thread.sleep(100);
-    }
-    throw new AssertionError("node did not start: " + Files.readString(log));
+    server = NodeProcess.start(settings, log);
+    NodeProcess.awaitUp(server, log, "http://127.0.0.1:" + settings.get("http.port") + "/health/ready");
   }
 
   @Test

@@ -137,7 +137,7 @@ class EarlyRefusalTest extends NodeTest {
     assertThat(one.statusCode()).as(one.body()).isEqualTo(400);
     assertThat(new JsonObject(one.body()).getString("message")).contains("400 bytes total_size still allows");
     assertThat(Db.count(node.dbName, "SELECT count(*) FROM chunks WHERE file_id = '" + id + "'")).isEqualTo(1);
-    dev.files.support.Eventually.eventually(java.time.Duration.ofSeconds(10),
+    dev.files.support.Eventually.eventually(java.time.Duration.ofSeconds(60),
         () -> assertThat(storedFiles()).hasSize(before + 1));
   }
 

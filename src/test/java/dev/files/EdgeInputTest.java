@@ -1,12 +1,13 @@
 package dev.files;
 
+import dev.files.support.BusReplies;
+import dev.files.support.Logs;
 import dev.files.bus.Addresses;
 import dev.files.support.Api;
 import dev.files.support.Db;
 import dev.files.support.NodeTest;
 import dev.files.support.TestNode;
 import io.vertx.core.eventbus.DeliveryOptions;
-import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
@@ -20,7 +21,6 @@ import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * Input checked where it enters (docs/api.md, "Types", "Errors"): declared types by one grammar,
@@ -114,14 +114,7 @@ class EdgeInputTest extends NodeTest {
   }
 
   private static int failure(io.vertx.core.Future<?> f) {
-    try {
-      f.await(15, TimeUnit.SECONDS);
-    } catch (ReplyException e) {
-      return e.failureCode();
-    } catch (Exception e) {
-      throw new AssertionError("expected a ReplyException, got " + e, e);
-    }
-    throw new AssertionError("the call succeeded");
+    return BusReplies.failure(f, Duration.ofSeconds(15)).failureCode();
   }
 
   @Test
@@ -208,9 +201,9 @@ class EdgeInputTest extends NodeTest {
       assertThat(new JsonObject(r.body())).isEqualTo(new JsonObject().put("statusCode", 500).put("error", "Internal Server Error")
           .put("message", "internal error").put("request_id", "planted-failure-1"));
       assertThat(ms).isLessThan(2000);
-      dev.files.support.Eventually.eventually(Duration.ofSeconds(5), () -> assertThat(logs.list.stream()
+      dev.files.support.Eventually.eventually(Duration.ofSeconds(30), () -> assertThat(Logs.snapshot(logs).stream()
           .filter(e -> e.getFormattedMessage().contains("planted-failure-1")).count()).isEqualTo(1));
-      assertThat(logs.list.stream().filter(e -> e.getFormattedMessage().contains("planted-failure-1")).findFirst().orElseThrow()
+      assertThat(Logs.snapshot(logs).stream().filter(e -> e.getFormattedMessage().contains("planted-failure-1")).findFirst().orElseThrow()
           .getFormattedMessage()).contains("GET").contains("failed while answering").contains("ClassCastException");
     } finally {
       log.detachAppender(logs);

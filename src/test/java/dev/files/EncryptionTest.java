@@ -15,6 +15,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
 
+import java.time.Duration;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.net.Socket;
@@ -29,6 +30,7 @@ import java.util.Random;
 import java.util.UUID;
 import java.util.stream.Stream;
 
+import static dev.files.support.Eventually.eventually;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -129,14 +131,12 @@ class EncryptionTest extends NodeTest {
           "Content-Length: " + (partHead.length + head.length * 2L));
       http.send(partHead);
       http.send(head);
-      long parts = 0;
-      for (int i = 0; i < 100 && parts == 0; i++) { // the temporary file of the write holds what arrived so far
-        Thread.sleep(50);
+      // the temporary file of the write holds what arrived so far
+      eventually(Duration.ofSeconds(60), () -> {
         try (Stream<Path> s = Files.walk(node.storage)) {
-          parts = s.filter(p -> p.getFileName().toString().endsWith(".tmp")).count();
+          assertThat(s.filter(p -> p.getFileName().toString().endsWith(".tmp")).count()).isPositive();
         }
-      }
-      assertThat(parts).isPositive();
+      });
       Thread.sleep(300);
       assertNoMarkerOnDisk();
     }
@@ -207,10 +207,8 @@ class EncryptionTest extends NodeTest {
     byte[] body = rawDownload(file, "200");
     assertThat(body.length).as("the download is cut").isLessThan(content.length);
     assertThat(body).as("no wrong byte before the cut").isEqualTo(Arrays.copyOf(content, body.length));
-    for (int i = 0; i < 50 && Logs.snapshot(log).stream().noneMatch(e -> e.getFormattedMessage().contains(file.toString())); i++) {
-      Thread.sleep(100);
-    }
-    assertThat(Logs.snapshot(log)).anyMatch(e -> e.getLevel().toString().equals("ERROR") && e.getFormattedMessage().contains(file.toString()));
+    eventually(Duration.ofSeconds(30), () -> assertThat(Logs.snapshot(log))
+        .anyMatch(e -> e.getLevel().toString().equals("ERROR") && e.getFormattedMessage().contains(file.toString())));
   }
 
   private void assertDamaged(UUID file) throws Exception {

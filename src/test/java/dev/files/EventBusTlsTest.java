@@ -1,5 +1,6 @@
 package dev.files;
 
+import dev.files.cluster.ClusterSettings;
 import dev.files.support.TestNode;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;

@@ -1,9 +1,10 @@
 package dev.files;
 
-import dev.files.support.NodeProcess;
+import dev.files.cluster.ClusterSettings;
 import dev.files.bus.Addresses;
 import dev.files.events.OutboxRelay;
 import dev.files.support.Api;
+import dev.files.support.TestCluster;
 import dev.files.support.Db;
 import dev.files.support.TestNode;
 import io.vertx.core.Vertx;
@@ -21,17 +22,12 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
 
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
 
 import static dev.files.support.Eventually.eventually;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -51,40 +47,24 @@ import static org.assertj.core.api.Assertions.assertThat;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class EventCrashTest {
 
-  final List<Map<String, Object>> settings = new ArrayList<>();
-  final Process[] processes = new Process[2];
-  final Path[] logs = new Path[2];
-  final String[] ids = new String[2];
-  Path xml;
   Vertx subscriber;
   final UUID company = UUID.randomUUID();
   final String token = TestNode.userToken(UUID.randomUUID(), company);
   final List<JsonObject> all = new CopyOnWriteArrayList<>();
   final List<JsonObject> ofCompany = new CopyOnWriteArrayList<>();
+  /** Nodes A (0) and B (1) run as processes; the third configuration is the subscriber's. */
+  TestCluster cluster;
 
   @BeforeAll
   void start() throws Exception {
-    xml = Files.createTempFile("event-crash", ".xml");
-    Files.writeString(xml, ClusterUploadTest.HAZELCAST_XML);
-    String name = "files-event-crash-" + UUID.randomUUID();
-    int base = 20000 + (int) (Math.random() * 20000);
-    String members = "127.0.0.1:" + base + ",127.0.0.1:" + (base + 1) + ",127.0.0.1:" + (base + 2);
-    for (int i = 0; i < 3; i++) {
-      Map<String, Object> full = TestNode.settings(Map.of("cluster.enabled", true, "cluster.config", xml.toString(),
-          "cluster.name", name, "cluster.port", base + i, "cluster.members", members, "thumbnails.workers", 0));
-      if (i > 0) {
-        full.put("db.url", settings.get(0).get("db.url"));
-        full.put("storage.local.path", settings.get(0).get("storage.local.path"));
-      }
-      settings.add(full);
-    }
+    cluster = TestCluster.configure("files-event-crash", 3, Map.of("thumbnails.workers", 0));
     // A alone first: its relay takes the lock, and keeps it while A lives
-    startProcess(0);
+    cluster.start(0);
     eventually(Duration.ofSeconds(30), () -> assertThat(relay()).isEqualTo(0));
-    spawn(1); // B starts while the subscriber joins
+    cluster.spawn(1); // B starts while the subscriber joins
     subscriber = Vertx.builder().with(new VertxOptions().setEventBusOptions(new EventBusOptions().setHost("127.0.0.1")))
         .withClusterManager(new HazelcastClusterManager(ClusterSettings.hazelcast(
-            FilesConfig.load(Map.of(), TestNode.nodeSettings(settings.get(2))))))
+            FilesConfig.load(Map.of(), TestNode.nodeSettings(cluster.settings(2))))))
         .buildClustered().await(120, TimeUnit.SECONDS);
     List<MessageConsumer<JsonObject>> consumers = List.of(
         subscriber.eventBus().consumer(Addresses.EVENTS, m -> all.add(m.body())),
@@ -92,7 +72,7 @@ class EventCrashTest {
     for (MessageConsumer<JsonObject> c : consumers) {
       c.completion().await(30, TimeUnit.SECONDS);
     }
-    awaitReady(1);
+    cluster.awaitReady(1);
   }
 
   @AfterAll
@@ -100,74 +80,9 @@ class EventCrashTest {
     if (subscriber != null) {
       subscriber.close().await(30, TimeUnit.SECONDS);
     }
-    for (Process p : processes) {
-      if (p != null && p.isAlive()) {
-        signal(p, "CONT");
-        p.destroyForcibly().waitFor();
-      }
+    if (cluster != null) {
+      cluster.close();
     }
-    Db.drop((String) settings.get(0).get("test.db_name"));
-    Path storage = Path.of((String) settings.get(0).get("storage.local.path"));
-    if (Files.exists(storage)) {
-      try (var s = Files.walk(storage)) {
-        s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-      }
-    }
-    Files.deleteIfExists(xml);
-    for (Path log : logs) {
-      if (log != null) {
-        Files.deleteIfExists(log);
-      }
-    }
-  }
-
-  private void startProcess(int i) throws Exception {
-    spawn(i);
-    awaitReady(i);
-  }
-
-  /** Starts node {@code i}'s process, its output in {@code logs[i]}. */
-  private void spawn(int i) throws Exception {
-    logs[i] = Files.createTempFile("event-crash-node-" + i, ".log");
-    String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-    ProcessBuilder pb = new ProcessBuilder(NodeProcess.command("-cp", classpath, "dev.files.Main")).redirectErrorStream(true).redirectOutput(logs[i].toFile());
-    pb.environment().keySet().removeIf(k -> k.startsWith("FILES_") && !k.startsWith("FILES_TEST_"));
-    TestNode.nodeSettings(settings.get(i)).forEach((k, v) -> pb.environment().put(FilesConfig.envName(k), String.valueOf(v)));
-    processes[i] = pb.start();
-  }
-
-  private void awaitReady(int i) throws Exception {
-    for (int t = 0; t < 1200; t++) {
-      try {
-        if (api(i).get(base(i) + "/health/ready", null).statusCode() == 200) {
-          Matcher m = ClusterFailoverTest.NODE_ID.matcher(Files.readString(logs[i]));
-          assertThat(m.find()).as("node id in the log").isTrue();
-          ids[i] = m.group(1);
-          return;
-        }
-      } catch (java.io.IOException notYet) {
-        // not listening yet
-      }
-      assertThat(processes[i].isAlive()).as("node exited: " + Files.readString(logs[i])).isTrue();
-      Thread.sleep(100);
-    }
-    throw new AssertionError("node did not start: " + Files.readString(logs[i]));
-  }
-
-  private String base(int i) {
-    return "http://127.0.0.1:" + settings.get(i).get("http.port");
-  }
-
-  private Api api(int i) {
-    return new Api(base(i) + "/internal/services/files/v1");
-  }
-
-  private String db() {
-    return (String) settings.get(0).get("test.db_name");
-  }
-
-  private static void signal(Process p, String signal) throws Exception {
-    assertThat(new ProcessBuilder("kill", "-" + signal, String.valueOf(p.pid())).start().waitFor()).isZero();
   }
 
   /**
@@ -175,13 +90,13 @@ class EventCrashTest {
    * connection; -1 when none does.
    */
   private int relay() throws Exception {
-    List<String> holders = Db.strings(db(), "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+    List<String> holders = Db.strings(cluster.db(), "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
         + " WHERE l.locktype = 'advisory' AND l.granted"
         + " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
         + " AND ((l.classid::bigint << 32) | l.objid::bigint) = " + OutboxRelay.LOCK_KEY);
     assertThat(holders).as("holders of the relay lock").hasSizeLessThanOrEqualTo(1);
     for (int i = 0; i < 2; i++) {
-      if (!holders.isEmpty() && holders.get(0).equals(OutboxRelay.APPLICATION_NAME + ids[i])) {
+      if (!holders.isEmpty() && holders.get(0).equals(OutboxRelay.APPLICATION_NAME + cluster.id(i))) {
         return i;
       }
     }
@@ -194,7 +109,7 @@ class EventCrashTest {
   }
 
   private UUID upload(int i, byte[] content) throws Exception {
-    HttpResponse<String> up = api(i).upload(company, token, "e.txt", "text/plain", content);
+    HttpResponse<String> up = cluster.api(i).upload(company, token, "e.txt", "text/plain", content);
     assertThat(up.statusCode()).as(up.body()).isEqualTo(200);
     return UUID.fromString(Api.resource(up).getString("id"));
   }
@@ -207,31 +122,31 @@ class EventCrashTest {
     eventually(Duration.ofSeconds(20), () -> assertThat(of(all, first)).hasSize(1));
     assertThat(relay()).as("node A relays").isEqualTo(0);
 
-    signal(processes[0], "STOP");
+    cluster.freeze(0);
     UUID id;
     List<String> rowIds;
     byte[] content = "committed while the relay is frozen".getBytes();
     try {
       id = upload(1, content);
       // committed with its event row, which nobody publishes: the lock is A's
-      rowIds = Db.strings(db(), "SELECT id::text FROM event_outbox WHERE file_id = '" + id + "'"
+      rowIds = Db.strings(cluster.db(), "SELECT id::text FROM event_outbox WHERE file_id = '" + id + "'"
           + " AND type = 'file.uploaded' AND published_at IS NULL");
       assertThat(rowIds).hasSize(1);
       Thread.sleep(1000); // two polls of B's relay
       assertThat(of(all, id)).isEmpty();
       assertThat(relay()).isEqualTo(0);
     } finally {
-      processes[0].destroyForcibly(); // SIGKILL, also of a stopped process
+      cluster.kill(0); // SIGKILL, also of a stopped process
     }
     long t0 = System.nanoTime();
     eventually(Duration.ofSeconds(20), () -> assertThat(of(all, id)).isNotEmpty());
     System.out.printf("event committed before a SIGKILL of the relaying node: delivered %d ms after the kill%n",
         (System.nanoTime() - t0) / 1_000_000);
-    assertThat(processes[0].waitFor(10, TimeUnit.SECONDS)).isTrue();
+    assertThat(cluster.awaitExit(0, 10)).isTrue();
     Thread.sleep(1500); // three polls: a second delivery, if any, has come
     assertDelivered(id, rowIds.get(0), content.length);
     assertThat(relay()).as("node B relays").isEqualTo(1);
-    assertThat(Db.count(db(), "SELECT count(*) FROM event_outbox WHERE file_id = '" + id + "' AND published_at IS NOT NULL"))
+    assertThat(Db.count(cluster.db(), "SELECT count(*) FROM event_outbox WHERE file_id = '" + id + "' AND published_at IS NOT NULL"))
         .isEqualTo(1);
     // B relays what comes next
     UUID after = upload(1, "after".getBytes());
@@ -247,8 +162,8 @@ class EventCrashTest {
   @Test
   @Order(2)
   void theRelayFrozenTheOtherNodeTakesOverOnceItsLeaseLapsed() throws Exception {
-    if (!processes[0].isAlive()) {
-      startProcess(0);
+    if (!cluster.alive(0)) {
+      cluster.start(0);
     }
     int[] relaying = {-1};
     eventually(Duration.ofSeconds(30), () -> assertThat(relaying[0] = relay()).isNotNegative());
@@ -257,7 +172,7 @@ class EventCrashTest {
     UUID warm = upload(o, "warm".getBytes());
     eventually(Duration.ofSeconds(20), () -> assertThat(of(all, warm)).hasSize(1));
 
-    signal(processes[r], "STOP");
+    cluster.freeze(r);
     UUID id;
     byte[] content = "committed while the relay is frozen, and it stays frozen".getBytes();
     try {
@@ -268,16 +183,16 @@ class EventCrashTest {
           (System.nanoTime() - t0) / 1_000_000);
       assertThat(relay()).as("the other node relays").isEqualTo(o);
     } finally {
-      signal(processes[r], "CONT");
+      cluster.thaw(r);
     }
-    List<String> rowIds = Db.strings(db(), "SELECT id::text FROM event_outbox WHERE file_id = '" + id + "'");
+    List<String> rowIds = Db.strings(cluster.db(), "SELECT id::text FROM event_outbox WHERE file_id = '" + id + "'");
     assertThat(rowIds).hasSize(1);
-    eventually(Duration.ofSeconds(20), () -> assertThat(Files.readString(logs[r]))
+    eventually(Duration.ofSeconds(20), () -> assertThat(cluster.log(r))
         .contains("outbox relay: connection to the database lost"));
     Thread.sleep(1500); // three polls of the resumed node
     assertThat(relay()).as("the other node keeps the lock").isEqualTo(o);
     assertDelivered(id, rowIds.get(0), content.length);
-    assertThat(Files.readString(logs[o])).contains("held the relay lock though its node lease had lapsed");
+    assertThat(cluster.log(o)).contains("held the relay lock though its node lease had lapsed");
     UUID after = upload(o, "after".getBytes());
     eventually(Duration.ofSeconds(20), () -> assertThat(of(all, after)).hasSize(1));
   }

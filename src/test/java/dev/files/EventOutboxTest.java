@@ -178,7 +178,7 @@ class EventOutboxTest {
             + " AND ((classid::bigint << 32) | objid::bigint) = " + OutboxRelay.LOCK_KEY);
         s.execute("SELECT pg_advisory_lock(" + OutboxRelay.LOCK_KEY + ")");
       }
-      eventually(Duration.ofSeconds(10), () -> assertThat(a.node.relay().leading() || b.node.relay().leading()).isFalse());
+      eventually(Duration.ofSeconds(60), () -> assertThat(a.node.relay().leading() || b.node.relay().leading()).isFalse());
       Api onA = new Api(a);
       byte[] content = "committed, not yet published".getBytes();
       HttpResponse<String> up = onA.upload(company, token, "late.txt", "text/plain", content);

@@ -1,10 +1,11 @@
 package dev.files;
 
+import dev.files.support.BusReplies;
 import dev.files.api.FileEvent;
 import dev.files.api.FilesApi;
-import dev.files.api.FilesCluster;
 import dev.files.sibling.EventSibling;
 import dev.files.support.Api;
+import dev.files.support.SiblingCluster;
 import dev.files.support.Db;
 import dev.files.support.Eventually;
 import dev.files.support.TestNode;
@@ -12,7 +13,6 @@ import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
-import io.vertx.core.eventbus.EventBusOptions;
 import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -25,7 +25,6 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -47,37 +46,23 @@ import static org.assertj.core.api.Assertions.assertThat;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class EventReplayTest {
 
+  private SiblingCluster cluster;
   private TestNode a;
   private TestNode b;
   private Vertx sibling;
 
   @BeforeAll
   void startCluster() throws Exception {
-    int base = ClusterConfigTest.twoFreePorts();
-    String name = "files-replay-" + UUID.randomUUID();
-    Map<String, Object> cluster = Map.of("cluster.enabled", true, "cluster.name", name, "cluster.port", base,
-        "thumbnails.workers", 0);
-    a = TestNode.start(cluster);
-    Map<String, Object> same = new HashMap<>(cluster);
-    same.put("db.url", a.settings.get("db.url"));
-    same.put("storage.local.path", a.settings.get("storage.local.path"));
-    b = TestNode.start(same);
-    sibling = FilesCluster.join(FilesCluster.hazelcast(name, List.of("127.0.0.1:" + base, "127.0.0.1:" + (base + 1)),
-        "127.0.0.1", base + 2), new EventBusOptions().setHost("127.0.0.1")).await(120, TimeUnit.SECONDS);
-    Eventually.eventually(Duration.ofSeconds(60), () -> assertThat(com.hazelcast.core.Hazelcast.getAllHazelcastInstances().stream()
-        .filter(h -> h.getConfig().getClusterName().equals(name))).allSatisfy(h -> assertThat(h.getCluster().getMembers()).hasSize(3)));
+    cluster = SiblingCluster.start("files-replay", Map.of("thumbnails.workers", 0));
+    a = cluster.a();
+    b = cluster.b();
+    sibling = cluster.sibling();
   }
 
   @AfterAll
   void stopCluster() throws Exception {
-    if (sibling != null) {
-      sibling.close().await(30, TimeUnit.SECONDS);
-    }
-    if (b != null) {
-      b.stop();
-    }
-    if (a != null) {
-      a.close();
+    if (cluster != null) {
+      cluster.close();
     }
   }
 
@@ -87,14 +72,7 @@ class EventReplayTest {
 
   /** The failure of a call that must fail: its code and message. */
   private static ReplyException failure(Future<?> f) {
-    try {
-      f.await(30, TimeUnit.SECONDS);
-    } catch (ReplyException e) {
-      return e;
-    } catch (Exception e) {
-      throw new AssertionError("expected a ReplyException, got " + e, e);
-    }
-    throw new AssertionError("the call succeeded");
+    return BusReplies.failure(f, Duration.ofSeconds(30));
   }
 
   private Future<JsonObject> raw(String token, JsonObject body) {
@@ -216,14 +194,9 @@ class EventReplayTest {
       String first = upload(b, company, token, "first.txt").toString();
       Eventually.eventually(Duration.ofSeconds(30), () -> assertThat(got).hasSize(1));
       int replaysBefore = consumer.replays();
-      UUID lostFile = UUID.randomUUID();
-      UUID lostId = UUID.randomUUID();
-      Db.execute(a.dbName, "INSERT INTO event_outbox (id, file_id, company_id, type, body, published_at) VALUES ('"
-          + lostId + "', '" + lostFile + "', '" + company + "', 'file.deleted', '{\"id\": \"" + lostId
-          + "\", \"type\": \"file.deleted\", \"company_id\": \"" + company + "\", \"file_id\": \"" + lostFile
-          + "\", \"at\": \"2026-01-01T00:00:00Z\"}', now())");
-      Eventually.eventually(Duration.ofSeconds(30), () -> assertThat(Db.count(a.dbName,
-          "SELECT count(*) FROM event_outbox WHERE id = '" + lostId + "' AND position IS NOT NULL")).isEqualTo(1));
+      Db.Event lost = Db.insertLostEvent(a.dbName, company);
+      UUID lostFile = lost.file();
+      UUID lostId = lost.id();
       String next = upload(a, company, token, "next.txt").toString();
       Eventually.eventually(Duration.ofSeconds(30), () -> assertThat(got).hasSize(3));
       assertThat(got.stream().map(e -> e.getString("file_id")).toList()).containsExactly(first, lostFile.toString(), next);

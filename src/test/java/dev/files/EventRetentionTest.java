@@ -38,12 +38,12 @@ class EventRetentionTest extends NodeTest {
       HttpResponse<String> up = api.upload(company, token, "r.txt", "text/plain", "kept a moment".getBytes());
       assertThat(up.statusCode()).as(up.body()).isEqualTo(200);
       String id = Api.resource(up).getString("id");
-      eventually(Duration.ofSeconds(10), () -> assertThat(events).anySatisfy(e -> {
+      eventually(Duration.ofSeconds(60), () -> assertThat(events).anySatisfy(e -> {
         assertThat(e.getString("file_id")).isEqualTo(id);
         assertThat(e.getString("type")).isEqualTo("file.uploaded");
       }));
       long position = events.stream().filter(e -> e.getString("file_id").equals(id)).findFirst().orElseThrow().getLong("position");
-      eventually(Duration.ofSeconds(10), () ->
+      eventually(Duration.ofSeconds(60), () ->
           assertThat(Db.count(node.dbName, "SELECT count(*) FROM event_outbox WHERE file_id = '" + id + "'")).isZero());
       // a replay from before it says that it is gone, and where the retained events start
       HttpResponse<String> gone = api.get(node.api() + "/companies/" + company + "/events?after=0", token);

@@ -1,11 +1,12 @@
 package dev.files;
 
+import dev.files.support.BusReplies;
 import dev.files.api.FilesApi;
-import dev.files.api.FilesCluster;
 import dev.files.bus.Addresses;
 import dev.files.sibling.EventSibling;
 import dev.files.support.Samples;
 import dev.files.support.Api;
+import dev.files.support.SiblingCluster;
 import dev.files.support.Chunks;
 import dev.files.support.Db;
 import dev.files.support.Eventually;
@@ -15,7 +16,6 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.EventBus;
-import io.vertx.core.eventbus.EventBusOptions;
 import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -47,6 +47,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class FilesApiClusterTest {
 
+  private SiblingCluster cluster;
   private TestNode a;
   private TestNode b;
   private Vertx sibling;
@@ -58,31 +59,16 @@ class FilesApiClusterTest {
 
   @BeforeAll
   void startCluster() throws Exception {
-    int base = ClusterConfigTest.twoFreePorts();
-    String name = "files-api-" + UUID.randomUUID();
-    Map<String, Object> cluster = Map.of("cluster.enabled", true, "cluster.name", name, "cluster.port", base);
-    a = TestNode.start(cluster);
-    Map<String, Object> same = new java.util.HashMap<>(cluster);
-    same.put("db.url", a.settings.get("db.url"));
-    same.put("storage.local.path", a.settings.get("storage.local.path"));
-    b = TestNode.start(same);
-    // the sibling joins with the cluster's name and members only (FilesCluster, in the api jar)
-    sibling = FilesCluster.join(FilesCluster.hazelcast(name, List.of("127.0.0.1:" + base, "127.0.0.1:" + (base + 1)),
-        "127.0.0.1", base + 2), new EventBusOptions().setHost("127.0.0.1")).await(120, TimeUnit.SECONDS);
-    Eventually.eventually(Duration.ofSeconds(60), () -> assertThat(com.hazelcast.core.Hazelcast.getAllHazelcastInstances().stream()
-        .filter(h -> h.getConfig().getClusterName().equals(name))).allSatisfy(h -> assertThat(h.getCluster().getMembers()).hasSize(3)));
+    cluster = SiblingCluster.start("files-api", Map.of());
+    a = cluster.a();
+    b = cluster.b();
+    sibling = cluster.sibling();
   }
 
   @AfterAll
   void stopCluster() throws Exception {
-    if (sibling != null) {
-      sibling.close().await(30, TimeUnit.SECONDS);
-    }
-    if (b != null) {
-      b.stop(); // keeps the shared database and store for a
-    }
-    if (a != null) {
-      a.close();
+    if (cluster != null) {
+      cluster.close();
     }
   }
 
@@ -92,14 +78,7 @@ class FilesApiClusterTest {
 
   /** The failure code of a call that must fail (within 15 s: a hang fails the test). */
   private static int code(Future<?> f) {
-    try {
-      f.await(15, TimeUnit.SECONDS);
-    } catch (ReplyException e) {
-      return e.failureCode();
-    } catch (Exception e) {
-      throw new AssertionError("expected a ReplyException, got " + e, e);
-    }
-    throw new AssertionError("the call succeeded");
+    return BusReplies.failure(f, Duration.ofSeconds(15)).failureCode();
   }
 
   @Test

@@ -1,5 +1,6 @@
 package dev.files;
 
+import dev.files.cluster.ClusterSettings;
 import dev.files.support.Logs;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
@@ -85,7 +86,7 @@ class InternalBusTest {
       assertThat(wrongSecret.failureCode()).isEqualTo(403);
       out.eventBus().send(Addresses.THUMBNAILS, new JsonObject().put("file_id", id.toString()).put("generation", 1));
 
-      eventually(Duration.ofSeconds(10), () -> assertThat(Logs.snapshot(logs).stream().map(ILoggingEvent::getFormattedMessage))
+      eventually(Duration.ofSeconds(60), () -> assertThat(Logs.snapshot(logs).stream().map(ILoggingEvent::getFormattedMessage))
           .anyMatch(m -> m.startsWith("refused a message on internal address " + sessions + ":"))
           .anyMatch(m -> m.startsWith("refused a message on internal address " + Addresses.THUMBNAILS + ":")));
       // nothing was done: the file and its chunk are there, and the upload completes

@@ -138,7 +138,7 @@ class OperabilityTest {
     assertThat(down.statusCode()).isEqualTo(200);
     String requestId = down.headers().firstValue("X-Request-Id").orElseThrow();
     // the upload's line may come after its response: keep the download's
-    Eventually.eventually(java.time.Duration.ofSeconds(10), () -> assertThat(Logs.snapshot(access).stream()
+    Eventually.eventually(java.time.Duration.ofSeconds(60), () -> assertThat(Logs.snapshot(access).stream()
         .map(ILoggingEvent::getFormattedMessage)).anyMatch(m -> m.contains("/download")));
     List<String> lines = Logs.snapshot(access).stream().map(ILoggingEvent::getFormattedMessage).filter(m -> m.contains("/download")).toList();
     assertThat(lines).hasSize(1);

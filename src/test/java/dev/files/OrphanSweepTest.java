@@ -1,9 +1,9 @@
 package dev.files;
 
 import dev.files.support.Api;
+import dev.files.support.TestCluster;
 import dev.files.support.Chunks;
 import dev.files.support.Db;
-import dev.files.support.NodeProcess;
 import dev.files.support.Samples;
 import dev.files.support.TestNode;
 import org.junit.jupiter.api.AfterAll;
@@ -17,14 +17,11 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 
 import static dev.files.support.Eventually.eventually;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -42,102 +39,35 @@ class OrphanSweepTest {
   static final int CHUNK = 64 * 1024;
   static final long ORPHAN_AGE_MS = 3000 + 3000 + 3000;
 
-  final List<Map<String, Object>> settings = new ArrayList<>();
-  final Process[] processes = new Process[2];
-  final Path[] logs = new Path[2];
-  Path xml;
   final UUID company = UUID.randomUUID();
   final String token = TestNode.userToken(UUID.randomUUID(), company);
   final Random random = new Random(7);
+  TestCluster cluster;
 
   @BeforeAll
   void start() throws Exception {
-    xml = Files.createTempFile("orphan-sweep", ".xml");
-    Files.writeString(xml, ClusterUploadTest.HAZELCAST_XML);
-    String name = "files-orphans-" + UUID.randomUUID();
-    int base = 20000 + (int) (Math.random() * 20000);
-    String members = "127.0.0.1:" + base + ",127.0.0.1:" + (base + 1);
-    for (int i = 0; i < 2; i++) {
-      Map<String, Object> s = new HashMap<>(Map.of("cluster.enabled", true, "cluster.config", xml.toString(),
-          "cluster.name", name, "cluster.port", base + i, "cluster.members", members, "thumbnails.workers", 0,
-          "http.body_timeout_ms", 3000, "upload.commit_timeout_ms", 3000, "upload.sweep_interval_ms", 300,
-          "upload.orphan_scan_interval_ms", 300));
-      Map<String, Object> full = TestNode.settings(s);
-      if (i > 0) {
-        full.put("db.url", settings.get(0).get("db.url"));
-        full.put("storage.local.path", settings.get(0).get("storage.local.path"));
-      }
-      settings.add(full);
-    }
-    for (int i = 0; i < 2; i++) {
-      startProcess(i);
-    }
+    cluster = TestCluster.configure("files-orphans", 2, Map.of("thumbnails.workers", 0,
+        "http.body_timeout_ms", 3000, "upload.commit_timeout_ms", 3000, "upload.sweep_interval_ms", 300,
+        "upload.orphan_scan_interval_ms", 300));
+    cluster.startProcesses();
   }
 
   @AfterAll
   void stop() throws Exception {
-    for (Process p : processes) {
-      if (p != null && p.isAlive()) {
-        p.destroyForcibly().waitFor();
-      }
+    if (cluster != null) {
+      cluster.close();
     }
-    Db.drop(db());
-    Path storage = storage();
-    if (Files.exists(storage)) {
-      try (var s = Files.walk(storage)) {
-        s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-      }
-    }
-    Files.deleteIfExists(xml);
-  }
-
-  private void startProcess(int i) throws Exception {
-    logs[i] = Files.createTempFile("orphan-node-" + i, ".log");
-    String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-    ProcessBuilder pb = new ProcessBuilder(NodeProcess.command("-cp", classpath, "dev.files.Main"))
-        .redirectErrorStream(true).redirectOutput(logs[i].toFile());
-    pb.environment().keySet().removeIf(k -> k.startsWith("FILES_") && !k.startsWith("FILES_TEST_"));
-    TestNode.nodeSettings(settings.get(i)).forEach((k, v) -> pb.environment().put(FilesConfig.envName(k), String.valueOf(v)));
-    processes[i] = pb.start();
-    for (int t = 0; t < 1200; t++) {
-      try {
-        if (api(i).get(base(i) + "/health/ready", null).statusCode() == 200) {
-          return;
-        }
-      } catch (java.io.IOException notYet) {
-        // not listening yet
-      }
-      assertThat(processes[i].isAlive()).as("node exited: " + Files.readString(logs[i])).isTrue();
-      Thread.sleep(100);
-    }
-    throw new AssertionError("node did not start: " + Files.readString(logs[i]));
-  }
-
-  private String base(int i) {
-    return "http://127.0.0.1:" + settings.get(i).get("http.port");
-  }
-
-  private Api api(int i) {
-    return new Api(base(i) + "/internal/services/files/v1");
-  }
-
-  private String db() {
-    return (String) settings.get(0).get("test.db_name");
-  }
-
-  private Path storage() {
-    return Path.of((String) settings.get(0).get("storage.local.path"));
   }
 
   private List<Path> objectsOf(UUID file) throws Exception {
-    try (var s = Files.walk(storage())) {
+    try (var s = Files.walk(cluster.storage())) {
       return s.filter(Files::isRegularFile).filter(p -> p.toString().contains(file.toString()))
           .filter(p -> !p.getFileName().toString().startsWith(".")).toList();
     }
   }
 
   private HttpResponse<String> send(int i, UUID file, byte[] content, List<long[]> parts, int c) throws Exception {
-    Api api = api(i);
+    Api api = cluster.api(i);
     return api.post(api.file(company, file) + "?" + Chunks.query(c + 1, parts.size(), content.length), token,
         new Api.Multipart().filename("blob"), Chunks.slice(content, parts.get(c)));
   }
@@ -146,28 +76,28 @@ class OrphanSweepTest {
   void theObjectOfANodeKilledBeforeItsCommitIsRemovedByTheSurvivorAndRecordedOnesStay() throws Exception {
     byte[] content = Samples.random(random, 3 * CHUNK);
     List<long[]> parts = Chunks.split(content.length, CHUNK);
-    UUID file = UUID.fromString(new Chunks(api(0), company, token)
+    UUID file = UUID.fromString(new Chunks(cluster.api(0), company, token)
         .init("filename=o.bin&total_chunks=3&total_size=" + content.length).getString("id"));
     for (int c = 0; c < 2; c++) {
       HttpResponse<String> r = send(0, file, content, parts, c);
       assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
     }
-    List<String> recorded = Db.strings(db(), "SELECT storage_key FROM chunks WHERE file_id = '" + file + "'");
+    List<String> recorded = Db.strings(cluster.db(), "SELECT storage_key FROM chunks WHERE file_id = '" + file + "'");
     assertThat(recorded).hasSize(2);
 
     Path orphan;
-    try (Connection c = Db.connect(db())) {
+    try (Connection c = Db.connect(cluster.db())) {
       c.setAutoCommit(false);
       try (PreparedStatement lock = c.prepareStatement("SELECT id FROM files WHERE id = ? FOR UPDATE")) {
         lock.setObject(1, file);
         lock.executeQuery().close(); // chunk 3's commit waits for this row: its object is stored, not recorded
       }
-      Api api = api(0);
+      Api api = cluster.api(0);
       Api.Multipart form = new Api.Multipart().filename("blob");
       CompletableFuture<HttpResponse<String>> third = Api.CLIENT.sendAsync(api.request(api.file(company, file) + "?"
               + Chunks.query(3, 3, content.length), token).header("Content-Type", form.contentType())
           .POST(form.body(Chunks.slice(content, parts.get(2)))).build(), HttpResponse.BodyHandlers.ofString());
-      eventually(Duration.ofSeconds(60), () -> assertThat(Db.count(db(),
+      eventually(Duration.ofSeconds(60), () -> assertThat(Db.count(cluster.db(),
           "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"))
           .isPositive());
       List<Path> stored = objectsOf(file);
@@ -175,12 +105,12 @@ class OrphanSweepTest {
       orphan = stored.stream().filter(p -> recorded.stream().noneMatch(k -> p.toString().endsWith(k.substring(k.lastIndexOf('/') + 1))))
           .findFirst().orElseThrow();
 
-      processes[0].destroyForcibly(); // SIGKILL mid-commit
-      assertThat(processes[0].waitFor(10, TimeUnit.SECONDS)).isTrue();
+      cluster.kill(0); // SIGKILL mid-commit
+      assertThat(cluster.awaitExit(0, 10)).isTrue();
       assertThat(third).failsWithin(Duration.ofSeconds(30)); // the connection went with the process
       c.rollback();
     }
-    assertThat(Db.count(db(), "SELECT count(*) FROM chunks WHERE file_id = '" + file + "'")).as("nothing recorded").isEqualTo(2);
+    assertThat(Db.count(cluster.db(), "SELECT count(*) FROM chunks WHERE file_id = '" + file + "'")).as("nothing recorded").isEqualTo(2);
     long storedAt = Files.getLastModifiedTime(orphan).toMillis();
 
     // never before the orphan age; then within a few sweeps of the survivor
@@ -190,12 +120,12 @@ class OrphanSweepTest {
     }
     eventually(Duration.ofSeconds(60), () -> assertThat(orphan).doesNotExist());
     assertThat(objectsOf(file)).as("the recorded chunks' objects").hasSize(2);
-    assertThat(Files.readString(logs[1])).contains("removing 1 stored object(s) that no row refers to");
+    assertThat(cluster.log(1)).contains("removing 1 stored object(s) that no row refers to");
 
     HttpResponse<String> last = send(1, file, content, parts, 2);
     assertThat(last.statusCode()).as(last.body()).isEqualTo(200);
     assertThat(Api.resource(last).getString("upload_status")).isEqualTo("complete");
-    HttpResponse<byte[]> down = api(1).download(company, file, token);
+    HttpResponse<byte[]> down = cluster.api(1).download(company, file, token);
     assertThat(down.statusCode()).isEqualTo(200);
     assertThat(Api.sha256(down.body())).isEqualTo(Api.sha256(content));
   }

@@ -157,7 +157,7 @@ class OverwriteTest {
     assertThat(meta(api, file)).isEqualTo(before);
     assertThat(assertServes(api, file, old)).isEqualTo(etag);
     assertThat(rows(node, "SELECT count(*) FROM chunks WHERE file_id = ?", file)).isEqualTo(3);
-    eventually(Duration.ofSeconds(5), () -> assertThat(objects(node, file)).hasSize(3)); // refused bytes removed
+    eventually(Duration.ofSeconds(60), () -> assertThat(objects(node, file)).hasSize(3)); // refused bytes removed
   }
 
   // ---------------------------------------------------------------- applications overwrite
@@ -180,7 +180,7 @@ class OverwriteTest {
     CompletableFuture<HttpResponse<String>> sent = Api.CLIENT.sendAsync(request, HttpResponse.BodyHandlers.ofString());
     try {
       // the new bytes are arriving: the part object exists, the upload is not done
-      eventually(Duration.ofSeconds(10), () -> assertThat(objects(node, file))
+      eventually(Duration.ofSeconds(60), () -> assertThat(objects(node, file))
           .anyMatch(p -> p.getFileName().toString().endsWith(".tmp")));
       assertThat(sent).isNotDone();
 
@@ -345,7 +345,7 @@ class OverwriteTest {
     // the identical copy is listed as retired (a repeated delivery of its commit is recognised) and its
     // object removed after upload.retire_grace_ms; the refused different copy is removed at once
     assertThat(rows(node, "SELECT count(*) FROM retired_chunks WHERE file_id = ?", file)).isEqualTo(1);
-    eventually(Duration.ofSeconds(5), () -> assertThat(objects(node, file)).hasSize(4));
+    eventually(Duration.ofSeconds(60), () -> assertThat(objects(node, file)).hasSize(4));
   }
 
   /** An input stream that blocks on its first read until {@code release} opens, then reads {@code rest}. */

@@ -116,7 +116,7 @@ class QueueBoundsTest {
         HttpResponse<String> up = api.upload(company, token, "refused.bin", null, new byte[20_000]);
         assertThat(up.statusCode()).as(up.body()).isEqualTo(503);
         assertThat(up.headers().firstValue("Retry-After")).isPresent();
-        Eventually.eventually(Duration.ofSeconds(10), () -> assertThat(objects(n)).isEqualTo(before));
+        Eventually.eventually(Duration.ofSeconds(60), () -> assertThat(objects(n)).isEqualTo(before));
         assertThat(Db.count(n.dbName, "SELECT count(*) FROM files")).isEqualTo(1);
         assertThat(Db.count(n.dbName, "SELECT count(*) FROM chunks")).isEqualTo(1);
       } finally {
@@ -156,7 +156,7 @@ class QueueBoundsTest {
         HttpResponse<String> second = chunks.send(file, Chunks.query(2, 2, content.length), two);
         assertOverloaded(second, second.body(), "requests waiting");
         // only chunk 1's object stays: chunk 2's was removed with the refusal
-        Eventually.eventually(Duration.ofSeconds(10), () -> assertThat(objects(n)).hasSize(1));
+        Eventually.eventually(Duration.ofSeconds(60), () -> assertThat(objects(n)).hasSize(1));
         c.rollback();
       }
       HttpResponse<String> r1 = first.get(60, TimeUnit.SECONDS);

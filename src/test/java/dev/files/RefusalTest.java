@@ -3,6 +3,7 @@ package dev.files;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import dev.files.support.Api;
+import dev.files.support.TestCluster;
 import dev.files.support.Chunks;
 import dev.files.support.Db;
 import dev.files.support.Samples;
@@ -43,7 +44,7 @@ class RefusalTest {
   @Test
   void aNodeWithoutAMajorityRefusesWithItsOwnMessage() throws Exception {
     Path xml = Files.createTempFile("refusal", ".xml");
-    Files.writeString(xml, ClusterUploadTest.HAZELCAST_XML);
+    Files.writeString(xml, TestCluster.HAZELCAST_XML);
     int port = 20000 + (int) (Math.random() * 20000);
     List<String> logged = new java.util.concurrent.CopyOnWriteArrayList<>();
     ch.qos.logback.core.AppenderBase<ILoggingEvent> logs = new ch.qos.logback.core.AppenderBase<>() {
@@ -79,7 +80,7 @@ class RefusalTest {
       assertThat(new JsonObject(r.body()).getString("message"))
           .startsWith("this node takes no upload session: it is not in the majority of the cluster (it sees 1 cluster member(s) of 3 leased nodes)");
       // the refused chunk's object is not kept; nothing recorded
-      eventually(Duration.ofSeconds(10), () -> assertThat(objectsOf(n, file)).isEmpty());
+      eventually(Duration.ofSeconds(60), () -> assertThat(objectsOf(n, file)).isEmpty());
       assertThat(Db.count(n.dbName, "SELECT count(*) FROM chunks")).isZero();
       assertThat(logged).noneMatch(m -> m.contains("Recursive update") || m.contains("database unavailable"));
 

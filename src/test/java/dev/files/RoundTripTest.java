@@ -7,11 +7,13 @@ import dev.files.support.Samples;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 
+import java.time.Duration;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.util.UUID;
 
+import static dev.files.support.Eventually.eventually;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** Classic uploads of real files of several kinds, downloaded byte-exact, every resource field checked. */
@@ -152,10 +154,12 @@ class RoundTripTest extends NodeTest {
     assertThat(r.getJsonObject("metadata").getString("name")).isEqualTo("b.txt");
     UUID id = UUID.fromString(r.getString("id"));
     assertThat(api.download(company, id, token).body()).isEqualTo("the file".getBytes(StandardCharsets.UTF_8));
-    Thread.sleep(300); // the dropped part's object is removed after the answer
-    try (var files = Files.walk(node.storage)) {
-      assertThat(files.filter(Files::isRegularFile).filter(p -> p.toString().contains(id.toString())).count()).isEqualTo(1);
-    }
+    // the dropped part's object is removed after the answer
+    eventually(Duration.ofSeconds(30), () -> {
+      try (var files = Files.walk(node.storage)) {
+        assertThat(files.filter(Files::isRegularFile).filter(p -> p.toString().contains(id.toString())).count()).isEqualTo(1);
+      }
+    });
   }
 
   @Test

@@ -173,7 +173,7 @@ class S3StorageTest {
     assertThat(Api.sha256(down.body())).isEqualTo(Api.sha256(content));
 
     assertThat(api.delete(company, id, token).statusCode()).isEqualTo(200);
-    eventually(Duration.ofSeconds(10), () -> assertThat(keys(id)).isEmpty());
+    eventually(Duration.ofSeconds(60), () -> assertThat(keys(id)).isEmpty());
     assertThat(api.download(company, id, token).statusCode()).isEqualTo(404);
   }
 
@@ -220,7 +220,7 @@ class S3StorageTest {
     assertThat(image.getHeight()).isEqualTo(400);
 
     assertThat(api.delete(company, id, token).statusCode()).isEqualTo(200);
-    eventually(Duration.ofSeconds(10), () -> assertThat(keys(id)).isEmpty());
+    eventually(Duration.ofSeconds(60), () -> assertThat(keys(id)).isEmpty());
   }
 
   @Test

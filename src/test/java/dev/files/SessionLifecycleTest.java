@@ -80,14 +80,7 @@ class SessionLifecycleTest {
   }
 
   private void assertComplete(TestNode n, UUID file, byte[] content, int chunks) throws Exception {
-    Api api = new Api(n);
-    JsonObject r = Api.resource(api.get(api.file(company, file), userToken));
-    assertThat(r.getString("upload_status")).isEqualTo("complete");
-    assertThat(r.getJsonObject("upload_data")).isEqualTo(new JsonObject().put("size", content.length).put("chunks", chunks));
-    HttpResponse<byte[]> d = api.download(company, file, userToken);
-    assertThat(d.statusCode()).isEqualTo(200);
-    assertThat(Api.sha256(d.body())).isEqualTo(Api.sha256(content));
-    assertThat(rows(n, "SELECT count(*) FROM chunks WHERE file_id = ?", file)).isEqualTo(chunks);
+    new Chunks(new Api(n), company, userToken).assertComplete(file, content, chunks, n.dbName);
     assertThat(objects(n, file)).hasSize(chunks);
   }
 
@@ -154,7 +147,7 @@ class SessionLifecycleTest {
     assertThat(session).as("session of the pending upload (idle time is 10 min)").isNotNull();
 
     send(node, file, content, parts, 1, userToken);
-    eventually(Duration.ofSeconds(5), () -> {
+    eventually(Duration.ofSeconds(60), () -> {
       assertThat(node.node.sessions().deploymentOf(file)).isNull();
       assertThat(deployed(node, session)).isFalse();
     });
@@ -168,12 +161,12 @@ class SessionLifecycleTest {
     UUID file = init(node, content.length, 2);
     send(node, file, content, parts, 0, userToken);
     assertThat(send(node, file, content, parts, 1, userToken).getString("upload_status")).isEqualTo("complete");
-    eventually(Duration.ofSeconds(5), () -> assertThat(node.node.sessions().deploymentOf(file)).isNull());
+    eventually(Duration.ofSeconds(60), () -> assertThat(node.node.sessions().deploymentOf(file)).isNull());
 
     // a client that lost the answer sends chunk 2 again: the same bytes, the file as it stands
     JsonObject again = send(node, file, content, parts, 1, userToken);
     assertThat(again.getString("upload_status")).isEqualTo("complete");
-    eventually(Duration.ofSeconds(5), () -> {
+    eventually(Duration.ofSeconds(60), () -> {
       assertThat(node.node.sessions().deploymentOf(file)).as("session after the re-send").isNull();
       assertThat(Db.count(node.dbName, "SELECT count(*) FROM upload_sessions WHERE file_id = '" + file + "'"))
           .as("owner row after the re-send").isZero();
@@ -226,7 +219,7 @@ class SessionLifecycleTest {
     Files.setLastModifiedTime(stray, FileTime.fromMillis(System.currentTimeMillis() - 3_600_000));
 
     Api api = new Api(sweeper);
-    eventually(Duration.ofSeconds(10), () -> {
+    eventually(Duration.ofSeconds(60), () -> {
       HttpResponse<String> r = api.get(api.file(company, file), userToken);
       assertThat(r.statusCode()).as(r.body()).isEqualTo(404);
       assertThat(new JsonObject(r.body()).getInteger("statusCode")).isEqualTo(404);
@@ -249,7 +242,7 @@ class SessionLifecycleTest {
     Files.setLastModifiedTime(old, FileTime.fromMillis(System.currentTimeMillis() - 2 * 3_600_000));
     Path young = dir(sweeper, file).resolve(UUID.randomUUID() + ".chunk.part"); // an upload in progress
     Files.write(young, Samples.random(random, 500));
-    eventually(Duration.ofSeconds(10), () -> assertThat(old).doesNotExist());
+    eventually(Duration.ofSeconds(60), () -> assertThat(old).doesNotExist());
     assertThat(young).exists();
     Files.delete(young);
     assertComplete(sweeper, file, whole, 1);
@@ -291,7 +284,7 @@ class SessionLifecycleTest {
     assertThat(rows(sweeper, "SELECT count(*) FROM chunks WHERE file_id = ?", file)).isEqualTo(3);
     assertThat(objects(sweeper, file)).hasSize(3);
 
-    eventually(Duration.ofSeconds(10), () -> {
+    eventually(Duration.ofSeconds(60), () -> {
       assertThat(rows(sweeper, "SELECT count(*) FROM files WHERE id = ? AND upload_generation IS NOT NULL", file)).isZero();
       assertThat(objects(sweeper, file)).as("the pending chunk's object").hasSize(2);
     });

@@ -98,7 +98,7 @@ class SiblingApiJarTest {
       assertThat(compiled).as(diagnostics.getDiagnostics().toString()).isTrue();
     }
 
-    int base = ClusterConfigTest.twoFreePorts();
+    int base = TestNode.twoFreePorts();
     String name = "files-sibling-" + UUID.randomUUID();
     Map<String, Object> cluster = Map.of("cluster.enabled", true, "cluster.name", name, "cluster.port", base);
     UUID company = UUID.randomUUID();
@@ -137,14 +137,9 @@ class SiblingApiJarTest {
         waitFor(out, sibling, Pattern.compile("event [0-9]+ file\\.uploaded " + file + " report\\.txt"));
         // an event recorded and marked published that reached nobody (as across a partition): the next
         // event names it as its previous one, and the sibling replays it before printing the next
-        UUID lostFile = UUID.randomUUID();
-        UUID lostId = UUID.randomUUID();
-        Db.execute(a.dbName, "INSERT INTO event_outbox (id, file_id, company_id, type, body, published_at) VALUES ('"
-            + lostId + "', '" + lostFile + "', '" + company + "', 'file.deleted', '{\"id\": \"" + lostId
-            + "\", \"type\": \"file.deleted\", \"company_id\": \"" + company + "\", \"file_id\": \"" + lostFile
-            + "\", \"at\": \"2026-01-01T00:00:00Z\"}', now())");
-        Eventually.eventually(Duration.ofSeconds(60), () -> assertThat(Db.count(a.dbName,
-            "SELECT count(*) FROM event_outbox WHERE id = '" + lostId + "' AND position IS NOT NULL")).isEqualTo(1));
+        Db.Event lost = Db.insertLostEvent(a.dbName, company);
+        UUID lostFile = lost.file();
+        UUID lostId = lost.id();
         HttpResponse<String> after = new Api(b).upload(company, TestNode.userToken(UUID.randomUUID(), company), "after.txt",
             "text/plain", new byte[]{3});
         assertThat(after.statusCode()).as(after.body()).isEqualTo(200);

@@ -106,7 +106,7 @@ class SweepLockTest {
       assertThat(orphan).as("no node swept while another session held the lock").exists();
     } // the connection closes: the lock is released
 
-    eventually(Duration.ofSeconds(15), () -> assertThat(orphan).doesNotExist());
+    eventually(Duration.ofSeconds(60), () -> assertThat(orphan).doesNotExist());
     assertThat(new Api(b).download(company, file, token).body()).isEqualTo(content);
     assertThat(new Api(a).download(company, file, token).body()).isEqualTo(content);
   }

@@ -1,7 +1,7 @@
 package dev.files;
 
-import dev.files.support.NodeProcess;
 import dev.files.support.Api;
+import dev.files.support.TestCluster;
 import dev.files.support.Db;
 import dev.files.support.TestNode;
 import dev.files.thumbnail.TestPdfs;
@@ -11,15 +11,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.TimeUnit;
 
 import static dev.files.support.Eventually.eventually;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -33,90 +29,25 @@ import static org.assertj.core.api.Assertions.assertThat;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ThumbnailFailoverTest {
 
-  final List<Map<String, Object>> settings = new ArrayList<>();
-  final Process[] processes = new Process[2];
-  final Path[] logs = new Path[2];
-  Path xml;
   final UUID company = UUID.randomUUID();
   final String token = TestNode.userToken(UUID.randomUUID(), company);
+  TestCluster cluster;
 
   @BeforeAll
   void start() throws Exception {
-    xml = Files.createTempFile("thumbnail-failover", ".xml");
-    Files.writeString(xml, ClusterUploadTest.HAZELCAST_XML);
-    String name = "files-thumbs-" + UUID.randomUUID();
-    int base = 20000 + (int) (Math.random() * 20000);
-    String members = "127.0.0.1:" + base + ",127.0.0.1:" + (base + 1);
-    for (int i = 0; i < 2; i++) {
-      Map<String, Object> s = new HashMap<>(Map.of("cluster.enabled", true, "cluster.config", xml.toString(),
-          "cluster.name", name, "cluster.port", base + i, "cluster.members", members,
-          "thumbnails.workers", 1, "thumbnails.concurrency", 1,
-          // the survivor renders the six pages one after another: on a loaded machine each may take
-          // several seconds, and none may end at the deadline (an error, not a thumbnail)
-          "thumbnails.timeout_ms", 180_000));
-      Map<String, Object> full = TestNode.settings(s);
-      if (i > 0) {
-        full.put("db.url", settings.get(0).get("db.url"));
-        full.put("storage.local.path", settings.get(0).get("storage.local.path"));
-      }
-      settings.add(full);
-    }
-    for (int i = 0; i < 2; i++) {
-      startProcess(i);
-    }
-    eventually(Duration.ofSeconds(90), () -> {
-      for (int i = 0; i < 2; i++) {
-        assertThat(api(i).get(base(i) + "/health/ready", null).body()).contains("\"members\":2");
-      }
-    });
+    cluster = TestCluster.configure("files-thumbs", 2, Map.of("thumbnails.workers", 1, "thumbnails.concurrency", 1,
+        // the survivor renders the six pages one after another: on a loaded machine each may take
+        // several seconds, and none may end at the deadline (an error, not a thumbnail)
+        "thumbnails.timeout_ms", 180_000));
+    cluster.startProcesses();
+    cluster.awaitMembers(2);
   }
 
   @AfterAll
   void stop() throws Exception {
-    for (Process p : processes) {
-      if (p != null && p.isAlive()) {
-        p.destroyForcibly().waitFor();
-      }
+    if (cluster != null) {
+      cluster.close();
     }
-    Db.drop((String) settings.get(0).get("test.db_name"));
-    Path storage = Path.of((String) settings.get(0).get("storage.local.path"));
-    if (Files.exists(storage)) {
-      try (var s = Files.walk(storage)) {
-        s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-      }
-    }
-    Files.deleteIfExists(xml);
-  }
-
-  private void startProcess(int i) throws Exception {
-    logs[i] = Files.createTempFile("thumbnail-failover-node-" + i, ".log");
-    String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-    ProcessBuilder pb = new ProcessBuilder(NodeProcess.command("-cp", classpath, "dev.files.Main")).redirectErrorStream(true).redirectOutput(logs[i].toFile());
-    pb.environment().keySet().removeIf(k -> k.startsWith("FILES_") && !k.startsWith("FILES_TEST_"));
-    TestNode.nodeSettings(settings.get(i)).forEach((k, v) -> pb.environment().put(FilesConfig.envName(k), String.valueOf(v)));
-    processes[i] = pb.start();
-    eventually(Duration.ofSeconds(120), () -> {
-      assertThat(processes[i].isAlive()).as("node exited: " + Files.readString(logs[i])).isTrue();
-      int status;
-      try {
-        status = api(i).get(base(i) + "/health/ready", null).statusCode();
-      } catch (java.io.IOException notListeningYet) {
-        status = -1;
-      }
-      assertThat(status).isEqualTo(200);
-    });
-  }
-
-  private String base(int i) {
-    return "http://127.0.0.1:" + settings.get(i).get("http.port");
-  }
-
-  private Api api(int i) {
-    return new Api(base(i) + "/internal/services/files/v1");
-  }
-
-  private String db() {
-    return (String) settings.get(0).get("test.db_name");
   }
 
   @Test
@@ -125,38 +56,38 @@ class ThumbnailFailoverTest {
     byte[] slow = TestPdfs.manyOperators(80_000);
     List<UUID> files = new ArrayList<>();
     for (int n = 0; n < 6; n++) {
-      HttpResponse<String> r = api(1).post(api(1).files(company), token,
+      HttpResponse<String> r = cluster.api(1).post(cluster.api(1).files(company), token,
           new Api.Multipart().filename("slow-" + n + ".pdf").partType("application/pdf"), slow);
       assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
       files.add(UUID.fromString(Api.resource(r).getString("id")));
     }
     // a job that was on its way to node 0 when it died, never claimed there: a file left waiting with no
     // claim (a text file: its job decides "none" at once)
-    HttpResponse<String> text = api(1).post(api(1).files(company), token,
+    HttpResponse<String> text = cluster.api(1).post(cluster.api(1).files(company), token,
         new Api.Multipart().filename("lost.txt").partType("text/plain"), "no picture".getBytes(java.nio.charset.StandardCharsets.UTF_8));
     assertThat(text.statusCode()).as(text.body()).isEqualTo(200);
     UUID lost = UUID.fromString(Api.resource(text).getString("id"));
-    Db.execute(db(), "UPDATE files SET thumbnails_status = 'waiting', thumbnail_node = NULL WHERE id = '" + lost + "'");
+    Db.execute(cluster.db(), "UPDATE files SET thumbnails_status = 'waiting', thumbnail_node = NULL WHERE id = '" + lost + "'");
     // node 0 runs one of them and has at least one more waiting in its queue
     eventually(Duration.ofSeconds(30), () -> assertThat(OperabilityTest.metric(
-        api(0).get(base(0) + "/metrics", null).body(), "files_thumbnail_queue")).isGreaterThanOrEqualTo(1.0));
-    processes[0].destroyForcibly(); // SIGKILL
+        cluster.api(0).get(cluster.base(0) + "/metrics", null).body(), "files_thumbnail_queue")).isGreaterThanOrEqualTo(1.0));
+    cluster.kill(0); // SIGKILL
     long t0 = System.nanoTime();
-    assertThat(processes[0].waitFor(10, TimeUnit.SECONDS)).isTrue();
-    eventually(Duration.ofSeconds(20), () -> assertThat(Files.readString(logs[1]))
+    assertThat(cluster.awaitExit(0, 10)).isTrue();
+    eventually(Duration.ofSeconds(20), () -> assertThat(cluster.log(1))
         .contains("left the cluster: asking again for the"));
     long pickedUp = (System.nanoTime() - t0) / 1_000_000;
-    eventually(Duration.ofSeconds(30), () -> assertThat(Db.strings(db(),
+    eventually(Duration.ofSeconds(30), () -> assertThat(Db.strings(cluster.db(),
         "SELECT thumbnails_status FROM files WHERE id = '" + lost + "'")).as("the job nobody had claimed").containsExactly("none"));
     String in = String.join("','", files.stream().map(UUID::toString).toList());
     // the survivor takes the jobs the killed node had claimed and those nobody had claimed yet (one on
     // its way to the killed node when it died)
-    eventually(Duration.ofSeconds(120), () -> assertThat(Db.count(db(),
+    eventually(Duration.ofSeconds(120), () -> assertThat(Db.count(cluster.db(),
         "SELECT count(*) FROM files WHERE thumbnails_status = 'done' AND id IN ('" + in + "')")).isEqualTo(files.size()));
     long ms = (System.nanoTime() - t0) / 1_000_000;
     System.out.println("thumbnails of a node killed with its jobs: picked up " + pickedUp + " ms after the kill, all "
         + files.size() + " done after " + ms + " ms");
     assertThat(pickedUp).as("ms from SIGKILL until the survivor took the jobs over").isLessThan(10_000);
-    assertThat(Db.count(db(), "SELECT count(*) FROM thumbnails WHERE file_id IN ('" + in + "')")).isEqualTo(files.size());
+    assertThat(Db.count(cluster.db(), "SELECT count(*) FROM thumbnails WHERE file_id IN ('" + in + "')")).isEqualTo(files.size());
   }
 }

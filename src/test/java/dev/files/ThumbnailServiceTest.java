@@ -178,7 +178,7 @@ class ThumbnailServiceTest extends NodeTest {
     byte[] stored = Files.readAllBytes(thumbs.get(0));
     assertThat(new String(stored, 1, 3, StandardCharsets.ISO_8859_1)).isNotEqualTo("PNG");
     assertThat(api.delete(company, id, token).statusCode()).isEqualTo(200);
-    Eventually.eventually(java.time.Duration.ofSeconds(5), () -> assertThat(Files.exists(thumbs.get(0))).isFalse());
+    Eventually.eventually(java.time.Duration.ofSeconds(60), () -> assertThat(Files.exists(thumbs.get(0))).isFalse());
   }
 
   @Test

@@ -1,6 +1,7 @@
 package dev.files;
 
-import dev.files.auth.AuthException;
+import dev.files.error.Kind;
+import dev.files.error.ServiceException;
 import dev.files.auth.TokenVerifier;
 import dev.files.support.Api;
 import dev.files.support.NodeTest;
@@ -202,7 +203,7 @@ class TokenHygieneTest extends NodeTest {
 
   /**
    * The verifier itself, on many generated claim sets: it either answers a caller or fails with
-   * {@link AuthException}, never anything else.
+   * {@link ServiceException} of kind {@link Kind#UNAUTHORIZED}, never anything else.
    */
   @Test
   void fuzzedClaimsNeverBreakTheVerifier() throws Exception {
@@ -224,7 +225,8 @@ class TokenHygieneTest extends NodeTest {
       try {
         f.await(10, TimeUnit.SECONDS);
         accepted++;
-      } catch (AuthException e) {
+      } catch (ServiceException e) {
+        assertThat(e.kind()).as(token).isEqualTo(Kind.UNAUTHORIZED);
         refused++;
       } catch (Exception e) {
         throw new AssertionError("token " + token + " failed with " + e, e);

@@ -1,7 +1,7 @@
 package dev.files;
 
-import com.hazelcast.core.Hazelcast;
 import dev.files.support.Api;
+import dev.files.support.TestCluster;
 import dev.files.support.Db;
 import dev.files.support.Samples;
 import dev.files.support.TestNode;
@@ -16,7 +16,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -38,59 +37,26 @@ import static org.assertj.core.api.Assertions.assertThat;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class TusClusterTest {
 
-  static final String BUCKET = "files";
   static final int MIB = 1024 * 1024;
 
-  final List<TestNode> nodes = new ArrayList<>();
+  List<TestNode> nodes;
+  TestCluster cluster;
   final UUID company = UUID.randomUUID();
   final String token = TestNode.userToken(UUID.randomUUID(), company);
   final Random random = new Random(31);
   final ExecutorService pool = Executors.newFixedThreadPool(4);
-  Path xml;
-  dev.files.support.S3ProxyServer s3proxy;
 
   @BeforeAll
   void start() throws Exception {
-    s3proxy = dev.files.support.S3ProxyServer.start();
-    Files.createDirectories(s3proxy.bucketDir(BUCKET));
-    xml = Files.createTempFile("tus-cluster", ".xml");
-    Files.writeString(xml, ClusterUploadTest.HAZELCAST_XML);
-    String name = "files-tus-" + UUID.randomUUID();
-    int base = 20000 + (int) (Math.random() * 20000);
-    String members = "127.0.0.1:" + base + ",127.0.0.1:" + (base + 1) + ",127.0.0.1:" + (base + 2);
-    Map<String, Object> first = null;
-    for (int i = 0; i < 3; i++) {
-      Map<String, Object> s = new HashMap<>(Map.of("cluster.enabled", true, "cluster.config", xml.toString(),
-          "cluster.name", name, "cluster.port", base + i, "cluster.members", members));
-      s.putAll(Map.of("storage.type", "s3", "storage.s3.endpoint", s3proxy.endpoint(), "storage.s3.bucket", BUCKET,
-          "storage.s3.access_key", dev.files.support.S3ProxyServer.ACCESS_KEY,
-          "storage.s3.secret_key", dev.files.support.S3ProxyServer.SECRET_KEY, "storage.s3.path_style", true));
-      if (first != null) {
-        s.put("db.url", first.get("db.url"));
-      }
-      TestNode n = TestNode.start(s);
-      if (first == null) {
-        first = n.settings;
-      }
-      nodes.add(n);
-    }
-    eventually(Duration.ofSeconds(60), () -> assertThat(Hazelcast.getAllHazelcastInstances().stream()
-        .filter(h -> h.getConfig().getClusterName().equals(name)))
-        .hasSize(3).allSatisfy(h -> assertThat(h.getCluster().getMembers()).hasSize(3)));
+    cluster = TestCluster.configureOnS3("files-tus", 3, Map.of()); // one database, one bucket
+    nodes = cluster.startInJvm().nodes();
   }
 
   @AfterAll
   void stop() throws Exception {
     pool.shutdownNow();
-    for (int i = nodes.size() - 1; i > 0; i--) {
-      nodes.get(i).stop();
-    }
-    if (!nodes.isEmpty()) {
-      nodes.get(0).close();
-    }
-    Files.deleteIfExists(xml);
-    if (s3proxy != null) {
-      s3proxy.close();
+    if (cluster != null) {
+      cluster.close();
     }
   }
 
@@ -119,7 +85,7 @@ class TusClusterTest {
 
   private long bucketObjects(UUID file) throws Exception {
     for (int attempt = 0; ; attempt++) {
-      try (Stream<Path> s = Files.walk(s3proxy.bucketDir(BUCKET))) {
+      try (Stream<Path> s = Files.walk(cluster.bucketDir())) {
         return s.filter(Files::isRegularFile).filter(p -> p.toString().contains(file.toString())).count();
       } catch (java.io.UncheckedIOException e) { // a directory removed while walked
         if (attempt > 20) {

@@ -1,6 +1,5 @@
 package dev.files;
 
-import dev.files.support.Api;
 import dev.files.support.Db;
 import dev.files.support.NodeTest;
 import io.vertx.core.json.JsonArray;
@@ -10,7 +9,6 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -101,13 +99,7 @@ class TusJsClientTest extends NodeTest {
   }
 
   private void assertComplete(UUID id) throws Exception {
-    JsonObject r = Api.resource(api.get(api.file(company, id), token));
-    assertThat(r.getString("upload_status")).isEqualTo("complete");
-    assertThat(r.getJsonObject("metadata").getString("name")).isEqualTo("tus-js.bin");
-    assertThat(r.getJsonObject("upload_data").getLong("size")).isEqualTo(content.length);
-    HttpResponse<byte[]> down = api.download(company, id, token);
-    assertThat(down.statusCode()).isEqualTo(200);
-    assertThat(Api.sha256(down.body())).isEqualTo(Api.sha256(content));
+    api.assertComplete(company, id, token, "tus-js.bin", content);
   }
 
   @Test

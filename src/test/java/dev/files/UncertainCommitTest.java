@@ -1,7 +1,7 @@
 package dev.files;
 
-import com.hazelcast.core.Hazelcast;
 import dev.files.support.Api;
+import dev.files.support.TestCluster;
 import dev.files.support.Chunks;
 import dev.files.support.Db;
 import dev.files.support.Eventually;
@@ -17,7 +17,6 @@ import org.junit.jupiter.api.TestInstance;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.time.Duration;
@@ -45,49 +44,34 @@ class UncertainCommitTest {
 
   static final int CHUNK = 64 * 1024;
 
+  TestCluster cluster;
   TestNode owner;
   TestNode asker;
   TcpCut askerDb;
-  Path xml;
   final UUID company = UUID.randomUUID();
   final String token = TestNode.userToken(UUID.randomUUID(), company);
   final Random random = new Random(18);
 
   @BeforeAll
   void start() throws Exception {
-    xml = Files.createTempFile("uncertain-commit", ".xml");
-    Files.writeString(xml, ClusterUploadTest.HAZELCAST_XML);
-    String name = "files-uncertain-" + UUID.randomUUID();
-    int base = 20000 + (int) (Math.random() * 20000);
-    String members = "127.0.0.1:" + base + ",127.0.0.1:" + (base + 1);
-    Map<String, Object> s = new HashMap<>(Map.of("cluster.enabled", true, "cluster.config", xml.toString(),
-        "cluster.name", name, "cluster.port", base, "cluster.members", members, "thumbnails.workers", 0,
+    cluster = TestCluster.configure("files-uncertain", 2, Map.of("thumbnails.workers", 0,
         "cluster.session_send_timeout_ms", 1500));
-    owner = TestNode.start(s);
+    owner = cluster.startInJvm(0);
     int pgPort = Integer.parseInt(TestNode.PG.replaceFirst(".*:", ""));
     askerDb = TcpCut.start(pgPort);
-    Map<String, Object> t = new HashMap<>(s);
-    t.put("cluster.port", base + 1);
-    t.put("db.url", "postgresql://postgres@127.0.0.1:" + askerDb.port() + "/" + owner.dbName);
-    t.put("storage.local.path", owner.storage.toString());
-    asker = TestNode.start(t);
-    eventually(Duration.ofSeconds(60), () -> assertThat(Hazelcast.getAllHazelcastInstances().stream()
-        .filter(h -> h.getConfig().getClusterName().equals(name)))
-        .hasSize(2).allSatisfy(h -> assertThat(h.getCluster().getMembers()).hasSize(2)));
+    cluster.settings(1).put("db.url", "postgresql://postgres@127.0.0.1:" + askerDb.port() + "/" + owner.dbName);
+    asker = cluster.startInJvm(1);
+    cluster.awaitJvmMembers();
   }
 
   @AfterAll
   void stop() throws Exception {
-    if (asker != null) {
-      asker.stop();
-    }
-    if (owner != null) {
-      owner.close();
+    if (cluster != null) {
+      cluster.close();
     }
     if (askerDb != null) {
       askerDb.close();
     }
-    Files.deleteIfExists(xml);
   }
 
   private HttpResponse<String> send(TestNode n, UUID file, byte[] content, List<long[]> parts, int i) throws Exception {

@@ -9,6 +9,7 @@ import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
+import java.time.Duration;
 import java.io.IOException;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -20,6 +21,7 @@ import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
+import static dev.files.support.Eventually.eventually;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assumptions.assumeThat;
 
@@ -52,10 +54,9 @@ class UploadFailureTest extends NodeTest {
     }
   }
 
+  /** Waits up to 60 s until no object is stored (a refused upload's object is deleted before its answer, a cut one's after). */
   private void waitForNoStoredFiles() throws Exception {
-    for (int i = 0; i < 50 && !storedFiles().isEmpty(); i++) {
-      Thread.sleep(100);
-    }
+    eventually(Duration.ofSeconds(60), () -> assertThat(storedFiles()).isEmpty());
   }
 
   private String multipartHead(String boundary) {

@@ -136,7 +136,7 @@ class UploadIntegrityTest extends NodeTest {
           .isEqualTo("complete");
       assertServes(api, file, content);
       assertEveryRowHasItsObject(n, file);
-      eventually(Duration.ofSeconds(15), () -> {
+      eventually(Duration.ofSeconds(60), () -> {
         assertThat(stored(n, five)).as("chunk 5's object").isFalse();
         assertThat(count(n, "SELECT count(*) FROM chunks WHERE file_id = ? AND chunk_number = 5", file)).isZero();
         assertThat(Db.count(n.dbName, "SELECT count(*) FROM retired_chunks WHERE storage_key = '" + five + "'")).isZero();

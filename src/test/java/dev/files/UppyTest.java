@@ -2,6 +2,7 @@ package dev.files;
 
 import com.sun.net.httpserver.HttpServer;
 import dev.files.support.Api;
+import dev.files.support.Browser;
 import dev.files.support.Db;
 import dev.files.support.Samples;
 import dev.files.support.TestNode;
@@ -15,8 +16,6 @@ import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.chrome.ChromeDriver;
-import org.openqa.selenium.chrome.ChromeDriverService;
-import org.openqa.selenium.chrome.ChromeOptions;
 import org.openqa.selenium.chromium.ChromiumNetworkConditions;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
@@ -28,7 +27,6 @@ import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpRequest;
@@ -37,7 +35,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -65,8 +62,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class UppyTest {
 
-  private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
-  private static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
   private static final Path UPPY_DIST = Path.of("src/test/js/node_modules/uppy/dist");
   private static final int CHUNK = 256 * 1024;
 
@@ -74,6 +69,7 @@ class UppyTest {
   private Api api;
   private HttpServer pages;
   private int pagesPort;
+  private Browser browser;
   private ChromeDriver driver;
   private Path work;
   private final UUID company = UUID.randomUUID();
@@ -89,8 +85,8 @@ class UppyTest {
 
   @BeforeAll
   void start() throws Exception {
-    if (!Files.isExecutable(CHROMIUM) || !Files.isExecutable(CHROMEDRIVER)) {
-      skipped = "Chromium is not installed (apt-get install chromium chromium-driver; scripts/test does it as root)";
+    skipped = Browser.missing();
+    if (skipped != null) {
       return;
     }
     if (!Files.isRegularFile(UPPY_DIST.resolve("uppy.min.js")) || !Files.isRegularFile(UPPY_DIST.resolve("uppy.min.css"))) {
@@ -100,43 +96,24 @@ class UppyTest {
     pagesPort = TestNode.freePort();
     node = TestNode.start(Map.of("http.cors.origins", "http://127.0.0.1:" + pagesPort));
     api = new Api(node);
-    pages = HttpServer.create(new InetSocketAddress("127.0.0.1", pagesPort), 0);
-    pages.createContext("/", exchange -> {
-      String path = exchange.getRequestURI().getPath();
-      byte[] body = null;
-      String type = "text/plain";
+    pages = Browser.serve(pagesPort, path -> {
       if (path.equals("/uppy.html")) {
-        body = PAGE.getBytes(StandardCharsets.UTF_8);
-        type = "text/html; charset=utf-8";
+        return Browser.Page.of("text/html; charset=utf-8", PAGE.getBytes(StandardCharsets.UTF_8));
       } else if (path.equals("/uppy/uppy.min.js") || path.equals("/uppy/uppy.min.css")) {
-        body = Files.readAllBytes(UPPY_DIST.resolve(path.substring("/uppy/".length())));
-        type = path.endsWith(".js") ? "text/javascript" : "text/css";
+        try {
+          return Browser.Page.of(path.endsWith(".js") ? "text/javascript" : "text/css",
+              Files.readAllBytes(UPPY_DIST.resolve(path.substring("/uppy/".length()))));
+        } catch (IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      } else if (path.equals("/favicon.ico")) {
+        return Browser.Page.empty(); // no icon, and no 404 in the page's console
       }
-      if (path.equals("/favicon.ico")) {
-        exchange.sendResponseHeaders(204, -1); // no icon, and no 404 in the page's console
-      } else if (body == null) {
-        exchange.sendResponseHeaders(404, -1);
-      } else {
-        exchange.getResponseHeaders().add("Content-Type", type);
-        exchange.sendResponseHeaders(200, body.length);
-        exchange.getResponseBody().write(body);
-      }
-      exchange.close();
+      return null;
     });
-    pages.start();
-
-    work = Files.createTempDirectory("files-uppy");
-    ChromeOptions options = new ChromeOptions();
-    options.setBinary(CHROMIUM.toFile());
-    options.addArguments("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-        "--window-size=1100,1000", "--user-data-dir=" + Files.createDirectories(work.resolve("profile")));
-    options.setCapability("goog:loggingPrefs", Map.of("browser", "ALL"));
-    // the driver path is given: Selenium Manager never tries to download a driver or a browser
-    ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(CHROMEDRIVER.toFile())
-        .usingAnyFreePort().build();
-    driver = new ChromeDriver(service, options);
-    driver.manage().timeouts().scriptTimeout(Duration.ofSeconds(60));
+    browser = Browser.start("files-uppy", false);
+    driver = browser.driver();
+    work = browser.work();
   }
 
   @BeforeEach
@@ -146,8 +123,8 @@ class UppyTest {
 
   @AfterAll
   void stop() throws Exception {
-    if (driver != null) {
-      driver.quit();
+    if (browser != null) {
+      browser.close();
     }
     if (pages != null) {
       pages.stop(0);
@@ -155,18 +132,11 @@ class UppyTest {
     if (node != null) {
       node.close();
     }
-    if (work != null) {
-      try (var files = Files.walk(work)) {
-        files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-      }
-    }
   }
 
   /** The page's console, for failure messages. */
   private String console() {
-    StringBuilder b = new StringBuilder();
-    driver.manage().logs().get("browser").forEach(e -> b.append("\n  console: ").append(e.getLevel()).append(' ').append(e.getMessage()));
-    return b.toString();
+    return browser.console();
   }
 
   /** What the page reported in {@code #result} (JSON), {@code {}} before its first report. */
@@ -176,9 +146,7 @@ class UppyTest {
   }
 
   private WebDriverWait waitUpTo(int seconds) {
-    WebDriverWait wait = new WebDriverWait(driver, Duration.ofSeconds(seconds), Duration.ofMillis(100));
-    wait.ignoring(org.openqa.selenium.NoSuchElementException.class);
-    return wait;
+    return browser.waitUpTo(seconds);
   }
 
   /**
@@ -334,13 +302,7 @@ class UppyTest {
     assertThat(resumedPatches).isNotEmpty().doesNotContain("0");
     assertThat(resumedPatches.get(0)).isEqualTo(Long.toString(headOffset));
 
-    JsonObject resource = Api.resource(api.get(api.file(company, id), token));
-    assertThat(resource.getString("upload_status")).isEqualTo("complete");
-    assertThat(resource.getJsonObject("metadata").getString("name")).isEqualTo("recording.bin");
-    assertThat(resource.getJsonObject("upload_data").getLong("size")).isEqualTo(content.length);
-    HttpResponse<byte[]> down = api.download(company, id, token);
-    assertThat(down.statusCode()).isEqualTo(200);
-    assertThat(Api.sha256(down.body())).isEqualTo(Api.sha256(content));
+    api.assertComplete(company, id, token, "recording.bin", content);
     assertThat(Db.count(node.dbName, "SELECT count(*) FROM files WHERE company_id = '" + company
         + "' AND 'recording.bin' IN (name, upload_name)")).as("one file: the resume made no second upload").isEqualTo(1);
   }

@@ -1,6 +1,5 @@
 package dev.files.api;
 
-import dev.files.auth.AuthException;
 import dev.files.auth.Caller;
 import dev.files.auth.DownloadSigner;
 import dev.files.auth.Membership;
@@ -8,8 +7,10 @@ import dev.files.auth.MembershipVerticle;
 import dev.files.auth.TokenVerifier;
 import dev.files.bus.Addresses;
 import dev.files.db.FileRepository;
+import dev.files.error.ErrorAnswer;
+import dev.files.error.Kind;
+import dev.files.error.ServiceException;
 import dev.files.events.EventLog;
-import dev.files.http.ApiError;
 import dev.files.model.ContentTypes;
 import dev.files.model.FileNames;
 import dev.files.model.FileRecord;
@@ -20,7 +21,6 @@ import dev.files.storage.StorageException;
 import dev.files.upload.ChunkSink;
 import dev.files.upload.ChunkWrite;
 import dev.files.upload.Requester;
-import dev.files.upload.UploadException;
 import dev.files.upload.UploadRules;
 import dev.files.upload.UploadSessions;
 import dev.files.upload.Uploads;
@@ -47,9 +47,10 @@ import java.util.UUID;
  * a wrong type or an unknown action with 500 where this contract promises 400.
  *
  * <p>Every message is answered, once: a reply, or a failure whose code is the HTTP status of the same
- * call (400 malformed, 401 no valid token, 403 not allowed, 404 not found, 409 not complete, 410 events
- * no longer retained, 413 too large, 503 dependency down, 500 unexpected; 5xx messages carry a request id that is logged with the
- * cause).
+ * call, from {@link ErrorAnswer} as at the HTTP edge (400 malformed, 401 no valid token, 403 not
+ * allowed, 404 not found, 409 not complete, 410 events no longer retained, 413 too large, 503
+ * dependency down or busy, 507 store full, 500 unexpected; 5xx messages carry a request id that is
+ * logged with the cause).
  */
 public final class FilesApiVerticle extends VerticleBase {
 
@@ -95,21 +96,21 @@ public final class FilesApiVerticle extends VerticleBase {
     Future<JsonObject> answer;
     try {
       if (action == null || !ACTIONS.contains(action)) {
-        throw ApiError.badRequest("the action header must be one of " + String.join(", ", ACTIONS.stream().sorted().toList())
+        throw ServiceException.badRequest("the action header must be one of " + String.join(", ", ACTIONS.stream().sorted().toList())
             + (action == null ? "" : ", got '" + action + "'"));
       }
       if (!(decodedBody(msg) instanceof JsonObject body)) {
-        throw ApiError.badRequest("the body must be a JSON object");
+        throw ServiceException.badRequest("the body must be a JSON object");
       }
       String token = MembershipVerticle.bearer(msg.headers().get("authorization"));
       if (token == null) {
-        throw new AuthException("an authorization header with a JWT is required");
+        throw ServiceException.unauthorized("an authorization header with a JWT is required");
       }
       answer = s.verifier().verify(token).compose(caller -> {
         UUID company = uuid(body, "company_id");
         return s.membership().belongs(caller, company).compose(member -> {
           if (!member) {
-            throw new ApiError(403, "caller does not belong to company " + company);
+            throw new ServiceException(Kind.FORBIDDEN, "caller does not belong to company " + company);
           }
           return dispatch(action, caller, company, body);
         });
@@ -139,7 +140,7 @@ public final class FilesApiVerticle extends VerticleBase {
         long after = EventLog.after(body.getValue("after"));
         yield events.replay(company, after, EventLog.limit(body.getValue("limit")));
       }
-      default -> throw ApiError.badRequest("unknown action " + action);
+      default -> throw ServiceException.badRequest("unknown action " + action);
     };
   }
 
@@ -147,7 +148,7 @@ public final class FilesApiVerticle extends VerticleBase {
   private Future<FileRecord> file(UUID company, UUID id) {
     return s.files().find(id).map(f -> {
       if (f == null || !f.companyId().equals(company)) {
-        throw ApiError.notFound("file " + id + " not found");
+        throw ServiceException.notFound("file " + id + " not found");
       }
       return f;
     });
@@ -173,7 +174,7 @@ public final class FilesApiVerticle extends VerticleBase {
   private Future<JsonObject> read(UUID company, UUID id) {
     return file(company, id).map(f -> {
       if (!f.complete()) {
-        throw new ApiError(409, "the upload of file " + id + " is not complete");
+        throw new ServiceException(Kind.CONFLICT, "the upload of file " + id + " is not complete");
       }
       long now = System.currentTimeMillis();
       String path = FileRecord.API_PREFIX + "/companies/" + company + "/files/" + id + "/download?"
@@ -185,23 +186,23 @@ public final class FilesApiVerticle extends VerticleBase {
 
   private Future<JsonObject> create(Caller caller, UUID company, JsonObject body) {
     if (!caller.application()) {
-      throw new ApiError(403, "create stores an application's file: it needs an application token (application_id)");
+      throw new ServiceException(Kind.FORBIDDEN, "create stores an application's file: it needs an application token (application_id)");
     }
     String name = string(body, "name", true);
     String mime = string(body, "mime", false);
     String content = string(body, "content", true);
     long limit = Math.min(MAX_CREATE_BYTES, s.maxFileBytes());
     if ((long) content.length() / 4 * 3 > limit + 3) {
-      throw new ApiError(413, "content exceeds the limit of " + limit + " bytes");
+      throw new ServiceException(Kind.TOO_LARGE, "content exceeds the limit of " + limit + " bytes");
     }
     byte[] bytes;
     try {
       bytes = Base64.getDecoder().decode(content.getBytes(StandardCharsets.US_ASCII));
     } catch (IllegalArgumentException e) {
-      throw ApiError.badRequest("content must be base64");
+      throw ServiceException.badRequest("content must be base64");
     }
     if (bytes.length > limit) {
-      throw new ApiError(413, "content of " + bytes.length + " bytes exceeds the limit of " + limit + " bytes");
+      throw new ServiceException(Kind.TOO_LARGE, "content of " + bytes.length + " bytes exceeds the limit of " + limit + " bytes");
     }
     UUID fileId = UUID.randomUUID();
     Requester requester = new Requester(caller.subject(), caller.applicationId(), caller.serverRequest());
@@ -226,7 +227,7 @@ public final class FilesApiVerticle extends VerticleBase {
     if (rawLimit != null) {
       if (!(rawLimit instanceof Integer || rawLimit instanceof Long) || ((Number) rawLimit).longValue() < 1
           || ((Number) rawLimit).longValue() > MAX_LIST) {
-        throw ApiError.badRequest("limit must be a whole number from 1 to " + MAX_LIST);
+        throw ServiceException.badRequest("limit must be a whole number from 1 to " + MAX_LIST);
       }
       limit = ((Number) rawLimit).intValue();
     }
@@ -239,7 +240,7 @@ public final class FilesApiVerticle extends VerticleBase {
         before = Long.parseLong(parts[0]);
         beforeId = java.util.Objects.requireNonNull(Uuids.parse(parts[1]));
       } catch (RuntimeException e) {
-        throw ApiError.badRequest("cursor must be the next_cursor of an earlier page");
+        throw ServiceException.badRequest("cursor must be the next_cursor of an earlier page");
       }
     }
     int pageSize = limit;
@@ -257,7 +258,7 @@ public final class FilesApiVerticle extends VerticleBase {
   /**
    * The body of {@code msg}, decoded (a message from another node is decoded on first access).
    *
-   * @throws ApiError 413 when the JSON holds a value beyond the decoder's limits (Jackson's
+   * @throws ServiceException of kind {@link Kind#TOO_LARGE} (413) when the JSON holds a value beyond the decoder's limits (Jackson's
    *     {@code StreamReadConstraints}: a string over 20,000,000 characters, e.g. a {@code create} content far
    *     over {@link FilesApi#MAX_CREATE_BYTES}); 400 when it is not JSON at all
    */
@@ -267,11 +268,11 @@ public final class FilesApiVerticle extends VerticleBase {
     } catch (RuntimeException e) {
       for (Throwable x = e; x != null; x = x.getCause()) {
         if (x.getClass().getSimpleName().equals("StreamConstraintsException")) {
-          throw new ApiError(413, "the message exceeds the limits of the service (content at most "
+          throw new ServiceException(Kind.TOO_LARGE, "the message exceeds the limits of the service (content at most "
               + MAX_CREATE_BYTES + " bytes)");
         }
       }
-      throw ApiError.badRequest("the body must be a JSON object");
+      throw ServiceException.badRequest("the body must be a JSON object");
     }
   }
 
@@ -280,7 +281,7 @@ public final class FilesApiVerticle extends VerticleBase {
     Object raw = body.getValue(name);
     UUID id = Uuids.parse(raw);
     if (id == null) {
-      throw ApiError.badRequest(name + " must be a UUID string (8-4-4-4-12 hex digits)" + (raw == null ? " (missing)" : ""));
+      throw ServiceException.badRequest(name + " must be a UUID string (8-4-4-4-12 hex digits)" + (raw == null ? " (missing)" : ""));
     }
     return id;
   }
@@ -292,44 +293,30 @@ public final class FilesApiVerticle extends VerticleBase {
       return null;
     }
     if (!(raw instanceof String str) || (required && str.isEmpty())) {
-      throw ApiError.badRequest(name + " must be a " + (required ? "non-empty " : "") + "string");
+      throw ServiceException.badRequest(name + " must be a " + (required ? "non-empty " : "") + "string");
     }
     return str;
   }
 
-  /** Answers a failure with the HTTP status of the same call; 5xx causes are logged under a request id. */
+  /**
+   * Answers a failure with the status of the same HTTP call as failure code ({@link ErrorAnswer}, the
+   * mapping the HTTP edge uses too); 5xx causes are logged under a request id the message carries.
+   */
   private void fail(Message<Object> msg, String action, Throwable err) {
-    int code;
-    String message = err.getMessage();
-    if (err instanceof dev.files.upload.DatabaseBusyException || dev.files.db.DatabaseBusy.is(err)) {
+    ErrorAnswer answer = ErrorAnswer.of(err instanceof ChunkSink.TooLargeException
+        ? new ServiceException(Kind.TOO_LARGE, err.getMessage()) : err);
+    if (answer.databaseBusy()) {
       dev.files.db.DatabaseBusy.refused(vertx, "files.api " + action); // overload: counted, logged now and then
-      msg.fail(503, dev.files.db.DatabaseBusy.MESSAGE);
+      msg.fail(answer.status(), answer.message());
       return;
     }
-    if (err instanceof ApiError e) {
-      code = e.status();
-    } else if (err instanceof AuthException) {
-      code = 401;
-    } else if (err instanceof UploadException e) {
-      code = e.status();
-    } else if (err instanceof ChunkSink.TooLargeException) {
-      code = 413;
-    } else if (err instanceof StorageException e) {
-      code = e.full() ? 507 : e.missing() ? 500 : 503; // as the HTTP edge answers (docs/api.md, Errors)
-      message = e.publicMessage();
-    } else if (dev.files.db.Database.isDatabaseFailure(err)) {
-      code = 503;
-      message = "database unavailable";
-    } else {
-      code = 500;
-      message = "internal error";
-    }
-    if (code >= 500) {
+    String message = answer.message();
+    if (answer.status() >= 500) {
       String requestId = UUID.randomUUID().toString();
-      LOG.error("files.api {} failed with {} (request {})", action, code, requestId, err);
+      LOG.error("files.api {} failed with {} (request {})", action, answer.status(), requestId, err);
       message = message + " (request " + requestId + ")";
     }
-    msg.fail(code, message);
+    msg.fail(answer.status(), message);
   }
 
 }

@@ -4,7 +4,7 @@ import java.util.Set;
 import java.util.UUID;
 
 /**
- * The verified identity behind a request (API.md, "Authentication and access").
+ * The verified identity behind a request (docs/api.md, "Authentication").
  *
  * @param subject       token {@code sub}: the user id, or the application id for an application token
  * @param applicationId token {@code application_id}, or null for a user

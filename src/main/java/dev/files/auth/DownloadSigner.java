@@ -1,5 +1,8 @@
 package dev.files.auth;
 
+import dev.files.error.Kind;
+import dev.files.error.ServiceException;
+
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 import java.nio.charset.StandardCharsets;
@@ -67,21 +70,21 @@ public final class DownloadSigner {
   /**
    * Checks a signed URL's parameters.
    *
-   * @throws AuthException (401) when {@code expires} is not a number, has passed, or the signature does not match
+   * @throws ServiceException of kind {@link Kind#UNAUTHORIZED} (401) when {@code expires} is not a number, has passed, or the signature does not match
    */
   public void verify(UUID companyId, UUID fileId, String expires, String signature) {
     long exp;
     try {
       exp = Long.parseLong(expires);
     } catch (NumberFormatException e) {
-      throw new AuthException("invalid signed URL: expires must be seconds since the epoch");
+      throw ServiceException.unauthorized("invalid signed URL: expires must be seconds since the epoch");
     }
     byte[] expected = sign(companyId, fileId, exp).getBytes(StandardCharsets.US_ASCII);
     if (signature == null || !MessageDigest.isEqual(expected, signature.getBytes(StandardCharsets.US_ASCII))) {
-      throw new AuthException("invalid signed URL: the signature does not match");
+      throw ServiceException.unauthorized("invalid signed URL: the signature does not match");
     }
     if (System.currentTimeMillis() / 1000 > exp) {
-      throw new AuthException("signed URL expired");
+      throw ServiceException.unauthorized("signed URL expired");
     }
   }
 }

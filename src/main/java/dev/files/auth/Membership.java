@@ -13,7 +13,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * "Caller belongs to company C" (API.md): a server request, C in the token's {@code companies}
+ * "Caller belongs to company C" (docs/api.md): a server request, C in the token's {@code companies}
  * claim, or the row (C, sub) in the {@code company_members} table. The one check of HTTP and of
  * {@code files.api}.
  *

@@ -2,6 +2,8 @@ package dev.files.auth;
 
 import dev.files.bus.Addresses;
 import dev.files.db.FileRepository;
+import dev.files.error.ErrorAnswer;
+import dev.files.error.ServiceException;
 import dev.files.model.Uuids;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -62,8 +64,9 @@ public final class MembershipVerticle extends VerticleBase {
     Object decoded;
     try {
       decoded = dev.files.api.FilesApiVerticle.decodedBody(msg);
-    } catch (dev.files.http.ApiError e) {
-      msg.fail(e.status(), e.getMessage());
+    } catch (ServiceException e) {
+      ErrorAnswer answer = ErrorAnswer.of(e);
+      msg.fail(answer.status(), answer.message());
       return;
     }
     if (!(decoded instanceof JsonObject body)) {

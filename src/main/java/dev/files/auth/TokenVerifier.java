@@ -1,5 +1,8 @@
 package dev.files.auth;
 
+import dev.files.error.Kind;
+import dev.files.error.ServiceException;
+
 import dev.files.FilesConfig;
 import dev.files.model.Uuids;
 import io.vertx.core.Future;
@@ -139,7 +142,7 @@ public final class TokenVerifier {
    * Verifies a token and returns its caller. A token verified before and not yet expired is
    * answered from memory (at most {@value #CACHED_TOKENS} tokens are kept).
    *
-   * @return fails with {@link AuthException} (401) for a bad signature, {@code alg: none}, expiry,
+   * @return fails with {@link ServiceException} of kind {@link Kind#UNAUTHORIZED} (401) for a bad signature, {@code alg: none}, expiry,
    *     a missing {@code exp}, or a {@code sub}/{@code application_id} that is not a UUID
    */
   public Future<Caller> verify(String token) {
@@ -169,7 +172,7 @@ public final class TokenVerifier {
   private Future<Caller> check(String token) {
     String refused = claimTypes(token);
     if (refused != null) {
-      return Future.failedFuture(new AuthException("invalid token: " + refused));
+      return Future.failedFuture(ServiceException.unauthorized("invalid token: " + refused));
     }
     Future<io.vertx.ext.auth.User> authenticated;
     try {
@@ -178,15 +181,15 @@ public final class TokenVerifier {
       authenticated = Future.failedFuture(e);
     }
     return authenticated
-        .recover(err -> Future.failedFuture(new AuthException("invalid token: " + reason(err))))
+        .recover(err -> Future.failedFuture(ServiceException.unauthorized("invalid token: " + reason(err))))
         .map(user -> {
           JsonObject claims = user.attributes().getJsonObject("accessToken", user.principal());
           if (claims.getValue("exp") == null) {
-            throw new AuthException("invalid token: exp is required");
+            throw ServiceException.unauthorized("invalid token: exp is required");
           }
           UUID sub = uuid(claims.getValue("sub"), "sub");
           if (sub == null) {
-            throw new AuthException("invalid token: sub is required");
+            throw ServiceException.unauthorized("invalid token: sub is required");
           }
           UUID app = uuid(claims.getValue("application_id"), "application_id");
           Set<UUID> companies = new HashSet<>();
@@ -201,8 +204,8 @@ public final class TokenVerifier {
           boolean server = Boolean.TRUE.equals(claims.getValue("server_request"));
           return new Caller(sub, app, Set.copyOf(companies), server);
         })
-        .recover(err -> Future.failedFuture(err instanceof AuthException ? err
-            : new AuthException("invalid token: malformed claims")));
+        .recover(err -> Future.failedFuture(err instanceof ServiceException ? err
+            : ServiceException.unauthorized("invalid token: malformed claims")));
   }
 
   /**
@@ -258,7 +261,7 @@ public final class TokenVerifier {
     }
     UUID id = Uuids.parse(value);
     if (id == null) {
-      throw new AuthException("invalid token: " + claim + " must be a UUID (8-4-4-4-12 hex digits)");
+      throw ServiceException.unauthorized("invalid token: " + claim + " must be a UUID (8-4-4-4-12 hex digits)");
     }
     return id;
   }

@@ -255,7 +255,7 @@ final class DecryptingRead extends QueuedRead {
       decrypting = false;
       if (ar.failed()) {
         gathered.clear();
-        onFailure(StorageException.of("cannot read an object: segments " + first + ".." + (end - 1)
+        onFailure(StorageException.of("cannot read an object", "segments " + first + ".." + (end - 1)
             + " do not decrypt", ar.cause()));
       } else {
         if (!closed) {

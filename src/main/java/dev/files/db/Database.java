@@ -142,12 +142,6 @@ public final class Database {
    * both edges answer it as 503 "database unavailable" (docs/api.md, Errors; docs/event-bus.md).
    */
   public static boolean isDatabaseFailure(Throwable failure) {
-    for (Throwable x = failure; x != null; x = x.getCause()) {
-      if (x instanceof io.vertx.pgclient.PgException || x instanceof java.net.ConnectException
-          || x.getClass().getName().startsWith("io.vertx.sqlclient")) {
-        return true;
-      }
-    }
-    return false;
+    return dev.files.error.ErrorAnswer.isDatabaseFailure(failure);
   }
 }

@@ -21,7 +21,7 @@ public final class DatabaseBusy {
   /** Shortest time between two log lines about refusals, ms. */
   static final long LOG_EVERY_MS = 10_000;
   /** The message of the 503. */
-  public static final String MESSAGE = "database busy, try again shortly";
+  public static final String MESSAGE = dev.files.error.ServiceException.DATABASE_BUSY;
 
   private static final AtomicLong lastLog = new AtomicLong(System.nanoTime() - LOG_EVERY_MS * 2_000_000);
   private static final AtomicLong unlogged = new AtomicLong();
@@ -31,12 +31,7 @@ public final class DatabaseBusy {
 
   /** Whether {@code t} (or a cause) is the pool's refusal of a query: its wait queue ({@code db.wait_queue}) is full. */
   public static boolean is(Throwable t) {
-    for (Throwable x = t; x != null; x = x.getCause()) {
-      if (x.getClass().getSimpleName().equals("ConnectionPoolTooBusyException")) {
-        return true;
-      }
-    }
-    return false;
+    return dev.files.error.ErrorAnswer.isDatabaseBusy(t);
   }
 
   /**

@@ -18,8 +18,11 @@ import java.util.List;
 import java.util.UUID;
 
 /**
- * All SQL of the service: files, chunks and company membership (schema in
- * {@code db/migration}). Methods taking a {@link SqlConnection} run inside the caller's transaction;
+ * The SQL of files, chunks and company membership (schema in {@code db/migration}). The package
+ * {@code dev.files.db} holds all SQL of the service: the other repositories hold that of the owner
+ * rows and leases ({@link SessionOwnerRepository}), the file events ({@link EventRepository}), the
+ * thumbnail claims ({@link ThumbnailClaimRepository}), the store identity
+ * ({@link StoreIdentityRepository}) and the advisory locks ({@link AdvisoryLocks}). Methods taking a {@link SqlConnection} run inside the caller's transaction;
  * the others use the pool. Every method fails with the pg-client's exception when PostgreSQL fails.
  */
 public final class FileRepository {
@@ -635,5 +638,12 @@ public final class FileRepository {
         r.getLong("created_at"), r.getLong("updated_at"),
         r.getString("data_key_id"), r.getBuffer("data_key") == null ? null : r.getBuffer("data_key").getBytes(),
         r.getInteger("last_generation"));
+  }
+
+  /** The id of one file whose data key is wrapped with the master key {@code keyId}, or null when none is. */
+  public Future<UUID> anyWithDataKey(String keyId) {
+    return pool.preparedQuery("SELECT id FROM files WHERE data_key_id = $1 AND data_key IS NOT NULL LIMIT 1")
+        .execute(Tuple.of(keyId))
+        .map(rows -> rows.size() == 0 ? null : rows.iterator().next().getUUID(0));
   }
 }

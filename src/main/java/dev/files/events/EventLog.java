@@ -1,15 +1,15 @@
 package dev.files.events;
 
+import dev.files.error.Kind;
+import dev.files.error.ServiceException;
 import dev.files.api.FileEvent;
-import dev.files.http.ApiError;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import dev.files.db.EventRepository;
 import io.vertx.sqlclient.Pool;
-import io.vertx.sqlclient.Row;
-import io.vertx.sqlclient.RowSet;
-import io.vertx.sqlclient.Tuple;
 
+import java.util.List;
 import java.util.UUID;
 
 /**
@@ -18,7 +18,7 @@ import java.util.UUID;
  * (docs/event-bus.md, "Positions and replay"; docs/api.md).
  *
  * <p>Only rows that have a position are read. The relay gives positions serially in one transaction per
- * batch ({@link OutboxRelay#CYCLE}), so a reader that has seen position N never later finds a
+ * batch (the relay's cycle, {@link EventRepository#cycle}), so a reader that has seen position N never later finds a
  * position below N. Rows are kept {@code events.retention_ms} after their publication; a replay that
  * would skip a removed event of the company fails with 410 instead ({@link #gone}).
  */
@@ -49,7 +49,7 @@ public final class EventLog {
    * The company's events with a position above {@code after}, in position order, at most {@code limit}:
    * {@code {"events": [event, ...], "next": the last position returned, or after when none}}.
    *
-   * <p>Fails with {@link ApiError} 410 when an event of the company above {@code after} is no longer
+   * <p>Fails with {@link ServiceException} of kind {@link Kind#GONE} (410) when an event of the company above {@code after} is no longer
    * retained (the first retained one names a previous position above {@code after}, or none is
    * retained and the company's last position is above {@code after}); the message says "the earliest
    * position available is E": replaying from {@code after = E - 1} takes what is left.
@@ -59,44 +59,36 @@ public final class EventLog {
    */
   public Future<JsonObject> replay(UUID company, long after, int limit) {
     // one statement, hence one snapshot: the company's last position and its rows are read together
-    // (read apart, a batch numbered in between would look like events removed)
-    return pool.preparedQuery("""
-            SELECT h.last, e.position, e.previous_position, e.body
-            FROM (SELECT coalesce((SELECT last FROM event_company_positions WHERE company_id = $1), 0) AS last) h
-            LEFT JOIN LATERAL (
-              SELECT position, previous_position, body FROM event_outbox
-              WHERE company_id = $1 AND position > $2 ORDER BY position LIMIT $3) e ON true
-            ORDER BY e.position""")
-        .execute(Tuple.of(company, after, limit))
-        .map(rows -> {
-          Row first = rows.iterator().next();
-          if (first.getLong(1) == null) { // no row above after
-            long last = first.getLong(0);
+    return EventRepository.replay(pool, company, after, limit)
+        .map(page -> {
+          if (page.events().isEmpty()) { // no row above after
+            long last = page.last();
             if (last > after) {
               throw gone(after, last + 1);
             }
             return new JsonObject().put("events", new JsonArray()).put("next", after);
           }
-          if (first.getLong(2) > after) {
-            throw gone(after, first.getLong(1));
+          EventRepository.Numbered first = page.events().get(0);
+          if (first.previous() > after) {
+            throw gone(after, first.position());
           }
-          return page(rows, after);
+          return page(page.events(), after);
         });
   }
 
-  private static JsonObject page(RowSet<Row> rows, long after) {
+  private static JsonObject page(List<EventRepository.Numbered> rows, long after) {
     JsonArray events = new JsonArray();
     long next = after;
-    for (Row r : rows) {
-      next = r.getLong(1);
-      events.add(event(next, r.getLong(2), (JsonObject) r.getValue(3)));
+    for (EventRepository.Numbered r : rows) {
+      next = r.position();
+      events.add(event(next, r.previous(), r.body()));
     }
     return new JsonObject().put("events", events).put("next", next);
   }
 
   /** 410: events after {@code after} were removed; {@code earliest} is the first position still there (or to come). */
-  static ApiError gone(long after, long earliest) {
-    return new ApiError(410, "events after position " + after + " are no longer retained (events.retention_ms);"
+  static ServiceException gone(long after, long earliest) {
+    return new ServiceException(Kind.GONE, "events after position " + after + " are no longer retained (events.retention_ms);"
         + " " + FileEvent.EARLIEST + " " + earliest);
   }
 
@@ -106,7 +98,7 @@ public final class EventLog {
       return 0;
     }
     if (!(raw instanceof Integer || raw instanceof Long) || ((Number) raw).longValue() < 0) {
-      throw ApiError.badRequest("after must be a whole number from 0 (a position; 0: from the start)");
+      throw ServiceException.badRequest("after must be a whole number from 0 (a position; 0: from the start)");
     }
     return ((Number) raw).longValue();
   }
@@ -118,7 +110,7 @@ public final class EventLog {
     }
     if (!(raw instanceof Integer || raw instanceof Long) || ((Number) raw).longValue() < 1
         || ((Number) raw).longValue() > MAX_LIMIT) {
-      throw ApiError.badRequest("limit must be a whole number from 1 to " + MAX_LIMIT);
+      throw ServiceException.badRequest("limit must be a whole number from 1 to " + MAX_LIMIT);
     }
     return ((Number) raw).intValue();
   }

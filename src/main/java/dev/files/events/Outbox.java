@@ -3,11 +3,11 @@ package dev.files.events;
 import dev.files.api.FileEvent;
 import dev.files.bus.Addresses;
 import dev.files.bus.InternalBus;
+import dev.files.db.EventRepository;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.SqlClient;
-import io.vertx.sqlclient.Tuple;
 
 import java.time.Instant;
 import java.util.UUID;
@@ -58,11 +58,8 @@ public final class Outbox {
    * the transaction of the change: the event exists if and only if the change was committed.
    */
   public static Future<Void> write(SqlClient conn, JsonObject event) {
-    return conn.preparedQuery("""
-            INSERT INTO event_outbox (id, file_id, company_id, type, body) VALUES ($1, $2, $3, $4, $5)""")
-        .execute(Tuple.of(UUID.fromString(event.getString("id")), UUID.fromString(event.getString("file_id")),
-            UUID.fromString(event.getString("company_id")), event.getString("type"), event))
-        .mapEmpty();
+    return EventRepository.insert(conn, UUID.fromString(event.getString("id")), UUID.fromString(event.getString("file_id")),
+        UUID.fromString(event.getString("company_id")), event.getString("type"), event);
   }
 
   /**

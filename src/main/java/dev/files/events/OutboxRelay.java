@@ -2,14 +2,14 @@ package dev.files.events;
 
 import dev.files.bus.Addresses;
 import dev.files.bus.InternalBus;
+import dev.files.db.AdvisoryLocks;
+import dev.files.db.EventRepository;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.json.JsonObject;
 import io.vertx.pgclient.PgConnectOptions;
 import io.vertx.pgclient.PgConnection;
-import io.vertx.sqlclient.Row;
-import io.vertx.sqlclient.Tuple;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,7 +36,7 @@ import java.util.List;
  * publishing; what it had read before it froze it may still publish once, late: duplicates with the
  * same {@code id}.
  *
- * <p>The relay holding the lock runs cycles of one statement each ({@link #CYCLE}, one commit): it marks
+ * <p>The relay holding the lock runs cycles of one statement each ({@link EventRepository#cycle}, one commit): it marks
  * published what it published in the previous cycle, gives the rows without a position their positions
  * (the next numbers of the cluster's sequence, in {@code seq} order), and reads the numbered, unpublished
  * rows in position order; it then publishes each body with its {@code position} and
@@ -69,6 +69,7 @@ public final class OutboxRelay extends VerticleBase {
   private final String nodeId;
   private final long pollMs;
   private final long retentionMs;
+  private final InternalBus bus;
 
   private PgConnection conn;
   private boolean connecting;
@@ -86,8 +87,10 @@ public final class OutboxRelay extends VerticleBase {
    * @param nodeId         this node's id (the {@code nodes} row of its lease)
    * @param pollMs         {@code events.poll_ms}: how often to try the lock and look for unpublished events
    * @param retentionMs    {@code events.retention_ms}: how long published rows are kept
+   * @param bus            the node's internal bus (the wake-ups it listens to)
    */
-  public OutboxRelay(PgConnectOptions connectOptions, String nodeId, long pollMs, long retentionMs) {
+  public OutboxRelay(PgConnectOptions connectOptions, String nodeId, long pollMs, long retentionMs, InternalBus bus) {
+    this.bus = bus;
     this.connectOptions = new PgConnectOptions(connectOptions).addProperty("application_name", APPLICATION_NAME + nodeId);
     this.nodeId = nodeId;
     this.pollMs = pollMs;
@@ -154,13 +157,13 @@ public final class OutboxRelay extends VerticleBase {
 
   private void tryLock() {
     PgConnection c = conn;
-    c.preparedQuery("SELECT pg_try_advisory_lock($1)").execute(Tuple.of(LOCK_KEY)).onComplete(ar -> {
+    AdvisoryLocks.tryLock(c, LOCK_KEY).onComplete(ar -> {
       if (ar.failed()) {
         LOG.debug("outbox relay: lock attempt failed: {}", ar.cause().toString());
         c.close();
         return;
       }
-      if (!ar.result().iterator().next().getBoolean(0)) {
+      if (!ar.result()) {
         endLapsedHolder(c);
         return;
       }
@@ -169,7 +172,7 @@ public final class OutboxRelay extends VerticleBase {
       }
       leading = true;
       LOG.info("outbox relay: this node publishes the file events");
-      wake = vertx.eventBus().consumer(Addresses.EVENTS_RELAY, InternalBus.of(vertx).guard(m -> drain()));
+      wake = vertx.eventBus().consumer(Addresses.EVENTS_RELAY, bus.guard(m -> drain()));
       drain();
     });
   }
@@ -179,18 +182,9 @@ public final class OutboxRelay extends VerticleBase {
    * (that node is frozen or cut off from the database); the lock is free once its backend exits.
    */
   private void endLapsedHolder(PgConnection c) {
-    c.preparedQuery("""
-            SELECT a.application_name, pg_terminate_backend(a.pid)
-            FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-            JOIN nodes n ON n.node_id = substr(a.application_name, length($2) + 1)
-            WHERE l.locktype = 'advisory' AND l.granted
-              AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-              AND ((l.classid::bigint << 32) | l.objid::bigint) = $1
-              AND a.application_name LIKE $2 || '%' AND a.application_name <> $3
-              AND n.lease_until < now()""")
-        .execute(Tuple.of(LOCK_KEY, APPLICATION_NAME, APPLICATION_NAME + nodeId))
-        .onSuccess(rows -> rows.forEach(r -> LOG.warn("outbox relay: '{}' held the relay lock though its node lease had"
-            + " lapsed (frozen or cut off): its connection was ended, this node takes over", r.getString(0))))
+    EventRepository.endLapsedHolder(c, LOCK_KEY, APPLICATION_NAME, APPLICATION_NAME + nodeId)
+        .onSuccess(ended -> ended.forEach(name -> LOG.warn("outbox relay: '{}' held the relay lock though its node lease had"
+            + " lapsed (frozen or cut off): its connection was ended, this node takes over", name)))
         .onFailure(err -> LOG.debug("outbox relay: cannot look at the lock's holder: {}", err.toString()));
   }
 
@@ -234,7 +228,7 @@ public final class OutboxRelay extends VerticleBase {
   }
 
   /**
-   * One cycle, one statement ({@link #CYCLE}), hence one commit: marks published the rows this relay
+   * One cycle, one statement ({@link EventRepository#cycle}), hence one commit: marks published the rows this relay
    * published in the previous cycle, numbers the rows without a position (at most {@value #BATCH}, in
    * {@code seq} order), and answers every numbered, unpublished row in position order, which it then
    * publishes; their marks ride on the next cycle ({@link #drain} runs it at once). Answers how many
@@ -242,65 +236,20 @@ public final class OutboxRelay extends VerticleBase {
    */
   private Future<Integer> batch(PgConnection c) {
     Long[] marks = toMark.toArray(new Long[0]);
-    return c.preparedQuery(CYCLE).execute(Tuple.of(BATCH, (Object) marks)).map(rows -> {
+    return EventRepository.cycle(c, BATCH, marks).map(rows -> {
       if (c != conn) {
         return 0; // the lock was lost meanwhile: the rows are the next holder's
       }
       toMark = new ArrayList<>();
-      for (Row r : rows) {
-        JsonObject body = EventLog.event(r.getLong(1), r.getLong(2), (JsonObject) r.getValue(3));
+      for (EventRepository.Numbered r : rows) {
+        JsonObject body = EventLog.event(r.position(), r.previous(), r.body());
         vertx.eventBus().publish(Addresses.EVENTS, body);
         vertx.eventBus().publish(Addresses.events(body.getString("company_id")), body);
-        toMark.add(r.getLong(0));
+        toMark.add(r.seq());
       }
       return rows.size();
     });
   }
-
-  /**
-   * Marks published the rows of {@code $2} (seq numbers: published by the previous cycle), gives the
-   * next positions to the rows without one (at most {@code $1}, in {@code seq} order), and answers the
-   * numbered, unpublished rows ({@code seq, position, previous_position, body}) in position order.
-   *
-   * <p>One statement, hence one transaction: the rows, the cluster's last position and each company's
-   * last position change together or not at all, so positions have no gap. Every sub-statement reads
-   * the snapshot from before the statement: {@code event_company_positions} read below is the value
-   * before this batch, and the rows numbered here come from the {@code numbering} sub-statement's
-   * RETURNING, the ones numbered before from the table. Only the lock holder runs it, so positions are
-   * given serially and become visible in order.
-   */
-  static final String CYCLE = """
-      WITH marked AS (
-        UPDATE event_outbox SET published_at = now() WHERE seq = ANY($2) AND published_at IS NULL
-        RETURNING seq),
-      pick AS (
-        SELECT seq, company_id, row_number() OVER (ORDER BY seq) AS n
-        FROM (SELECT seq, company_id FROM event_outbox WHERE position IS NULL ORDER BY seq LIMIT $1) p),
-      bump AS (
-        UPDATE event_positions SET last = last + (SELECT count(*) FROM pick)
-        WHERE EXISTS (SELECT 1 FROM pick)
-        RETURNING last - (SELECT count(*) FROM pick) AS base),
-      numbered AS (
-        SELECT pick.seq, pick.company_id, (SELECT base FROM bump) + pick.n AS position,
-               lag((SELECT base FROM bump) + pick.n) OVER (PARTITION BY pick.company_id ORDER BY pick.n) AS previous
-        FROM pick),
-      heads AS (
-        INSERT INTO event_company_positions (company_id, last)
-        SELECT company_id, max(position) FROM numbered GROUP BY company_id
-        ON CONFLICT (company_id) DO UPDATE SET last = excluded.last
-        RETURNING company_id),
-      numbering AS (
-        UPDATE event_outbox o SET position = numbered.position,
-          previous_position = coalesce(numbered.previous,
-            (SELECT c.last FROM event_company_positions c WHERE c.company_id = numbered.company_id), 0)
-        FROM numbered WHERE o.seq = numbered.seq AND o.position IS NULL
-        RETURNING o.seq, o.position, o.previous_position, o.body, o.published_at)
-      SELECT seq, position, previous_position, body FROM (
-        SELECT seq, position, previous_position, body FROM event_outbox
-        WHERE published_at IS NULL AND position IS NOT NULL AND seq <> ALL($2)
-        UNION ALL
-        SELECT seq, position, previous_position, body FROM numbering WHERE published_at IS NULL) r
-      ORDER BY position""";
 
   /** Marks the rows published by the last cycle, at once (before the relay lets go of its lock). */
   private Future<Void> flushMarks(PgConnection c) {
@@ -309,8 +258,7 @@ public final class OutboxRelay extends VerticleBase {
     }
     Long[] marks = toMark.toArray(new Long[0]);
     toMark = new ArrayList<>();
-    return c.preparedQuery("UPDATE event_outbox SET published_at = now() WHERE seq = ANY($1) AND published_at IS NULL")
-        .execute(Tuple.of((Object) marks)).mapEmpty();
+    return EventRepository.markPublished(c, marks);
   }
 
   private Future<Void> cleanup(PgConnection c) {
@@ -319,8 +267,6 @@ public final class OutboxRelay extends VerticleBase {
       return Future.succeededFuture();
     }
     lastCleanup = now;
-    return c.preparedQuery("DELETE FROM event_outbox WHERE published_at < now() - make_interval(secs => $1)")
-        .execute(Tuple.of(retentionMs / 1000.0))
-        .mapEmpty();
+    return EventRepository.deletePublished(c, retentionMs);
   }
 }

@@ -1,6 +1,8 @@
 package dev.files.http;
 
-import dev.files.auth.AuthException;
+import dev.files.error.Kind;
+import dev.files.error.ServiceException;
+
 import dev.files.auth.Caller;
 import dev.files.auth.DownloadSigner;
 import dev.files.auth.Membership;
@@ -13,8 +15,8 @@ import io.vertx.ext.web.RoutingContext;
 import java.util.UUID;
 
 /**
- * Authenticates a request and checks that the caller belongs to the URL's company (API.md,
- * "Authentication and access"): 401 without a valid token, 400 for a malformed company id, 403 for
+ * Authenticates a request and checks that the caller belongs to the URL's company (docs/api.md,
+ * "Authentication" and "Access"): 401 without a valid token, 400 for a malformed company id, 403 for
  * a caller outside the company. The token is read from {@code Authorization: Bearer}, and on
  * download and thumbnail routes also from {@code ?token=}; a download route also honours a signed URL
  * ({@code ?expires=&signature=}, {@link DownloadSigner}; 401 when expired or forged), which grants that
@@ -59,7 +61,7 @@ final class AuthHandler implements Handler<RoutingContext> {
       return;
     }
     if (token == null) {
-      ctx.fail(new AuthException("missing bearer token"));
+      ctx.fail(ServiceException.unauthorized("missing bearer token"));
       return;
     }
     verifier.verify(token)
@@ -67,7 +69,7 @@ final class AuthHandler implements Handler<RoutingContext> {
           UUID company = uuidParam(ctx, "company_id");
           return membership.belongs(caller, company).map(member -> {
             if (!member) {
-              throw new ApiError(403, "caller does not belong to company " + company);
+              throw new ServiceException(Kind.FORBIDDEN, "caller does not belong to company " + company);
             }
             ctx.put(CALLER, caller);
             ctx.put(COMPANY, company);
@@ -95,7 +97,7 @@ final class AuthHandler implements Handler<RoutingContext> {
     String raw = ctx.pathParam(name);
     UUID id = Uuids.parse(raw);
     if (id == null) {
-      throw ApiError.badRequest(name + " must be a UUID (8-4-4-4-12 hex digits), got '" + Errors.printable(raw) + "'");
+      throw ServiceException.badRequest(name + " must be a UUID (8-4-4-4-12 hex digits), got '" + Errors.printable(raw) + "'");
     }
     return id;
   }

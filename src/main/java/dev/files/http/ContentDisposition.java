@@ -19,7 +19,7 @@ public final class ContentDisposition {
   }
 
   /**
-   * The name for clients that ignore {@code filename*} (API.md, "Operations and browsers"): ASCII
+   * The name for clients that ignore {@code filename*} (docs/api.md, "GET and HEAD …/download"): ASCII
    * letters, digits, space and {@code . _ - ( )} are kept, every other character (one per code
    * point) becomes {@code _}, so nothing in it can end the quoted string or read as another parameter
    * ({@code ; = * ' " \ %} are all replaced).

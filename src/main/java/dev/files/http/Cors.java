@@ -1,5 +1,7 @@
 package dev.files.http;
 
+import dev.files.error.Kind;
+import dev.files.error.ServiceException;
 import io.vertx.core.Handler;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.ext.web.RoutingContext;
@@ -10,7 +12,7 @@ import java.util.Locale;
 import java.util.Set;
 
 /**
- * Cross-origin access for web applications (API.md, "Operations and browsers"), configured by
+ * Cross-origin access for web applications (docs/api.md, "CORS"), configured by
  * {@code http.cors.origins}: the origins ({@code scheme://host[:port]}) whose pages may call the API.
  *
  * <p>For a listed origin, a preflight ({@code OPTIONS} with {@code Access-Control-Request-Method})
@@ -107,7 +109,7 @@ public final class Cors implements Handler<RoutingContext> {
       }
       handler.handle(ctx); // a listed origin's headers
     } else if (preflight) {
-      throw new ApiError(403, "cross-origin requests from " + origin + " are not allowed");
+      throw new ServiceException(Kind.FORBIDDEN, "cross-origin requests from " + origin + " are not allowed");
     } else {
       ctx.response().headers().add("Vary", "Origin");
       ctx.next();

@@ -1,5 +1,7 @@
 package dev.files.http;
 
+import dev.files.error.Kind;
+import dev.files.error.ServiceException;
 import dev.files.db.FileRepository;
 import dev.files.model.ChunkRecord;
 import dev.files.model.ContentTypes;
@@ -18,7 +20,7 @@ import java.util.List;
 import java.util.UUID;
 
 /**
- * GET and HEAD {@code /companies/:company_id/files/:file_id/download} (API.md): streams the live
+ * GET and HEAD {@code /companies/:company_id/files/:file_id/download} (docs/api.md): streams the live
  * generation's chunks in order, never holding a file in memory. Answers 200 with Content-Length,
  * Content-Type, Content-Disposition (RFC 6266), ETag, Accept-Ranges and nosniff; 206 for one
  * satisfiable byte range and 416 for an unsatisfiable one (RFC 7233); 304 when If-None-Match
@@ -47,9 +49,9 @@ final class DownloadHandler {
         .onSuccess(found -> {
           FileRecord f = found == null ? null : found.file();
           if (f == null || !f.companyId().equals(companyId)) {
-            ctx.fail(ApiError.notFound("file " + fileId + " not found"));
+            ctx.fail(ServiceException.notFound("file " + fileId + " not found"));
           } else if (!f.complete()) {
-            ctx.fail(new ApiError(409, "the upload of file " + fileId + " is not complete"));
+            ctx.fail(new ServiceException(Kind.CONFLICT, "the upload of file " + fileId + " is not complete"));
           } else {
             send(ctx, f, found.chunks());
           }
@@ -67,7 +69,7 @@ final class DownloadHandler {
     String etag = etag(f);
     long size = f.size();
     if (!FileContent.addsUp(f, chunks)) {
-      ctx.fail(new ApiError(503, "the chunks of file " + f.id() + " do not add up to its size"));
+      ctx.fail(new ServiceException(Kind.UNAVAILABLE, "the chunks of file " + f.id() + " do not add up to its size"));
       return;
     }
     FileContent.Content plaintext;
@@ -75,7 +77,7 @@ final class DownloadHandler {
       plaintext = content.of(f, chunks);
     } catch (GeneralSecurityException | RuntimeException e) {
       LOG.error("request {}: download of file {}: {}", RequestIds.of(ctx.request()), f.id(), e.toString());
-      ctx.fail(new ApiError(503, "file " + f.id() + " cannot be decrypted: " + Errors.keyDetail(e)));
+      ctx.fail(new ServiceException(Kind.UNAVAILABLE, "file " + f.id() + " cannot be decrypted: " + Errors.keyDetail(e)));
       return;
     }
     resp.putHeader("ETag", etag)
@@ -91,7 +93,7 @@ final class DownloadHandler {
         ? ByteRange.parse(ctx.request().getHeader("Range"), size) : null;
     if (range == ByteRange.UNSATISFIABLE) {
       resp.putHeader("Content-Range", "bytes */" + size);
-      ctx.fail(new ApiError(416, "range not satisfiable for " + size + " bytes"));
+      ctx.fail(new ServiceException(Kind.RANGE_NOT_SATISFIABLE, "range not satisfiable for " + size + " bytes"));
       return;
     }
     long start = range == null ? 0 : range.start();
@@ -109,7 +111,7 @@ final class DownloadHandler {
     // The first piece is opened before the headers go: a file deleted meanwhile still gets a JSON error.
     plaintext.open(start, length)
         .onFailure(err -> files.find(f.id()).onComplete(ar -> ctx.fail(ar.succeeded() && ar.result() == null
-            ? ApiError.notFound("file " + f.id() + " not found") : err)))
+            ? ServiceException.notFound("file " + f.id() + " not found") : err)))
         .onSuccess(read -> read.pipe().endOnComplete(false).to(resp)
             .eventually(read::close)
             .compose(v -> resp.bytesWritten() == length
@@ -126,7 +128,7 @@ final class DownloadHandler {
               if (!resp.headWritten() && unavailable(err)) { // the store failed, the data may be whole
                 ctx.fail(err);
               } else if (!resp.headWritten()) { // nothing sent yet: an error answer is still possible
-                ctx.fail(new ApiError(500, "file " + f.id() + " cannot be read: its stored data is damaged"));
+                ctx.fail(new ServiceException(Kind.DAMAGED, "file " + f.id() + " cannot be read: its stored data is damaged"));
               } else {
                 resp.reset(); // cut the connection: the client must not take a short body for the whole file
               }

@@ -1,13 +1,10 @@
 package dev.files.http;
 
-import dev.files.auth.AuthException;
-import dev.files.storage.StorageException;
 import dev.files.db.DatabaseBusy;
-import dev.files.upload.DatabaseBusyException;
-import dev.files.upload.NotInMajorityException;
-import dev.files.upload.OutcomeUnknownException;
-import dev.files.upload.SessionBusyException;
-import dev.files.upload.UploadException;
+import dev.files.error.ErrorAnswer;
+import dev.files.error.Kind;
+import dev.files.error.ServiceException;
+import dev.files.storage.StorageException;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
@@ -20,11 +17,13 @@ import org.slf4j.LoggerFactory;
 
 
 /**
- * Maps failures to Fastify-style JSON errors (API.md, "Errors"):
+ * Answers failures with Fastify-style JSON errors (docs/api.md, "Errors"):
  * {@code {"statusCode": 404, "error": "Not Found", "message": "...", "request_id": "..."}}, the
- * request id being the response's {@code X-Request-Id} ({@link RequestIds}). Client mistakes keep
- * their 4xx, dependency failures become 503 with {@code Retry-After} (database, storage, upload
- * session; a full queue too) or 507 (storage full), a missing stored object 500, anything else 500.
+ * request id being the response's {@code X-Request-Id} ({@link RequestIds}). The status, the message
+ * and the {@code Retry-After} of a 503 come from {@link ErrorAnswer}, the mapping the
+ * {@code files.api} edge uses too: client mistakes keep their 4xx, dependency failures become 503
+ * with {@code Retry-After} (database, storage, upload session; a full queue too) or 507 (storage
+ * full), a missing stored object 500, anything else 500.
  * Messages say what failed in the service's terms; the details (exception, path, host) are logged
  * with the request id, never sent. No stack trace reaches a client.
  */
@@ -46,57 +45,40 @@ public final class Errors {
   public static void handle(RoutingContext ctx, int fallback) {
     Throwable failure = ctx.failure();
     String requestId = RequestIds.of(ctx.request());
-    int status;
-    String message;
-    int retryAfter = DOWN_RETRY_AFTER_S;
+    ErrorAnswer answer;
     if (failure == null) {
-      status = ctx.statusCode() > 0 ? ctx.statusCode() : fallback;
-      message = status == 404 ? "no route for " + ctx.request().method() + " " + ctx.request().path()
+      int status = ctx.statusCode() > 0 ? ctx.statusCode() : fallback;
+      String message = status == 404 ? "no route for " + ctx.request().method() + " " + ctx.request().path()
           : status == 400 ? "malformed request (path or query encoding)"
           : HttpResponseStatus.valueOf(status).reasonPhrase();
-    } else if (failure instanceof ApiError e) {
-      status = e.status();
-      message = e.getMessage();
-    } else if (failure instanceof AuthException e) {
-      status = 401;
-      message = e.getMessage();
-    } else if (failure instanceof DatabaseBusyException || DatabaseBusy.is(failure)) {
-      status = 503; // the pool's wait queue (db.wait_queue) is full: nothing was asked of PostgreSQL
-      message = DatabaseBusy.MESSAGE;
-      retryAfter = BUSY_RETRY_AFTER_S;
-    } else if (failure instanceof UploadException e) {
-      status = e.status();
-      message = e.getMessage();
-      if (e instanceof SessionBusyException || e instanceof OutcomeUnknownException || e instanceof NotInMajorityException) {
-        retryAfter = BUSY_RETRY_AFTER_S;
-      }
-    } else if (failure instanceof StorageException e) {
-      status = e.full() ? 507 : e.missing() ? 500 : 503;
-      message = e.publicMessage();
-      retryAfter = e.busy() ? BUSY_RETRY_AFTER_S : DOWN_RETRY_AFTER_S;
-    } else if (dev.files.db.Database.isDatabaseFailure(failure)) {
-      status = 503;
-      message = "database unavailable";
-    } else if (failure instanceof IllegalArgumentException && fallback == 400) {
-      status = 400; // the router could not decode the path or query
-      message = "malformed request: " + failure.getMessage();
-    } else {
-      status = 500;
-      message = "internal error";
+      send(ctx.request(), status, message, DOWN_RETRY_AFTER_S);
+      return;
     }
-    if (retryAfter == BUSY_RETRY_AFTER_S && status == 503) { // overload: counted, and a line now and then, no stack trace
+    if (failure instanceof IllegalArgumentException && fallback == 400) {
+      answer = ErrorAnswer.of(Kind.BAD_REQUEST, "malformed request: " + failure.getMessage()); // the router could not decode the path or query
+    } else {
+      answer = ErrorAnswer.of(failure);
+    }
+    int status = answer.status();
+    String message = answer.message();
+    if (answer.overload()) { // overload: counted, and a line now and then, no stack trace
       String what = "request " + requestId + ": " + ctx.request().method() + " " + ctx.request().path() + ": " + message;
-      if (message.equals(DatabaseBusy.MESSAGE)) {
+      if (answer.databaseBusy()) {
         DatabaseBusy.refused(ctx.vertx(), what);
       } else {
         dev.files.ops.ServiceMetrics.of(ctx.vertx()).busyRefusal(failure instanceof StorageException ? "storage" : "upload_session");
         DatabaseBusy.overloaded(LOG, lastBusyLog, busyRefused, "a queue is full: requests refused with 503 and Retry-After 1; latest: {}", what);
       }
     } else if (status >= 500) { // the details stay here, under the request id the client was given
-      LOG.error("request {}: {} {} failed with {}: {}", requestId, ctx.request().method(), ctx.request().path(),
-          status, message, failure instanceof ApiError || failure instanceof UploadException ? null : failure);
+      if (failure instanceof ServiceException e) {
+        LOG.error("request {}: {} {} failed with {}: {}{}", requestId, ctx.request().method(), ctx.request().path(),
+            status, message, java.util.Objects.equals(e.getMessage(), message) ? "" : " (" + e.getMessage() + ")", e.getCause());
+      } else {
+        LOG.error("request {}: {} {} failed with {}: {}", requestId, ctx.request().method(), ctx.request().path(),
+            status, message, failure);
+      }
     }
-    send(ctx.request(), status, message, retryAfter);
+    send(ctx.request(), status, message, answer.retryAfterS());
   }
 
   /**
@@ -124,9 +106,9 @@ public final class Errors {
   }
 
   /** Retry-After (s) of a 503 for a dependency that does not answer. */
-  private static final int DOWN_RETRY_AFTER_S = 5;
+  private static final int DOWN_RETRY_AFTER_S = ErrorAnswer.DOWN_RETRY_AFTER_S;
   /** Retry-After (s) of a 503 for a full queue: the overload may pass at once. */
-  static final int BUSY_RETRY_AFTER_S = 1;
+  static final int BUSY_RETRY_AFTER_S = ErrorAnswer.BUSY_RETRY_AFTER_S;
 
   /**
    * Requests that could not be decoded (bad request line, URI or headers too long, bad chunked

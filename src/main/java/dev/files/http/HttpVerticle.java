@@ -1,6 +1,8 @@
 package dev.files.http;
 
 import dev.files.upload.Uploads;
+import dev.files.error.Kind;
+import dev.files.error.ServiceException;
 import dev.files.auth.Caller;
 import dev.files.auth.Membership;
 import dev.files.auth.TokenVerifier;
@@ -25,7 +27,7 @@ import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The HTTP edge (API.md): authentication, parameters, streaming bodies, and the answers of upload
+ * The HTTP edge (docs/api.md): authentication, parameters, streaming bodies, and the answers of upload
  * sessions. Routes, under {@code /internal/services/files/v1/companies/:company_id/files}:
  * {@code POST /} (classic upload or initialisation), {@code POST /:file_id} (chunk or overwrite),
  * {@code GET /:file_id} (metadata or testChunks probe), {@code GET|HEAD /:file_id/download},
@@ -195,7 +197,7 @@ public final class HttpVerticle extends VerticleBase {
     UploadParams probe = UploadParams.read(ctx.request().params());
     s.files().find(fileId).<FileRecord>compose(f -> {
       if (f == null || !f.companyId().equals(company)) {
-        throw ApiError.notFound("file " + fileId + " not found");
+        throw ServiceException.notFound("file " + fileId + " not found");
       }
       if (probe.chunkNumber() == null) {
         return Future.succeededFuture(f);
@@ -203,7 +205,7 @@ public final class HttpVerticle extends VerticleBase {
       int n = probe.chunkNumber();
       Integer total = f.complete() && f.uploadGeneration() == null ? Integer.valueOf(f.chunks()) : f.totalChunks();
       if (total != null && n > total) {
-        throw ApiError.badRequest("chunk_number " + n + " is outside 1.." + total);
+        throw ServiceException.badRequest("chunk_number " + n + " is outside 1.." + total);
       }
       if (f.uploadGeneration() == null) { // nothing in progress: a complete file has every chunk
         return Future.succeededFuture(f.complete() ? f : null);
@@ -228,22 +230,22 @@ public final class HttpVerticle extends VerticleBase {
     try {
       index = Integer.parseInt(raw);
     } catch (NumberFormatException e) {
-      throw ApiError.notFound("file " + fileId + " has no thumbnail " + raw);
+      throw ServiceException.notFound("file " + fileId + " has no thumbnail " + raw);
     }
     s.files().find(fileId).compose(f -> {
       if (f == null || !f.companyId().equals(company)) {
-        throw ApiError.notFound("file " + fileId + " not found");
+        throw ServiceException.notFound("file " + fileId + " not found");
       }
       return s.files().thumbnail(fileId, index).compose(t -> {
         if (t == null) {
-          throw ApiError.notFound("file " + fileId + " has no thumbnail " + index);
+          throw ServiceException.notFound("file " + fileId + " has no thumbnail " + index);
         }
         FileContent.Content plaintext;
         try {
           plaintext = content.of(f, java.util.List.of());
         } catch (GeneralSecurityException e) {
           LOG.error("request {}: the data key of file {} cannot be unwrapped: {}", RequestIds.of(ctx.request()), fileId, e.toString());
-          throw new ApiError(503, "file " + fileId + " cannot be decrypted: " + Errors.keyDetail(e));
+          throw new ServiceException(Kind.UNAVAILABLE, "file " + fileId + " cannot be decrypted: " + Errors.keyDetail(e));
         }
         return plaintext.thumbnail(index, t.storageKey(), t.size())
             .compose(read -> {
@@ -275,7 +277,7 @@ public final class HttpVerticle extends VerticleBase {
         .onFailure(ctx::fail);
   }
 
-  /** DELETE /:file_id: owner, an application, or a server request (API.md). */
+  /** DELETE /:file_id: owner, an application, or a server request (docs/api.md). */
   private void delete(RoutingContext ctx) {
     UUID company = ctx.get(AuthHandler.COMPANY);
     UUID fileId = AuthHandler.uuidParam(ctx, "file_id");

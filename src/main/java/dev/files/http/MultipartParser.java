@@ -1,5 +1,7 @@
 package dev.files.http;
 
+import dev.files.error.Kind;
+import dev.files.error.ServiceException;
 import io.netty.buffer.ByteBuf;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
@@ -28,7 +30,7 @@ import java.util.Locale;
  * upload be refused from its headers alone. Parsing is linear in the body: every byte is examined a
  * bounded number of times (a few times the delimiter's length, at most 74 bytes), however the body
  * is split into writes; {@link #work()} counts those examinations. Malformed bodies fail a write, or
- * {@link #end()}, with an {@link ApiError} (400, or 413 for {@value #MAX_FORM_BYTES}).
+ * {@link #end()}, with an {@link ServiceException} (400, or 413 for {@value #MAX_FORM_BYTES}).
  */
 final class MultipartParser implements WriteStream<Buffer> {
 
@@ -109,7 +111,7 @@ final class MultipartParser implements WriteStream<Buffer> {
         }
       }
     }
-    throw ApiError.badRequest("multipart/form-data without a valid boundary parameter");
+    throw ServiceException.badRequest("multipart/form-data without a valid boundary parameter");
   }
 
   /** The text fields read so far. */
@@ -148,7 +150,7 @@ final class MultipartParser implements WriteStream<Buffer> {
         work = carry.appendBuffer(data);
       }
       return parse(work);
-    } catch (ApiError e) {
+    } catch (ServiceException e) {
       return Future.failedFuture(e);
     }
   }
@@ -232,7 +234,7 @@ final class MultipartParser implements WriteStream<Buffer> {
       }
       lastAfter = b;
       if (padding > MAX_PADDING) {
-        throw ApiError.badRequest("malformed multipart body: no line end after a boundary");
+        throw ServiceException.badRequest("malformed multipart body: no line end after a boundary");
       }
     }
     return pos;
@@ -240,7 +242,7 @@ final class MultipartParser implements WriteStream<Buffer> {
 
   private void startHeaders() {
     if (parts >= MAX_PARTS) {
-      throw ApiError.badRequest("a multipart body may have at most " + MAX_PARTS + " parts");
+      throw ServiceException.badRequest("a multipart body may have at most " + MAX_PARTS + " parts");
     }
     parts++;
     state = State.HEADERS;
@@ -261,7 +263,7 @@ final class MultipartParser implements WriteStream<Buffer> {
         countForm(pos - start);
         int n = header.length() - 4; // without the final CRLF CRLF
         if (n - 2 > MAX_HEADER_BYTES) {
-          throw ApiError.badRequest("multipart part headers exceed " + MAX_HEADER_BYTES + " bytes");
+          throw ServiceException.badRequest("multipart part headers exceed " + MAX_HEADER_BYTES + " bytes");
         }
         startPart(n > 2 ? header.getBytes(2, n) : new byte[0]);
         state = State.BODY;
@@ -272,7 +274,7 @@ final class MultipartParser implements WriteStream<Buffer> {
     examined += length - start;
     countForm(length - start);
     if (header.length() - 2 > MAX_HEADER_BYTES) {
-      throw ApiError.badRequest("multipart part headers exceed " + MAX_HEADER_BYTES + " bytes");
+      throw ServiceException.badRequest("multipart part headers exceed " + MAX_HEADER_BYTES + " bytes");
     }
     return length;
   }
@@ -281,7 +283,7 @@ final class MultipartParser implements WriteStream<Buffer> {
   private void countForm(long n) {
     formBytes += n;
     if (formBytes > MAX_FORM_BYTES) {
-      throw new ApiError(413, "the multipart form outside the file part exceeds " + MAX_FORM_BYTES
+      throw new ServiceException(Kind.TOO_LARGE, "the multipart form outside the file part exceeds " + MAX_FORM_BYTES
           + " bytes (text fields, part headers, other parts)");
     }
   }
@@ -407,7 +409,7 @@ final class MultipartParser implements WriteStream<Buffer> {
   private Future<Void> partData(Buffer data) {
     if (fieldPart) {
       if (fieldValue.length() + data.length() > MAX_FIELD_BYTES) {
-        throw ApiError.badRequest("multipart field " + fieldName + " exceeds " + MAX_FIELD_BYTES + " bytes");
+        throw ServiceException.badRequest("multipart field " + fieldName + " exceeds " + MAX_FIELD_BYTES + " bytes");
       }
       countForm(data.length());
       examined += data.length();
@@ -450,7 +452,7 @@ final class MultipartParser implements WriteStream<Buffer> {
   public Future<Void> end() {
     closed = true;
     if (state != State.EPILOGUE) {
-      return Future.failedFuture(ApiError.badRequest("truncated multipart body: no closing boundary"));
+      return Future.failedFuture(ServiceException.badRequest("truncated multipart body: no closing boundary"));
     }
     return Future.succeededFuture();
   }

@@ -14,7 +14,7 @@ final class Replies {
     ctx.response().setStatusCode(status).putHeader("Content-Type", "application/json; charset=utf-8").end(body.toBuffer());
   }
 
-  /** 200 with {@code {"resource": ...}}, the shape of every file answer (API.md, "The file resource"). */
+  /** 200 with {@code {"resource": ...}}, the shape of every file answer (docs/api.md, "The file resource"). */
   static void resource(RoutingContext ctx, JsonObject resource) {
     json(ctx, 200, new JsonObject().put("resource", resource));
   }

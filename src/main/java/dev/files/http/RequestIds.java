@@ -7,7 +7,7 @@ import java.util.regex.Pattern;
 
 /**
  * The request id every response carries as {@code X-Request-Id} and every error body as
- * {@code request_id} (API.md, "Errors"); log lines about a request name it, so that an error a
+ * {@code request_id} (docs/api.md, "Errors"); log lines about a request name it, so that an error a
  * client reports can be found in the log.
  *
  * <p>A client's own {@code X-Request-Id} is kept when it is sane: 1 to {@value #MAX_LENGTH}

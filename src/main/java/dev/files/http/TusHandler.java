@@ -8,6 +8,8 @@ import dev.files.model.FileRecord;
 import dev.files.upload.ChunkCommit;
 import dev.files.upload.ChunkSink;
 import dev.files.upload.ChunkWrite;
+import dev.files.error.Kind;
+import dev.files.error.ServiceException;
 import dev.files.upload.UploadSessions;
 import dev.files.upload.Uploads;
 import io.vertx.core.Future;
@@ -95,8 +97,6 @@ final class TusHandler {
   static final String CHECKSUMS = "sha1,sha256";
   /** The content type of a PATCH body (and of a creation-with-upload body). */
   static final String OFFSET_TYPE = "application/offset+octet-stream";
-  /** Status of a checksum mismatch (tus checksum extension). */
-  static final int CHECKSUM_MISMATCH = 460;
 
   private static final DateTimeFormatter HTTP_DATE = DateTimeFormatter.RFC_1123_DATE_TIME.withZone(ZoneOffset.UTC);
   private static final String METHOD = "tus.method";
@@ -161,7 +161,7 @@ final class TusHandler {
     if (interop != null && version == null) { // the IETF resumable-upload draft
       String v = interop.strip();
       if (!INTEROP_VERSIONS.contains(v)) {
-        throw ApiError.badRequest("Upload-Draft-Interop-Version " + interop + " is not supported (5 or 6)");
+        throw ServiceException.badRequest("Upload-Draft-Interop-Version " + interop + " is not supported (5 or 6)");
       }
       ctx.put(IETF, v);
       ctx.response().putHeader("Upload-Limit", "max-size=" + maxFileBytes);
@@ -169,7 +169,7 @@ final class TusHandler {
       ctx.response().putHeader("Tus-Resumable", VERSION);
       if (!VERSION.equals(version == null ? null : version.strip())) {
         ctx.response().putHeader("Tus-Version", VERSION);
-        throw new ApiError(412, version == null ? "the Tus-Resumable header is required (this server speaks tus " + VERSION + ")"
+        throw new ServiceException(Kind.PRECONDITION_FAILED, version == null ? "the Tus-Resumable header is required (this server speaks tus " + VERSION + ")"
             : "tus version " + version + " is not supported; this server speaks " + VERSION);
       }
     }
@@ -180,7 +180,7 @@ final class TusHandler {
         case "PATCH" -> HttpMethod.PATCH;
         case "HEAD" -> HttpMethod.HEAD;
         case "DELETE" -> HttpMethod.DELETE;
-        default -> throw ApiError.badRequest("X-HTTP-Method-Override must be PATCH, HEAD or DELETE, got '" + override + "'");
+        default -> throw ServiceException.badRequest("X-HTTP-Method-Override must be PATCH, HEAD or DELETE, got '" + override + "'");
       };
     }
     ctx.put(METHOD, method);
@@ -199,7 +199,7 @@ final class TusHandler {
       terminate(ctx);
     } else {
       ctx.response().putHeader("Allow", "HEAD, PATCH, DELETE, OPTIONS");
-      throw new ApiError(405, "an upload takes HEAD, PATCH, DELETE and OPTIONS (or POST with X-HTTP-Method-Override)");
+      throw new ServiceException(Kind.METHOD_NOT_ALLOWED, "an upload takes HEAD, PATCH, DELETE and OPTIONS (or POST with X-HTTP-Method-Override)");
     }
   }
 
@@ -212,7 +212,7 @@ final class TusHandler {
     Boolean complete = ietf ? uploadComplete(req) : null;
     String concat = req.getHeader("Upload-Concat");
     if (concat != null && ietf) {
-      throw ApiError.badRequest("Upload-Concat is an extension of tus 1.0.0, not of the IETF draft");
+      throw ServiceException.badRequest("Upload-Concat is an extension of tus 1.0.0, not of the IETF draft");
     }
     if (concat != null && concat.strip().startsWith("final;")) {
       createFinal(ctx, concat.strip().substring("final;".length()));
@@ -220,7 +220,7 @@ final class TusHandler {
     }
     boolean partial = concat != null;
     if (partial && !concat.strip().equals("partial")) {
-      throw ApiError.badRequest("Upload-Concat must be 'partial' or 'final;<url> <url> ...', got '" + concat + "'");
+      throw ServiceException.badRequest("Upload-Concat must be 'partial' or 'final;<url> <url> ...', got '" + concat + "'");
     }
     Long length = number(req, "Upload-Length");
     boolean lengthAtEnd = false;
@@ -236,14 +236,14 @@ final class TusHandler {
     } else {
       String defer = req.getHeader("Upload-Defer-Length");
       if (defer != null && !defer.strip().equals("1")) {
-        throw ApiError.badRequest("Upload-Defer-Length must be 1");
+        throw ServiceException.badRequest("Upload-Defer-Length must be 1");
       }
       if ((length == null) == (defer == null)) {
-        throw ApiError.badRequest("give either Upload-Length or Upload-Defer-Length: 1");
+        throw ServiceException.badRequest("give either Upload-Length or Upload-Defer-Length: 1");
       }
     }
     if (length != null && length > maxFileBytes) {
-      throw new ApiError(413, "Upload-Length " + length + " exceeds Tus-Max-Size " + maxFileBytes + " bytes");
+      throw new ServiceException(Kind.TOO_LARGE, "Upload-Length " + length + " exceeds Tus-Max-Size " + maxFileBytes + " bytes");
     }
     Map<String, String> metadata = metadata(req.getHeader("Upload-Metadata"));
     String rawName = metadata.getOrDefault("filename", metadata.get("name"));
@@ -258,7 +258,7 @@ final class TusHandler {
       checksum = checksum(req);
       long contentLength = UploadHandler.contentLength(req);
       if (length != null && contentLength > length) {
-        throw new ApiError(413, "the body of " + contentLength + " bytes exceeds Upload-Length " + length);
+        throw new ServiceException(Kind.TOO_LARGE, "the body of " + contentLength + " bytes exceeds Upload-Length " + length);
       }
     }
     Checksum sum = checksum;
@@ -327,7 +327,7 @@ final class TusHandler {
     Boolean complete = ietf ? uploadComplete(req) : null;
     Long offset = number(req, "Upload-Offset");
     if (offset == null) {
-      throw ApiError.badRequest("Upload-Offset is required");
+      throw ServiceException.badRequest("Upload-Offset is required");
     }
     Long given = number(req, "Upload-Length");
     boolean lengthAtEnd = false;
@@ -342,40 +342,40 @@ final class TusHandler {
     Long newLength = given;
     boolean atEnd = lengthAtEnd;
     if (newLength != null && newLength > maxFileBytes) {
-      throw new ApiError(413, "Upload-Length " + newLength + " exceeds Tus-Max-Size " + maxFileBytes + " bytes");
+      throw new ServiceException(Kind.TOO_LARGE, "Upload-Length " + newLength + " exceeds Tus-Max-Size " + maxFileBytes + " bytes");
     }
     Checksum checksum = checksum(req);
     long contentLength = UploadHandler.contentLength(req);
     FileRepository.Concat[] role = {null};
     upload(ctx).compose(f -> files.concat(files.pool(), f.id()).map(c -> {
       if (c != null && c.isFinal()) { // tus 1.0.0, Concatenation: a final upload takes no PATCH
-        throw new ApiError(403, "upload " + f.id() + " is a final upload (Upload-Concat: final): it takes no PATCH");
+        throw new ServiceException(Kind.FORBIDDEN, "upload " + f.id() + " is a final upload (Upload-Concat: final): it takes no PATCH");
       }
       role[0] = c;
       return f;
     })).onSuccess(f -> {
       Progress p = Progress.of(f);
       if (newLength != null && p.length() != null && !newLength.equals(p.length())) {
-        ctx.fail(ApiError.badRequest("Upload-Length " + newLength + " contradicts the upload's length " + p.length()));
+        ctx.fail(ServiceException.badRequest("Upload-Length " + newLength + " contradicts the upload's length " + p.length()));
         return;
       }
       if (newLength != null && newLength < p.offset()) {
-        ctx.fail(ApiError.badRequest("Upload-Length " + newLength + " is below the upload's offset " + p.offset()));
+        ctx.fail(ServiceException.badRequest("Upload-Length " + newLength + " is below the upload's offset " + p.offset()));
         return;
       }
       if (offset != p.offset()) {
-        ctx.fail(new ApiError(409, "Upload-Offset " + offset + " does not match the upload's offset " + p.offset()));
+        ctx.fail(new ServiceException(Kind.CONFLICT, "Upload-Offset " + offset + " does not match the upload's offset " + p.offset()));
         return;
       }
       Long length = p.length() != null ? p.length() : newLength;
       if (length != null && contentLength > length - offset) {
-        ctx.fail(new ApiError(413, "the body of " + contentLength + " bytes goes beyond Upload-Length " + length
+        ctx.fail(new ServiceException(Kind.TOO_LARGE, "the body of " + contentLength + " bytes goes beyond Upload-Length " + length
             + " (offset " + offset + ")"));
         return;
       }
       boolean setsLength = newLength != null && p.length() == null;
       if (f.uploadGeneration() == null && hasBody(req)) {
-        ctx.fail(new ApiError(413, "the upload is complete: all its " + p.offset() + " bytes are stored"));
+        ctx.fail(new ServiceException(Kind.TOO_LARGE, "the upload is complete: all its " + p.offset() + " bytes are stored"));
         return;
       }
       if (f.uploadGeneration() == null || !hasBody(req) && !setsLength && !atEnd) { // nothing to record
@@ -418,11 +418,11 @@ final class TusHandler {
    */
   private static FileRecord mayTouch(FileRecord f, UUID fileId, UUID company, Caller caller) {
     if (f == null || !f.companyId().equals(company)) {
-      throw ApiError.notFound("upload " + fileId + " not found");
+      throw ServiceException.notFound("upload " + fileId + " not found");
     }
     boolean creator = "user".equals(f.ownerType()) && f.ownerId().equals(caller.subject()) && !caller.application();
     if (!(creator || caller.application() || caller.serverRequest())) {
-      throw new ApiError(403, "upload " + fileId + " belongs to another user");
+      throw new ServiceException(Kind.FORBIDDEN, "upload " + fileId + " belongs to another user");
     }
     return f;
   }
@@ -461,10 +461,10 @@ final class TusHandler {
   private void createFinal(RoutingContext ctx, String urls) {
     HttpServerRequest req = ctx.request();
     if (hasBody(req)) {
-      throw ApiError.badRequest("a final upload (Upload-Concat: final) has no body");
+      throw ServiceException.badRequest("a final upload (Upload-Concat: final) has no body");
     }
     if (req.getHeader("Upload-Length") != null || req.getHeader("Upload-Defer-Length") != null) {
-      throw ApiError.badRequest("a final upload takes no Upload-Length or Upload-Defer-Length: its length is its partial uploads'");
+      throw ServiceException.badRequest("a final upload takes no Upload-Length or Upload-Defer-Length: its length is its partial uploads'");
     }
     UUID company = ctx.get(AuthHandler.COMPANY);
     Caller caller = ctx.get(AuthHandler.CALLER);
@@ -485,10 +485,10 @@ final class TusHandler {
           for (int i = 0; i < parts.size(); i++) {
             FileRecord f = rows.get(i).result();
             if (!partials.contains(f.id())) {
-              throw ApiError.badRequest("upload " + f.id() + " is not a partial upload (Upload-Concat: partial)");
+              throw ServiceException.badRequest("upload " + f.id() + " is not a partial upload (Upload-Concat: partial)");
             }
             if (f.uploadGeneration() == null || f.totalSize() == null || f.storedBytes() != f.totalSize()) {
-              throw ApiError.badRequest("partial upload " + f.id() + " is not complete: " + f.storedBytes() + " of "
+              throw ServiceException.badRequest("partial upload " + f.id() + " is not complete: " + f.storedBytes() + " of "
                   + (f.totalSize() == null ? "an unknown number of" : f.totalSize().toString()) + " bytes stored");
             }
           }
@@ -518,27 +518,27 @@ final class TusHandler {
         java.net.URI uri = new java.net.URI(u);
         path = uri.getRawPath();
       } catch (java.net.URISyntaxException e) {
-        throw ApiError.badRequest("Upload-Concat: '" + u + "' is not a URL");
+        throw ServiceException.badRequest("Upload-Concat: '" + u + "' is not a URL");
       }
       String[] segs = path == null || !path.startsWith(prefix) ? new String[0] : path.substring(prefix.length()).split("/", -1);
       if (segs.length != 3 || !segs[1].equals("uploads")) {
-        throw ApiError.badRequest("Upload-Concat: '" + u + "' is not an upload of this service");
+        throw ServiceException.badRequest("Upload-Concat: '" + u + "' is not an upload of this service");
       }
       UUID c = dev.files.model.Uuids.parse(segs[0]);
       UUID id = dev.files.model.Uuids.parse(segs[2]);
       if (c == null || id == null) {
-        throw ApiError.badRequest("Upload-Concat: '" + u + "' is not an upload of this service");
+        throw ServiceException.badRequest("Upload-Concat: '" + u + "' is not an upload of this service");
       }
       if (!c.equals(company)) { // never reveal another company's upload
-        throw ApiError.notFound("upload " + id + " not found");
+        throw ServiceException.notFound("upload " + id + " not found");
       }
       if (parts.contains(id)) {
-        throw ApiError.badRequest("Upload-Concat: upload " + id + " is named twice");
+        throw ServiceException.badRequest("Upload-Concat: upload " + id + " is named twice");
       }
       parts.add(id);
     }
     if (parts.isEmpty()) {
-      throw ApiError.badRequest("Upload-Concat: final; names no partial upload");
+      throw ServiceException.badRequest("Upload-Concat: final; names no partial upload");
     }
     return parts;
   }
@@ -667,7 +667,7 @@ final class TusHandler {
       part.end().onSuccess(v -> {
         if (checksum != null && !MessageDigest.isEqual(digest.digest(), checksum.expected())) {
           part.abort();
-          ctx.fail(new ApiError(CHECKSUM_MISMATCH, "the body's " + checksum.algorithm()
+          ctx.fail(new ServiceException(Kind.CHECKSUM_MISMATCH, "the body's " + checksum.algorithm()
               + " does not match Upload-Checksum; nothing was stored"));
           return;
         }
@@ -748,7 +748,7 @@ final class TusHandler {
       cancelIdle();
       part.abort();
       if (err instanceof ChunkSink.TooLargeException) {
-        ctx.fail(new ApiError(413, length != null ? "the body goes beyond Upload-Length " + length
+        ctx.fail(new ServiceException(Kind.TOO_LARGE, length != null ? "the body goes beyond Upload-Length " + length
             : "the upload exceeds Tus-Max-Size " + maxFileBytes + " bytes"));
       } else {
         ctx.fail(err);
@@ -785,7 +785,7 @@ final class TusHandler {
     if (v.equals("?0")) {
       return false;
     }
-    throw ApiError.badRequest("Upload-Complete must be ?1 or ?0" + (raw == null ? "" : ", got '" + raw + "'"));
+    throw ServiceException.badRequest("Upload-Complete must be ?1 or ?0" + (raw == null ? "" : ", got '" + raw + "'"));
   }
 
   /** A non-negative decimal header, or null when absent; 400 when malformed. */
@@ -796,7 +796,7 @@ final class TusHandler {
     }
     String v = raw.strip();
     if (!v.matches("[0-9]{1,18}")) {
-      throw ApiError.badRequest(name + " must be a non-negative whole number, got '" + raw + "'");
+      throw ServiceException.badRequest(name + " must be a non-negative whole number, got '" + raw + "'");
     }
     return Long.parseLong(v);
   }
@@ -809,7 +809,7 @@ final class TusHandler {
     String type = req.getHeader("Content-Type");
     String base = type == null ? "" : type.split(";", 2)[0].strip().toLowerCase(Locale.ROOT);
     if (!base.equals(OFFSET_TYPE)) {
-      throw new ApiError(415, "send the bytes as Content-Type: " + OFFSET_TYPE + (type == null ? "" : ", not " + type));
+      throw new ServiceException(Kind.UNSUPPORTED_TYPE, "send the bytes as Content-Type: " + OFFSET_TYPE + (type == null ? "" : ", not " + type));
     }
   }
 
@@ -827,7 +827,7 @@ final class TusHandler {
       String p = pair.strip();
       String[] kv = p.split(" ", -1);
       if (p.isEmpty() || kv.length > 2 || kv[0].isEmpty()) {
-        throw ApiError.badRequest("Upload-Metadata must be comma-separated 'key base64value' pairs, got '" + pair + "'");
+        throw ServiceException.badRequest("Upload-Metadata must be comma-separated 'key base64value' pairs, got '" + pair + "'");
       }
       String value = "";
       if (kv.length == 2) {
@@ -835,11 +835,11 @@ final class TusHandler {
           byte[] bytes = Base64.getDecoder().decode(kv[1]);
           value = StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(bytes)).toString();
         } catch (IllegalArgumentException | java.nio.charset.CharacterCodingException e) {
-          throw ApiError.badRequest("Upload-Metadata: the value of '" + kv[0] + "' is not base64 of UTF-8 text");
+          throw ServiceException.badRequest("Upload-Metadata: the value of '" + kv[0] + "' is not base64 of UTF-8 text");
         }
       }
       if (out.put(kv[0], value) != null) {
-        throw ApiError.badRequest("Upload-Metadata: key '" + kv[0] + "' is given twice");
+        throw ServiceException.badRequest("Upload-Metadata: key '" + kv[0] + "' is given twice");
       }
     }
     return out;
@@ -864,22 +864,22 @@ final class TusHandler {
     }
     String[] parts = raw.strip().split(" ", -1);
     if (parts.length != 2) {
-      throw ApiError.badRequest("Upload-Checksum must be '<algorithm> <base64 digest>'");
+      throw ServiceException.badRequest("Upload-Checksum must be '<algorithm> <base64 digest>'");
     }
     String algorithm = parts[0].toLowerCase(Locale.ROOT);
     int size = switch (algorithm) {
       case "sha1" -> 20;
       case "sha256" -> 32;
-      default -> throw ApiError.badRequest("Upload-Checksum algorithm '" + parts[0] + "' is not supported (" + CHECKSUMS + ")");
+      default -> throw ServiceException.badRequest("Upload-Checksum algorithm '" + parts[0] + "' is not supported (" + CHECKSUMS + ")");
     };
     byte[] expected;
     try {
       expected = Base64.getDecoder().decode(parts[1]);
     } catch (IllegalArgumentException e) {
-      throw ApiError.badRequest("Upload-Checksum: the digest is not base64");
+      throw ServiceException.badRequest("Upload-Checksum: the digest is not base64");
     }
     if (expected.length != size) {
-      throw ApiError.badRequest("Upload-Checksum: a " + algorithm + " digest has " + size + " bytes, got " + expected.length);
+      throw ServiceException.badRequest("Upload-Checksum: a " + algorithm + " digest has " + size + " bytes, got " + expected.length);
     }
     return new Checksum(algorithm, expected);
   }

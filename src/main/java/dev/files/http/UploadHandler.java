@@ -1,16 +1,16 @@
 package dev.files.http;
 
+import dev.files.error.Kind;
 import dev.files.auth.Caller;
 import dev.files.model.ContentTypes;
 import dev.files.model.FileNames;
 import dev.files.db.FileRepository;
-import dev.files.storage.StorageException;
 import dev.files.upload.ChunkSink;
 import dev.files.upload.ChunkWrite;
 import dev.files.upload.Requester;
-import dev.files.upload.UploadException;
 import dev.files.upload.UploadRules;
 import dev.files.upload.Uploads;
+import dev.files.error.ServiceException;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -91,7 +91,7 @@ final class UploadHandler {
   void upload(RoutingContext ctx) {
     UUID fileId = AuthHandler.uuidParam(ctx, "file_id");
     if (!isMultipart(ctx.request())) {
-      throw new ApiError(415, "send the file as multipart/form-data with the bytes in a part named file");
+      throw new ServiceException(Kind.UNSUPPORTED_TYPE, "send the file as multipart/form-data with the bytes in a part named file");
     }
     receive(ctx, fileId, false);
   }
@@ -106,7 +106,7 @@ final class UploadHandler {
     UploadParams params = UploadParams.read(req.params());
     checkDeclaredSize(params.totalSize());
     if (contentLength(req) > MAX_INIT_BODY) {
-      throw new ApiError(415, "send the file as multipart/form-data; a non-multipart body initialises a chunked upload and is ignored");
+      throw new ServiceException(Kind.UNSUPPORTED_TYPE, "send the file as multipart/form-data; a non-multipart body initialises a chunked upload and is ignored");
     }
     long[] seen = {0};
     req.handler(buf -> seen[0] += buf.length());
@@ -117,7 +117,7 @@ final class UploadHandler {
     });
     req.endHandler(v -> {
       if (seen[0] > MAX_INIT_BODY) {
-        ctx.fail(new ApiError(415, "send the file as multipart/form-data"));
+        ctx.fail(new ServiceException(Kind.UNSUPPORTED_TYPE, "send the file as multipart/form-data"));
         return;
       }
       Caller caller = ctx.get(AuthHandler.CALLER);
@@ -136,7 +136,7 @@ final class UploadHandler {
     checkDeclaredSize(query.totalSize());
     long contentLength = contentLength(req);
     if (contentLength > maxRequestBytes) {
-      throw new ApiError(413, "request body of " + contentLength + " bytes exceeds the limit of "
+      throw new ServiceException(Kind.TOO_LARGE, "request body of " + contentLength + " bytes exceeds the limit of "
           + maxRequestBytes + " bytes");
     }
     Receipt receipt = new Receipt(ctx, fileId, create, query);
@@ -160,7 +160,7 @@ final class UploadHandler {
 
   private void checkDeclaredSize(Long totalSize) {
     if (totalSize != null && totalSize > maxFileBytes) {
-      throw new ApiError(413, "total_size " + totalSize + " exceeds the limit of " + maxFileBytes + " bytes");
+      throw new ServiceException(Kind.TOO_LARGE, "total_size " + totalSize + " exceeds the limit of " + maxFileBytes + " bytes");
     }
   }
 
@@ -290,12 +290,12 @@ final class UploadHandler {
       allowance = admitted.allowance();
       parser = new MultipartParser(boundary, this::filePart);
       idle = new IdleTimer(vertx, idleTimeoutMs,
-          () -> fail(new ApiError(408, "no byte of the request body for " + idleTimeoutMs + " ms")));
+          () -> fail(new ServiceException(Kind.TIMEOUT, "no byte of the request body for " + idleTimeoutMs + " ms")));
       idle.start();
       if (bodyTimeoutMs > 0) {
         bodyTimer = vertx.setTimer(bodyTimeoutMs, t -> {
           bodyTimer = -1;
-          fail(new ApiError(408, "the request body was not received within " + bodyTimeoutMs + " ms"));
+          fail(new ServiceException(Kind.TIMEOUT, "the request body was not received within " + bodyTimeoutMs + " ms"));
         });
       }
       req.handler(this::data);
@@ -333,7 +333,7 @@ final class UploadHandler {
         if (ar.failed()) {
           fail(ar.cause());
         } else if (part == null) {
-          fail(ApiError.badRequest("the multipart body has no file part (expected a part named file with a filename; a part without one is a text field)"));
+          fail(ServiceException.badRequest("the multipart body has no file part (expected a part named file with a filename; a part without one is a text field)"));
         } else {
           Part p = part;
           p.write().stored().onSuccess(v -> commit(p));
@@ -414,7 +414,7 @@ final class UploadHandler {
       try {
         params = params();
         checkDeclaredSize(params.totalSize());
-      } catch (ApiError e) {
+      } catch (ServiceException e) {
         w.abort();
         ctx.fail(e);
         return;
@@ -422,7 +422,7 @@ final class UploadHandler {
       boolean whole = params.chunkNumber() == null;
       if ((whole ? 1 : params.chunkNumber()) != w.chunkNumber()) {
         w.abort();
-        ctx.fail(ApiError.badRequest("chunk_number must be given before the file part (in the query or an earlier field)"));
+        ctx.fail(ServiceException.badRequest("chunk_number must be given before the file part (in the query or an earlier field)"));
         return;
       }
       // A whole file is named and typed by its part when the parameters do not say; a chunk's part
@@ -455,15 +455,15 @@ final class UploadHandler {
       }
       aborted.onComplete(v -> {
         if (cause instanceof ChunkSink.TooLargeException && allowance < Math.min(maxRequestBytes, maxFileBytes)) {
-          ctx.fail(ApiError.badRequest("chunk " + part.write().chunkNumber() + " holds more than the " + allowance
+          ctx.fail(ServiceException.badRequest("chunk " + part.write().chunkNumber() + " holds more than the " + allowance
               + " bytes total_size still allows"));
         } else if (cause instanceof ChunkSink.TooLargeException) {
-          ctx.fail(new ApiError(413, "file exceeds the limit of " + Math.min(maxRequestBytes, maxFileBytes) + " bytes"));
-        } else if (cause instanceof ApiError || cause instanceof UploadException || cause instanceof StorageException) {
+          ctx.fail(new ServiceException(Kind.TOO_LARGE, "file exceeds the limit of " + Math.min(maxRequestBytes, maxFileBytes) + " bytes"));
+        } else if (cause instanceof ServiceException) {
           ctx.fail(cause);
         } else {
           LOG.debug("upload of file {} interrupted: {}", fileId, cause.toString());
-          ctx.fail(new ApiError(400, "upload interrupted: " + cause.getMessage()));
+          ctx.fail(new ServiceException(Kind.BAD_REQUEST, "upload interrupted: " + cause.getMessage()));
         }
       });
     }

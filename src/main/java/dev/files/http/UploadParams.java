@@ -1,5 +1,6 @@
 package dev.files.http;
 
+import dev.files.error.ServiceException;
 import dev.files.model.ContentTypes;
 import dev.files.model.FileNames;
 import io.vertx.core.MultiMap;
@@ -7,10 +8,10 @@ import io.vertx.core.MultiMap;
 import java.util.List;
 
 /**
- * The parameters of an upload request (API.md, "POST" routes and "Compatibility with existing
- * clients"): read from the query string, the snake_case name first, then the Resumable.js and
+ * The parameters of an upload request (docs/api.md, "Parameters" and "Compatibility with
+ * Resumable.js, Flow.js and the existing web client"): read from the query string, the snake_case name first, then the Resumable.js and
  * Flow.js names; when the query has none of a parameter's names, from the multipart text fields
- * with the same names. Values that are present but malformed fail with a 400 {@link ApiError}.
+ * with the same names. Values that are present but malformed fail with a 400 {@link ServiceException}.
  *
  * @param chunkNumber   1-based chunk number, or null (the body is the whole file)
  * @param totalChunks   declared chunk count (≥ 1), or null
@@ -104,16 +105,16 @@ public record UploadParams(Integer chunkNumber, Integer totalChunks, Long totalS
     String v = raw.strip();
     String name = names.get(0);
     if (!v.matches("-?[0-9]{1,19}")) {
-      throw ApiError.badRequest(name + " must be a whole number, got '" + raw + "'");
+      throw ServiceException.badRequest(name + " must be a whole number, got '" + raw + "'");
     }
     long n;
     try {
       n = Long.parseLong(v);
     } catch (NumberFormatException e) {
-      throw ApiError.badRequest(name + " is too large: " + raw);
+      throw ServiceException.badRequest(name + " is too large: " + raw);
     }
     if (n < min || n > max) {
-      throw ApiError.badRequest(name + " must be between " + min + " and " + max + ", got " + n);
+      throw ServiceException.badRequest(name + " must be between " + min + " and " + max + ", got " + n);
     }
     return n;
   }

@@ -14,7 +14,7 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * What the node serves to people and tools besides the API (API.md, "Operations and browsers"):
+ * What the node serves to people and tools besides the API (docs/api.md, "Operations routes"):
  * <ul>
  *   <li>{@code GET /}: the upload page ({@code webroot/index.html} on the classpath) with its script
  *       {@code /upload.js}, style sheet {@code /upload.css} and icon {@code /favicon.svg} (which the page

@@ -6,7 +6,7 @@ import java.util.regex.Pattern;
 
 /**
  * Content types (MIME): validation of client-declared types and sniffing from a file's first bytes
- * (magic numbers) for files declared without a usable type (API.md, "Compatibility").
+ * (magic numbers) for files declared without a usable type (docs/api.md, "Compatibility").
  */
 public final class ContentTypes {
 

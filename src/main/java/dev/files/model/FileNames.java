@@ -1,7 +1,7 @@
 package dev.files.model;
 
 /**
- * File-name rules of API.md ("The file resource"): only the last path segment is kept
+ * File-name rules of docs/api.md ("The file resource"): only the last path segment is kept
  * ({@code C:\a\b.jpg} → {@code b.jpg}, {@code ../../x} → {@code x}), control characters (and unpaired
  * UTF-16 surrogates, which are no character and have no UTF-8 form) are removed,
  * the result is at most 255 characters (Unicode code points) with the extension kept, and an empty

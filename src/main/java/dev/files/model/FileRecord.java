@@ -29,7 +29,7 @@ import java.util.UUID;
  * @param uploadName       name given for the upload in progress (applied at completion), or null
  * @param uploadMime       type given for the upload in progress (applied at completion), or null
  * @param storedBytes      bytes stored so far for the upload in progress
- * @param thumbnails       thumbnail descriptors as in API.md ({@code [{index,id,type,size,width,height,url}]})
+ * @param thumbnails       thumbnail descriptors as in docs/api.md ({@code [{index,id,type,size,width,height,url}]})
  * @param thumbnailsStatus {@code waiting | done | error | none}
  * @param createdAt        epoch ms
  * @param updatedAt        epoch ms
@@ -71,7 +71,7 @@ public record FileRecord(
     return uploadGeneration != null ? uploadGeneration : lastGeneration + 1;
   }
 
-  /** URL prefix of every route, API.md. */
+  /** URL prefix of every route, docs/api.md. */
   public static final String API_PREFIX = "/internal/services/files/v1";
 
   /** True when a completed generation exists (downloads work). */
@@ -80,7 +80,7 @@ public record FileRecord(
   }
 
   /**
-   * The API resource (API.md, "The file resource"): company_id, id, owner_type, owner_id, user_id,
+   * The API resource (docs/api.md, "The file resource"): company_id, id, owner_type, owner_id, user_id,
    * application_id, encryption_key (always ""), upload_data {size, chunks}, metadata {name, mime,
    * thumbnail?, width?, height?, thumbnails_status}, thumbnails[], upload_status, created_at, updated_at.
    *

@@ -36,4 +36,23 @@ public final class Texts {
     }
     return true;
   }
+
+  /**
+   * The first line of an error's message (the message of its first cause that has one, else its
+   * type's simple name), stripped and cut at 300 characters; no stack trace. For start failures
+   * and other one-line reports.
+   */
+  public static String oneLine(Throwable err) {
+    Throwable t = err;
+    String m = t.getMessage();
+    while ((m == null || m.isBlank()) && t.getCause() != null) {
+      t = t.getCause();
+      m = t.getMessage();
+    }
+    if (m == null || m.isBlank()) {
+      return t.getClass().getSimpleName();
+    }
+    String line = m.strip().lines().findFirst().orElse(m).strip();
+    return line.length() > 300 ? line.substring(0, 300) + "..." : line;
+  }
 }

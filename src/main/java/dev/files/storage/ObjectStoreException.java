@@ -1,8 +1,11 @@
 package dev.files.storage;
 
+import dev.files.error.Kind;
+
 /**
- * A failure of an {@link ObjectStore}. The message is in the service's terms (what failed and why,
- * never a path, host or the store's own error text); the cause keeps the details for the log.
+ * A failure of an {@link ObjectStore}, with its {@link Reason}. The message is in the service's terms
+ * (what failed and why, never a path, host or the store's own error text); the cause keeps the
+ * details for the log.
  */
 public final class ObjectStoreException extends StorageException {
 
@@ -33,30 +36,27 @@ public final class ObjectStoreException extends StorageException {
   private final Reason reason;
 
   /**
+   * A failure of kind {@link Kind#FULL} for {@link Reason#FULL}, {@link Kind#DAMAGED} for
+   * {@link Reason#NOT_FOUND} (the object's bytes are lost), else {@link Kind#UNAVAILABLE}; its public
+   * message is its message ({@code operation + " failed: " + why}), or the store's full / missing-data text.
+   *
    * @param operation what was being done, in the service's terms ("storing a chunk object")
    * @param reason    what went wrong
    * @param cause     the underlying failure, for the log; may be null
    */
   public ObjectStoreException(String operation, Reason reason, Throwable cause) {
-    super(operation + " failed: " + reason.text, cause, reason == Reason.FULL);
+    super(kindOf(reason), reason == Reason.FULL ? FULL : reason == Reason.NOT_FOUND ? MISSING
+        : operation + " failed: " + reason.text, operation + " failed: " + reason.text, cause);
     this.reason = reason;
+  }
+
+  private static Kind kindOf(Reason reason) {
+    return reason == Reason.FULL ? Kind.FULL : reason == Reason.NOT_FOUND ? Kind.DAMAGED : Kind.UNAVAILABLE;
   }
 
   /** What went wrong. */
   public Reason reason() {
     return reason;
-  }
-
-  /** True for {@link Reason#NOT_FOUND}: an object that should exist does not (HTTP 500). */
-  @Override
-  public boolean missing() {
-    return reason == Reason.NOT_FOUND;
-  }
-
-  /** The message (already in the service's terms), or the missing-data text for {@code NOT_FOUND}. */
-  @Override
-  public String publicMessage() {
-    return reason == Reason.NOT_FOUND || reason == Reason.FULL ? super.publicMessage() : getMessage();
   }
 
   /**
@@ -67,7 +67,6 @@ public final class ObjectStoreException extends StorageException {
     if (err instanceof ObjectStoreException e) {
       return e;
     }
-    StorageException s = StorageException.of(operation, err);
-    return new ObjectStoreException(operation, s.full() ? Reason.FULL : fallback, err);
+    return new ObjectStoreException(operation, kindOf(err) == Kind.FULL ? Reason.FULL : fallback, err);
   }
 }

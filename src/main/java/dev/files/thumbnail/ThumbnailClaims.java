@@ -1,11 +1,9 @@
 package dev.files.thumbnail;
 
+import dev.files.db.ThumbnailClaimRepository;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
-import io.vertx.sqlclient.Row;
-import io.vertx.sqlclient.RowSet;
-import io.vertx.sqlclient.Tuple;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -13,7 +11,8 @@ import java.util.UUID;
 import java.util.function.Supplier;
 
 /**
- * Which node took a file's thumbnail job, in PostgreSQL ({@code files.thumbnail_node}, migration V9),
+ * Which node took a file's thumbnail job, in PostgreSQL ({@code files.thumbnail_node}, migration V9;
+ * SQL in {@link ThumbnailClaimRepository}),
  * so that the jobs of a node that left the cluster are asked for again at once by a survivor instead
  * of waiting for the sweep ({@code thumbnails.retry_after_ms}).
  *
@@ -24,7 +23,7 @@ import java.util.function.Supplier;
  */
 public final class ThumbnailClaims {
 
-  private final Pool pool;
+  private final ThumbnailClaimRepository rows;
   private final String nodeId;
   private final Supplier<Set<String>> members;
 
@@ -33,7 +32,7 @@ public final class ThumbnailClaims {
    * @param members the node ids of the live cluster members, this node included
    */
   public ThumbnailClaims(Pool pool, String nodeId, Supplier<Set<String>> members) {
-    this.pool = pool;
+    this.rows = new ThumbnailClaimRepository(pool);
     this.nodeId = nodeId;
     this.members = members;
   }
@@ -48,11 +47,7 @@ public final class ThumbnailClaims {
    * (nothing claimed) when that generation is no longer live or its thumbnail no longer waits.
    */
   Future<Boolean> claim(UUID fileId, int generation) {
-    return pool.preparedQuery("""
-            UPDATE files SET thumbnail_node = $3
-             WHERE id = $1 AND generation = $2 AND thumbnails_status = 'waiting'""")
-        .execute(Tuple.of(fileId, generation, nodeId))
-        .map(rows -> rows.rowCount() > 0);
+    return rows.claim(fileId, generation, nodeId);
   }
 
   /**
@@ -64,13 +59,7 @@ public final class ThumbnailClaims {
    * that instant may be made twice; the second result is not recorded (its write is conditional).
    */
   Future<List<JsonObject>> release(String node) {
-    return pool.preparedQuery("""
-            UPDATE files SET thumbnail_node = $2
-             WHERE thumbnails_status = 'waiting' AND generation IS NOT NULL
-               AND (thumbnail_node = $1 OR thumbnail_node IS NULL)
-            RETURNING id, generation""")
-        .execute(Tuple.of(node, nodeId))
-        .map(ThumbnailClaims::jobs);
+    return rows.takeOver(node, nodeId).map(ThumbnailClaims::jobs);
   }
 
   /**
@@ -78,19 +67,13 @@ public final class ThumbnailClaims {
    * stopped while this one was down, a restarted single node's former self).
    */
   Future<List<JsonObject>> releaseGone() {
-    return pool.preparedQuery("""
-            UPDATE files SET thumbnail_node = NULL
-             WHERE thumbnails_status = 'waiting' AND generation IS NOT NULL AND thumbnail_node IS NOT NULL
-               AND NOT (thumbnail_node = ANY ($1))
-            RETURNING id, generation""")
-        .execute(Tuple.of(members.get().toArray(new String[0])))
-        .map(ThumbnailClaims::jobs);
+    return rows.releaseAllBut(members.get().toArray(new String[0])).map(ThumbnailClaims::jobs);
   }
 
-  private static List<JsonObject> jobs(RowSet<Row> rows) {
+  private static List<JsonObject> jobs(List<ThumbnailClaimRepository.Job> jobs) {
     List<JsonObject> out = new ArrayList<>();
-    for (Row r : rows) {
-      out.add(new JsonObject().put("file_id", r.getUUID(0).toString()).put("generation", r.getInteger(1)));
+    for (ThumbnailClaimRepository.Job j : jobs) {
+      out.add(new JsonObject().put("file_id", j.fileId().toString()).put("generation", j.generation()));
     }
     return out;
   }

@@ -60,8 +60,15 @@ public final class ThumbnailVerticle extends VerticleBase {
   static final long GRACE_MS = 2_000;
 
   /**
-   * Limits of the worker (configuration keys {@code thumbnails.*}).
+   * Limits of the worker (configuration keys {@code thumbnails.*}, built by {@code dev.files.Settings}).
    *
+   * @param maxWidth the width of the box a thumbnail fits in, pixels ({@code max_width})
+   * @param maxHeight the height of that box, pixels ({@code max_height})
+   * @param maxPixels larger images are not decoded, pixels ({@code max_pixels})
+   * @param maxSourceBytes larger files get no thumbnail, bytes ({@code max_source_bytes})
+   * @param externalTools whether {@code ffmpeg} and {@code soffice} are used when installed ({@code external_tools})
+   * @param concurrency jobs made at a time, on the worker's own threads ({@code concurrency})
+   * @param queue jobs waiting at most; requests beyond are dropped and the sweep asks again ({@code queue})
    * @param timeoutMs the wall-clock deadline of one job, from its start, ms ({@code timeout_ms})
    * @param maxJobBytes the memory estimate one job may go ahead with, bytes ({@code max_job_bytes})
    */

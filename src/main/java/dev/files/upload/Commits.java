@@ -1,5 +1,7 @@
 package dev.files.upload;
 
+import dev.files.error.Kind;
+import dev.files.error.ServiceException;
 import dev.files.bus.Addresses;
 import dev.files.bus.InternalBus;
 import dev.files.db.FileRepository;
@@ -67,7 +69,7 @@ public final class Commits {
    * Records {@code c}, the whole-file upload of a file id its request has just made (so no other
    * commit of that file exists or can run meanwhile: there is no row to lock), first asked at
    * {@code askedAt} (epoch ms), and answers the resource as the upload stands after it. Refusals fail
-   * with {@link UploadException} (nothing changed); a COMMIT the database did not confirm fails with
+   * with {@link dev.files.error.ServiceException} (nothing changed); a COMMIT the database did not confirm fails with
    * {@link OutcomeUnknown}; other failures are the database's.
    *
    * @param again an earlier COMMIT of {@code c} was not confirmed: it may have created the file, so its
@@ -84,7 +86,7 @@ public final class Commits {
   /**
    * Records {@code c} for a file's session, first asked at {@code askedAt} (epoch ms), with
    * {@code guard} as the first statement of the transaction: the session's epoch check
-   * ({@link SessionOwners#check}); when it fails, nothing is changed and the commit fails with its
+   * ({@link SessionOwnership#check}); when it fails, nothing is changed and the commit fails with its
    * error. Then the file's row is locked and read, {@link UploadRules} decide, and the decision's
    * statements go to the database together (pipelined on the connection, in order), followed by the
    * read of the row as it then stands. Answers and fails as {@link #commitNew}.
@@ -159,7 +161,7 @@ public final class Commits {
    * ({@link FileRepository#consume}; no event: like an expired pending upload they were never
    * complete files), records the final's role and writes its {@code file.uploaded} event. After the
    * COMMIT it counts the completion, wakes the relay and asks for thumbnails. No object is deleted or
-   * copied. Refusals fail with {@link UploadException} (nothing changed); a COMMIT the database did
+   * copied. Refusals fail with {@link ServiceException} (nothing changed); a COMMIT the database did
    * not confirm with {@link OutcomeUnknown}.
    */
   Future<Outcome> concatenate(Concatenation c) {
@@ -174,13 +176,13 @@ public final class Commits {
         for (UUID id : parts) {
           FileRecord p = byId.get(id);
           if (p == null || !p.companyId().equals(c.companyId())) {
-            throw new UploadException(404, "partial upload " + id + " not found");
+            throw new ServiceException(Kind.NOT_FOUND, "partial upload " + id + " not found");
           }
           if (!partials.result().contains(id)) {
-            throw new UploadException(400, "upload " + id + " is not a partial upload (Upload-Concat: partial)");
+            throw new ServiceException(Kind.BAD_REQUEST, "upload " + id + " is not a partial upload (Upload-Concat: partial)");
           }
           if (p.uploadGeneration() == null || p.totalSize() == null || p.storedBytes() != p.totalSize()) {
-            throw new UploadException(400, "partial upload " + id + " is not complete: " + p.storedBytes() + " of "
+            throw new ServiceException(Kind.BAD_REQUEST, "partial upload " + id + " is not complete: " + p.storedBytes() + " of "
                 + (p.totalSize() == null ? "an unknown number of" : p.totalSize().toString()) + " bytes stored");
           }
           size += p.totalSize();

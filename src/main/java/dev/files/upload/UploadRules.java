@@ -1,6 +1,8 @@
 package dev.files.upload;
 
 import dev.files.model.ChunkRecord;
+import dev.files.error.Kind;
+import dev.files.error.ServiceException;
 import dev.files.model.CommittedChunk;
 import dev.files.model.ContentTypes;
 import dev.files.model.FileRecord;
@@ -93,11 +95,14 @@ public final class UploadRules {
   public sealed interface Decision permits Refused, Accepted {
   }
 
-  /** Refused with an HTTP status (400, 403, 404, 409) and a message for the client; nothing changes. */
-  public record Refused(int status, String message) implements Decision {
-    /** The refusal as the exception the session fails its message with. */
-    public UploadException exception() {
-      return new UploadException(status, message);
+  /**
+   * Refused, with its kind ({@link Kind#BAD_REQUEST}, {@link Kind#FORBIDDEN}, {@link Kind#NOT_FOUND},
+   * {@link Kind#CONFLICT}) and a message for the client; nothing changes.
+   */
+  public record Refused(Kind kind, String message) implements Decision {
+    /** The refusal as the exception the session fails its message with (nothing was changed). */
+    public ServiceException exception() {
+      return new ServiceException(kind, message);
     }
   }
 
@@ -161,26 +166,26 @@ public final class UploadRules {
     FileRecord f = state.file();
     if (f == null) {
       if (!c.create()) {
-        return new Refused(404, notFound(c.fileId()));
+        return new Refused(Kind.NOT_FOUND, notFound(c.fileId()));
       }
       if (c.dataKey() == null) {
-        return new Refused(400, "a new file's first chunk must come with its data key");
+        return new Refused(Kind.BAD_REQUEST, "a new file's first chunk must come with its data key");
       }
       f = newFile(c.fileId(), c.companyId(), c.requester(), c.name(), c.mime(), now, c.dataKey());
       effects.add(new CreateFile(f));
       state = new State(f, List.of(), state.knownCommits());
     } else if (!f.companyId().equals(c.companyId())) { // never reveal another company's file
-      return new Refused(404, notFound(c.fileId()));
+      return new Refused(Kind.NOT_FOUND, notFound(c.fileId()));
     }
     if (state.knows(c.commitId())) {
       return new Accepted(state, List.of(), false, true);
     }
     if (askedAt > 0 && now - askedAt > retireGraceMs) {
-      return new Refused(409, "the commit of chunk " + c.chunkNumber() + " waited " + (now - askedAt)
+      return new Refused(Kind.CONFLICT, "the commit of chunk " + c.chunkNumber() + " waited " + (now - askedAt)
           + " ms for the file's upload session; send the chunk again");
     }
     if (c.chunkNumber() < 1) {
-      return new Refused(400, "chunk_number " + c.chunkNumber() + " is not a positive number");
+      return new Refused(Kind.BAD_REQUEST, "chunk_number " + c.chunkNumber() + " is not a positive number");
     }
     boolean fresh = f.uploadGeneration() == null; // a new upload starts: nothing recorded applies
     if (fresh && f.complete() && !c.whole()) {
@@ -201,33 +206,33 @@ public final class UploadRules {
     }
     int gen = f.nextUploadGeneration();
     if (gen != c.generation()) { // the bytes were encrypted for another generation: the upload moved on meanwhile
-      return new Refused(409, "file " + c.fileId() + " changed while chunk " + c.chunkNumber()
+      return new Refused(Kind.CONFLICT, "file " + c.fileId() + " changed while chunk " + c.chunkNumber()
           + " was sent (generation " + c.generation() + ", now " + gen + "); send it again");
     }
     // A whole file is chunk 1 of 1 of its own size, which must agree with what was declared.
     Integer recordedChunks = fresh ? null : f.totalChunks();
     Integer givenChunks = c.whole() ? Integer.valueOf(1) : c.totalChunks();
     if (recordedChunks != null && givenChunks != null && !recordedChunks.equals(givenChunks)) {
-      return new Refused(400, contradicts("total_chunks", givenChunks, recordedChunks));
+      return new Refused(Kind.BAD_REQUEST, contradicts("total_chunks", givenChunks, recordedChunks));
     }
     Long recordedSize = fresh ? null : f.totalSize();
     Long givenSize = c.whole() ? Long.valueOf(c.size()) : c.totalSize();
     if (recordedSize != null && givenSize != null && !recordedSize.equals(givenSize)) {
-      return new Refused(400, contradicts("total_size", givenSize, recordedSize));
+      return new Refused(Kind.BAD_REQUEST, contradicts("total_size", givenSize, recordedSize));
     }
     if (c.offset() != null) { // an append at a byte offset: it must follow exactly what is stored
       List<CommittedChunk> stored = fresh ? List.of() : state.chunksOf(gen);
       long storedBytes = stored.stream().mapToLong(CommittedChunk::size).sum();
       if (storedBytes != c.offset() || stored.size() != c.chunkNumber() - 1
           || stored.stream().anyMatch(x -> x.chunkNumber() >= c.chunkNumber())) {
-        return new Refused(409, "Upload-Offset " + c.offset() + " does not match the upload's offset "
+        return new Refused(Kind.CONFLICT, "Upload-Offset " + c.offset() + " does not match the upload's offset "
             + storedBytes + "; ask HEAD for the offset and send the rest from there");
       }
     }
     Integer totalChunks = recordedChunks != null ? recordedChunks : givenChunks;
     Long totalSize = recordedSize != null ? recordedSize : givenSize;
     if (totalChunks != null && c.chunkNumber() > totalChunks) {
-      return new Refused(400, outside(c.chunkNumber(), totalChunks));
+      return new Refused(Kind.BAD_REQUEST, outside(c.chunkNumber(), totalChunks));
     }
     String name = c.name() != null ? c.name() : (!fresh && f.uploadName() != null ? f.uploadName() : f.name());
     String mime = c.mime() != null ? c.mime() : (!fresh && f.uploadMime() != null ? f.uploadMime() : f.mime());
@@ -250,13 +255,13 @@ public final class UploadRules {
     }
     long stored = others + c.size();
     if (totalSize != null && stored > totalSize) {
-      return new Refused(400, "chunk " + c.chunkNumber() + " would bring the stored bytes to " + stored
+      return new Refused(Kind.BAD_REQUEST, "chunk " + c.chunkNumber() + " would bring the stored bytes to " + stored
           + ", beyond total_size " + totalSize);
     }
     // The kept chunks have distinct numbers in 1..total_chunks other than this one's: N of them are all of 1..N.
     boolean complete = totalChunks != null && count == totalChunks;
     if (complete && totalSize != null && stored != totalSize) {
-      return new Refused(400, "all " + totalChunks + " chunks are stored but they hold " + stored
+      return new Refused(Kind.BAD_REQUEST, "all " + totalChunks + " chunks are stored but they hold " + stored
           + " bytes, not total_size " + totalSize + "; chunk " + c.chunkNumber() + " is not kept");
     }
     effects.add(new RecordUpload(gen, totalChunks, totalSize, name, mime));
@@ -337,7 +342,7 @@ public final class UploadRules {
   /**
    * The row of a new file owned by {@code r}: no generation, no upload in progress, generation
    * counter 0; {@code totalChunks}/{@code totalSize} as declared by an initialisation (or null);
-   * thumbnails {@code "waiting"} when its type or name may get one (API.md: "none" is only for files
+   * thumbnails {@code "waiting"} when its type or name may get one (docs/api.md: "none" is only for files
    * that get no thumbnail), else {@code "none"}.
    */
   static FileRecord newFile(UUID fileId, UUID companyId, Requester r, String name, String mime, Integer totalChunks,
@@ -355,7 +360,7 @@ public final class UploadRules {
   }
 
   /**
-   * API.md: a complete file is overwritten only by an application (or a server request); a pending
+   * docs/api.md: a complete file is overwritten only by an application (or a server request); a pending
    * file is uploaded into only by its own user, an application, or a server request. Null when allowed.
    */
   private static Refused uploadRights(FileRecord f, Requester r) {
@@ -363,10 +368,10 @@ public final class UploadRules {
       return null;
     }
     if (f.complete()) {
-      return new Refused(403, overwrite(f));
+      return new Refused(Kind.FORBIDDEN, overwrite(f));
     }
     if (!f.ownerType().equals("user") || !f.ownerId().equals(r.subject())) {
-      return new Refused(403, otherOwner(f));
+      return new Refused(Kind.FORBIDDEN, otherOwner(f));
     }
     return null;
   }
@@ -424,7 +429,7 @@ public final class UploadRules {
    * @param chunks the chunks of the generation {@link #generationToRead} named (empty when none)
    * @return the most bytes the chunk may hold as far as {@code total_size} is concerned, or
    *     {@link #NO_LIMIT}
-   * @throws UploadException 403 for a user writing into another owner's pending file or overwriting a
+   * @throws ServiceException 403 for a user writing into another owner's pending file or overwriting a
    *     complete one; 400 for a chunk number beyond {@code total_chunks}, totals that contradict the
    *     recorded ones, or a chunk that must hold more bytes than {@code total_size} still allows
    */
@@ -435,7 +440,7 @@ public final class UploadRules {
     if (f != null && !privileged(r)) {
       if (f.complete()) {
         if (!fresh) {
-          throw new UploadException(403, overwrite(f));
+          throw new ServiceException(Kind.FORBIDDEN, overwrite(f));
         }
         // only the re-sending of a stored chunk (same number, same size) is not an overwrite
         boolean canBeTheSame = false;
@@ -445,12 +450,12 @@ public final class UploadRules {
               && (q.bodyBytes() < 0 || (q.bodyBytes() >= live.size() && leastPart <= live.size()));
         }
         if (!canBeTheSame) {
-          throw new UploadException(403, overwrite(f));
+          throw new ServiceException(Kind.FORBIDDEN, overwrite(f));
         }
         return NO_LIMIT;
       }
       if (!"user".equals(f.ownerType()) || !f.ownerId().equals(r.subject())) {
-        throw new UploadException(403, otherOwner(f));
+        throw new ServiceException(Kind.FORBIDDEN, otherOwner(f));
       }
     }
     if (f != null && f.complete() && fresh) {
@@ -465,7 +470,7 @@ public final class UploadRules {
     Integer totalChunks = agree("total_chunks", recordedChunks, q.totalChunks());
     Long totalSize = agree("total_size", recordedSize, q.totalSize());
     if (totalChunks != null && number > totalChunks) {
-      throw new UploadException(400, outside(number, totalChunks));
+      throw new ServiceException(Kind.BAD_REQUEST, outside(number, totalChunks));
     }
     if (totalSize == null) {
       return NO_LIMIT;
@@ -482,7 +487,7 @@ public final class UploadRules {
 
   private static long leaves(long allowed, long leastPart, String what) {
     if (leastPart > allowed) {
-      throw new UploadException(400, what + " would hold at least " + leastPart + " bytes, more than the "
+      throw new ServiceException(Kind.BAD_REQUEST, what + " would hold at least " + leastPart + " bytes, more than the "
           + allowed + " bytes total_size still allows");
     }
     return allowed;
@@ -494,7 +499,7 @@ public final class UploadRules {
 
   private static <T> T agree(String param, T recorded, T given) {
     if (recorded != null && given != null && !recorded.equals(given)) {
-      throw new UploadException(400, contradicts(param, given, recorded));
+      throw new ServiceException(Kind.BAD_REQUEST, contradicts(param, given, recorded));
     }
     return recorded != null ? recorded : given;
   }

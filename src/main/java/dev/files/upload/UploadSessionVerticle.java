@@ -1,5 +1,7 @@
 package dev.files.upload;
 
+import dev.files.error.Kind;
+import dev.files.error.ServiceException;
 import dev.files.bus.Addresses;
 import dev.files.db.FileRepository;
 import dev.files.events.Outbox;
@@ -29,8 +31,8 @@ import java.util.UUID;
  *
  * <p>It listens on {@code files.upload.<file_id>} of its own node only (a local consumer: other
  * nodes reach it through {@link UploadSessions}, which routes by the owner row) and handles one
- * message at a time. It runs with the epoch its node took ({@link SessionOwners#take}); the first
- * statement of each of its transactions checks that epoch ({@link SessionOwners#check}), so once
+ * message at a time. It runs with the epoch its node took ({@link SessionOwnership#take}); the first
+ * statement of each of its transactions checks that epoch ({@link SessionOwnership#check}), so once
  * another node took the session over, it changes nothing, answers {@link UploadSessions#MOVED}
  * (the asker looks the owner up again) and stops. Its state is the file's rows in PostgreSQL, read
  * under a row lock in each message's transaction, so a session started later (or elsewhere)
@@ -45,8 +47,10 @@ import java.util.UUID;
  * </ul>
  * What becomes of a chunk is decided by {@link UploadRules}; this actor reads the state and carries
  * out the decision in one transaction ({@link Commits}).
- * Refusals fail the message with the HTTP status as code (400, 403, 404, 409), database failures with
- * 503, and a commit whose COMMIT the database did not confirm with {@link UploadSessions#OUTCOME_UNKNOWN}.
+ * Failures fail the message with the {@link dev.files.error.Kind#replyCode()} of their kind, which the
+ * asking node turns back into the same {@link ServiceException}: refusals (bad request, forbidden, not
+ * found, conflict), a full database pool ({@code BUSY}), other database failures ({@code UNAVAILABLE}),
+ * and a commit whose COMMIT the database did not confirm ({@code OUTCOME_UNKNOWN}).
  * The session stops after its upload completes, after answering a chunk re-sent to a complete file
  * (no upload in progress), after init or delete, or after {@code idleMs}
  * without a message; then it removes its owner row (if its epoch is still the row's).
@@ -64,7 +68,7 @@ public final class UploadSessionVerticle extends VerticleBase {
   private final UploadSessions sessions;
   private final SessionSettings settings;
   private final Commits commits;
-  private final SessionOwners owners;
+  private final SessionOwnership owners;
   private final long epoch;
 
   private Future<Void> tail = Future.succeededFuture();
@@ -77,7 +81,7 @@ public final class UploadSessionVerticle extends VerticleBase {
 
   UploadSessionVerticle(UUID fileId, FileRepository files, EncryptedObjects store, DataKeys dataKeys,
                         UploadSessions sessions, SessionSettings settings, Commits commits,
-                        SessionOwners owners, long epoch) {
+                        SessionOwnership owners, long epoch) {
     this.owners = owners;
     this.epoch = epoch;
     this.fileId = fileId;
@@ -143,15 +147,15 @@ public final class UploadSessionVerticle extends VerticleBase {
         case "init" -> init(body);
         case "delete" -> delete(body);
         case "expire" -> expire(body.getLong("before"));
-        default -> Future.failedFuture(new UploadException(400, "unknown action " + body.getString("action")));
+        default -> Future.failedFuture(new ServiceException(Kind.BAD_REQUEST, "unknown action " + body.getString("action")));
       };
     } catch (RuntimeException e) { // malformed message
-      result = Future.failedFuture(new UploadException(400, "malformed upload session message: " + e.getMessage()));
+      result = Future.failedFuture(new ServiceException(Kind.BAD_REQUEST, "malformed upload session message: " + e.getMessage()));
     }
     return result.andThen(ar -> {
       if (ar.succeeded()) {
         msg.reply(ar.result());
-      } else if (ar.cause() instanceof SessionOwners.StaleSessionException) {
+      } else if (ar.cause() instanceof StaleSessionException) {
         LOG.info("upload session of file {} (epoch {}) was taken over by another node: it stops", fileId, epoch);
         stale = true;
         closing = true;
@@ -160,13 +164,16 @@ public final class UploadSessionVerticle extends VerticleBase {
         LOG.error("upload session of file {}: commit outcome unknown, its object is left to the orphan sweep",
             fileId, ar.cause().getCause());
         msg.fail(UploadSessions.OUTCOME_UNKNOWN, "the database did not confirm the change");
-      } else if (ar.cause() instanceof UploadException ue) {
-        msg.fail(ue.status(), ue.getMessage());
+      } else if (ar.cause() instanceof ServiceException se) { // the asker rebuilds it from the kind's code
+        if (se.getCause() != null) {
+          LOG.error("upload session of file {} failed: {}", fileId, se.getMessage(), se.getCause());
+        }
+        msg.fail(se.kind().replyCode(), se.publicMessage());
       } else if (dev.files.db.DatabaseBusy.is(ar.cause())) { // overload: the asker answers 503 busy and logs it
-        msg.fail(UploadSessions.DATABASE_BUSY, dev.files.db.DatabaseBusy.MESSAGE);
+        msg.fail(Kind.BUSY.replyCode(), dev.files.db.DatabaseBusy.MESSAGE);
       } else {
         LOG.error("upload session of file {} failed", fileId, ar.cause());
-        msg.fail(503, "database unavailable: the upload could not be recorded"); // details logged above
+        msg.fail(Kind.UNAVAILABLE.replyCode(), "database unavailable: the upload could not be recorded"); // details logged above
       }
     }).mapEmpty();
   }
@@ -218,12 +225,12 @@ public final class UploadSessionVerticle extends VerticleBase {
     Requester r = Requester.fromJson(body.getJsonObject("caller"));
     return files.pool().withTransaction(conn -> guard(conn).compose(v -> files.lock(conn, fileId)).compose(f -> {
       if (f == null) {
-        throw new UploadException(404, "file " + fileId + " not found");
+        throw new ServiceException(Kind.NOT_FOUND, "file " + fileId + " not found");
       }
       checkCompany(f, companyId);
       boolean owner = f.ownerType().equals(r.ownerType()) && f.ownerId().equals(r.ownerId());
       if (!(owner || r.application() || r.serverRequest())) {
-        throw new UploadException(403, "only the owner of file " + fileId + ", an application or a server may delete it");
+        throw new ServiceException(Kind.FORBIDDEN, "only the owner of file " + fileId + ", an application or a server may delete it");
       }
       return files.delete(conn, fileId).compose(keys -> Outbox.write(conn,
           Outbox.event(Outbox.DELETED, fileId, companyId, null)).map(keys));
@@ -277,7 +284,7 @@ public final class UploadSessionVerticle extends VerticleBase {
 
   private void checkCompany(FileRecord f, UUID companyId) {
     if (!f.companyId().equals(companyId)) { // never reveal another company's file
-      throw new UploadException(404, "file " + fileId + " not found");
+      throw new ServiceException(Kind.NOT_FOUND, "file " + fileId + " not found");
     }
   }
 

@@ -11,6 +11,8 @@ import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
+import dev.files.error.Kind;
+import dev.files.error.ServiceException;
 import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.eventbus.ReplyFailure;
 import io.vertx.core.json.JsonObject;
@@ -23,12 +25,12 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Finds the {@link UploadSessionVerticle} of a file, wherever it runs in the cluster, and asks it.
- * One session per file runs in the cluster: its owner row in PostgreSQL ({@link SessionOwners})
+ * One session per file runs in the cluster: its owner row in PostgreSQL ({@link SessionOwnership})
  * names the node and the epoch. A question goes:
  * <ul>
  *   <li>to this node's session when the row names this node, when no row exists, or when the node it
  *       names is not a live cluster member or has no valid lease: this node then takes the session
- *       ({@link SessionOwners#take}) and deploys it;</li>
+ *       ({@link SessionOwnership#take}) and deploys it;</li>
  *   <li>otherwise to the owner's node address {@code files.node.<node_id>.sessions} (one consumer per
  *       node, which hands the question to its local session), with the short send timeout
  *       {@code cluster.session_send_timeout_ms}.</li>
@@ -41,46 +43,43 @@ import java.util.concurrent.ConcurrentHashMap;
  * Every session action is idempotent (commits carry a commit id), so asking again after an unknown
  * outcome is safe. Answers are the API resource JSON. Failures are of two kinds:
  * <ul>
- *   <li>definite, nothing was changed ({@link UploadException#mayHaveBeenRecorded()} false): a
- *       refusal of the rules (4xx), a session's rollback (503), no majority on this node
- *       ({@link NotInMajorityException}), a full mailbox ({@link SessionBusyException}), a failure
- *       before any question was sent;</li>
+ *   <li>definite, nothing was changed ({@link ServiceException#mayHaveBeenRecorded()} false): a
+ *       refusal of the rules ({@link Kind#refusal()}), a session's rollback ({@link Kind#UNAVAILABLE}),
+ *       no majority on this node or a full mailbox ({@link Kind#BUSY}), a failure before any question
+ *       was sent;</li>
  *   <li>outcome unknown, once an attempt may have taken effect (no answer in time, the owner's node
- *       left or was found gone, a COMMIT not confirmed): every later failure is
- *       {@link OutcomeUnknownException} (503; at the deadline {@link SessionTimeoutException}), or a
- *       refusal marked {@link UploadException#mayHaveBeenRecorded()}: the caller must keep the
- *       chunk's object.</li>
+ *       left or was found gone, a COMMIT not confirmed): every later failure is of kind
+ *       {@link Kind#OUTCOME_UNKNOWN} ({@link ServiceException#outcomeUnknown}), or a refusal marked
+ *       {@link ServiceException#mayHaveBeenRecorded()}: the caller must keep the chunk's object.</li>
  * </ul>
  *
  * <p>A session's mailbox is bounded: while {@code upload.session_queue} questions of one file wait
- * for their answers on this node, another is refused before it is sent ({@link SessionBusyException}, 503).
+ * for their answers on this node, another is refused before it is sent ({@link Kind#BUSY}).
  */
 public final class UploadSessions {
 
   private static final int ATTEMPTS = 3;
-  /** A question to another node not answered within this (ms) has that node probed ({@link SessionOwners#probe}). */
+  /** A question to another node not answered within this (ms) has that node probed ({@link SessionOwnership#probe}). */
   private static final long PROBE_AFTER_MS = 250;
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(UploadSessions.class);
   /**
-   * Failure code (not an HTTP status) of a session whose database did not confirm a change: it may
-   * or may not have been made. A commit is asked again (its commit id makes that safe); other
-   * questions, and a commit still unconfirmed, fail with {@link SessionTimeoutException}.
+   * Failure code of a session whose database did not confirm a change: it may or may not have been
+   * made ({@link Kind#OUTCOME_UNKNOWN}). A commit is asked again (its commit id makes that safe);
+   * other questions, and a commit still unconfirmed, fail with {@link ServiceException#outcomeUnknown}.
    */
-  static final int OUTCOME_UNKNOWN = 1503;
+  static final int OUTCOME_UNKNOWN = Kind.OUTCOME_UNKNOWN.replyCode();
   /**
    * Failure code (not an HTTP status) of a node that does not (or no longer) run the session of the
    * file: its epoch is stale or it cannot take the session. The asker looks the owner up again.
    */
   static final int MOVED = 1307;
-  /** Failure code of a session whose query the database pool refused (its wait queue is full): nothing was changed. */
-  static final int DATABASE_BUSY = 1529;
 
   private final Vertx vertx;
   private final FileRepository files;
   private final EncryptedObjects store;
   private final SessionSettings settings;
   private final DataKeys dataKeys;
-  private final SessionOwners owners;
+  private final SessionOwnership owners;
   private final long sendTimeoutMs;
   private final Map<UUID, Future<String>> running = new ConcurrentHashMap<>();
   /** Set by {@link #close()}: this node takes no session any more. */
@@ -92,26 +91,15 @@ public final class UploadSessions {
   private final int maxAsking;
   private final Commits commits;
 
-  /** Sessions of a node alone (not clustered), owned under a random node id, without a lease. */
-  public UploadSessions(Vertx vertx, FileRepository files, EncryptedObjects store, DataKeys dataKeys,
-                        SessionSettings settings) {
-    this(vertx, files, store, dataKeys, settings, Integer.MAX_VALUE, localOwners(vertx, files), 1500);
-  }
-
-  private static SessionOwners localOwners(Vertx vertx, FileRepository files) {
-    String me = UUID.randomUUID().toString();
-    return new SessionOwners(vertx, files.pool(), me, () -> Set.of(me), 3000, null);
-  }
-
   /**
    * @param maxAsking     questions of one file that may wait for its session at once
-   *                      ({@code upload.session_queue}); one more is refused with {@link SessionBusyException}
+   *                      ({@code upload.session_queue}); one more is refused with {@link Kind#BUSY}
    * @param owners        the owner rows and this node's id and members
    * @param sendTimeoutMs how long a question to another node waits for its answer before the owner is
    *                      looked up again, ms ({@code cluster.session_send_timeout_ms})
    */
   public UploadSessions(Vertx vertx, FileRepository files, EncryptedObjects store, DataKeys dataKeys,
-                        SessionSettings settings, int maxAsking, SessionOwners owners, long sendTimeoutMs) {
+                        SessionSettings settings, int maxAsking, SessionOwnership owners, long sendTimeoutMs) {
     this.maxAsking = maxAsking;
     this.vertx = vertx;
     this.files = files;
@@ -134,7 +122,7 @@ public final class UploadSessions {
       try {
         fileId = UUID.fromString(msg.body().getString("file_id"));
       } catch (RuntimeException e) {
-        msg.fail(400, "malformed upload session message: no file_id");
+        msg.fail(Kind.BAD_REQUEST.replyCode(), "malformed upload session message: no file_id");
         return;
       }
       local(fileId, msg.body(), settings.timeoutMs()).onComplete(ar -> {
@@ -145,8 +133,8 @@ public final class UploadSessions {
         } else if (ar.cause() instanceof ReplyException re && re.failureType() == ReplyFailure.TIMEOUT) {
           // the session has the question and did not answer in time: it may still act on it
           msg.fail(OUTCOME_UNKNOWN, "the upload session of file " + fileId + " did not answer in time");
-        } else if (ar.cause() instanceof UploadException ue) {
-          msg.fail(ue.status(), ue.getMessage());
+        } else if (ar.cause() instanceof ServiceException se) { // the asker rebuilds it from the kind's code
+          msg.fail(se.kind().replyCode(), se.publicMessage());
         } else {
           msg.fail(MOVED, "the upload session of file " + fileId + " is not available on this node: " + ar.cause().getMessage());
         }
@@ -156,14 +144,14 @@ public final class UploadSessions {
   }
 
   /** The owner rows, this node's id and its members. */
-  public SessionOwners owners() {
+  public SessionOwnership owners() {
     return owners;
   }
 
   /**
    * A cluster member left (Hazelcast): the questions in flight to it are asked again at once, without
    * waiting for their send timeout, and the owner rows naming nodes that are no longer members are
-   * removed ({@link SessionOwners#removeDeadOwners}). Thread-safe.
+   * removed ({@link SessionOwnership#memberLeft}). Thread-safe.
    */
   public void memberLeft(String nodeId) {
     Set<Promise<JsonObject>> waiting = inFlight.remove(nodeId);
@@ -225,8 +213,9 @@ public final class UploadSessions {
    * started and nothing goes over the event bus; {@link UploadRules} decide in one transaction
    * ({@link Commits}), whose end is durable in PostgreSQL before the answer. A COMMIT the database
    * did not confirm is tried again (the commit id makes that safe), up to {@value #ATTEMPTS} times,
-   * then fails with {@link SessionTimeoutException}; refusals fail with {@link UploadException},
-   * database failures with {@link UploadException} 503. Answers the resource.
+   * then fails with {@link ServiceException#outcomeUnknown}; refusals fail with a
+   * {@link ServiceException} of their kind, database failures with {@link Kind#BUSY} (pool full) or
+   * {@link Kind#UNAVAILABLE}. Answers the resource.
    */
   public Future<JsonObject> commitNew(ChunkCommit commit) {
     if (!commit.create()) {
@@ -242,22 +231,22 @@ public final class UploadSessions {
         LOG.warn("file {}: the database did not confirm the commit{}: {}", commit.fileId(),
             attemptsLeft > 1 ? ", asking again" : "", String.valueOf(err.getCause()));
         return attemptsLeft > 1 ? commitNew(commit, askedAt, attemptsLeft - 1)
-            : Future.failedFuture(new OutcomeUnknownException("the database did not confirm the upload of file "
+            : Future.failedFuture(ServiceException.outcomeUnknown("the database did not confirm the upload of file "
                 + commit.fileId()));
       }
-      if (err instanceof UploadException ue) {
-        return Future.failedFuture(uncertain ? new UploadException(ue.status(), ue.getMessage(), true) : ue);
+      if (err instanceof ServiceException se) {
+        return Future.failedFuture(uncertain ? se.mayHaveBeenRecordedToo() : se);
       }
       if (uncertain) {
         LOG.warn("file {}: the upload could not be confirmed: {}", commit.fileId(), err.toString());
-        return Future.failedFuture(new OutcomeUnknownException("the database did not confirm the upload of file "
+        return Future.failedFuture(ServiceException.outcomeUnknown("the database did not confirm the upload of file "
             + commit.fileId()));
       }
       if (dev.files.db.DatabaseBusy.is(err)) { // nothing was asked of PostgreSQL: overload, not an outage
-        return Future.failedFuture(new DatabaseBusyException());
+        return Future.failedFuture(ServiceException.databaseBusy());
       }
       LOG.error("upload of file {} could not be recorded", commit.fileId(), err);
-      return Future.failedFuture(new UploadException(503, "database unavailable: the upload could not be recorded"));
+      return Future.failedFuture(new ServiceException(Kind.UNAVAILABLE, "database unavailable: the upload could not be recorded"));
     });
   }
 
@@ -265,31 +254,31 @@ public final class UploadSessions {
    * Makes a tus final upload, a new file id the caller has just made, from its partial uploads
    * ({@link Commits#concatenate}), in one transaction of this node: the partials' rows are locked
    * there, so the transaction takes its turn with their sessions' commits, deletes and expiries.
-   * Answers the final file's resource. Refusals fail with {@link UploadException} (404, 400);
+   * Answers the final file's resource. Refusals fail with a {@link ServiceException} of kind NOT_FOUND or BAD_REQUEST;
    * a COMMIT the database did not confirm is settled by reading the final file's row (there: made;
-   * absent: {@link OutcomeUnknownException}); database failures are {@link UploadException} 503.
+   * absent: {@link ServiceException#outcomeUnknown}); database failures are of kind UNAVAILABLE.
    */
   public Future<JsonObject> concatenate(Commits.Concatenation c) {
     return commits.concatenate(c).map(Commits.Outcome::resource).recover(err -> {
-      if (err instanceof UploadException) {
+      if (err instanceof ServiceException) {
         return Future.failedFuture(err);
       }
       if (err instanceof Commits.OutcomeUnknown) {
         LOG.warn("file {}: the database did not confirm the concatenation: {}", c.fileId(), String.valueOf(err.getCause()));
         return files.find(c.fileId()).recover(e -> Future.succeededFuture(null)).compose(f -> f != null
             ? Future.succeededFuture(f.toResource())
-            : Future.failedFuture(new OutcomeUnknownException("the database did not confirm the upload of file " + c.fileId())));
+            : Future.failedFuture(ServiceException.outcomeUnknown("the database did not confirm the upload of file " + c.fileId())));
       }
       if (dev.files.db.DatabaseBusy.is(err)) {
-        return Future.failedFuture(new DatabaseBusyException());
+        return Future.failedFuture(ServiceException.databaseBusy());
       }
       LOG.error("final upload {} could not be recorded", c.fileId(), err);
-      return Future.failedFuture(new UploadException(503, "database unavailable: the upload could not be recorded"));
+      return Future.failedFuture(new ServiceException(Kind.UNAVAILABLE, "database unavailable: the upload could not be recorded"));
     });
   }
 
   /**
-   * Creates a pending file for a chunked upload (API.md, initialisation): JSON of
+   * Creates a pending file for a chunked upload (docs/api.md, initialisation): JSON of
    * {@link UploadSessionVerticle} action {@code init}. Answers the resource.
    */
   public Future<JsonObject> init(UUID fileId, UUID companyId, Requester requester, Integer totalChunks,
@@ -331,7 +320,7 @@ public final class UploadSessions {
     int waiting = asking.merge(fileId, 1, Integer::sum);
     if (waiting > maxAsking) {
       done(fileId);
-      return Future.failedFuture(new SessionBusyException("the upload session of file " + fileId + " already has "
+      return Future.failedFuture(new ServiceException(Kind.BUSY, "the upload session of file " + fileId + " already has "
           + maxAsking + " requests waiting; try again shortly"));
     }
     long deadline = System.currentTimeMillis() + settings.timeoutMs();
@@ -354,9 +343,9 @@ public final class UploadSessions {
     if (remaining <= 0) {
       LOG.warn("upload session of file {} did not answer within upload.commit_timeout_ms", fileId);
       return Future.failedFuture(uncertain
-          ? new SessionTimeoutException(what(fileId, msg) + ": the upload session did not answer in time"
+          ? ServiceException.outcomeUnknown(what(fileId, msg) + ": the upload session did not answer in time"
               + (last == null ? "" : " (last: " + last + ")"))
-          : new UploadException(503, "the upload session of file " + fileId + " could not be reached in time"
+          : new ServiceException(Kind.UNAVAILABLE, "the upload session of file " + fileId + " could not be reached in time"
               + (last == null ? "" : " (last: " + last + ")") + "; nothing was changed; try again"));
     }
     return route(fileId)
@@ -367,7 +356,7 @@ public final class UploadSessions {
               && re.failureCode() == OUTCOME_UNKNOWN) {
             return "commit".equals(msg.getString("action")) && unknownLeft > 1
                 ? ask(fileId, msg, deadline, unknownLeft - 1, tries + 1, true, re.getMessage())
-                : Future.failedFuture(new OutcomeUnknownException(what(fileId, msg) + ": " + re.getMessage()));
+                : Future.failedFuture(ServiceException.outcomeUnknown(what(fileId, msg) + ": " + re.getMessage()));
           }
           boolean again = err instanceof Moved
               || err instanceof ReplyException re && (re.failureType() != ReplyFailure.RECIPIENT_FAILURE
@@ -384,31 +373,31 @@ public final class UploadSessions {
             return after(pause).compose(v -> ask(fileId, msg, deadline, unknownLeft, tries + 1, mayHaveRun, err.getMessage()));
           }
           if (uncertain && "delete".equals(msg.getString("action")) && err instanceof ReplyException re
-              && re.failureCode() == 404) {
+              && re.failureCode() == Kind.NOT_FOUND.replyCode()) {
             return Future.succeededFuture(new JsonObject().put("status", "success"));
           }
-          UploadException failure;
-          if (err instanceof ReplyException re) {
-            failure = re.failureCode() == DATABASE_BUSY ? new DatabaseBusyException()
-                : new UploadException(re.failureCode(), re.getMessage());
-          } else if (err instanceof UploadException ue) {
-            failure = ue;
+          ServiceException failure;
+          if (err instanceof ReplyException re) { // the session's failure, rebuilt from its kind's code
+            ServiceException rebuilt = ServiceException.ofReply(re.failureCode(), re.getMessage());
+            failure = rebuilt != null ? rebuilt : new ServiceException(Kind.UNAVAILABLE, re.getMessage());
+          } else if (err instanceof ServiceException se) {
+            failure = se;
           } else if (uncertain) {
             LOG.warn("upload session of file {} could not be asked again: {}", fileId, err.toString());
-            return Future.failedFuture(new OutcomeUnknownException(what(fileId, msg)
+            return Future.failedFuture(ServiceException.outcomeUnknown(what(fileId, msg)
                 + ": its upload session could not be asked again (database unavailable)"));
           } else {
             LOG.error("upload session of file {} could not be reached", fileId, err);
-            failure = new UploadException(503, "database unavailable: the upload could not be recorded");
+            failure = new ServiceException(Kind.UNAVAILABLE, "database unavailable: the upload could not be recorded");
           }
           if (!uncertain) {
             return Future.failedFuture(failure); // nothing was changed
           }
           // an earlier attempt may have taken effect: a refusal now says how the file stands, but
           // the chunk may be recorded; anything else leaves the outcome unknown
-          return Future.failedFuture(failure.status() < 500
-              ? new UploadException(failure.status(), failure.getMessage(), true)
-              : new OutcomeUnknownException(what(fileId, msg) + ": " + failure.getMessage()));
+          return Future.failedFuture(failure.kind().refusal()
+              ? failure.mayHaveBeenRecordedToo()
+              : ServiceException.outcomeUnknown(what(fileId, msg) + ": " + failure.getMessage()));
         });
   }
 

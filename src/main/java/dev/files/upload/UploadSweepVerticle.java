@@ -2,6 +2,7 @@ package dev.files.upload;
 
 import dev.files.bus.Addresses;
 import dev.files.bus.InternalBus;
+import dev.files.db.AdvisoryLocks;
 import dev.files.db.FileRepository;
 import dev.files.ops.ServiceMetrics;
 import dev.files.crypto.EncryptedObjects;
@@ -12,7 +13,6 @@ import io.vertx.core.Future;
 import io.vertx.pgclient.PgConnectOptions;
 import io.vertx.pgclient.PgConnection;
 import io.vertx.sqlclient.SqlConnection;
-import io.vertx.sqlclient.Tuple;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
@@ -49,6 +49,8 @@ public final class UploadSweepVerticle extends VerticleBase {
   private final EncryptedObjects store;
   private final UploadSessions sessions;
   private final long thumbnailRetryMs;
+  private final ServiceMetrics metrics;
+  private final InternalBus bus;
   private final long orphanScanMs;
   private final long orphanAgeMs;
   private long lastOrphanScan = System.currentTimeMillis();
@@ -60,22 +62,35 @@ public final class UploadSweepVerticle extends VerticleBase {
   private int skipped;
 
   /**
-   * @param thumbnailRetryMs thumbnails still waiting after this long (ms) are asked for again
-   * @param orphanScanMs     how often the whole store is scanned for objects no row refers to (ms)
-   * @param pageSize         keys per listing page of the orphan scan (1 to 1000)
-   * @param lockDb           the database ({@code db.url}) the lock's own connection is opened to
+   * What the sweep does besides the sessions' timings ({@link SessionSettings}).
+   *
+   * @param thumbnailRetryMs thumbnails still waiting after this long (ms) are asked for again ({@code thumbnails.retry_after_ms})
+   * @param orphanScanMs     how often the whole store is scanned for objects no row refers to, ms
+   *                         ({@code upload.orphan_scan_interval_ms})
+   * @param pageSize         keys per listing page of the orphan scan, 1 to 1000 ({@code storage.list_page_size})
    * @param orphanAgeMs      an object no row names is removed once older than this, ms ({@link #orphanAgeMs})
    */
-  public UploadSweepVerticle(FileRepository files, EncryptedObjects store, UploadSessions sessions, long thumbnailRetryMs,
-                             long orphanScanMs, int pageSize, PgConnectOptions lockDb, long orphanAgeMs) {
-    this.orphanAgeMs = orphanAgeMs;
-    this.pageSize = pageSize;
+  public record Settings(long thumbnailRetryMs, long orphanScanMs, int pageSize, long orphanAgeMs) {
+  }
+
+  /**
+   * @param lockDb   the database ({@code db.url}) the lock's own connection is opened to
+   * @param settings its intervals, page size and orphan age
+   * @param metrics  the node's metrics (objects removed)
+   * @param bus      the node's internal bus (thumbnail requests sent again)
+   */
+  public UploadSweepVerticle(FileRepository files, EncryptedObjects store, UploadSessions sessions,
+                             PgConnectOptions lockDb, Settings settings, ServiceMetrics metrics, InternalBus bus) {
+    this.metrics = metrics;
+    this.bus = bus;
+    this.orphanAgeMs = settings.orphanAgeMs();
+    this.pageSize = settings.pageSize();
     this.lockDb = lockDb;
     this.files = files;
     this.store = store;
     this.sessions = sessions;
-    this.thumbnailRetryMs = thumbnailRetryMs;
-    this.orphanScanMs = orphanScanMs;
+    this.thumbnailRetryMs = settings.thumbnailRetryMs();
+    this.orphanScanMs = settings.orphanScanMs();
   }
 
   @Override
@@ -127,7 +142,7 @@ public final class UploadSweepVerticle extends VerticleBase {
         }
         LOG.info("sweep: removing {} stored object(s) that no row refers to", orphans.size());
         return store.delete(orphans).map(x -> {
-          ServiceMetrics.of(vertx).sweepRemoved(orphans.size());
+          metrics.sweepRemoved(orphans.size());
           return (Void) null;
         });
       });
@@ -144,10 +159,9 @@ public final class UploadSweepVerticle extends VerticleBase {
       return Future.succeededFuture();
     }
     running = true;
-    return PgConnection.connect(vertx, lockDb).compose(conn -> conn.preparedQuery("SELECT pg_try_advisory_lock($1)")
-            .execute(Tuple.of(SWEEP_LOCK))
-            .compose(rows -> {
-              if (!rows.iterator().next().getBoolean(0)) {
+    return PgConnection.connect(vertx, lockDb).compose(conn -> AdvisoryLocks.tryLock(conn, SWEEP_LOCK)
+            .compose(locked -> {
+              if (!locked) {
                 skipped++;
                 LOG.debug("sweep: another node is sweeping; this pass is skipped");
                 return Future.<Void>succeededFuture();
@@ -164,7 +178,7 @@ public final class UploadSweepVerticle extends VerticleBase {
   }
 
   private Future<Void> unlock(SqlConnection conn) {
-    return conn.preparedQuery("SELECT pg_advisory_unlock($1)").execute(Tuple.of(SWEEP_LOCK)).<Void>mapEmpty()
+    return AdvisoryLocks.unlock(conn, SWEEP_LOCK)
         .recover(err -> Future.succeededFuture()); // closing the connection releases it too
   }
 
@@ -190,14 +204,14 @@ public final class UploadSweepVerticle extends VerticleBase {
         })
         .compose(v -> files.dueRetired(now, BATCH * 5))
         .compose(keys -> keys.isEmpty() ? Future.<Void>succeededFuture() : store.delete(keys).compose(x -> {
-          ServiceMetrics.of(vertx).sweepRemoved(keys.size());
+          metrics.sweepRemoved(keys.size());
           return files.forgetRetired(keys); // on a failure they stay listed: deleting again is safe
         }))
         .compose(v -> files.waitingThumbnails(now - thumbnailRetryMs, BATCH))
         .map(waiting -> {
           for (var w : waiting) { // dropped by a full queue, or lost with a node: ask again
             vertx.eventBus().send(Addresses.THUMBNAILS, new JsonObject().put("file_id", w.getString(0))
-                .put("generation", w.getInteger(1)), InternalBus.of(vertx).options());
+                .put("generation", w.getInteger(1)), bus.options());
           }
           return (Void) null;
         })

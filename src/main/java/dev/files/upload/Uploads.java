@@ -1,5 +1,7 @@
 package dev.files.upload;
 
+import dev.files.error.Kind;
+import dev.files.error.ServiceException;
 import com.google.crypto.tink.StreamingAead;
 import dev.files.db.FileRepository;
 import dev.files.model.ChunkRecord;
@@ -34,10 +36,10 @@ import java.util.UUID;
  *       ({@link UploadSessions#commitNew});</li>
  *   <li>clean-up: a chunk that fails before its commit is aborted ({@link ChunkWrite#abort}); after a
  *       failed commit its object is deleted (before the failure is reported) only when
- *       {@link UploadException#objectMayBeReferenced} is false, else it stays for the orphan sweep
+ *       {@link ServiceException#objectMayBeReferenced} is false, else it stays for the orphan sweep
  *       (docs/architecture.md, "Where objects are deleted").</li>
  * </ol>
- * Failures are {@link UploadException}s with the status the edges answer (404, 403, 400, 503), and
+ * Failures are {@link ServiceException}s with the status the edges answer (404, 403, 400, 503), and
  * the store's and the database's own failures.
  */
 public final class Uploads {
@@ -97,7 +99,7 @@ public final class Uploads {
    *
    * @param create the file is new, its id made by this request: no row is read, a new data key is made
    * @param q      what the request says before its body
-   * @return the target; failed with {@link UploadException} 404 (no such file in the company), 403 or
+   * @return the target; failed with {@link ServiceException} 404 (no such file in the company), 403 or
    *     400 ({@link UploadRules#allowance}), 503 (the file's data key cannot be opened); for a new
    *     file with the {@link GeneralSecurityException} of a data key that could not be made
    */
@@ -107,13 +109,13 @@ public final class Uploads {
         long allowance = UploadRules.allowance(null, requester, q, List.of());
         DataKeys.NewKey key = dataKeys.newDataKey(fileId);
         return Future.succeededFuture(new Target(fileId, companyId, requester, true, key.aead(), 1, key.wrapped(), allowance));
-      } catch (GeneralSecurityException | UploadException e) {
+      } catch (GeneralSecurityException | ServiceException e) {
         return Future.failedFuture(e);
       }
     }
     return files.find(fileId).compose(f -> {
       if (f == null || !f.companyId().equals(companyId)) {
-        throw new UploadException(404, UploadRules.notFound(fileId));
+        throw new ServiceException(Kind.NOT_FOUND, UploadRules.notFound(fileId));
       }
       Integer generation = UploadRules.generationToRead(f, requester, q);
       Future<List<ChunkRecord>> chunks = generation == null
@@ -129,14 +131,14 @@ public final class Uploads {
    * Admits an append to an upload in progress whose row the adapter read and checked (tus PATCH): how
    * its bytes are encrypted, and its chunk number (after the chunks stored).
    *
-   * @return the target and the chunk number; failed with {@link UploadException} 503 when the file's
+   * @return the target and the chunk number; failed with {@link ServiceException} 503 when the file's
    *     data key cannot be opened
    */
   public Future<Append> admitAppend(FileRecord f, Requester requester) {
     Target target;
     try {
       target = existing(f, requester, UploadRules.NO_LIMIT);
-    } catch (UploadException e) {
+    } catch (ServiceException e) {
       return Future.failedFuture(e);
     }
     Future<Integer> count = f.uploadGeneration() == null ? Future.succeededFuture(0)
@@ -157,7 +159,7 @@ public final class Uploads {
     try {
       return new Target(f.id(), f.companyId(), requester, false, dataKeys.unwrap(f.id(), f.dataKeyId(), f.dataKey()), generation, null, allowance);
     } catch (GeneralSecurityException | RuntimeException e) {
-      throw new UploadException(503, "file " + f.id() + " cannot be encrypted: " + keyDetail(e));
+      throw new ServiceException(Kind.UNAVAILABLE, "file " + f.id() + " cannot be encrypted: " + keyDetail(e));
     }
   }
 
@@ -203,7 +205,7 @@ public final class Uploads {
    *
    * @param name sanitised file name, or null
    * @param mime usable declared type, or null
-   * @return the final file's resource; failed with {@link UploadException} 404 (a partial gone),
+   * @return the final file's resource; failed with {@link ServiceException} 404 (a partial gone),
    *     400 (not a partial upload, or not complete), 503, or the {@link GeneralSecurityException}
    *     of a data key that could not be made
    */
@@ -237,7 +239,7 @@ public final class Uploads {
         w.key(), w.size(), w.sha256(), t.generation(), t.newKey(), UUID.randomUUID(), d.offset());
     return (t.create() ? sessions.commitNew(commit) : sessions.commit(commit))
         .recover(err -> {
-          if (!UploadException.objectMayBeReferenced(err)) { // answered once the object is gone
+          if (!ServiceException.objectMayBeReferenced(err)) { // answered once the object is gone
             return store.delete(w.key()).transform(v -> Future.failedFuture(err));
           }
           LOG.info("upload of file {}: chunk {} kept as {}: {}", t.fileId(), w.chunkNumber(), w.key(), err.getMessage());

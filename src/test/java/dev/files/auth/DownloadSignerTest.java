@@ -1,5 +1,7 @@
 package dev.files.auth;
 
+import dev.files.error.Kind;
+import dev.files.error.ServiceException;
 import dev.files.support.TestNode;
 import org.junit.jupiter.api.Test;
 
@@ -28,17 +30,17 @@ class DownloadSignerTest {
     assertThatCode(() -> other.verify(company, file, Long.toString(expires), signature)).doesNotThrowAnyException();
 
     assertThatThrownBy(() -> other.verify(company, UUID.randomUUID(), Long.toString(expires), signature))
-        .isInstanceOf(AuthException.class).hasMessage("invalid signed URL: the signature does not match");
+        .isInstanceOf(ServiceException.class).hasFieldOrPropertyWithValue("kind", Kind.UNAUTHORIZED).hasMessage("invalid signed URL: the signature does not match");
     assertThatThrownBy(() -> other.verify(company, file, Long.toString(expires + 3600), signature))
-        .isInstanceOf(AuthException.class).hasMessage("invalid signed URL: the signature does not match");
+        .isInstanceOf(ServiceException.class).hasFieldOrPropertyWithValue("kind", Kind.UNAUTHORIZED).hasMessage("invalid signed URL: the signature does not match");
     assertThatThrownBy(() -> new DownloadSigner("").verify(company, file, Long.toString(expires), signature))
-        .isInstanceOf(AuthException.class).hasMessage("invalid signed URL: the signature does not match");
+        .isInstanceOf(ServiceException.class).hasFieldOrPropertyWithValue("kind", Kind.UNAUTHORIZED).hasMessage("invalid signed URL: the signature does not match");
     assertThatThrownBy(() -> other.verify(company, file, "soon", signature))
-        .isInstanceOf(AuthException.class).hasMessage("invalid signed URL: expires must be seconds since the epoch");
+        .isInstanceOf(ServiceException.class).hasFieldOrPropertyWithValue("kind", Kind.UNAUTHORIZED).hasMessage("invalid signed URL: expires must be seconds since the epoch");
 
     long past = now / 1000 - 1;
     String old = one.sign(company, file, past);
     assertThatThrownBy(() -> other.verify(company, file, Long.toString(past), old))
-        .isInstanceOf(AuthException.class).hasMessage("signed URL expired");
+        .isInstanceOf(ServiceException.class).hasFieldOrPropertyWithValue("kind", Kind.UNAUTHORIZED).hasMessage("signed URL expired");
   }
 }

@@ -3,6 +3,8 @@ package dev.files.auth;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.files.FilesConfig;
+import dev.files.error.Kind;
+import dev.files.error.ServiceException;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.auth.JWTOptions;
@@ -42,7 +44,8 @@ class TokenVerifierCacheTest {
     Thread.sleep(Math.max(0, exp * 1000 - System.currentTimeMillis()) + 200);
     Throwable refused = verifier.verify(token).transform(ar -> io.vertx.core.Future.succeededFuture(ar.cause()))
         .await(5, TimeUnit.SECONDS);
-    assertThat(refused).isInstanceOf(AuthException.class);
+    assertThat(refused).isInstanceOf(ServiceException.class);
+    assertThat(((ServiceException) refused).kind()).isEqualTo(Kind.UNAUTHORIZED);
     assertThat(refused.getMessage()).contains("expired");
   }
 }

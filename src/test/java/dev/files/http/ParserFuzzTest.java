@@ -1,5 +1,6 @@
 package dev.files.http;
 
+import dev.files.error.ServiceException;
 import dev.files.model.FileNames;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
@@ -28,7 +29,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * the multipart parser (structured bodies with repeated, nameless, broken and giant parts, then
  * mutated, cut, and fed in random write sizes), the {@code Range} header, the upload parameters,
  * file names and {@code Content-Disposition}. No input may throw anything but the intended
- * {@link ApiError} (400 or 413), and the multipart parser's work stays linear in the body (asserted
+ * {@link ServiceException} (400 or 413), and the multipart parser's work stays linear in the body (asserted
  * on its {@link MultipartParser#work()} counter, not on time).
  */
 class ParserFuzzTest {
@@ -78,10 +79,10 @@ class ParserFuzzTest {
   }
 
   /** What a parse did: the error (null when none), the file parts' contents, the parser. */
-  private record Outcome(ApiError error, List<Sink> files, MultipartParser parser) {
+  private record Outcome(ServiceException error, List<Sink> files, MultipartParser parser) {
   }
 
-  /** Feeds {@code body} in writes of the given sizes (cycled), then ends; only ApiError may come out. */
+  /** Feeds {@code body} in writes of the given sizes (cycled), then ends; only ServiceException may come out. */
   private static Outcome parse(String boundary, byte[] body, int[] writeSizes) {
     List<Sink> files = new ArrayList<>();
     MultipartParser parser = new MultipartParser(boundary, (name, filename, type) -> {
@@ -103,10 +104,10 @@ class ParserFuzzTest {
     return new Outcome(ended.failed() ? apiError(ended.cause()) : null, files, parser);
   }
 
-  private static ApiError apiError(Throwable t) {
-    assertThat(t).isInstanceOf(ApiError.class);
-    ApiError e = (ApiError) t;
-    assertThat(e.status()).isIn(400, 413);
+  private static ServiceException apiError(Throwable t) {
+    assertThat(t).isInstanceOf(ServiceException.class);
+    ServiceException e = (ServiceException) t;
+    assertThat(dev.files.error.ErrorAnswer.status(e.kind())).isIn(400, 413);
     return e;
   }
 
@@ -182,8 +183,8 @@ class ParserFuzzTest {
     Outcome o;
     try {
       o = parse(MultipartParser.boundary("multipart/form-data; boundary=" + boundary), body, new int[]{writeA, writeB});
-    } catch (ApiError e) { // an unusable boundary parameter
-      assertThat(e.status()).isEqualTo(400);
+    } catch (ServiceException e) { // an unusable boundary parameter
+      assertThat(dev.files.error.ErrorAnswer.status(e.kind())).isEqualTo(400);
       return;
     }
 
@@ -321,8 +322,8 @@ class ParserFuzzTest {
       if (p.totalSize() != null) {
         assertThat(p.totalSize()).isNotNegative();
       }
-    } catch (ApiError e) {
-      assertThat(e.status()).isEqualTo(400);
+    } catch (ServiceException e) {
+      assertThat(dev.files.error.ErrorAnswer.status(e.kind())).isEqualTo(400);
     }
   }
 

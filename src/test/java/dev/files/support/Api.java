@@ -152,6 +152,20 @@ public final class Api {
     return CLIENT.send(request(file(company, file), token).DELETE().build(), HttpResponse.BodyHandlers.ofString());
   }
 
+  /**
+   * Asserts that {@code file} is complete, named {@code name}, of {@code content}'s size, and that its
+   * download is 200 with {@code content}'s SHA-256.
+   */
+  public void assertComplete(UUID company, UUID file, String token, String name, byte[] content) throws Exception {
+    JsonObject r = resource(get(file(company, file), token));
+    org.assertj.core.api.Assertions.assertThat(r.getString("upload_status")).isEqualTo("complete");
+    org.assertj.core.api.Assertions.assertThat(r.getJsonObject("metadata").getString("name")).isEqualTo(name);
+    org.assertj.core.api.Assertions.assertThat(r.getJsonObject("upload_data").getLong("size")).isEqualTo(content.length);
+    HttpResponse<byte[]> down = download(company, file, token);
+    org.assertj.core.api.Assertions.assertThat(down.statusCode()).isEqualTo(200);
+    org.assertj.core.api.Assertions.assertThat(sha256(down.body())).isEqualTo(sha256(content));
+  }
+
   /** The {@code resource} object of a JSON reply. */
   public static JsonObject resource(HttpResponse<String> r) {
     return new JsonObject(r.body()).getJsonObject("resource");

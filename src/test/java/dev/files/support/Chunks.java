@@ -8,6 +8,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 /** Chunked uploads as Resumable.js does them: initialise, then one multipart request per chunk. */
 public final class Chunks {
 
@@ -30,6 +32,21 @@ public final class Chunks {
       throw new AssertionError("init: " + r.statusCode() + " " + r.body());
     }
     return Api.resource(r);
+  }
+
+  /**
+   * Asserts that {@code file} is complete: its resource says so with {@code content}'s size and
+   * {@code chunks} chunks, its download is 200 with {@code content}'s SHA-256, and database {@code db}
+   * holds {@code chunks} chunk rows of it.
+   */
+  public void assertComplete(UUID file, byte[] content, int chunks, String db) throws Exception {
+    JsonObject r = Api.resource(api.get(api.file(company, file), token));
+    assertThat(r.getString("upload_status")).isEqualTo("complete");
+    assertThat(r.getJsonObject("upload_data")).isEqualTo(new JsonObject().put("size", content.length).put("chunks", chunks));
+    HttpResponse<byte[]> down = api.download(company, file, token);
+    assertThat(down.statusCode()).isEqualTo(200);
+    assertThat(Api.sha256(down.body())).isEqualTo(Api.sha256(content));
+    assertThat(Db.count(db, "SELECT count(*) FROM chunks WHERE file_id = '" + file + "'")).isEqualTo(chunks);
   }
 
   /** Sends chunk {@code number} (1-based) with the given extra query; returns the response. */

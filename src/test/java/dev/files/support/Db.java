@@ -47,6 +47,27 @@ public final class Db {
     }
   }
 
+  /** An event row of database {@code db}: its id and its file's id. */
+  public record Event(java.util.UUID id, java.util.UUID file) {
+  }
+
+  /**
+   * Records a {@code file.deleted} event of a new file of {@code company} already marked published, as
+   * an event that reached nobody (across a partition) would be, and waits up to 60 s until the relay has
+   * given it its position: the next event names it as its previous one.
+   */
+  public static Event insertLostEvent(String db, java.util.UUID company) throws Exception {
+    java.util.UUID file = java.util.UUID.randomUUID();
+    java.util.UUID id = java.util.UUID.randomUUID();
+    execute(db, "INSERT INTO event_outbox (id, file_id, company_id, type, body, published_at) VALUES ('"
+        + id + "', '" + file + "', '" + company + "', 'file.deleted', '{\"id\": \"" + id
+        + "\", \"type\": \"file.deleted\", \"company_id\": \"" + company + "\", \"file_id\": \"" + file
+        + "\", \"at\": \"2026-01-01T00:00:00Z\"}', now())");
+    Eventually.eventually(java.time.Duration.ofSeconds(60), () -> org.assertj.core.api.Assertions.assertThat(count(db,
+        "SELECT count(*) FROM event_outbox WHERE id = '" + id + "' AND position IS NOT NULL")).isEqualTo(1));
+    return new Event(id, file);
+  }
+
   public static void drop(String db) throws Exception {
     execute("postgres", "DROP DATABASE IF EXISTS \"" + db + "\" WITH (FORCE)");
   }

@@ -95,6 +95,16 @@ public final class S3ProxyServer implements AutoCloseable {
     return "http://127.0.0.1:" + port;
   }
 
+  /**
+   * The settings (dotted keys) of a node storing in {@code bucket} of this server, path-style, with the
+   * test credentials; the bucket's directory is created here (the filesystem back end's bucket).
+   */
+  public java.util.Map<String, Object> nodeSettings(String bucket) throws IOException {
+    java.nio.file.Files.createDirectories(bucketDir(bucket));
+    return java.util.Map.of("storage.type", "s3", "storage.s3.endpoint", endpoint(), "storage.s3.bucket", bucket,
+        "storage.s3.access_key", ACCESS_KEY, "storage.s3.secret_key", SECRET_KEY, "storage.s3.path_style", true);
+  }
+
   /** Where the filesystem back end keeps a bucket's objects (one file per object). */
   public Path bucketDir(String bucket) {
     return dir.resolve("data").resolve(bucket);

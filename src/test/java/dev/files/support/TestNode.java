@@ -48,8 +48,12 @@ public final class TestNode implements AutoCloseable {
 
   /** Starts a node; {@code overrides} are dotted configuration keys. */
   public static TestNode start(Map<String, ?> overrides) throws Exception {
-    Map<String, Object> settings = settings(overrides);
-    Node node = Node.start(FilesConfig.load(Map.of(), nodeSettings(settings))).await(120, TimeUnit.SECONDS);
+    return startWith(settings(overrides));
+  }
+
+  /** Starts a node on complete settings, as {@link #settings} gives them ({@code test.*} keys included). */
+  public static TestNode startWith(Map<String, Object> settings) throws Exception {
+    Node node = Node.start(FilesConfig.load(Map.of(), nodeSettings(settings))).await(300, TimeUnit.SECONDS);
     return new TestNode(node, (String) settings.get("test.db_name"), Path.of((String) settings.get("storage.local.path")),
         ((Number) settings.get("http.port")).intValue(), settings);
   }
@@ -95,6 +99,24 @@ public final class TestNode implements AutoCloseable {
     }
     try (ServerSocket s = new ServerSocket(0)) {
       return s.getLocalPort();
+    }
+  }
+
+  /**
+   * The first of two consecutive ports free on 127.0.0.1, below Linux's ephemeral range (32768 on), so that no
+   * outgoing connection of another process takes one before the node binds it.
+   */
+  public static int twoFreePorts() {
+    for (int attempt = 0; ; attempt++) {
+      int base = 20000 + (int) (Math.random() * 12000);
+      try (java.net.ServerSocket one = new java.net.ServerSocket(base, 1, java.net.InetAddress.getLoopbackAddress());
+           java.net.ServerSocket two = new java.net.ServerSocket(base + 1, 1, java.net.InetAddress.getLoopbackAddress())) {
+        return base;
+      } catch (IOException e) {
+        if (attempt > 50) {
+          throw new IllegalStateException("no two free ports", e);
+        }
+      }
     }
   }
 

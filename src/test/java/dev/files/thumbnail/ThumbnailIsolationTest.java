@@ -1,5 +1,6 @@
 package dev.files.thumbnail;
 
+import dev.files.support.Logs;
 import static dev.files.support.Eventually.eventually;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -117,10 +118,7 @@ class ThumbnailIsolationTest extends NodeTest {
       UUID slow = upload(a, "slow.pdf", "application/pdf", TestPdfs.manyOperators(PdfPages.MAX_OPERATORS - 10, true), true);
       long ms = (System.nanoTime() - t0) / 1_000_000;
       assertThat(status(quick, slow)).isEqualTo("error");
-      List<String> lines;
-      synchronized (events) { // the appender adds under its own lock
-        lines = events.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
-      }
+      List<String> lines = Logs.snapshot(events).stream().map(ILoggingEvent::getFormattedMessage).toList();
       assertThat(lines).contains("file " + slow + ": no thumbnail (error): stopped at the deadline of 100 ms"
           + " (thumbnails.timeout_ms)");
       assertThat(ms).as("ms until the slow PDF's thumbnail was decided").isLessThan(100 + ThumbnailVerticle.GRACE_MS + 5000);

@@ -1,5 +1,6 @@
 package dev.files.upload;
 
+import dev.files.error.Kind;
 import dev.files.model.CommittedChunk;
 import dev.files.model.FileRecord;
 import dev.files.crypto.DataKeys;
@@ -193,7 +194,7 @@ class UploadRulesProperties {
     assertThat(dropped.nextUploadGeneration()).isEqualTo(3);
     ChunkCommit late = new ChunkCommit(FILE, COMPANY, APP, false, false, 2, 2, 2L, null, null, null, "key-c", 1, "c",
         2, null, UUID.randomUUID(), null);
-    assertThat(rules.commit(abandoned, late, 1, 1)).isEqualTo(new UploadRules.Refused(409,
+    assertThat(rules.commit(abandoned, late, 1, 1)).isEqualTo(new UploadRules.Refused(Kind.CONFLICT,
         "file " + FILE + " changed while chunk 2 was sent (generation 2, now 3); send it again"));
   }
 
@@ -312,7 +313,7 @@ class UploadRulesProperties {
         inFlight.remove(q);
       }
       if (d instanceof UploadRules.Refused refusal) {
-        if (refusal.status() == 409 && refusal.message().contains("waited")) {
+        if (refusal.kind() == Kind.CONFLICT && refusal.message().contains("waited")) {
           tooLate++;
         }
         // the handler will remove the object: no row, live or retired, may point at it

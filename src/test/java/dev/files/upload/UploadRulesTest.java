@@ -1,5 +1,6 @@
 package dev.files.upload;
 
+import dev.files.error.ServiceException;
 import dev.files.model.ChunkRecord;
 import dev.files.model.FileRecord;
 import io.vertx.core.json.JsonArray;
@@ -57,8 +58,8 @@ class UploadRulesTest {
   @Test
   void anotherUsersPendingFileIs403WhateverTheBody() {
     assertThatThrownBy(() -> allowance(file(false, 3, null), OTHER_USER, query(1, 3, null), 10, List.of()))
-        .isInstanceOf(UploadException.class).hasMessageContaining("another owner")
-        .satisfies(e -> assertThat(((UploadException) e).status()).isEqualTo(403));
+        .isInstanceOf(ServiceException.class).hasMessageContaining("another owner")
+        .satisfies(e -> assertThat(dev.files.error.ErrorAnswer.status(((ServiceException) e).kind())).isEqualTo(403));
   }
 
   @Test

@@ -1,9 +1,11 @@
-package dev.files;
+package dev.files.cluster;
 
 import com.hazelcast.config.ClasspathXmlConfig;
 import com.hazelcast.config.Config;
 import com.hazelcast.config.FileSystemXmlConfig;
+import dev.files.FilesConfig;
 import dev.files.api.FilesCluster;
+import dev.files.model.Texts;
 
 import io.vertx.core.eventbus.EventBusOptions;
 import io.vertx.core.http.ClientAuth;
@@ -77,7 +79,7 @@ public final class ClusterSettings {
       throw new IllegalStateException("cannot join the cluster: cannot read " + file + " (check cluster.config)", e);
     } catch (RuntimeException e) {
       throw new IllegalStateException("cannot join the cluster: " + file + " is not a Hazelcast configuration: "
-          + Node.oneLine(e) + " (check cluster.config)", e);
+          + Texts.oneLine(e) + " (check cluster.config)", e);
     }
   }
 
@@ -144,7 +146,7 @@ public final class ClusterSettings {
       String reason = e instanceof java.nio.file.NoSuchFileException ? "no such file"
           : e instanceof java.nio.file.AccessDeniedException ? "permission denied"
           : e.getCause() instanceof java.security.UnrecoverableKeyException ? "wrong password"
-          : Node.oneLine(e);
+          : Texts.oneLine(e);
       throw new IllegalStateException("cannot open the PKCS#12 store " + path + ": " + reason + " (check " + key
           + " and " + key + "_password)", e);
     }

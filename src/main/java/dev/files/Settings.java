@@ -1,0 +1,58 @@
+package dev.files;
+
+import dev.files.storage.s3.S3Options;
+import dev.files.thumbnail.ThumbnailVerticle;
+import dev.files.upload.SessionSettings;
+import dev.files.upload.UploadSweepVerticle;
+
+/**
+ * The settings records of the service, each built from the configuration here and nowhere else: the
+ * keys a record reads, and their units, are in README.md ("Configuration") and in the Javadoc of
+ * the record's components. {@link FilesConfig} has checked every value's type and range already, so
+ * these only pick and convert.
+ */
+public final class Settings {
+
+  private Settings() {
+  }
+
+  /** The upload sessions' timings ({@code upload.*}, ms). */
+  public static SessionSettings sessions(FilesConfig config) {
+    return new SessionSettings(config.number("upload.session_idle_ms"), config.number("upload.commit_timeout_ms"),
+        config.number("upload.retire_grace_ms"), config.number("upload.expire_after_ms"),
+        config.number("upload.sweep_interval_ms"));
+  }
+
+  /**
+   * The sweep's settings: {@code thumbnails.retry_after_ms}, {@code upload.orphan_scan_interval_ms},
+   * {@code storage.list_page_size}, and the orphan age ({@link UploadSweepVerticle#orphanAgeMs}) from
+   * {@code http.body_timeout_ms}, {@code upload.expire_after_ms} and the sessions' timings.
+   */
+  public static UploadSweepVerticle.Settings sweep(FilesConfig config, SessionSettings sessions) {
+    return new UploadSweepVerticle.Settings(config.number("thumbnails.retry_after_ms"),
+        config.number("upload.orphan_scan_interval_ms"), (int) config.number("storage.list_page_size"),
+        UploadSweepVerticle.orphanAgeMs(config.number("http.body_timeout_ms"), config.number("upload.expire_after_ms"),
+            sessions));
+  }
+
+  /** The thumbnail worker's limits ({@code thumbnails.*}). */
+  public static ThumbnailVerticle.Settings thumbnails(FilesConfig config) {
+    return new ThumbnailVerticle.Settings((int) config.number("thumbnails.max_width"),
+        (int) config.number("thumbnails.max_height"), config.number("thumbnails.max_pixels"),
+        config.number("thumbnails.max_source_bytes"), config.flag("thumbnails.external_tools"),
+        (int) config.number("thumbnails.concurrency"), (int) config.number("thumbnails.queue"),
+        config.number("thumbnails.timeout_ms"), config.number("thumbnails.max_job_bytes"));
+  }
+
+  /**
+   * The S3 store's settings ({@code storage.s3.*}).
+   *
+   * @throws IllegalArgumentException when they do not describe a usable store ({@link S3Options})
+   */
+  public static S3Options s3(FilesConfig config) {
+    return new S3Options(config.string("storage.s3.endpoint"), config.string("storage.s3.bucket"),
+        config.string("storage.s3.region"), config.string("storage.s3.access_key"), config.string("storage.s3.secret_key"),
+        config.flag("storage.s3.path_style"), (int) config.number("storage.s3.part_bytes"),
+        (int) config.number("storage.s3.max_connections"));
+  }
+}
