@@ -60,7 +60,11 @@ class TusProcessClusterTest {
     cluster = TestCluster.configureOnS3("files-tus-kill", 3, Map.of("thumbnails.workers", 0,
         "http.body_timeout_ms", 5000, "upload.commit_timeout_ms", 3000, "upload.sweep_interval_ms", 300,
         "upload.orphan_scan_interval_ms", 300));
-    cluster.startProcesses();
+    cluster.start(0); // creates the database and the store's identity; then the others side by side
+    cluster.spawn(1);
+    cluster.spawn(2);
+    cluster.awaitReady(1);
+    cluster.awaitReady(2);
     cluster.awaitMembers(3);
   }
 
