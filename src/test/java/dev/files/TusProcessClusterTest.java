@@ -39,8 +39,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * with a local directory of its own: an upload created on node A takes 1 MiB PATCHes alternating
  * between B and C and HEADs on A; the node that runs the file's upload session (its
  * {@code upload_sessions} row's {@code owner_node}) is killed with SIGKILL while a PATCH is streaming
- * into another node; the client resumes from the offset a surviving node's HEAD reports and completes.
- * Every survivor downloads the file byte-exact, the file's {@code chunks} rows add up to its bytes, and
+ * into another node, and while a PATCH of a second upload whose session runs there too streams into
+ * the killed node itself; each client resumes from the offset a surviving node's HEAD reports and
+ * completes. Every survivor downloads each file byte-exact, its {@code chunks} rows add up to its bytes, and
  * the bucket holds exactly the objects those rows name (strays are left to the orphan scan, whose age
  * is short here: {@code http.body_timeout_ms} 5 s + 2 × {@code upload.commit_timeout_ms} 3 s).
  */
@@ -164,55 +165,112 @@ class TusProcessClusterTest {
     }
   }
 
-  @Test
-  void theSessionsNodeKilledDuringAPatchTheClientResumesOnASurvivorAndTheFileIsByteExact() throws Exception {
-    long t0 = System.nanoTime();
-    byte[] content = Samples.random(random, 8 * MIB + 4321);
-    HttpResponse<String> c = Api.CLIENT.send(tus(cluster.base(0) + PREFIX + company + "/uploads")
-        .header("Upload-Length", Integer.toString(content.length))
-        .header("Upload-Metadata", "filename " + java.util.Base64.getEncoder().encodeToString("killed.bin".getBytes()))
+  /** Creates an upload of {@code length} bytes through node {@code node}; its Location. */
+  private String create(int node, long length, String name) throws Exception {
+    HttpResponse<String> c = Api.CLIENT.send(tus(cluster.base(node) + PREFIX + company + "/uploads")
+        .header("Upload-Length", Long.toString(length))
+        .header("Upload-Metadata", "filename " + java.util.Base64.getEncoder().encodeToString(name.getBytes()))
         .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
     assertThat(c.statusCode()).as(c.body()).isEqualTo(201);
-    String location = c.headers().firstValue("Location").orElseThrow();
-    UUID file = UUID.fromString(location.substring(location.lastIndexOf('/') + 1));
+    return c.headers().firstValue("Location").orElseThrow();
+  }
+
+  private static UUID fileOf(String location) {
+    return UUID.fromString(location.substring(location.lastIndexOf('/') + 1));
+  }
+
+  /** One MiB (or the rest) at {@code at} through node {@code node}: 204 with the new offset; the new offset. */
+  private long patchMib(int node, String location, byte[] content, long at) throws Exception {
+    int end = (int) Math.min(content.length, at + MIB);
+    HttpResponse<String> p = patch(node, location, at, HttpRequest.BodyPublishers.ofByteArray(
+        Arrays.copyOfRange(content, (int) at, end)));
+    assertThat(p.statusCode()).as("PATCH at " + at + " through node " + node + ": " + p.body()).isEqualTo(204);
+    assertThat(p.headers().firstValue("Upload-Offset")).hasValue(Integer.toString(end));
+    return end;
+  }
+
+  /** A PATCH of {@code bytes} at {@code offset} through node {@code node}, held by {@code body}'s gate. */
+  private CompletableFuture<HttpResponse<String>> heldPatch(int node, String location, long offset, byte[] bytes,
+                                                           GatedBody body) {
+    return CompletableFuture.supplyAsync(() -> {
+      try {
+        return patch(node, location, offset, HttpRequest.BodyPublishers.fromPublisher(
+            HttpRequest.BodyPublishers.ofInputStream(() -> body), bytes.length));
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    });
+  }
+
+  /** The upload is complete, byte-exact through every survivor, and the bucket holds exactly its rows' objects. */
+  private void assertComplete(UUID file, byte[] content, int[] survivors) throws Exception {
+    assertThat(Db.count(cluster.db(), "SELECT count(*) FROM files WHERE id = '" + file + "' AND upload_generation IS NULL"
+        + " AND size = " + content.length)).as("the file is complete").isEqualTo(1);
+    assertThat(Db.count(cluster.db(), "SELECT coalesce(sum(size), 0) FROM chunks WHERE file_id = '" + file + "'"))
+        .as("bytes recorded").isEqualTo(content.length);
+    for (int i : survivors) {
+      HttpResponse<byte[]> down = cluster.api(i).download(company, file, token);
+      assertThat(down.statusCode()).isEqualTo(200);
+      assertThat(Api.sha256(down.body())).as("download of " + file + " through node " + i).isEqualTo(Api.sha256(content));
+    }
+    Set<String> recorded = recordedOf(file);
+    assertThat(recorded).as("chunk rows").isNotEmpty();
+    eventually(Duration.ofSeconds(60), () -> assertThat(objectsOf(file)).as("objects of " + file + " in the bucket")
+        .isEqualTo(recorded));
+  }
+
+  /**
+   * Two uploads whose sessions run on one node, each with a PATCH in flight when that node is killed:
+   * the first upload's PATCH streams into a survivor (its commit reaches the session's new node), the
+   * second's into the killed node itself (its connection goes with the process; the bytes it held,
+   * less than one S3 part, were never stored).
+   */
+  @Test
+  void theSessionsNodeKilledDuringPatchesTheClientsResumeOnASurvivorAndTheFilesAreByteExact() throws Exception {
+    long t0 = System.nanoTime();
+    byte[] content = Samples.random(random, 8 * MIB + 4321);
+    String location = create(0, content.length, "killed.bin");
+    UUID file = fileOf(location);
 
     // created on A, 1 MiB through B, 1 MiB through C, HEAD on A after each
     long at = 0;
     for (int node : new int[] {1, 2}) {
-      HttpResponse<String> p = patch(node, location, at, HttpRequest.BodyPublishers.ofByteArray(
-          Arrays.copyOfRange(content, (int) at, (int) at + MIB)));
-      assertThat(p.statusCode()).as("PATCH through node " + node + ": " + p.body()).isEqualTo(204);
-      at += MIB;
-      assertThat(p.headers().firstValue("Upload-Offset")).hasValue(Long.toString(at));
+      at = patchMib(node, location, content, at);
       assertThat(head(0, location)).isEqualTo(at);
     }
     String ownerId = owner(file);
     int victim = cluster.ids().indexOf(ownerId);
     assertThat(victim).as("the session's owner " + ownerId + " is one of " + cluster.ids()).isNotNegative();
-    // the PATCH in flight goes to a node that survives; the next PATCHes and HEADs to the survivors
     int[] survivors = IntStream.range(0, 3).filter(i -> i != victim).toArray();
     int inFlight = survivors[0];
     System.out.println("the session of " + file + " runs on node " + victim + "; PATCH in flight through node " + inFlight);
 
-    // 3 MiB in one PATCH, held after 1 MiB + 1000 bytes; the owner is killed while it is held
+    // a second upload created and begun on the same node: its session runs there too
+    byte[] other = Samples.random(random, 4 * MIB + 99);
+    String otherLocation = create(victim, other.length, "cut.bin");
+    UUID otherFile = fileOf(otherLocation);
+    long otherAt = patchMib(victim, otherLocation, other, 0);
+    assertThat(owner(otherFile)).as("the second upload's session runs on node " + victim).isEqualTo(ownerId);
+
+    // 3 MiB in one PATCH through a survivor, and 2 MiB in one PATCH through the session's node, each held
+    // after 1 MiB + 1000 bytes; the session's node is killed while they are held
     byte[] third = Arrays.copyOfRange(content, (int) at, (int) at + 3 * MIB);
     GatedBody body = new GatedBody(third, MIB + 1000);
     long before = at;
-    CompletableFuture<HttpResponse<String>> held = CompletableFuture.supplyAsync(() -> {
-      try {
-        return patch(inFlight, location, before, HttpRequest.BodyPublishers.fromPublisher(
-            HttpRequest.BodyPublishers.ofInputStream(() -> body), third.length));
-      } catch (Exception e) {
-        throw new IllegalStateException(e);
-      }
-    });
-    assertThat(body.reached.await(60, TimeUnit.SECONDS)).as("the PATCH's first bytes were sent").isTrue();
-    Thread.sleep(300); // they reach the node
+    CompletableFuture<HttpResponse<String>> held = heldPatch(inFlight, location, before, third, body);
+    byte[] otherPart = Arrays.copyOfRange(other, (int) otherAt, (int) otherAt + 2 * MIB);
+    GatedBody otherBody = new GatedBody(otherPart, MIB + 1000);
+    long otherBefore = otherAt;
+    CompletableFuture<HttpResponse<String>> cut = heldPatch(victim, otherLocation, otherBefore, otherPart, otherBody);
+    assertThat(body.reached.await(60, TimeUnit.SECONDS)).as("the first PATCH's first bytes were sent").isTrue();
+    assertThat(otherBody.reached.await(60, TimeUnit.SECONDS)).as("the second PATCH's first bytes were sent").isTrue();
+    Thread.sleep(300); // they reach the nodes
     cluster.kill(victim); // SIGKILL
     assertThat(cluster.awaitExit(victim, 10)).isTrue();
     body.open.countDown();
+    otherBody.open.countDown();
     HttpResponse<String> r = held.get(120, TimeUnit.SECONDS);
-    System.out.println("the PATCH in flight during the SIGKILL was answered " + r.statusCode() + " " + r.body());
+    System.out.println("the PATCH in flight through a survivor during the SIGKILL was answered " + r.statusCode() + " " + r.body());
     // either committed through the session's new node, or the outcome was unknown (safe to repeat):
     // the client then asks HEAD, as tus clients do after an error
     assertThat(r.statusCode()).as(r.body()).isIn(204, 503);
@@ -225,36 +283,34 @@ class TusProcessClusterTest {
     assertThat(head(survivors[0], location)).as("both survivors report one offset").isEqualTo(resumed);
     assertThat(owner(file)).as("a survivor runs the session (or none until the next PATCH)")
         .isIn(null, cluster.id(survivors[0]), cluster.id(survivors[1]));
+    // the PATCH into the killed node: its connection ended with the process (or a 5xx, never a 204)
+    try {
+      HttpResponse<String> lost = cut.get(120, TimeUnit.SECONDS);
+      assertThat(lost.statusCode()).as("the PATCH into the killed node: " + lost.body()).isGreaterThanOrEqualTo(500);
+    } catch (java.util.concurrent.ExecutionException e) {
+      System.out.println("the PATCH into the killed node ended: " + e.getCause());
+    }
+    long otherResumed = head(survivors[0], otherLocation);
+    assertThat(otherResumed).as("what the killed node held was never committed").isEqualTo(otherBefore);
 
-    // the client resumes from HEAD's offset, 1 MiB PATCHes alternating between the survivors
+    // the clients resume from HEAD's offset, 1 MiB PATCHes alternating between the survivors
     at = resumed;
     for (int i = 0; at < content.length; i++) {
-      int node = survivors[(i + 1) % 2];
-      int end = (int) Math.min(content.length, at + MIB);
-      HttpResponse<String> p = patch(node, location, at, HttpRequest.BodyPublishers.ofByteArray(
-          Arrays.copyOfRange(content, (int) at, end)));
-      assertThat(p.statusCode()).as("PATCH at " + at + " through node " + node + ": " + p.body()).isEqualTo(204);
-      at = end;
+      at = patchMib(survivors[(i + 1) % 2], location, content, at);
       assertThat(head(survivors[i % 2], location)).isEqualTo(at);
     }
-
-    // complete: one file row of the whole size, chunk rows that add up to it, byte-exact through every survivor
-    assertThat(Db.count(cluster.db(), "SELECT count(*) FROM files WHERE id = '" + file + "' AND upload_generation IS NULL"
-        + " AND size = " + content.length)).as("the file is complete").isEqualTo(1);
-    assertThat(Db.count(cluster.db(), "SELECT coalesce(sum(size), 0) FROM chunks WHERE file_id = '" + file + "'"))
-        .as("bytes recorded").isEqualTo(content.length);
-    for (int i : survivors) {
-      HttpResponse<byte[]> down = cluster.api(i).download(company, file, token);
-      assertThat(down.statusCode()).isEqualTo(200);
-      assertThat(Api.sha256(down.body())).as("download through node " + i).isEqualTo(Api.sha256(content));
+    otherAt = otherResumed;
+    for (int i = 0; otherAt < other.length; i++) {
+      otherAt = patchMib(survivors[i % 2], otherLocation, other, otherAt);
+      assertThat(head(survivors[(i + 1) % 2], otherLocation)).isEqualTo(otherAt);
     }
-    // the survivors removed the dead node's owner rows; the bucket holds exactly the recorded chunks' objects
+
+    // complete and byte-exact; the survivors removed the dead node's owner rows; the bucket holds
+    // exactly the recorded chunks' objects
+    assertComplete(file, content, survivors);
+    assertComplete(otherFile, other, survivors);
     eventually(Duration.ofSeconds(60), () -> assertThat(Db.count(cluster.db(),
         "SELECT count(*) FROM upload_sessions WHERE owner_node = '" + ownerId + "'")).as("rows naming the killed node").isZero());
-    Set<String> recorded = recordedOf(file);
-    assertThat(recorded).as("chunk rows").isNotEmpty();
-    eventually(Duration.ofSeconds(60), () -> assertThat(objectsOf(file)).as("objects of the file in the bucket")
-        .isEqualTo(recorded));
-    System.out.println("tus with a SIGKILL of the session's node: " + (System.nanoTime() - t0) / 1_000_000 + " ms");
+    System.out.println("tus with a SIGKILL of the sessions' node: " + (System.nanoTime() - t0) / 1_000_000 + " ms");
   }
 }
