@@ -6,6 +6,7 @@
 //   terminate  abort after the first 1 MiB PATCH, then terminate the upload
 //   creation   upload <file> in 1 MiB PATCHes, the first one with the creation (creation-with-upload)
 //   deferred   upload <file> as a stream of unknown length (Upload-Defer-Length), 1 MiB PATCHes
+//   parallel   upload <file> as 3 partial uploads at once and a final upload (parallelUploads: 3, concatenation)
 // Prints one JSON object: {url, requests: [{method, offset, status}], resumed: [...]}.
 'use strict';
 const fs = require('fs');
@@ -26,10 +27,14 @@ function options(requests, extra) {
     retryDelays: [0, 200, 1000, 2000],
     storeFingerprintForResuming: false,
     onBeforeRequest(req) {
-      requests.push({ method: req.getMethod(), offset: req.getHeader('Upload-Offset') ?? null });
+      const entry = { method: req.getMethod(), offset: req.getHeader('Upload-Offset') ?? null,
+        concat: req.getHeader('Upload-Concat') ?? null };
+      Object.defineProperty(entry, 'req', { value: req, enumerable: false }); // not printed
+      requests.push(entry);
     },
     onAfterResponse(req, res) {
-      requests[requests.length - 1].status = res.getStatus();
+      const r = requests.find((x) => x.req === req && x.status === undefined) ?? requests[requests.length - 1];
+      r.status = res.getStatus();
     },
   }, extra);
 }
@@ -57,6 +62,8 @@ async function main() {
   const out = { requests: [] };
   if (scenario === 'chunks') {
     out.url = await run(content, options(out.requests));
+  } else if (scenario === 'parallel') {
+    out.url = await run(content, options(out.requests, { parallelUploads: 3 }));
   } else if (scenario === 'creation') {
     out.url = await run(content, options(out.requests, { uploadDataDuringCreation: true }));
   } else if (scenario === 'deferred') {

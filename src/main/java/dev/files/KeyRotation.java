@@ -13,8 +13,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * Master key rotation ({@code scripts/rotate-keys}): re-wraps every file's data key under the
  * current master key ({@code encryption.master_key} / {@code _id}), reading the old ones from
- * {@code encryption.previous_keys}. Chunk objects are not touched. Safe to run while nodes serve
- * (each update checks the key it replaces) and to run again. Exits 1 when some data key could not
+ * {@code encryption.previous_keys}, and the data keys kept on chunk rows that a tus final upload
+ * took over from its partial uploads ({@code chunks.source_data_key}). Chunk objects are not
+ * touched. Safe to run while nodes serve (each update checks the key it replaces) and to run again. Exits 1 when some data key could not
  * be opened (its master key is not configured), after re-wrapping all the others.
  */
 public final class KeyRotation {
@@ -79,6 +80,28 @@ public final class KeyRotation {
           try {
             DataKeys.Wrapped fresh = keys.rewrap(row.id(), new DataKeys.Wrapped(row.keyId(), row.key()));
             if (files.replaceDataKey(row.id(), row.keyId(), fresh.masterKeyId(), fresh.bytes()).await(60, TimeUnit.SECONDS)) {
+              rewrapped++;
+            }
+          } catch (java.security.GeneralSecurityException e) {
+            failed++;
+            System.err.println("rotate-keys: " + e.getMessage());
+          }
+        }
+      }
+      // the data keys of partial uploads that chunks of tus final uploads were encrypted with (kept on those chunk rows)
+      after = new UUID(0, 0);
+      for (;;) {
+        List<FileRepository.SourceKeyRow> rows = files.sourceKeysNotWrappedBy(keys.currentId(), after, BATCH)
+            .await(60, TimeUnit.SECONDS);
+        if (rows.isEmpty()) {
+          break;
+        }
+        for (FileRepository.SourceKeyRow row : rows) {
+          after = row.sourceFileId();
+          try {
+            DataKeys.Wrapped fresh = keys.rewrap(row.sourceFileId(), new DataKeys.Wrapped(row.keyId(), row.key()));
+            if (files.replaceSourceDataKey(row.sourceFileId(), row.keyId(), fresh.masterKeyId(), fresh.bytes())
+                .await(60, TimeUnit.SECONDS) > 0) {
               rewrapped++;
             }
           } catch (java.security.GeneralSecurityException e) {

@@ -125,7 +125,7 @@ class ScriptsTest {
         List.of("--runs", "2x"), "bench: --runs takes a whole number from 1 to 100000, got '2x'",
         List.of("--runs", "100001"), "bench: --runs takes a whole number from 1 to 100000, got '100001'",
         List.of("--small-seconds", "0"), "bench: --small-seconds takes a whole number from 1 to 100000, got '0'",
-        List.of("--only", "scaling"), "bench: --only takes transfer, small, tus, thumbnails, big or cluster, got 'scaling'");
+        List.of("--only", "scaling"), "bench: --only takes transfer, small, tus, thumbnails, big, tusbig or cluster, got 'scaling'");
     for (Map.Entry<List<String>, String> e : expected.entrySet()) {
       List<String> command = new ArrayList<>(List.of("scripts/bench"));
       command.addAll(e.getKey());

@@ -136,4 +136,44 @@ class TusClusterTest {
       assertThat(Api.sha256(down.body())).as("download through node " + n.port).isEqualTo(Api.sha256(content));
     }
   }
+
+  /**
+   * Concatenation in the cluster on S3: partial uploads created on A and B and PATCHed on the other
+   * nodes, the final upload made on C (its transaction locks the partials' rows, whatever node runs
+   * their sessions); every node downloads it byte-exact; the bucket holds the same objects.
+   */
+  @Test
+  void partialsOnSomeNodesFinalOnAnother() throws Exception {
+    byte[] content = Samples.random(random, 2 * MIB + 4321);
+    String uploads = "/internal/services/files/v1/companies/" + company + "/uploads";
+    List<String> partials = new ArrayList<>();
+    int[] cut = {0, MIB + 17, content.length};
+    for (int i = 0; i < 2; i++) {
+      byte[] part = java.util.Arrays.copyOfRange(content, cut[i], cut[i + 1]);
+      HttpResponse<String> c = send(tus(base(i) + uploads).header("Upload-Length", Integer.toString(part.length))
+          .header("Upload-Concat", "partial").POST(HttpRequest.BodyPublishers.noBody()));
+      assertThat(c.statusCode()).as(c.body()).isEqualTo(201);
+      String location = c.headers().firstValue("Location").orElseThrow();
+      HttpResponse<String> p = patch(i + 1, location, 0, part);
+      assertThat(p.statusCode()).as(p.body()).isEqualTo(204);
+      partials.add(location);
+    }
+    List<UUID> ids = partials.stream().map(l -> UUID.fromString(l.substring(l.lastIndexOf('/') + 1))).toList();
+    eventually(Duration.ofSeconds(30), () -> assertThat(bucketObjects(ids.get(0)) + bucketObjects(ids.get(1))).isEqualTo(2));
+
+    HttpResponse<String> f = send(tus(base(2) + uploads).header("Upload-Concat", "final;" + String.join(" ", partials))
+        .POST(HttpRequest.BodyPublishers.noBody()));
+    assertThat(f.statusCode()).as(f.body()).isEqualTo(201);
+    String location = f.headers().firstValue("Location").orElseThrow();
+    UUID file = UUID.fromString(location.substring(location.lastIndexOf('/') + 1));
+    for (TestNode n : nodes) {
+      HttpResponse<byte[]> down = new Api(n).download(company, file, token);
+      assertThat(down.statusCode()).isEqualTo(200);
+      assertThat(Api.sha256(down.body())).as("download through node " + n.port).isEqualTo(Api.sha256(content));
+    }
+    assertThat(bucketObjects(ids.get(0)) + bucketObjects(ids.get(1))).isEqualTo(2); // none copied, none deleted
+    assertThat(bucketObjects(file)).isZero();
+    assertThat(send(tus(base(0) + partials.get(0)).method("HEAD", HttpRequest.BodyPublishers.noBody())).statusCode())
+        .isEqualTo(404);
+  }
 }

@@ -189,4 +189,34 @@ class TusJsClientTest extends NodeTest {
       }
     }
   }
+
+  /**
+   * {@code parallelUploads: 3}: three partial uploads sent at once, then a final upload
+   * (concatenation) whose content is theirs, byte-exact, made of their stored chunks.
+   */
+  @Test
+  void parallelUploadsThroughConcatenation() throws Exception {
+    JsonObject out = run("parallel");
+    JsonArray requests = out.getJsonArray("requests");
+    List<JsonObject> partials = new ArrayList<>();
+    List<JsonObject> finals = new ArrayList<>();
+    for (int i = 0; i < requests.size(); i++) {
+      JsonObject r = requests.getJsonObject(i);
+      if ("POST".equals(r.getString("method")) && "partial".equals(r.getString("concat"))) {
+        partials.add(r);
+      } else if ("POST".equals(r.getString("method")) && r.getString("concat") != null) {
+        finals.add(r);
+      }
+    }
+    assertThat(partials).hasSize(3).allSatisfy(r -> assertThat(r.getInteger("status")).isEqualTo(201));
+    assertThat(finals).hasSize(1);
+    assertThat(finals.get(0).getString("concat")).startsWith("final;");
+    assertThat(finals.get(0).getInteger("status")).isEqualTo(201);
+    UUID id = fileId(out.getString("url"));
+    assertComplete(id);
+    assertThat(Db.count(node.dbName, "SELECT count(DISTINCT source_file_id) FROM chunks WHERE file_id = '" + id + "'"))
+        .isEqualTo(3);
+    assertThat(Db.count(node.dbName, "SELECT count(*) FROM files WHERE id IN (SELECT source_file_id FROM chunks"
+        + " WHERE file_id = '" + id + "')")).isZero();
+  }
 }

@@ -151,7 +151,7 @@ class TusTest extends NodeTest {
     assertThat(r.headers().firstValue("Tus-Resumable")).hasValue("1.0.0");
     assertThat(r.headers().firstValue("Tus-Version")).hasValue("1.0.0");
     assertThat(r.headers().firstValue("Tus-Extension"))
-        .hasValue("creation,creation-with-upload,creation-defer-length,termination,checksum,expiration");
+        .hasValue("creation,creation-with-upload,creation-defer-length,termination,concatenation,checksum,expiration");
     assertThat(r.headers().firstValue("Tus-Max-Size")).hasValue(Long.toString(MAX_FILE));
     assertThat(r.headers().firstValue("Tus-Checksum-Algorithm")).hasValue("sha1,sha256");
   }
@@ -553,5 +553,198 @@ class TusTest extends NodeTest {
     assertThat(r.getString("upload_status")).isEqualTo("complete");
     assertThat(r.getJsonObject("metadata").getString("name")).isEqualTo("java.bin");
     assertDownload(file, content);
+  }
+
+  // ---- concatenation ------------------------------------------------------------------------------
+
+  /** Every chunk object of the store (ChunkKeys: {@code xx/<file id>/<uuid>.chunk}), as paths relative to it. */
+  private List<String> allChunkObjects() throws IOException {
+    for (int attempt = 0; ; attempt++) {
+      try (Stream<Path> s = Files.walk(node.storage)) {
+        return s.filter(Files::isRegularFile).filter(p -> p.getFileName().toString().endsWith(".chunk"))
+            .map(p -> node.storage.relativize(p).toString()).sorted().toList();
+      } catch (java.nio.file.NoSuchFileException | java.io.UncheckedIOException e) { // a directory removed while walked
+        if (attempt > 20) {
+          throw e;
+        }
+      }
+    }
+  }
+
+  private HttpResponse<String> createPartial(long length, String token) throws Exception {
+    return send(tus(uploads(), token).header("Upload-Length", Long.toString(length)).header("Upload-Concat", "partial")
+        .POST(HttpRequest.BodyPublishers.noBody()));
+  }
+
+  /** A partial upload of {@code content}, sent in PATCHes of {@code patch} bytes; its Location. */
+  private String partial(byte[] content, int patch) throws Exception {
+    HttpResponse<String> c = createPartial(content.length, token);
+    assertThat(c.statusCode()).as(c.body()).isEqualTo(201);
+    assertThat(c.headers().firstValue("Upload-Concat")).hasValue("partial");
+    String location = c.headers().firstValue("Location").orElseThrow();
+    for (int at = 0; at < content.length; at += patch) {
+      HttpResponse<String> p = patch(location, at, slice(content, at, Math.min(content.length, at + patch)));
+      assertThat(p.statusCode()).as(p.body()).isEqualTo(204);
+    }
+    return location;
+  }
+
+  private HttpResponse<String> createFinal(String concat, String... headers) throws Exception {
+    HttpRequest.Builder b = tus(uploads(), token).header("Upload-Concat", concat);
+    for (int i = 0; i < headers.length; i += 2) {
+      b.header(headers[i], headers[i + 1]);
+    }
+    return send(b.POST(HttpRequest.BodyPublishers.noBody()));
+  }
+
+  private long count(String sql) throws Exception {
+    return Db.count(node.dbName, sql);
+  }
+
+  /**
+   * tus concatenation: two partial uploads (pending files, no event) and a final upload whose content
+   * is theirs, byte-exact, a range across their boundary included; their chunk objects are reused,
+   * none copied or deleted, their rows moved to the final file with their source; the partials are
+   * gone. HEAD of the final reports Upload-Concat, a PATCH to it is 403; its termination removes the
+   * objects it took over.
+   */
+  @Test
+  void finalUploadReusesThePartialsChunks() throws Exception {
+    byte[] content = bytes(250_000);
+    List<String> before = allChunkObjects();
+    String a = partial(slice(content, 0, 100_000), 60_000);
+    String b = partial(slice(content, 100_000, content.length), 200_000);
+    UUID idA = fileId(a);
+    UUID idB = fileId(b);
+
+    HttpResponse<String> ha = head(a);
+    assertThat(ha.headers().firstValue("Upload-Concat")).hasValue("partial");
+    assertThat(ha.headers().firstValue("Upload-Offset")).hasValue("100000");
+    assertThat(ha.headers().firstValue("Upload-Length")).hasValue("100000");
+    assertThat(ha.headers().firstValue("Upload-Expires")).isPresent();
+    JsonObject pendingA = Api.resource(api.get(api.file(company, idA), token));
+    assertThat(pendingA.getString("upload_status")).isEqualTo("pending"); // a partial stays pending
+    assertThat(api.download(company, idA, token).statusCode()).isEqualTo(409);
+    List<String> partObjects = new ArrayList<>(allChunkObjects());
+    partObjects.removeAll(before);
+    assertThat(partObjects).hasSize(3);
+
+    HttpResponse<String> f = createFinal("final;" + url(a) + " " + b, "Upload-Metadata", "filename " + b64("joined.bin"));
+    assertThat(f.statusCode()).as(f.body()).isEqualTo(201);
+    assertThat(f.headers().firstValue("Upload-Offset")).hasValue("250000");
+    String location = f.headers().firstValue("Location").orElseThrow();
+    assertThat(location).matches("/internal/services/files/v1/companies/" + company + "/uploads/[0-9a-f-]{36}");
+    UUID file = fileId(location);
+
+    JsonObject done = Api.resource(api.get(api.file(company, file), token));
+    assertThat(done.getString("upload_status")).isEqualTo("complete");
+    assertThat(done.getJsonObject("metadata").getString("name")).isEqualTo("joined.bin");
+    assertThat(done.getJsonObject("upload_data")).isEqualTo(new JsonObject().put("size", 250_000).put("chunks", 3));
+    assertDownload(file, content);
+    HttpResponse<byte[]> range = api.download(company, file, token, "Range", "bytes=99990-100009");
+    assertThat(range.statusCode()).isEqualTo(206);
+    assertThat(range.body()).isEqualTo(slice(content, 99_990, 100_010));
+
+    // no object copied, none deleted; the rows moved, in order, with their source
+    List<String> after = new ArrayList<>(allChunkObjects());
+    after.removeAll(before);
+    assertThat(after).isEqualTo(partObjects);
+    assertThat(Db.strings(node.dbName, "SELECT source_file_id || '/' || source_chunk_number || '/' || chunk_number"
+        + " FROM chunks WHERE file_id = '" + file + "' ORDER BY chunk_number"))
+        .containsExactly(idA + "/1/1", idA + "/2/2", idB + "/1/3");
+    assertThat(count("SELECT count(*) FROM chunks WHERE file_id IN ('" + idA + "', '" + idB + "')")).isZero();
+    assertThat(count("SELECT count(*) FROM files WHERE id IN ('" + idA + "', '" + idB + "')")).isZero();
+    assertThat(count("SELECT count(*) FROM retired_chunks WHERE file_id IN ('" + idA + "', '" + idB + "')")).isZero();
+    assertThat(head(a).statusCode()).isEqualTo(404);
+    eventually(Duration.ofSeconds(30), () -> assertThat(count(
+        "SELECT count(*) FROM event_outbox WHERE file_id = '" + file + "' AND type = 'file.uploaded'")).isEqualTo(1));
+    assertThat(count("SELECT count(*) FROM event_outbox WHERE file_id IN ('" + idA + "', '" + idB + "')")).isZero();
+
+    HttpResponse<String> h = head(location);
+    assertThat(h.statusCode()).isEqualTo(200);
+    assertThat(h.headers().firstValue("Upload-Concat")).hasValue("final;" + a + " " + b);
+    assertThat(h.headers().firstValue("Upload-Offset")).hasValue("250000");
+    assertThat(h.headers().firstValue("Upload-Length")).hasValue("250000");
+    HttpResponse<String> p = patch(location, 250_000, new byte[0]);
+    assertThat(p.statusCode()).as(p.body()).isEqualTo(403);
+
+    // the final upload owns the objects it took over: its termination removes them
+    assertThat(send(tus(url(location), token).DELETE()).statusCode()).isEqualTo(204);
+    eventually(Duration.ofSeconds(30), () -> {
+      List<String> left = new ArrayList<>(allChunkObjects());
+      left.retainAll(partObjects);
+      assertThat(left).isEmpty();
+    });
+  }
+
+  /**
+   * A final upload naming a partial upload that is not complete, an upload that is not partial, one
+   * of another user, of another company or none, or one twice, is refused with the tus errors, and
+   * nothing changes: no file, no row moved, no object touched.
+   */
+  @Test
+  void finalUploadRefusalsChangeNothing() throws Exception {
+    byte[] content = bytes(1000);
+    String done = partial(content, 1000);
+    HttpResponse<String> c = createPartial(500, token);
+    String open = c.headers().firstValue("Location").orElseThrow();
+    assertThat(patch(open, 0, bytes(200)).statusCode()).isEqualTo(204);
+    String plain = create(10, null).headers().firstValue("Location").orElseThrow();
+    assertThat(patch(plain, 0, bytes(10)).statusCode()).isEqualTo(204);
+    String colleague = TestNode.userToken(UUID.randomUUID(), company);
+    String theirs = createPartial(10, colleague).headers().firstValue("Location").orElseThrow();
+    String unknown = uploads().substring(base().length()) + "/" + UUID.randomUUID();
+    String otherCompany = "/internal/services/files/v1/companies/" + UUID.randomUUID() + "/uploads/" + fileId(done);
+
+    long files = fileRows();
+    long chunks = count("SELECT count(*) FROM chunks");
+    List<String> objects = allChunkObjects();
+    Map<String, Integer> refusals = new java.util.LinkedHashMap<>();
+    refusals.put("final;" + done + " " + open, 400); // not complete
+    refusals.put("final;" + done + " " + plain, 400); // not partial
+    refusals.put("final;" + done + " " + done, 400); // twice
+    refusals.put("final;", 400);
+    refusals.put("final;" + done + " /elsewhere/" + UUID.randomUUID(), 400);
+    refusals.put("final;" + done + " " + unknown, 404);
+    refusals.put("final;" + otherCompany, 404);
+    refusals.put("final;" + done + " " + theirs, 403);
+    refusals.put("something", 400);
+    for (Map.Entry<String, Integer> r : refusals.entrySet()) {
+      HttpResponse<String> f = createFinal(r.getKey());
+      assertThat(f.statusCode()).as(r.getKey() + ": " + f.body()).isEqualTo(r.getValue());
+    }
+    assertThat(createFinal("final;" + done, "Upload-Length", "1000").statusCode()).isEqualTo(400);
+    assertThat(send(api.request(uploads(), token).header("Upload-Draft-Interop-Version", "6").header("Upload-Complete", "?0")
+        .header("Upload-Concat", "final;" + done).POST(HttpRequest.BodyPublishers.noBody())).statusCode()).isEqualTo(400);
+
+    assertThat(fileRows()).isEqualTo(files);
+    assertThat(count("SELECT count(*) FROM chunks")).isEqualTo(chunks);
+    assertThat(allChunkObjects()).isEqualTo(objects);
+    assertThat(head(done).headers().firstValue("Upload-Offset")).hasValue("1000");
+
+    // the complete partial alone still makes a final upload
+    HttpResponse<String> f = createFinal("final;" + done);
+    assertThat(f.statusCode()).as(f.body()).isEqualTo(201);
+    assertDownload(fileId(f.headers().firstValue("Location").orElseThrow()), content);
+  }
+
+  /** A final upload of an image split in two partial uploads gets its thumbnail (read across both keys). */
+  @Test
+  void finalUploadOfAnImageGetsItsThumbnail() throws Exception {
+    byte[] png = dev.files.support.Samples.image("png", 640, 480);
+    int half = png.length / 2;
+    String a = partial(slice(png, 0, half), half);
+    String b = partial(slice(png, half, png.length), png.length);
+    HttpResponse<String> f = createFinal("final;" + a + " " + b, "Upload-Metadata",
+        "filename " + b64("photo.png") + ",filetype " + b64("image/png"));
+    assertThat(f.statusCode()).as(f.body()).isEqualTo(201);
+    UUID file = fileId(f.headers().firstValue("Location").orElseThrow());
+    eventually(Duration.ofSeconds(60), () -> assertThat(Api.resource(api.get(api.file(company, file), token))
+        .getJsonObject("metadata").getString("thumbnails_status")).isEqualTo("done"));
+    HttpResponse<byte[]> thumb = Api.CLIENT.send(api.request(api.file(company, file) + "/thumbnails/0", token).GET().build(),
+        HttpResponse.BodyHandlers.ofByteArray());
+    assertThat(thumb.statusCode()).isEqualTo(200);
+    assertThat(thumb.body().length).isPositive();
+    assertDownload(file, png);
   }
 }

@@ -17,7 +17,10 @@ import io.vertx.core.internal.ContextInternal;
 
 import java.security.GeneralSecurityException;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.UUID;
 
 /**
  * The one way to read a stored file's plaintext: a byte range of its live generation (downloads,
@@ -54,14 +57,23 @@ public final class FileContent {
 
   /**
    * The content of {@code file}'s live generation, stored in {@code chunks} (in order; empty to read
-   * only thumbnails).
+   * only thumbnails). A chunk moved from another file ({@link ChunkRecord#source}, a partial upload
+   * of a tus final upload) is decrypted with its source's data key, also unwrapped here, and its
+   * source's associated data.
    *
    * @throws GeneralSecurityException ({@link DataKeys.UnavailableException}) when the file's data
-   *         key cannot be unwrapped: its master key is not configured, or does not open it
+   *         key, or a source's, cannot be unwrapped: its master key is not configured, or does not open it
    */
   public Content of(FileRecord file, List<ChunkRecord> chunks) throws GeneralSecurityException {
+    Map<UUID, StreamingAead> sources = new HashMap<>();
+    for (ChunkRecord c : chunks) {
+      ChunkRecord.Source s = c.source();
+      if (s != null && !sources.containsKey(s.fileId())) {
+        sources.put(s.fileId(), dataKeys.unwrap(s.fileId(), s.dataKeyId(), s.dataKey()));
+      }
+    }
     return new Content(file, List.copyOf(chunks),
-        dataKeys.unwrap(file.id(), file.dataKeyId(), file.dataKey()));
+        dataKeys.unwrap(file.id(), file.dataKeyId(), file.dataKey()), sources);
   }
 
   /**
@@ -76,6 +88,15 @@ public final class FileContent {
    * chunks and chunks outside the range left out).
    */
   static List<Piece> pieces(FileRecord f, StreamingAead aead, List<ChunkRecord> chunks, long from, long to) {
+    return pieces(f, aead, Map.of(), chunks, from, to);
+  }
+
+  /**
+   * As {@link #pieces(FileRecord, StreamingAead, List, long, long)}, with the data keys of the
+   * sources of moved chunks ({@link ChunkRecord#source}) by source file id.
+   */
+  static List<Piece> pieces(FileRecord f, StreamingAead aead, Map<UUID, StreamingAead> sources,
+                            List<ChunkRecord> chunks, long from, long to) {
     List<Piece> out = new ArrayList<>();
     long offset = 0; // of the current chunk within the file
     for (ChunkRecord c : chunks) {
@@ -86,8 +107,10 @@ public final class FileContent {
         continue;
       }
       long readFrom = Math.max(from, chunkStart) - chunkStart;
-      out.add(new Piece(c.storageKey(), c.size(), readFrom, Math.min(to, chunkEnd) - chunkStart - readFrom,
-          DataKeys.cipher(aead, f.id(), f.generation(), c.chunkNumber())));
+      ChunkRecord.Source s = c.source();
+      ChunkCipher cipher = s == null ? DataKeys.cipher(aead, f.id(), f.generation(), c.chunkNumber())
+          : DataKeys.cipher(sources.get(s.fileId()), s.fileId(), s.generation(), s.chunkNumber());
+      out.add(new Piece(c.storageKey(), c.size(), readFrom, Math.min(to, chunkEnd) - chunkStart - readFrom, cipher));
     }
     return out;
   }
@@ -97,11 +120,13 @@ public final class FileContent {
     private final FileRecord file;
     private final List<ChunkRecord> chunks;
     private final StreamingAead aead;
+    private final Map<UUID, StreamingAead> sources;
 
-    private Content(FileRecord file, List<ChunkRecord> chunks, StreamingAead aead) {
+    private Content(FileRecord file, List<ChunkRecord> chunks, StreamingAead aead, Map<UUID, StreamingAead> sources) {
       this.file = file;
       this.chunks = chunks;
       this.aead = aead;
+      this.sources = sources;
     }
 
     /**
@@ -120,7 +145,7 @@ public final class FileContent {
       if (offset < 0 || length < 0 || offset + length > file.size()) {
         throw new IllegalArgumentException("range outside of the file");
       }
-      List<Piece> pieces = pieces(file, aead, chunks, offset, offset + length);
+      List<Piece> pieces = pieces(file, aead, sources, chunks, offset, offset + length);
       ContextInternal ctx = (ContextInternal) vertx.getOrCreateContext();
       if (pieces.isEmpty()) {
         return Future.succeededFuture(new ContentRead(ctx, List.of(), null, this::read));

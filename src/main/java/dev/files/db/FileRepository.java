@@ -70,7 +70,9 @@ public final class FileRepository {
    */
   public Future<FileWithChunks> findWithChunks(UUID id) {
     return pool.preparedQuery("SELECT " + COLUMNS + """
-            , (SELECT coalesce(json_agg(json_build_array(c.chunk_number, c.size, c.sha256, c.storage_key)
+            , (SELECT coalesce(json_agg(json_build_array(c.chunk_number, c.size, c.sha256, c.storage_key,
+                                          c.source_file_id, c.source_generation, c.source_chunk_number,
+                                          c.source_data_key_id, encode(c.source_data_key, 'base64'))
                                         ORDER BY c.chunk_number), '[]'::json)
                  FROM chunks c WHERE c.file_id = f.id AND c.generation = f.generation) AS live_chunks
             FROM files f WHERE f.id = $1""")
@@ -84,7 +86,10 @@ public final class FileRepository {
           List<ChunkRecord> chunks = new ArrayList<>();
           for (Object o : (JsonArray) r.getValue("live_chunks")) {
             JsonArray a = (JsonArray) o;
-            chunks.add(new ChunkRecord(a.getInteger(0), a.getLong(1), a.getString(2), a.getString(3)));
+            ChunkRecord.Source source = a.getValue(4) == null ? null : new ChunkRecord.Source(
+                UUID.fromString(a.getString(4)), a.getInteger(5), a.getInteger(6), a.getString(7),
+                java.util.Base64.getMimeDecoder().decode(a.getString(8)));
+            chunks.add(new ChunkRecord(a.getInteger(0), a.getLong(1), a.getString(2), a.getString(3), source));
           }
           return new FileWithChunks(map(r), chunks);
         });
@@ -141,19 +146,158 @@ public final class FileRepository {
         .mapEmpty();
   }
 
-  /** The chunks of one generation of a file, by chunk number. */
+  /** The chunks of one generation of a file, by chunk number (with their source when moved there). */
   public Future<List<ChunkRecord>> chunks(SqlClient c, UUID fileId, int generation) {
     return c.preparedQuery("""
-            SELECT chunk_number, size, sha256, storage_key FROM chunks
+            SELECT chunk_number, size, sha256, storage_key, source_file_id, source_generation, source_chunk_number,
+                   source_data_key_id, source_data_key FROM chunks
              WHERE file_id = $1 AND generation = $2 ORDER BY chunk_number""")
         .execute(Tuple.of(fileId, generation))
         .map(rows -> {
           List<ChunkRecord> out = new ArrayList<>(rows.size());
           for (Row r : rows) {
-            out.add(new ChunkRecord(r.getInteger(0), r.getLong(1), r.getString(2), r.getString(3)));
+            ChunkRecord.Source source = r.getUUID(4) == null ? null : new ChunkRecord.Source(r.getUUID(4),
+                r.getInteger(5), r.getInteger(6), r.getString(7), r.getBuffer(8).getBytes());
+            out.add(new ChunkRecord(r.getInteger(0), r.getLong(1), r.getString(2), r.getString(3), source));
           }
           return out;
         });
+  }
+
+  // ---- tus concatenation ---------------------------------------------------------------------
+
+  /**
+   * The tus concatenation role of an upload: {@code kind} {@code "partial"} or {@code "final"};
+   * {@code parts}, of a final upload, the ids of the partial uploads it was made of, in order (else empty).
+   */
+  public record Concat(String kind, List<UUID> parts) {
+    public boolean partial() {
+      return "partial".equals(kind);
+    }
+
+    public boolean isFinal() {
+      return "final".equals(kind);
+    }
+  }
+
+  /** The concatenation role of a file, or null when it has none (an ordinary upload). */
+  public Future<Concat> concat(SqlClient c, UUID fileId) {
+    return c.preparedQuery("SELECT kind, parts FROM upload_concat WHERE file_id = $1")
+        .execute(Tuple.of(fileId))
+        .map(rows -> {
+          var it = rows.iterator();
+          if (!it.hasNext()) {
+            return null;
+          }
+          Row r = it.next();
+          UUID[] parts = r.getArrayOfUUIDs(1);
+          return new Concat(r.getString(0), parts == null ? List.of() : List.of(parts));
+        });
+  }
+
+  /** Of {@code ids}, those that are partial uploads (not yet consumed). */
+  public Future<java.util.Set<UUID>> partials(SqlClient c, List<UUID> ids) {
+    return c.preparedQuery("SELECT file_id FROM upload_concat WHERE file_id = ANY($1) AND kind = 'partial'")
+        .execute(Tuple.of(ids.toArray(new UUID[0])))
+        .map(rows -> {
+          java.util.Set<UUID> out = new java.util.HashSet<>();
+          for (Row r : rows) {
+            out.add(r.getUUID(0));
+          }
+          return out;
+        });
+  }
+
+  /** Records the concatenation role of a file whose row exists: {@code parts} null for a partial upload. */
+  public Future<Void> recordConcat(SqlClient c, UUID fileId, List<UUID> parts) {
+    return c.preparedQuery("INSERT INTO upload_concat (file_id, kind, parts) VALUES ($1, $2, $3)")
+        .execute(Tuple.of(fileId, parts == null ? "partial" : "final", parts == null ? null : parts.toArray(new UUID[0])))
+        .mapEmpty();
+  }
+
+  /** The files with these ids that exist, row-locked until the transaction ends (locked in id order). */
+  public Future<List<FileRecord>> lockAll(SqlConnection c, List<UUID> ids) {
+    return c.preparedQuery("SELECT " + COLUMNS + " FROM files f WHERE f.id = ANY($1) ORDER BY f.id FOR UPDATE OF f")
+        .execute(Tuple.of(ids.toArray(new UUID[0])))
+        .map(rows -> {
+          List<FileRecord> out = new ArrayList<>(rows.size());
+          for (Row r : rows) {
+            out.add(map(r));
+          }
+          return out;
+        });
+  }
+
+  /**
+   * Moves the chunk rows of the uploads in progress of {@code parts} (files whose rows the transaction
+   * holds locked) to generation 1 of file {@code target} (whose row exists), numbered 1… in the order
+   * of {@code parts} then of their chunk numbers: no object is copied, each row keeps its storage key
+   * and commit id, and records its source (file id, generation, chunk number, wrapped data key and its
+   * master key id; a row moved before keeps its first source). Answers the number of rows moved.
+   */
+  public Future<Integer> moveChunks(SqlConnection c, UUID target, List<UUID> parts) {
+    return c.preparedQuery("""
+            UPDATE chunks c SET file_id = $1, generation = 1, chunk_number = m.n,
+                   source_file_id = coalesce(c.source_file_id, c.file_id),
+                   source_generation = coalesce(c.source_generation, c.generation),
+                   source_chunk_number = coalesce(c.source_chunk_number, c.chunk_number),
+                   source_data_key = coalesce(c.source_data_key, m.data_key),
+                   source_data_key_id = coalesce(c.source_data_key_id, m.data_key_id)
+              FROM (SELECT x.file_id, x.generation, x.chunk_number, p.data_key, p.data_key_id,
+                           row_number() OVER (ORDER BY array_position($2::uuid[], x.file_id), x.chunk_number) AS n
+                      FROM chunks x JOIN files p ON p.id = x.file_id AND x.generation = p.upload_generation
+                     WHERE x.file_id = ANY($2)) m
+             WHERE c.file_id = m.file_id AND c.generation = m.generation AND c.chunk_number = m.chunk_number""")
+        .execute(Tuple.of(target, (Object) parts.toArray(new UUID[0])))
+        .map(RowSet::rowCount);
+  }
+
+  /**
+   * Removes consumed partial uploads: chunk and thumbnail rows still theirs (none after
+   * {@link #moveChunks}, but whatever is left) go to {@code retired_chunks} until {@code retireUntil}
+   * (epoch ms), then their file rows go (with their {@code upload_concat} rows). Retired rows they had
+   * stay for the sweep. No object is deleted here.
+   */
+  public Future<Void> consume(SqlConnection c, List<UUID> parts, long retireUntil) {
+    UUID[] ids = parts.toArray(new UUID[0]);
+    Future<?> leftovers = c.preparedQuery("""
+            WITH a AS (DELETE FROM chunks WHERE file_id = ANY($1) RETURNING storage_key, file_id, commit_id),
+                 t AS (DELETE FROM thumbnails WHERE file_id = ANY($1) RETURNING storage_key, file_id)
+            INSERT INTO retired_chunks (storage_key, file_id, delete_after, commit_id)
+            SELECT storage_key, file_id, $2::bigint, commit_id FROM a
+            UNION ALL SELECT storage_key, file_id, $2::bigint, NULL::uuid FROM t""")
+        .execute(Tuple.of(ids, retireUntil));
+    Future<?> rows = c.preparedQuery("DELETE FROM files WHERE id = ANY($1)").execute(Tuple.of((Object) ids));
+    return Future.join(leftovers, rows).mapEmpty();
+  }
+
+  /** A moved chunk's source data key wrapped by a master key other than the current one: its file id and key. */
+  public record SourceKeyRow(UUID sourceFileId, String keyId, byte[] key) {
+  }
+
+  /** Up to {@code limit} distinct source data keys of moved chunks not wrapped by {@code currentId}, after source file {@code after}. */
+  public Future<List<SourceKeyRow>> sourceKeysNotWrappedBy(String currentId, UUID after, int limit) {
+    return pool.preparedQuery("""
+            SELECT DISTINCT ON (source_file_id) source_file_id, source_data_key_id, source_data_key FROM chunks
+             WHERE source_file_id IS NOT NULL AND source_data_key_id <> $1 AND source_data_key_id <> 'none'
+               AND source_file_id > $2 ORDER BY source_file_id LIMIT $3""")
+        .execute(Tuple.of(currentId, after, limit))
+        .map(rows -> {
+          List<SourceKeyRow> out = new ArrayList<>();
+          for (Row r : rows) {
+            out.add(new SourceKeyRow(r.getUUID(0), r.getString(1), r.getBuffer(2).getBytes()));
+          }
+          return out;
+        });
+  }
+
+  /** Replaces the source data key of the chunks moved from {@code sourceFileId} still wrapped by {@code oldKeyId}. */
+  public Future<Integer> replaceSourceDataKey(UUID sourceFileId, String oldKeyId, String keyId, byte[] key) {
+    return pool.preparedQuery("""
+            UPDATE chunks SET source_data_key_id = $3, source_data_key = $4
+             WHERE source_file_id = $1 AND source_data_key_id = $2""")
+        .execute(Tuple.of(sourceFileId, oldKeyId, keyId, Buffer.buffer(key)))
+        .map(RowSet::rowCount);
   }
 
   /** The chunk rows of one generation of a file with their commit ids, by chunk number. */

@@ -52,7 +52,7 @@ public final class Cors implements Handler<RoutingContext> {
   static final Set<String> EXPOSED_HEADERS = Set.of("Content-Disposition", "Content-Range", "Content-Length",
       "ETag", "Accept-Ranges", "X-Request-Id", "Retry-After",
       "Location", "Upload-Offset", "Upload-Length", "Upload-Expires", "Upload-Defer-Length", "Upload-Metadata",
-      "Upload-Limit", "Tus-Resumable", "Tus-Version", "Tus-Extension", "Tus-Max-Size", "Tus-Checksum-Algorithm");
+      "Upload-Concat", "Upload-Limit", "Tus-Resumable", "Tus-Version", "Tus-Extension", "Tus-Max-Size", "Tus-Checksum-Algorithm");
 
   /** How long a browser may cache a preflight answer, seconds. */
   static final int MAX_AGE_S = 600;

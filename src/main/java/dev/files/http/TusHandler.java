@@ -29,8 +29,10 @@ import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.UUID;
@@ -59,6 +61,13 @@ import java.util.UUID;
  * {@code file.uploaded}, thumbnails). A PATCH whose connection ends early still commits the bytes
  * that arrived (all of them, when it carries no {@code Upload-Checksum}), before any HEAD can report them.
  *
+ * <p>Concatenation (tus 1.0.0, docs/api.md "Concatenation"): a creation with {@code Upload-Concat: partial}
+ * makes a partial upload (marked by {@link Uploads#markPartial}), which stays pending once all its
+ * bytes are stored; a creation with {@code Upload-Concat: final;<url> <url> …} makes a complete file
+ * of the partial uploads' stored chunks in one transaction ({@link Uploads#concatenate}), no byte
+ * copied, the partial uploads removed. HEAD answers {@code Upload-Concat} for both; a PATCH to a final
+ * upload is 403.
+ *
  * <p>Every refusal is decided from the headers and the file's row, before any body byte is read:
  * 412 ({@code Tus-Resumable} other than 1.0.0; with {@code Tus-Version}), 415 (PATCH without
  * {@code Content-Type: application/offset+octet-stream}), 400 (malformed {@code Upload-Offset},
@@ -83,7 +92,7 @@ final class TusHandler {
   /** The tus version spoken. */
   static final String VERSION = "1.0.0";
   /** The tus extensions supported, as advertised by OPTIONS. */
-  static final String EXTENSIONS = "creation,creation-with-upload,creation-defer-length,termination,checksum,expiration";
+  static final String EXTENSIONS = "creation,creation-with-upload,creation-defer-length,termination,concatenation,checksum,expiration";
   /** The {@code Upload-Checksum} algorithms supported. */
   static final String CHECKSUMS = "sha1,sha256";
   /** The content type of a PATCH body (and of a creation-with-upload body). */
@@ -201,6 +210,18 @@ final class TusHandler {
     HttpServerRequest req = ctx.request();
     boolean ietf = ctx.get(IETF) != null;
     Boolean complete = ietf ? uploadComplete(req) : null;
+    String concat = req.getHeader("Upload-Concat");
+    if (concat != null && ietf) {
+      throw ServiceException.badRequest("Upload-Concat is an extension of tus 1.0.0, not of the IETF draft");
+    }
+    if (concat != null && concat.strip().startsWith("final;")) {
+      createFinal(ctx, concat.strip().substring("final;".length()));
+      return;
+    }
+    boolean partial = concat != null;
+    if (partial && !concat.strip().equals("partial")) {
+      throw ServiceException.badRequest("Upload-Concat must be 'partial' or 'final;<url> <url> ...', got '" + concat + "'");
+    }
     Long length = number(req, "Upload-Length");
     boolean lengthAtEnd = false;
     if (ietf) { // no Upload-Defer-Length: the length is unknown until a request says Upload-Complete: ?1
@@ -223,9 +244,6 @@ final class TusHandler {
     }
     if (length != null && length > maxFileBytes) {
       throw new ServiceException(Kind.TOO_LARGE, "Upload-Length " + length + " exceeds Tus-Max-Size " + maxFileBytes + " bytes");
-    }
-    if (req.getHeader("Upload-Concat") != null) {
-      throw ServiceException.badRequest("the concatenation extension is not supported (see Tus-Extension)");
     }
     Map<String, String> metadata = metadata(req.getHeader("Upload-Metadata"));
     String rawName = metadata.getOrDefault("filename", metadata.get("name"));
@@ -251,11 +269,15 @@ final class TusHandler {
     UUID fileId = UUID.randomUUID();
     String location = FileRecord.API_PREFIX + "/companies/" + company + "/uploads/" + fileId;
     sessions.init(fileId, company, UploadHandler.requester(caller), null, declared, name, type)
-        .compose(resource -> files.find(fileId))
+        .compose(resource -> partial ? uploads.markPartial(fileId) : Future.<Void>succeededFuture())
+        .compose(v -> files.find(fileId))
         .onSuccess(f -> {
           ctx.response().putHeader("Location", location);
+          if (partial) {
+            ctx.response().putHeader("Upload-Concat", "partial");
+          }
           if (body || atEnd || Long.valueOf(0).equals(declared)) { // a zero-length upload is complete at once
-            append(ctx, f, 0, declared, false, atEnd, sum, 201);
+            append(ctx, f, 0, declared, false, atEnd, sum, 201, partial);
           } else {
             ctx.request().resume(); // no body
             expires(ctx.response(), f);
@@ -273,7 +295,10 @@ final class TusHandler {
   /** HEAD: the upload's offset and length; never cached. */
   private void head(RoutingContext ctx) {
     ctx.response().putHeader("Cache-Control", "no-store");
-    upload(ctx).onSuccess(f -> {
+    upload(ctx).compose(f -> files.concat(files.pool(), f.id()).map(c -> {
+      concatHeader(ctx, c);
+      return f;
+    })).onSuccess(f -> {
       HttpServerResponse resp = ctx.response();
       Progress p = Progress.of(f);
       resp.putHeader("Upload-Offset", Long.toString(p.offset()));
@@ -321,7 +346,14 @@ final class TusHandler {
     }
     Checksum checksum = checksum(req);
     long contentLength = UploadHandler.contentLength(req);
-    upload(ctx).onSuccess(f -> {
+    FileRepository.Concat[] role = {null};
+    upload(ctx).compose(f -> files.concat(files.pool(), f.id()).map(c -> {
+      if (c != null && c.isFinal()) { // tus 1.0.0, Concatenation: a final upload takes no PATCH
+        throw new ServiceException(Kind.FORBIDDEN, "upload " + f.id() + " is a final upload (Upload-Concat: final): it takes no PATCH");
+      }
+      role[0] = c;
+      return f;
+    })).onSuccess(f -> {
       Progress p = Progress.of(f);
       if (newLength != null && p.length() != null && !newLength.equals(p.length())) {
         ctx.fail(ServiceException.badRequest("Upload-Length " + newLength + " contradicts the upload's length " + p.length()));
@@ -355,7 +387,7 @@ final class TusHandler {
         ctx.response().putHeader("Upload-Offset", Long.toString(p.offset())).setStatusCode(204).end();
         return;
       }
-      append(ctx, f, offset, length, setsLength, atEnd, checksum, 204);
+      append(ctx, f, offset, length, setsLength, atEnd, checksum, 204, role[0] != null && role[0].partial());
     }).onFailure(ctx::fail);
   }
 
@@ -376,16 +408,139 @@ final class TusHandler {
     UUID fileId = AuthHandler.uuidParam(ctx, "file_id");
     UUID company = ctx.get(AuthHandler.COMPANY);
     Caller caller = ctx.get(AuthHandler.CALLER);
-    return files.find(fileId).map(f -> {
-      if (f == null || !f.companyId().equals(company)) {
-        throw ServiceException.notFound("upload " + fileId + " not found");
+    return files.find(fileId).map(f -> mayTouch(f, fileId, company, caller));
+  }
+
+  /**
+   * {@code f}, the row of upload {@code fileId}, once the caller may touch it: 404 when it is absent
+   * or of another company, 403 unless the caller created it (the same user), is an application or a
+   * server request.
+   */
+  private static FileRecord mayTouch(FileRecord f, UUID fileId, UUID company, Caller caller) {
+    if (f == null || !f.companyId().equals(company)) {
+      throw ServiceException.notFound("upload " + fileId + " not found");
+    }
+    boolean creator = "user".equals(f.ownerType()) && f.ownerId().equals(caller.subject()) && !caller.application();
+    if (!(creator || caller.application() || caller.serverRequest())) {
+      throw new ServiceException(Kind.FORBIDDEN, "upload " + fileId + " belongs to another user");
+    }
+    return f;
+  }
+
+  // ---- concatenation -------------------------------------------------------------------------------
+
+  /**
+   * {@code Upload-Concat} of a HEAD: {@code partial}, or {@code final;} and the partial uploads' URLs
+   * (paths) in order; nothing for an upload without a concatenation role.
+   */
+  private void concatHeader(RoutingContext ctx, FileRepository.Concat c) {
+    if (c == null) {
+      return;
+    }
+    if (c.partial()) {
+      ctx.response().putHeader("Upload-Concat", "partial");
+      return;
+    }
+    StringBuilder v = new StringBuilder("final;");
+    String base = FileRecord.API_PREFIX + "/companies/" + ctx.get(AuthHandler.COMPANY) + "/uploads/";
+    for (int i = 0; i < c.parts().size(); i++) {
+      v.append(i == 0 ? "" : " ").append(base).append(c.parts().get(i));
+    }
+    ctx.response().putHeader("Upload-Concat", v.toString());
+  }
+
+  /**
+   * POST with {@code Upload-Concat: final;<url> <url> …} (tus 1.0.0, Concatenation): a new file whose
+   * content is the partial uploads' content in order, their stored chunks reused
+   * ({@link Uploads#concatenate}). Refused before anything changes: 400 for a body, an
+   * {@code Upload-Length} or {@code Upload-Defer-Length}, a URL that is not an upload of this
+   * service, an upload named twice, an upload that is not partial or not complete; 404 for an upload
+   * not found in the company (another company's URL included); 403 for another user's partial upload.
+   * Answers 201 with {@code Location} and {@code Upload-Offset} (all the bytes: the final upload is complete).
+   */
+  private void createFinal(RoutingContext ctx, String urls) {
+    HttpServerRequest req = ctx.request();
+    if (hasBody(req)) {
+      throw ServiceException.badRequest("a final upload (Upload-Concat: final) has no body");
+    }
+    if (req.getHeader("Upload-Length") != null || req.getHeader("Upload-Defer-Length") != null) {
+      throw ServiceException.badRequest("a final upload takes no Upload-Length or Upload-Defer-Length: its length is its partial uploads'");
+    }
+    UUID company = ctx.get(AuthHandler.COMPANY);
+    Caller caller = ctx.get(AuthHandler.CALLER);
+    List<UUID> parts = partUrls(urls, company);
+    Map<String, String> metadata = metadata(req.getHeader("Upload-Metadata"));
+    String rawName = metadata.getOrDefault("filename", metadata.get("name"));
+    String name = rawName == null || rawName.isBlank() ? null : FileNames.sanitize(rawName);
+    String type = ContentTypes.usable(metadata.getOrDefault("filetype", metadata.get("type")));
+    req.resume(); // no body
+    List<Future<FileRecord>> rows = new ArrayList<>();
+    for (UUID id : parts) {
+      rows.add(files.find(id).map(f -> mayTouch(f, id, company, caller)));
+    }
+    UUID fileId = UUID.randomUUID();
+    Future.all(rows)
+        .compose(v -> files.partials(files.pool(), parts))
+        .compose(partials -> {
+          for (int i = 0; i < parts.size(); i++) {
+            FileRecord f = rows.get(i).result();
+            if (!partials.contains(f.id())) {
+              throw ServiceException.badRequest("upload " + f.id() + " is not a partial upload (Upload-Concat: partial)");
+            }
+            if (f.uploadGeneration() == null || f.totalSize() == null || f.storedBytes() != f.totalSize()) {
+              throw ServiceException.badRequest("partial upload " + f.id() + " is not complete: " + f.storedBytes() + " of "
+                  + (f.totalSize() == null ? "an unknown number of" : f.totalSize().toString()) + " bytes stored");
+            }
+          }
+          return uploads.concatenate(fileId, company, UploadHandler.requester(caller), parts, name, type);
+        })
+        .onSuccess(resource -> ctx.response()
+            .putHeader("Location", FileRecord.API_PREFIX + "/companies/" + company + "/uploads/" + fileId)
+            .putHeader("Upload-Offset", Long.toString(resource.getJsonObject("upload_data").getLong("size")))
+            .setStatusCode(201).end())
+        .onFailure(ctx::fail);
+  }
+
+  /**
+   * The partial uploads' ids of {@code Upload-Concat: final;…}: space-separated URLs, absolute or
+   * paths, each {@code …/companies/<company>/uploads/<id>} of this service; 400 when empty, malformed
+   * or naming an upload twice, 404 when one is of another company.
+   */
+  static List<UUID> partUrls(String urls, UUID company) {
+    List<UUID> parts = new ArrayList<>();
+    String prefix = FileRecord.API_PREFIX + "/companies/";
+    for (String u : urls.strip().split(" +")) {
+      if (u.isEmpty()) {
+        continue;
       }
-      boolean creator = "user".equals(f.ownerType()) && f.ownerId().equals(caller.subject()) && !caller.application();
-      if (!(creator || caller.application() || caller.serverRequest())) {
-        throw new ServiceException(Kind.FORBIDDEN, "upload " + fileId + " belongs to another user");
+      String path;
+      try {
+        java.net.URI uri = new java.net.URI(u);
+        path = uri.getRawPath();
+      } catch (java.net.URISyntaxException e) {
+        throw ServiceException.badRequest("Upload-Concat: '" + u + "' is not a URL");
       }
-      return f;
-    });
+      String[] segs = path == null || !path.startsWith(prefix) ? new String[0] : path.substring(prefix.length()).split("/", -1);
+      if (segs.length != 3 || !segs[1].equals("uploads")) {
+        throw ServiceException.badRequest("Upload-Concat: '" + u + "' is not an upload of this service");
+      }
+      UUID c = dev.files.model.Uuids.parse(segs[0]);
+      UUID id = dev.files.model.Uuids.parse(segs[2]);
+      if (c == null || id == null) {
+        throw ServiceException.badRequest("Upload-Concat: '" + u + "' is not an upload of this service");
+      }
+      if (!c.equals(company)) { // never reveal another company's upload
+        throw ServiceException.notFound("upload " + id + " not found");
+      }
+      if (parts.contains(id)) {
+        throw ServiceException.badRequest("Upload-Concat: upload " + id + " is named twice");
+      }
+      parts.add(id);
+    }
+    if (parts.isEmpty()) {
+      throw ServiceException.badRequest("Upload-Concat: final; names no partial upload");
+    }
+    return parts;
   }
 
   // ---- the append --------------------------------------------------------------------------------
@@ -398,11 +553,13 @@ final class TusHandler {
    * @param setsLength this request declares the length (deferred until now): it is committed even without bytes
    * @param lengthAtEnd the length is the offset after this request's whole body (IETF {@code Upload-Complete: ?1}
    *                    on a body of unknown length); not when the body is cut
+   * @param partial    the upload is a partial one (tus concatenation): it stays pending when all its
+   *                    bytes are stored, until a final upload takes them
    */
   private void append(RoutingContext ctx, FileRecord f, long offset, Long length, boolean setsLength,
-                      boolean lengthAtEnd, Checksum checksum, int status) {
+                      boolean lengthAtEnd, Checksum checksum, int status, boolean partial) {
     uploads.admitAppend(f, UploadHandler.requester(ctx.get(AuthHandler.CALLER)))
-        .onSuccess(a -> new Append(ctx, f, offset, length, setsLength, lengthAtEnd, checksum, status, a).start())
+        .onSuccess(a -> new Append(ctx, f, offset, length, setsLength, lengthAtEnd, checksum, status, a, partial).start())
         .onFailure(ctx::fail);
   }
 
@@ -425,9 +582,11 @@ final class TusHandler {
     /** Body bytes handed to the chunk object so far. */
     private long received;
     private final IdleTimer idle;
+    private final boolean partial;
 
     Append(RoutingContext ctx, FileRecord f, long offset, Long length, boolean setsLength, boolean lengthAtEnd,
-           Checksum checksum, int status, Uploads.Append admitted) {
+           Checksum checksum, int status, Uploads.Append admitted, boolean partial) {
+      this.partial = partial;
       this.lengthAtEnd = lengthAtEnd;
       this.ctx = ctx;
       this.f = f;
@@ -548,7 +707,8 @@ final class TusHandler {
         }
         return;
       }
-      boolean completes = length != null && offset + size == length;
+      // a partial upload never completes: its file stays pending, all its bytes stored, for a final upload
+      boolean completes = length != null && offset + size == length && !partial;
       Integer totalChunks = completes ? Integer.valueOf(part.chunkNumber()) : null;
       // a failed commit's object is removed only when the commit is known to have changed nothing
       uploads.commit(target, part, new Uploads.Declared(false, totalChunks, length, null, null, offset)).onSuccess(resource -> {

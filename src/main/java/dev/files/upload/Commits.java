@@ -1,5 +1,7 @@
 package dev.files.upload;
 
+import dev.files.error.Kind;
+import dev.files.error.ServiceException;
 import dev.files.bus.Addresses;
 import dev.files.bus.InternalBus;
 import dev.files.db.FileRepository;
@@ -135,6 +137,93 @@ public final class Commits {
           }
           return new Outcome(resource, accepted[0].completed(), f.complete() && f.uploadGeneration() == null);
         });
+  }
+
+  /**
+   * A tus final upload (docs/api.md, "Concatenation"): the new file {@code fileId} (an id its request
+   * has just made) of {@code companyId}, owned by {@code requester}, whose content is the content of
+   * the partial uploads {@code parts}, in that order.
+   *
+   * @param name the file's sanitised name, or null ("unnamed")
+   * @param mime its usable declared type, or null (the first partial's type)
+   * @param key  its new data key, wrapped (for its thumbnails and later overwrites)
+   */
+  public record Concatenation(UUID fileId, UUID companyId, Requester requester, List<UUID> parts, String name,
+                              String mime, dev.files.crypto.DataKeys.Wrapped key) {
+  }
+
+  /**
+   * Makes a final upload in one transaction: locks the partials' rows (in id order), checks again
+   * that each is still there in the company (else 404), a partial upload (else 400) with all its
+   * bytes stored (else 400), then inserts the final file live at generation 1, moves the partials'
+   * chunk rows to it ({@link FileRepository#moveChunks}: renumbered in order, their objects and
+   * encryption untouched, their source recorded), removes the partials
+   * ({@link FileRepository#consume}; no event: like an expired pending upload they were never
+   * complete files), records the final's role and writes its {@code file.uploaded} event. After the
+   * COMMIT it counts the completion, wakes the relay and asks for thumbnails. No object is deleted or
+   * copied. Refusals fail with {@link ServiceException} (nothing changed); a COMMIT the database did
+   * not confirm with {@link OutcomeUnknown}.
+   */
+  Future<Outcome> concatenate(Concatenation c) {
+    List<UUID> parts = c.parts();
+    return inTransaction(conn -> {
+      Future<List<FileRecord>> locked = files.lockAll(conn, parts);
+      Future<Set<UUID>> partials = files.partials(conn, parts);
+      return Future.join(locked, partials).compose(v -> {
+        java.util.Map<UUID, FileRecord> byId = new java.util.HashMap<>();
+        locked.result().forEach(f -> byId.put(f.id(), f));
+        long size = 0;
+        for (UUID id : parts) {
+          FileRecord p = byId.get(id);
+          if (p == null || !p.companyId().equals(c.companyId())) {
+            throw new ServiceException(Kind.NOT_FOUND, "partial upload " + id + " not found");
+          }
+          if (!partials.result().contains(id)) {
+            throw new ServiceException(Kind.BAD_REQUEST, "upload " + id + " is not a partial upload (Upload-Concat: partial)");
+          }
+          if (p.uploadGeneration() == null || p.totalSize() == null || p.storedBytes() != p.totalSize()) {
+            throw new ServiceException(Kind.BAD_REQUEST, "partial upload " + id + " is not complete: " + p.storedBytes() + " of "
+                + (p.totalSize() == null ? "an unknown number of" : p.totalSize().toString()) + " bytes stored");
+          }
+          size += p.totalSize();
+        }
+        List<Future<List<dev.files.model.ChunkRecord>>> chunkLists = new java.util.ArrayList<>();
+        for (UUID id : parts) {
+          chunkLists.add(files.chunks(conn, id, byId.get(id).uploadGeneration()));
+        }
+        long total = size;
+        FileRecord first = byId.get(parts.get(0));
+        return Future.all(chunkLists).compose(x -> {
+          int count = chunkLists.stream().mapToInt(l -> l.result().size()).sum();
+          long now = System.currentTimeMillis();
+          String mime = c.mime() != null ? c.mime() : first.uploadMime() != null ? first.uploadMime() : first.mime();
+          FileRecord created = UploadRules.newFile(c.fileId(), c.companyId(), c.requester(), c.name(), mime, null, null,
+              now, c.key());
+          FileRecord f = new FileRecord(created.id(), created.companyId(), created.ownerType(), created.ownerId(),
+              created.userId(), created.applicationId(), created.name(), created.mime(), 1, total, count, null, null,
+              null, null, null, 0, created.thumbnails(), created.thumbnailsStatus(), now, now, created.dataKeyId(),
+              created.dataKey(), 1);
+          // sent at once, run in order: the row, the chunks moved to it, the partials gone, its role, its event
+          Future<Void> inserted = files.insert(conn, f);
+          Future<Integer> moved = files.moveChunks(conn, f.id(), parts);
+          Future<Void> consumed = files.consume(conn, parts, now + settings.retireGraceMs());
+          Future<Void> role = files.recordConcat(conn, f.id(), parts);
+          Future<Void> event = Outbox.write(conn, Outbox.event(Outbox.UPLOADED, f.id(), f.companyId(), f.toResource()));
+          return Future.join(inserted, moved, consumed, role, event).compose(y -> moved.result() == count
+              ? Future.succeededFuture(f)
+              : Future.failedFuture(new IllegalStateException("moved " + moved.result() + " chunk rows, expected " + count)));
+        });
+      });
+    }).map(f -> {
+      ServiceMetrics.of(vertx).uploadCompleted();
+      Outbox.wake(vertx);
+      if ("waiting".equals(f.thumbnailsStatus())) {
+        vertx.eventBus().send(Addresses.THUMBNAILS,
+            new JsonObject().put("file_id", f.id().toString()).put("generation", f.generation()),
+            InternalBus.of(vertx).options());
+      }
+      return new Outcome(f.toResource(), true, true);
+    });
   }
 
   /**

@@ -251,6 +251,33 @@ public final class UploadSessions {
   }
 
   /**
+   * Makes a tus final upload, a new file id the caller has just made, from its partial uploads
+   * ({@link Commits#concatenate}), in one transaction of this node: the partials' rows are locked
+   * there, so the transaction takes its turn with their sessions' commits, deletes and expiries.
+   * Answers the final file's resource. Refusals fail with a {@link ServiceException} of kind NOT_FOUND or BAD_REQUEST;
+   * a COMMIT the database did not confirm is settled by reading the final file's row (there: made;
+   * absent: {@link ServiceException#outcomeUnknown}); database failures are of kind UNAVAILABLE.
+   */
+  public Future<JsonObject> concatenate(Commits.Concatenation c) {
+    return commits.concatenate(c).map(Commits.Outcome::resource).recover(err -> {
+      if (err instanceof ServiceException) {
+        return Future.failedFuture(err);
+      }
+      if (err instanceof Commits.OutcomeUnknown) {
+        LOG.warn("file {}: the database did not confirm the concatenation: {}", c.fileId(), String.valueOf(err.getCause()));
+        return files.find(c.fileId()).recover(e -> Future.succeededFuture(null)).compose(f -> f != null
+            ? Future.succeededFuture(f.toResource())
+            : Future.failedFuture(ServiceException.outcomeUnknown("the database did not confirm the upload of file " + c.fileId())));
+      }
+      if (dev.files.db.DatabaseBusy.is(err)) {
+        return Future.failedFuture(ServiceException.databaseBusy());
+      }
+      LOG.error("final upload {} could not be recorded", c.fileId(), err);
+      return Future.failedFuture(new ServiceException(Kind.UNAVAILABLE, "database unavailable: the upload could not be recorded"));
+    });
+  }
+
+  /**
    * Creates a pending file for a chunked upload (docs/api.md, initialisation): JSON of
    * {@link UploadSessionVerticle} action {@code init}. Answers the resource.
    */

@@ -185,6 +185,43 @@ public final class Uploads {
   }
 
   /**
+   * Marks the new file {@code fileId}, made by this request (nobody else knows its id yet: no
+   * session is needed to order this with other changes), as a tus partial upload (docs/api.md,
+   * "Concatenation"): it stays a pending file when all its bytes are stored, until a final upload
+   * takes its chunks or the sweep expires it.
+   *
+   * @return failed with the database's exception
+   */
+  public Future<Void> markPartial(UUID fileId) {
+    return files.recordConcat(files.pool(), fileId, null);
+  }
+
+  /**
+   * Makes a tus final upload (docs/api.md, "Concatenation"): the new file {@code fileId} (made by
+   * this request) whose content is the partial uploads {@code parts}' content in order, their stored
+   * chunks reused (no byte copied): a new data key for the file (its thumbnails, later overwrites),
+   * then {@link UploadSessions#concatenate}. The caller has checked that the requester may use
+   * each partial.
+   *
+   * @param name sanitised file name, or null
+   * @param mime usable declared type, or null
+   * @return the final file's resource; failed with {@link ServiceException} 404 (a partial gone),
+   *     400 (not a partial upload, or not complete), 503, or the {@link GeneralSecurityException}
+   *     of a data key that could not be made
+   */
+  public Future<JsonObject> concatenate(UUID fileId, UUID companyId, Requester requester, List<UUID> parts,
+                                        String name, String mime) {
+    DataKeys.NewKey key;
+    try {
+      key = dataKeys.newDataKey(fileId);
+    } catch (GeneralSecurityException e) {
+      return Future.failedFuture(e);
+    }
+    return sessions.concatenate(new Commits.Concatenation(fileId, companyId, requester, List.copyOf(parts), name, mime,
+        key.wrapped()));
+  }
+
+  /**
    * Commits a stored chunk ({@link ChunkWrite#stored()} succeeded): the one place a
    * {@link ChunkCommit} is built. A new file's id is this request's own: its commit needs no session
    * to be ordered with others. Each call is one commit (a new commit id; the session's retries of it
