@@ -112,7 +112,7 @@ class ClusterScriptsTest {
       assertThat(minted.exit()).as(minted.output()).isZero();
       String token = minted.output().strip();
       HttpResponse<byte[]> down = new Api("http://127.0.0.1:" + (a + 1) + "/internal/services/files/v1").download(company, file, token);
-      assertThat(down.statusCode()).isEqualTo(200);
+      assertThat(down.statusCode()).as(new String(down.body())).isEqualTo(200);
       assertThat(Api.sha256(down.body())).isEqualTo(Api.sha256(Files.readAllBytes(root.resolve("README.md"))));
       Api apiB = new Api("http://127.0.0.1:" + (b + 1) + "/internal/services/files/v1");
       assertThat(apiB.get(apiB.file(company, file), token).statusCode()).isEqualTo(404);
