@@ -114,6 +114,10 @@ public final class TestCluster implements AutoCloseable {
           "cluster.name", name, "cluster.port", base + i, "cluster.members", String.join(",", members)));
       s.putAll(overrides);
       Map<String, Object> full = TestNode.settings(s);
+      // each probe frees its port at once: two nodes of one cluster could be given the same one
+      while (!overrides.containsKey("http.port") && usedHttpPort(all, full.get("http.port"))) {
+        full.put("http.port", TestNode.freePort());
+      }
       if (i > 0) {
         full.put("db.url", all.get(0).get("db.url"));
         full.put("test.db_name", all.get(0).get("test.db_name"));
@@ -126,6 +130,10 @@ public final class TestCluster implements AutoCloseable {
       all.add(full);
     }
     return new TestCluster(name, xml, all);
+  }
+
+  private static boolean usedHttpPort(List<Map<String, Object>> nodes, Object port) {
+    return nodes.stream().anyMatch(n -> port.equals(n.get("http.port")));
   }
 
   /**
