@@ -77,6 +77,14 @@ public final class DataKeys {
   public record Wrapped(String masterKeyId, byte[] bytes) {
   }
 
+  /**
+   * Why a file's data key cannot be used ({@code failure} of {@link #unwrap}), for a client: the
+   * service's own explanation (which master key is missing), never a library's exception text.
+   */
+  public static String unavailableReason(Throwable failure) {
+    return failure instanceof UnavailableException ? failure.getMessage() : "its data key cannot be opened";
+  }
+
   /** The data key of a file cannot be unwrapped: its master key is not configured, or it is damaged. */
   public static final class UnavailableException extends GeneralSecurityException {
     public UnavailableException(String message) {

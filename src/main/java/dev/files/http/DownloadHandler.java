@@ -77,7 +77,7 @@ final class DownloadHandler {
       plaintext = content.of(f, chunks);
     } catch (GeneralSecurityException | RuntimeException e) {
       LOG.error("request {}: download of file {}: {}", RequestIds.of(ctx.request()), f.id(), e.toString());
-      ctx.fail(new ServiceException(Kind.UNAVAILABLE, "file " + f.id() + " cannot be decrypted: " + Errors.keyDetail(e)));
+      ctx.fail(new ServiceException(Kind.UNAVAILABLE, "file " + f.id() + " cannot be decrypted: " + dev.files.crypto.DataKeys.unavailableReason(e)));
       return;
     }
     resp.putHeader("ETag", etag)

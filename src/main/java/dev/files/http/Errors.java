@@ -81,13 +81,6 @@ public final class Errors {
     send(ctx.request(), status, message, answer.retryAfterS());
   }
 
-  /**
-   * Why a file's data key cannot be used, for a client: the service's own explanation (which master
-   * key is missing), never a library's exception text.
-   */
-  static String keyDetail(Throwable e) {
-    return e instanceof dev.files.crypto.DataKeys.UnavailableException ? e.getMessage() : "its data key cannot be opened";
-  }
 
   /**
    * A client's value for a message: control characters as {@code \\uXXXX}, at most 100 characters

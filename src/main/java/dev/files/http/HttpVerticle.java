@@ -245,7 +245,7 @@ public final class HttpVerticle extends VerticleBase {
           plaintext = content.of(f, java.util.List.of());
         } catch (GeneralSecurityException e) {
           LOG.error("request {}: the data key of file {} cannot be unwrapped: {}", RequestIds.of(ctx.request()), fileId, e.toString());
-          throw new ServiceException(Kind.UNAVAILABLE, "file " + fileId + " cannot be decrypted: " + Errors.keyDetail(e));
+          throw new ServiceException(Kind.UNAVAILABLE, "file " + fileId + " cannot be decrypted: " + dev.files.crypto.DataKeys.unavailableReason(e));
         }
         return plaintext.thumbnail(index, t.storageKey(), t.size())
             .compose(read -> {

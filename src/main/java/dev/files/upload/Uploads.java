@@ -159,16 +159,8 @@ public final class Uploads {
     try {
       return new Target(f.id(), f.companyId(), requester, false, dataKeys.unwrap(f.id(), f.dataKeyId(), f.dataKey()), generation, null, allowance);
     } catch (GeneralSecurityException | RuntimeException e) {
-      throw new ServiceException(Kind.UNAVAILABLE, "file " + f.id() + " cannot be encrypted: " + keyDetail(e));
+      throw new ServiceException(Kind.UNAVAILABLE, "file " + f.id() + " cannot be encrypted: " + DataKeys.unavailableReason(e));
     }
-  }
-
-  /**
-   * Why a file's data key cannot be used, for a client: the service's own explanation (which master
-   * key is missing), never a library's exception text.
-   */
-  private static String keyDetail(Throwable e) {
-    return e instanceof DataKeys.UnavailableException ? e.getMessage() : "its data key cannot be opened";
   }
 
   /**
