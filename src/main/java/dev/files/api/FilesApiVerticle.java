@@ -130,7 +130,7 @@ public final class FilesApiVerticle extends VerticleBase {
       }
       case "delete" -> {
         UUID id = uuid(body, "file_id");
-        yield s.sessions().delete(id, company, new Requester(caller.subject(), caller.applicationId(), caller.serverRequest()));
+        yield s.sessions().delete(id, company, Requester.of(caller));
       }
       case "probe" -> probe(company, uuid(body, "file_id"));
       case "read" -> read(company, uuid(body, "file_id"));
@@ -205,7 +205,7 @@ public final class FilesApiVerticle extends VerticleBase {
       throw new ServiceException(Kind.TOO_LARGE, "content of " + bytes.length + " bytes exceeds the limit of " + limit + " bytes");
     }
     UUID fileId = UUID.randomUUID();
-    Requester requester = new Requester(caller.subject(), caller.applicationId(), caller.serverRequest());
+    Requester requester = Requester.of(caller);
     UploadRules.Request asked = new UploadRules.Request(null, null, null, bytes.length, bytes.length);
     return uploads.admit(fileId, company, requester, true, asked)
         .recover(err -> Future.failedFuture(err instanceof GeneralSecurityException

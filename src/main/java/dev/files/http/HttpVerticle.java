@@ -282,7 +282,7 @@ public final class HttpVerticle extends VerticleBase {
     UUID company = ctx.get(AuthHandler.COMPANY);
     UUID fileId = AuthHandler.uuidParam(ctx, "file_id");
     Caller caller = ctx.get(AuthHandler.CALLER);
-    s.sessions().delete(fileId, company, UploadHandler.requester(caller))
+    s.sessions().delete(fileId, company, dev.files.upload.Requester.of(caller))
         .onSuccess(body -> Replies.json(ctx, 200, body))
         .onFailure(ctx::fail);
   }

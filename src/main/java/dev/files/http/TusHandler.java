@@ -268,7 +268,7 @@ final class TusHandler {
     UUID company = ctx.get(AuthHandler.COMPANY);
     UUID fileId = UUID.randomUUID();
     String location = FileRecord.API_PREFIX + "/companies/" + company + "/uploads/" + fileId;
-    sessions.init(fileId, company, UploadHandler.requester(caller), null, declared, name, type)
+    sessions.init(fileId, company, dev.files.upload.Requester.of(caller), null, declared, name, type)
         .compose(resource -> partial ? uploads.markPartial(fileId) : Future.<Void>succeededFuture())
         .compose(v -> files.find(fileId))
         .onSuccess(f -> {
@@ -395,7 +395,7 @@ final class TusHandler {
   private void terminate(RoutingContext ctx) {
     UUID fileId = AuthHandler.uuidParam(ctx, "file_id");
     Caller caller = ctx.get(AuthHandler.CALLER);
-    upload(ctx).compose(f -> sessions.delete(fileId, ctx.get(AuthHandler.COMPANY), UploadHandler.requester(caller)))
+    upload(ctx).compose(f -> sessions.delete(fileId, ctx.get(AuthHandler.COMPANY), dev.files.upload.Requester.of(caller)))
         .onSuccess(v -> ctx.response().setStatusCode(204).end())
         .onFailure(ctx::fail);
   }
@@ -492,7 +492,7 @@ final class TusHandler {
                   + (f.totalSize() == null ? "an unknown number of" : f.totalSize().toString()) + " bytes stored");
             }
           }
-          return uploads.concatenate(fileId, company, UploadHandler.requester(caller), parts, name, type);
+          return uploads.concatenate(fileId, company, dev.files.upload.Requester.of(caller), parts, name, type);
         })
         .onSuccess(resource -> ctx.response()
             .putHeader("Location", FileRecord.API_PREFIX + "/companies/" + company + "/uploads/" + fileId)
@@ -558,7 +558,7 @@ final class TusHandler {
    */
   private void append(RoutingContext ctx, FileRecord f, long offset, Long length, boolean setsLength,
                       boolean lengthAtEnd, Checksum checksum, int status, boolean partial) {
-    uploads.admitAppend(f, UploadHandler.requester(ctx.get(AuthHandler.CALLER)))
+    uploads.admitAppend(f, dev.files.upload.Requester.of(ctx.get(AuthHandler.CALLER)))
         .onSuccess(a -> new Append(ctx, f, offset, length, setsLength, lengthAtEnd, checksum, status, a, partial).start())
         .onFailure(ctx::fail);
   }

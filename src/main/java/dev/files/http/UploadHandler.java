@@ -121,7 +121,7 @@ final class UploadHandler {
         return;
       }
       Caller caller = ctx.get(AuthHandler.CALLER);
-      uploads.sessions().init(UUID.randomUUID(), ctx.get(AuthHandler.COMPANY), requester(caller), params.totalChunks(),
+      uploads.sessions().init(UUID.randomUUID(), ctx.get(AuthHandler.COMPANY), Requester.of(caller), params.totalChunks(),
               params.totalSize(), params.filename(), params.type())
           .onSuccess(resource -> Replies.resource(ctx, resource))
           .onFailure(ctx::fail);
@@ -149,7 +149,7 @@ final class UploadHandler {
     long leastPart = contentLength < 0 ? 0 : Math.max(0, contentLength - MultipartParser.MAX_FORM_BYTES);
     UploadRules.Request asked = new UploadRules.Request(query.chunkNumber(), query.totalChunks(), query.totalSize(),
         contentLength, leastPart);
-    uploads.admit(fileId, ctx.get(AuthHandler.COMPANY), requester(ctx.get(AuthHandler.CALLER)), create, asked)
+    uploads.admit(fileId, ctx.get(AuthHandler.COMPANY), Requester.of(ctx.get(AuthHandler.CALLER)), create, asked)
         .onSuccess(receipt::start)
         .onFailure(err -> {
           if (!receipt.gone) {
@@ -208,9 +208,6 @@ final class UploadHandler {
     }
   }
 
-  static Requester requester(Caller caller) {
-    return new Requester(caller.subject(), caller.applicationId(), caller.serverRequest());
-  }
 
   /**
    * Under {@code thumbnail_sync}: the resource once its thumbnails are made or failed, at most

@@ -1,5 +1,6 @@
 package dev.files.upload;
 
+import dev.files.auth.Caller;
 import io.vertx.core.json.JsonObject;
 
 import java.util.UUID;
@@ -13,6 +14,11 @@ import java.util.UUID;
  * @param serverRequest a trusted server-to-server call
  */
 public record Requester(UUID subject, UUID applicationId, boolean serverRequest) {
+
+  /** Who makes a request, from its verified {@code caller} (HTTP or {@code files.api}). */
+  public static Requester of(Caller caller) {
+    return new Requester(caller.subject(), caller.applicationId(), caller.serverRequest());
+  }
 
   boolean application() {
     return applicationId != null;
