@@ -59,7 +59,9 @@ class FilesApiClusterTest {
 
   @BeforeAll
   void startCluster() throws Exception {
-    cluster = SiblingCluster.start("files-api", Map.of());
+    // a membership answer is kept for 10 min: only the files.members.changed notice can change it
+    // within a test's deadline, so the test tells the notice from the cache's expiry without timing it
+    cluster = SiblingCluster.start("files-api", Map.of("auth.membership_cache_ms", 600_000));
     a = cluster.a();
     b = cluster.b();
     sibling = cluster.sibling();
@@ -248,13 +250,13 @@ class FilesApiClusterTest {
   }
 
   @Test
-  void membershipChangesReachEveryNodeWithinASecond() throws Exception {
+  void membershipChangesReachEveryNodeByTheirNotice() throws Exception {
     UUID outsider = UUID.randomUUID();
     String token = TestNode.token(new JsonObject().put("sub", outsider.toString()), 3600);
     UUID file = UUID.fromString(Api.resource(new Api(a).upload(company, appToken, "m.txt", "text/plain", new byte[]{7}))
         .getString("id"));
     FilesApi files = FilesApi.proxy(sibling, token);
-    // every node has answered "not a member" (and keeps that answer for auth.membership_cache_ms, 5 s)
+    // every node has answered "not a member" (and keeps that answer for auth.membership_cache_ms, 10 min)
     for (TestNode n : List.of(a, b)) {
       assertThat(new Api(n).get(new Api(n).file(company, file), token).statusCode()).isEqualTo(403);
     }
@@ -265,19 +267,22 @@ class FilesApiClusterTest {
     JsonObject pair = new JsonObject().put("company_id", company.toString()).put("user_id", outsider.toString());
     EventBus bus = sibling.eventBus();
 
-    long t0 = System.nanoTime();
     await(bus.request(Addresses.MEMBERS, pair.copy().put("action", "add"), server));
-    assertEverywhereWithinASecond(t0, file, token, 200);
+    assertEverywhereSoon(file, token, 200);
 
-    t0 = System.nanoTime();
     JsonObject removed = await(bus.<JsonObject>request(Addresses.MEMBERS, pair.copy().put("action", "remove"), server)).body();
     assertThat(removed).isEqualTo(new JsonObject().put("status", "success").put("member", false).putNull("role"));
-    assertEverywhereWithinASecond(t0, file, token, 403);
+    assertEverywhereSoon(file, token, 403);
   }
 
-  /** Both nodes over HTTP, and files.api (two calls: both nodes' consumers), answer {@code status} within 1 s of {@code t0}. */
-  private void assertEverywhereWithinASecond(long t0, UUID file, String token, int status) throws Exception {
+  /**
+   * Both nodes over HTTP, and files.api (two calls: both nodes' consumers), answer {@code status} within
+   * 60 s (a deadline for a loaded machine; the cached answer would stand for 10 min, so only the
+   * notice can have changed it).
+   */
+  private void assertEverywhereSoon(UUID file, String token, int status) throws Exception {
     FilesApi files = FilesApi.proxy(sibling, token);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
     while (true) {
       boolean all = true;
       for (TestNode n : List.of(a, b)) {
@@ -288,12 +293,10 @@ class FilesApiClusterTest {
             ar.succeeded() ? 200 : ((ReplyException) ar.cause()).failureCode())).await(15, TimeUnit.SECONDS);
         all &= got == status;
       }
-      long ms = (System.nanoTime() - t0) / 1_000_000;
       if (all) {
-        assertThat(ms).as("ms until every node answers %d", status).isLessThan(1000);
         return;
       }
-      assertThat(ms).as("every node answers %d within a second", status).isLessThan(1000);
+      assertThat(System.nanoTime()).as("every node answers %d within 60 s of the change", status).isLessThan(deadline);
       Thread.sleep(20);
     }
   }
