@@ -127,7 +127,7 @@ class ClusterScriptsTest {
       waitFor(outA, clusterA, "cluster: node 2 (pid " + node2 + ") ended; see data/cluster-" + a + "/node-2.log");
       assertThat(Files.readString(outA)).doesNotContain("Killed").doesNotContain("line ");
       HttpResponse<byte[]> again = new Api("http://127.0.0.1:" + (a + 1) + "/internal/services/files/v1").download(company, file, token);
-      assertThat(again.statusCode()).isEqualTo(200);
+      assertThat(again.statusCode()).as(new String(again.body())).isEqualTo(200);
       assertThat(Api.sha256(again.body())).isEqualTo(Api.sha256(Files.readAllBytes(root.resolve("README.md"))));
 
       // the sibling leaves the cluster on SIGTERM
