@@ -160,10 +160,7 @@ public final class Node {
           Membership membership = new Membership(files, config.number("auth.membership_cache_ms"));
           DownloadSigner signer = new DownloadSigner(config.string("encryption.master_key"));
           HttpVerticle.Services services = new HttpVerticle.Services(files, store, dataKeys, sessions,
-              verifier, membership, config.string("http.host"),
-              (int) config.number("http.port"), config.number("limits.max_request_bytes"),
-              config.number("limits.max_file_bytes"), config.number("thumbnails.sync_wait_ms"),
-              corsOrigins, config.number("http.idle_timeout_ms"), config.number("http.body_timeout_ms"), signer);
+              verifier, membership, signer, Settings.http(config, corsOrigins));
           OutboxRelay relay = new OutboxRelay(PgConnectOptions.fromUri(config.string("db.url")), owners.nodeId(),
               config.number("events.poll_ms"), config.number("events.retention_ms"), bus);
           Operations ops = new Operations(metrics, Health.live(vx), Health.ready(vx, files, objects, clusterManager));

@@ -1,5 +1,6 @@
 package dev.files;
 
+import dev.files.http.HttpVerticle;
 import dev.files.storage.s3.S3Options;
 import dev.files.thumbnail.ThumbnailVerticle;
 import dev.files.upload.SessionSettings;
@@ -33,6 +34,19 @@ public final class Settings {
         config.number("upload.orphan_scan_interval_ms"), (int) config.number("storage.list_page_size"),
         UploadSweepVerticle.orphanAgeMs(config.number("http.body_timeout_ms"), config.number("upload.expire_after_ms"),
             sessions));
+  }
+
+  /**
+   * The HTTP edge's settings ({@code http.*}, {@code limits.max_request_bytes}, {@code limits.max_file_bytes},
+   * {@code thumbnails.sync_wait_ms}).
+   *
+   * @param corsOrigins {@code http.cors.origins}, already checked ({@link dev.files.http.Cors#origins})
+   */
+  public static HttpVerticle.Settings http(FilesConfig config, java.util.List<String> corsOrigins) {
+    return new HttpVerticle.Settings(config.string("http.host"), (int) config.number("http.port"),
+        config.number("limits.max_request_bytes"), config.number("limits.max_file_bytes"),
+        config.number("thumbnails.sync_wait_ms"), corsOrigins, config.number("http.idle_timeout_ms"),
+        config.number("http.body_timeout_ms"));
   }
 
   /** The thumbnail worker's limits ({@code thumbnails.*}). */

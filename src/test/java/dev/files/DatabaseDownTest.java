@@ -62,7 +62,7 @@ class DatabaseDownTest {
         new UploadSessions(vertx, files, store, keys, new SessionSettings(60_000, 5_000, 60_000, 60_000, 60_000),
             Integer.MAX_VALUE, SessionOwners.alone(vertx, pool, 3000), 1500),
         TokenVerifier.create(vertx, config),
-        new Membership(files), "127.0.0.1", port, 1 << 20, 1 << 20, 10_000);
+        new Membership(files), null, HttpVerticle.Settings.of("127.0.0.1", port, 1 << 20, 1 << 20, 10_000));
     vertx.deployVerticle(new HttpVerticle(services)).await(10, TimeUnit.SECONDS);
     api = new Api("http://127.0.0.1:" + port + "/internal/services/files/v1");
   }

@@ -40,22 +40,34 @@ import java.util.concurrent.TimeUnit;
 public final class HttpVerticle extends VerticleBase {
 
   /**
-   * What the HTTP edge needs: shared by all instances of the verticle. {@code idleTimeoutMs} and
-   * {@code bodyTimeoutMs}: {@code http.idle_timeout_ms} and {@code http.body_timeout_ms} (0: none);
-   * {@code signer}: checks the signed download URLs of files.api "read" (null: none honoured).
+   * What the HTTP edge needs: shared by all instances of the verticle.
+   *
+   * @param signer checks the signed download URLs of files.api "read" (null: none honoured)
    */
   public record Services(FileRepository files, EncryptedObjects store, DataKeys dataKeys, UploadSessions sessions,
-                         TokenVerifier verifier,
-                         Membership membership, String host, int port, long maxRequestBytes, long maxFileBytes,
-                         long thumbnailSyncMs, java.util.List<String> corsOrigins, long idleTimeoutMs, long bodyTimeoutMs,
-                         dev.files.auth.DownloadSigner signer) {
+                         TokenVerifier verifier, Membership membership, dev.files.auth.DownloadSigner signer,
+                         Settings settings) {
+  }
 
-    /** Without CORS ({@code http.cors.origins} empty), with the default request deadlines (60 s without a byte, 1 h for a whole body). */
-    public Services(FileRepository files, EncryptedObjects store, DataKeys dataKeys, UploadSessions sessions,
-                    TokenVerifier verifier, Membership membership, String host, int port, long maxRequestBytes,
-                    long maxFileBytes, long thumbnailSyncMs) {
-      this(files, store, dataKeys, sessions, verifier, membership, host, port, maxRequestBytes, maxFileBytes,
-          thumbnailSyncMs, java.util.List.of(), 60_000, 3_600_000, null);
+  /**
+   * The HTTP edge's settings (README.md, "Configuration").
+   *
+   * @param host            {@code http.host}, the address to listen on
+   * @param port            {@code http.port} (0: any free port)
+   * @param maxRequestBytes {@code limits.max_request_bytes}, the most bytes of one request body
+   * @param maxFileBytes    {@code limits.max_file_bytes}, the most bytes of one file
+   * @param thumbnailSyncMs {@code thumbnails.sync_wait_ms}, the longest wait (ms) of an upload asked with
+   *                        {@code thumbnail_sync=1}
+   * @param corsOrigins     {@code http.cors.origins}, checked ({@link Cors#origins}); empty: no CORS
+   * @param idleTimeoutMs   {@code http.idle_timeout_ms}, the longest wait (ms) for the next byte of a body (0: none)
+   * @param bodyTimeoutMs   {@code http.body_timeout_ms}, the longest time (ms) for a whole body (0: none)
+   */
+  public record Settings(String host, int port, long maxRequestBytes, long maxFileBytes, long thumbnailSyncMs,
+                         java.util.List<String> corsOrigins, long idleTimeoutMs, long bodyTimeoutMs) {
+
+    /** Without CORS, with the default body deadlines (60 s without a byte, 1 h for a whole body). */
+    public static Settings of(String host, int port, long maxRequestBytes, long maxFileBytes, long thumbnailSyncMs) {
+      return new Settings(host, port, maxRequestBytes, maxFileBytes, thumbnailSyncMs, java.util.List.of(), 60_000, 3_600_000);
     }
   }
 
@@ -86,13 +98,13 @@ public final class HttpVerticle extends VerticleBase {
     AuthHandler auth = new AuthHandler(s.verifier(), s.membership(), false);
     AuthHandler authOrQueryToken = new AuthHandler(s.verifier(), s.membership(), true, s.signer());
     Uploads upload = new Uploads(s.files(), s.store(), s.dataKeys(), s.sessions());
-    UploadHandler uploads = new UploadHandler(vertx, s.files(), upload, s.maxRequestBytes(),
-        s.maxFileBytes(), s.thumbnailSyncMs(), s.idleTimeoutMs(), s.bodyTimeoutMs());
+    UploadHandler uploads = new UploadHandler(vertx, s.files(), upload, s.settings().maxRequestBytes(),
+        s.settings().maxFileBytes(), s.settings().thumbnailSyncMs(), s.settings().idleTimeoutMs(), s.settings().bodyTimeoutMs());
     content = new FileContent(vertx, s.store(), s.dataKeys());
     DownloadHandler downloads = new DownloadHandler(s.files(), content);
 
-    if (!s.corsOrigins().isEmpty()) { // first, so that every answer (errors included) carries the headers
-      router.route().handler(new Cors(s.corsOrigins()));
+    if (!s.settings().corsOrigins().isEmpty()) { // first, so that every answer (errors included) carries the headers
+      router.route().handler(new Cors(s.settings().corsOrigins()));
     }
     if (ops == null) {
       router.get("/health").handler(this::health);
@@ -111,7 +123,7 @@ public final class HttpVerticle extends VerticleBase {
     router.delete(files + "/:file_id").handler(auth).handler(this::delete);
     EventLog events = new EventLog(s.files().pool());
     router.get(FileRecord.API_PREFIX + "/companies/:company_id/events").handler(auth).handler(ctx -> events(ctx, events));
-    new TusHandler(vertx, s.files(), upload, s.maxFileBytes(), s.idleTimeoutMs())
+    new TusHandler(vertx, s.files(), upload, s.settings().maxFileBytes(), s.settings().idleTimeoutMs())
         .mount(router, auth);
     router.route().failureHandler(ctx -> Errors.handle(ctx, 500));
     for (int status : new int[]{400, 404, 405, 413, 500}) {
@@ -119,8 +131,8 @@ public final class HttpVerticle extends VerticleBase {
     }
 
     HttpServerOptions options = new HttpServerOptions()
-        .setHost(s.host())
-        .setPort(s.port())
+        .setHost(s.settings().host())
+        .setPort(s.settings().port())
         .setHandle100ContinueAutomatically(false)
         // HTTP/1.1 only: no HTTP/2 over cleartext (neither the Upgrade: h2c nor the prior-knowledge
         // preface), so every upload gets the same early answers (413, 403, 408) and connection close
