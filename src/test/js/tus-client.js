@@ -7,6 +7,7 @@
 //   creation   upload <file> in 1 MiB PATCHes, the first one with the creation (creation-with-upload)
 //   deferred   upload <file> as a stream of unknown length (Upload-Defer-Length), 1 MiB PATCHes
 //   parallel   upload <file> as 3 partial uploads at once and a final upload (parallelUploads: 3, concatenation)
+//   move       as resume, but the resume goes to the origin in RESUME_ORIGIN (another node of a cluster)
 // Prints one JSON object: {url, requests: [{method, offset, status}], resumed: [...]}.
 'use strict';
 const fs = require('fs');
@@ -72,13 +73,21 @@ async function main() {
       pieces.push(content.subarray(i, i + 64 * 1024));
     }
     out.url = await run(Readable.from(pieces), options(out.requests, { uploadLengthDeferred: true }));
-  } else if (scenario === 'resume' || scenario === 'terminate') {
+  } else if (scenario === 'resume' || scenario === 'terminate' || scenario === 'move') {
     out.url = await run(content, options(out.requests), true);
-    if (scenario === 'resume') {
+    if (scenario === 'resume' || scenario === 'move') {
       out.resumed = [];
-      const url = await run(content, options(out.resumed, { uploadUrl: out.url }));
-      if (url !== out.url) {
-        throw new Error('resumed at ' + url + ', not ' + out.url);
+      let at = out.url;
+      if (scenario === 'move') {
+        const moved = new URL(out.url);
+        const origin = new URL(process.env.RESUME_ORIGIN);
+        moved.host = origin.host;
+        at = moved.toString();
+        out.movedTo = at;
+      }
+      const url = await run(content, options(out.resumed, { uploadUrl: at }));
+      if (url !== at) {
+        throw new Error('resumed at ' + url + ', not ' + at);
       }
     } else {
       await tus.Upload.terminate(out.url, options([]));

@@ -32,7 +32,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * tus across a cluster: three clustered nodes in one JVM on one database and one S3 bucket
  * (S3Proxy). An upload created on node A takes PATCHes alternating between B and C and HEADs on A;
- * PATCHes racing at one offset on B and C leave one chunk; every node downloads the file byte-exact.
+ * PATCHes racing at one offset on B and C leave one chunk; tus-js-client resumes on B an upload it began on
+ * A; every node downloads the file byte-exact.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class TusClusterTest {
@@ -175,5 +176,57 @@ class TusClusterTest {
     assertThat(bucketObjects(file)).isZero();
     assertThat(send(tus(base(0) + partials.get(0)).method("HEAD", HttpRequest.BodyPublishers.noBody())).statusCode())
         .isEqualTo(404);
+  }
+
+  /**
+   * The unmodified tus-js-client (src/test/js, installed by {@code scripts/test} with {@code npm ci})
+   * creates an upload on node A, stops after its first 1 MiB PATCH, and resumes it on node B (its
+   * upload URL with B's origin): B's HEAD reports what A stored, only the rest is sent, and every node
+   * downloads the file byte-exact. Skipped without Node or the installed client.
+   */
+  @Test
+  void tusJsClientResumesOnAnotherNode() throws Exception {
+    Path js = Path.of("src/test/js");
+    org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(js.resolve("node_modules/tus-js-client")),
+        "tus-js-client is not installed (scripts/test runs npm ci in src/test/js)");
+    byte[] content = new byte[3 * MIB + 4321];
+    random.nextBytes(content);
+    Path file = Files.createTempFile("tus-js", ".bin");
+    Path out = Files.createTempFile("tus-js", ".out");
+    Path err = Files.createTempFile("tus-js", ".err");
+    try {
+      Files.write(file, content);
+      ProcessBuilder pb = new ProcessBuilder("node", "tus-client.js", "move",
+          base(0) + "/internal/services/files/v1/companies/" + company + "/uploads", token, file.toString())
+          .directory(js.toFile()).redirectOutput(out.toFile()).redirectError(err.toFile());
+      pb.environment().put("RESUME_ORIGIN", base(1));
+      Process p = pb.start();
+      try {
+        assertThat(p.waitFor(5, java.util.concurrent.TimeUnit.MINUTES)).as("tus-client.js move finished").isTrue();
+        assertThat(p.exitValue()).as(Files.readString(err)).isZero();
+      } finally {
+        p.destroyForcibly();
+      }
+      io.vertx.core.json.JsonObject report = new io.vertx.core.json.JsonObject(Files.readString(out).strip());
+      String url = report.getString("url");
+      assertThat(url).startsWith(base(0) + "/");
+      assertThat(report.getString("movedTo")).startsWith(base(1) + "/");
+      List<io.vertx.core.json.JsonObject> resumed = report.getJsonArray("resumed").stream()
+          .map(o -> (io.vertx.core.json.JsonObject) o).toList();
+      assertThat(resumed.get(0).getString("method")).isEqualTo("HEAD");
+      assertThat(resumed.get(0).getInteger("status")).isEqualTo(200);
+      List<io.vertx.core.json.JsonObject> patches = resumed.stream().filter(r -> "PATCH".equals(r.getString("method"))).toList();
+      assertThat(Long.parseLong(patches.get(0).getString("offset"))).as("node B resumes where node A stopped")
+          .isGreaterThanOrEqualTo(MIB);
+      assertThat(patches).allSatisfy(r -> assertThat(r.getInteger("status")).isEqualTo(204));
+      UUID id = UUID.fromString(url.substring(url.lastIndexOf('/') + 1));
+      for (TestNode n : nodes) {
+        new Api(n).assertComplete(company, id, token, "tus-js.bin", content);
+      }
+    } finally {
+      Files.deleteIfExists(file);
+      Files.deleteIfExists(out);
+      Files.deleteIfExists(err);
+    }
   }
 }
