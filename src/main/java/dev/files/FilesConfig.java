@@ -74,6 +74,7 @@ public final class FilesConfig {
       Map.entry("http.header_timeout_ms", new long[]{0, 3_600_000}),
       Map.entry("http.max_connections_per_address", new long[]{0, 1_000_000}),
       Map.entry("db.pool_size", new long[]{1, 1000}),
+      Map.entry("upload.group_commit_max", new long[]{1, 10_000}),
       Map.entry("storage.io_threads", new long[]{1, 1024}),
       Map.entry("storage.list_page_size", new long[]{1, 1000}),
       Map.entry("storage.s3.part_bytes", new long[]{5L * 1024 * 1024, 1L << 30}),

@@ -46,6 +46,33 @@ public final class EventRepository {
   }
 
   /**
+   * Inserts several events as {@link #insert} does one, in one statement (arrays, one element per
+   * event), their {@code seq} in the order of {@code bodies}; each body is JSON with {@code id},
+   * {@code file_id}, {@code company_id} and {@code type} (see {@code dev.files.events.Outbox#event}).
+   */
+  public static Future<Void> insertAll(SqlClient conn, List<JsonObject> bodies) {
+    int n = bodies.size();
+    UUID[] id = new UUID[n], file = new UUID[n], company = new UUID[n];
+    String[] type = new String[n], body = new String[n];
+    for (int i = 0; i < n; i++) {
+      JsonObject e = bodies.get(i);
+      id[i] = UUID.fromString(e.getString("id"));
+      file[i] = UUID.fromString(e.getString("file_id"));
+      company[i] = UUID.fromString(e.getString("company_id"));
+      type[i] = e.getString("type");
+      body[i] = e.encode(); // text here, jsonb in the row
+    }
+    return conn.preparedQuery("""
+            INSERT INTO event_outbox (id, file_id, company_id, type, body)
+            SELECT id, file_id, company_id, type, body::jsonb
+            FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[]) WITH ORDINALITY
+                 AS t(id, file_id, company_id, type, body, n)
+            ORDER BY n""")
+        .execute(Tuple.of(id, file, company, type, body))
+        .mapEmpty();
+  }
+
+  /**
    * The company's last position and its rows with a position above {@code after}, in position order, at
    * most {@code limit}; one statement, hence one snapshot (read apart, a batch numbered in between would
    * look like events removed).

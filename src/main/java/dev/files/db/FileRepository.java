@@ -128,6 +128,70 @@ public final class FileRepository {
   }
 
   /**
+   * Inserts the rows of several new files as {@link #insert} does one, in one statement (the columns
+   * sent as arrays, one element per file, and unnested): a group commit of new files
+   * ({@code upload.group_commit_max}) sends one such statement for all its files. Fails, inserting
+   * none, when any row cannot be inserted (an id already there).
+   */
+  public Future<Void> insertAll(SqlConnection c, List<FileRecord> fs) {
+    int n = fs.size();
+    UUID[] id = new UUID[n], company = new UUID[n], owner = new UUID[n], user = new UUID[n], app = new UUID[n];
+    String[] ownerType = new String[n], name = new String[n], mime = new String[n], uploadName = new String[n],
+        uploadMime = new String[n], thumbnails = new String[n], thumbnailsStatus = new String[n], keyId = new String[n];
+    Integer[] generation = new Integer[n], chunks = new Integer[n], uploadGeneration = new Integer[n],
+        totalChunks = new Integer[n], lastGeneration = new Integer[n];
+    Long[] size = new Long[n], totalSize = new Long[n], created = new Long[n], updated = new Long[n];
+    Buffer[] key = new Buffer[n];
+    for (int i = 0; i < n; i++) {
+      FileRecord f = fs.get(i);
+      id[i] = f.id();
+      company[i] = f.companyId();
+      ownerType[i] = f.ownerType();
+      owner[i] = f.ownerId();
+      user[i] = f.userId();
+      app[i] = f.applicationId();
+      name[i] = f.name();
+      mime[i] = f.mime();
+      generation[i] = f.generation();
+      size[i] = f.size();
+      chunks[i] = f.chunks();
+      uploadGeneration[i] = f.uploadGeneration();
+      totalChunks[i] = f.totalChunks();
+      totalSize[i] = f.totalSize();
+      uploadName[i] = f.uploadName();
+      uploadMime[i] = f.uploadMime();
+      thumbnails[i] = f.thumbnails() == null ? "[]" : f.thumbnails().encode(); // text here, jsonb in the row
+      thumbnailsStatus[i] = f.thumbnailsStatus();
+      created[i] = f.createdAt();
+      updated[i] = f.updatedAt();
+      keyId[i] = f.dataKeyId();
+      key[i] = f.dataKey() == null ? null : Buffer.buffer(f.dataKey());
+      lastGeneration[i] = f.lastGeneration();
+    }
+    return c.preparedQuery("""
+            INSERT INTO files (id, company_id, owner_type, owner_id, user_id, application_id, name, mime,
+                               generation, size, chunks, upload_generation, total_chunks, total_size,
+                               upload_name, upload_mime, thumbnails, thumbnails_status, created_at, updated_at,
+                               data_key_id, data_key, last_generation)
+            SELECT id, company_id, owner_type, owner_id, user_id, application_id, name, mime,
+                   generation, size, chunks, upload_generation, total_chunks, total_size,
+                   upload_name, upload_mime, thumbnails::jsonb, thumbnails_status, created_at, updated_at,
+                   data_key_id, data_key, last_generation
+            FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::uuid[], $6::uuid[], $7::text[], $8::text[],
+                        $9::integer[], $10::bigint[], $11::integer[], $12::integer[], $13::integer[], $14::bigint[],
+                        $15::text[], $16::text[], $17::text[], $18::text[], $19::bigint[], $20::bigint[],
+                        $21::text[], $22::bytea[], $23::integer[])
+                 AS t(id, company_id, owner_type, owner_id, user_id, application_id, name, mime,
+                      generation, size, chunks, upload_generation, total_chunks, total_size,
+                      upload_name, upload_mime, thumbnails, thumbnails_status, created_at, updated_at,
+                      data_key_id, data_key, last_generation)""")
+        .execute(Tuple.from(new Object[]{id, company, ownerType, owner, user, app, name, mime, generation, size, chunks,
+            uploadGeneration, totalChunks, totalSize, uploadName, uploadMime, thumbnails, thumbnailsStatus, created,
+            updated, keyId, key, lastGeneration}))
+        .mapEmpty();
+  }
+
+  /**
    * Records the upload in progress: its generation, declared totals (null = unknown), and the name
    * and type to apply at completion. When no generation is live, name and mime are shown at once too.
    * The file's generation counter ({@code last_generation}) is raised to {@code uploadGeneration}.
@@ -335,6 +399,36 @@ public final class FileRepository {
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""")
         .execute(Tuple.from(new Object[]{fileId, chunk.generation(), chunk.chunkNumber(), chunk.size(), chunk.sha256(),
             chunk.storageKey(), now, chunk.commitId()}))
+        .mapEmpty();
+  }
+
+  /**
+   * Records chunks as {@link #putChunk} does one, in one statement (arrays, one element per chunk):
+   * {@code chunks.get(i)} is a chunk of the file {@code fileIds.get(i)}. Fails, recording none, when
+   * any cannot be recorded.
+   */
+  public Future<Void> putChunks(SqlConnection c, List<UUID> fileIds, List<CommittedChunk> chunks, long now) {
+    int n = chunks.size();
+    UUID[] file = new UUID[n], commit = new UUID[n];
+    Integer[] generation = new Integer[n], number = new Integer[n];
+    Long[] size = new Long[n];
+    String[] sha = new String[n], key = new String[n];
+    for (int i = 0; i < n; i++) {
+      CommittedChunk x = chunks.get(i);
+      file[i] = fileIds.get(i);
+      generation[i] = x.generation();
+      number[i] = x.chunkNumber();
+      size[i] = x.size();
+      sha[i] = x.sha256();
+      key[i] = x.storageKey();
+      commit[i] = x.commitId();
+    }
+    return c.preparedQuery("""
+            INSERT INTO chunks (file_id, generation, chunk_number, size, sha256, storage_key, created_at, commit_id)
+            SELECT file_id, generation, chunk_number, size, sha256, storage_key, $7, commit_id
+            FROM unnest($1::uuid[], $2::integer[], $3::integer[], $4::bigint[], $5::text[], $6::text[], $8::uuid[])
+                 AS t(file_id, generation, chunk_number, size, sha256, storage_key, commit_id)""")
+        .execute(Tuple.from(new Object[]{file, generation, number, size, sha, key, now, commit}))
         .mapEmpty();
   }
 

@@ -63,6 +63,15 @@ public final class Outbox {
   }
 
   /**
+   * Writes {@code events} (each from {@link #event}) to the outbox in one statement, in this order,
+   * through {@code conn}, which must be in the transaction of their changes (a group commit of new
+   * files writes all its {@code file.uploaded} events so).
+   */
+  public static Future<Void> writeAll(SqlClient conn, java.util.List<JsonObject> events) {
+    return events.isEmpty() ? Future.succeededFuture() : EventRepository.insertAll(conn, events);
+  }
+
+  /**
    * Tells the relay, wherever it runs in the cluster, that events were committed: it publishes them
    * now rather than at its next poll. Call after the COMMIT; nothing is lost if the hint is.
    */

@@ -122,21 +122,109 @@ public final class Commits {
                           fileId, f.companyId(), f.toResource())).map(f));
             }))
         .map(f -> {
-          JsonObject resource = f.toResource();
-          if (!accepted[0].repeated()) {
-            ServiceMetrics.of(vertx).chunkCommitted(c.size());
-          }
           if (accepted[0].completed()) {
-            ServiceMetrics.of(vertx).uploadCompleted();
             Outbox.wake(vertx);
-            if ("waiting".equals(f.thumbnailsStatus())) { // asked once, by whoever completed the upload
-              vertx.eventBus().send(Addresses.THUMBNAILS,
-                  new JsonObject().put("file_id", fileId.toString()).put("generation", f.generation()),
-                  InternalBus.of(vertx).options());
-            }
           }
-          return new Outcome(resource, accepted[0].completed(), f.complete() && f.uploadGeneration() == null);
+          return committed(c, accepted[0], f);
         });
+  }
+
+  /**
+   * After the COMMIT of {@code c}, decided {@code a}, that left the file's row {@code f}: counts it
+   * and, when it completed the upload, asks for the thumbnails (the relay is woken by the caller,
+   * once per transaction). Answers its outcome.
+   */
+  private Outcome committed(ChunkCommit c, UploadRules.Accepted a, FileRecord f) {
+    if (!a.repeated()) {
+      ServiceMetrics.of(vertx).chunkCommitted(c.size());
+    }
+    if (a.completed()) {
+      ServiceMetrics.of(vertx).uploadCompleted();
+      if ("waiting".equals(f.thumbnailsStatus())) { // asked once, by whoever completed the upload
+        vertx.eventBus().send(Addresses.THUMBNAILS,
+            new JsonObject().put("file_id", c.fileId().toString()).put("generation", f.generation()),
+            InternalBus.of(vertx).options());
+      }
+    }
+    return new Outcome(f.toResource(), a.completed(), f.complete() && f.uploadGeneration() == null);
+  }
+
+  /**
+   * Records the whole-file uploads {@code cs} of file ids their requests have just made, first asked
+   * at {@code askedAt} (epoch ms, one per commit), in ONE transaction: a group commit
+   * ({@link NewFileBatches}, {@code upload.group_commit_max}). The rules decide each commit as
+   * {@link #commitNew} does; the rows, chunk rows and events of the accepted ones are inserted as
+   * arrays, three statements sent at once ({@link FileRepository#insertAll},
+   * {@link FileRepository#putChunks}, {@link Outbox#writeAll}), then one COMMIT; after it each is
+   * counted and asks for its thumbnails, and the relay is woken once.
+   *
+   * <p>Answers, in the order of {@code cs}, each commit's outcome, or its refusal (a failed
+   * {@link ServiceException}; a refused commit is simply left out of the transaction). The whole
+   * fails when the transaction does: before its COMMIT with the database's error (nothing of it was
+   * changed: the caller tries each commit alone), or with {@link OutcomeUnknown} when the COMMIT was
+   * not confirmed (any of them may have been made).
+   */
+  Future<List<Future<Outcome>>> commitNewAll(List<ChunkCommit> cs, List<Long> askedAt) {
+    for (ChunkCommit c : cs) {
+      if (!c.create()) {
+        throw new IllegalArgumentException("only the upload of a new file id is committed without its session");
+      }
+    }
+    int n = cs.size();
+    List<Future<Outcome>> answers = new java.util.ArrayList<>(java.util.Collections.nCopies(n, null));
+    UploadRules.Accepted[] accepted = new UploadRules.Accepted[n];
+    return inTransaction(conn -> {
+      // the time of the decisions, in the transaction as for one commit (no row to lock: new ids)
+      long now = System.currentTimeMillis();
+      List<FileRecord> rows = new java.util.ArrayList<>(n);
+      List<UUID> chunkFiles = new java.util.ArrayList<>(n);
+      List<CommittedChunk> chunks = new java.util.ArrayList<>(n);
+      List<JsonObject> events = new java.util.ArrayList<>(n);
+      for (int i = 0; i < n; i++) {
+        ChunkCommit c = cs.get(i);
+        UploadRules.Decision d = rules.commit(new UploadRules.State(null, List.of(), Set.of()), c, askedAt.get(i), now);
+        if (d instanceof UploadRules.Refused r) {
+          answers.set(i, Future.failedFuture(r.exception()));
+          continue;
+        }
+        UploadRules.Accepted a = (UploadRules.Accepted) d;
+        accepted[i] = a;
+        FileRecord f = a.next().file();
+        rows.add(f);
+        for (UploadRules.Effect e : a.effects()) {
+          if (e instanceof UploadRules.PutChunk x) {
+            chunkFiles.add(f.id());
+            chunks.add(x.chunk());
+          } else if (!(e instanceof UploadRules.CreateFile || e instanceof UploadRules.RecordUpload
+              || e instanceof UploadRules.Complete)) {
+            throw new IllegalStateException("a new file's commit cannot " + e);
+          }
+        }
+        if (a.completed()) {
+          events.add(Outbox.event(Outbox.UPLOADED, f.id(), f.companyId(), f.toResource()));
+        }
+      }
+      if (rows.isEmpty()) {
+        return Future.<Void>succeededFuture();
+      }
+      // sent at once, run in order: the rows, their chunks, their events
+      Future<Void> inserted = files.insertAll(conn, rows);
+      Future<Void> put = chunks.isEmpty() ? Future.succeededFuture() : files.putChunks(conn, chunkFiles, chunks, now);
+      Future<Void> written = Outbox.writeAll(conn, events);
+      return Future.join(inserted, put, written).<Void>mapEmpty();
+    }).map(v -> {
+      boolean completed = false;
+      for (int i = 0; i < n; i++) {
+        if (accepted[i] != null) {
+          answers.set(i, Future.succeededFuture(committed(cs.get(i), accepted[i], accepted[i].next().file())));
+          completed |= accepted[i].completed();
+        }
+      }
+      if (completed) {
+        Outbox.wake(vertx); // once for the whole group
+      }
+      return answers;
+    });
   }
 
   /**

@@ -90,6 +90,8 @@ public final class UploadSessions {
   private final Map<String, Set<Promise<JsonObject>>> inFlight = new ConcurrentHashMap<>();
   private final int maxAsking;
   private final Commits commits;
+  /** The first attempt of a new file's commit, grouped with others arriving meanwhile. */
+  private final NewFileBatches newFiles;
 
   /**
    * @param maxAsking     questions of one file that may wait for its session at once
@@ -109,6 +111,7 @@ public final class UploadSessions {
     this.owners = owners;
     this.sendTimeoutMs = sendTimeoutMs;
     this.commits = new Commits(vertx, files, settings);
+    this.newFiles = new NewFileBatches(vertx, commits, settings.groupCommitMax(), settings.groupCommitInFlight());
   }
 
   /**
@@ -211,7 +214,8 @@ public final class UploadSessions {
    * Records the whole-file upload of a file id the caller has just made ({@code commit.create()},
    * a new random id nobody else knows yet): no other commit of that file can come, so no session is
    * started and nothing goes over the event bus; {@link UploadRules} decide in one transaction
-   * ({@link Commits}), whose end is durable in PostgreSQL before the answer. A COMMIT the database
+   * ({@link Commits}; new files arriving together share it: {@link NewFileBatches},
+   * {@code upload.group_commit_max}), whose end is durable in PostgreSQL before the answer. A COMMIT the database
    * did not confirm is tried again (the commit id makes that safe), up to {@value #ATTEMPTS} times,
    * then fails with {@link ServiceException#outcomeUnknown}; refusals fail with a
    * {@link ServiceException} of their kind, database failures with {@link Kind#BUSY} (pool full) or
@@ -226,7 +230,11 @@ public final class UploadSessions {
 
   private Future<JsonObject> commitNew(ChunkCommit commit, long askedAt, int attemptsLeft) {
     boolean uncertain = attemptsLeft < ATTEMPTS; // an earlier COMMIT was not confirmed: it may have been made
-    return commits.commitNew(commit, askedAt, uncertain).map(Commits.Outcome::resource).recover(err -> {
+    // the first attempt may share a transaction with others (group commit); retries after an
+    // unconfirmed COMMIT go alone, reading the row first
+    Future<Commits.Outcome> attempt = uncertain ? commits.commitNew(commit, askedAt, true)
+        : newFiles.commit(commit, askedAt);
+    return attempt.map(Commits.Outcome::resource).recover(err -> {
       if (err instanceof Commits.OutcomeUnknown) {
         LOG.warn("file {}: the database did not confirm the commit{}: {}", commit.fileId(),
             attemptsLeft > 1 ? ", asking again" : "", String.valueOf(err.getCause()));
