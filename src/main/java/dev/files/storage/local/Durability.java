@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -26,7 +27,7 @@ import java.util.function.Consumer;
  * itself. Measured on the bench machine (ext4 on a virtual disk, 16 threads each writing 64 KiB
  * files into a directory of their own, 4–5 s per way, alternated, load average 4–19 from other
  * work): each object synced on its own, concurrently: 2,172–2,182 files/s (load 4–6),
- * 933–1,880 (load 13–18); batches that take everything queued, {@code fdatasync} each on 4–16
+ * 933–1,880 (load 13–19); batches that take everything queued, {@code fdatasync} each on 4–16
  * threads at once, link each and then sync each directory: 251–293 with the directories synced
  * one after another (load 4–6), 554–1,167 with them synced at once (load 13–18); the same batches
  * made durable with one {@code syncfs} instead of the {@code fdatasync}s: 222–249, then
@@ -76,7 +77,7 @@ final class Durability implements AutoCloseable {
    * @param done called once, on a sync thread: null when the object is durable under its name, else why not
    */
   void finish(Callable<Path> publish, Consumer<Throwable> done) {
-    pool.execute(() -> {
+    execute(() -> {
       Path dir;
       try {
         dir = publish.call();
@@ -101,7 +102,16 @@ final class Durability implements AutoCloseable {
       sync.waiters.add(done);
       waiting.put(dir, sync);
     }
-    pool.execute(sync);
+    execute(sync);
+  }
+
+  /** Runs {@code task} on a sync thread; once {@link #close closed}, on the caller's thread, so that nothing handed over is lost. */
+  private void execute(Runnable task) {
+    try {
+      pool.execute(task);
+    } catch (RejectedExecutionException closed) {
+      task.run();
+    }
   }
 
   /** One directory's sync and the objects waiting for it. */
@@ -137,7 +147,7 @@ final class Durability implements AutoCloseable {
     }
   }
 
-  /** Stops taking work once what is queued is done; never waits. */
+  /** Lets what is queued finish on the sync threads, then ends them; later work runs on its caller's thread. Never waits. */
   @Override
   public void close() {
     pool.shutdown();
