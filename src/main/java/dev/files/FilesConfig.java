@@ -77,6 +77,7 @@ public final class FilesConfig {
       Map.entry("upload.group_commit_max", new long[]{1, 10_000}),
       Map.entry("storage.io_threads", new long[]{1, 1024}),
       Map.entry("storage.list_page_size", new long[]{1, 1000}),
+      Map.entry("storage.local.sync_threads", new long[]{0, 1024}),
       Map.entry("storage.s3.part_bytes", new long[]{5L * 1024 * 1024, 1L << 30}),
       Map.entry("storage.s3.max_connections", new long[]{1, 10_000}),
       Map.entry("auth.jwt.leeway_s", new long[]{0, 3600}),

@@ -289,7 +289,8 @@ public final class Node {
   private static Future<ObjectStore> openStore(Vertx vx, IoExecutor io, FilesConfig config) {
     if (!"s3".equals(config.string("storage.type"))) {
       Path root = Path.of(config.string("storage.local.path"));
-      return probeStorage(vx, root).map(v -> new LocalObjectStore(vx, io, root, config.flag("storage.local.fsync")));
+      return probeStorage(vx, root).map(v -> new LocalObjectStore(vx, io, root, config.flag("storage.local.fsync"),
+          (int) config.number("storage.local.sync_threads")));
     }
     S3Options options;
     try {

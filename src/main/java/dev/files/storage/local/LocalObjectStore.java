@@ -47,7 +47,10 @@ import java.util.UUID;
  *       while it streams, the disk is started on each {@value Writeback#STEP_BYTES} bytes written
  *       (when {@code fsync}; {@link Writeback}), so that the final force waits for little;
  *       at the end it is forced to disk (when {@code fsync}), then hard-linked to the target name,
- *       which fails atomically if that name exists, and the temporary name is removed. A failed write
+ *       which fails atomically if that name exists, the temporary name is removed, and the directory
+ *       is forced to disk (when {@code fsync}); only then does the write succeed. With {@code fsync}
+ *       these last steps run on the store's sync threads ({@link Durability}), many objects at once,
+ *       so that no storage thread waits for the disk. A failed write
  *       removes its temporary file; one cut short by a crash leaves it behind (not listed; see
  *       {@link #removeTemporaries(long)}).</li>
  *   <li>Read: positioned reads of {@value #READ_BLOCK_BYTES} bytes, at most {@value
@@ -57,8 +60,8 @@ import java.util.UUID;
  *       time per level.</li>
  *   <li>Delete: files removed, then their directories while empty, up to the root.</li>
  * </ul>
- * Blocking file work runs on the storage threads ({@link IoExecutor}); results come back on the
- * caller's context.
+ * Blocking file work runs on the storage threads ({@link IoExecutor}), the forcing of durable
+ * writes on the sync threads; results come back on the caller's context.
  */
 public final class LocalObjectStore implements ObjectStore {
 
@@ -69,22 +72,45 @@ public final class LocalObjectStore implements ObjectStore {
   /** Incoming buffers are written in batches of about this many bytes (fewer system calls). */
   private static final int WRITE_BATCH_BYTES = 1024 * 1024;
   private static final String TEMP_SUFFIX = ".tmp";
+  /** Default of {@code storage.local.sync_threads}: objects forced to disk at once. */
+  public static final int SYNC_THREADS = 32;
 
   private final Vertx vertx;
   private final IoExecutor io;
   private final Path root;
   private final boolean fsync;
+  /** Where durable writes are forced and published; null to do it on the storage queue. */
+  private final Durability syncs;
 
   /**
+   * A store whose durable writes are forced on {@value #SYNC_THREADS} sync threads of its own.
+   *
    * @param io    the storage threads
    * @param root  directory holding the objects; created by the first write when missing
    * @param fsync whether a write forces its bytes and the new name to disk before it succeeds
    */
   public LocalObjectStore(Vertx vertx, IoExecutor io, Path root, boolean fsync) {
+    this(vertx, io, root, fsync, SYNC_THREADS);
+  }
+
+  /**
+   * @param io          the storage threads
+   * @param root        directory holding the objects; created by the first write when missing
+   * @param fsync       whether a write forces its bytes and the new name to disk before it succeeds
+   * @param syncThreads with {@code fsync}, how many objects are forced to disk at once on threads of
+   *     this store ({@link Durability}; {@code storage.local.sync_threads}); 0 forces each on its
+   *     write's storage queue, holding a storage thread while the disk works
+   * @throws IllegalArgumentException when {@code syncThreads} is negative
+   */
+  public LocalObjectStore(Vertx vertx, IoExecutor io, Path root, boolean fsync, int syncThreads) {
+    if (syncThreads < 0) {
+      throw new IllegalArgumentException("negative sync threads");
+    }
     this.vertx = vertx;
     this.io = io;
     this.root = root.toAbsolutePath().normalize();
     this.fsync = fsync;
+    this.syncs = fsync && syncThreads > 0 ? new Durability(syncThreads) : null;
   }
 
   /** The directory holding the objects. */
@@ -233,28 +259,50 @@ public final class LocalObjectStore implements ObjectStore {
       flush();
       done = true;
       serial.run(() -> {
-        try {
-          if (writeError != null) { // the last batch failed after the end arrived
-            throw writeError;
-          }
-          if (fsync) {
-            channel.force(false);
-          }
-          closeWriteback();
-          channel.close();
-          publish(temp, target);
-          return size;
-        } catch (Exception e) {
+        if (writeError != null) { // the last batch failed after the end arrived
           discard();
-          throw e;
+          throw writeError;
         }
-      }).onComplete(ar -> {
-        if (ar.succeeded()) {
-          result.tryComplete(ar.result());
-        } else {
-          result.tryFail(ObjectStoreException.of("storing an object", Reason.UNAVAILABLE, ar.cause()));
+        if (syncs != null) { // forced and published on a sync thread; this storage thread goes on
+          syncs.finish(this::forceAndPublish, this::finished);
+          return null;
         }
-      });
+        Path dir = forceAndPublish();
+        if (fsync) {
+          Durability.forceDirectory(dir);
+        }
+        finished(null);
+        return null;
+      }).onFailure(this::finished);
+    }
+
+    /**
+     * Forces the bytes (when {@code fsync}), closes the file and publishes it under its key
+     * ({@link #publish}); on failure removes the temporary file. Returns the directory of the key,
+     * whose new entry is not yet on disk.
+     */
+    private Path forceAndPublish() throws Exception {
+      try {
+        if (fsync) {
+          channel.force(false);
+        }
+        closeWriteback();
+        channel.close();
+        publish(temp, target);
+        return target.getParent();
+      } catch (Exception e) {
+        discard();
+        throw e;
+      }
+    }
+
+    /** Answers the write: null when the object is stored (durably, with {@code fsync}), else why not; any thread. */
+    private void finished(Throwable failure) {
+      if (failure == null) {
+        result.tryComplete(size);
+      } else {
+        result.tryFail(ObjectStoreException.of("storing an object", Reason.UNAVAILABLE, failure));
+      }
     }
 
     private void fail(ObjectStoreException failure) {
@@ -294,7 +342,10 @@ public final class LocalObjectStore implements ObjectStore {
     }
   }
 
-  /** Gives the temporary file its key's name, failing if the name is taken; then removes the temporary name. */
+  /**
+   * Gives the temporary file its key's name, failing if the name is taken; then removes the
+   * temporary name. The directory is not synced here: the caller does it (with {@code fsync}).
+   */
   private void publish(Path temp, Path target) throws IOException {
     try {
       Files.createLink(target, temp); // atomic, and refuses an existing name
@@ -308,13 +359,6 @@ public final class LocalObjectStore implements ObjectStore {
       Files.move(temp, target);
     }
     Files.deleteIfExists(temp);
-    if (fsync) {
-      try (FileChannel dir = FileChannel.open(target.getParent(), StandardOpenOption.READ)) {
-        dir.force(true);
-      } catch (IOException ignored) {
-        // some file systems cannot sync a directory; the data itself is on disk
-      }
-    }
   }
 
   @Override
@@ -487,7 +531,10 @@ public final class LocalObjectStore implements ObjectStore {
 
   @Override
   public Future<Void> close() {
-    return Future.succeededFuture(); // the storage threads belong to the caller
+    if (syncs != null) {
+      syncs.close(); // writes already handed over still finish; the storage threads belong to the caller
+    }
+    return Future.succeededFuture();
   }
 
   @Override
