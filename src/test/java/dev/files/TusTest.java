@@ -207,6 +207,147 @@ class TusTest extends NodeTest {
     assertThat(chunkRows(file)).isEqualTo(2);
   }
 
+  /** The epochs handed out to upload sessions so far (each session taken draws one). */
+  private long sessionEpochs() throws Exception {
+    return Db.count(node.dbName, "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM session_epochs");
+  }
+
+  private HttpResponse<String> createWithBody(long length, byte[] body, String... headers) throws Exception {
+    HttpRequest.Builder b = tus(uploads(), token).header("Upload-Length", Long.toString(length))
+        .header("Content-Type", "application/offset+octet-stream");
+    for (int i = 0; i < headers.length; i += 2) {
+      b.header(headers[i], headers[i + 1]);
+    }
+    return send(b.POST(HttpRequest.BodyPublishers.ofByteArray(body)));
+  }
+
+  /**
+   * Creation-with-upload whose body is the whole upload is a classic upload of a new file: one
+   * commit, no upload session (no epoch drawn, no owner row), the file complete at once; HEAD and
+   * PATCH right after the 201 find it complete.
+   */
+  @Test
+  void creationWithTheWholeBodyIsCompleteAtOnce() throws Exception {
+    byte[] content = bytes(65_536);
+    long epochs = sessionEpochs();
+    HttpResponse<String> c = createWithBody(content.length, content,
+        "Upload-Metadata", "filename " + b64("whole.txt") + ",filetype " + b64("text/plain"));
+    assertThat(c.statusCode()).as(c.body()).isEqualTo(201);
+    assertThat(c.headers().firstValue("Tus-Resumable")).hasValue("1.0.0");
+    assertThat(c.headers().firstValue("Upload-Offset")).hasValue("65536");
+    assertThat(c.headers().firstValue("Upload-Expires")).isEmpty(); // complete: it does not expire
+    String location = c.headers().firstValue("Location").orElseThrow();
+    assertThat(location).matches("/internal/services/files/v1/companies/" + company + "/uploads/[0-9a-f-]{36}");
+    UUID file = fileId(location);
+
+    HttpResponse<String> h = head(location);
+    assertThat(h.statusCode()).isEqualTo(200);
+    assertThat(h.headers().firstValue("Upload-Offset")).hasValue("65536");
+    assertThat(h.headers().firstValue("Upload-Length")).hasValue("65536");
+    assertThat(h.headers().firstValue("Upload-Expires")).isEmpty();
+    HttpResponse<String> none = patch(location, content.length, new byte[0]);
+    assertThat(none.statusCode()).as(none.body()).isEqualTo(204);
+    assertThat(none.headers().firstValue("Upload-Offset")).hasValue("65536");
+    assertThat(patch(location, content.length, bytes(10)).statusCode()).isEqualTo(413);
+
+    JsonObject r = Api.resource(api.get(api.file(company, file), token));
+    assertThat(r.getString("upload_status")).isEqualTo("complete");
+    assertThat(r.getJsonObject("metadata").getString("name")).isEqualTo("whole.txt");
+    assertThat(r.getJsonObject("metadata").getString("mime")).isEqualTo("text/plain");
+    assertThat(r.getJsonObject("upload_data")).isEqualTo(new JsonObject().put("size", 65_536).put("chunks", 1));
+    assertDownload(file, content);
+    assertThat(chunkRows(file)).isEqualTo(1);
+    assertThat(storedObjects(file)).hasSize(1);
+    eventually(Duration.ofSeconds(30), () -> assertThat(Db.count(node.dbName,
+        "SELECT count(*) FROM event_outbox WHERE file_id = '" + file + "' AND type = 'file.uploaded'")).isEqualTo(1));
+    assertThat(Db.count(node.dbName, "SELECT count(*) FROM upload_sessions WHERE file_id = '" + file + "'")).isZero();
+    assertThat(sessionEpochs()).as("no upload session was taken").isEqualTo(epochs);
+  }
+
+  /** A creation-with-upload whose Upload-Checksum does not match is 460 and creates nothing: no row, no object. */
+  @Test
+  void creationWithAWrongChecksumCreatesNothing() throws Exception {
+    byte[] content = bytes(40_000);
+    long files = fileRows();
+    List<String> objects = allChunkObjects();
+    String wrong = "sha256 " + Base64.getEncoder().encodeToString(MessageDigest.getInstance("SHA-256").digest(bytes(10)));
+    HttpResponse<String> c = createWithBody(content.length, content, "Upload-Checksum", wrong);
+    assertThat(c.statusCode()).as(c.body()).isEqualTo(460);
+    assertThat(c.headers().firstValue("Location")).isEmpty();
+    assertThat(fileRows()).isEqualTo(files);
+    eventually(Duration.ofSeconds(30), () -> assertThat(allChunkObjects()).isEqualTo(objects));
+
+    String right = "sha1 " + Base64.getEncoder().encodeToString(MessageDigest.getInstance("SHA-1").digest(content));
+    HttpResponse<String> ok = createWithBody(content.length, content, "Upload-Checksum", right);
+    assertThat(ok.statusCode()).as(ok.body()).isEqualTo(201);
+    assertDownload(fileId(ok.headers().firstValue("Location").orElseThrow()), content);
+  }
+
+  /**
+   * A creation-with-upload whose body is shorter than Upload-Length makes a pending upload holding
+   * the body (without a session), which PATCHes then complete.
+   */
+  @Test
+  void creationWithPartOfTheBodyStaysPending() throws Exception {
+    byte[] content = bytes(200_000);
+    HttpResponse<String> c = createWithBody(content.length, slice(content, 0, 70_000));
+    assertThat(c.statusCode()).as(c.body()).isEqualTo(201);
+    assertThat(c.headers().firstValue("Upload-Offset")).hasValue("70000");
+    assertThat(c.headers().firstValue("Upload-Expires")).isPresent();
+    String location = c.headers().firstValue("Location").orElseThrow();
+    UUID file = fileId(location);
+    assertThat(Api.resource(api.get(api.file(company, file), token)).getString("upload_status")).isEqualTo("pending");
+    HttpResponse<String> h = head(location);
+    assertThat(h.headers().firstValue("Upload-Offset")).hasValue("70000");
+    assertThat(h.headers().firstValue("Upload-Length")).hasValue("200000");
+    HttpResponse<String> p = patch(location, 70_000, slice(content, 70_000, content.length));
+    assertThat(p.statusCode()).as(p.body()).isEqualTo(204);
+    assertThat(p.headers().firstValue("Upload-Offset")).hasValue("200000");
+    assertDownload(file, content);
+    assertThat(chunkRows(file)).isEqualTo(2);
+  }
+
+  /**
+   * A creation-with-upload whose connection ends mid-body keeps the bytes that arrived: a pending
+   * upload holding them (found by its row: the client never got the Location), which PATCHes complete.
+   */
+  @Test
+  void cutCreationKeepsWhatArrived() throws Exception {
+    byte[] content = bytes(1024 * 1024);
+    List<String> before = Db.strings(node.dbName, "SELECT id::text FROM files");
+    int sent = 400_003;
+    try (Socket s = new Socket("127.0.0.1", node.port)) {
+      OutputStream out = s.getOutputStream();
+      out.write(("POST " + uploads().substring(base().length()) + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "
+          + token + "\r\nTus-Resumable: 1.0.0\r\nUpload-Length: " + content.length
+          + "\r\nContent-Type: application/offset+octet-stream\r\nContent-Length: " + content.length + "\r\n\r\n")
+          .getBytes(StandardCharsets.US_ASCII));
+      out.write(content, 0, sent);
+      out.flush();
+      s.shutdownOutput();
+      InputStream in = s.getInputStream();
+      while (in.read() >= 0) {
+        // until the server closes its side
+      }
+    }
+    List<String> created = new ArrayList<>();
+    eventually(Duration.ofSeconds(60), () -> {
+      created.clear();
+      created.addAll(Db.strings(node.dbName, "SELECT id::text FROM files"));
+      created.removeAll(before);
+      assertThat(created).hasSize(1);
+    });
+    UUID file = UUID.fromString(created.get(0));
+    String location = uploads().substring(base().length()) + "/" + file;
+    HttpResponse<String> h = head(location);
+    assertThat(h.headers().firstValue("Upload-Offset")).hasValue(Integer.toString(sent));
+    assertThat(h.headers().firstValue("Upload-Length")).hasValue(Integer.toString(content.length));
+    assertThat(Api.resource(api.get(api.file(company, file), token)).getString("upload_status")).isEqualTo("pending");
+    HttpResponse<String> p = patch(location, sent, slice(content, sent, content.length));
+    assertThat(p.statusCode()).as(p.body()).isEqualTo(204);
+    assertDownload(file, content);
+  }
+
   @Test
   void refusalsLeaveNothingBehind() throws Exception {
     long before = fileRows();

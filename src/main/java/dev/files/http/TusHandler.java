@@ -10,6 +10,8 @@ import dev.files.upload.ChunkSink;
 import dev.files.upload.ChunkWrite;
 import dev.files.error.Kind;
 import dev.files.error.ServiceException;
+import dev.files.upload.Requester;
+import dev.files.upload.UploadRules;
 import dev.files.upload.UploadSessions;
 import dev.files.upload.Uploads;
 import io.vertx.core.Future;
@@ -50,7 +52,11 @@ import java.util.UUID;
  *
  * <p>An upload is a file of the files API from its creation: creation asks the file's upload session
  * to create a pending file ({@link UploadSessions#init}) whose declared size is {@code Upload-Length}
- * and whose id is the one in {@code Location}. Each PATCH's bytes take the path of every upload's
+ * and whose id is the one in {@code Location}. A creation with a body (creation-with-upload) that is
+ * not a partial upload takes instead the path of a classic upload of a new file (the id is this
+ * request's own, nobody else can know it): its body is stored, then one transaction creates the
+ * file with it ({@link UploadSessions#commitNew}, no session): complete and live when the body is
+ * the whole upload, else pending with the bytes that arrived ({@link #createWithUpload}). Each PATCH's bytes take the path of every upload's
  * chunk ({@link Uploads}): admitted as the chunk numbered after the chunks already stored
  * ({@link Uploads#admitAppend}), streamed into one encrypted chunk object ({@link Uploads#open}), and
  * committed through the file's upload session with its byte offset ({@link ChunkCommit#offset}):
@@ -268,6 +274,10 @@ final class TusHandler {
     UUID company = ctx.get(AuthHandler.COMPANY);
     UUID fileId = UUID.randomUUID();
     String location = FileRecord.API_PREFIX + "/companies/" + company + "/uploads/" + fileId;
+    if (body && !partial) { // the bytes go the way of a classic upload of a new file: no session
+      createWithUpload(ctx, fileId, location, declared, atEnd, sum, name, type);
+      return;
+    }
     sessions.init(fileId, company, dev.files.upload.Requester.of(caller), null, declared, name, type)
         .compose(resource -> partial ? uploads.markPartial(fileId) : Future.<Void>succeededFuture())
         .compose(v -> files.find(fileId))
@@ -288,6 +298,36 @@ final class TusHandler {
           }
         })
         .onFailure(ctx::fail);
+  }
+
+  /**
+   * Creation-with-upload of an upload that is not partial: the file's id is this request's own, so
+   * nobody else can touch the file before the answer and its bytes take the path of a classic upload
+   * of a new file ({@link Uploads#admit} with {@code create}, {@link Uploads#open}, {@link Uploads#commit}
+   * → {@link UploadSessions#commitNew}): no upload session, no owner row, one transaction that creates
+   * the file with its first chunk. A body that is the whole upload ({@code Upload-Length} bytes, or the
+   * IETF draft's {@code Upload-Complete: ?1}) makes the file complete and live at once; a shorter body,
+   * a deferred length or a body cut by its connection makes it a pending upload holding the bytes that
+   * arrived, appended to by later PATCHes through its session. Nothing is created before the body has
+   * been stored: a checksum mismatch (460), a body beyond the length (413) or a cut body of no byte
+   * leaves no row and no object.
+   *
+   * @param length the upload's length in bytes, or null while deferred (or, with {@code lengthAtEnd},
+   *               until the body ends)
+   */
+  private void createWithUpload(RoutingContext ctx, UUID fileId, String location, Long length, boolean lengthAtEnd,
+                                Checksum checksum, String name, String type) {
+    Requester requester = Requester.of(ctx.get(AuthHandler.CALLER));
+    UUID company = ctx.get(AuthHandler.COMPANY);
+    UploadRules.Request q = new UploadRules.Request(null, null, length, UploadHandler.contentLength(ctx.request()), 0);
+    uploads.admit(fileId, company, requester, true, q)
+        .onSuccess(t -> new Append(ctx, null, t, 1, 0, length, false, lengthAtEnd, checksum, 201, false,
+            new Creation(location, name, type)).start())
+        .onFailure(ctx::fail);
+  }
+
+  /** What a creation-with-upload of a new file says beside its bytes: its {@code Location}, name and type. */
+  private record Creation(String location, String name, String type) {
   }
 
   // ---- HEAD, PATCH, DELETE ----------------------------------------------------------------------
@@ -559,14 +599,23 @@ final class TusHandler {
   private void append(RoutingContext ctx, FileRecord f, long offset, Long length, boolean setsLength,
                       boolean lengthAtEnd, Checksum checksum, int status, boolean partial) {
     uploads.admitAppend(f, dev.files.upload.Requester.of(ctx.get(AuthHandler.CALLER)))
-        .onSuccess(a -> new Append(ctx, f, offset, length, setsLength, lengthAtEnd, checksum, status, a, partial).start())
+        .onSuccess(a -> new Append(ctx, f, a.target(), a.chunkNumber(), offset, length, setsLength, lengthAtEnd,
+            checksum, status, partial, null).start())
         .onFailure(ctx::fail);
   }
 
-  /** One append: the body into one chunk object, then its commit. */
+  /**
+   * One append: the body into one chunk object, then its commit. Into a pending file (its row
+   * {@code f}), or, for a creation-with-upload ({@code creation} not null, {@code f} null), into the
+   * new file the commit creates.
+   */
   private final class Append {
     private final RoutingContext ctx;
+    /** The pending file's row; null when the commit creates the file. */
     private final FileRecord f;
+    private final UUID fileId;
+    /** A creation-with-upload of a new file: its Location, name and type; else null. */
+    private final Creation creation;
     private final long offset;
     private final Long length;
     private final boolean setsLength;
@@ -584,20 +633,22 @@ final class TusHandler {
     private final IdleTimer idle;
     private final boolean partial;
 
-    Append(RoutingContext ctx, FileRecord f, long offset, Long length, boolean setsLength, boolean lengthAtEnd,
-           Checksum checksum, int status, Uploads.Append admitted, boolean partial) {
+    Append(RoutingContext ctx, FileRecord f, Uploads.Target target, int chunkNumber, long offset, Long length,
+           boolean setsLength, boolean lengthAtEnd, Checksum checksum, int status, boolean partial, Creation creation) {
       this.partial = partial;
       this.lengthAtEnd = lengthAtEnd;
       this.ctx = ctx;
       this.f = f;
+      this.fileId = target.fileId();
+      this.creation = creation;
       this.offset = offset;
       this.length = length;
       this.setsLength = setsLength;
       this.checksum = checksum;
       this.status = status;
-      this.target = admitted.target();
+      this.target = target;
       long limit = length != null ? length - offset : maxFileBytes - offset;
-      this.part = uploads.open(target, admitted.chunkNumber(), limit);
+      this.part = uploads.open(target, chunkNumber, limit);
       this.digest = checksum == null ? null : checksum.digest();
       this.idle = new IdleTimer(vertx, idleTimeoutMs, this::idle);
     }
@@ -648,7 +699,7 @@ final class TusHandler {
       if (finished) {
         return;
       }
-      LOG.info("upload {}: no byte of the PATCH body for {} ms; the bytes that arrived are kept", f.id(), idleTimeoutMs);
+      LOG.info("upload {}: no byte of the PATCH body for {} ms; the bytes that arrived are kept", fileId, idleTimeoutMs);
       connectionEnded();
       ctx.request().connection().close();
     }
@@ -700,6 +751,10 @@ final class TusHandler {
       long size = part.size();
       boolean ends = lengthAtEnd && !cut;
       Long length = ends ? Long.valueOf(offset + size) : this.length;
+      if (creation != null) {
+        commitNew(size, length);
+        return;
+      }
       if (size == 0 && !setsLength && !ends && !(length != null && offset == length)) {
         part.abort();
         if (!cut) {
@@ -711,9 +766,40 @@ final class TusHandler {
       boolean completes = length != null && offset + size == length && !partial;
       Integer totalChunks = completes ? Integer.valueOf(part.chunkNumber()) : null;
       // a failed commit's object is removed only when the commit is known to have changed nothing
-      uploads.commit(target, part, new Uploads.Declared(false, totalChunks, length, null, null, offset)).onSuccess(resource -> {
+      recorded(uploads.commit(target, part, new Uploads.Declared(false, totalChunks, length, null, null, offset)), size, length);
+    }
+
+    /**
+     * The commit of a creation-with-upload's body, creating the file ({@link Uploads#commit} of a
+     * new file: {@link UploadSessions#commitNew}, one transaction): complete and live when the body
+     * is the whole upload (chunk 1 of 1, a classic whole-file upload), else pending with these bytes
+     * as chunk 1 at offset 0 (a shorter body, a deferred length, or a cut one: what arrived is kept,
+     * as for a cut PATCH). A body that ended without a byte creates the pending file through its
+     * session, as a creation without a body; a cut one of no byte creates nothing (the client never
+     * saw the Location).
+     */
+    private void commitNew(long size, Long length) {
+      boolean whole = !cut && length != null && size == length;
+      if (size == 0 && !whole) {
+        part.abort();
+        if (!cut) {
+          sessions.init(fileId, target.companyId(), target.requester(), null, length, creation.name(), creation.type())
+              .onSuccess(resource -> reply(0, resource, length))
+              .onFailure(ctx::fail);
+        }
+        return;
+      }
+      Uploads.Declared declared = whole
+          ? new Uploads.Declared(true, null, length, creation.name(), creation.type(), null)
+          : new Uploads.Declared(false, null, length, creation.name(), creation.type(), 0L);
+      recorded(uploads.commit(target, part, declared), size, length);
+    }
+
+    /** Answers once the chunk's commit is made (nothing is answered for a cut body: its bytes are kept silently). */
+    private void recorded(Future<JsonObject> committed, long size, Long length) {
+      committed.onSuccess(resource -> {
         if (cut) {
-          LOG.info("upload {}: connection ended after {} bytes at offset {}; they are kept", f.id(), size, offset);
+          LOG.info("upload {}: connection ended after {} bytes at offset {}; they are kept", fileId, size, offset);
         } else {
           reply(offset + size, resource, length);
         }
@@ -722,13 +808,16 @@ final class TusHandler {
           ctx.fail(err);
         } else {
           LOG.warn("upload {}: the {} bytes that arrived before the connection ended were not kept: {}",
-              f.id(), size, err.getMessage());
+              fileId, size, err.getMessage());
         }
       });
     }
 
     private void reply(long newOffset, JsonObject resource, Long length) {
       HttpServerResponse resp = ctx.response();
+      if (creation != null) {
+        resp.putHeader("Location", creation.location());
+      }
       if (ctx.get(IETF) != null) {
         boolean done = resource != null && "complete".equals(resource.getString("upload_status"));
         resp.putHeader("Upload-Complete", done ? "?1" : "?0");
