@@ -2,7 +2,6 @@ package dev.files.crypto;
 
 import com.google.crypto.tink.Aead;
 import com.google.crypto.tink.KeysetHandle;
-import com.google.crypto.tink.RegistryConfiguration;
 import com.google.crypto.tink.StreamingAead;
 import com.google.crypto.tink.TinkProtoKeysetFormat;
 import com.google.crypto.tink.streamingaead.AesGcmHkdfStreamingParameters;
@@ -176,7 +175,7 @@ public final class DataKeys {
 
   /** The keyset's streaming AEAD: segments on arrays through {@link SegmentedAesGcm}. */
   private static StreamingAead primitive(KeysetHandle handle) throws GeneralSecurityException {
-    return SegmentedAesGcm.of(handle, handle.getPrimitive(RegistryConfiguration.get(), StreamingAead.class));
+    return SegmentedAesGcm.of(handle);
   }
 
   /**

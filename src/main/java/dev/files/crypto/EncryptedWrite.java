@@ -134,19 +134,29 @@ public final class EncryptedWrite implements WriteStream<Buffer> {
   }
 
   private void flush() {
-    if (batchBytes == 0) {
-      return;
+    if (batchBytes > 0) {
+      submit(false);
     }
+  }
+
+  /**
+   * Hands the batch to the storage threads: hashed on one queue, encrypted on the other. With
+   * {@code last}, the same two tasks also make the digest and seal the last segment, so a body that
+   * fits one batch (a small file) costs one task on each queue, not two.
+   *
+   * @return the plaintext's SHA-256 (hex) when {@code last}, else null
+   */
+  private Future<String> submit(boolean last) {
     List<Buffer> full = batch;
     int bytes = batchBytes;
     batch = new ArrayList<>();
     batchBytes = 0;
     pending += bytes;
-    hashing.run(() -> {
+    Future<String> digest = hashing.run(() -> {
       for (Buffer b : full) {
         sha256.update(((BufferInternal) b).getByteBuf().nioBuffer());
       }
-      return null;
+      return last ? HexFormat.of().formatHex(sha256.digest()) : null;
     });
     step(encrypting.run(() -> {
       for (Buffer b : full) {
@@ -155,8 +165,12 @@ public final class EncryptedWrite implements WriteStream<Buffer> {
           out.write(plain);
         }
       }
+      if (last) {
+        out.close(); // the last segment
+      }
       return collector.take();
-    }), bytes, false);
+    }), bytes, last);
+    return digest;
   }
 
   private void step(Future<List<Buffer>> ciphertext, int plainBytes, boolean last) {
@@ -229,14 +243,9 @@ public final class EncryptedWrite implements WriteStream<Buffer> {
     if (done) {
       return Future.failedFuture(new IllegalStateException("object write already ended"));
     }
-    flush();
     done = true;
     long written = size;
-    Future<String> digest = hashing.run(() -> HexFormat.of().formatHex(sha256.digest()));
-    step(encrypting.run(() -> {
-      out.close(); // the last segment
-      return collector.take();
-    }), 0, true);
+    Future<String> digest = submit(true);
     return Future.all(stored, digest).map(v -> new StoredChunk(written, digest.result()))
         .recover(err -> Future.failedFuture(failure instanceof StorageException s ? s
             : StorageException.of("cannot store an object", err)));

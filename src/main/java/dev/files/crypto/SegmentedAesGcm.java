@@ -3,6 +3,7 @@ package dev.files.crypto;
 import com.google.crypto.tink.InsecureSecretKeyAccess;
 import com.google.crypto.tink.Key;
 import com.google.crypto.tink.KeysetHandle;
+import com.google.crypto.tink.RegistryConfiguration;
 import com.google.crypto.tink.StreamingAead;
 import com.google.crypto.tink.streamingaead.AesGcmHkdfStreamingKey;
 import com.google.crypto.tink.streamingaead.AesGcmHkdfStreamingParameters;
@@ -104,13 +105,18 @@ final class SegmentedAesGcm implements StreamingAead {
   private final String hkdfMac;
   private final int keyBytes;
   private final int segmentBytes;
-  private final StreamingAead tink;
+  /** The keyset, for Tink's own primitive when first needed; null when {@link #tink} was given. */
+  private final KeysetHandle handle;
+  /** Tink's own primitive of the same keyset (made on first use from {@link #handle}), for its streams. */
+  private StreamingAead tink;
 
-  private SegmentedAesGcm(byte[] ikm, String hkdfMac, int keyBytes, int segmentBytes, StreamingAead tink) {
+  private SegmentedAesGcm(byte[] ikm, String hkdfMac, int keyBytes, int segmentBytes, KeysetHandle handle,
+                          StreamingAead tink) {
     this.ikm = ikm;
     this.hkdfMac = hkdfMac;
     this.keyBytes = keyBytes;
     this.segmentBytes = segmentBytes;
+    this.handle = handle;
     this.tink = tink;
   }
 
@@ -119,12 +125,40 @@ final class SegmentedAesGcm implements StreamingAead {
    * keys, another key type) {@code tink}, Tink's own primitive of the same keyset.
    */
   static StreamingAead of(KeysetHandle handle, StreamingAead tink) {
-    if (handle.size() != 1) {
-      return tink;
+    StreamingAead fast = arrays(handle, null, tink);
+    return fast != null ? fast : tink;
+  }
+
+  /**
+   * As {@link #of(KeysetHandle, StreamingAead)}, with Tink's own primitive made only when it is used
+   * (its streams; not the channels a chunk is written and read through): making it costs about a
+   * quarter of a new data key's time, and every new file makes one.
+   */
+  static StreamingAead of(KeysetHandle handle) throws GeneralSecurityException {
+    StreamingAead fast = arrays(handle, handle, null);
+    return fast != null ? fast : tinkPrimitive(handle);
+  }
+
+  private static StreamingAead tinkPrimitive(KeysetHandle handle) throws GeneralSecurityException {
+    return handle.getPrimitive(RegistryConfiguration.get(), StreamingAead.class);
+  }
+
+  /** Tink's own primitive of the keyset, made on first use. */
+  private synchronized StreamingAead tink() throws GeneralSecurityException {
+    if (tink == null) {
+      tink = tinkPrimitive(handle);
     }
-    Key key = handle.getPrimary().getKey();
+    return tink;
+  }
+
+  /** The array-based primitive of {@code keyset}; null when its keys are not one AES-GCM-HKDF streaming key. */
+  private static SegmentedAesGcm arrays(KeysetHandle keyset, KeysetHandle handle, StreamingAead tink) {
+    if (keyset.size() != 1) {
+      return null;
+    }
+    Key key = keyset.getPrimary().getKey();
     if (!(key instanceof AesGcmHkdfStreamingKey k)) {
-      return tink;
+      return null;
     }
     AesGcmHkdfStreamingParameters p = k.getParameters();
     String mac;
@@ -135,10 +169,10 @@ final class SegmentedAesGcm implements StreamingAead {
     } else if (p.getHkdfHashType() == AesGcmHkdfStreamingParameters.HashType.SHA1) {
       mac = "HmacSha1";
     } else {
-      return tink;
+      return null;
     }
     return new SegmentedAesGcm(k.getInitialKeyMaterial().toByteArray(InsecureSecretKeyAccess.get()), mac,
-        p.getDerivedAesGcmKeySizeBytes(), p.getCiphertextSegmentSizeBytes(), tink);
+        p.getDerivedAesGcmKeySizeBytes(), p.getCiphertextSegmentSizeBytes(), handle, tink);
   }
 
   private int headerBytes() {
@@ -175,19 +209,19 @@ final class SegmentedAesGcm implements StreamingAead {
   @Override
   public ReadableByteChannel newDecryptingChannel(ReadableByteChannel ciphertext, byte[] associatedData)
       throws GeneralSecurityException, IOException {
-    return tink.newDecryptingChannel(ciphertext, associatedData);
+    return tink().newDecryptingChannel(ciphertext, associatedData);
   }
 
   @Override
   public OutputStream newEncryptingStream(OutputStream ciphertext, byte[] associatedData)
       throws GeneralSecurityException, IOException {
-    return tink.newEncryptingStream(ciphertext, associatedData);
+    return tink().newEncryptingStream(ciphertext, associatedData);
   }
 
   @Override
   public InputStream newDecryptingStream(InputStream ciphertext, byte[] associatedData)
       throws GeneralSecurityException, IOException {
-    return tink.newDecryptingStream(ciphertext, associatedData);
+    return tink().newDecryptingStream(ciphertext, associatedData);
   }
 
   /**

@@ -2,6 +2,7 @@ package dev.files.http;
 
 import io.vertx.core.http.HttpServerRequest;
 
+import java.util.HexFormat;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.regex.Pattern;
 
@@ -22,6 +23,7 @@ public final class RequestIds {
   /** Longest client-given id that is kept, in characters. */
   public static final int MAX_LENGTH = 64;
 
+  private static final HexFormat HEX = HexFormat.of();
   private static final Pattern SANE = Pattern.compile("[A-Za-z0-9._-]{1," + MAX_LENGTH + "}");
 
   private RequestIds() {
@@ -53,9 +55,12 @@ public final class RequestIds {
     return id != null && SANE.matcher(id).matches();
   }
 
-  /** A new id: 128 random bits as 32 lower-case hex digits. */
+  /**
+   * A new id: 128 random bits as 32 lower-case hex digits. Made on every request, so without
+   * {@code String.format} (its format string is parsed anew each call).
+   */
   static String generate() {
     ThreadLocalRandom r = ThreadLocalRandom.current();
-    return String.format("%016x%016x", r.nextLong(), r.nextLong());
+    return HEX.toHexDigits(r.nextLong()) + HEX.toHexDigits(r.nextLong());
   }
 }

@@ -162,6 +162,32 @@ public final class Operations {
     int q = uri.indexOf('?');
     String path = q < 0 ? uri : uri.substring(0, q);
     int hash = path.indexOf('#');
-    return (hash < 0 ? path : path.substring(0, hash)).replaceAll("[\\s\\p{Cntrl}]", "_");
+    return printable(hash < 0 ? path : path.substring(0, hash));
+  }
+
+  /**
+   * {@code path} with each space and control character (U+0000–U+001F, U+007F: what the regex
+   * {@code [\s\p{Cntrl}]} matches) replaced by {@code _}, so that a line of the access log stays one
+   * line. Written as a loop: it runs for every request, and a regex would be compiled each time.
+   */
+  static String printable(String path) {
+    int i = 0;
+    while (i < path.length() && !blank(path.charAt(i))) {
+      i++;
+    }
+    if (i == path.length()) {
+      return path; // the usual case: nothing to replace, nothing copied
+    }
+    char[] chars = path.toCharArray();
+    for (; i < chars.length; i++) {
+      if (blank(chars[i])) {
+        chars[i] = '_';
+      }
+    }
+    return new String(chars);
+  }
+
+  private static boolean blank(char c) {
+    return c <= ' ' || c == 0x7F;
   }
 }
