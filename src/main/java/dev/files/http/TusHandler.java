@@ -676,7 +676,8 @@ final class TusHandler {
       idle.touch();
       received += buf.length();
       if (digest != null) {
-        digest.update(buf.getBytes());
+        // hashed in place: getBytes() would copy every body buffer once more
+        digest.update(((io.vertx.core.internal.buffer.BufferInternal) buf).getByteBuf().nioBuffer());
       }
       part.write(buf).onFailure(this::fail);
       if (part.writeQueueFull()) {
