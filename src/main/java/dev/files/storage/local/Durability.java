@@ -43,8 +43,8 @@ import java.util.function.Consumer;
  * joined (it may have read the directory before the new name), a new one is queued.
  *
  * <p>Big objects go through the same threads: without batches a 2 GiB {@code fdatasync} holds
- * only its own thread, never small objects behind it (their writeback was started every
- * {@value Writeback#STEP_BYTES} bytes while they streamed, so little is left to write anyway).
+ * only its own thread, never small objects behind it (and its writeback was started every
+ * {@value Writeback#STEP_BYTES} bytes while it streamed, so its force has little left to write).
  *
  * <p>Idle threads end after a few seconds; {@link #close} lets queued work finish.
  */
