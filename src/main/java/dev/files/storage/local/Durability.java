@@ -34,14 +34,17 @@ import java.util.function.Consumer;
  * 774–1,183. A batch holds its first objects until its last is durable, and the next batch waits
  * for it, so the disk sees fewer syncs at once than without batches; {@code syncfs} also flushes
  * every other process's dirty data on the file system (PostgreSQL's). So neither is used.
+ * Through the store itself (8 storage threads, 16 writers of 64 KiB objects, 4 s each way,
+ * alternated three times, load average 15): forced on the storage queues 603, 1,290, 2,285
+ * objects/s; on 32 sync threads 912, 1,267, 2,628.
  *
  * <p>What is shared: the directory sync. Objects published in one directory while its sync waits
  * for a thread share that one sync (chunks of one file, under load); a sync already running is not
  * joined (it may have read the directory before the new name), a new one is queued.
  *
  * <p>Big objects go through the same threads: without batches a 2 GiB {@code fdatasync} holds
- * only its own thread, never small objects behind it (their writeback was started every
- * {@value Writeback#STEP_BYTES} bytes while they streamed, so little is left to write anyway).
+ * only its own thread, never small objects behind it (and its writeback was started every
+ * {@value Writeback#STEP_BYTES} bytes while it streamed, so its force has little left to write).
  *
  * <p>Idle threads end after a few seconds; {@link #close} lets queued work finish.
  */
