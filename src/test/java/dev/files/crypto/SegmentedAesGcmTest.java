@@ -130,6 +130,35 @@ class SegmentedAesGcmTest {
     }
   }
 
+  /**
+   * The primitive made from the keyset alone (as every data key's is) makes Tink's own primitive when
+   * its streams are first used: they read and write the same bytes as its channels.
+   */
+  @Test
+  void streamsOfAKeysetAlone() throws Exception {
+    StreamingAead lazy = SegmentedAesGcm.of(handle);
+    assertThat(lazy).isInstanceOf(SegmentedAesGcm.class);
+    byte[] plain = new byte[FIRST_PLAIN + PLAIN + 17];
+    random.nextBytes(plain);
+    byte[] byChannel = encrypt(lazy, plain, 65_536);
+    try (var in = lazy.newDecryptingStream(new java.io.ByteArrayInputStream(byChannel), AD)) {
+      assertThat(in.readAllBytes()).isEqualTo(plain);
+    }
+    ByteArrayOutputStream byStream = new ByteArrayOutputStream();
+    try (var out = lazy.newEncryptingStream(byStream, AD)) {
+      out.write(plain);
+    }
+    try (var ch = lazy.newDecryptingChannel(Channels.newChannel(new java.io.ByteArrayInputStream(byStream.toByteArray())), AD)) {
+      assertThat(Channels.newInputStream(ch).readAllBytes()).isEqualTo(plain);
+    }
+    Path f = file(byStream.toByteArray());
+    try {
+      assertThat(read(lazy, f, 0, plain.length, plain.length, 65_536, false)).isEqualTo(plain);
+    } finally {
+      Files.delete(f);
+    }
+  }
+
   /** On Linux x86-64 (this project's machines) the segments go through AWS-LC, checked above against Tink. */
   @Test
   void nativeProviderOnLinuxX86() throws Exception {

@@ -20,6 +20,19 @@ class ObjectKeysTest {
       assertThatThrownBy(() -> ObjectKeys.check(bad)).as(bad).isInstanceOf(IllegalArgumentException.class)
           .hasMessage("invalid object key");
     }
+    // the check's loop says what its regex says, on every short string over the characters that matter
+    char[] alphabet = {'a', 'Z', '0', '_', '-', '.', '/', ' ', 'é', '\\'};
+    int n = alphabet.length;
+    for (int len = 0; len <= 5; len++) {
+      for (int code = 0; code < Math.pow(n, len); code++) {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0, c = code; i < len; i++, c /= n) {
+          b.append(alphabet[c % n]);
+        }
+        String key = b.toString();
+        assertThat(ObjectKeys.valid(key)).as(key).isEqualTo(ObjectKeys.KEY.matcher(key).matches());
+      }
+    }
     for (String ok : new String[] {"", "a", "a/", "a/b", "a/b/", "0f/3c"}) {
       assertThat(ObjectKeys.checkPrefix(ok)).isEqualTo(ok);
     }
