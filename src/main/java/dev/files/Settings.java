@@ -19,13 +19,15 @@ public final class Settings {
 
   /**
    * The upload sessions' timings ({@code upload.*}, ms) and the group commit of new files
-   * ({@code upload.group_commit_max}; transactions at once bounded by {@code db.pool_size}).
+   * ({@code upload.group_commit_max}; transactions at once bounded by {@code db.pool_size}, uploads waiting
+   * for one by {@code db.wait_queue}).
    */
   public static SessionSettings sessions(FilesConfig config) {
     return new SessionSettings(config.number("upload.session_idle_ms"), config.number("upload.commit_timeout_ms"),
         config.number("upload.retire_grace_ms"), config.number("upload.expire_after_ms"),
         config.number("upload.sweep_interval_ms"), (int) config.number("upload.group_commit_max"),
-        (int) Math.min(SessionSettings.GROUP_COMMIT_IN_FLIGHT, config.number("db.pool_size")));
+        (int) Math.min(SessionSettings.GROUP_COMMIT_IN_FLIGHT, config.number("db.pool_size")),
+        (int) config.number("db.wait_queue"));
   }
 
   /**

@@ -1,5 +1,6 @@
 package dev.files.upload;
 
+import dev.files.error.ServiceException;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -16,7 +17,10 @@ import java.util.List;
  * finds one free goes at once (alone, by the single path {@link Commits#commitNew}: a lone client waits
  * no longer than without batching); the others queue, and when a transaction ends the queued ones, up
  * to {@code max} (README, {@code upload.group_commit_max}), go together in the next. No timer: batches
- * form only from commits that wait anyway.
+ * form only from commits that wait anyway. At most {@code maxQueued} wait ({@code db.wait_queue}, the
+ * bound they would meet waiting for a database connection without grouping); beyond, a commit is
+ * refused at once with {@link ServiceException#databaseBusy} (503, {@code Retry-After: 1}; nothing
+ * was asked of PostgreSQL, its object is deleted by {@link Uploads#commit}).
  *
  * <p>Failures do not spread between members and are no weaker than alone: a refusal of the rules
  * fails only its commit; a group whose transaction fails before its COMMIT (nothing of it was made)
@@ -33,6 +37,7 @@ final class NewFileBatches {
   private final Commits commits;
   private final int max;
   private final int inFlight;
+  private final int maxQueued;
   /** Commits waiting for a free transaction, oldest first; guarded by {@code this}. */
   private final ArrayDeque<Waiting> queue = new ArrayDeque<>();
   /** Transactions running; guarded by {@code this}. */
@@ -42,17 +47,20 @@ final class NewFileBatches {
    * @param max      the most commits one transaction takes ({@code upload.group_commit_max}, at least 1;
    *                 1: no grouping, every commit goes alone at once)
    * @param inFlight the most group transactions at once (at least 1; at most the database pool's size)
+   * @param maxQueued the most commits waiting for a transaction (-1: no bound)
    */
-  NewFileBatches(Vertx vertx, Commits commits, int max, int inFlight) {
+  NewFileBatches(Vertx vertx, Commits commits, int max, int inFlight, int maxQueued) {
     this.vertx = vertx;
     this.commits = commits;
     this.max = Math.max(1, max);
     this.inFlight = Math.max(1, inFlight);
+    this.maxQueued = maxQueued;
   }
 
   /**
    * Records {@code c} (a new file id's whole-file upload, first asked at {@code askedAt}, epoch ms),
-   * alone or with others; answers and fails as {@link Commits#commitNew} without {@code again}.
+   * alone or with others; answers and fails as {@link Commits#commitNew} without {@code again}, or
+   * with {@link ServiceException#databaseBusy} when {@code maxQueued} commits wait already.
    */
   Future<Commits.Outcome> commit(ChunkCommit c, long askedAt) {
     if (max == 1) {
@@ -61,6 +69,9 @@ final class NewFileBatches {
     Promise<Commits.Outcome> answer = ((ContextInternal) vertx.getOrCreateContext()).promise();
     List<Waiting> next;
     synchronized (this) {
+      if (maxQueued >= 0 && queue.size() >= maxQueued) {
+        return Future.failedFuture(ServiceException.databaseBusy());
+      }
       queue.add(new Waiting(c, askedAt, answer));
       next = take();
     }

@@ -13,15 +13,20 @@ package dev.files.upload;
  *                            ({@code upload.group_commit_max}; 1: each alone), see {@link NewFileBatches}
  * @param groupCommitInFlight the most such transactions at once: {@value #GROUP_COMMIT_IN_FLIGHT}, fewer when
  *                            the database pool ({@code db.pool_size}) is smaller
+ * @param groupCommitQueue    the most such uploads waiting for a transaction ({@code db.wait_queue}, as they would
+ *                            wait for a connection without grouping; -1: no bound); beyond, refused as busy
  */
 public record SessionSettings(long idleMs, long timeoutMs, long retireGraceMs, long expireAfterMs, long sweepEveryMs,
-                              int groupCommitMax, int groupCommitInFlight) {
+                              int groupCommitMax, int groupCommitInFlight, int groupCommitQueue) {
 
   /** Group transactions of new files at once when the pool allows: one to fill while one commits. */
   public static final int GROUP_COMMIT_IN_FLIGHT = 2;
 
-  /** The timings with the default grouping (64 a transaction, {@value #GROUP_COMMIT_IN_FLIGHT} at once). */
+  /**
+   * The timings with the default grouping (64 a transaction, {@value #GROUP_COMMIT_IN_FLIGHT} at once, 256
+   * waiting: the default {@code db.wait_queue}).
+   */
   public SessionSettings(long idleMs, long timeoutMs, long retireGraceMs, long expireAfterMs, long sweepEveryMs) {
-    this(idleMs, timeoutMs, retireGraceMs, expireAfterMs, sweepEveryMs, 64, GROUP_COMMIT_IN_FLIGHT);
+    this(idleMs, timeoutMs, retireGraceMs, expireAfterMs, sweepEveryMs, 64, GROUP_COMMIT_IN_FLIGHT, 256);
   }
 }

@@ -111,7 +111,8 @@ public final class UploadSessions {
     this.owners = owners;
     this.sendTimeoutMs = sendTimeoutMs;
     this.commits = new Commits(vertx, files, settings);
-    this.newFiles = new NewFileBatches(vertx, commits, settings.groupCommitMax(), settings.groupCommitInFlight());
+    this.newFiles = new NewFileBatches(vertx, commits, settings.groupCommitMax(), settings.groupCommitInFlight(),
+        settings.groupCommitQueue());
   }
 
   /**
