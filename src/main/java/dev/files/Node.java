@@ -165,7 +165,8 @@ public final class Node {
               config.number("events.poll_ms"), config.number("events.retention_ms"), bus);
           Operations ops = new Operations(metrics, Health.live(vx), Health.ready(vx, files, objects, clusterManager));
           ThumbnailVerticle thumbnails = config.number("thumbnails.workers") <= 0 ? null
-              : new ThumbnailVerticle(files, store, dataKeys, Settings.thumbnails(config), new ThumbnailClaims(pool, owners.nodeId(), owners::members));
+              : new ThumbnailVerticle(files, store, dataKeys, Settings.thumbnails(config), new ThumbnailClaims(pool, owners.nodeId(), owners::members),
+                  metrics, bus);
           // the store and its database must belong together before the sweep may collect orphans
           return StoreBinding.bind(vx, new StoreIdentityRepository(pool), new StoreSide(objects), dbLabel(config))
               .compose(v -> checkMasterKey(files, dataKeys, config.string("encryption.master_key_id")))

@@ -76,6 +76,8 @@ public final class ThumbnailVerticle extends VerticleBase {
                          int concurrency, int queue, long timeoutMs, long maxJobBytes) {
   }
 
+  private final ServiceMetrics metrics;
+  private final InternalBus bus;
   private final FileRepository files;
   private final EncryptedObjects store;
   private final DataKeys dataKeys;
@@ -99,8 +101,15 @@ public final class ThumbnailVerticle extends VerticleBase {
   private Runnable countAbandoned = () -> { };
   private volatile Context ctx; // read by memberLeft on a Hazelcast thread
 
+  /**
+   * @param metrics the node's metrics (queue, threads abandoned, thumbnails made by status)
+   * @param bus     the node's internal event bus: the guard of {@code files.thumbnails} and the options of
+   *                what this sends on it
+   */
   public ThumbnailVerticle(FileRepository files, EncryptedObjects store, DataKeys dataKeys, Settings settings,
-                           ThumbnailClaims claims) {
+                           ThumbnailClaims claims, ServiceMetrics metrics, InternalBus bus) {
+    this.metrics = metrics;
+    this.bus = bus;
     this.files = files;
     this.store = store;
     this.dataKeys = dataKeys;
@@ -114,9 +123,9 @@ public final class ThumbnailVerticle extends VerticleBase {
   public Future<?> start() {
     ctx = context;
     content = new FileContent(vertx, store, dataKeys);
-    ServiceMetrics.of(vertx).thumbnailQueue(waiting::size);
-    countAbandoned = ServiceMetrics.of(vertx).thumbnailThreadsAbandoned(() -> abandoned);
-    return vertx.eventBus().<JsonObject>consumer(Addresses.THUMBNAILS, InternalBus.of(vertx).guard(this::receive)).completion()
+    metrics.thumbnailQueue(waiting::size);
+    countAbandoned = metrics.thumbnailThreadsAbandoned(() -> abandoned);
+    return vertx.eventBus().<JsonObject>consumer(Addresses.THUMBNAILS, bus.guard(this::receive)).completion()
         .andThen(v -> pickUp("members gone while this node was down", claims.releaseGone()));
   }
 
@@ -150,7 +159,7 @@ public final class ThumbnailVerticle extends VerticleBase {
       }
       for (JsonObject job : jobs) {
         if (!take(job)) {
-          vertx.eventBus().send(Addresses.THUMBNAILS, job, InternalBus.of(vertx).options());
+          vertx.eventBus().send(Addresses.THUMBNAILS, job, bus.options());
         }
       }
     }).onFailure(err -> LOG.warn("{}: its thumbnail jobs were not released ({}); the sweep asks for them later",
@@ -338,7 +347,7 @@ public final class ThumbnailVerticle extends VerticleBase {
             conn -> files.find(conn, f.id()).compose(now -> Outbox.write(conn,
                 Outbox.event(Outbox.THUMBNAILS_READY, f.id(), f.companyId(), now.toResource()))))
         .compose(recorded -> {
-          ServiceMetrics.of(vertx).thumbnail(status);
+          metrics.thumbnail(status);
           if (!recorded && row != null) {
             return store.delete(row.storageKey()); // the file changed meanwhile: this thumbnail is nobody's
           }
@@ -346,7 +355,7 @@ public final class ThumbnailVerticle extends VerticleBase {
             Outbox.wake(vertx);
           }
           vertx.eventBus().publish(Addresses.thumbnailsReady(f.id()), new JsonObject()
-              .put("file_id", f.id().toString()).put("status", status), InternalBus.of(vertx).options());
+              .put("file_id", f.id().toString()).put("status", status), bus.options());
           return Future.succeededFuture();
         });
   }
