@@ -37,17 +37,9 @@ public final class EventRepository {
   public record Page(long last, List<Numbered> events) {
   }
 
-  /** Writes one event row through {@code conn} (the transaction of the change it describes). */
-  public static Future<Void> insert(SqlClient conn, UUID id, UUID fileId, UUID companyId, String type, JsonObject body) {
-    return conn.preparedQuery("""
-            INSERT INTO event_outbox (id, file_id, company_id, type, body) VALUES ($1, $2, $3, $4, $5)""")
-        .execute(Tuple.of(id, fileId, companyId, type, body))
-        .mapEmpty();
-  }
-
   /**
-   * Inserts several events as {@link #insert} does one, in one statement (arrays, one element per
-   * event), their {@code seq} in the order of {@code bodies}; each body is JSON with {@code id},
+   * Writes event rows through {@code conn} (the transaction of the changes they describe) in one
+   * statement (arrays, one element per event), their {@code seq} in the order of {@code bodies}; each body is JSON with {@code id},
    * {@code file_id}, {@code company_id} and {@code type} (see {@code dev.files.events.Outbox#event}).
    */
   public static Future<Void> insertAll(SqlClient conn, List<JsonObject> bodies) {

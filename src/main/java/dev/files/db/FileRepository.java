@@ -111,20 +111,7 @@ public final class FileRepository {
    * no generation and no upload in progress, or as its whole-file upload leaves it: live at once).
    */
   public Future<Void> insert(SqlConnection c, FileRecord f) {
-    return c.preparedQuery("""
-            INSERT INTO files (id, company_id, owner_type, owner_id, user_id, application_id, name, mime,
-                               generation, size, chunks, upload_generation, total_chunks, total_size,
-                               upload_name, upload_mime, thumbnails, thumbnails_status, created_at, updated_at,
-                               data_key_id, data_key, last_generation)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
-                    $21, $22, $23)""")
-        .execute(Tuple.from(new Object[]{f.id(), f.companyId(), f.ownerType(), f.ownerId(), f.userId(),
-            f.applicationId(), f.name(), f.mime(), f.generation(), f.size(), f.chunks(), f.uploadGeneration(),
-            f.totalChunks(), f.totalSize(), f.uploadName(), f.uploadMime(),
-            f.thumbnails() == null ? new io.vertx.core.json.JsonArray() : f.thumbnails(), f.thumbnailsStatus(),
-            f.createdAt(), f.updatedAt(), f.dataKeyId(), f.dataKey() == null ? null : Buffer.buffer(f.dataKey()),
-            f.lastGeneration()}))
-        .mapEmpty();
+    return insertAll(c, List.of(f));
   }
 
   /**
@@ -394,12 +381,7 @@ public final class FileRepository {
 
   /** Records a chunk of a generation (its number must be free: a replaced copy is retired first). */
   public Future<Void> putChunk(SqlConnection c, UUID fileId, CommittedChunk chunk, long now) {
-    return c.preparedQuery("""
-            INSERT INTO chunks (file_id, generation, chunk_number, size, sha256, storage_key, created_at, commit_id)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""")
-        .execute(Tuple.from(new Object[]{fileId, chunk.generation(), chunk.chunkNumber(), chunk.size(), chunk.sha256(),
-            chunk.storageKey(), now, chunk.commitId()}))
-        .mapEmpty();
+    return putChunks(c, List.of(fileId), List.of(chunk), now);
   }
 
   /**

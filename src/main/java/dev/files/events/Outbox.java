@@ -58,8 +58,7 @@ public final class Outbox {
    * the transaction of the change: the event exists if and only if the change was committed.
    */
   public static Future<Void> write(SqlClient conn, JsonObject event) {
-    return EventRepository.insert(conn, UUID.fromString(event.getString("id")), UUID.fromString(event.getString("file_id")),
-        UUID.fromString(event.getString("company_id")), event.getString("type"), event);
+    return writeAll(conn, java.util.List.of(event));
   }
 
   /**

@@ -176,42 +176,17 @@ public final class Commits {
     return inTransaction(conn -> {
       // the time of the decisions, in the transaction as for one commit (no row to lock: new ids)
       long now = System.currentTimeMillis();
-      List<FileRecord> rows = new java.util.ArrayList<>(n);
-      List<UUID> chunkFiles = new java.util.ArrayList<>(n);
-      List<CommittedChunk> chunks = new java.util.ArrayList<>(n);
-      List<JsonObject> events = new java.util.ArrayList<>(n);
+      List<UploadRules.Accepted> rows = new java.util.ArrayList<>(n);
       for (int i = 0; i < n; i++) {
-        ChunkCommit c = cs.get(i);
-        UploadRules.Decision d = rules.commit(new UploadRules.State(null, List.of(), Set.of()), c, askedAt.get(i), now);
+        UploadRules.Decision d = rules.commit(new UploadRules.State(null, List.of(), Set.of()), cs.get(i), askedAt.get(i), now);
         if (d instanceof UploadRules.Refused r) {
           answers.set(i, Future.failedFuture(r.exception()));
           continue;
         }
-        UploadRules.Accepted a = (UploadRules.Accepted) d;
-        accepted[i] = a;
-        FileRecord f = a.next().file();
-        rows.add(f);
-        for (UploadRules.Effect e : a.effects()) {
-          if (e instanceof UploadRules.PutChunk x) {
-            chunkFiles.add(f.id());
-            chunks.add(x.chunk());
-          } else if (!(e instanceof UploadRules.CreateFile || e instanceof UploadRules.RecordUpload
-              || e instanceof UploadRules.Complete)) {
-            throw new IllegalStateException("a new file's commit cannot " + e);
-          }
-        }
-        if (a.completed()) {
-          events.add(Outbox.event(Outbox.UPLOADED, f.id(), f.companyId(), f.toResource()));
-        }
+        accepted[i] = (UploadRules.Accepted) d;
+        rows.add(accepted[i]);
       }
-      if (rows.isEmpty()) {
-        return Future.<Void>succeededFuture();
-      }
-      // sent at once, run in order: the rows, their chunks, their events
-      Future<Void> inserted = files.insertAll(conn, rows);
-      Future<Void> put = chunks.isEmpty() ? Future.succeededFuture() : files.putChunks(conn, chunkFiles, chunks, now);
-      Future<Void> written = Outbox.writeAll(conn, events);
-      return Future.join(inserted, put, written).<Void>mapEmpty();
+      return rows.isEmpty() ? Future.<Void>succeededFuture() : createAll(conn, rows, now);
     }).map(v -> {
       boolean completed = false;
       for (int i = 0; i < n; i++) {
@@ -345,25 +320,43 @@ public final class Commits {
   /**
    * The changes of a decision that creates the file: the row is inserted as the decision leaves it
    * ({@link UploadRules.Accepted#next}, the rules' own model of what their statements do), with its
-   * chunk rows and, when the upload completed, its {@code file.uploaded} event: three statements sent
-   * at once, where the general path sends one per effect and reads the row back. Answers that row.
+   * chunk rows and, when the upload completed, its {@code file.uploaded} event ({@link #createAll}),
+   * where the general path sends one statement per effect and reads the row back. Answers that row.
    */
   private Future<FileRecord> createWhole(SqlConnection conn, UploadRules.Accepted accepted, long now) {
-    FileRecord f = accepted.next().file();
-    List<Future<Void>> sent = new java.util.ArrayList<>();
-    sent.add(files.insert(conn, f));
-    for (UploadRules.Effect e : accepted.effects()) {
-      if (e instanceof UploadRules.PutChunk x) {
-        sent.add(files.putChunk(conn, f.id(), x.chunk(), now));
-      } else if (!(e instanceof UploadRules.CreateFile || e instanceof UploadRules.RecordUpload
-          || e instanceof UploadRules.Complete)) {
-        throw new IllegalStateException("a new file's commit cannot " + e);
+    return createAll(conn, List.of(accepted), now).map(v -> accepted.next().file());
+  }
+
+  /**
+   * Inserts what decisions that create files leave: their rows, their chunk rows and, for each that
+   * completed its upload, its {@code file.uploaded} event: three statements sent at once (one per
+   * table, arrays; run in order), whatever the number of files.
+   */
+  private Future<Void> createAll(SqlConnection conn, List<UploadRules.Accepted> decisions, long now) {
+    List<FileRecord> rows = new java.util.ArrayList<>(decisions.size());
+    List<UUID> chunkFiles = new java.util.ArrayList<>();
+    List<CommittedChunk> chunks = new java.util.ArrayList<>();
+    List<JsonObject> events = new java.util.ArrayList<>();
+    for (UploadRules.Accepted a : decisions) {
+      FileRecord f = a.next().file();
+      rows.add(f);
+      for (UploadRules.Effect e : a.effects()) {
+        if (e instanceof UploadRules.PutChunk x) {
+          chunkFiles.add(f.id());
+          chunks.add(x.chunk());
+        } else if (!(e instanceof UploadRules.CreateFile || e instanceof UploadRules.RecordUpload
+            || e instanceof UploadRules.Complete)) {
+          throw new IllegalStateException("a new file's commit cannot " + e);
+        }
+      }
+      if (a.completed()) {
+        events.add(Outbox.event(Outbox.UPLOADED, f.id(), f.companyId(), f.toResource()));
       }
     }
-    if (accepted.completed()) {
-      sent.add(Outbox.write(conn, Outbox.event(Outbox.UPLOADED, f.id(), f.companyId(), f.toResource())));
-    }
-    return Future.join(sent).map(v -> f);
+    Future<Void> inserted = files.insertAll(conn, rows);
+    Future<Void> put = chunks.isEmpty() ? Future.succeededFuture() : files.putChunks(conn, chunkFiles, chunks, now);
+    Future<Void> written = Outbox.writeAll(conn, events);
+    return Future.join(inserted, put, written).mapEmpty();
   }
 
   /**
