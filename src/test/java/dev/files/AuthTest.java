@@ -27,7 +27,7 @@ import java.util.concurrent.TimeUnit;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-/** Every authentication and access case of API.md: 401, 403, 404, membership, delete rights. */
+/** Every authentication and access case of docs/api.md: 401, 403, 404, membership, delete rights. */
 class AuthTest extends NodeTest {
 
   final UUID otherCompany = UUID.randomUUID();

@@ -30,7 +30,7 @@ import java.util.concurrent.Future;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** The rules of chunked uploads in API.md: chunk sizes, missing chunks, refusals, Resumable.js names, the testChunks probe and rights. */
+/** The rules of chunked uploads in docs/api.md: chunk sizes, missing chunks, refusals, Resumable.js names, the testChunks probe and rights. */
 class ChunkedRulesTest extends NodeTest {
 
   static final int CHUNK = 64 * 1024;

@@ -26,7 +26,7 @@ import java.util.concurrent.Future;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Chunked uploads through the upload session (API.md, POST /files/:file_id): any order, in parallel,
+ * Chunked uploads through the upload session (docs/api.md, "POST /companies/C/files/F — a chunk, or a whole file"): any order, in parallel,
  * re-sent, the remainder in the last chunk, and every request that must be refused.
  */
 class ChunkedUploadTest extends NodeTest {

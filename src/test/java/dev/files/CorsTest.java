@@ -22,7 +22,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
- * CORS (API.md, "Operations and browsers"; {@code http.cors.origins}): preflights of listed origins,
+ * CORS (docs/api.md, "CORS"; {@code http.cors.origins}): preflights of listed origins,
  * {@code Access-Control-Allow-Origin} and the exposed headers on answers, errors included (401, 403,
  * 404, 413 refused before the body), nothing for other origins, and nothing at all when the list is
  * empty.

@@ -20,7 +20,7 @@ import java.util.stream.Stream;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Decide before reading (API.md): what the request line, the headers and the file's row decide
+ * Decide before reading (docs/api.md): what the request line, the headers and the file's row decide
  * (another user's pending file, a user overwriting a complete file, a chunk larger than what
  * total_size still allows) is answered from the headers alone: the client sends the headers of a
  * large body and no byte of it, and gets the refusal, with {@code Connection: close}, no

@@ -118,7 +118,7 @@ class FilenameTest extends NodeTest {
     assertThat(m.matches()).as("Content-Disposition: %s", disposition).isTrue();
     String fallback = m.group(1);
     String encoded = m.group(2);
-    // API.md: letters, digits, space and . _ - ( ) are kept, anything else is _ (one per character)
+    // docs/api.md: letters, digits, space and . _ - ( ) are kept, anything else is _ (one per character)
     assertThat(fallback).as("ASCII fallback").isNotEmpty().matches("[A-Za-z0-9 ._()\\-]*")
         .hasSize(stored.codePointCount(0, stored.length()));
     StringBuilder expected = new StringBuilder();

@@ -169,7 +169,7 @@ class FilesApiClusterTest {
     assertThat(await(files.probe(c, uploaded.toString())).getJsonArray("chunks")).isEqualTo(new JsonArray().add(1));
     assertThat(code(files.read(c, pending.toString()))).isEqualTo(409);
 
-    // delete: another user of the company may not (403); an application may (API.md, "Access")
+    // delete: another user of the company may not (403); an application may (docs/api.md, "Access")
     FilesApi otherUser = FilesApi.proxy(sibling, TestNode.userToken(UUID.randomUUID(), company));
     assertThat(code(otherUser.delete(c, uploaded.toString()))).isEqualTo(403);
     assertThat(await(files.delete(c, uploaded.toString()))).isEqualTo(new JsonObject().put("status", "success"));

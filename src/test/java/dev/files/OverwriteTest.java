@@ -36,7 +36,7 @@ import static dev.files.support.Eventually.eventually;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Overwrites (API.md, POST /files/:file_id, "Overwrite"): refused to users, done by applications with the
+ * Overwrites (docs/api.md, "Access" and "POST /companies/C/files/F — a chunk, or a whole file"): refused to users, done by applications with the
  * old content served whole until the switch, downloads never mixing generations, old chunks removed after
  * the grace, and a chunk re-sent after completion.
  */

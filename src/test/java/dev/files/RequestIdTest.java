@@ -19,7 +19,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Every response carries {@code X-Request-Id} (the client's when sane), every error body the same
- * id as {@code request_id}, and no error tells a client a server path (API.md, "Errors").
+ * id as {@code request_id}, and no error tells a client a server path (docs/api.md, "Errors").
  */
 class RequestIdTest extends NodeTest {
 

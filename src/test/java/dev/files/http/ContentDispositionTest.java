@@ -5,7 +5,7 @@ import org.junit.jupiter.api.Test;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The download's {@code Content-Disposition} (API.md): the ASCII fallback keeps only letters,
+ * The download's {@code Content-Disposition} (docs/api.md): the ASCII fallback keeps only letters,
  * digits, space and {@code . _ - ( )}, so that a crafted name cannot smuggle a parameter into it.
  */
 class ContentDispositionTest {
