@@ -66,8 +66,11 @@ class ClusterScriptsTest {
     Path outB = tmp.resolve("cluster-b.out");
     Path outSibling = tmp.resolve("sibling.out");
     List<Long> started = new ArrayList<>();
-    Process clusterA = ProjectCopy.start(root, env, outA, "bash", "-c", steps.get(0));
-    Process clusterB = ProjectCopy.start(root, env, outB, "scripts/cluster", "1", "--base-port", Integer.toString(b));
+    // as from a terminal: SIGINT at its default even when this JVM was started with it ignored (a background
+    // job of a non-interactive shell, nohup), which the scripts would inherit and could not trap
+    Process clusterA = ProjectCopy.start(root, env, outA, "env", "--default-signal=INT", "bash", "-c", steps.get(0));
+    Process clusterB = ProjectCopy.start(root, env, outB, "env", "--default-signal=INT", "scripts/cluster", "1",
+        "--base-port", Integer.toString(b));
     Process sibling = null;
     try {
       waitFor(outA, clusterA, "cluster: 2 node(s) up");
@@ -141,9 +144,9 @@ class ClusterScriptsTest {
       ProcessHandle scriptA = script(clusterA);
       scriptA.destroy();
       new ProcessBuilder("kill", "-INT", Long.toString(script(clusterB).pid())).inheritIO().start().waitFor();
-      assertThat(scriptA.onExit().get(STOP.toSeconds(), TimeUnit.SECONDS).isAlive()).isFalse();
+      assertThat(scriptA.onExit().get(STOP.toSeconds(), TimeUnit.SECONDS).isAlive()).as(() -> outputs(outA, outB)).isFalse();
       for (Process cluster : List.of(clusterA, clusterB)) {
-        assertThat(cluster.waitFor(STOP.toSeconds(), TimeUnit.SECONDS)).isTrue();
+        assertThat(cluster.waitFor(STOP.toSeconds(), TimeUnit.SECONDS)).as(() -> outputs(outA, outB)).isTrue();
       }
       for (long pid : started) {
         assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)).as("pid " + pid + " stopped").isFalse();
@@ -166,6 +169,15 @@ class ClusterScriptsTest {
       }
       Db.drop(db + "_cluster_" + a);
       Db.drop(db + "_cluster_" + b);
+    }
+  }
+
+  /** What the two scripts printed, for a failure's message. */
+  private static String outputs(Path outA, Path outB) {
+    try {
+      return "scripts/cluster A printed:\n" + Files.readString(outA) + "\nscripts/cluster B printed:\n" + Files.readString(outB);
+    } catch (java.io.IOException e) {
+      return "(their output could not be read: " + e.getMessage() + ")";
     }
   }
 
