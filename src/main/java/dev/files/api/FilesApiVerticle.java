@@ -74,10 +74,11 @@ public final class FilesApiVerticle extends VerticleBase {
    *
    * @param baseUrl     scheme, host and port of this node's HTTP edge, for signed URLs ({@code http://host:port})
    * @param maxFileBytes the smaller of {@code limits.max_request_bytes} and {@code limits.max_file_bytes}
+   * @param metrics     the node's metrics (requests refused by a full database pool)
    */
   public record Services(FileRepository files, EncryptedObjects store, DataKeys dataKeys, UploadSessions sessions,
                          TokenVerifier verifier, Membership membership, DownloadSigner signer, String baseUrl,
-                         long maxFileBytes) {
+                         long maxFileBytes, dev.files.ops.ServiceMetrics metrics) {
   }
 
   public FilesApiVerticle(Services services) {
@@ -306,7 +307,7 @@ public final class FilesApiVerticle extends VerticleBase {
     ErrorAnswer answer = ErrorAnswer.of(err instanceof ChunkSink.TooLargeException
         ? new ServiceException(Kind.TOO_LARGE, err.getMessage()) : err);
     if (answer.databaseBusy()) {
-      dev.files.db.DatabaseBusy.refused(vertx, "files.api " + action); // overload: counted, logged now and then
+      dev.files.db.DatabaseBusy.refused(s.metrics(), "files.api " + action); // overload: counted, logged now and then
       msg.fail(answer.status(), answer.message());
       return;
     }

@@ -37,6 +37,7 @@ final class ConnectionGuard {
   private static final AtomicLong cut = new AtomicLong();
 
   private final Vertx vertx;
+  private final ServiceMetrics metrics;
   private final long headerTimeoutMs;
   private final int maxPerAddress;
   private final ConcurrentHashMap<String, Integer> open;
@@ -46,9 +47,11 @@ final class ConnectionGuard {
   /**
    * @param headerTimeoutMs {@code http.header_timeout_ms} (0: none)
    * @param maxPerAddress   {@code http.max_connections_per_address} (0: no cap)
+   * @param metrics         the node's metrics: each closing is counted there
    */
-  ConnectionGuard(Vertx vertx, long headerTimeoutMs, int maxPerAddress) {
+  ConnectionGuard(Vertx vertx, long headerTimeoutMs, int maxPerAddress, ServiceMetrics metrics) {
     this.vertx = vertx;
+    this.metrics = metrics;
     this.headerTimeoutMs = headerTimeoutMs;
     this.maxPerAddress = maxPerAddress;
     synchronized (OPEN) {
@@ -110,7 +113,7 @@ final class ConnectionGuard {
   }
 
   private void refuse(String reason, String what) {
-    ServiceMetrics.of(vertx).connectionRefused(reason);
+    metrics.connectionRefused(reason);
     DatabaseBusy.overloaded(LOG, lastLog, cut, "connections closed: latest: {}", what);
   }
 }

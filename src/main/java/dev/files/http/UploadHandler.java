@@ -61,14 +61,18 @@ final class UploadHandler {
   private final long idleTimeoutMs;
   private final long bodyTimeoutMs;
   private final Vertx vertx;
+  private final InternalBus bus;
 
   /**
    * @param idleTimeoutMs longest wait for the next byte of a body (0: none), ms
    * @param bodyTimeoutMs longest time to read a whole body (0: none), ms
+   * @param bus           the node's internal event bus (the guard of {@code files.thumbnails.ready.<file id>})
    */
   UploadHandler(Vertx vertx, FileRepository files, Uploads uploads,
-                long maxRequestBytes, long maxFileBytes, long thumbnailSyncMs, long idleTimeoutMs, long bodyTimeoutMs) {
+                long maxRequestBytes, long maxFileBytes, long thumbnailSyncMs, long idleTimeoutMs, long bodyTimeoutMs,
+                InternalBus bus) {
     this.vertx = vertx;
+    this.bus = bus;
     this.idleTimeoutMs = idleTimeoutMs;
     this.bodyTimeoutMs = bodyTimeoutMs;
     this.thumbnailSyncMs = thumbnailSyncMs;
@@ -222,7 +226,7 @@ final class UploadHandler {
     UUID fileId = UUID.fromString(resource.getString("id"));
     Promise<Void> ready = Promise.promise();
     var consumer = vertx.eventBus().<JsonObject>consumer(Addresses.thumbnailsReady(fileId),
-        InternalBus.of(vertx).guard(m -> ready.tryComplete()));
+        bus.guard(m -> ready.tryComplete()));
     long timer = vertx.setTimer(thumbnailSyncMs, t -> ready.tryComplete());
     return consumer.completion()
         // made meanwhile? then no event will come
