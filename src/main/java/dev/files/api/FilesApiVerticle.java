@@ -23,6 +23,7 @@ import dev.files.upload.ChunkWrite;
 import dev.files.upload.Requester;
 import dev.files.upload.UploadRules;
 import dev.files.upload.UploadSessions;
+import dev.files.upload.ChunkCommit;
 import dev.files.upload.Uploads;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -216,7 +217,7 @@ public final class FilesApiVerticle extends VerticleBase {
           write.write(Buffer.buffer(bytes));
           return write.end()
               .recover(err -> write.abort().transform(v -> Future.failedFuture(err)))
-              .compose(v -> uploads.commit(target, write, new Uploads.Declared(true, null, null,
+              .compose(v -> uploads.commit(target, write, new ChunkCommit.Declared(true, null, null,
                   FileNames.sanitize(name), ContentTypes.usable(mime), null)));
         })
         .map(resource -> new JsonObject().put("resource", resource));

@@ -9,6 +9,7 @@ import dev.files.upload.ChunkSink;
 import dev.files.upload.ChunkWrite;
 import dev.files.upload.Requester;
 import dev.files.upload.UploadRules;
+import dev.files.upload.ChunkCommit;
 import dev.files.upload.Uploads;
 import dev.files.error.ServiceException;
 import io.vertx.core.Future;
@@ -432,7 +433,7 @@ final class UploadHandler {
       String name = params.filename() != null ? params.filename()
           : partName != null && !partName.isEmpty() ? FileNames.sanitize(partName) : null;
       String mime = params.type() != null ? params.type() : whole ? ContentTypes.usable(p.contentType()) : null;
-      uploads.commit(target, w, new Uploads.Declared(whole, params.totalChunks(), params.totalSize(), name, mime, null))
+      uploads.commit(target, w, new ChunkCommit.Declared(whole, params.totalChunks(), params.totalSize(), name, mime, null))
           .compose(resource -> params.thumbnailSync() ? afterThumbnails(resource) : Future.succeededFuture(resource))
           .onSuccess(resource -> Replies.resource(ctx, resource))
           .onFailure(ctx::fail);

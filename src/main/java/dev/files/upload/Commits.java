@@ -89,7 +89,7 @@ public final class Commits {
    *              instead of a second insert failing on the primary key)
    */
   Future<Outcome> commitNew(ChunkCommit c, long askedAt, boolean again) {
-    if (!c.create()) {
+    if (!c.upload().create()) {
       throw new IllegalArgumentException("only the upload of a new file id is committed without its session");
     }
     return commit(c, askedAt, again ? conn -> Future.succeededFuture() : null);
@@ -148,7 +148,7 @@ public final class Commits {
    */
   private Outcome committed(ChunkCommit c, UploadRules.Accepted a, FileRecord f) {
     if (!a.repeated()) {
-      metrics.chunkCommitted(c.size());
+      metrics.chunkCommitted(c.stored().size());
     }
     if (a.completed()) {
       metrics.uploadCompleted();
@@ -178,7 +178,7 @@ public final class Commits {
    */
   Future<List<Future<Outcome>>> commitNewAll(List<ChunkCommit> cs, List<Long> askedAt) {
     for (ChunkCommit c : cs) {
-      if (!c.create()) {
+      if (!c.upload().create()) {
         throw new IllegalArgumentException("only the upload of a new file id is committed without its session");
       }
     }

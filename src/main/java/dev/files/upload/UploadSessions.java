@@ -225,7 +225,7 @@ public final class UploadSessions {
   }
 
   /**
-   * Records the whole-file upload of a file id the caller has just made ({@code commit.create()},
+   * Records the whole-file upload of a file id the caller has just made ({@code commit.upload().create()},
    * a new random id nobody else knows yet): no other commit of that file can come, so no session is
    * started and nothing goes over the event bus; {@link UploadRules} decide in one transaction
    * ({@link Commits}; new files arriving together share it: {@link NewFileBatches},
@@ -236,7 +236,7 @@ public final class UploadSessions {
    * {@link Kind#UNAVAILABLE}. Answers the resource.
    */
   public Future<JsonObject> commitNew(ChunkCommit commit) {
-    if (!commit.create()) {
+    if (!commit.upload().create()) {
       return Future.failedFuture(new IllegalArgumentException("only the upload of a new file id is committed without its session"));
     }
     return commitNew(commit, System.currentTimeMillis(), ATTEMPTS);
