@@ -18,7 +18,6 @@ import dev.files.model.Uuids;
 import dev.files.crypto.EncryptedObjects;
 import dev.files.crypto.DataKeys;
 import dev.files.storage.StorageException;
-import dev.files.upload.ChunkSink;
 import dev.files.upload.ChunkWrite;
 import dev.files.upload.Requester;
 import dev.files.upload.UploadRules;
@@ -305,7 +304,7 @@ public final class FilesApiVerticle extends VerticleBase {
    * mapping the HTTP edge uses too); 5xx causes are logged under a request id the message carries.
    */
   private void fail(Message<Object> msg, String action, Throwable err) {
-    ErrorAnswer answer = ErrorAnswer.of(err instanceof ChunkSink.TooLargeException
+    ErrorAnswer answer = ErrorAnswer.of(err instanceof ChunkWrite.TooLargeException
         ? new ServiceException(Kind.TOO_LARGE, err.getMessage()) : err);
     if (answer.databaseBusy()) {
       dev.files.db.DatabaseBusy.refused(s.metrics(), "files.api " + action); // overload: counted, logged now and then

@@ -6,7 +6,6 @@ import dev.files.model.ContentTypes;
 import dev.files.model.FileNames;
 import dev.files.model.FileRecord;
 import dev.files.upload.ChunkCommit;
-import dev.files.upload.ChunkSink;
 import dev.files.upload.ChunkWrite;
 import dev.files.error.Kind;
 import dev.files.error.ServiceException;
@@ -837,7 +836,7 @@ final class TusHandler {
       finished = true;
       cancelIdle();
       part.abort();
-      if (err instanceof ChunkSink.TooLargeException) {
+      if (err instanceof ChunkWrite.TooLargeException) {
         ctx.fail(new ServiceException(Kind.TOO_LARGE, length != null ? "the body goes beyond Upload-Length " + length
             : "the upload exceeds Tus-Max-Size " + maxFileBytes + " bytes"));
       } else {

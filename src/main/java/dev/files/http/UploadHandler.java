@@ -5,7 +5,6 @@ import dev.files.auth.Caller;
 import dev.files.model.ContentTypes;
 import dev.files.model.FileNames;
 import dev.files.db.FileRepository;
-import dev.files.upload.ChunkSink;
 import dev.files.upload.ChunkWrite;
 import dev.files.upload.Requester;
 import dev.files.upload.UploadRules;
@@ -456,10 +455,10 @@ final class UploadHandler {
         return;
       }
       aborted.onComplete(v -> {
-        if (cause instanceof ChunkSink.TooLargeException && allowance < Math.min(maxRequestBytes, maxFileBytes)) {
+        if (cause instanceof ChunkWrite.TooLargeException && allowance < Math.min(maxRequestBytes, maxFileBytes)) {
           ctx.fail(ServiceException.badRequest("chunk " + part.write().chunkNumber() + " holds more than the " + allowance
               + " bytes total_size still allows"));
-        } else if (cause instanceof ChunkSink.TooLargeException) {
+        } else if (cause instanceof ChunkWrite.TooLargeException) {
           ctx.fail(new ServiceException(Kind.TOO_LARGE, "file exceeds the limit of " + Math.min(maxRequestBytes, maxFileBytes) + " bytes"));
         } else if (cause instanceof ServiceException) {
           ctx.fail(cause);

@@ -155,7 +155,7 @@ public final class Uploads {
    *
    * @param chunkNumber the chunk's 1-based number (part of the encryption's associated data, so it
    *                    is known before the first byte)
-   * @param limit       the most bytes the chunk may hold (beyond: {@link ChunkSink.TooLargeException})
+   * @param limit       the most bytes the chunk may hold (beyond: {@link ChunkWrite.TooLargeException})
    */
   public ChunkWrite open(Target t, int chunkNumber, long limit) {
     return new ChunkWrite(store, ChunkKeys.newKey(t.fileId()), limit, chunkNumber,
