@@ -165,6 +165,7 @@ public final class Node {
               verifier, membership, signer, Settings.http(config, corsOrigins), metrics, bus);
           OutboxRelay relay = new OutboxRelay(PgConnectOptions.fromUri(config.string("db.url")), owners.nodeId(),
               config.number("events.poll_ms"), config.number("events.retention_ms"), bus);
+          HttpVerticle.OpenConnections connections = new HttpVerticle.OpenConnections();
           Operations ops = new Operations(metrics, Health.live(vx), Health.ready(vx, files, objects, clusterManager));
           ThumbnailVerticle thumbnails = config.number("thumbnails.workers") <= 0 ? null
               : new ThumbnailVerticle(files, store, dataKeys, Settings.thumbnails(config), new ThumbnailClaims(pool, owners.nodeId(), owners::members),
@@ -183,7 +184,7 @@ public final class Node {
                   PgConnectOptions.fromUri(config.string("db.url")), Settings.sweep(config, sessions.settings()),
                   metrics, bus)))
               .compose(v -> thumbnails == null ? Future.succeededFuture() : vx.deployVerticle(thumbnails))
-              .compose(v -> vx.deployVerticle(() -> new HttpVerticle(services, ops),
+              .compose(v -> vx.deployVerticle(() -> new HttpVerticle(services, ops, connections),
                   new DeploymentOptions().setInstances((int) Math.max(1, config.number("http.instances")))
                       .setConfig(new io.vertx.core.json.JsonObject()
                           .put("header_timeout_ms", config.number("http.header_timeout_ms"))

@@ -81,18 +81,32 @@ public final class HttpVerticle extends VerticleBase {
   /** {@code http.max_connections_per_address} when the deployment's configuration has no {@code max_connections_per_address}. */
   public static final int DEFAULT_MAX_CONNECTIONS_PER_ADDRESS = 512;
 
-  private final Services s;
-  private final Operations ops;
-  private FileContent content;
-
-  public HttpVerticle(Services services) {
-    this(services, null);
+  /**
+   * The node's open connections per remote address ({@code http.max_connections_per_address}): one per
+   * node, shared by all instances of the verticle.
+   */
+  public static final class OpenConnections {
+    final java.util.concurrent.ConcurrentHashMap<String, Integer> byAddress = new java.util.concurrent.ConcurrentHashMap<>();
   }
 
-  /** @param ops health, metrics, access log and drain of the node (null: only {@code GET /health}) */
-  public HttpVerticle(Services services, Operations ops) {
+  private final Services s;
+  private final Operations ops;
+  private final OpenConnections open;
+  private FileContent content;
+
+  /** A verticle deployed alone: only {@code GET /health}, its own count of open connections. */
+  public HttpVerticle(Services services) {
+    this(services, null, new OpenConnections());
+  }
+
+  /**
+   * @param ops  health, metrics, access log and drain of the node (null: only {@code GET /health})
+   * @param open the node's open connections per address, the same for every instance of the verticle
+   */
+  public HttpVerticle(Services services, Operations ops, OpenConnections open) {
     this.s = services;
     this.ops = ops;
+    this.open = open;
   }
 
   @Override
@@ -146,7 +160,7 @@ public final class HttpVerticle extends VerticleBase {
         .setCompressionSupported(false);
     // http.header_timeout_ms and http.max_connections_per_address, from the deployment's configuration
     ConnectionGuard guard = new ConnectionGuard(vertx, config().getLong("header_timeout_ms", DEFAULT_HEADER_TIMEOUT_MS),
-        config().getInteger("max_connections_per_address", DEFAULT_MAX_CONNECTIONS_PER_ADDRESS), s.metrics());
+        config().getInteger("max_connections_per_address", DEFAULT_MAX_CONNECTIONS_PER_ADDRESS), s.metrics(), open);
     return vertx.createHttpServer(options)
         .connectionHandler(guard::opened)
         .invalidRequestHandler(Errors::invalidRequest)
