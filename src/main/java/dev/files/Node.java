@@ -13,6 +13,7 @@ import dev.files.db.Database;
 import dev.files.db.FileRepository;
 import dev.files.db.SessionOwnerRepository;
 import dev.files.db.StoreIdentityRepository;
+import dev.files.events.Outbox;
 import dev.files.events.OutboxRelay;
 import dev.files.http.Cors;
 import dev.files.http.HttpVerticle;
@@ -70,12 +71,14 @@ public final class Node {
   private final IoExecutor io;
   private final int port;
   private final Operations ops;
+  private final InternalBus bus;
   private final long drainTimeoutMs;
   private OutboxRelay relay;
 
   private Node(Vertx vertx, Pool pool, FileRepository files, EncryptedObjects store, UploadSessions sessions,
-               SessionOwners owners, IoExecutor io, Operations ops, int port, long drainTimeoutMs) {
+               SessionOwners owners, IoExecutor io, Operations ops, InternalBus bus, int port, long drainTimeoutMs) {
     this.owners = owners;
+    this.bus = bus;
     this.vertx = vertx;
     this.ops = ops;
     this.drainTimeoutMs = drainTimeoutMs;
@@ -133,10 +136,9 @@ public final class Node {
     AtomicReference<ObjectStore> storeRef = new AtomicReference<>();
     vertx.compose(vx -> {
       started.set(vx);
-      ServiceMetrics.attach(vx, metrics);
       InternalBus bus = InternalBus.create(config.string("encryption.master_key"),
           config.string("encryption.previous_keys"));
-      InternalBus.attach(vx, bus);
+      Outbox outbox = new Outbox(vx, bus);
       ClusterSetup.logMembers(clusterManager);
       // this node's id: the cluster manager's node id when clustered, else a random UUID per start
       ClusterMembers members = ClusterMembers.of(vx, clusterManager);
@@ -154,19 +156,20 @@ public final class Node {
           SessionOwners owners = SessionOwners.create(vx, pool, members, config.number("cluster.lease_ms"));
           UploadSessions sessions = new UploadSessions(vx, files, store, dataKeys, Settings.sessions(config),
               (int) config.number("upload.session_queue"),
-              owners, config.number("cluster.session_send_timeout_ms"));
+              owners, config.number("cluster.session_send_timeout_ms"), metrics, bus, outbox);
           metrics.uploadSessions(sessions::size);
           TokenVerifier verifier = TokenVerifier.create(vx, config);
           Membership membership = new Membership(files, config.number("auth.membership_cache_ms"));
           DownloadSigner signer = new DownloadSigner(config.string("encryption.master_key"));
           HttpVerticle.Services services = new HttpVerticle.Services(files, store, dataKeys, sessions,
-              verifier, membership, signer, Settings.http(config, corsOrigins));
+              verifier, membership, signer, Settings.http(config, corsOrigins), metrics, bus);
           OutboxRelay relay = new OutboxRelay(PgConnectOptions.fromUri(config.string("db.url")), owners.nodeId(),
               config.number("events.poll_ms"), config.number("events.retention_ms"), bus);
+          HttpVerticle.OpenConnections connections = new HttpVerticle.OpenConnections();
           Operations ops = new Operations(metrics, Health.live(vx), Health.ready(vx, files, objects, clusterManager));
           ThumbnailVerticle thumbnails = config.number("thumbnails.workers") <= 0 ? null
               : new ThumbnailVerticle(files, store, dataKeys, Settings.thumbnails(config), new ThumbnailClaims(pool, owners.nodeId(), owners::members),
-                  metrics, bus);
+                  metrics, bus, outbox);
           // the store and its database must belong together before the sweep may collect orphans
           return StoreBinding.bind(vx, new StoreIdentityRepository(pool), new StoreSide(objects), dbLabel(config))
               .compose(v -> checkMasterKey(files, dataKeys, config.string("encryption.master_key_id")))
@@ -174,14 +177,14 @@ public final class Node {
               .andThen(v -> owners.removeDeadOwners()) // rows of nodes that died while this one was away
               .compose(v -> sessions.start())
               .andThen(v -> watchCluster(clusterManager, sessions, thumbnails))
-              .compose(v -> membership.listen(vx))
-              .compose(v -> vx.deployVerticle(new MembershipVerticle(files, verifier)))
+              .compose(v -> membership.listen(vx, bus))
+              .compose(v -> vx.deployVerticle(new MembershipVerticle(files, verifier, metrics, bus)))
               .compose(v -> vx.deployVerticle(relay))
               .compose(v -> vx.deployVerticle(new UploadSweepVerticle(files, store, sessions,
                   PgConnectOptions.fromUri(config.string("db.url")), Settings.sweep(config, sessions.settings()),
                   metrics, bus)))
               .compose(v -> thumbnails == null ? Future.succeededFuture() : vx.deployVerticle(thumbnails))
-              .compose(v -> vx.deployVerticle(() -> new HttpVerticle(services, ops),
+              .compose(v -> vx.deployVerticle(() -> new HttpVerticle(services, ops, connections),
                   new DeploymentOptions().setInstances((int) Math.max(1, config.number("http.instances")))
                       .setConfig(new io.vertx.core.json.JsonObject()
                           .put("header_timeout_ms", config.number("http.header_timeout_ms"))
@@ -190,8 +193,8 @@ public final class Node {
                   .recover(err -> Future.failedFuture(listenFailure(config, err))))
               .compose(v -> vx.deployVerticle(new FilesApiVerticle(new FilesApiVerticle.Services(files, store, dataKeys,
                   sessions, verifier, membership, signer, edgeUrl(config, ops), Math.min(
-                  config.number("limits.max_request_bytes"), config.number("limits.max_file_bytes"))))))
-              .map(v -> new Node(vx, pool, files, store, sessions, owners, io, ops,
+                  config.number("limits.max_request_bytes"), config.number("limits.max_file_bytes")), metrics))))
+              .map(v -> new Node(vx, pool, files, store, sessions, owners, io, ops, bus,
                   ops.servers().isEmpty() ? (int) config.number("http.port") : ops.servers().get(0).actualPort(),
                   config.number("http.drain_timeout_ms")).withRelay(relay));
         });
@@ -471,6 +474,14 @@ public final class Node {
   /** The storage threads (their queue is bounded by {@code storage.io_queue}). */
   public IoExecutor io() {
     return io;
+  }
+
+  /**
+   * This node's internal event bus: the options that carry the cluster's secret on an internal address, and
+   * the guard of its consumers.
+   */
+  public InternalBus bus() {
+    return bus;
   }
 
   public UploadSessions sessions() {

@@ -255,7 +255,7 @@ class ClusterUploadTest {
     JsonObject job = new JsonObject().put("file_id", file.toString()).put("generation", generation);
     for (TestNode n : nodes) {
       n.node.vertx().eventBus().send(dev.files.bus.Addresses.THUMBNAILS, job,
-          dev.files.bus.InternalBus.of(n.node.vertx()).options()); // as a node asks
+          n.node.bus().options()); // as a node asks
     }
     eventually(Duration.ofSeconds(30), () -> {
       assertThat(Db.strings(db(), "SELECT thumbnails_status FROM files WHERE id = '" + file + "'")).containsExactly("done");

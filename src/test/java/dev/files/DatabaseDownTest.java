@@ -2,6 +2,9 @@ package dev.files;
 
 import dev.files.cluster.SessionOwners;
 import dev.files.auth.Membership;
+import dev.files.bus.InternalBus;
+import dev.files.events.Outbox;
+import dev.files.ops.ServiceMetrics;
 import dev.files.auth.TokenVerifier;
 import dev.files.db.FileRepository;
 import dev.files.http.HttpVerticle;
@@ -58,11 +61,13 @@ class DatabaseDownTest {
     EncryptedObjects store = new EncryptedObjects(vertx, io, new LocalObjectStore(vertx, io, storage, false));
     FilesConfig config = FilesConfig.load(Map.of(), Map.of("auth.jwt.secret", TestNode.SECRET));
     DataKeys keys = DataKeys.create(TestNode.MASTER_KEY, TestNode.MASTER_KEY_ID, "", false);
+    InternalBus bus = InternalBus.create(TestNode.MASTER_KEY, "");
     HttpVerticle.Services services = new HttpVerticle.Services(files, store, keys,
         new UploadSessions(vertx, files, store, keys, new SessionSettings(60_000, 5_000, 60_000, 60_000, 60_000),
-            Integer.MAX_VALUE, SessionOwners.alone(vertx, pool, 3000), 1500),
+            Integer.MAX_VALUE, SessionOwners.alone(vertx, pool, 3000), 1500, ServiceMetrics.NONE, bus, new Outbox(vertx, bus)),
         TokenVerifier.create(vertx, config),
-        new Membership(files), null, HttpVerticle.Settings.of("127.0.0.1", port, 1 << 20, 1 << 20, 10_000));
+        new Membership(files), null, HttpVerticle.Settings.of("127.0.0.1", port, 1 << 20, 1 << 20, 10_000),
+        ServiceMetrics.NONE, bus);
     vertx.deployVerticle(new HttpVerticle(services)).await(10, TimeUnit.SECONDS);
     api = new Api("http://127.0.0.1:" + port + "/internal/services/files/v1");
   }

@@ -180,8 +180,9 @@ class UploadIntegrityTest extends NodeTest {
     assertThat(rowA).hasSize(1);
     String[] fields = rowA.get(0).split(" ");
     String keyA = fields[0];
-    ChunkCommit commitA = new ChunkCommit(file, company, new Requester(user, null, false), false, false, 1, 2, 2L * CHUNK,
-        null, null, null, keyA, Long.parseLong(fields[2]), fields[3], Integer.parseInt(fields[4]), null, UUID.fromString(fields[1]), null);
+    ChunkCommit commitA = new ChunkCommit(new ChunkCommit.Upload(file, company, new Requester(user, null, false), false),
+        new ChunkCommit.Declared(false, 2, 2L * CHUNK, null, null, null),
+        new ChunkCommit.Stored(1, Integer.parseInt(fields[4]), keyA, Long.parseLong(fields[2]), fields[3], null, null), UUID.fromString(fields[1]));
 
     assertOk(chunks.send(file, Chunks.query(1, 2, 2 * CHUNK), b)); // B: the client re-sends chunk 1
     String keyB = strings(node, "SELECT storage_key FROM chunks WHERE file_id = ?", file).get(0);

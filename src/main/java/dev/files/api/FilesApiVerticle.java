@@ -18,11 +18,11 @@ import dev.files.model.Uuids;
 import dev.files.crypto.EncryptedObjects;
 import dev.files.crypto.DataKeys;
 import dev.files.storage.StorageException;
-import dev.files.upload.ChunkSink;
 import dev.files.upload.ChunkWrite;
 import dev.files.upload.Requester;
 import dev.files.upload.UploadRules;
 import dev.files.upload.UploadSessions;
+import dev.files.upload.ChunkCommit;
 import dev.files.upload.Uploads;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -74,10 +74,11 @@ public final class FilesApiVerticle extends VerticleBase {
    *
    * @param baseUrl     scheme, host and port of this node's HTTP edge, for signed URLs ({@code http://host:port})
    * @param maxFileBytes the smaller of {@code limits.max_request_bytes} and {@code limits.max_file_bytes}
+   * @param metrics     the node's metrics (requests refused by a full database pool)
    */
   public record Services(FileRepository files, EncryptedObjects store, DataKeys dataKeys, UploadSessions sessions,
                          TokenVerifier verifier, Membership membership, DownloadSigner signer, String baseUrl,
-                         long maxFileBytes) {
+                         long maxFileBytes, dev.files.ops.ServiceMetrics metrics) {
   }
 
   public FilesApiVerticle(Services services) {
@@ -215,7 +216,7 @@ public final class FilesApiVerticle extends VerticleBase {
           write.write(Buffer.buffer(bytes));
           return write.end()
               .recover(err -> write.abort().transform(v -> Future.failedFuture(err)))
-              .compose(v -> uploads.commit(target, write, new Uploads.Declared(true, null, null,
+              .compose(v -> uploads.commit(target, write, new ChunkCommit.Declared(true, null, null,
                   FileNames.sanitize(name), ContentTypes.usable(mime), null)));
         })
         .map(resource -> new JsonObject().put("resource", resource));
@@ -303,10 +304,10 @@ public final class FilesApiVerticle extends VerticleBase {
    * mapping the HTTP edge uses too); 5xx causes are logged under a request id the message carries.
    */
   private void fail(Message<Object> msg, String action, Throwable err) {
-    ErrorAnswer answer = ErrorAnswer.of(err instanceof ChunkSink.TooLargeException
+    ErrorAnswer answer = ErrorAnswer.of(err instanceof ChunkWrite.TooLargeException
         ? new ServiceException(Kind.TOO_LARGE, err.getMessage()) : err);
     if (answer.databaseBusy()) {
-      dev.files.db.DatabaseBusy.refused(vertx, "files.api " + action); // overload: counted, logged now and then
+      dev.files.db.DatabaseBusy.refused(s.metrics(), "files.api " + action); // overload: counted, logged now and then
       msg.fail(answer.status(), answer.message());
       return;
     }

@@ -86,9 +86,11 @@ public final class Membership {
    * A malformed notification empties the whole cache. The address is internal ({@link InternalBus}):
    * a notice without the cluster's secret is logged and ignored, so a process that is not a node
    * cannot empty the caches of every node and turn each membership check into a database read.
+   *
+   * @param bus the node's internal event bus (its guard)
    */
-  public Future<Void> listen(Vertx vertx) {
-    return vertx.eventBus().<JsonObject>consumer(Addresses.MEMBERS_CHANGED, InternalBus.of(vertx).<JsonObject>guard(msg -> {
+  public Future<Void> listen(Vertx vertx, InternalBus bus) {
+    return vertx.eventBus().<JsonObject>consumer(Addresses.MEMBERS_CHANGED, bus.<JsonObject>guard(msg -> {
       try {
         invalidate(java.util.Objects.requireNonNull(dev.files.model.Uuids.parse(msg.body().getValue("company_id"))),
             java.util.Objects.requireNonNull(dev.files.model.Uuids.parse(msg.body().getValue("user_id"))));
@@ -99,10 +101,10 @@ public final class Membership {
     })).completion();
   }
 
-  /** Tells every node (this one included) that (company, user) changed. */
-  public static void announce(Vertx vertx, UUID companyId, UUID userId) {
+  /** Tells every node (this one included) that (company, user) changed, through the node's internal {@code bus}. */
+  public static void announce(Vertx vertx, InternalBus bus, UUID companyId, UUID userId) {
     vertx.eventBus().publish(Addresses.MEMBERS_CHANGED,
         new JsonObject().put("company_id", companyId.toString()).put("user_id", userId.toString()),
-        InternalBus.of(vertx).options());
+        bus.options());
   }
 }

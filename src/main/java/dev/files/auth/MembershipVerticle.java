@@ -1,6 +1,8 @@
 package dev.files.auth;
 
 import dev.files.bus.Addresses;
+import dev.files.bus.InternalBus;
+import dev.files.ops.ServiceMetrics;
 import dev.files.db.FileRepository;
 import dev.files.error.ErrorAnswer;
 import dev.files.error.ServiceException;
@@ -32,10 +34,18 @@ public final class MembershipVerticle extends VerticleBase {
 
   private final FileRepository files;
   private final TokenVerifier verifier;
+  private final ServiceMetrics metrics;
+  private final InternalBus bus;
 
-  public MembershipVerticle(FileRepository files, TokenVerifier verifier) {
+  /**
+   * @param metrics the node's metrics (requests refused by a full database pool)
+   * @param bus     the node's internal event bus (the announcements of changes)
+   */
+  public MembershipVerticle(FileRepository files, TokenVerifier verifier, ServiceMetrics metrics, InternalBus bus) {
     this.files = files;
     this.verifier = verifier;
+    this.metrics = metrics;
+    this.bus = bus;
   }
 
   @Override
@@ -101,12 +111,12 @@ public final class MembershipVerticle extends VerticleBase {
     }
     state.onSuccess(r -> {
       if (!"check".equals(action)) {
-        Membership.announce(vertx, company, user);
+        Membership.announce(vertx, bus, company, user);
       }
       msg.reply(new JsonObject().put("status", "success").put("member", r != null).put("role", r));
     }).onFailure(err -> {
       if (dev.files.db.DatabaseBusy.is(err)) { // overload: counted, logged now and then
-        dev.files.db.DatabaseBusy.refused(vertx, "files.members " + action);
+        dev.files.db.DatabaseBusy.refused(metrics, "files.members " + action);
         msg.fail(503, dev.files.db.DatabaseBusy.MESSAGE);
         return;
       }

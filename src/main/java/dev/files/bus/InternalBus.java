@@ -1,7 +1,6 @@
 package dev.files.bus;
 
 import io.vertx.core.Handler;
-import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
 import org.slf4j.Logger;
@@ -15,8 +14,6 @@ import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
-import java.util.Map;
-import java.util.WeakHashMap;
 
 /**
  * Closes the service's internal event-bus addresses ({@code files.upload.*}, {@code files.thumbnails},
@@ -42,9 +39,6 @@ public final class InternalBus {
   /** The header carrying the cluster's secret. */
   public static final String HEADER = "files-cluster-secret";
   private static final byte[] LABEL = "files event bus".getBytes(StandardCharsets.UTF_8);
-  private static final Map<Vertx, InternalBus> BY_VERTX = new WeakHashMap<>();
-  /** Without a node ({@link #attach} not called): a random secret of this process, known to no other. */
-  private static final InternalBus CLOSED = random();
 
   private final String secret;
   private final List<byte[]> accepted;
@@ -82,25 +76,6 @@ public final class InternalBus {
       return Base64.getEncoder().encodeToString(mac.doFinal(LABEL));
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException("HmacSHA256 is not available", e);
-    }
-  }
-
-  private static InternalBus random() {
-    String secret = java.util.UUID.randomUUID().toString();
-    return new InternalBus(secret, List.of(secret));
-  }
-
-  /** Makes {@code bus} the guard of the node running on {@code vertx}. */
-  public static void attach(Vertx vertx, InternalBus bus) {
-    synchronized (BY_VERTX) {
-      BY_VERTX.put(vertx, bus);
-    }
-  }
-
-  /** The guard of the node running on {@code vertx} (when none was attached, one whose secret no other process knows). */
-  public static InternalBus of(Vertx vertx) {
-    synchronized (BY_VERTX) {
-      return BY_VERTX.getOrDefault(vertx, CLOSED);
     }
   }
 

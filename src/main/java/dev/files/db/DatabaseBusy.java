@@ -1,7 +1,6 @@
 package dev.files.db;
 
 import dev.files.ops.ServiceMetrics;
-import io.vertx.core.Vertx;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,13 +34,13 @@ public final class DatabaseBusy {
   }
 
   /**
-   * Counts one refusal of a request on {@code vertx}'s node, and logs it when no line was written in the
-   * last {@value #LOG_EVERY_MS} ms.
+   * Counts one refusal of a request in the node's {@code metrics}, and logs it when no line was written in
+   * the last {@value #LOG_EVERY_MS} ms.
    *
    * @param what what was refused (e.g. {@code "POST /internal/..."}, {@code "files.api create"})
    */
-  public static void refused(Vertx vertx, String what) {
-    ServiceMetrics.of(vertx).busyRefusal("database");
+  public static void refused(ServiceMetrics metrics, String what) {
+    metrics.busyRefusal("database");
     overloaded(LOG, lastLog, unlogged, "database pool full (db.pool_size, db.wait_queue): requests refused with 503 and Retry-After 1; latest: {}", what);
   }
 

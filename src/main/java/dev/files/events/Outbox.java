@@ -36,7 +36,19 @@ public final class Outbox {
   /** The thumbnail worker recorded its result for the live content ({@code metadata.thumbnails_status}). */
   public static final String THUMBNAILS_READY = FileEvent.THUMBNAILS_READY;
 
-  private Outbox() {
+  private final Vertx vertx;
+  private final InternalBus bus;
+
+  /**
+   * The waker of a node's relay ({@link #wake()}); the events themselves are written by the static
+   * methods, in the transaction of their change.
+   *
+   * @param vertx the node's Vert.x (its event bus reaches the relay wherever it runs in the cluster)
+   * @param bus   the node's internal event bus: the hint carries the cluster's secret
+   */
+  public Outbox(Vertx vertx, InternalBus bus) {
+    this.vertx = vertx;
+    this.bus = bus;
   }
 
   /** A new event (fresh {@code id}, {@code at} now); {@code resource} may be null. */
@@ -74,7 +86,7 @@ public final class Outbox {
    * Tells the relay, wherever it runs in the cluster, that events were committed: it publishes them
    * now rather than at its next poll. Call after the COMMIT; nothing is lost if the hint is.
    */
-  public static void wake(Vertx vertx) {
-    vertx.eventBus().send(Addresses.EVENTS_RELAY, null, InternalBus.of(vertx).options());
+  public void wake() {
+    vertx.eventBus().send(Addresses.EVENTS_RELAY, null, bus.options());
   }
 }

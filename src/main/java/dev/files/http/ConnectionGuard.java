@@ -10,7 +10,6 @@ import org.slf4j.LoggerFactory;
 
 import java.util.HashMap;
 import java.util.Map;
-import java.util.WeakHashMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -31,12 +30,11 @@ import java.util.concurrent.atomic.AtomicLong;
 final class ConnectionGuard {
 
   private static final Logger LOG = LoggerFactory.getLogger(ConnectionGuard.class);
-  /** Open connections per remote address, per Vert.x instance (shared by the HTTP verticle instances of a node). */
-  private static final Map<Vertx, ConcurrentHashMap<String, Integer>> OPEN = new WeakHashMap<>();
   private static final AtomicLong lastLog = new AtomicLong(System.nanoTime() - 60_000_000_000L);
   private static final AtomicLong cut = new AtomicLong();
 
   private final Vertx vertx;
+  private final ServiceMetrics metrics;
   private final long headerTimeoutMs;
   private final int maxPerAddress;
   private final ConcurrentHashMap<String, Integer> open;
@@ -46,14 +44,17 @@ final class ConnectionGuard {
   /**
    * @param headerTimeoutMs {@code http.header_timeout_ms} (0: none)
    * @param maxPerAddress   {@code http.max_connections_per_address} (0: no cap)
+   * @param metrics         the node's metrics: each closing is counted there
+   * @param open            open connections per remote address, shared by the HTTP verticle instances of
+   *                        the node ({@link HttpVerticle.OpenConnections})
    */
-  ConnectionGuard(Vertx vertx, long headerTimeoutMs, int maxPerAddress) {
+  ConnectionGuard(Vertx vertx, long headerTimeoutMs, int maxPerAddress, ServiceMetrics metrics,
+                  HttpVerticle.OpenConnections open) {
     this.vertx = vertx;
+    this.metrics = metrics;
     this.headerTimeoutMs = headerTimeoutMs;
     this.maxPerAddress = maxPerAddress;
-    synchronized (OPEN) {
-      this.open = OPEN.computeIfAbsent(vertx, v -> new ConcurrentHashMap<>());
-    }
+    this.open = open.byAddress;
   }
 
   /** The server's connection handler: counts the connection against its address and arms the header deadline. */
@@ -110,7 +111,7 @@ final class ConnectionGuard {
   }
 
   private void refuse(String reason, String what) {
-    ServiceMetrics.of(vertx).connectionRefused(reason);
+    metrics.connectionRefused(reason);
     DatabaseBusy.overloaded(LOG, lastLog, cut, "connections closed: latest: {}", what);
   }
 }

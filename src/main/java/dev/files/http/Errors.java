@@ -4,6 +4,7 @@ import dev.files.db.DatabaseBusy;
 import dev.files.error.ErrorAnswer;
 import dev.files.error.Kind;
 import dev.files.error.ServiceException;
+import dev.files.ops.ServiceMetrics;
 import dev.files.storage.StorageException;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
@@ -41,8 +42,9 @@ public final class Errors {
    * The router's failure and error handler.
    *
    * @param fallback the status when the context carries neither a failure nor a status code
+   * @param metrics  the node's metrics: refusals of a full queue are counted there
    */
-  public static void handle(RoutingContext ctx, int fallback) {
+  public static void handle(RoutingContext ctx, int fallback, ServiceMetrics metrics) {
     Throwable failure = ctx.failure();
     String requestId = RequestIds.of(ctx.request());
     ErrorAnswer answer;
@@ -64,9 +66,9 @@ public final class Errors {
     if (answer.overload()) { // overload: counted, and a line now and then, no stack trace
       String what = "request " + requestId + ": " + ctx.request().method() + " " + ctx.request().path() + ": " + message;
       if (answer.databaseBusy()) {
-        DatabaseBusy.refused(ctx.vertx(), what);
+        DatabaseBusy.refused(metrics, what);
       } else {
-        dev.files.ops.ServiceMetrics.of(ctx.vertx()).busyRefusal(failure instanceof StorageException ? "storage" : "upload_session");
+        metrics.busyRefusal(failure instanceof StorageException ? "storage" : "upload_session");
         DatabaseBusy.overloaded(LOG, lastBusyLog, busyRefused, "a queue is full: requests refused with 503 and Retry-After 1; latest: {}", what);
       }
     } else if (status >= 500) { // the details stay here, under the request id the client was given

@@ -10,6 +10,8 @@ import dev.files.db.FileRepository;
 import dev.files.events.EventLog;
 import dev.files.model.FileRecord;
 import dev.files.ops.Operations;
+import dev.files.ops.ServiceMetrics;
+import dev.files.bus.InternalBus;
 import dev.files.content.FileContent;
 import dev.files.crypto.EncryptedObjects;
 import dev.files.crypto.DataKeys;
@@ -42,11 +44,13 @@ public final class HttpVerticle extends VerticleBase {
   /**
    * What the HTTP edge needs: shared by all instances of the verticle.
    *
-   * @param signer checks the signed download URLs of files.api "read" (null: none honoured)
+   * @param signer  checks the signed download URLs of files.api "read" (null: none honoured)
+   * @param metrics the node's metrics (refusals of full queues, connections closed)
+   * @param bus     the node's internal event bus (an upload waiting for its thumbnails)
    */
   public record Services(FileRepository files, EncryptedObjects store, DataKeys dataKeys, UploadSessions sessions,
                          TokenVerifier verifier, Membership membership, dev.files.auth.DownloadSigner signer,
-                         Settings settings) {
+                         Settings settings, ServiceMetrics metrics, InternalBus bus) {
   }
 
   /**
@@ -77,18 +81,32 @@ public final class HttpVerticle extends VerticleBase {
   /** {@code http.max_connections_per_address} when the deployment's configuration has no {@code max_connections_per_address}. */
   public static final int DEFAULT_MAX_CONNECTIONS_PER_ADDRESS = 512;
 
-  private final Services s;
-  private final Operations ops;
-  private FileContent content;
-
-  public HttpVerticle(Services services) {
-    this(services, null);
+  /**
+   * The node's open connections per remote address ({@code http.max_connections_per_address}): one per
+   * node, shared by all instances of the verticle.
+   */
+  public static final class OpenConnections {
+    final java.util.concurrent.ConcurrentHashMap<String, Integer> byAddress = new java.util.concurrent.ConcurrentHashMap<>();
   }
 
-  /** @param ops health, metrics, access log and drain of the node (null: only {@code GET /health}) */
-  public HttpVerticle(Services services, Operations ops) {
+  private final Services s;
+  private final Operations ops;
+  private final OpenConnections open;
+  private FileContent content;
+
+  /** A verticle deployed alone: only {@code GET /health}, its own count of open connections. */
+  public HttpVerticle(Services services) {
+    this(services, null, new OpenConnections());
+  }
+
+  /**
+   * @param ops  health, metrics, access log and drain of the node (null: only {@code GET /health})
+   * @param open the node's open connections per address, the same for every instance of the verticle
+   */
+  public HttpVerticle(Services services, Operations ops, OpenConnections open) {
     this.s = services;
     this.ops = ops;
+    this.open = open;
   }
 
   @Override
@@ -99,7 +117,7 @@ public final class HttpVerticle extends VerticleBase {
     AuthHandler authOrQueryToken = new AuthHandler(s.verifier(), s.membership(), true, s.signer());
     Uploads upload = new Uploads(s.files(), s.store(), s.dataKeys(), s.sessions());
     UploadHandler uploads = new UploadHandler(vertx, s.files(), upload, s.settings().maxRequestBytes(),
-        s.settings().maxFileBytes(), s.settings().thumbnailSyncMs(), s.settings().idleTimeoutMs(), s.settings().bodyTimeoutMs());
+        s.settings().maxFileBytes(), s.settings().thumbnailSyncMs(), s.settings().idleTimeoutMs(), s.settings().bodyTimeoutMs(), s.bus());
     content = new FileContent(vertx, s.store(), s.dataKeys());
     DownloadHandler downloads = new DownloadHandler(s.files(), content);
 
@@ -125,9 +143,9 @@ public final class HttpVerticle extends VerticleBase {
     router.get(FileRecord.API_PREFIX + "/companies/:company_id/events").handler(auth).handler(ctx -> events(ctx, events));
     new TusHandler(vertx, s.files(), upload, s.settings().maxFileBytes(), s.settings().idleTimeoutMs())
         .mount(router, auth);
-    router.route().failureHandler(ctx -> Errors.handle(ctx, 500));
+    router.route().failureHandler(ctx -> Errors.handle(ctx, 500, s.metrics()));
     for (int status : new int[]{400, 404, 405, 413, 500}) {
-      router.errorHandler(status, ctx -> Errors.handle(ctx, status));
+      router.errorHandler(status, ctx -> Errors.handle(ctx, status, s.metrics()));
     }
 
     HttpServerOptions options = new HttpServerOptions()
@@ -142,7 +160,7 @@ public final class HttpVerticle extends VerticleBase {
         .setCompressionSupported(false);
     // http.header_timeout_ms and http.max_connections_per_address, from the deployment's configuration
     ConnectionGuard guard = new ConnectionGuard(vertx, config().getLong("header_timeout_ms", DEFAULT_HEADER_TIMEOUT_MS),
-        config().getInteger("max_connections_per_address", DEFAULT_MAX_CONNECTIONS_PER_ADDRESS));
+        config().getInteger("max_connections_per_address", DEFAULT_MAX_CONNECTIONS_PER_ADDRESS), s.metrics(), open);
     return vertx.createHttpServer(options)
         .connectionHandler(guard::opened)
         .invalidRequestHandler(Errors::invalidRequest)

@@ -6,7 +6,6 @@ import dev.files.model.ContentTypes;
 import dev.files.model.FileNames;
 import dev.files.model.FileRecord;
 import dev.files.upload.ChunkCommit;
-import dev.files.upload.ChunkSink;
 import dev.files.upload.ChunkWrite;
 import dev.files.error.Kind;
 import dev.files.error.ServiceException;
@@ -59,7 +58,7 @@ import java.util.UUID;
  * the whole upload, else pending with the bytes that arrived ({@link #createWithUpload}). Each PATCH's bytes take the path of every upload's
  * chunk ({@link Uploads}): admitted as the chunk numbered after the chunks already stored
  * ({@link Uploads#admitAppend}), streamed into one encrypted chunk object ({@link Uploads#open}), and
- * committed through the file's upload session with its byte offset ({@link ChunkCommit#offset}):
+ * committed through the file's upload session with its byte offset ({@link ChunkCommit.Declared#offset}):
  * the session refuses (409) an append that does not follow exactly the stored bytes, so of two
  * PATCHes at one offset the first committed wins and the other's object is removed (as after every
  * commit known to have changed nothing; {@link Uploads#commit}). The PATCH that
@@ -767,7 +766,7 @@ final class TusHandler {
       boolean completes = length != null && offset + size == length && !partial;
       Integer totalChunks = completes ? Integer.valueOf(part.chunkNumber()) : null;
       // a failed commit's object is removed only when the commit is known to have changed nothing
-      recorded(uploads.commit(target, part, new Uploads.Declared(false, totalChunks, length, null, null, offset)), size, length);
+      recorded(uploads.commit(target, part, new ChunkCommit.Declared(false, totalChunks, length, null, null, offset)), size, length);
     }
 
     /**
@@ -790,9 +789,9 @@ final class TusHandler {
         }
         return;
       }
-      Uploads.Declared declared = whole
-          ? new Uploads.Declared(true, null, length, creation.name(), creation.type(), null)
-          : new Uploads.Declared(false, null, length, creation.name(), creation.type(), 0L);
+      ChunkCommit.Declared declared = whole
+          ? new ChunkCommit.Declared(true, null, length, creation.name(), creation.type(), null)
+          : new ChunkCommit.Declared(false, null, length, creation.name(), creation.type(), 0L);
       recorded(uploads.commit(target, part, declared), size, length);
     }
 
@@ -837,7 +836,7 @@ final class TusHandler {
       finished = true;
       cancelIdle();
       part.abort();
-      if (err instanceof ChunkSink.TooLargeException) {
+      if (err instanceof ChunkWrite.TooLargeException) {
         ctx.fail(new ServiceException(Kind.TOO_LARGE, length != null ? "the body goes beyond Upload-Length " + length
             : "the upload exceeds Tus-Max-Size " + maxFileBytes + " bytes"));
       } else {

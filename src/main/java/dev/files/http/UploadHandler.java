@@ -5,10 +5,10 @@ import dev.files.auth.Caller;
 import dev.files.model.ContentTypes;
 import dev.files.model.FileNames;
 import dev.files.db.FileRepository;
-import dev.files.upload.ChunkSink;
 import dev.files.upload.ChunkWrite;
 import dev.files.upload.Requester;
 import dev.files.upload.UploadRules;
+import dev.files.upload.ChunkCommit;
 import dev.files.upload.Uploads;
 import dev.files.error.ServiceException;
 import io.vertx.core.Future;
@@ -61,14 +61,18 @@ final class UploadHandler {
   private final long idleTimeoutMs;
   private final long bodyTimeoutMs;
   private final Vertx vertx;
+  private final InternalBus bus;
 
   /**
    * @param idleTimeoutMs longest wait for the next byte of a body (0: none), ms
    * @param bodyTimeoutMs longest time to read a whole body (0: none), ms
+   * @param bus           the node's internal event bus (the guard of {@code files.thumbnails.ready.<file id>})
    */
   UploadHandler(Vertx vertx, FileRepository files, Uploads uploads,
-                long maxRequestBytes, long maxFileBytes, long thumbnailSyncMs, long idleTimeoutMs, long bodyTimeoutMs) {
+                long maxRequestBytes, long maxFileBytes, long thumbnailSyncMs, long idleTimeoutMs, long bodyTimeoutMs,
+                InternalBus bus) {
     this.vertx = vertx;
+    this.bus = bus;
     this.idleTimeoutMs = idleTimeoutMs;
     this.bodyTimeoutMs = bodyTimeoutMs;
     this.thumbnailSyncMs = thumbnailSyncMs;
@@ -222,7 +226,7 @@ final class UploadHandler {
     UUID fileId = UUID.fromString(resource.getString("id"));
     Promise<Void> ready = Promise.promise();
     var consumer = vertx.eventBus().<JsonObject>consumer(Addresses.thumbnailsReady(fileId),
-        InternalBus.of(vertx).guard(m -> ready.tryComplete()));
+        bus.guard(m -> ready.tryComplete()));
     long timer = vertx.setTimer(thumbnailSyncMs, t -> ready.tryComplete());
     return consumer.completion()
         // made meanwhile? then no event will come
@@ -428,7 +432,7 @@ final class UploadHandler {
       String name = params.filename() != null ? params.filename()
           : partName != null && !partName.isEmpty() ? FileNames.sanitize(partName) : null;
       String mime = params.type() != null ? params.type() : whole ? ContentTypes.usable(p.contentType()) : null;
-      uploads.commit(target, w, new Uploads.Declared(whole, params.totalChunks(), params.totalSize(), name, mime, null))
+      uploads.commit(target, w, new ChunkCommit.Declared(whole, params.totalChunks(), params.totalSize(), name, mime, null))
           .compose(resource -> params.thumbnailSync() ? afterThumbnails(resource) : Future.succeededFuture(resource))
           .onSuccess(resource -> Replies.resource(ctx, resource))
           .onFailure(ctx::fail);
@@ -451,10 +455,10 @@ final class UploadHandler {
         return;
       }
       aborted.onComplete(v -> {
-        if (cause instanceof ChunkSink.TooLargeException && allowance < Math.min(maxRequestBytes, maxFileBytes)) {
+        if (cause instanceof ChunkWrite.TooLargeException && allowance < Math.min(maxRequestBytes, maxFileBytes)) {
           ctx.fail(ServiceException.badRequest("chunk " + part.write().chunkNumber() + " holds more than the " + allowance
               + " bytes total_size still allows"));
-        } else if (cause instanceof ChunkSink.TooLargeException) {
+        } else if (cause instanceof ChunkWrite.TooLargeException) {
           ctx.fail(new ServiceException(Kind.TOO_LARGE, "file exceeds the limit of " + Math.min(maxRequestBytes, maxFileBytes) + " bytes"));
         } else if (cause instanceof ServiceException) {
           ctx.fail(cause);

@@ -5,11 +5,8 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import io.vertx.core.Vertx;
 
 import java.util.List;
-import java.util.Map;
-import java.util.WeakHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.IntSupplier;
 
@@ -31,15 +28,13 @@ import java.util.function.IntSupplier;
  *   <li>{@code files_session_timeouts_total}: upload sessions that stopped after {@code upload.session_idle_ms}
  *       without a message.</li>
  * </ul>
- * Code anywhere in a node reaches its metrics with {@link #of(Vertx)}; a Vert.x instance without metrics
- * (metrics.enabled=false, or a bare Vert.x in a test) gets {@link #NONE}, whose methods do nothing.
+ * A node builds its metrics once and hands them to the parts that count ({@code Node}); without metrics
+ * (metrics.enabled=false, or a part built alone in a test) they get {@link #NONE}, whose methods do nothing.
  */
 public final class ServiceMetrics {
 
   /** Metrics that count nothing. */
   public static final ServiceMetrics NONE = new ServiceMetrics(null);
-
-  private static final Map<Vertx, ServiceMetrics> BY_VERTX = new WeakHashMap<>();
 
   private final PrometheusMeterRegistry registry;
   private final Counter chunks;
@@ -105,20 +100,6 @@ public final class ServiceMetrics {
         return id.replaceTags(tags);
       }
     };
-  }
-
-  /** Makes {@code metrics} those of {@code vertx} (see {@link #of(Vertx)}). */
-  public static void attach(Vertx vertx, ServiceMetrics metrics) {
-    synchronized (BY_VERTX) {
-      BY_VERTX.put(vertx, metrics);
-    }
-  }
-
-  /** The metrics of the node running on {@code vertx}, or {@link #NONE}. */
-  public static ServiceMetrics of(Vertx vertx) {
-    synchronized (BY_VERTX) {
-      return vertx == null ? NONE : BY_VERTX.getOrDefault(vertx, NONE);
-    }
   }
 
   /**

@@ -78,6 +78,7 @@ public final class ThumbnailVerticle extends VerticleBase {
 
   private final ServiceMetrics metrics;
   private final InternalBus bus;
+  private final Outbox outbox;
   private final FileRepository files;
   private final EncryptedObjects store;
   private final DataKeys dataKeys;
@@ -105,11 +106,13 @@ public final class ThumbnailVerticle extends VerticleBase {
    * @param metrics the node's metrics (queue, threads abandoned, thumbnails made by status)
    * @param bus     the node's internal event bus: the guard of {@code files.thumbnails} and the options of
    *                what this sends on it
+   * @param outbox  wakes the node's relay after a result was recorded with its event
    */
   public ThumbnailVerticle(FileRepository files, EncryptedObjects store, DataKeys dataKeys, Settings settings,
-                           ThumbnailClaims claims, ServiceMetrics metrics, InternalBus bus) {
+                           ThumbnailClaims claims, ServiceMetrics metrics, InternalBus bus, Outbox outbox) {
     this.metrics = metrics;
     this.bus = bus;
+    this.outbox = outbox;
     this.files = files;
     this.store = store;
     this.dataKeys = dataKeys;
@@ -352,7 +355,7 @@ public final class ThumbnailVerticle extends VerticleBase {
             return store.delete(row.storageKey()); // the file changed meanwhile: this thumbnail is nobody's
           }
           if (recorded) {
-            Outbox.wake(vertx);
+            outbox.wake();
           }
           vertx.eventBus().publish(Addresses.thumbnailsReady(f.id()), new JsonObject()
               .put("file_id", f.id().toString()).put("status", status), bus.options());

@@ -38,11 +38,23 @@ public final class Commits {
   private final FileRepository files;
   private final SessionSettings settings;
   private final UploadRules rules;
+  private final ServiceMetrics metrics;
+  private final InternalBus bus;
+  private final Outbox outbox;
 
-  public Commits(Vertx vertx, FileRepository files, SessionSettings settings) {
+  /**
+   * @param metrics the node's metrics (chunks committed, uploads completed)
+   * @param bus     the node's internal event bus (the thumbnail job a completed upload asks for)
+   * @param outbox  wakes the node's relay after a COMMIT that wrote events
+   */
+  public Commits(Vertx vertx, FileRepository files, SessionSettings settings, ServiceMetrics metrics, InternalBus bus,
+                 Outbox outbox) {
     this.vertx = vertx;
     this.files = files;
     this.settings = settings;
+    this.metrics = metrics;
+    this.bus = bus;
+    this.outbox = outbox;
     // a commit is made only while its asker may still wait for it (upload.commit_timeout_ms), and
     // while the retired rows that recognise its repeats are kept (upload.retire_grace_ms)
     this.rules = new UploadRules(maxCommitAgeMs(settings));
@@ -77,7 +89,7 @@ public final class Commits {
    *              instead of a second insert failing on the primary key)
    */
   Future<Outcome> commitNew(ChunkCommit c, long askedAt, boolean again) {
-    if (!c.create()) {
+    if (!c.upload().create()) {
       throw new IllegalArgumentException("only the upload of a new file id is committed without its session");
     }
     return commit(c, askedAt, again ? conn -> Future.succeededFuture() : null);
@@ -123,7 +135,7 @@ public final class Commits {
             }))
         .map(f -> {
           if (accepted[0].completed()) {
-            Outbox.wake(vertx);
+            outbox.wake();
           }
           return committed(c, accepted[0], f);
         });
@@ -136,14 +148,14 @@ public final class Commits {
    */
   private Outcome committed(ChunkCommit c, UploadRules.Accepted a, FileRecord f) {
     if (!a.repeated()) {
-      ServiceMetrics.of(vertx).chunkCommitted(c.size());
+      metrics.chunkCommitted(c.stored().size());
     }
     if (a.completed()) {
-      ServiceMetrics.of(vertx).uploadCompleted();
+      metrics.uploadCompleted();
       if ("waiting".equals(f.thumbnailsStatus())) { // asked once, by whoever completed the upload
         vertx.eventBus().send(Addresses.THUMBNAILS,
             new JsonObject().put("file_id", c.fileId().toString()).put("generation", f.generation()),
-            InternalBus.of(vertx).options());
+            bus.options());
       }
     }
     return new Outcome(f.toResource(), a.completed(), f.complete() && f.uploadGeneration() == null);
@@ -166,7 +178,7 @@ public final class Commits {
    */
   Future<List<Future<Outcome>>> commitNewAll(List<ChunkCommit> cs, List<Long> askedAt) {
     for (ChunkCommit c : cs) {
-      if (!c.create()) {
+      if (!c.upload().create()) {
         throw new IllegalArgumentException("only the upload of a new file id is committed without its session");
       }
     }
@@ -196,7 +208,7 @@ public final class Commits {
         }
       }
       if (completed) {
-        Outbox.wake(vertx); // once for the whole group
+        outbox.wake(); // once for the whole group
       }
       return answers;
     });
@@ -278,12 +290,12 @@ public final class Commits {
         });
       });
     }).map(f -> {
-      ServiceMetrics.of(vertx).uploadCompleted();
-      Outbox.wake(vertx);
+      metrics.uploadCompleted();
+      outbox.wake();
       if ("waiting".equals(f.thumbnailsStatus())) {
         vertx.eventBus().send(Addresses.THUMBNAILS,
             new JsonObject().put("file_id", f.id().toString()).put("generation", f.generation()),
-            InternalBus.of(vertx).options());
+            bus.options());
       }
       return new Outcome(f.toResource(), true, true);
     });

@@ -46,7 +46,7 @@ import java.util.UUID;
  *   <li>stored bytes above total_size are 400; the upload completes exactly when every chunk
  *       1..total_chunks is stored, and then the stored total must equal total_size (else 400 and
  *       this chunk is not kept); completion makes the generation live and retires every other;</li>
- *   <li>an append at a byte offset (a tus PATCH, {@link ChunkCommit#offset}) is 409 unless the upload
+ *   <li>an append at a byte offset (a tus PATCH, {@link ChunkCommit.Declared#offset}) is 409 unless the upload
  *       in progress holds exactly that many bytes, in the chunks numbered before it (so of two
  *       appends at one offset, the first committed wins and the other leaves nothing).</li>
  * </ol>
@@ -162,19 +162,22 @@ public final class UploadRules {
    * @param now     the time of the decision (epoch ms)
    */
   public Decision commit(State state, ChunkCommit c, long askedAt, long now) {
+    ChunkCommit.Upload u = c.upload();
+    ChunkCommit.Declared d = c.declared();
+    ChunkCommit.Stored bytes = c.stored();
     List<Effect> effects = new ArrayList<>();
     FileRecord f = state.file();
     if (f == null) {
-      if (!c.create()) {
+      if (!u.create()) {
         return new Refused(Kind.NOT_FOUND, notFound(c.fileId()));
       }
-      if (c.dataKey() == null) {
+      if (bytes.dataKey() == null) {
         return new Refused(Kind.BAD_REQUEST, "a new file's first chunk must come with its data key");
       }
-      f = newFile(c.fileId(), c.companyId(), c.requester(), c.name(), c.mime(), now, c.dataKey());
+      f = newFile(c.fileId(), u.companyId(), u.requester(), d.name(), d.mime(), now, bytes.dataKey());
       effects.add(new CreateFile(f));
       state = new State(f, List.of(), state.knownCommits());
-    } else if (!f.companyId().equals(c.companyId())) { // never reveal another company's file
+    } else if (!f.companyId().equals(u.companyId())) { // never reveal another company's file
       return new Refused(Kind.NOT_FOUND, notFound(c.fileId()));
     }
     if (state.knows(c.commitId())) {
@@ -188,44 +191,44 @@ public final class UploadRules {
       return new Refused(Kind.BAD_REQUEST, "chunk_number " + c.chunkNumber() + " is not a positive number");
     }
     boolean fresh = f.uploadGeneration() == null; // a new upload starts: nothing recorded applies
-    if (fresh && f.complete() && !c.whole()) {
+    if (fresh && f.complete() && !d.whole()) {
       // A chunk arriving after completion that is the same as the live one (a client retrying a
       // request whose answer it lost) changes nothing; different bytes start an overwrite.
       boolean same = state.chunksOf(f.generation()).stream().anyMatch(x -> x.chunkNumber() == c.chunkNumber()
-          && x.size() == c.size() && x.sha256().equals(c.sha256()))
-          && (c.totalChunks() == null || c.totalChunks() == f.chunks());
+          && x.size() == bytes.size() && x.sha256().equals(bytes.sha256()))
+          && (d.totalChunks() == null || d.totalChunks() == f.chunks());
       if (same) {
-        List<Effect> discard = List.of(new Discard(new CommittedChunk(f.generation(), c.chunkNumber(), c.size(),
-            c.sha256(), c.storageKey(), c.commitId())));
+        List<Effect> discard = List.of(new Discard(new CommittedChunk(f.generation(), c.chunkNumber(), bytes.size(),
+            bytes.sha256(), bytes.storageKey(), c.commitId())));
         return new Accepted(apply(state, discard, now), discard, false, false);
       }
     }
-    Refused refused = uploadRights(f, c.requester());
+    Refused refused = uploadRights(f, u.requester());
     if (refused != null) {
       return refused;
     }
     int gen = f.nextUploadGeneration();
-    if (gen != c.generation()) { // the bytes were encrypted for another generation: the upload moved on meanwhile
+    if (gen != bytes.generation()) { // the bytes were encrypted for another generation: the upload moved on meanwhile
       return new Refused(Kind.CONFLICT, "file " + c.fileId() + " changed while chunk " + c.chunkNumber()
-          + " was sent (generation " + c.generation() + ", now " + gen + "); send it again");
+          + " was sent (generation " + bytes.generation() + ", now " + gen + "); send it again");
     }
     // A whole file is chunk 1 of 1 of its own size, which must agree with what was declared.
     Integer recordedChunks = fresh ? null : f.totalChunks();
-    Integer givenChunks = c.whole() ? Integer.valueOf(1) : c.totalChunks();
+    Integer givenChunks = d.whole() ? Integer.valueOf(1) : d.totalChunks();
     if (recordedChunks != null && givenChunks != null && !recordedChunks.equals(givenChunks)) {
       return new Refused(Kind.BAD_REQUEST, contradicts("total_chunks", givenChunks, recordedChunks));
     }
     Long recordedSize = fresh ? null : f.totalSize();
-    Long givenSize = c.whole() ? Long.valueOf(c.size()) : c.totalSize();
+    Long givenSize = d.whole() ? Long.valueOf(bytes.size()) : d.totalSize();
     if (recordedSize != null && givenSize != null && !recordedSize.equals(givenSize)) {
       return new Refused(Kind.BAD_REQUEST, contradicts("total_size", givenSize, recordedSize));
     }
-    if (c.offset() != null) { // an append at a byte offset: it must follow exactly what is stored
+    if (d.offset() != null) { // an append at a byte offset: it must follow exactly what is stored
       List<CommittedChunk> stored = fresh ? List.of() : state.chunksOf(gen);
       long storedBytes = stored.stream().mapToLong(CommittedChunk::size).sum();
-      if (storedBytes != c.offset() || stored.size() != c.chunkNumber() - 1
+      if (storedBytes != d.offset() || stored.size() != c.chunkNumber() - 1
           || stored.stream().anyMatch(x -> x.chunkNumber() >= c.chunkNumber())) {
-        return new Refused(Kind.CONFLICT, "Upload-Offset " + c.offset() + " does not match the upload's offset "
+        return new Refused(Kind.CONFLICT, "Upload-Offset " + d.offset() + " does not match the upload's offset "
             + storedBytes + "; ask HEAD for the offset and send the rest from there");
       }
     }
@@ -234,10 +237,10 @@ public final class UploadRules {
     if (totalChunks != null && c.chunkNumber() > totalChunks) {
       return new Refused(Kind.BAD_REQUEST, outside(c.chunkNumber(), totalChunks));
     }
-    String name = c.name() != null ? c.name() : (!fresh && f.uploadName() != null ? f.uploadName() : f.name());
-    String mime = c.mime() != null ? c.mime() : (!fresh && f.uploadMime() != null ? f.uploadMime() : f.mime());
-    if (c.chunkNumber() == 1 && c.mime() == null && ContentTypes.OCTET_STREAM.equals(mime)) {
-      mime = c.sniffedMime() == null ? ContentTypes.OCTET_STREAM : c.sniffedMime();
+    String name = d.name() != null ? d.name() : (!fresh && f.uploadName() != null ? f.uploadName() : f.name());
+    String mime = d.mime() != null ? d.mime() : (!fresh && f.uploadMime() != null ? f.uploadMime() : f.mime());
+    if (c.chunkNumber() == 1 && d.mime() == null && ContentTypes.OCTET_STREAM.equals(mime)) {
+      mime = bytes.sniffedMime() == null ? ContentTypes.OCTET_STREAM : bytes.sniffedMime();
     }
 
     List<CommittedChunk> retired = new ArrayList<>();
@@ -245,7 +248,7 @@ public final class UploadRules {
     int count = 1;
     for (CommittedChunk x : state.chunksOf(gen)) {
       if (x.chunkNumber() == c.chunkNumber() // the last complete copy of a chunk wins
-          || c.whole() // a whole file replaces whatever was sent before
+          || d.whole() // a whole file replaces whatever was sent before
           || (totalChunks != null && x.chunkNumber() > totalChunks)) { // stored while total_chunks was unknown
         retired.add(x);
       } else {
@@ -253,7 +256,7 @@ public final class UploadRules {
         count++;
       }
     }
-    long stored = others + c.size();
+    long stored = others + bytes.size();
     if (totalSize != null && stored > totalSize) {
       return new Refused(Kind.BAD_REQUEST, "chunk " + c.chunkNumber() + " would bring the stored bytes to " + stored
           + ", beyond total_size " + totalSize);
@@ -268,7 +271,7 @@ public final class UploadRules {
     if (!retired.isEmpty()) {
       effects.add(new Retire(List.copyOf(retired)));
     }
-    effects.add(new PutChunk(new CommittedChunk(gen, c.chunkNumber(), c.size(), c.sha256(), c.storageKey(), c.commitId())));
+    effects.add(new PutChunk(new CommittedChunk(gen, c.chunkNumber(), bytes.size(), bytes.sha256(), bytes.storageKey(), c.commitId())));
     if (complete) {
       effects.add(new Complete(gen, stored, totalChunks,
           ContentTypes.thumbnailCandidate(mime, name) ? "waiting" : "none"));

@@ -70,6 +70,8 @@ public final class UploadSessionVerticle extends VerticleBase {
   private final Commits commits;
   private final SessionOwnership owners;
   private final long epoch;
+  private final ServiceMetrics metrics;
+  private final Outbox outbox;
 
   private Future<Void> tail = Future.succeededFuture();
   private int pending;
@@ -81,7 +83,9 @@ public final class UploadSessionVerticle extends VerticleBase {
 
   UploadSessionVerticle(UUID fileId, FileRepository files, EncryptedObjects store, DataKeys dataKeys,
                         UploadSessions sessions, SessionSettings settings, Commits commits,
-                        SessionOwnership owners, long epoch) {
+                        SessionOwnership owners, long epoch, ServiceMetrics metrics, Outbox outbox) {
+    this.metrics = metrics;
+    this.outbox = outbox;
     this.owners = owners;
     this.epoch = epoch;
     this.fileId = fileId;
@@ -237,7 +241,7 @@ public final class UploadSessionVerticle extends VerticleBase {
     })).map(keys -> {
       removeObjects(keys);
       closing = true;
-      Outbox.wake(vertx);
+      outbox.wake();
       return new JsonObject().put("status", "success");
     });
   }
@@ -299,7 +303,7 @@ public final class UploadSessionVerticle extends VerticleBase {
     idleTimer = vertx.setTimer(settings.idleMs(), t -> {
       idleTimer = -1;
       closing = true;
-      ServiceMetrics.of(vertx).sessionTimedOut();
+      metrics.sessionTimedOut();
       if (pending == 0) {
         stopSelf();
       }

@@ -3,6 +3,8 @@ package dev.files.upload;
 import dev.files.bus.Addresses;
 import dev.files.bus.InternalBus;
 import dev.files.db.FileRepository;
+import dev.files.events.Outbox;
+import dev.files.ops.ServiceMetrics;
 import dev.files.crypto.EncryptedObjects;
 import dev.files.crypto.DataKeys;
 import io.vertx.core.Future;
@@ -90,6 +92,9 @@ public final class UploadSessions {
   private final Map<String, Set<Promise<JsonObject>>> inFlight = new ConcurrentHashMap<>();
   private final int maxAsking;
   private final Commits commits;
+  private final ServiceMetrics metrics;
+  private final InternalBus bus;
+  private final Outbox outbox;
   /** The first attempt of a new file's commit, grouped with others arriving meanwhile. */
   private final NewFileBatches newFiles;
 
@@ -99,9 +104,17 @@ public final class UploadSessions {
    * @param owners        the owner rows and this node's id and members
    * @param sendTimeoutMs how long a question to another node waits for its answer before the owner is
    *                      looked up again, ms ({@code cluster.session_send_timeout_ms})
+   * @param metrics       the node's metrics (commits, completions, sessions timed out)
+   * @param bus           the node's internal event bus: the guard of this node's sessions address and the
+   *                      options of the questions and thumbnail jobs sent on it
+   * @param outbox        wakes the node's relay after a COMMIT that wrote events
    */
   public UploadSessions(Vertx vertx, FileRepository files, EncryptedObjects store, DataKeys dataKeys,
-                        SessionSettings settings, int maxAsking, SessionOwnership owners, long sendTimeoutMs) {
+                        SessionSettings settings, int maxAsking, SessionOwnership owners, long sendTimeoutMs,
+                        ServiceMetrics metrics, InternalBus bus, Outbox outbox) {
+    this.metrics = metrics;
+    this.bus = bus;
+    this.outbox = outbox;
     this.maxAsking = maxAsking;
     this.vertx = vertx;
     this.files = files;
@@ -110,7 +123,7 @@ public final class UploadSessions {
     this.settings = settings;
     this.owners = owners;
     this.sendTimeoutMs = sendTimeoutMs;
-    this.commits = new Commits(vertx, files, settings);
+    this.commits = new Commits(vertx, files, settings, metrics, bus, outbox);
     this.newFiles = new NewFileBatches(vertx, commits, settings.groupCommitMax(), settings.groupCommitInFlight(),
         settings.groupCommitQueue());
   }
@@ -121,7 +134,7 @@ public final class UploadSessions {
    * the file (taken when this node may), or failed with {@link #MOVED}.
    */
   public Future<Void> start() {
-    MessageConsumer<JsonObject> consumer = vertx.eventBus().consumer(Addresses.nodeSessions(owners.nodeId()), InternalBus.of(vertx).<JsonObject>guard(msg -> {
+    MessageConsumer<JsonObject> consumer = vertx.eventBus().consumer(Addresses.nodeSessions(owners.nodeId()), bus.<JsonObject>guard(msg -> {
       UUID fileId;
       try {
         fileId = UUID.fromString(msg.body().getString("file_id"));
@@ -212,7 +225,7 @@ public final class UploadSessions {
   }
 
   /**
-   * Records the whole-file upload of a file id the caller has just made ({@code commit.create()},
+   * Records the whole-file upload of a file id the caller has just made ({@code commit.upload().create()},
    * a new random id nobody else knows yet): no other commit of that file can come, so no session is
    * started and nothing goes over the event bus; {@link UploadRules} decide in one transaction
    * ({@link Commits}; new files arriving together share it: {@link NewFileBatches},
@@ -223,7 +236,7 @@ public final class UploadSessions {
    * {@link Kind#UNAVAILABLE}. Answers the resource.
    */
   public Future<JsonObject> commitNew(ChunkCommit commit) {
-    if (!commit.create()) {
+    if (!commit.upload().create()) {
       return Future.failedFuture(new IllegalArgumentException("only the upload of a new file id is committed without its session"));
     }
     return commitNew(commit, System.currentTimeMillis(), ATTEMPTS);
@@ -458,7 +471,7 @@ public final class UploadSessions {
     Set<Promise<JsonObject>> waiting = inFlight.computeIfAbsent(node, k -> ConcurrentHashMap.newKeySet());
     waiting.add(answer);
     vertx.eventBus().<JsonObject>request(Addresses.nodeSessions(node), msg.copy().put("file_id", fileId.toString()),
-        InternalBus.of(vertx).options().setSendTimeout(timeoutMs)).map(Message::body).onComplete(ar -> {
+        bus.options().setSendTimeout(timeoutMs)).map(Message::body).onComplete(ar -> {
           // the question may already have been failed (the node left, or its process was found gone)
           if (!(ar.succeeded() ? answer.tryComplete(ar.result()) : answer.tryFail(ar.cause()))) {
             LOG.debug("upload session of file {}: a late {} from node {} ignored", fileId,
@@ -504,7 +517,7 @@ public final class UploadSessions {
       deployed = owners.take(fileId).compose(epoch -> epoch == null
           ? Future.failedFuture(new Moved("the upload session of file " + fileId + " runs on another node"))
           : vertx.deployVerticle(new UploadSessionVerticle(fileId, files, store, dataKeys, this, settings, commits,
-              owners, epoch)));
+              owners, epoch, metrics, outbox)));
     } catch (RuntimeException e) {
       deployed = Future.failedFuture(e);
     }

@@ -81,20 +81,6 @@ public final class Uploads {
   }
 
   /**
-   * What the request declares about its chunk, beside its bytes.
-   *
-   * @param whole       the chunk is the whole file (chunk 1 of 1)
-   * @param totalChunks declared chunk count, or null
-   * @param totalSize   declared file size in bytes, or null
-   * @param name        sanitised file name, or null
-   * @param mime        usable content type, or null
-   * @param offset      for an append at a byte offset (tus PATCH): the bytes of the upload the chunk
-   *                    follows; null for the numbered dialects ({@link ChunkCommit#offset})
-   */
-  public record Declared(boolean whole, Integer totalChunks, Long totalSize, String name, String mime, Long offset) {
-  }
-
-  /**
    * Admits an upload into a file before its body is read.
    *
    * @param create the file is new, its id made by this request: no row is read, a new data key is made
@@ -169,7 +155,7 @@ public final class Uploads {
    *
    * @param chunkNumber the chunk's 1-based number (part of the encryption's associated data, so it
    *                    is known before the first byte)
-   * @param limit       the most bytes the chunk may hold (beyond: {@link ChunkSink.TooLargeException})
+   * @param limit       the most bytes the chunk may hold (beyond: {@link ChunkWrite.TooLargeException})
    */
   public ChunkWrite open(Target t, int chunkNumber, long limit) {
     return new ChunkWrite(store, ChunkKeys.newKey(t.fileId()), limit, chunkNumber,
@@ -224,11 +210,14 @@ public final class Uploads {
    *     delivered); when its answer was lost it may be recorded: the object stays (the orphan sweep
    *     removes it if no row names it) and the failure says the request is safe to repeat
    */
-  public Future<JsonObject> commit(Target t, ChunkWrite w, Declared d) {
+  public Future<JsonObject> commit(Target t, ChunkWrite w, ChunkCommit.Declared d) {
     byte[] head = w.head();
-    ChunkCommit commit = new ChunkCommit(t.fileId(), t.companyId(), t.requester(), t.create(), d.whole(),
-        w.chunkNumber(), d.totalChunks(), d.totalSize(), d.name(), d.mime(), ContentTypes.sniff(head, head.length),
-        w.key(), w.size(), w.sha256(), t.generation(), t.newKey(), UUID.randomUUID(), d.offset());
+    ChunkCommit commit = new ChunkCommit(
+        new ChunkCommit.Upload(t.fileId(), t.companyId(), t.requester(), t.create()),
+        d,
+        new ChunkCommit.Stored(w.chunkNumber(), t.generation(), w.key(), w.size(), w.sha256(),
+            ContentTypes.sniff(head, head.length), t.newKey()),
+        UUID.randomUUID());
     return (t.create() ? sessions.commitNew(commit) : sessions.commit(commit))
         .recover(err -> {
           if (!ServiceException.objectMayBeReferenced(err)) { // answered once the object is gone

@@ -178,12 +178,14 @@ class UploadRulesProperties {
     FileRecord f = UploadRules.newFile(FILE, COMPANY, OWNER, "g.bin", null, 1, 1L, 0, KEY);
     UploadRules.State s = UploadRules.apply(new UploadRules.State(null, List.of(), Set.of()),
         List.of(new UploadRules.CreateFile(f), new UploadRules.RecordUpload(1, 1, 1L, "g.bin", null)), 0);
-    s = accept(rules, s, new ChunkCommit(FILE, COMPANY, OWNER, false, false, 1, 1, 1L, null, null, null, "key-a", 1, "a",
-        1, null, UUID.randomUUID(), null));
+    s = accept(rules, s, new ChunkCommit(new ChunkCommit.Upload(FILE, COMPANY, OWNER, false),
+        new ChunkCommit.Declared(false, 1, 1L, null, null, null),
+        new ChunkCommit.Stored(1, 1, "key-a", 1, "a", null, null), UUID.randomUUID()));
     assertThat(s.file().generation()).isEqualTo(1);
-    ChunkCommit overwrite = new ChunkCommit(FILE, COMPANY, APP, false, false, 1, 2, 2L, null, null, null, "key-b", 1, "b",
-        s.file().nextUploadGeneration(), null, UUID.randomUUID(), null);
-    assertThat(overwrite.generation()).isEqualTo(2);
+    ChunkCommit overwrite = new ChunkCommit(new ChunkCommit.Upload(FILE, COMPANY, APP, false),
+        new ChunkCommit.Declared(false, 2, 2L, null, null, null),
+        new ChunkCommit.Stored(1, s.file().nextUploadGeneration(), "key-b", 1, "b", null, null), UUID.randomUUID());
+    assertThat(overwrite.stored().generation()).isEqualTo(2);
     UploadRules.State started = ((UploadRules.Accepted) rules.commit(s, overwrite, 1, 1)).next();
     // the sweep abandons it: its rows go, the live generation stays, the counter does not go back
     FileRecord g = started.file();
@@ -192,8 +194,9 @@ class UploadRulesProperties {
         g.thumbnailsStatus(), g.createdAt(), g.updatedAt(), g.dataKeyId(), g.dataKey(), g.lastGeneration());
     UploadRules.State abandoned = new UploadRules.State(dropped, started.chunksOf(1), Set.of());
     assertThat(dropped.nextUploadGeneration()).isEqualTo(3);
-    ChunkCommit late = new ChunkCommit(FILE, COMPANY, APP, false, false, 2, 2, 2L, null, null, null, "key-c", 1, "c",
-        2, null, UUID.randomUUID(), null);
+    ChunkCommit late = new ChunkCommit(new ChunkCommit.Upload(FILE, COMPANY, APP, false),
+        new ChunkCommit.Declared(false, 2, 2L, null, null, null),
+        new ChunkCommit.Stored(2, 2, "key-c", 1, "c", null, null), UUID.randomUUID());
     assertThat(rules.commit(abandoned, late, 1, 1)).isEqualTo(new UploadRules.Refused(Kind.CONFLICT,
         "file " + FILE + " changed while chunk 2 was sent (generation 2, now 3); send it again"));
   }
@@ -203,8 +206,9 @@ class UploadRulesProperties {
   }
 
   private static ChunkCommit chunk(int number, Integer totalChunks, long size, String sha) {
-    return new ChunkCommit(FILE, COMPANY, OWNER, false, false, number, totalChunks, 3L, null, null, null,
-        "key-" + sha, size, sha, 1, null, UUID.randomUUID(), null);
+    return new ChunkCommit(new ChunkCommit.Upload(FILE, COMPANY, OWNER, false),
+        new ChunkCommit.Declared(false, totalChunks, 3L, null, null, null),
+        new ChunkCommit.Stored(number, 1, "key-" + sha, size, sha, null, null), UUID.randomUUID());
   }
 
   // ---------------------------------------------------------------- the model
@@ -297,8 +301,9 @@ class UploadRulesProperties {
       objects.put(key, content);
       boolean create = file == null;
       int generation = file == null ? 1 : file.nextUploadGeneration();
-      ChunkCommit c = new ChunkCommit(FILE, COMPANY, WHO.get(s.who()), create, s.whole(), number, tc, ts, null, null, null,
-          key, size, content, generation, create ? KEY : null, UUID.randomUUID(), null);
+      ChunkCommit c = new ChunkCommit(new ChunkCommit.Upload(FILE, COMPANY, WHO.get(s.who()), create),
+          new ChunkCommit.Declared(s.whole(), tc, ts, null, null, null),
+          new ChunkCommit.Stored(number, generation, key, size, content, null, create ? KEY : null), UUID.randomUUID());
       inFlight.add(new InFlight(c, now, s.deliveries(), s.answerLost()));
     }
 
@@ -317,10 +322,10 @@ class UploadRulesProperties {
           tooLate++;
         }
         // the handler will remove the object: no row, live or retired, may point at it
-        require(rows.stream().noneMatch(r -> r.storageKey().equals(c.storageKey())), "refused, yet recorded: %s", c);
-        require(!retired.containsKey(c.storageKey()), "refused, yet retired: %s", c);
+        require(rows.stream().noneMatch(r -> r.storageKey().equals(c.stored().storageKey())), "refused, yet recorded: %s", c);
+        require(!retired.containsKey(c.stored().storageKey()), "refused, yet retired: %s", c);
         if (last && !q.answerLost) {
-          objects.remove(c.storageKey()); // the handler removes the object of a refused chunk
+          objects.remove(c.stored().storageKey()); // the handler removes the object of a refused chunk
         }
         return;
       }
@@ -336,12 +341,12 @@ class UploadRulesProperties {
       Integer startedGeneration = null;
       for (UploadRules.Effect e : a.effects()) {
         if (e instanceof UploadRules.Discard x) {
-          require(x.copy().storageKey().equals(c.storageKey()), "discards another commit's object: %s", x);
+          require(x.copy().storageKey().equals(c.stored().storageKey()), "discards another commit's object: %s", x);
           require(tookEffect.add(c.commitId()), "a commit took effect twice: %s", c);
           retired.put(x.copy().storageKey(), new RetiredRow(x.copy().commitId(), now + GRACE));
         } else if (e instanceof UploadRules.PutChunk p) {
           require(tookEffect.add(c.commitId()), "a commit took effect twice: %s", c);
-          require(p.chunk().storageKey().equals(c.storageKey()), "records another object: %s", p);
+          require(p.chunk().storageKey().equals(c.stored().storageKey()), "records another object: %s", p);
         } else if (e instanceof UploadRules.RecordUpload r && (file == null || file.uploadGeneration() == null)) {
           startedGeneration = r.generation();
         }
@@ -359,12 +364,12 @@ class UploadRulesProperties {
         }
       }
       if (!a.repeated() && a.effects().stream().anyMatch(e -> e instanceof UploadRules.PutChunk)) {
-        int gen = c.generation();
+        int gen = c.stored().generation();
         TreeMap<Integer, String> copies = accepted.computeIfAbsent(gen, g -> new TreeMap<>());
-        if (c.whole()) {
+        if (c.declared().whole()) {
           copies.clear();
         }
-        copies.put(c.chunkNumber(), c.sha256());
+        copies.put(c.chunkNumber(), c.stored().sha256());
         Integer n = a.completed() ? Integer.valueOf(a.next().file().chunks()) : a.next().file().totalChunks();
         if (n != null) {
           copies.tailMap(n, false).clear();
