@@ -73,3 +73,19 @@ use_dev_secret_if_unkeyed() {
   fi
   return 0
 }
+
+# Makes the master key file $1 ("<id>:<base64 of 32 random bytes>", id $2, mode 0600) unless it
+# exists. The key is written aside and hard-linked into place, which fails when the file exists:
+# when several nodes start at once on one directory (scripts/cluster, two clusters side by side),
+# exactly one key is made and every node reads that one, complete. Returns 0 when this call made
+# it, 1 when another had. An empty file (never left by this function) is replaced.
+make_master_key() {
+  local keyfile=$1 id=$2 tmp made=1
+  mkdir -p "$(dirname "$keyfile")"
+  [ -e "$keyfile" ] && [ ! -s "$keyfile" ] && rm -f "$keyfile"
+  tmp=$(mktemp "$(dirname "$keyfile")/.master.key.XXXXXX") # mode 0600
+  printf '%s:%s\n' "$id" "$(head -c 32 /dev/urandom | base64 -w0)" >"$tmp"
+  ln "$tmp" "$keyfile" 2>/dev/null && made=0
+  rm -f "$tmp"
+  return $made
+}

@@ -261,6 +261,46 @@ class ScriptsTest {
   }
 
   /**
+   * Nodes that start at once on one directory (scripts/cluster; two clusters side by side) make one
+   * master key between them, and each reads that one: sixteen makers released together, one makes
+   * it, every one reads the same complete key, and no temporary file is left. Written in place, a
+   * later maker's key replaced an earlier one's after that node had read it, and two nodes of one
+   * cluster ran with different keys of the same id (a file uploaded to one could not be read on the other).
+   */
+  @Test
+  void makersStartingAtOnceShareOneMasterKey() throws Exception {
+    Path data = Files.createDirectories(tmp.resolve("data"));
+    Path keyFile = data.resolve("master.key");
+    Path gate = tmp.resolve("gate");
+    String maker = "while [ ! -e \"$GATE\" ]; do sleep 0.005; done; . \"$COMMON\"; "
+        + "if make_master_key \"$KEY\" k1; then echo made; else echo found; fi; cat \"$KEY\"";
+    List<Process> makers = new ArrayList<>();
+    for (int i = 0; i < 16; i++) {
+      ProcessBuilder pb = new ProcessBuilder("bash", "-c", maker).redirectErrorStream(true);
+      pb.environment().putAll(Map.of("GATE", gate.toString(), "KEY", keyFile.toString(),
+          "COMMON", PROJECT.resolve("scripts/lib/common.sh").toString()));
+      makers.add(pb.start());
+    }
+    Files.createFile(gate);
+    List<String> outputs = new ArrayList<>();
+    for (Process p : makers) {
+      assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
+      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      assertThat(p.exitValue()).as(out).isZero();
+      outputs.add(out);
+    }
+    String stored = Files.readString(keyFile);
+    assertThat(stored).matches("k1:[A-Za-z0-9+/]{43}=\n");
+    assertThat(outputs).filteredOn(o -> o.startsWith("made\n")).hasSize(1);
+    assertThat(outputs).allSatisfy(o -> assertThat(o.substring(o.indexOf('\n') + 1)).isEqualTo(stored));
+    assertThat(Files.getPosixFilePermissions(keyFile))
+        .containsExactlyInAnyOrder(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE);
+    try (Stream<Path> left = Files.list(data)) {
+      assertThat(left.map(f -> f.getFileName().toString())).containsExactly("master.key");
+    }
+  }
+
+  /**
    * With no PostgreSQL at db.url, scripts/run starts a private one in data/pg; after the exec, a
    * watcher (the JVM's only child) stops it once the node has ended. Needs PostgreSQL's binaries.
    */
