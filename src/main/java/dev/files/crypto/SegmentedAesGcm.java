@@ -194,6 +194,29 @@ final class SegmentedAesGcm implements StreamingAead {
     return new GCMParameterSpec(8 * TAG_BYTES, n);
   }
 
+  /**
+   * The decryptor of one object's segments between buffers (heap or direct; a native provider
+   * decrypts direct ones in place), from its header.
+   *
+   * @param header the object's first {@code 1 + keySize + 7} bytes, position to limit
+   * @throws GeneralSecurityException when the header is not this format's (its first byte is its length)
+   */
+  ChunkCipher.SegmentDecryptor segments(ByteBuffer header, byte[] associatedData) throws GeneralSecurityException {
+    if (header.remaining() != headerBytes() || header.get(header.position()) != headerBytes()) {
+      throw new GeneralSecurityException("invalid ciphertext header");
+    }
+    byte[] salt = new byte[keyBytes];
+    byte[] prefix = new byte[NONCE_PREFIX_BYTES];
+    header.get(header.position() + 1, salt);
+    header.get(header.position() + 1 + keyBytes, prefix);
+    SecretKeySpec key = segmentKey(salt, associatedData);
+    Cipher cipher = gcm();
+    return (segment, last, ciphertext, plaintext) -> {
+      cipher.init(Cipher.DECRYPT_MODE, key, nonce(prefix, segment, last));
+      return cipher.doFinal(ciphertext, plaintext);
+    };
+  }
+
   @Override
   public WritableByteChannel newEncryptingChannel(WritableByteChannel ciphertext, byte[] associatedData)
       throws GeneralSecurityException, IOException {

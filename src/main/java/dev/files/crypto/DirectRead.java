@@ -1,0 +1,250 @@
+package dev.files.crypto;
+
+import dev.files.storage.IoExecutor;
+import dev.files.storage.ObjectRead;
+import dev.files.storage.ObjectStore;
+import dev.files.storage.ObjectStoreException;
+import dev.files.storage.PooledBuffers;
+import dev.files.storage.QueuedRead;
+import dev.files.storage.StorageException;
+import io.netty.buffer.ByteBuf;
+import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.internal.ContextInternal;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.security.GeneralSecurityException;
+
+/**
+ * Plaintext bytes {@code [offset, offset + length)} of an object the store keeps as a local file
+ * ({@link ObjectStore#openFile}), in pooled direct buffers ({@link PooledBuffers}), for a consumer
+ * that releases them (a download, through {@link PooledBuffers#pipe}). Each storage task reads
+ * the ciphertext of up to {@value #BATCH_SEGMENTS} whole segments (1 MiB with 64 KiB segments;
+ * every read starts and ends on a segment boundary, the header once) with positioned reads into
+ * one direct buffer, decrypts them segment by segment into another ({@link ChunkCipher.SegmentDecryptor}),
+ * and hands that one out as it is: no heap array, no copy between the file and the socket but the
+ * decryption itself. With no cipher ({@code encryption.null_cipher}) a task reads the plaintext
+ * into the buffer handed out, {@value #PLAIN_BLOCK_BYTES} bytes at a time.
+ *
+ * <p>One task runs at a time, in order, while at most {@value #AHEAD} buffers wait for the
+ * consumer (so a slow client holds at most three batches, 3 MiB of direct memory, per download).
+ * A segment that does not authenticate fails the stream before any byte of its batch goes out;
+ * an object shorter than its chunk fails it as a damaged one. {@link #close()} releases what waits
+ * and closes the file after a task in progress, whose buffer is then released too.
+ */
+final class DirectRead extends QueuedRead {
+
+  /** Segments read and decrypted in one task. */
+  static final int BATCH_SEGMENTS = 16;
+  /** Bytes read in one task without a cipher. */
+  static final int PLAIN_BLOCK_BYTES = 1024 * 1024;
+  /** Buffers waiting for the consumer before the next task waits too. */
+  static final int AHEAD = 2;
+
+  private final IoExecutor.Serial serial;
+  private final FileChannel channel;
+  private final ChunkCipher.Layout layout; // null: the object holds the plaintext as it is
+  private final ChunkCipher.SegmentOpener opener;
+  private final long plainSize;
+  private final long cipherSize;
+  private final int lastObjectSegment;
+  private ChunkCipher.SegmentDecryptor segments; // made by the first task; storage threads only
+  private long plainPos;
+  private final long plainEnd;
+  private boolean reading;
+  private Throwable failure;
+
+  private DirectRead(ContextInternal ctx, IoExecutor io, FileChannel channel, ChunkCipher cipher, long plainSize,
+                     long offset, long length) {
+    super(ctx);
+    this.serial = io.serial();
+    this.channel = channel;
+    this.layout = cipher.layout();
+    this.opener = cipher.segmentOpener();
+    this.plainSize = plainSize;
+    this.cipherSize = layout == null ? plainSize : layout.ciphertextSize(plainSize);
+    this.lastObjectSegment = layout == null ? 0 : (int) (layout.segments(plainSize) - 1);
+    this.plainPos = offset;
+    this.plainEnd = offset + length;
+  }
+
+  /** True when objects of {@code cipher} can be read this way (no cipher, or one that decrypts whole segments). */
+  static boolean applies(ChunkCipher cipher) {
+    return cipher.layout() == null || cipher.segmentOpener() != null;
+  }
+
+  /**
+   * Opens the read when {@code store} keeps the object as a local file; null (succeeded) when it
+   * does not, and the caller reads through the store's streams instead.
+   *
+   * @param length bytes of plaintext, &gt; 0
+   * @throws ObjectStoreException (failed future) {@code NOT_FOUND} when the object is gone; an
+   *         object shorter than its chunk fails the stream when encrypted (as a segment that does
+   *         not decrypt), the future when not (as {@link ObjectStore#read} does)
+   */
+  static Future<ObjectRead> open(ContextInternal ctx, IoExecutor io, ObjectStore store, String key, ChunkCipher cipher,
+                                 long plainSize, long offset, long length) {
+    ChunkCipher.Layout layout = cipher.layout();
+    long stored = layout == null ? offset + length
+        : Math.min(layout.cipherStart(layout.segmentOf(offset + length - 1) + 1), layout.ciphertextSize(plainSize));
+    return store.openFile(key, stored).<ObjectRead>map(channel -> channel == null ? null
+            : new DirectRead(ctx, io, channel, cipher, plainSize, offset, length))
+        .recover(err -> {
+          if (layout != null && err instanceof ObjectStoreException e && e.reason() == ObjectStoreException.Reason.SHORT) {
+            DirectRead damaged = new DirectRead(ctx, io, null, cipher, plainSize, offset, length);
+            damaged.failure = err;
+            return Future.succeededFuture(damaged);
+          }
+          return Future.failedFuture(err);
+        });
+  }
+
+  @Override
+  protected void pump() {
+    if (!deliver()) {
+      return;
+    }
+    if (ready.isEmpty() && !reading && failure != null) {
+      release();
+      fail(failure instanceof StorageException s ? s : StorageException.of("cannot read an object", failure));
+      return;
+    }
+    if (ready.isEmpty() && !reading && plainPos >= plainEnd) {
+      release();
+      end();
+      return;
+    }
+    if (!reading && failure == null && plainPos < plainEnd && hasHandler() && ready.size() < AHEAD) {
+      submit();
+    }
+  }
+
+  /** Queues the task of the next batch (on the context). */
+  private void submit() {
+    long from = plainPos;
+    long to;
+    long first;
+    long end;
+    if (layout == null) {
+      first = end = 0;
+      to = Math.min(plainEnd, from + PLAIN_BLOCK_BYTES);
+    } else {
+      first = layout.segmentOf(from);
+      end = Math.min(first + BATCH_SEGMENTS, layout.segmentOf(plainEnd - 1) + 1);
+      to = Math.min(plainEnd, layout.plainStart(end));
+    }
+    plainPos = to;
+    reading = true;
+    serial.run(() -> layout == null ? readPlain(from, to) : readSegments(first, end, from, to)).onComplete(ar -> {
+      reading = false;
+      if (ar.failed()) {
+        if (failure == null) {
+          failure = ar.cause();
+        }
+      } else if (closed) {
+        PooledBuffers.release(ar.result());
+      } else {
+        ready.add(ar.result());
+      }
+      pump();
+    });
+  }
+
+  /** On a storage thread: plaintext bytes {@code [from, to)} of an object stored as it is. */
+  private Buffer readPlain(long from, long to) throws IOException {
+    int n = (int) (to - from);
+    ByteBuf buf = PooledBuffers.direct(n);
+    try {
+      readFully(buf.nioBuffer(0, n), from);
+      buf.writerIndex(n);
+      return PooledBuffers.wrap(buf);
+    } catch (IOException | RuntimeException e) {
+      buf.release();
+      throw e;
+    }
+  }
+
+  /**
+   * On a storage thread: segments {@code [first, end)} read whole and decrypted; the plaintext
+   * bytes {@code [from, to)} of the object out of them.
+   */
+  private Buffer readSegments(long first, long end, long from, long to) throws IOException {
+    if (segments == null) {
+      ByteBuffer header = ByteBuffer.allocate(layout.headerBytes());
+      readFully(header, 0);
+      try {
+        segments = opener.open(header.flip());
+      } catch (GeneralSecurityException e) {
+        throw StorageException.of("cannot read an object", "the header does not open", e);
+      }
+    }
+    long cipherFrom = layout.cipherStart(first);
+    long cipherTo = Math.min(layout.cipherStart(end), cipherSize);
+    long plainFrom = layout.plainStart(first);
+    int cipherBytes = (int) (cipherTo - cipherFrom);
+    int plainBytes = (int) (Math.min(layout.plainStart(end), plainSize) - plainFrom);
+    ByteBuf ciphertext = PooledBuffers.direct(cipherBytes);
+    ByteBuf plaintext = PooledBuffers.direct(plainBytes);
+    try {
+      ByteBuffer in = ciphertext.nioBuffer(0, cipherBytes);
+      readFully(in, cipherFrom);
+      ByteBuffer out = plaintext.nioBuffer(0, plainBytes);
+      long at = cipherFrom;
+      for (long s = first; s < end; s++) {
+        long next = Math.min(layout.cipherStart(s + 1), cipherSize);
+        in.limit((int) (next - cipherFrom)).position((int) (at - cipherFrom));
+        try {
+          segments.decrypt((int) s, s == lastObjectSegment, in, out);
+        } catch (GeneralSecurityException e) {
+          throw StorageException.of("cannot read an object", "segment " + s + " does not decrypt", e);
+        }
+        at = next;
+      }
+      plaintext.writerIndex(plainBytes);
+      return PooledBuffers.wrap(plaintext.slice((int) (from - plainFrom), (int) (to - from)));
+    } catch (IOException | RuntimeException e) {
+      plaintext.release();
+      throw e;
+    } finally {
+      ciphertext.release();
+    }
+  }
+
+  /** Fills {@code dst} from {@code at} in the file; fails as damaged ({@code SHORT}) if the file ends first. */
+  private void readFully(ByteBuffer dst, long at) throws IOException {
+    long base = at - dst.position();
+    while (dst.hasRemaining()) {
+      int n;
+      try {
+        n = channel.read(dst, base + dst.position());
+      } catch (IOException e) {
+        throw ObjectStoreException.of("reading an object", ObjectStoreException.Reason.UNAVAILABLE, e);
+      }
+      if (n < 0) {
+        throw new ObjectStoreException("reading an object", ObjectStoreException.Reason.SHORT, null);
+      }
+    }
+  }
+
+  @Override
+  public Future<Void> close() {
+    ctx.runOnContext(v -> release());
+    return Future.succeededFuture();
+  }
+
+  /** On the context: gives back what waits and closes the file (after a task in progress). */
+  private void release() {
+    if (!closed) {
+      closed = true;
+      PooledBuffers.releaseAll(ready);
+      if (channel != null) {
+        serial.run(() -> {
+          channel.close();
+          return null;
+        });
+      }
+    }
+  }
+}
