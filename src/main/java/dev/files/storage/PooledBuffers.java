@@ -32,6 +32,14 @@ public final class PooledBuffers {
     return ALLOCATOR.directBuffer(capacity, capacity);
   }
 
+  /**
+   * A heap buffer of {@code capacity} bytes from the pool (on any thread), whose array a cipher
+   * works on; the caller releases it. Pooled, so a download allocates no new arrays.
+   */
+  public static ByteBuf heap(int capacity) {
+    return ALLOCATOR.heapBuffer(capacity, capacity);
+  }
+
   /** {@code buf} as a Vert.x buffer, without a copy; {@link #release} gives it back. */
   public static Buffer wrap(ByteBuf buf) {
     return BufferInternal.buffer(buf);
