@@ -16,6 +16,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.security.GeneralSecurityException;
+import java.util.ArrayDeque;
 
 /**
  * Plaintext bytes {@code [offset, offset + length)} of an object the store keeps as a local file
@@ -31,9 +32,11 @@ import java.security.GeneralSecurityException;
  * cipher ({@code encryption.null_cipher}) a task reads the plaintext straight into the direct
  * buffer handed out, {@value #PLAIN_BLOCK_BYTES} bytes at a time.
  *
- * <p>One task runs at a time, in order, while at most {@value #AHEAD} buffers wait for the
- * consumer (so a slow client holds at most three batches, 3 MiB of direct memory, per download; the
- * heap buffers of a task go back to the pool when it ends).
+ * <p>Up to {@value #IN_FLIGHT} tasks run at once (two storage threads decrypt two batches; the
+ * first task alone, as it reads the header), handed on in the order of their bytes, while at most
+ * {@value #AHEAD} buffers wait for the consumer and the tasks together (so a slow client holds at
+ * most three batches, 3 MiB of direct memory, per download; the heap buffers of a task go back
+ * to the pool when it ends).
  * A segment that does not authenticate fails the stream before any byte of its batch goes out;
  * an object shorter than its chunk fails it as a damaged one. {@link #close()} releases what waits
  * and closes the file after a task in progress, whose buffer is then released too.
@@ -52,24 +55,40 @@ final class DirectRead extends QueuedRead {
   /** Buffers waiting for the consumer before the next task waits too. */
   static final int AHEAD = 2;
 
-  private final IoExecutor.Serial serial;
+  /** Tasks running at once: two batches in flight, decrypted on two storage threads. */
+  static final int IN_FLIGHT = 2;
+
+  private final IoExecutor io;
   private final FileChannel channel;
   private final ChunkCipher.Layout layout; // null: the object holds the plaintext as it is
   private final ChunkCipher.SegmentOpener opener;
   private final long plainSize;
   private final long cipherSize;
   private final int lastObjectSegment;
-  private ChunkCipher.SegmentDecryptor segments; // made by the first task; storage threads only
+  private byte[] header; // the object's header, read by the first task; null before
+  /** The tasks queued or running, in the order of their bytes. */
+  private final ArrayDeque<Slot> inFlight = new ArrayDeque<>();
+  private boolean channelClosed;
   private final long start;
   private long plainPos;
   private final long plainEnd;
-  private boolean reading;
   private Throwable failure;
+
+  /** One task's outcome, kept until the tasks before it have handed theirs on. */
+  private static final class Slot {
+    Batch batch;
+    Throwable error;
+    boolean done;
+  }
+
+  /** What a task returns: the plaintext, and the object's header when it read it. */
+  private record Batch(Buffer data, byte[] header) {
+  }
 
   private DirectRead(ContextInternal ctx, IoExecutor io, FileChannel channel, ChunkCipher cipher, long plainSize,
                      long offset, long length) {
     super(ctx);
-    this.serial = io.serial();
+    this.io = io;
     this.channel = channel;
     this.layout = cipher.layout();
     this.opener = cipher.segmentOpener();
@@ -118,17 +137,19 @@ final class DirectRead extends QueuedRead {
     if (!deliver()) {
       return;
     }
-    if (ready.isEmpty() && !reading && failure != null) {
+    if (ready.isEmpty() && inFlight.isEmpty() && failure != null) {
       release();
       fail(failure instanceof StorageException s ? s : StorageException.of("cannot read an object", failure));
       return;
     }
-    if (ready.isEmpty() && !reading && plainPos >= plainEnd) {
+    if (ready.isEmpty() && inFlight.isEmpty() && plainPos >= plainEnd) {
       release();
       end();
       return;
     }
-    if (!reading && failure == null && plainPos < plainEnd && hasHandler() && ready.size() < AHEAD) {
+    // the first task reads the header; the others wait for it
+    while (failure == null && plainPos < plainEnd && hasHandler() && inFlight.size() < IN_FLIGHT
+        && ready.size() + inFlight.size() <= AHEAD && (layout == null || header != null || inFlight.isEmpty())) {
       submit();
     }
   }
@@ -149,20 +170,42 @@ final class DirectRead extends QueuedRead {
       to = Math.min(plainEnd, layout.plainStart(end));
     }
     plainPos = to;
-    reading = true;
-    serial.run(() -> layout == null ? readPlain(from, to) : readSegments(first, end, from, to)).onComplete(ar -> {
-      reading = false;
-      if (ar.failed()) {
+    byte[] known = header;
+    Slot slot = new Slot();
+    inFlight.add(slot);
+    io.run(() -> layout == null ? new Batch(readPlain(from, to), null) : readSegments(known, first, end, from, to))
+        .onComplete(ar -> {
+          slot.done = true;
+          if (ar.failed()) {
+            slot.error = ar.cause();
+          } else {
+            slot.batch = ar.result();
+          }
+          handOn();
+          pump();
+        });
+  }
+
+  /** On the context: the outcomes of the tasks done, in order, up to the first still running. */
+  private void handOn() {
+    while (!inFlight.isEmpty() && inFlight.peek().done) {
+      Slot s = inFlight.poll();
+      if (s.error != null) {
         if (failure == null) {
-          failure = ar.cause();
+          failure = s.error;
         }
-      } else if (closed) {
-        PooledBuffers.release(ar.result());
+      } else if (closed || failure != null) {
+        PooledBuffers.release(s.batch.data());
       } else {
-        ready.add(ar.result());
+        if (s.batch.header() != null) {
+          header = s.batch.header();
+        }
+        ready.add(s.batch.data());
       }
-      pump();
-    });
+    }
+    if (closed && inFlight.isEmpty()) {
+      closeChannel();
+    }
   }
 
   /** On a storage thread: plaintext bytes {@code [from, to)} of an object stored as it is. */
@@ -183,15 +226,18 @@ final class DirectRead extends QueuedRead {
    * On a storage thread: segments {@code [first, end)} read whole and decrypted; the plaintext
    * bytes {@code [from, to)} of the object out of them.
    */
-  private Buffer readSegments(long first, long end, long from, long to) throws IOException {
-    if (segments == null) {
-      ByteBuffer header = ByteBuffer.allocate(layout.headerBytes());
-      readFully(header, 0);
-      try {
-        segments = opener.open(header.flip());
-      } catch (GeneralSecurityException e) {
-        throw StorageException.of("cannot read an object", "the header does not open", e);
-      }
+  private Batch readSegments(byte[] known, long first, long end, long from, long to) throws IOException {
+    byte[] head = known;
+    if (head == null) {
+      ByteBuffer h = ByteBuffer.allocate(layout.headerBytes());
+      readFully(h, 0);
+      head = h.array();
+    }
+    ChunkCipher.SegmentDecryptor segments;
+    try {
+      segments = opener.open(ByteBuffer.wrap(head)); // a cipher of its own: tasks run in parallel
+    } catch (GeneralSecurityException e) {
+      throw StorageException.of("cannot read an object", "the header does not open", e);
     }
     long cipherFrom = layout.cipherStart(first);
     long cipherTo = Math.min(layout.cipherStart(end), cipherSize);
@@ -218,7 +264,7 @@ final class DirectRead extends QueuedRead {
       int n = (int) (to - from);
       ByteBuf direct = PooledBuffers.direct(n);
       direct.writeBytes(plaintext, (int) (from - plainFrom), n);
-      return PooledBuffers.wrap(direct);
+      return new Batch(PooledBuffers.wrap(direct), known == null ? head : null);
     } finally {
       ciphertext.release();
       plaintext.release();
@@ -252,12 +298,23 @@ final class DirectRead extends QueuedRead {
     if (!closed) {
       closed = true;
       PooledBuffers.releaseAll(ready);
-      if (channel != null) {
-        serial.run(() -> {
-          channel.close();
-          return null;
-        });
+      if (inFlight.isEmpty()) {
+        closeChannel();
       }
+    }
+  }
+
+  /** Closes the file once no task reads it any more (on the context). */
+  private void closeChannel() {
+    if (channel != null && !channelClosed) {
+      channelClosed = true;
+      io.execute(() -> {
+        try {
+          channel.close();
+        } catch (IOException e) {
+          // nothing was written: nothing lost
+        }
+      });
     }
   }
 }
