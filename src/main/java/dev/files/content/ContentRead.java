@@ -1,6 +1,7 @@
 package dev.files.content;
 
 import dev.files.storage.ObjectRead;
+import dev.files.storage.PooledBuffers;
 import dev.files.storage.QueuedRead;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
@@ -14,6 +15,7 @@ import java.util.function.Function;
  * the caller, the next one opened when the one before ends), its buffers handed on with the
  * consumer's demand. At most {@value #AHEAD} buffers wait here; beyond that the piece's read is
  * paused (it reads ahead on its own). A piece that fails, or cannot be opened, fails the stream.
+ * Pooled buffers ({@link PooledBuffers}) that it drops when closed go back to the pool.
  */
 final class ContentRead extends QueuedRead {
 
@@ -63,6 +65,8 @@ final class ContentRead extends QueuedRead {
     r.handler(b -> {
       if (!closed) {
         ready.add(b);
+      } else {
+        PooledBuffers.release(b);
       }
       pump();
     });
@@ -124,7 +128,7 @@ final class ContentRead extends QueuedRead {
   private void release() {
     if (!closed) {
       closed = true;
-      ready.clear();
+      PooledBuffers.releaseAll(ready);
       if (current != null) {
         current.close();
         current = null;

@@ -21,6 +21,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.function.Function;
 
 /**
  * The one way to read a stored file's plaintext: a byte range of its live generation (downloads,
@@ -142,15 +143,29 @@ public final class FileContent {
      *         is gone; a busy {@link StorageException} when the storage queue is full
      */
     public Future<ObjectRead> open(long offset, long length) {
+      return open(offset, length, this::read);
+    }
+
+    /**
+     * As {@link #open}, for a consumer that writes the buffers to a socket and releases each one
+     * once written or dropped ({@link dev.files.storage.PooledBuffers#pipe} does): from a local
+     * store they are pooled direct memory, read and decrypted in one storage task
+     * ({@link EncryptedObjects#readDirect}); a buffer never released is memory lost to the pool.
+     */
+    public Future<ObjectRead> openDirect(long offset, long length) {
+      return open(offset, length, this::readDirect);
+    }
+
+    private Future<ObjectRead> open(long offset, long length, Function<Piece, Future<ObjectRead>> opener) {
       if (offset < 0 || length < 0 || offset + length > file.size()) {
         throw new IllegalArgumentException("range outside of the file");
       }
       List<Piece> pieces = pieces(file, aead, sources, chunks, offset, offset + length);
       ContextInternal ctx = (ContextInternal) vertx.getOrCreateContext();
       if (pieces.isEmpty()) {
-        return Future.succeededFuture(new ContentRead(ctx, List.of(), null, this::read));
+        return Future.succeededFuture(new ContentRead(ctx, List.of(), null, opener));
       }
-      return read(pieces.get(0)).map(first -> new ContentRead(ctx, pieces, first, this::read));
+      return opener.apply(pieces.get(0)).map(first -> new ContentRead(ctx, pieces, first, opener));
     }
 
     /**
@@ -185,6 +200,10 @@ public final class FileContent {
 
     private Future<ObjectRead> read(Piece p) {
       return objects.read(p.key(), p.size(), p.offset(), p.length(), p.cipher());
+    }
+
+    private Future<ObjectRead> readDirect(Piece p) {
+      return objects.readDirect(p.key(), p.size(), p.offset(), p.length(), p.cipher());
     }
   }
 }

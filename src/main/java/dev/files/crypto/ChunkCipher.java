@@ -1,6 +1,7 @@
 package dev.files.crypto;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.channels.SeekableByteChannel;
 import java.nio.channels.WritableByteChannel;
 import java.security.GeneralSecurityException;
@@ -60,6 +61,40 @@ public interface ChunkCipher {
     public long plainStart(long s) {
       return s == 0 ? 0 : s * plainSegmentBytes() - headerBytes;
     }
+  }
+
+  /**
+   * Whole-segment decryption between buffers, for a read that fetches the ciphertext itself (a
+   * local file read into direct memory); null when this cipher has none, and its objects are read
+   * through {@link #decrypting} only. Never null with a {@link #layout()} of Tink's format written
+   * by the project's own AES-GCM ({@code SegmentedAesGcm}).
+   */
+  default SegmentOpener segmentOpener() {
+    return null;
+  }
+
+  /** Opens one object's segments from its header. */
+  interface SegmentOpener {
+    /**
+     * @param header the object's first {@code layout().headerBytes()} bytes (read from position to limit)
+     * @return a decryptor of that object's segments, for one thread at a time
+     * @throws GeneralSecurityException when the header is not of this format
+     */
+    SegmentDecryptor open(ByteBuffer header) throws GeneralSecurityException;
+  }
+
+  /** Decrypts the segments of one object, each on its own, authenticated. */
+  interface SegmentDecryptor {
+    /**
+     * Decrypts segment {@code segment} (0-based): the remaining bytes of {@code ciphertext}, its
+     * ciphertext with the tag, into {@code plaintext} from its position (which moves past them).
+     *
+     * @param last true for the object's last segment (the format binds it into the nonce)
+     * @return plaintext bytes written ({@code ciphertext.remaining() - tagBytes})
+     * @throws GeneralSecurityException when the segment does not authenticate (tampered, moved,
+     *         truncated); nothing it wrote may be used then
+     */
+    int decrypt(int segment, boolean last, ByteBuffer ciphertext, ByteBuffer plaintext) throws GeneralSecurityException;
   }
 
   /** The segment layout of the objects this cipher writes; null when bytes are stored as they are. */

@@ -248,6 +248,11 @@ public final class DataKeys {
       public Layout layout() {
         return LAYOUT;
       }
+
+      @Override
+      public SegmentOpener segmentOpener() {
+        return aead instanceof SegmentedAesGcm s ? header -> s.segments(header, ad) : null;
+      }
     };
   }
 

@@ -80,6 +80,30 @@ public final class EncryptedObjects {
         : DecryptingRead.open(ctx, io, store, key, cipher, plainSize, offset, length));
   }
 
+  /**
+   * As {@link #read}, for a consumer that writes the buffers to a socket and then releases each
+   * one ({@link dev.files.storage.PooledBuffers#pipe}, {@link dev.files.storage.PooledBuffers#release}):
+   * when the store keeps the object as a local file, the segments are read and decrypted in one
+   * storage task into pooled direct buffers ({@link DirectRead}); otherwise (S3, a cipher of
+   * another format, an empty range) the buffers are those of {@link #read}, which release leaves alone.
+   *
+   * @throws ObjectStoreException (failed future) as {@link #read}
+   */
+  public Future<ObjectRead> readDirect(String key, long plainSize, long offset, long length, ChunkCipher cipher) {
+    if (offset < 0 || length < 0 || offset + length > plainSize) {
+      throw new IllegalArgumentException("range outside of the object");
+    }
+    if (length == 0 || !DirectRead.applies(cipher)) {
+      return read(key, plainSize, offset, length, cipher);
+    }
+    ContextInternal ctx = (ContextInternal) vertx.getOrCreateContext();
+    return io.admit("read " + key, () -> null)
+        .compose(v -> DirectRead.open(ctx, io, store, key, cipher, plainSize, offset, length))
+        .compose(r -> r != null ? Future.succeededFuture(r) : cipher.layout() == null
+            ? store.read(key, offset, length)
+            : DecryptingRead.open(ctx, io, store, key, cipher, plainSize, offset, length));
+  }
+
   /** Removes the object under {@code key}; succeeds when there is none. */
   public Future<Void> delete(String key) {
     return store.delete(List.of(key));

@@ -194,6 +194,38 @@ final class SegmentedAesGcm implements StreamingAead {
     return new GCMParameterSpec(8 * TAG_BYTES, n);
   }
 
+  /**
+   * The decryptor of one object's segments between buffers, from its header. Heap buffers go
+   * through the array call: Amazon Corretto Crypto Provider 2.4 decrypted 64 KiB segments at
+   * 3.8-12 GB per CPU-second from arrays and at 0.3 from direct buffers (measured on this
+   * machine, loaded), so callers decrypt between heap buffers.
+   *
+   * @param header the object's first {@code 1 + keySize + 7} bytes, position to limit
+   * @throws GeneralSecurityException when the header is not this format's (its first byte is its length)
+   */
+  ChunkCipher.SegmentDecryptor segments(ByteBuffer header, byte[] associatedData) throws GeneralSecurityException {
+    if (header.remaining() != headerBytes() || header.get(header.position()) != headerBytes()) {
+      throw new GeneralSecurityException("invalid ciphertext header");
+    }
+    byte[] salt = new byte[keyBytes];
+    byte[] prefix = new byte[NONCE_PREFIX_BYTES];
+    header.get(header.position() + 1, salt);
+    header.get(header.position() + 1 + keyBytes, prefix);
+    SecretKeySpec key = segmentKey(salt, associatedData);
+    Cipher cipher = gcm();
+    return (segment, last, ciphertext, plaintext) -> {
+      cipher.init(Cipher.DECRYPT_MODE, key, nonce(prefix, segment, last));
+      if (!ciphertext.hasArray() || !plaintext.hasArray()) {
+        return cipher.doFinal(ciphertext, plaintext);
+      }
+      int n = cipher.doFinal(ciphertext.array(), ciphertext.arrayOffset() + ciphertext.position(), ciphertext.remaining(),
+          plaintext.array(), plaintext.arrayOffset() + plaintext.position());
+      ciphertext.position(ciphertext.limit());
+      plaintext.position(plaintext.position() + n);
+      return n;
+    };
+  }
+
   @Override
   public WritableByteChannel newEncryptingChannel(WritableByteChannel ciphertext, byte[] associatedData)
       throws GeneralSecurityException, IOException {

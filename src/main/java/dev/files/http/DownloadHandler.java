@@ -8,6 +8,7 @@ import dev.files.model.ContentTypes;
 import dev.files.model.FileRecord;
 import dev.files.content.FileContent;
 import dev.files.storage.ObjectStoreException;
+import dev.files.storage.PooledBuffers;
 import io.vertx.core.Future;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerResponse;
@@ -25,8 +26,9 @@ import java.util.UUID;
  * Content-Type, Content-Disposition (RFC 6266), ETag, Accept-Ranges and nosniff; 206 for one
  * satisfiable byte range and 416 for an unsatisfiable one (RFC 7233); 304 when If-None-Match
  * matches; 404 for a file not in the company; 409 while no upload of the file has completed.
- * The bytes come from {@link FileContent} (one stream across the chunk objects, decrypted a few
- * segments at a time).
+ * The bytes come from {@link FileContent} (one stream across the chunk objects, read and decrypted
+ * 1 MiB at a time into pooled direct buffers that the socket writes as they are, each released
+ * once written: {@link PooledBuffers#pipe}).
  * A storage failure after the headers were sent cuts the connection, so a client never takes a short
  * body for a whole one.
  */
@@ -109,10 +111,10 @@ final class DownloadHandler {
       return;
     }
     // The first piece is opened before the headers go: a file deleted meanwhile still gets a JSON error.
-    plaintext.open(start, length)
+    plaintext.openDirect(start, length)
         .onFailure(err -> files.find(f.id()).onComplete(ar -> ctx.fail(ar.succeeded() && ar.result() == null
             ? ServiceException.notFound("file " + f.id() + " not found") : err)))
-        .onSuccess(read -> read.pipe().endOnComplete(false).to(resp)
+        .onSuccess(read -> PooledBuffers.pipe(read, resp)
             .eventually(read::close)
             .compose(v -> resp.bytesWritten() == length
                 // a client that has every byte may close first: the download is complete all the same

@@ -4,6 +4,7 @@ import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.streams.ReadStream;
 
+import java.nio.channels.FileChannel;
 import java.util.Collection;
 import java.util.UUID;
 
@@ -61,6 +62,23 @@ public interface ObjectStore {
    *         {@code UNAVAILABLE} when the store cannot be reached or fails
    */
   Future<ObjectRead> read(String key, long offset, long length);
+
+  /**
+   * The object under {@code key} opened for positioned reads on the storage threads, when this
+   * store keeps objects as local files: a download then reads whole ciphertext segments straight
+   * into direct memory and decrypts them there, in one storage task (no stream between). The
+   * caller closes the channel. A store that keeps objects elsewhere (S3) answers null, and its
+   * objects are read through {@link #read}.
+   *
+   * @param length the bytes the caller will read, from 0
+   * @return the channel, or null (succeeded) when the store has no local files
+   * @throws ObjectStoreException (failed future) {@code NOT_FOUND} when there is no object under
+   *         {@code key}, {@code SHORT} when it holds fewer than {@code length} bytes,
+   *         {@code UNAVAILABLE} when it cannot be opened
+   */
+  default Future<FileChannel> openFile(String key, long length) {
+    return Future.succeededFuture();
+  }
 
   /**
    * Deletes the objects under {@code keys} (any number; sent in batches the store accepts). A key

@@ -8,8 +8,12 @@ import dev.files.model.FileRecord;
 import dev.files.storage.IoExecutor;
 import dev.files.storage.ObjectRead;
 import dev.files.storage.ObjectStoreException;
+import dev.files.storage.PooledBuffers;
+import dev.files.storage.StorageException;
 import dev.files.storage.local.LocalObjectStore;
 import dev.files.support.TestNode;
+import io.netty.buffer.PoolArenaMetric;
+import io.netty.buffer.PooledByteBufAllocator;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -22,6 +26,7 @@ import org.junit.jupiter.api.TestInstance;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -31,12 +36,14 @@ import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static dev.files.support.Eventually.eventually;
 
 /**
  * A file's content read through {@link FileContent} from encrypted chunk objects in a local
  * directory: any range, within one chunk or across several (an empty chunk among them), comes back
- * byte-exact, also to a slow reader; the pieces are cut where the chunks meet; a missing first
- * object fails the open, a missing later one fails the stream.
+ * byte-exact, also to a slow reader, through the heap streams ({@code open}) and the pooled direct
+ * buffers of downloads ({@code openDirect}); the pieces are cut where the chunks meet; a missing
+ * first object fails the open, a missing later one fails the stream.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class FileContentTest {
@@ -94,8 +101,14 @@ class FileContentTest {
 
   /** The range as read through {@link FileContent}; a slow reader takes one buffer at a time. */
   private byte[] read(List<ChunkRecord> chunks, long offset, long length, boolean slow) throws Exception {
+    return read(chunks, offset, length, slow, false);
+  }
+
+  /** As above; {@code direct}: through {@link FileContent.Content#openDirect} (pooled direct buffers). */
+  private byte[] read(List<ChunkRecord> chunks, long offset, long length, boolean slow, boolean direct) throws Exception {
     FileContent.Content c = content.of(file, chunks);
-    return vertx.<Void>executeBlocking(() -> null, false).compose(x -> c.open(offset, length)).compose(r -> drain(r, slow))
+    return vertx.<Void>executeBlocking(() -> null, false)
+        .compose(x -> direct ? c.openDirect(offset, length) : c.open(offset, length)).compose(r -> drain(r, slow))
         .await(60, TimeUnit.SECONDS);
   }
 
@@ -107,6 +120,7 @@ class FileContentTest {
     }
     r.handler(b -> {
       all.appendBuffer(b);
+      PooledBuffers.release(b);
       if (slow) {
         vertx.setTimer(1, t -> r.fetch(1));
       }
@@ -123,11 +137,13 @@ class FileContentTest {
     long size = plain.length;
     long[][] ranges = {{0, size}, {0, 1}, {99_999, 2}, {100_000, 1}, {100_000, 2}, {99_000, 302_000},
         {100_001, 300_000}, {size - 1, 1}, {5, 0}, {size, 0}, {12_345, size - 12_345 - 7}};
-    for (long[] r : ranges) {
-      assertThat(read(chunks, r[0], r[1], false)).as("range %d+%d", r[0], r[1])
-          .isEqualTo(Arrays.copyOfRange(plain, (int) r[0], (int) (r[0] + r[1])));
+    for (boolean direct : new boolean[] {false, true}) {
+      for (long[] r : ranges) {
+        assertThat(read(chunks, r[0], r[1], false, direct)).as("range %d+%d, direct %s", r[0], r[1], direct)
+            .isEqualTo(Arrays.copyOfRange(plain, (int) r[0], (int) (r[0] + r[1])));
+      }
+      assertThat(read(chunks, 0, size, true, direct)).as("a slow reader, direct %s", direct).isEqualTo(plain);
     }
-    assertThat(read(chunks, 0, size, true)).as("a slow reader").isEqualTo(plain);
     FileContent.Content c = content.of(file, chunks);
     assertThat(vertx.<Void>executeBlocking(() -> null, false).compose(x -> c.readAll()).await(60, TimeUnit.SECONDS).getBytes())
         .isEqualTo(plain);
@@ -149,12 +165,14 @@ class FileContentTest {
     List<ChunkRecord> gone = new ArrayList<>(chunks);
     ChunkRecord first = gone.get(0);
     gone.set(0, new ChunkRecord(first.chunkNumber(), first.size(), first.sha256(), ChunkKeys.newKey(file.id())));
-    assertThat(storeFailure(() -> read(gone, 0, 10, false)).reason()).isEqualTo(ObjectStoreException.Reason.NOT_FOUND);
-
     List<ChunkRecord> later = new ArrayList<>(chunks);
     ChunkRecord fourth = later.get(3);
     later.set(3, new ChunkRecord(fourth.chunkNumber(), fourth.size(), fourth.sha256(), ChunkKeys.newKey(file.id())));
-    assertThat(storeFailure(() -> read(later, 0, plain.length, false)).reason()).isEqualTo(ObjectStoreException.Reason.NOT_FOUND);
+    for (boolean direct : new boolean[] {false, true}) {
+      assertThat(storeFailure(() -> read(gone, 0, 10, false, direct)).reason()).isEqualTo(ObjectStoreException.Reason.NOT_FOUND);
+      assertThat(storeFailure(() -> read(later, 0, plain.length, false, direct)).reason())
+          .isEqualTo(ObjectStoreException.Reason.NOT_FOUND);
+    }
   }
 
   /** The {@link ObjectStoreException} that {@code call} fails with, wherever it is in the chain of causes. */
@@ -202,10 +220,97 @@ class FileContentTest {
     System.arraycopy(tail, 0, expected, 300_000, 70_000);
     FileContent.Content c = content.of(joined, moved);
     long[][] ranges = {{0, 370_000}, {299_990, 20}, {300_000, 70_000}, {5, 100}};
+    for (boolean direct : new boolean[] {false, true}) {
+      for (long[] r : ranges) {
+        byte[] got = vertx.<Void>executeBlocking(() -> null, false)
+            .compose(x -> direct ? c.openDirect(r[0], r[1]) : c.open(r[0], r[1]))
+            .compose(read -> drain(read, false)).await(60, TimeUnit.SECONDS);
+        assertThat(got).as("range %d+%d, direct %s", r[0], r[1], direct)
+            .isEqualTo(Arrays.copyOfRange(expected, (int) r[0], (int) (r[0] + r[1])));
+      }
+    }
+  }
+
+  /**
+   * {@link FileContent.Content#openDirect} over a chunk of several batches (3 MiB and a bit: four
+   * storage tasks of 16 segments): ranges that start, end and cross batch boundaries come back
+   * exact; every pooled buffer goes back to the pool and the object's file is closed after a whole
+   * read, after a reader that closes the stream after its first buffer (a client gone away), and
+   * after a segment that does not authenticate (which fails the stream as damaged data).
+   */
+  @Test
+  void directReadsAreExactAndGiveBackTheirBuffersAndFiles() throws Exception {
+    DataKeys keys = DataKeys.create(TestNode.MASTER_KEY, TestNode.MASTER_KEY_ID, "", false);
+    UUID id = UUID.randomUUID();
+    DataKeys.NewKey key = keys.newDataKey(id);
+    byte[] big = new byte[3 * 1024 * 1024 + 12_345];
+    random.nextBytes(big);
+    String objectKey = ChunkKeys.newKey(id);
+    var stored = vertx.executeBlocking(() -> null, false)
+        .compose(x -> objects.create(objectKey, DataKeys.cipher(key.aead(), id, 1, 1)))
+        .compose(w -> w.write(Buffer.buffer(big)).compose(v -> w.commit()))
+        .await(60, TimeUnit.SECONDS);
+    List<ChunkRecord> one = List.of(new ChunkRecord(1, stored.size(), stored.sha256(), objectKey));
+    FileRecord f = new FileRecord(id, file.companyId(), "user", UUID.randomUUID(), UUID.randomUUID(), null, "b.bin",
+        "application/octet-stream", 1, big.length, 1, null, null, null, null, null, big.length,
+        new JsonArray(), "none", 0, 0, key.wrapped().masterKeyId(), key.wrapped().bytes());
+    FileContent.Content c = content.of(f, one);
+    long batch = 16L * (DataKeys.SEGMENT_BYTES - 16) - 40; // plaintext of the first batch (header: 40 bytes)
+    long[][] ranges = {{0, big.length}, {batch - 1, 2}, {batch, 1}, {1, big.length - 2}, {batch - 5, 2 * batch},
+        {big.length - 1, 1}, {big.length - 70_000, 70_000}};
+    long fds = openFiles();
+    long taken = takenDirectBuffers();
     for (long[] r : ranges) {
-      byte[] got = vertx.<Void>executeBlocking(() -> null, false).compose(x -> c.open(r[0], r[1]))
-          .compose(read -> drain(read, false)).await(60, TimeUnit.SECONDS);
-      assertThat(got).as("range %d+%d", r[0], r[1]).isEqualTo(Arrays.copyOfRange(expected, (int) r[0], (int) (r[0] + r[1])));
+      byte[] got = vertx.<Void>executeBlocking(() -> null, false).compose(x -> c.openDirect(r[0], r[1]))
+          .compose(read -> drain(read, r[1] > batch)).await(60, TimeUnit.SECONDS);
+      assertThat(got).as("range %d+%d", r[0], r[1]).isEqualTo(Arrays.copyOfRange(big, (int) r[0], (int) (r[0] + r[1])));
+    }
+    eventually(Duration.ofSeconds(30), () -> {
+      assertThat(takenDirectBuffers()).as("pooled buffers still taken after whole reads").isEqualTo(taken);
+      assertThat(openFiles()).as("open files after whole reads").isEqualTo(fds);
+    });
+
+    // a reader that goes away after its first buffer
+    Promise<Void> first = Promise.promise();
+    ObjectRead abandoned = vertx.<Void>executeBlocking(() -> null, false).compose(x -> c.openDirect(0, big.length))
+        .await(60, TimeUnit.SECONDS);
+    vertx.runOnContext(v -> abandoned.handler(b -> {
+      abandoned.pause();
+      PooledBuffers.release(b);
+      abandoned.close();
+      first.tryComplete();
+    }));
+    first.future().await(60, TimeUnit.SECONDS);
+    eventually(Duration.ofSeconds(30), () -> {
+      assertThat(takenDirectBuffers()).as("pooled buffers still taken after a reader went away").isEqualTo(taken);
+      assertThat(openFiles()).as("open files after a reader went away").isEqualTo(fds);
+    });
+
+    // a damaged segment in the third batch: the bytes before it come, then the stream fails
+    Path object = dir.resolve(objectKey);
+    byte[] cipher = Files.readAllBytes(object);
+    int damaged = 40 * DataKeys.SEGMENT_BYTES + 100;
+    cipher[damaged] ^= 1;
+    Files.write(object, cipher);
+    Throwable failed = org.assertj.core.api.Assertions.catchThrowable(() -> vertx.<Void>executeBlocking(() -> null, false)
+        .compose(x -> c.openDirect(0, big.length)).compose(read -> drain(read, false)).await(60, TimeUnit.SECONDS));
+    assertThat(failed).isInstanceOf(StorageException.class).hasMessageContaining("cannot read an object");
+    eventually(Duration.ofSeconds(30), () -> {
+      assertThat(takenDirectBuffers()).as("pooled buffers still taken after a damaged segment").isEqualTo(taken);
+      assertThat(openFiles()).as("open files after a damaged segment").isEqualTo(fds);
+    });
+  }
+
+  /** Buffers of the pool downloads use ({@link PooledBuffers#ALLOCATOR}) that are taken now. */
+  private static long takenDirectBuffers() {
+    return ((PooledByteBufAllocator) PooledBuffers.ALLOCATOR).metric().directArenas().stream()
+        .mapToLong(PoolArenaMetric::numActiveAllocations).sum();
+  }
+
+  /** Open file descriptors of this process. */
+  private static long openFiles() throws Exception {
+    try (var s = Files.list(Path.of("/proc/self/fd"))) {
+      return s.count();
     }
   }
 }

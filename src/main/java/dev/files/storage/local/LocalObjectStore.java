@@ -363,11 +363,16 @@ public final class LocalObjectStore implements ObjectStore {
 
   @Override
   public Future<ObjectRead> read(String key, long offset, long length) {
-    Path file = file(key);
     if (offset < 0 || length < 0) {
       throw new IllegalArgumentException("negative offset or length");
     }
     ContextInternal ctx = context();
+    return openFile(key, offset + length).map(channel -> new FileRangeRead(ctx, io.serial(), channel, offset, length));
+  }
+
+  @Override
+  public Future<FileChannel> openFile(String key, long length) {
+    Path file = file(key);
     return io.run(() -> {
       FileChannel channel;
       try {
@@ -376,7 +381,7 @@ public final class LocalObjectStore implements ObjectStore {
         throw new ObjectStoreException("reading an object", Reason.NOT_FOUND, e);
       }
       try {
-        if (channel.size() < offset + length) {
+        if (channel.size() < length) {
           throw new ObjectStoreException("reading an object", Reason.SHORT, null);
         }
       } catch (IOException | RuntimeException e) {
@@ -384,8 +389,7 @@ public final class LocalObjectStore implements ObjectStore {
         throw e;
       }
       return channel;
-    }).<ObjectRead>map(channel -> new FileRangeRead(ctx, io.serial(), channel, offset, length))
-        .recover(err -> Future.failedFuture(ObjectStoreException.of("reading an object", Reason.UNAVAILABLE, err)));
+    }).recover(err -> Future.failedFuture(ObjectStoreException.of("reading an object", Reason.UNAVAILABLE, err)));
   }
 
   @Override
