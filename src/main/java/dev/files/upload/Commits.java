@@ -130,6 +130,116 @@ public final class Commits {
   }
 
   /**
+   * Records the commits {@code cs} of ONE file, first asked at {@code askedAt} (epoch ms, one per
+   * commit), for the file's session, in ONE transaction: a session's group commit (the commits that
+   * waited together in its mailbox, {@link UploadSessionVerticle}). {@code guard} (the session's epoch
+   * check) is the first statement; then the file's row is locked and read once with the chunks of its
+   * upload and whether each commit id is already recorded (sent at once). {@link UploadRules} decide
+   * each commit in turn on the state as the ones before it left it ({@link UploadRules.Accepted#next});
+   * a refusal leaves that commit out (the state does not move). The statements of the accepted ones
+   * go in their order, each followed by a read of the row (the answer of that commit: the file as it
+   * stands after it, as if it had been alone), all sent at once; the events of those that completed
+   * the upload follow in one statement; then one COMMIT, one WAL flush. After it each is counted and
+   * asks for its thumbnails, and the relay is woken once.
+   *
+   * <p>Answers, in the order of {@code cs}, each commit's outcome or its refusal (a failed
+   * {@link ServiceException}). The whole fails as one commit alone does: with the guard's error,
+   * with the database's error before the COMMIT (nothing of it was made), or with
+   * {@link OutcomeUnknown} when the COMMIT was not confirmed (any of them may have been made).
+   */
+  Future<List<Future<Outcome>>> commitAll(List<ChunkCommit> cs, List<Long> askedAt,
+                                          Function<SqlConnection, Future<Void>> guard) {
+    int n = cs.size();
+    UUID fileId = cs.get(0).fileId();
+    for (ChunkCommit c : cs) {
+      if (!c.fileId().equals(fileId)) {
+        throw new IllegalArgumentException("a session's group holds the commits of one file");
+      }
+    }
+    List<Future<Outcome>> answers = new java.util.ArrayList<>(java.util.Collections.nCopies(n, null));
+    UploadRules.Accepted[] accepted = new UploadRules.Accepted[n];
+    @SuppressWarnings("unchecked")
+    Future<FileRecord>[] after = new Future[n];
+    return inTransaction(conn -> locked(conn, fileId, guard)
+        .compose(f -> stateAll(conn, f, cs))
+        .compose(first -> {
+          // the time of the decisions, after the row lock was granted (as for one commit)
+          long now = System.currentTimeMillis();
+          UploadRules.State state = first;
+          boolean[] hadContent = new boolean[n];
+          List<Future<?>> sent = new java.util.ArrayList<>();
+          for (int i = 0; i < n; i++) {
+            UploadRules.Decision d = rules.commit(state, cs.get(i), askedAt.get(i), now);
+            if (d instanceof UploadRules.Refused r) {
+              answers.set(i, Future.failedFuture(r.exception()));
+              continue;
+            }
+            accepted[i] = (UploadRules.Accepted) d;
+            hadContent[i] = state.file() != null && state.file().generation() != null;
+            state = accepted[i].next();
+            sent.add(carryOut(conn, fileId, accepted[i].effects(), now));
+            after[i] = files.find(conn, fileId); // pipelined behind its changes: the row as this commit leaves it
+            sent.add(after[i]);
+          }
+          return Future.join(sent).compose(v -> {
+            List<JsonObject> events = new java.util.ArrayList<>();
+            for (int i = 0; i < n; i++) {
+              if (accepted[i] != null && accepted[i].completed()) {
+                FileRecord f = after[i].result();
+                events.add(Outbox.event(hadContent[i] ? Outbox.OVERWRITTEN : Outbox.UPLOADED, fileId, f.companyId(),
+                    f.toResource()));
+              }
+            }
+            return Outbox.writeAll(conn, events);
+          });
+        }))
+        .map(v -> {
+          boolean completed = false;
+          for (int i = 0; i < n; i++) {
+            if (accepted[i] != null) {
+              answers.set(i, Future.succeededFuture(committed(cs.get(i), accepted[i], after[i].result())));
+              completed |= accepted[i].completed();
+            }
+          }
+          if (completed) {
+            Outbox.wake(vertx); // once for the whole group
+          }
+          ServiceMetrics.of(vertx).sessionGroup(n);
+          return answers;
+        });
+  }
+
+  /**
+   * What the rules need of the file for a group of its commits: its row (locked), the chunks of the
+   * upload in progress (else the live ones), and which of the commit ids are already recorded; the
+   * queries sent at once.
+   */
+  private Future<UploadRules.State> stateAll(SqlConnection conn, FileRecord f, List<ChunkCommit> cs) {
+    if (f == null) {
+      return Future.succeededFuture(new UploadRules.State(null, List.of(), Set.of()));
+    }
+    UUID fileId = f.id();
+    Integer gen = f.uploadGeneration() != null ? f.uploadGeneration() : f.generation();
+    Future<List<CommittedChunk>> chunks = gen == null ? Future.succeededFuture(List.of())
+        : files.committedChunks(conn, fileId, gen);
+    List<Future<Boolean>> known = new java.util.ArrayList<>(cs.size());
+    for (ChunkCommit c : cs) {
+      known.add(c.commitId() == null ? Future.succeededFuture(false) : files.knownCommit(conn, fileId, c.commitId()));
+    }
+    List<Future<?>> all = new java.util.ArrayList<>(known);
+    all.add(chunks);
+    return Future.join(all).map(v -> {
+      Set<UUID> ids = new java.util.HashSet<>();
+      for (int i = 0; i < cs.size(); i++) {
+        if (known.get(i).result()) {
+          ids.add(cs.get(i).commitId());
+        }
+      }
+      return new UploadRules.State(f, chunks.result(), ids);
+    });
+  }
+
+  /**
    * After the COMMIT of {@code c}, decided {@code a}, that left the file's row {@code f}: counts it
    * and, when it completed the upload, asks for the thumbnails (the relay is woken by the caller,
    * once per transaction). Answers its outcome.
