@@ -84,9 +84,10 @@ public final class Commits {
   }
 
   /**
-   * Records {@code c} for a file's session, first asked at {@code askedAt} (epoch ms), with
-   * {@code guard} as the first statement of the transaction: the session's epoch check
-   * ({@link SessionOwnership#check}); when it fails, nothing is changed and the commit fails with its
+   * Records {@code c} alone, first asked at {@code askedAt} (epoch ms), with {@code guard} as the
+   * first statement of the transaction (for {@link #commitNew} after an unconfirmed COMMIT: a no-op,
+   * so that the row that COMMIT may have made is locked and read; a file's session records its
+   * commits through {@link #commitAll}); when it fails, nothing is changed and the commit fails with its
    * error. Then the file's row is locked and read, {@link UploadRules} decide, and the decision's
    * statements go to the database together (pipelined on the connection, in order), followed by the
    * read of the row as it then stands. Answers and fails as {@link #commitNew}.
@@ -160,8 +161,7 @@ public final class Commits {
     UploadRules.Accepted[] accepted = new UploadRules.Accepted[n];
     @SuppressWarnings("unchecked")
     Future<FileRecord>[] after = new Future[n];
-    return inTransaction(conn -> locked(conn, fileId, guard)
-        .compose(f -> stateAll(conn, f, cs))
+    return inTransaction(conn -> stateAll(conn, fileId, guard, cs)
         .compose(first -> {
           // the time of the decisions, after the row lock was granted (as for one commit)
           long now = System.currentTimeMillis();
@@ -210,32 +210,42 @@ public final class Commits {
   }
 
   /**
-   * What the rules need of the file for a group of its commits: its row (locked), the chunks of the
-   * upload in progress (else the live ones), and which of the commit ids are already recorded; the
-   * queries sent at once.
+   * What the rules need of the file for a group of its commits, after {@code guard}: its row
+   * (locked), the chunks of the upload in progress (else the live ones), and which of the commit ids
+   * are already recorded. Every statement is sent at once, in that order (one round trip; the reads
+   * run once the lock is held); a guard that fails wins.
    */
-  private Future<UploadRules.State> stateAll(SqlConnection conn, FileRecord f, List<ChunkCommit> cs) {
-    if (f == null) {
-      return Future.succeededFuture(new UploadRules.State(null, List.of(), Set.of()));
-    }
-    UUID fileId = f.id();
-    Integer gen = f.uploadGeneration() != null ? f.uploadGeneration() : f.generation();
-    Future<List<CommittedChunk>> chunks = gen == null ? Future.succeededFuture(List.of())
-        : files.committedChunks(conn, fileId, gen);
+  private Future<UploadRules.State> stateAll(SqlConnection conn, UUID fileId, Function<SqlConnection, Future<Void>> guard,
+                                             List<ChunkCommit> cs) {
+    List<Future<?>> all = new java.util.ArrayList<>();
+    Future<Void> guarded = guard.apply(conn);
+    all.add(guarded);
+    Future<FileRecord> row = files.lock(conn, fileId);
+    all.add(row);
+    Future<List<CommittedChunk>> chunks = files.currentChunks(conn, fileId);
+    all.add(chunks);
     List<Future<Boolean>> known = new java.util.ArrayList<>(cs.size());
     for (ChunkCommit c : cs) {
       known.add(c.commitId() == null ? Future.succeededFuture(false) : files.knownCommit(conn, fileId, c.commitId()));
     }
-    List<Future<?>> all = new java.util.ArrayList<>(known);
-    all.add(chunks);
-    return Future.join(all).map(v -> {
+    all.addAll(known);
+    return Future.join(all).transform(ar -> {
+      if (guarded.failed()) {
+        return Future.failedFuture(guarded.cause());
+      }
+      if (ar.failed()) {
+        return Future.failedFuture(ar.cause());
+      }
+      if (row.result() == null) {
+        return Future.succeededFuture(new UploadRules.State(null, List.of(), Set.of()));
+      }
       Set<UUID> ids = new java.util.HashSet<>();
       for (int i = 0; i < cs.size(); i++) {
         if (known.get(i).result()) {
           ids.add(cs.get(i).commitId());
         }
       }
-      return new UploadRules.State(f, chunks.result(), ids);
+      return Future.succeededFuture(new UploadRules.State(row.result(), chunks.result(), ids));
     });
   }
 

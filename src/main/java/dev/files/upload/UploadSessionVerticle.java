@@ -31,7 +31,9 @@ import java.util.UUID;
  *
  * <p>It listens on {@code files.upload.<file_id>} of its own node only (a local consumer: other
  * nodes reach it through {@link UploadSessions}, which routes by the owner row) and handles one
- * message at a time. It runs with the epoch its node took ({@link SessionOwnership#take}); the first
+ * message at a time, in order, except that the {@code commit} messages waiting together at the head
+ * of its mailbox (at most {@code upload.group_commit_max}) are recorded in one transaction
+ * ({@link Commits#commitAll}: group commit), each answered with its own outcome. It runs with the epoch its node took ({@link SessionOwnership#take}); the first
  * statement of each of its transactions checks that epoch ({@link SessionOwnership#check}), so once
  * another node took the session over, it changes nothing, answers {@link UploadSessions#MOVED}
  * (the asker looks the owner up again) and stops. Its state is the file's rows in PostgreSQL, read
