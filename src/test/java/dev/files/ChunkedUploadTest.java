@@ -123,6 +123,55 @@ class ChunkedUploadTest extends NodeTest {
     assertThat(storedObjects(file)).isEqualTo(parts.size() + 2);
   }
 
+  /**
+   * Group commit in the session (docs/architecture.md, "The upload session"): the commits of one file
+   * that wait together in its mailbox share one transaction. All chunks of a file are sent at once;
+   * every one is answered 200 with the file as its own commit left it (exactly one answer completes
+   * the upload), the download is byte-exact, and the chunk rows were inserted by fewer transactions
+   * than chunks (PostgreSQL's own record: fewer distinct {@code xmin}), as the node's
+   * {@code files_session_commit_groups} counts (fewer transactions than commits). Rounds until one
+   * shows a shared transaction (one nearly always does), so no timing is assumed.
+   */
+  @Test
+  void chunksOfOneFileSentAtOnceShareSessionTransactions() throws Exception {
+    int n = 24;
+    ExecutorService many = Executors.newFixedThreadPool(n);
+    try {
+      long fewest = Long.MAX_VALUE;
+      for (int round = 0; round < 10 && fewest >= n; round++) {
+        byte[] content = Samples.random(random, n * 16 * 1024 + 77);
+        List<long[]> parts = Chunks.split(content.length, 16 * 1024);
+        UUID file = UUID.fromString(chunks.init("filename=g.bin&total_size=" + content.length).getString("id"));
+        List<Callable<HttpResponse<String>>> sends = new ArrayList<>();
+        for (int i = 0; i < parts.size(); i++) {
+          int number = i + 1;
+          long[] range = parts.get(i);
+          sends.add(() -> {
+            Api fresh = new Api(node);
+            return fresh.post(fresh.file(company, file) + "?" + Chunks.query(number, parts.size(), content.length), token,
+                new Api.Multipart().filename("blob"), Chunks.slice(content, range));
+          });
+        }
+        int completing = 0;
+        for (Future<HttpResponse<String>> f : many.invokeAll(sends)) {
+          HttpResponse<String> r = f.get();
+          assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+          completing += "complete".equals(Api.resource(r).getString("upload_status")) ? 1 : 0;
+        }
+        assertThat(completing).as("answers that completed the upload").isEqualTo(1);
+        assertComplete(file, content, parts.size());
+        fewest = Math.min(fewest, Db.count(node.dbName,
+            "SELECT count(DISTINCT xmin::text) FROM chunks WHERE file_id = '" + file + "'"));
+      }
+      assertThat(fewest).as("transactions that recorded %d chunks sent at once", n).isLessThan(n);
+      String metrics = api.get("http://127.0.0.1:" + node.port + "/metrics", null).body();
+      assertThat(OperabilityTest.metric(metrics, "files_session_commit_groups_count"))
+          .isLessThan(OperabilityTest.metric(metrics, "files_session_commit_groups_sum"));
+    } finally {
+      many.shutdownNow();
+    }
+  }
+
   @org.junit.jupiter.api.Test
   void aWholeFileIntoAPendingUploadMustAgreeWithTheDeclaredTotals() throws Exception {
     UUID file = UUID.fromString(chunks.init("filename=w.bin&total_chunks=2&total_size=10").getString("id"));

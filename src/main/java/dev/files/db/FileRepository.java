@@ -351,6 +351,29 @@ public final class FileRepository {
         .map(RowSet::rowCount);
   }
 
+  /**
+   * The chunk rows of the file's upload in progress, else of its live generation (none when it has
+   * neither, or no row), ordered by number: what {@link #committedChunks} reads for the generation
+   * the row names, in one statement, so that it can be sent together with the row's lock
+   * ({@link #lock}) on the same connection (it then runs once the lock is held).
+   */
+  public Future<List<CommittedChunk>> currentChunks(SqlClient c, UUID fileId) {
+    return c.preparedQuery("""
+            SELECT generation, chunk_number, size, sha256, storage_key, commit_id FROM chunks
+             WHERE file_id = $1
+               AND generation = (SELECT coalesce(upload_generation, generation) FROM files WHERE id = $1)
+             ORDER BY chunk_number""")
+        .execute(Tuple.of(fileId))
+        .map(rows -> {
+          List<CommittedChunk> out = new ArrayList<>(rows.size());
+          for (Row r : rows) {
+            out.add(new CommittedChunk(r.getInteger(0), r.getInteger(1), r.getLong(2), r.getString(3), r.getString(4),
+                r.getUUID(5)));
+          }
+          return out;
+        });
+  }
+
   /** The chunk rows of one generation of a file with their commit ids, by chunk number. */
   public Future<List<CommittedChunk>> committedChunks(SqlClient c, UUID fileId, int generation) {
     return c.preparedQuery("""

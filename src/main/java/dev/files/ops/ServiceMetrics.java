@@ -43,6 +43,7 @@ public final class ServiceMetrics {
   private final Counter downloadedBytes;
   private final Counter sweepRemoved;
   private final Counter sessionTimeouts;
+  private final io.micrometer.core.instrument.DistributionSummary sessionGroups;
   private final List<IntSupplier> thumbnailQueues = new CopyOnWriteArrayList<>();
 
   private ServiceMetrics(PrometheusMeterRegistry registry) {
@@ -53,6 +54,8 @@ public final class ServiceMetrics {
     this.downloadedBytes = registry == null ? null : Counter.builder("files_downloaded_bytes").description("body bytes of downloads sent").register(registry);
     this.sweepRemoved = registry == null ? null : Counter.builder("files_sweep_removed_objects").description("stored objects the sweep removed").register(registry);
     this.sessionTimeouts = registry == null ? null : Counter.builder("files_session_timeouts").description("upload sessions stopped when idle").register(registry);
+    this.sessionGroups = registry == null ? null : io.micrometer.core.instrument.DistributionSummary.builder("files_session_commit_groups")
+        .description("chunk commits per transaction of an upload session (count: transactions, sum: commits)").register(registry);
     if (registry != null) {
       Gauge.builder("files_thumbnail_queue", thumbnailQueues, qs -> qs.stream().mapToInt(IntSupplier::getAsInt).sum())
           .description("thumbnail requests waiting on this node").register(registry);
@@ -194,6 +197,17 @@ public final class ServiceMetrics {
   public void sweepRemoved(int n) {
     if (registry != null && n > 0) {
       sweepRemoved.increment(n);
+    }
+  }
+
+  /**
+   * An upload session's transaction recorded a group of {@code commits} chunk commits of its file
+   * (refused ones included) and was committed: {@code files_session_commit_groups_count} counts such
+   * transactions, {@code files_session_commit_groups_sum} their commits.
+   */
+  public void sessionGroup(int commits) {
+    if (registry != null) {
+      sessionGroups.record(commits);
     }
   }
 

@@ -96,9 +96,10 @@ public final class Commits {
   }
 
   /**
-   * Records {@code c} for a file's session, first asked at {@code askedAt} (epoch ms), with
-   * {@code guard} as the first statement of the transaction: the session's epoch check
-   * ({@link SessionOwnership#check}); when it fails, nothing is changed and the commit fails with its
+   * Records {@code c} alone, first asked at {@code askedAt} (epoch ms), with {@code guard} as the
+   * first statement of the transaction (for {@link #commitNew} after an unconfirmed COMMIT: a no-op,
+   * so that the row that COMMIT may have made is locked and read; a file's session records its
+   * commits through {@link #commitAll}); when it fails, nothing is changed and the commit fails with its
    * error. Then the file's row is locked and read, {@link UploadRules} decide, and the decision's
    * statements go to the database together (pipelined on the connection, in order), followed by the
    * read of the row as it then stands. Answers and fails as {@link #commitNew}.
@@ -139,6 +140,125 @@ public final class Commits {
           }
           return committed(c, accepted[0], f);
         });
+  }
+
+  /**
+   * Records the commits {@code cs} of ONE file, first asked at {@code askedAt} (epoch ms, one per
+   * commit), for the file's session, in ONE transaction: a session's group commit (the commits that
+   * waited together in its mailbox, {@link UploadSessionVerticle}). {@code guard} (the session's epoch
+   * check) is the first statement; then the file's row is locked and read once with the chunks of its
+   * upload and whether each commit id is already recorded (sent at once). {@link UploadRules} decide
+   * each commit in turn on the state as the ones before it left it ({@link UploadRules.Accepted#next});
+   * a refusal leaves that commit out (the state does not move). The statements of the accepted ones
+   * go in their order, each followed by a read of the row (the answer of that commit: the file as it
+   * stands after it, as if it had been alone), all sent at once; the events of those that completed
+   * the upload follow in one statement; then one COMMIT, one WAL flush. After it each is counted and
+   * asks for its thumbnails, and the relay is woken once.
+   *
+   * <p>Answers, in the order of {@code cs}, each commit's outcome or its refusal (a failed
+   * {@link ServiceException}). The whole fails as one commit alone does: with the guard's error,
+   * with the database's error before the COMMIT (nothing of it was made), or with
+   * {@link OutcomeUnknown} when the COMMIT was not confirmed (any of them may have been made).
+   */
+  Future<List<Future<Outcome>>> commitAll(List<ChunkCommit> cs, List<Long> askedAt,
+                                          Function<SqlConnection, Future<Void>> guard) {
+    int n = cs.size();
+    UUID fileId = cs.get(0).fileId();
+    for (ChunkCommit c : cs) {
+      if (!c.fileId().equals(fileId)) {
+        throw new IllegalArgumentException("a session's group holds the commits of one file");
+      }
+    }
+    List<Future<Outcome>> answers = new java.util.ArrayList<>(java.util.Collections.nCopies(n, null));
+    UploadRules.Accepted[] accepted = new UploadRules.Accepted[n];
+    @SuppressWarnings("unchecked")
+    Future<FileRecord>[] after = new Future[n];
+    return inTransaction(conn -> stateAll(conn, fileId, guard, cs)
+        .compose(first -> {
+          // the time of the decisions, after the row lock was granted (as for one commit)
+          long now = System.currentTimeMillis();
+          UploadRules.State state = first;
+          boolean[] hadContent = new boolean[n];
+          List<Future<?>> sent = new java.util.ArrayList<>();
+          for (int i = 0; i < n; i++) {
+            UploadRules.Decision d = rules.commit(state, cs.get(i), askedAt.get(i), now);
+            if (d instanceof UploadRules.Refused r) {
+              answers.set(i, Future.failedFuture(r.exception()));
+              continue;
+            }
+            accepted[i] = (UploadRules.Accepted) d;
+            hadContent[i] = state.file() != null && state.file().generation() != null;
+            state = accepted[i].next();
+            sent.add(carryOut(conn, fileId, accepted[i].effects(), now));
+            after[i] = files.find(conn, fileId); // pipelined behind its changes: the row as this commit leaves it
+            sent.add(after[i]);
+          }
+          return Future.join(sent).compose(v -> {
+            List<JsonObject> events = new java.util.ArrayList<>();
+            for (int i = 0; i < n; i++) {
+              if (accepted[i] != null && accepted[i].completed()) {
+                FileRecord f = after[i].result();
+                events.add(Outbox.event(hadContent[i] ? Outbox.OVERWRITTEN : Outbox.UPLOADED, fileId, f.companyId(),
+                    f.toResource()));
+              }
+            }
+            return Outbox.writeAll(conn, events);
+          });
+        }))
+        .map(v -> {
+          boolean completed = false;
+          for (int i = 0; i < n; i++) {
+            if (accepted[i] != null) {
+              answers.set(i, Future.succeededFuture(committed(cs.get(i), accepted[i], after[i].result())));
+              completed |= accepted[i].completed();
+            }
+          }
+          if (completed) {
+            Outbox.wake(vertx); // once for the whole group
+          }
+          ServiceMetrics.of(vertx).sessionGroup(n);
+          return answers;
+        });
+  }
+
+  /**
+   * What the rules need of the file for a group of its commits, after {@code guard}: its row
+   * (locked), the chunks of the upload in progress (else the live ones), and which of the commit ids
+   * are already recorded. Every statement is sent at once, in that order (one round trip; the reads
+   * run once the lock is held); a guard that fails wins.
+   */
+  private Future<UploadRules.State> stateAll(SqlConnection conn, UUID fileId, Function<SqlConnection, Future<Void>> guard,
+                                             List<ChunkCommit> cs) {
+    List<Future<?>> all = new java.util.ArrayList<>();
+    Future<Void> guarded = guard.apply(conn);
+    all.add(guarded);
+    Future<FileRecord> row = files.lock(conn, fileId);
+    all.add(row);
+    Future<List<CommittedChunk>> chunks = files.currentChunks(conn, fileId);
+    all.add(chunks);
+    List<Future<Boolean>> known = new java.util.ArrayList<>(cs.size());
+    for (ChunkCommit c : cs) {
+      known.add(c.commitId() == null ? Future.succeededFuture(false) : files.knownCommit(conn, fileId, c.commitId()));
+    }
+    all.addAll(known);
+    return Future.join(all).transform(ar -> {
+      if (guarded.failed()) {
+        return Future.failedFuture(guarded.cause());
+      }
+      if (ar.failed()) {
+        return Future.failedFuture(ar.cause());
+      }
+      if (row.result() == null) {
+        return Future.succeededFuture(new UploadRules.State(null, List.of(), Set.of()));
+      }
+      Set<UUID> ids = new java.util.HashSet<>();
+      for (int i = 0; i < cs.size(); i++) {
+        if (known.get(i).result()) {
+          ids.add(cs.get(i).commitId());
+        }
+      }
+      return Future.succeededFuture(new UploadRules.State(row.result(), chunks.result(), ids));
+    });
   }
 
   /**

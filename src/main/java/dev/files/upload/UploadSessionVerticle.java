@@ -31,7 +31,9 @@ import java.util.UUID;
  *
  * <p>It listens on {@code files.upload.<file_id>} of its own node only (a local consumer: other
  * nodes reach it through {@link UploadSessions}, which routes by the owner row) and handles one
- * message at a time. It runs with the epoch its node took ({@link SessionOwnership#take}); the first
+ * message at a time, in order, except that the {@code commit} messages waiting together at the head
+ * of its mailbox (at most {@code upload.group_commit_max}) are recorded in one transaction
+ * ({@link Commits#commitAll}: group commit), each answered with its own outcome. It runs with the epoch its node took ({@link SessionOwnership#take}); the first
  * statement of each of its transactions checks that epoch ({@link SessionOwnership#check}), so once
  * another node took the session over, it changes nothing, answers {@link UploadSessions#MOVED}
  * (the asker looks the owner up again) and stops. Its state is the file's rows in PostgreSQL, read
@@ -73,7 +75,10 @@ public final class UploadSessionVerticle extends VerticleBase {
   private final ServiceMetrics metrics;
   private final Outbox outbox;
 
-  private Future<Void> tail = Future.succeededFuture();
+  /** Messages received and not yet taken, oldest first. */
+  private final java.util.ArrayDeque<Message<JsonObject>> mailbox = new java.util.ArrayDeque<>();
+  /** A message (or a group of commits) is being handled: the next waits. */
+  private boolean busy;
   private int pending;
   private long idleTimer = -1;
   private boolean closing;
@@ -125,14 +130,95 @@ public final class UploadSessionVerticle extends VerticleBase {
       vertx.cancelTimer(idleTimer);
       idleTimer = -1;
     }
-    tail = tail.transform(ignored -> handle(msg)).transform(ignored -> {
-      pending--;
+    mailbox.add(msg);
+    next();
+  }
+
+  /**
+   * Takes the next message, unless one is being handled: the commits at the head of the mailbox
+   * together (at most {@code upload.group_commit_max}, one transaction: {@link #commitGroup}), else
+   * the one message at the head. Once the mailbox is empty, the session stops if it is closing, else
+   * waits at most its idle time.
+   */
+  private void next() {
+    if (busy || mailbox.isEmpty()) {
+      return;
+    }
+    busy = true;
+    List<Message<JsonObject>> taken = new java.util.ArrayList<>();
+    taken.add(mailbox.poll());
+    if (isCommit(taken.get(0))) {
+      while (taken.size() < settings.groupCommitMax() && !mailbox.isEmpty() && isCommit(mailbox.peek())) {
+        taken.add(mailbox.poll());
+      }
+    }
+    Future<Void> handled;
+    try {
+      handled = taken.size() > 1 || isCommit(taken.get(0)) ? commitGroup(taken) : handle(taken.get(0));
+    } catch (RuntimeException e) {
+      handled = Future.failedFuture(e);
+    }
+    handled.onComplete(ignored -> {
+      busy = false;
+      pending -= taken.size();
       if (pending == 0) {
         if (closing) {
           stopSelf();
         } else {
           armIdle();
         }
+      }
+      next();
+    });
+  }
+
+  private static boolean isCommit(Message<JsonObject> msg) {
+    return "commit".equals(msg.body().getString("action"));
+  }
+
+  /**
+   * Records the chunk commits {@code msgs} of this file in one transaction ({@link Commits#commitAll}):
+   * each is answered with its own outcome (a refusal of the rules fails only its own message); a
+   * transaction that fails fails each of them as one commit alone would fail (rolled back, outcome
+   * unknown, taken over).
+   */
+  private Future<Void> commitGroup(List<Message<JsonObject>> msgs) {
+    if (stale) {
+      msgs.forEach(msg -> msg.fail(UploadSessions.MOVED, "the upload session of file " + fileId + " moved to another node"));
+      return Future.succeededFuture();
+    }
+    List<Message<JsonObject>> asked = new java.util.ArrayList<>(msgs.size());
+    List<ChunkCommit> cs = new java.util.ArrayList<>(msgs.size());
+    List<Long> askedAt = new java.util.ArrayList<>(msgs.size());
+    for (Message<JsonObject> msg : msgs) {
+      try {
+        cs.add(ChunkCommit.fromJson(fileId, msg.body()));
+        askedAt.add(msg.body().getLong("asked_at", 0L));
+        asked.add(msg);
+      } catch (RuntimeException e) { // malformed message: only it fails
+        answer(msg, Future.failedFuture(new ServiceException(Kind.BAD_REQUEST, "malformed upload session message: " + e.getMessage())));
+      }
+    }
+    if (cs.isEmpty()) {
+      return Future.succeededFuture();
+    }
+    Future<List<Future<Commits.Outcome>>> done;
+    try {
+      done = commits.commitAll(cs, askedAt, this::guard);
+    } catch (RuntimeException e) {
+      done = Future.failedFuture(e);
+    }
+    return done.transform(ar -> {
+      for (int i = 0; i < asked.size(); i++) {
+        if (ar.failed()) {
+          answer(asked.get(i), Future.failedFuture(ar.cause()));
+          continue;
+        }
+        Future<Commits.Outcome> o = ar.result().get(i);
+        if (o.succeeded() && (o.result().completed() || o.result().settled())) {
+          closing = true; // complete, nothing in progress: the session ends after its answers
+        }
+        answer(asked.get(i), o.map(Commits.Outcome::resource));
       }
       return Future.succeededFuture();
     });
@@ -147,7 +233,6 @@ public final class UploadSessionVerticle extends VerticleBase {
     }
     try {
       result = switch (body.getString("action", "")) {
-        case "commit" -> commit(ChunkCommit.fromJson(fileId, body), body.getLong("asked_at", 0L));
         case "init" -> init(body);
         case "delete" -> delete(body);
         case "expire" -> expire(body.getLong("before"));
@@ -156,44 +241,35 @@ public final class UploadSessionVerticle extends VerticleBase {
     } catch (RuntimeException e) { // malformed message
       result = Future.failedFuture(new ServiceException(Kind.BAD_REQUEST, "malformed upload session message: " + e.getMessage()));
     }
-    return result.andThen(ar -> {
-      if (ar.succeeded()) {
-        msg.reply(ar.result());
-      } else if (ar.cause() instanceof StaleSessionException) {
-        LOG.info("upload session of file {} (epoch {}) was taken over by another node: it stops", fileId, epoch);
-        stale = true;
-        closing = true;
-        msg.fail(UploadSessions.MOVED, ar.cause().getMessage());
-      } else if (ar.cause() instanceof Commits.OutcomeUnknown) {
-        LOG.error("upload session of file {}: commit outcome unknown, its object is left to the orphan sweep",
-            fileId, ar.cause().getCause());
-        msg.fail(UploadSessions.OUTCOME_UNKNOWN, "the database did not confirm the change");
-      } else if (ar.cause() instanceof ServiceException se) { // the asker rebuilds it from the kind's code
-        if (se.getCause() != null) {
-          LOG.error("upload session of file {} failed: {}", fileId, se.getMessage(), se.getCause());
-        }
-        msg.fail(se.kind().replyCode(), se.publicMessage());
-      } else if (dev.files.db.DatabaseBusy.is(ar.cause())) { // overload: the asker answers 503 busy and logs it
-        msg.fail(Kind.BUSY.replyCode(), dev.files.db.DatabaseBusy.MESSAGE);
-      } else {
-        LOG.error("upload session of file {} failed", fileId, ar.cause());
-        msg.fail(Kind.UNAVAILABLE.replyCode(), "database unavailable: the upload could not be recorded"); // details logged above
-      }
-    }).mapEmpty();
+    return result.andThen(ar -> answer(msg, ar)).mapEmpty();
   }
 
-  /**
-   * Records a chunk ({@link Commits}); the session stops once the upload is complete. When the
-   * COMMIT's outcome is unknown (the connection was lost), the asker is told so and the chunk's
-   * object is left to the orphan sweep.
-   */
-  private Future<JsonObject> commit(ChunkCommit c, long askedAt) {
-    return commits.commit(c, askedAt, this::guard).map(o -> {
-      if (o.completed() || o.settled()) { // complete, nothing in progress: the session ends after its answer
-        closing = true;
+  /** Answers {@code msg} with {@code ar}: the result, or the failure's code for the asker to rebuild. */
+  private void answer(Message<JsonObject> msg, io.vertx.core.AsyncResult<JsonObject> ar) {
+    if (ar.succeeded()) {
+      msg.reply(ar.result());
+    } else if (ar.cause() instanceof StaleSessionException) {
+      if (!stale) {
+        LOG.info("upload session of file {} (epoch {}) was taken over by another node: it stops", fileId, epoch);
       }
-      return o.resource();
-    });
+      stale = true;
+      closing = true;
+      msg.fail(UploadSessions.MOVED, ar.cause().getMessage());
+    } else if (ar.cause() instanceof Commits.OutcomeUnknown) {
+      LOG.error("upload session of file {}: commit outcome unknown, its object is left to the orphan sweep",
+          fileId, ar.cause().getCause());
+      msg.fail(UploadSessions.OUTCOME_UNKNOWN, "the database did not confirm the change");
+    } else if (ar.cause() instanceof ServiceException se) { // the asker rebuilds it from the kind's code
+      if (se.getCause() != null) {
+        LOG.error("upload session of file {} failed: {}", fileId, se.getMessage(), se.getCause());
+      }
+      msg.fail(se.kind().replyCode(), se.publicMessage());
+    } else if (dev.files.db.DatabaseBusy.is(ar.cause())) { // overload: the asker answers 503 busy and logs it
+      msg.fail(Kind.BUSY.replyCode(), dev.files.db.DatabaseBusy.MESSAGE);
+    } else {
+      LOG.error("upload session of file {} failed", fileId, ar.cause());
+      msg.fail(Kind.UNAVAILABLE.replyCode(), "database unavailable: the upload could not be recorded"); // details logged above
+    }
   }
 
   private Future<JsonObject> init(JsonObject body) {
