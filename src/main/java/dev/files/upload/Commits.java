@@ -214,9 +214,9 @@ public final class Commits {
             }
           }
           if (completed) {
-            Outbox.wake(vertx); // once for the whole group
+            outbox.wake(); // once for the whole group
           }
-          ServiceMetrics.of(vertx).sessionGroup(n);
+          metrics.sessionGroup(n);
           return answers;
         });
   }
