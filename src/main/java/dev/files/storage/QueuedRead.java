@@ -11,6 +11,11 @@ import java.util.ArrayDeque;
  * ({@link #pause()}, {@link #resume()}, {@link #fetch(long)}) and the queue of buffers read ahead,
  * delivered on the caller's context. A store's read fills {@link #ready} and says in
  * {@link #pump()} when to read more, when the stream ends and when it fails.
+ *
+ * <p>An end or a failure that comes before its handler is set (a consumer that sets its handlers
+ * after the stream, run on its context, found nothing to read) is kept and delivered, on the
+ * context, once the handler is set: a consumer never waits for an end that already happened.
+ * Handlers set from another thread take effect on the context.
  */
 public abstract class QueuedRead implements ObjectRead {
 
@@ -26,6 +31,10 @@ public abstract class QueuedRead implements ObjectRead {
   private Handler<Buffer> handler;
   private Handler<Void> endHandler;
   private Handler<Throwable> exceptionHandler;
+  /** The stream ended before an end handler was set. */
+  private boolean endPending;
+  /** The failure that came before an exception handler was set, else null. */
+  private Throwable failurePending;
 
   protected QueuedRead(ContextInternal ctx) {
     this.ctx = ctx;
@@ -65,6 +74,8 @@ public abstract class QueuedRead implements ObjectRead {
     ended = true;
     if (endHandler != null) {
       endHandler.handle(null);
+    } else {
+      endPending = true;
     }
   }
 
@@ -73,12 +84,23 @@ public abstract class QueuedRead implements ObjectRead {
     ended = true;
     if (exceptionHandler != null) {
       exceptionHandler.handle(error);
+    } else {
+      failurePending = error;
+    }
+  }
+
+  /** Runs {@code action} now when on the context, else on the context. */
+  private void onContext(Runnable action) {
+    if (ctx.isRunningOnContext()) {
+      action.run();
+    } else {
+      ctx.runOnContext(v -> action.run());
     }
   }
 
   @Override
   public ObjectRead handler(Handler<Buffer> handler) {
-    this.handler = handler;
+    onContext(() -> this.handler = handler);
     ctx.runOnContext(v -> pump());
     return this;
   }
@@ -103,13 +125,26 @@ public abstract class QueuedRead implements ObjectRead {
 
   @Override
   public ObjectRead endHandler(Handler<Void> endHandler) {
-    this.endHandler = endHandler;
+    onContext(() -> {
+      this.endHandler = endHandler;
+      if (endPending && endHandler != null) {
+        endPending = false;
+        endHandler.handle(null);
+      }
+    });
     return this;
   }
 
   @Override
   public ObjectRead exceptionHandler(Handler<Throwable> handler) {
-    this.exceptionHandler = handler;
+    onContext(() -> {
+      this.exceptionHandler = handler;
+      Throwable pending = failurePending;
+      if (pending != null && handler != null) {
+        failurePending = null;
+        handler.handle(pending);
+      }
+    });
     return this;
   }
 }
