@@ -120,12 +120,7 @@ final class ContentRead extends QueuedRead {
   }
 
   @Override
-  public Future<Void> close() {
-    ctx.runOnContext(v -> release());
-    return Future.succeededFuture();
-  }
-
-  private void release() {
+  protected void release() {
     if (!closed) {
       closed = true;
       PooledBuffers.releaseAll(ready);

@@ -267,12 +267,7 @@ final class DecryptingRead extends QueuedRead {
   }
 
   @Override
-  public Future<Void> close() {
-    ctx.runOnContext(v -> release());
-    return Future.succeededFuture();
-  }
-
-  private void release() {
+  protected void release() {
     if (!closed) {
       closed = true;
       ready.clear();

@@ -287,14 +287,9 @@ final class DirectRead extends QueuedRead {
     }
   }
 
-  @Override
-  public Future<Void> close() {
-    ctx.runOnContext(v -> release());
-    return Future.succeededFuture();
-  }
-
   /** On the context: gives back what waits and closes the file (after a task in progress). */
-  private void release() {
+  @Override
+  protected void release() {
     if (!closed) {
       closed = true;
       PooledBuffers.releaseAll(ready);

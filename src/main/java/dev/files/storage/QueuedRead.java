@@ -1,5 +1,6 @@
 package dev.files.storage;
 
+import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.internal.ContextInternal;
@@ -42,6 +43,20 @@ public abstract class QueuedRead implements ObjectRead {
 
   /** On the context: delivers, reads ahead, ends or fails, as the store's state says. */
   protected abstract void pump();
+
+  /**
+   * On the context: stops the stream and gives back what it holds (queued buffers, the file or the
+   * request it reads from), once; sets {@link #closed}. Called by {@link #close()} and by a read
+   * that ends or fails.
+   */
+  protected abstract void release();
+
+  /** Stops the stream: {@link #release()} on the context. Completes at once. */
+  @Override
+  public final Future<Void> close() {
+    ctx.runOnContext(v -> release());
+    return Future.succeededFuture();
+  }
 
   /** True once the consumer has set a data handler (nothing is read before). */
   protected final boolean hasHandler() {

@@ -84,14 +84,9 @@ final class FileRangeRead extends QueuedRead {
     return BufferInternal.buffer(Unpooled.wrappedBuffer(block.flip()));
   }
 
-  @Override
-  public Future<Void> close() {
-    ctx.runOnContext(v -> release());
-    return Future.succeededFuture();
-  }
-
   /** On the context: stops the stream and closes the file (after a read in progress). */
-  private void release() {
+  @Override
+  protected void release() {
     if (!closed) {
       closed = true;
       ready.clear();

@@ -129,14 +129,11 @@ final class S3RangeRead extends QueuedRead implements Subscriber<ByteBuffer> {
   }
 
   @Override
-  public Future<Void> close() {
-    ctx.runOnContext(v -> {
-      if (!closed) {
-        closed = true;
-        ready.clear();
-        cancel();
-      }
-    });
-    return Future.succeededFuture();
+  protected void release() {
+    if (!closed) {
+      closed = true;
+      ready.clear();
+      cancel();
+    }
   }
 }
