@@ -364,14 +364,17 @@ public final class FileRepository {
                AND generation = (SELECT coalesce(upload_generation, generation) FROM files WHERE id = $1)
              ORDER BY chunk_number""")
         .execute(Tuple.of(fileId))
-        .map(rows -> {
-          List<CommittedChunk> out = new ArrayList<>(rows.size());
-          for (Row r : rows) {
-            out.add(new CommittedChunk(r.getInteger(0), r.getInteger(1), r.getLong(2), r.getString(3), r.getString(4),
-                r.getUUID(5)));
-          }
-          return out;
-        });
+        .map(FileRepository::committedChunks);
+  }
+
+  /** Rows of (generation, chunk_number, size, sha256, storage_key, commit_id) as chunks, in their order. */
+  private static List<CommittedChunk> committedChunks(RowSet<Row> rows) {
+    List<CommittedChunk> out = new ArrayList<>(rows.size());
+    for (Row r : rows) {
+      out.add(new CommittedChunk(r.getInteger(0), r.getInteger(1), r.getLong(2), r.getString(3), r.getString(4),
+          r.getUUID(5)));
+    }
+    return out;
   }
 
   /** The chunk rows of one generation of a file with their commit ids, by chunk number. */
@@ -380,14 +383,7 @@ public final class FileRepository {
             SELECT generation, chunk_number, size, sha256, storage_key, commit_id FROM chunks
              WHERE file_id = $1 AND generation = $2 ORDER BY chunk_number""")
         .execute(Tuple.of(fileId, generation))
-        .map(rows -> {
-          List<CommittedChunk> out = new ArrayList<>(rows.size());
-          for (Row r : rows) {
-            out.add(new CommittedChunk(r.getInteger(0), r.getInteger(1), r.getLong(2), r.getString(3), r.getString(4),
-                r.getUUID(5)));
-          }
-          return out;
-        });
+        .map(FileRepository::committedChunks);
   }
 
   /**
