@@ -43,7 +43,12 @@ public final class StoreMarker {
     }
   }
 
-  /** Writes {@code id} as the store's identity: a temporary file, forced to disk, renamed over the marker. */
+  /**
+   * Writes {@code id} as the store's identity: a temporary file, forced to disk, renamed over the
+   * marker, then the directory forced ({@link Fsync#directory}) so that the new name survives a crash.
+   *
+   * @throws IOException when the directory cannot be created or the marker cannot be written
+   */
   public static void write(Path root, UUID id) throws IOException {
     Files.createDirectories(root);
     Path tmp = root.resolve(FILE + "." + UUID.randomUUID() + ".tmp");
@@ -56,10 +61,6 @@ public final class StoreMarker {
     } finally {
       Files.deleteIfExists(tmp);
     }
-    try (FileChannel dir = FileChannel.open(root, StandardOpenOption.READ)) {
-      dir.force(true); // the rename itself
-    } catch (IOException ignored) {
-      // not every file system lets a directory be forced
-    }
+    Fsync.directory(root); // the rename itself
   }
 }

@@ -1,9 +1,8 @@
 package dev.files.storage.local;
 
-import java.io.IOException;
-import java.nio.channels.FileChannel;
+import dev.files.storage.Fsync;
+
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -134,19 +133,10 @@ final class Durability implements AutoCloseable {
         waiting.remove(dir, this); // from here on, a name linked in dir queues a new sync
         all = List.copyOf(waiters);
       }
-      forceDirectory(dir);
+      Fsync.directory(dir);
       for (Consumer<Throwable> done : all) {
         done.accept(null);
       }
-    }
-  }
-
-  /** Forces a directory's entries to disk; ignores a file system that cannot (the bytes themselves are on disk). */
-  static void forceDirectory(Path dir) {
-    try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
-      channel.force(true);
-    } catch (IOException ignored) {
-      // some file systems cannot sync a directory
     }
   }
 

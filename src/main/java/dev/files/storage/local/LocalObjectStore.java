@@ -1,5 +1,6 @@
 package dev.files.storage.local;
 
+import dev.files.storage.Fsync;
 import dev.files.storage.IoExecutor;
 import dev.files.storage.ObjectInfo;
 import dev.files.storage.ObjectKeys;
@@ -269,7 +270,7 @@ public final class LocalObjectStore implements ObjectStore {
         }
         Path dir = forceAndPublish();
         if (fsync) {
-          Durability.forceDirectory(dir);
+          Fsync.directory(dir);
         }
         finished(null);
         return null;
