@@ -147,7 +147,7 @@ public final class Node {
       IoExecutor io = new IoExecutor(vx, (int) config.number("storage.io_threads"),
           (int) config.number("storage.io_queue"));
       ioRef.set(io);
-      return openStore(vx, io, config).onSuccess(storeRef::set)
+      return openStore(vx, io, config, metrics).onSuccess(storeRef::set)
           .compose(v -> probePort(vx, config))
           .compose(v -> openDatabase(vx, config, nodeId)).compose(pool -> {
           FileRepository files = new FileRepository(pool);
@@ -288,13 +288,14 @@ public final class Node {
    * The object store of {@code storage.type}: {@code local}, the directory {@code storage.local.path}
    * (created, and a small file written, read back and deleted in it); {@code s3}, an
    * {@link S3ObjectStore} on {@code storage.s3.*}, its client built and its bucket probed off the event
-   * loop. Fails with one line naming the settings to check.
+   * loop. Fails with one line naming the settings to check. The local store's directory syncs are counted in
+   * {@code metrics}.
    */
-  private static Future<ObjectStore> openStore(Vertx vx, IoExecutor io, FilesConfig config) {
+  private static Future<ObjectStore> openStore(Vertx vx, IoExecutor io, FilesConfig config, ServiceMetrics metrics) {
     if (!"s3".equals(config.string("storage.type"))) {
       Path root = Path.of(config.string("storage.local.path"));
       return probeStorage(vx, root).map(v -> new LocalObjectStore(vx, io, root, config.flag("storage.local.fsync"),
-          (int) config.number("storage.local.sync_threads")));
+          (int) config.number("storage.local.sync_threads"), metrics::directorySynced));
     }
     S3Options options;
     try {

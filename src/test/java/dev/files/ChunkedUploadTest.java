@@ -186,6 +186,50 @@ class ChunkedUploadTest extends NodeTest {
     assertComplete(sized, five, 1);
   }
 
+  /**
+   * Durability of a new file's directory: its first chunk creates {@code <2 hex>/<file id>/} in the
+   * local store, whose name is synced in {@code <2 hex>} (and that one's in the root when it is new
+   * too) before the chunk is answered, as {@code files_storage_directory_syncs_total{entries="directory"}}
+   * counts; the second chunk goes into the same directory and adds only its object's sync.
+   */
+  @Test
+  void aNewFileSyncsItsDirectoryNameOnceAndItsSecondChunkDoesNot() throws Exception {
+    byte[] content = Samples.random(random, 2 * CHUNK + 10);
+    List<long[]> parts = Chunks.split(content.length, CHUNK + 5);
+    UUID file = UUID.fromString(chunks.init("filename=d.bin&total_size=" + content.length).getString("id"));
+    java.nio.file.Path hex = node.storage.resolve(file.toString().substring(0, 2));
+    boolean hexExisted = Files.isDirectory(hex);
+    String before = metrics();
+    HttpResponse<String> r = chunks.send(file, Chunks.query(1, 2, content.length), Chunks.slice(content, parts.get(0)));
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+    String first = metrics();
+    assertThat(hex.resolve(file.toString())).isDirectory();
+    assertThat(directorySyncs(first, "directory") - directorySyncs(before, "directory"))
+        .as("names of new directories synced (the <2 hex> directory existed: %s)", hexExisted)
+        .isEqualTo(hexExisted ? 1.0 : 2.0);
+    assertThat(directorySyncs(first, "object") - directorySyncs(before, "object")).isEqualTo(1.0);
+    r = chunks.send(file, Chunks.query(2, 2, content.length), Chunks.slice(content, parts.get(1)));
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+    String second = metrics();
+    assertThat(directorySyncs(second, "directory")).as("no new directory").isEqualTo(directorySyncs(first, "directory"));
+    assertThat(directorySyncs(second, "object") - directorySyncs(first, "object")).isEqualTo(1.0);
+    assertComplete(file, content, 2);
+  }
+
+  private String metrics() throws Exception {
+    HttpResponse<String> r = api.get("http://127.0.0.1:" + node.port + "/metrics", null);
+    assertThat(r.statusCode()).isEqualTo(200);
+    return r.body();
+  }
+
+  /** {@code files_storage_directory_syncs_total{entries}} in the Prometheus text (it must be there). */
+  private static double directorySyncs(String metrics, String entries) {
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^files_storage_directory_syncs_total\\{entries=\"" + entries
+        + "\"[^}]*\\} ([0-9.eE+-]+)$").matcher(metrics);
+    assertThat(m.find()).as("files_storage_directory_syncs_total{entries=\"%s\"} in %s", entries, metrics).isTrue();
+    return Double.parseDouble(m.group(1));
+  }
+
   private long storedObjects(UUID file) throws Exception {
     try (var s = Files.walk(node.storage)) {
       return s.filter(Files::isRegularFile).filter(p -> p.toString().contains(file.toString())).count();

@@ -1,5 +1,6 @@
 package dev.files.ops;
 
+import dev.files.storage.local.DirectorySyncs;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -26,7 +27,10 @@ import java.util.function.IntSupplier;
  *       decoder that did not stop); {@code files_thumbnail_abandoned_threads} (gauge): those still running;</li>
  *   <li>{@code files_sweep_removed_objects_total}: stored objects the sweep removed (retired chunks, orphans);</li>
  *   <li>{@code files_session_timeouts_total}: upload sessions that stopped after {@code upload.session_idle_ms}
- *       without a message.</li>
+ *       without a message;</li>
+ *   <li>{@code files_storage_directory_syncs_total{entries}}: directories the local store forced to disk
+ *       ({@code storage.local.fsync}), for new objects' names ({@code object}) or for new directories' names
+ *       in their parents ({@code directory}).</li>
  * </ul>
  * A node builds its metrics once and hands them to the parts that count ({@code Node}); without metrics
  * (metrics.enabled=false, or a part built alone in a test) they get {@link #NONE}, whose methods do nothing.
@@ -44,6 +48,8 @@ public final class ServiceMetrics {
   private final Counter sweepRemoved;
   private final Counter sessionTimeouts;
   private final io.micrometer.core.instrument.DistributionSummary sessionGroups;
+  private final Counter objectDirectorySyncs;
+  private final Counter newDirectorySyncs;
   private final List<IntSupplier> thumbnailQueues = new CopyOnWriteArrayList<>();
 
   private ServiceMetrics(PrometheusMeterRegistry registry) {
@@ -56,10 +62,18 @@ public final class ServiceMetrics {
     this.sessionTimeouts = registry == null ? null : Counter.builder("files_session_timeouts").description("upload sessions stopped when idle").register(registry);
     this.sessionGroups = registry == null ? null : io.micrometer.core.instrument.DistributionSummary.builder("files_session_commit_groups")
         .description("chunk commits per transaction of an upload session (count: transactions, sum: commits)").register(registry);
+    this.objectDirectorySyncs = registry == null ? null : directorySyncs(registry, DirectorySyncs.OBJECT);
+    this.newDirectorySyncs = registry == null ? null : directorySyncs(registry, DirectorySyncs.DIRECTORY);
     if (registry != null) {
       Gauge.builder("files_thumbnail_queue", thumbnailQueues, qs -> qs.stream().mapToInt(IntSupplier::getAsInt).sum())
           .description("thumbnail requests waiting on this node").register(registry);
     }
+  }
+
+  private static Counter directorySyncs(MeterRegistry registry, String entries) {
+    return Counter.builder("files_storage_directory_syncs").tag("entries", entries)
+        .description("directories the local store forced to disk, for new objects' names or new directories' names")
+        .register(registry);
   }
 
   /** The HTTP methods of RFC 9110 (section 9) and PATCH (RFC 5789): the values of the {@code method} label. */
@@ -208,6 +222,16 @@ public final class ServiceMetrics {
   public void sessionGroup(int commits) {
     if (registry != null) {
       sessionGroups.record(commits);
+    }
+  }
+
+  /**
+   * The local store forced a directory to disk, for {@code entries}: {@link DirectorySyncs#OBJECT} or
+   * {@link DirectorySyncs#DIRECTORY} (any other value counts as the first); any thread.
+   */
+  public void directorySynced(String entries) {
+    if (registry != null) {
+      (DirectorySyncs.DIRECTORY.equals(entries) ? newDirectorySyncs : objectDirectorySyncs).increment();
     }
   }
 

@@ -38,8 +38,10 @@ import java.util.function.Consumer;
  * objects/s; on 32 sync threads 912, 1,267, 2,628.
  *
  * <p>What is shared: the directory sync. Objects published in one directory while its sync waits
- * for a thread share that one sync (chunks of one file, under load); a sync already running is not
- * joined (it may have read the directory before the new name), a new one is queued.
+ * for a thread share that one sync (chunks of one file, under load), and so do directories created
+ * in it ({@link #syncNewName}: the {@code <file id>} directories of new files in their
+ * {@code <2 hex>} directory); a sync already running is not joined (it may have read the directory
+ * before the new name), a new one is queued.
  *
  * <p>Big objects go through the same threads: without batches a 2 GiB {@code fdatasync} holds
  * only its own thread, never small objects behind it (and its writeback was started every
@@ -54,11 +56,16 @@ final class Durability implements AutoCloseable {
   private static final AtomicInteger POOLS = new AtomicInteger();
 
   private final ThreadPoolExecutor pool;
+  private final DirectorySyncs counted;
   /** Directory syncs queued and not yet started, by directory (under this object's lock). */
   private final Map<Path, DirectorySync> waiting = new HashMap<>();
 
-  /** @param threads how many objects are synced at once (at least 1) */
-  Durability(int threads) {
+  /**
+   * @param threads how many objects are synced at once (at least 1)
+   * @param counted told of each directory sync done here
+   */
+  Durability(int threads, DirectorySyncs counted) {
+    this.counted = counted;
     int id = POOLS.incrementAndGet();
     AtomicInteger n = new AtomicInteger();
     pool = new ThreadPoolExecutor(threads, threads, IDLE_SECONDS, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
@@ -87,21 +94,36 @@ final class Durability implements AutoCloseable {
         done.accept(t);
         return;
       }
-      syncDirectory(dir, done);
+      syncDirectory(dir, false, done);
     });
   }
 
-  /** Queues a sync of {@code dir}, or joins the one queued for it and not yet started. */
-  private void syncDirectory(Path dir, Consumer<Throwable> done) {
+  /**
+   * Makes the name of a directory just created in {@code parent} durable: a sync of {@code parent}
+   * on a sync thread, shared with the other syncs of {@code parent} queued and not yet started
+   * (new directories and objects named there meanwhile); then runs {@code done} on that thread. A
+   * parent that cannot be synced is ignored, as in {@link #finish}.
+   */
+  void syncNewName(Path parent, Runnable done) {
+    syncDirectory(parent, true, failure -> done.run());
+  }
+
+  /**
+   * Queues a sync of {@code dir}, or joins the one queued for it and not yet started;
+   * {@code newDirectory} when it is for the name of a directory created in {@code dir}.
+   */
+  private void syncDirectory(Path dir, boolean newDirectory, Consumer<Throwable> done) {
     DirectorySync sync;
     synchronized (this) {
       sync = waiting.get(dir);
       if (sync != null) {
         sync.waiters.add(done);
+        sync.newDirectory |= newDirectory;
         return;
       }
       sync = new DirectorySync(dir);
       sync.waiters.add(done);
+      sync.newDirectory = newDirectory;
       waiting.put(dir, sync);
     }
     execute(sync);
@@ -121,6 +143,8 @@ final class Durability implements AutoCloseable {
     private final Path dir;
     /** Under the lock of the {@link Durability}; no longer added to once this sync is out of {@code waiting}. */
     private final List<Consumer<Throwable>> waiters = new ArrayList<>();
+    /** Whether one of the waiters named a new directory in it (under the same lock). */
+    private boolean newDirectory;
 
     DirectorySync(Path dir) {
       this.dir = dir;
@@ -129,11 +153,14 @@ final class Durability implements AutoCloseable {
     @Override
     public void run() {
       List<Consumer<Throwable>> all;
+      boolean forDirectory;
       synchronized (Durability.this) {
         waiting.remove(dir, this); // from here on, a name linked in dir queues a new sync
         all = List.copyOf(waiters);
+        forDirectory = newDirectory;
       }
       Fsync.directory(dir);
+      counted.synced(forDirectory ? DirectorySyncs.DIRECTORY : DirectorySyncs.OBJECT);
       for (Consumer<Throwable> done : all) {
         done.accept(null);
       }

@@ -30,12 +30,15 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.List;
 import java.util.TreeMap;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * An {@link ObjectStore} in a directory: the object under key {@code a/b/c} is the file
@@ -49,7 +52,10 @@ import java.util.UUID;
  *       (when {@code fsync}; {@link Writeback}), so that the final force waits for little;
  *       at the end it is forced to disk (when {@code fsync}), then hard-linked to the target name,
  *       which fails atomically if that name exists, the temporary name is removed, and the directory
- *       is forced to disk (when {@code fsync}); only then does the write succeed. With {@code fsync}
+ *       is forced to disk (when {@code fsync}); the directories the write had to create have their
+ *       names forced too, each in its parent, from their creation on, and a write into a directory
+ *       whose name is not yet forced waits for it (when {@code fsync}; {@link #makeDirectories});
+ *       only then does the write succeed. With {@code fsync}
  *       these last steps run on the store's sync threads ({@link Durability}), many objects at once,
  *       so that no storage thread waits for the disk. A failed write
  *       removes its temporary file; one cut short by a crash leaves it behind (not listed; see
@@ -82,6 +88,14 @@ public final class LocalObjectStore implements ObjectStore {
   private final boolean fsync;
   /** Where durable writes are forced and published; null to do it on the storage queue. */
   private final Durability syncs;
+  /** Told of each directory sync. */
+  private final DirectorySyncs counted;
+  /**
+   * With {@code fsync}: the directories this store created whose names may not be durable in their
+   * parents yet, each with the sync of its parent, completed (and the entry removed) once that sync
+   * has run. A write into such a directory, created by itself or by another write, waits for it too.
+   */
+  private final ConcurrentHashMap<Path, CompletableFuture<Void>> newDirectories = new ConcurrentHashMap<>();
 
   /**
    * A store whose durable writes are forced on {@value #SYNC_THREADS} sync threads of its own.
@@ -104,6 +118,21 @@ public final class LocalObjectStore implements ObjectStore {
    * @throws IllegalArgumentException when {@code syncThreads} is negative
    */
   public LocalObjectStore(Vertx vertx, IoExecutor io, Path root, boolean fsync, int syncThreads) {
+    this(vertx, io, root, fsync, syncThreads, DirectorySyncs.NONE);
+  }
+
+  /**
+   * @param io          the storage threads
+   * @param root        directory holding the objects; created by the first write when missing
+   * @param fsync       whether a write forces its bytes and the new name to disk before it succeeds
+   *     (and the names of the directories it created in their parents)
+   * @param syncThreads with {@code fsync}, how many objects are forced to disk at once on threads of
+   *     this store ({@link Durability}; {@code storage.local.sync_threads}); 0 forces each on its
+   *     write's storage queue, holding a storage thread while the disk works
+   * @param counted     told of each directory sync (metrics; {@link DirectorySyncs#NONE} for none)
+   * @throws IllegalArgumentException when {@code syncThreads} is negative
+   */
+  public LocalObjectStore(Vertx vertx, IoExecutor io, Path root, boolean fsync, int syncThreads, DirectorySyncs counted) {
     if (syncThreads < 0) {
       throw new IllegalArgumentException("negative sync threads");
     }
@@ -111,7 +140,8 @@ public final class LocalObjectStore implements ObjectStore {
     this.io = io;
     this.root = root.toAbsolutePath().normalize();
     this.fsync = fsync;
-    this.syncs = fsync && syncThreads > 0 ? new Durability(syncThreads) : null;
+    this.counted = counted;
+    this.syncs = fsync && syncThreads > 0 ? new Durability(syncThreads, counted) : null;
   }
 
   /** The directory holding the objects. */
@@ -138,21 +168,111 @@ public final class LocalObjectStore implements ObjectStore {
       if (Files.exists(target)) { // fails early; the link below is the atomic check
         throw new ObjectStoreException("storing an object", Reason.EXISTS, null);
       }
-      Files.createDirectories(target.getParent());
+      Path dir = target.getParent();
+      makeDirectories(dir);
+      FileChannel channel;
       try {
-        return FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        channel = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
       } catch (NoSuchFileException e) { // a delete removed the emptied directory meanwhile: once more
-        Files.createDirectories(target.getParent());
-        return FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        makeDirectories(dir);
+        channel = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
       }
+      // the temporary file keeps dir from being removed: what its path waits for is known from here on
+      return new Opened(channel, fsync ? namesDurable(dir) : null);
     }).onComplete(ar -> {
       if (ar.failed()) {
         result.fail(ObjectStoreException.of("storing an object", Reason.UNAVAILABLE, ar.cause()));
       } else {
-        new LocalWrite(ctx, ar.result(), temp, target, body, result).start();
+        new LocalWrite(ctx, ar.result().channel(), ar.result().names(), temp, target, body, result).start();
       }
     });
     return result.future();
+  }
+
+  /** A write's temporary file, open, and the syncs of directory names it waits for (null: none). */
+  private record Opened(FileChannel channel, CompletableFuture<Void> names) {
+  }
+
+  /**
+   * On a storage thread: creates {@code dir} and its missing ancestors, the highest first. With
+   * {@code fsync}, the name of each one created is then made durable in its parent: the parent is
+   * synced ({@link Durability#syncNewName}: shared with other syncs of it that wait; without sync
+   * threads, here), while the write goes on; until that sync has run the directory is in
+   * {@link #newDirectories}, entered before it is created, so that a write that finds it already
+   * there waits for the sync as well.
+   *
+   * @throws IOException when a directory cannot be created (a file in its place, no permission)
+   */
+  private void makeDirectories(Path dir) throws IOException {
+    if (Files.isDirectory(dir)) {
+      return;
+    }
+    ArrayDeque<Path> missing = new ArrayDeque<>();
+    for (Path p = dir; p != null && !Files.isDirectory(p); p = p.getParent()) {
+      missing.push(p); // the highest missing one ends first in the deque
+    }
+    for (Path p : missing) {
+      CompletableFuture<Void> named = fsync ? new CompletableFuture<>() : null;
+      if (named != null) {
+        newDirectories.put(p, named);
+      }
+      try {
+        Files.createDirectory(p);
+      } catch (FileAlreadyExistsException e) {
+        if (!Files.isDirectory(p)) {
+          throw e;
+        }
+        // another write created it meanwhile: its name is synced once more, which costs little
+      } finally {
+        if (named != null) {
+          syncNewName(p, named);
+        }
+      }
+    }
+  }
+
+  /** Makes the name of directory {@code p} durable in its parent, then completes {@code named}. */
+  private void syncNewName(Path p, CompletableFuture<Void> named) {
+    Runnable synced = () -> {
+      newDirectories.remove(p, named);
+      named.complete(null);
+    };
+    Path parent = p.getParent();
+    if (parent == null) {
+      synced.run();
+    } else if (syncs != null) {
+      syncs.syncNewName(parent, synced);
+    } else {
+      Fsync.directory(parent);
+      counted.synced(DirectorySyncs.DIRECTORY);
+      synced.run();
+    }
+  }
+
+  /**
+   * The syncs of the names of the directories from {@code dir} up to the root that are not yet
+   * known durable ({@link #newDirectories}), as one future; null when there are none (the usual
+   * case: a directory named before).
+   */
+  private CompletableFuture<Void> namesDurable(Path dir) {
+    if (newDirectories.isEmpty()) {
+      return null;
+    }
+    List<CompletableFuture<Void>> pending = new ArrayList<>(2);
+    for (Path p = dir; p != null; p = p.getParent()) {
+      CompletableFuture<Void> named = newDirectories.get(p);
+      if (named != null) {
+        pending.add(named);
+      }
+      if (p.equals(root)) {
+        break;
+      }
+    }
+    return switch (pending.size()) {
+      case 0 -> null;
+      case 1 -> pending.get(0);
+      default -> CompletableFuture.allOf(pending.toArray(CompletableFuture[]::new));
+    };
   }
 
   /**
@@ -163,6 +283,8 @@ public final class LocalObjectStore implements ObjectStore {
   private final class LocalWrite {
     private final ContextInternal ctx;
     private final FileChannel channel;
+    /** The syncs of the names of new directories on the object's path, or null (none). */
+    private final CompletableFuture<Void> names;
     private final Path temp;
     private final Path target;
     private final ReadStream<Buffer> body;
@@ -181,9 +303,11 @@ public final class LocalObjectStore implements ObjectStore {
     /** A batch that could not be written (storage thread): the end must not publish what came before it. */
     private volatile Exception writeError;
 
-    LocalWrite(ContextInternal ctx, FileChannel channel, Path temp, Path target, ReadStream<Buffer> body, Promise<Long> result) {
+    LocalWrite(ContextInternal ctx, FileChannel channel, CompletableFuture<Void> names, Path temp, Path target,
+        ReadStream<Buffer> body, Promise<Long> result) {
       this.ctx = ctx;
       this.channel = channel;
+      this.names = names;
       this.temp = temp;
       this.target = target;
       this.body = body;
@@ -265,12 +389,16 @@ public final class LocalObjectStore implements ObjectStore {
           throw writeError;
         }
         if (syncs != null) { // forced and published on a sync thread; this storage thread goes on
-          syncs.finish(this::forceAndPublish, this::finished);
+          syncs.finish(this::forceAndPublish, this::published);
           return null;
         }
         Path dir = forceAndPublish();
         if (fsync) {
           Fsync.directory(dir);
+          counted.synced(DirectorySyncs.OBJECT);
+          if (names != null) {
+            names.join(); // forced on the storage thread of the write that created the directory
+          }
         }
         finished(null);
         return null;
@@ -294,6 +422,18 @@ public final class LocalObjectStore implements ObjectStore {
       } catch (Exception e) {
         discard();
         throw e;
+      }
+    }
+
+    /**
+     * The object is durable under its name (null), or could not be stored: answers once the names of
+     * the new directories on its path are durable too.
+     */
+    private void published(Throwable failure) {
+      if (failure != null || names == null) {
+        finished(failure);
+      } else {
+        names.whenComplete((v, never) -> finished(null));
       }
     }
 

@@ -4,10 +4,12 @@ import dev.files.storage.IoExecutor;
 import dev.files.storage.ObjectStoreException;
 import dev.files.storage.ObjectStoreException.Reason;
 import dev.files.support.ByteStream;
+import dev.files.support.Eventually;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -16,21 +18,28 @@ import org.junit.jupiter.params.provider.ValueSource;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowable;
 
 /**
  * Many durable writes at once through {@link LocalObjectStore}, with its sync threads
  * ({@link Durability}) and without them (0: forced on the storage queue): each object reads back
  * byte-exact (SHA-256 of the file), no temporary file is left, and a write that fails (a key whose
- * directory cannot be created, a key another write took first) fails alone.
+ * directory cannot be created, a key another write took first) fails alone. A write that creates
+ * directories has their names synced in their parents, once, and a write into a directory whose name
+ * is not yet synced waits for that sync.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class DurableWritesTest {
@@ -172,6 +181,97 @@ class DurableWritesTest {
     assertThat(sha256(Files.readAllBytes(root.resolve("same/key")))).isEqualTo(sha256(sameBodies.get(stored)));
     assertThat(temporaries(root)).isEmpty();
     assertThat(Files.readAllBytes(root.resolve("blocked"))).containsExactly(1);
+    store.close();
+  }
+
+  /** Directory syncs counted by entries ({@link DirectorySyncs#OBJECT}, {@link DirectorySyncs#DIRECTORY}). */
+  private static class Counted implements DirectorySyncs {
+    final AtomicInteger objects = new AtomicInteger();
+    final AtomicInteger directories = new AtomicInteger();
+
+    @Override
+    public void synced(String entries) {
+      (DIRECTORY.equals(entries) ? directories : objects).incrementAndGet();
+    }
+  }
+
+  @ParameterizedTest(name = "{0} sync threads")
+  @ValueSource(ints = {4, 0})
+  void newDirectoriesHaveTheirNamesSyncedInTheirParentsOnce(int syncThreads) throws Exception {
+    Path root = dir.resolve("names-" + syncThreads);
+    Files.createDirectories(root);
+    Counted counted = new Counted();
+    LocalObjectStore store = new LocalObjectStore(vertx, io, root, true, syncThreads, counted);
+    byte[] first = bytes(64 * 1024);
+    assertThat(outcome(write(store, "ab/f1/c1", first))).isNull();
+    // "ab" named in the root, "f1" in "ab"; the object named in "f1"
+    assertThat(counted.directories.get()).isEqualTo(2);
+    assertThat(counted.objects.get()).isEqualTo(1);
+    byte[] second = bytes(64 * 1024);
+    assertThat(outcome(write(store, "ab/f1/c2", second))).isNull();
+    assertThat(counted.directories.get()).as("a second object in the same directory").isEqualTo(2);
+    assertThat(counted.objects.get()).isEqualTo(2);
+    byte[] third = bytes(1000);
+    assertThat(outcome(write(store, "ab/f2/c1", third))).isNull();
+    assertThat(counted.directories.get()).as("a new directory in an existing one").isEqualTo(3);
+    assertThat(counted.objects.get()).isEqualTo(3);
+    assertThat(sha256(Files.readAllBytes(root.resolve("ab/f1/c1")))).isEqualTo(sha256(first));
+    assertThat(sha256(Files.readAllBytes(root.resolve("ab/f1/c2")))).isEqualTo(sha256(second));
+    assertThat(sha256(Files.readAllBytes(root.resolve("ab/f2/c1")))).isEqualTo(sha256(third));
+    store.close();
+
+    Counted none = new Counted();
+    LocalObjectStore unsynced = new LocalObjectStore(vertx, io, root, false, syncThreads, none);
+    assertThat(outcome(write(unsynced, "cd/f3/c1", third))).isNull();
+    assertThat(none.objects.get() + none.directories.get()).as("syncs without fsync").isZero();
+    unsynced.close();
+  }
+
+  /**
+   * The names of the directories a write created are synced while its body streams; a second write
+   * into that directory, which finds it there, is not answered before those syncs have run either
+   * (else its object could vanish with the directory in a power loss). The syncs are held in the
+   * counting callback until the second object is on disk and its own directory synced.
+   */
+  @Test
+  void aWriteIntoADirectoryAnotherJustCreatedWaitsForItsName() throws Exception {
+    Path root = dir.resolve("race");
+    Files.createDirectories(root);
+    CountDownLatch gate = new CountDownLatch(1);
+    Counted counted = new Counted() {
+      @Override
+      public void synced(String entries) {
+        super.synced(entries);
+        if (DIRECTORY.equals(entries)) {
+          try {
+            gate.await(120, TimeUnit.SECONDS);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        }
+      }
+    };
+    LocalObjectStore store = new LocalObjectStore(vertx, io, root, true, 4, counted);
+    byte[] a = bytes(64 * 1024);
+    byte[] b = bytes(64 * 1024);
+    CompletableFuture<Long> first = write(store, "ab/f1/a", a);
+    Eventually.eventually(Duration.ofSeconds(60), () -> {
+      assertThat(root.resolve("ab/f1/a")).exists();
+      assertThat(counted.objects.get()).isEqualTo(1);
+    });
+    CompletableFuture<Long> second = write(store, "ab/f1/b", b);
+    Eventually.eventually(Duration.ofSeconds(60), () -> {
+      assertThat(root.resolve("ab/f1/b")).exists();
+      assertThat(counted.objects.get()).isEqualTo(2);
+    });
+    // both objects durable in their directory, whose names are not: neither write is answered
+    assertThat(catchThrowable(() -> second.get(500, TimeUnit.MILLISECONDS))).isInstanceOf(TimeoutException.class);
+    assertThat(first).isNotDone();
+    gate.countDown();
+    assertThat(outcome(first)).isNull();
+    assertThat(outcome(second)).isNull();
+    assertThat(counted.directories.get()).as("the second write created no directory").isEqualTo(2);
+    assertThat(sha256(Files.readAllBytes(root.resolve("ab/f1/b")))).isEqualTo(sha256(b));
     store.close();
   }
 }
