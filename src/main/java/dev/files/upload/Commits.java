@@ -293,7 +293,8 @@ public final class Commits {
    * counted and asks for its thumbnails, and the relay is woken once.
    *
    * <p>Answers, in the order of {@code cs}, each commit's outcome, or its refusal (a failed
-   * {@link ServiceException}; a refused commit is simply left out of the transaction). The whole
+   * {@link ServiceException}; a refused commit is simply left out of the transaction, and when every
+   * one is refused no transaction is run at all). The whole
    * fails when the transaction does: before its COMMIT with the database's error (nothing of it was
    * changed: the caller tries each commit alone), or with {@link OutcomeUnknown} when the COMMIT was
    * not confirmed (any of them may have been made).
@@ -307,8 +308,8 @@ public final class Commits {
     int n = cs.size();
     List<Future<Outcome>> answers = new java.util.ArrayList<>(java.util.Collections.nCopies(n, null));
     UploadRules.Accepted[] accepted = new UploadRules.Accepted[n];
-    return inTransaction(conn -> {
-      // the time of the decisions, in the transaction as for one commit (no row to lock: new ids)
+    return files.pool().getConnection().compose(conn -> {
+      // the time of the decisions, once a connection is held, as for one commit (no row to lock: new ids)
       long now = System.currentTimeMillis();
       List<UploadRules.Accepted> rows = new java.util.ArrayList<>(n);
       for (int i = 0; i < n; i++) {
@@ -320,7 +321,9 @@ public final class Commits {
         accepted[i] = (UploadRules.Accepted) d;
         rows.add(accepted[i]);
       }
-      return rows.isEmpty() ? Future.<Void>succeededFuture() : createAll(conn, rows, now);
+      // every commit refused: nothing to write, so no transaction (no BEGIN, no COMMIT)
+      Future<Void> written = rows.isEmpty() ? Future.succeededFuture() : inTransaction(conn, c -> createAll(c, rows, now));
+      return written.eventually(conn::close);
     }).map(v -> {
       boolean completed = false;
       for (int i = 0; i < n; i++) {
@@ -529,15 +532,22 @@ public final class Commits {
    * failed COMMIT fails with {@link OutcomeUnknown}: the changes may or may not have been made.
    */
   private <T> Future<T> inTransaction(Function<SqlConnection, Future<T>> work) {
-    return files.pool().getConnection().compose(conn -> conn.begin()
-        .compose(tx -> work.apply(conn).transform(ar -> {
-          if (ar.failed()) {
-            return tx.rollback().transform(ignored -> Future.<T>failedFuture(ar.cause()));
-          }
-          return tx.commit().transform(done -> done.succeeded() ? Future.succeededFuture(ar.result())
-              : Future.<T>failedFuture(new OutcomeUnknown(done.cause())));
-        }))
-        .eventually(conn::close));
+    return files.pool().getConnection().compose(conn -> inTransaction(conn, work).eventually(conn::close));
+  }
+
+  /**
+   * Runs {@code work} in a transaction of {@code conn}, a connection the caller holds and closes:
+   * COMMIT when it succeeds, ROLLBACK when it fails; fails with {@link OutcomeUnknown} when the
+   * COMMIT is not confirmed.
+   */
+  private static <T> Future<T> inTransaction(SqlConnection conn, Function<SqlConnection, Future<T>> work) {
+    return conn.begin().compose(tx -> work.apply(conn).transform(ar -> {
+      if (ar.failed()) {
+        return tx.rollback().transform(ignored -> Future.<T>failedFuture(ar.cause()));
+      }
+      return tx.commit().transform(done -> done.succeeded() ? Future.succeededFuture(ar.result())
+          : Future.<T>failedFuture(new OutcomeUnknown(done.cause())));
+    }));
   }
 
   /** The database did not confirm a COMMIT: the commit may or may not have taken effect. */
