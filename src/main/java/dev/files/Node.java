@@ -147,6 +147,7 @@ public final class Node {
       IoExecutor io = new IoExecutor(vx, (int) config.number("storage.io_threads"),
           (int) config.number("storage.io_queue"));
       ioRef.set(io);
+      metrics.storageQueue(io::queued);
       return openStore(vx, io, config, metrics).onSuccess(storeRef::set)
           .compose(v -> probePort(vx, config))
           .compose(v -> openDatabase(vx, config, nodeId)).compose(pool -> {

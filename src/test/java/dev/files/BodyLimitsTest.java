@@ -7,7 +7,6 @@ import dev.files.support.RawHttp;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 
-import java.io.File;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
@@ -27,6 +26,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import static dev.files.support.Eventually.eventually;
+import static dev.files.support.ProcessResources.openFiles;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -62,11 +62,6 @@ class BodyLimitsTest extends NodeTest {
 
   private long partFiles() throws IOException {
     return storedFiles().stream().filter(p -> p.toString().endsWith(".tmp")).count();
-  }
-
-  private static int openFds() {
-    String[] fds = new File("/proc/self/fd").list();
-    return fds == null ? -1 : fds.length;
   }
 
   private String filesPath() {
@@ -179,7 +174,7 @@ class BodyLimitsTest extends NodeTest {
     resetMidUpload(chunk, 1000); // warm up
     Thread.sleep(500);
     List<Path> filesBefore = storedFiles();
-    int fdsBefore = openFds();
+    long fdsBefore = openFiles();
 
     for (int i = 0; i < 200; i++) {
       // reset while the file is looked up, while its object is opened, and while it is written
@@ -188,7 +183,7 @@ class BodyLimitsTest extends NodeTest {
 
     eventually(Duration.ofSeconds(60), () -> {
       assertThat(partFiles()).as("temporary files left").isZero();
-      assertThat(openFds()).as("open file descriptors (before: %d)", fdsBefore).isLessThan(fdsBefore + 30);
+      assertThat(openFiles()).as("open file descriptors (before: %d)", fdsBefore).isLessThan(fdsBefore + 30);
       assertThat(storedFiles()).containsExactlyInAnyOrderElementsOf(filesBefore);
     });
     assertThat(Db.count(node.dbName, "SELECT count(*) FROM chunks c JOIN files f ON f.id = c.file_id"

@@ -4,8 +4,6 @@ import dev.files.support.Api;
 import dev.files.support.NodeTest;
 import dev.files.support.Samples;
 import dev.files.storage.PooledBuffers;
-import io.netty.buffer.PoolArenaMetric;
-import io.netty.buffer.PooledByteBufAllocator;
 import org.junit.jupiter.api.Test;
 
 import java.io.InputStream;
@@ -14,13 +12,13 @@ import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Random;
 import java.util.UUID;
 
 import static dev.files.support.Eventually.eventually;
+import static dev.files.support.ProcessResources.openFiles;
+import static dev.files.support.ProcessResources.takenDirectBuffers;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -75,18 +73,5 @@ class DownloadAbortTest extends NodeTest {
     HttpResponse<byte[]> again = api.download(company, id, token);
     assertThat(again.statusCode()).isEqualTo(200);
     assertThat(Api.sha256(again.body())).isEqualTo(Api.sha256(content));
-  }
-
-  /** Buffers of the pool downloads use ({@link PooledBuffers#ALLOCATOR}) that are taken now. */
-  private static long takenDirectBuffers() {
-    return ((PooledByteBufAllocator) PooledBuffers.ALLOCATOR).metric().directArenas().stream()
-        .mapToLong(PoolArenaMetric::numActiveAllocations).sum();
-  }
-
-  /** Open file descriptors of this process (the test's and the node's: one JVM). */
-  private static long openFiles() throws Exception {
-    try (var s = Files.list(Path.of("/proc/self/fd"))) {
-      return s.count();
-    }
   }
 }

@@ -80,7 +80,7 @@ class QueueBoundsTest {
       assertThat(running.await(30, TimeUnit.SECONDS)).isTrue();
       n.node.io().execute(() -> { }); // ... and one task waits: the queue is full
       try {
-        assertThat(n.node.io().queued()).isEqualTo(1);
+        assertThat(storageQueue(api, n)).as("files_storage_queue").isEqualTo(1.0);
         HttpResponse<String> up = api.upload(company, token, "refused.txt", "text/plain", "x".repeat(5000).getBytes());
         assertOverloaded(up, up.body(), "storage is busy");
         HttpResponse<byte[]> down = api.download(company, file, token);
@@ -90,7 +90,7 @@ class QueueBoundsTest {
       } finally {
         release.countDown();
       }
-      Eventually.eventually(Duration.ofSeconds(30), () -> assertThat(n.node.io().queued()).isZero());
+      Eventually.eventually(Duration.ofSeconds(30), () -> assertThat(storageQueue(api, n)).as("files_storage_queue").isZero());
       assertThat(api.download(company, file, token).body()).isEqualTo(kept);
       // busy is transient: once the queue has room again (the download's last tasks may still hold
       // the one place for a moment), an upload is taken
@@ -168,5 +168,13 @@ class QueueBoundsTest {
       assertThat(again.statusCode()).as(again.body()).isEqualTo(200);
       assertThat(api.download(company, file, token).body()).isEqualTo(content);
     }
+  }
+
+  /** The node's gauge {@code files_storage_queue} as {@code GET /metrics} shows it (fails when absent). */
+  private static double storageQueue(Api api, TestNode n) throws Exception {
+    HttpResponse<String> r = api.get("http://127.0.0.1:" + n.port + "/metrics", null);
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(r.body()).as("/metrics").containsPattern("(?m)^files_storage_queue ");
+    return OperabilityTest.metric(r.body(), "files_storage_queue");
   }
 }

@@ -209,14 +209,14 @@ final class DirectRead extends QueuedRead {
   }
 
   /** On a storage thread: plaintext bytes {@code [from, to)} of an object stored as it is. */
-  private Buffer readPlain(long from, long to) throws IOException {
+  private Buffer readPlain(long from, long to) {
     int n = (int) (to - from);
     ByteBuf buf = PooledBuffers.direct(n);
     try {
-      readFully(buf.nioBuffer(0, n), from);
+      ObjectStore.readFully(channel, buf.nioBuffer(0, n), from);
       buf.writerIndex(n);
       return PooledBuffers.wrap(buf);
-    } catch (IOException | RuntimeException e) {
+    } catch (RuntimeException e) {
       buf.release();
       throw e;
     }
@@ -226,11 +226,11 @@ final class DirectRead extends QueuedRead {
    * On a storage thread: segments {@code [first, end)} read whole and decrypted; the plaintext
    * bytes {@code [from, to)} of the object out of them.
    */
-  private Batch readSegments(byte[] known, long first, long end, long from, long to) throws IOException {
+  private Batch readSegments(byte[] known, long first, long end, long from, long to) {
     byte[] head = known;
     if (head == null) {
       ByteBuffer h = ByteBuffer.allocate(layout.headerBytes());
-      readFully(h, 0);
+      ObjectStore.readFully(channel, h, 0);
       head = h.array();
     }
     ChunkCipher.SegmentDecryptor segments;
@@ -248,7 +248,7 @@ final class DirectRead extends QueuedRead {
     ByteBuf plaintext = PooledBuffers.heap(plainBytes);
     try {
       ByteBuffer in = ciphertext.nioBuffer(0, cipherBytes);
-      readFully(in, cipherFrom);
+      ObjectStore.readFully(channel, in, cipherFrom);
       ByteBuffer out = plaintext.nioBuffer(0, plainBytes);
       long at = cipherFrom;
       for (long s = first; s < end; s++) {
@@ -268,22 +268,6 @@ final class DirectRead extends QueuedRead {
     } finally {
       ciphertext.release();
       plaintext.release();
-    }
-  }
-
-  /** Fills {@code dst} from {@code at} in the file; fails as damaged ({@code SHORT}) if the file ends first. */
-  private void readFully(ByteBuffer dst, long at) throws IOException {
-    long base = at - dst.position();
-    while (dst.hasRemaining()) {
-      int n;
-      try {
-        n = channel.read(dst, base + dst.position());
-      } catch (IOException e) {
-        throw ObjectStoreException.of("reading an object", ObjectStoreException.Reason.UNAVAILABLE, e);
-      }
-      if (n < 0) {
-        throw new ObjectStoreException("reading an object", ObjectStoreException.Reason.SHORT, null);
-      }
     }
   }
 

@@ -6,6 +6,7 @@ import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
 
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -38,16 +39,54 @@ public final class EventRepository {
   }
 
   /**
-   * Writes event rows through {@code conn} (the transaction of the changes they describe) in one
-   * statement (arrays, one element per event), their {@code seq} in the order of {@code bodies}; each body is JSON with {@code id},
-   * {@code file_id}, {@code company_id} and {@code type} (see {@code dev.files.events.Outbox#event}).
+   * A file event to write in the transaction of its change: its {@code type} ({@code file.uploaded},
+   * {@code file.overwritten}, {@code file.deleted}, {@code file.thumbnails.ready}: the constants of
+   * {@code dev.files.events.Outbox}), the file, its company, and the file's API resource after the
+   * change ({@code null} for a delete).
    */
-  public static Future<Void> insertAll(SqlClient conn, List<JsonObject> bodies) {
-    int n = bodies.size();
+  public record NewEvent(String type, UUID fileId, UUID companyId, JsonObject resource) {
+  }
+
+  /**
+   * The stored body of {@code e}: JSON {@code {"id": fresh uuid, "type", "company_id", "file_id",
+   * "at": ISO-8601 UTC instant now, "resource"?}} (the relay adds {@code position} and
+   * {@code previous_position} when it publishes it).
+   */
+  static JsonObject body(NewEvent e) {
+    JsonObject body = new JsonObject()
+        .put("id", UUID.randomUUID().toString())
+        .put("type", e.type())
+        .put("company_id", e.companyId().toString())
+        .put("file_id", e.fileId().toString())
+        .put("at", Instant.now().toString());
+    if (e.resource() != null) {
+      body.put("resource", e.resource());
+    }
+    return body;
+  }
+
+  /**
+   * Writes {@code event} to the outbox through {@code conn}, which must be in the transaction of the
+   * change: the event exists if and only if the change was committed.
+   */
+  public static Future<Void> insert(SqlClient conn, NewEvent event) {
+    return insertAll(conn, List.of(event));
+  }
+
+  /**
+   * Writes {@code events} to the outbox in one statement (arrays, one element per event), their
+   * {@code seq} in this order, through {@code conn}, which must be in the transaction of their
+   * changes (a group commit writes all its events so). No events: no statement, succeeded.
+   */
+  public static Future<Void> insertAll(SqlClient conn, List<NewEvent> events) {
+    if (events.isEmpty()) {
+      return Future.succeededFuture();
+    }
+    int n = events.size();
     UUID[] id = new UUID[n], file = new UUID[n], company = new UUID[n];
     String[] type = new String[n], body = new String[n];
     for (int i = 0; i < n; i++) {
-      JsonObject e = bodies.get(i);
+      JsonObject e = body(events.get(i));
       id[i] = UUID.fromString(e.getString("id"));
       file[i] = UUID.fromString(e.getString("file_id"));
       company[i] = UUID.fromString(e.getString("company_id"));

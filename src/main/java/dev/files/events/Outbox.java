@@ -4,18 +4,14 @@ import dev.files.api.FileEvent;
 import dev.files.bus.Addresses;
 import dev.files.bus.InternalBus;
 import dev.files.db.EventRepository;
-import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import io.vertx.core.json.JsonObject;
-import io.vertx.sqlclient.SqlClient;
-
-import java.time.Instant;
-import java.util.UUID;
 
 /**
  * The file events siblings receive on {@code files.events} and {@code files.events.<company_id>}
- * (README, "Event bus"), written to the {@code event_outbox} table in the transaction of the change
- * they describe and published afterwards by the {@link OutboxRelay}.
+ * (README, "Event bus"): their types, and the waker of the {@link OutboxRelay}. A change writes its
+ * event to the {@code event_outbox} table in its own transaction
+ * ({@link EventRepository#insert}, {@link EventRepository#insertAll}) and calls {@link #wake()}
+ * after the COMMIT; the relay publishes it.
  *
  * <p>An event is JSON {@code {"id": uuid, "type": string, "company_id": uuid, "file_id": uuid,
  * "at": ISO-8601 UTC instant, "resource": {...}?}}, {@code resource} being the API resource of the
@@ -40,8 +36,8 @@ public final class Outbox {
   private final InternalBus bus;
 
   /**
-   * The waker of a node's relay ({@link #wake()}); the events themselves are written by the static
-   * methods, in the transaction of their change.
+   * The waker of a node's relay ({@link #wake()}); the events themselves are written by
+   * {@link EventRepository#insert} in the transaction of their change.
    *
    * @param vertx the node's Vert.x (its event bus reaches the relay wherever it runs in the cluster)
    * @param bus   the node's internal event bus: the hint carries the cluster's secret
@@ -49,37 +45,6 @@ public final class Outbox {
   public Outbox(Vertx vertx, InternalBus bus) {
     this.vertx = vertx;
     this.bus = bus;
-  }
-
-  /** A new event (fresh {@code id}, {@code at} now); {@code resource} may be null. */
-  public static JsonObject event(String type, UUID fileId, UUID companyId, JsonObject resource) {
-    JsonObject event = new JsonObject()
-        .put("id", UUID.randomUUID().toString())
-        .put("type", type)
-        .put("company_id", companyId.toString())
-        .put("file_id", fileId.toString())
-        .put("at", Instant.now().toString());
-    if (resource != null) {
-      event.put("resource", resource);
-    }
-    return event;
-  }
-
-  /**
-   * Writes {@code event} (from {@link #event}) to the outbox through {@code conn}, which must be in
-   * the transaction of the change: the event exists if and only if the change was committed.
-   */
-  public static Future<Void> write(SqlClient conn, JsonObject event) {
-    return writeAll(conn, java.util.List.of(event));
-  }
-
-  /**
-   * Writes {@code events} (each from {@link #event}) to the outbox in one statement, in this order,
-   * through {@code conn}, which must be in the transaction of their changes (a group commit of new
-   * files writes all its {@code file.uploaded} events so).
-   */
-  public static Future<Void> writeAll(SqlClient conn, java.util.List<JsonObject> events) {
-    return events.isEmpty() ? Future.succeededFuture() : EventRepository.insertAll(conn, events);
   }
 
   /**

@@ -23,6 +23,8 @@ import java.util.function.IntSupplier;
  *   <li>{@code files_thumbnails_total{status}}: thumbnail attempts by outcome ({@code done}, {@code none},
  *       {@code error}, …);</li>
  *   <li>{@code files_thumbnail_queue} (gauge): thumbnail requests waiting on this node;</li>
+ *   <li>{@code files_storage_queue} (gauge): storage tasks waiting for a storage thread on this node
+ *       (new operations are refused while {@code storage.io_queue} wait);</li>
  *   <li>{@code files_thumbnail_abandons_total}: thumbnail threads left running past their job's deadline (a
  *       decoder that did not stop); {@code files_thumbnail_abandoned_threads} (gauge): those still running;</li>
  *   <li>{@code files_sweep_removed_objects_total}: stored objects the sweep removed (retired chunks, orphans);</li>
@@ -153,6 +155,14 @@ public final class ServiceMetrics {
     if (registry != null) {
       Gauge.builder("files_upload_sessions", running, IntSupplier::getAsInt)
           .description("upload sessions this node runs (owns; one per file in the cluster)").strongReference(true).register(registry);
+    }
+  }
+
+  /** Registers the gauge {@code files_storage_queue}: storage tasks waiting for a thread now. */
+  public void storageQueue(IntSupplier waiting) {
+    if (registry != null) {
+      Gauge.builder("files_storage_queue", waiting, IntSupplier::getAsInt)
+          .description("storage tasks waiting for a storage thread on this node").strongReference(true).register(registry);
     }
   }
 

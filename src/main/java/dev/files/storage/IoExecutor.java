@@ -50,7 +50,10 @@ public final class IoExecutor implements AutoCloseable {
     });
   }
 
-  /** Tasks waiting for a storage thread now. */
+  /**
+   * Tasks waiting for a storage thread now (a count; {@code storage.io_queue} bounds it for new
+   * operations). The node exports it as the gauge {@code files_storage_queue}.
+   */
   public int queued() {
     return pool.getQueue().size();
   }

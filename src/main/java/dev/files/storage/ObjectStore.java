@@ -4,6 +4,8 @@ import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.streams.ReadStream;
 
+import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.util.Collection;
 import java.util.UUID;
@@ -78,6 +80,33 @@ public interface ObjectStore {
    */
   default Future<FileChannel> openFile(String key, long length) {
     return Future.succeededFuture();
+  }
+
+  /**
+   * Fills the remaining bytes of {@code dst} from {@code channel} (an object's file, as
+   * {@link #openFile} or a local store opens it), reading from file position {@code at} on with
+   * positioned reads (the channel's own position does not move). Blocking: call it on a storage
+   * thread. The one read-until-full loop for object files.
+   *
+   * @param dst where the bytes go, from its position to its limit; its position ends at its limit
+   * @param at  the file position of the byte that goes to {@code dst}'s current position, ≥ 0
+   * @throws ObjectStoreException {@code SHORT} when the file ends before {@code dst} is full (the
+   *         object is shorter than its record says), {@code UNAVAILABLE} (or {@code FULL}, as
+   *         {@link ObjectStoreException#of} tells) when the read fails
+   */
+  static void readFully(FileChannel channel, ByteBuffer dst, long at) throws ObjectStoreException {
+    long base = at - dst.position();
+    while (dst.hasRemaining()) {
+      int n;
+      try {
+        n = channel.read(dst, base + dst.position());
+      } catch (IOException e) {
+        throw ObjectStoreException.of("reading an object", ObjectStoreException.Reason.UNAVAILABLE, e);
+      }
+      if (n < 0) {
+        throw new ObjectStoreException("reading an object", ObjectStoreException.Reason.SHORT, null);
+      }
+    }
   }
 
   /**

@@ -3,6 +3,7 @@ package dev.files.thumbnail;
 import dev.files.bus.Addresses;
 import dev.files.content.FileContent;
 import dev.files.bus.InternalBus;
+import dev.files.db.EventRepository;
 import dev.files.db.FileRepository;
 import dev.files.events.Outbox;
 import dev.files.model.FileRecord;
@@ -347,8 +348,8 @@ public final class ThumbnailVerticle extends VerticleBase {
           .put("url", f.path() + "/thumbnails/0"));
     }
     return files.recordThumbnails(f.id(), f.generation(), status, descriptors, row == null ? List.of() : List.of(row),
-            conn -> files.find(conn, f.id()).compose(now -> Outbox.write(conn,
-                Outbox.event(Outbox.THUMBNAILS_READY, f.id(), f.companyId(), now.toResource()))))
+            conn -> files.find(conn, f.id()).compose(now -> EventRepository.insert(conn,
+                new EventRepository.NewEvent(Outbox.THUMBNAILS_READY, f.id(), f.companyId(), now.toResource()))))
         .compose(recorded -> {
           metrics.thumbnail(status);
           if (!recorded && row != null) {

@@ -4,6 +4,8 @@ import dev.files.error.Kind;
 import dev.files.error.ServiceException;
 import dev.files.bus.Addresses;
 import dev.files.bus.InternalBus;
+import dev.files.db.EventRepository;
+import dev.files.db.EventRepository.NewEvent;
 import dev.files.db.FileRepository;
 import dev.files.events.Outbox;
 import dev.files.model.CommittedChunk;
@@ -131,7 +133,7 @@ public final class Commits {
               Future<FileRecord> after = files.find(conn, fileId); // pipelined behind the changes
               return Future.join(changed, after).map(v -> after.result())
                   .compose(f -> !accepted[0].completed() ? Future.succeededFuture(f)
-                      : Outbox.write(conn, Outbox.event(hadContent[0] ? Outbox.OVERWRITTEN : Outbox.UPLOADED,
+                      : EventRepository.insert(conn, new NewEvent(hadContent[0] ? Outbox.OVERWRITTEN : Outbox.UPLOADED,
                           fileId, f.companyId(), f.toResource())).map(f));
             }))
         .map(f -> {
@@ -194,15 +196,15 @@ public final class Commits {
             sent.add(after[i]);
           }
           return Future.join(sent).compose(v -> {
-            List<JsonObject> events = new java.util.ArrayList<>();
+            List<NewEvent> events = new java.util.ArrayList<>();
             for (int i = 0; i < n; i++) {
               if (accepted[i] != null && accepted[i].completed()) {
                 FileRecord f = after[i].result();
-                events.add(Outbox.event(hadContent[i] ? Outbox.OVERWRITTEN : Outbox.UPLOADED, fileId, f.companyId(),
+                events.add(new NewEvent(hadContent[i] ? Outbox.OVERWRITTEN : Outbox.UPLOADED, fileId, f.companyId(),
                     f.toResource()));
               }
             }
-            return Outbox.writeAll(conn, events);
+            return EventRepository.insertAll(conn, events);
           });
         }))
         .map(v -> {
@@ -287,11 +289,12 @@ public final class Commits {
    * ({@link NewFileBatches}, {@code upload.group_commit_max}). The rules decide each commit as
    * {@link #commitNew} does; the rows, chunk rows and events of the accepted ones are inserted as
    * arrays, three statements sent at once ({@link FileRepository#insertAll},
-   * {@link FileRepository#putChunks}, {@link Outbox#writeAll}), then one COMMIT; after it each is
+   * {@link FileRepository#putChunks}, {@link EventRepository#insertAll}), then one COMMIT; after it each is
    * counted and asks for its thumbnails, and the relay is woken once.
    *
    * <p>Answers, in the order of {@code cs}, each commit's outcome, or its refusal (a failed
-   * {@link ServiceException}; a refused commit is simply left out of the transaction). The whole
+   * {@link ServiceException}; a refused commit is simply left out of the transaction, and when every
+   * one is refused no transaction is run at all). The whole
    * fails when the transaction does: before its COMMIT with the database's error (nothing of it was
    * changed: the caller tries each commit alone), or with {@link OutcomeUnknown} when the COMMIT was
    * not confirmed (any of them may have been made).
@@ -305,8 +308,8 @@ public final class Commits {
     int n = cs.size();
     List<Future<Outcome>> answers = new java.util.ArrayList<>(java.util.Collections.nCopies(n, null));
     UploadRules.Accepted[] accepted = new UploadRules.Accepted[n];
-    return inTransaction(conn -> {
-      // the time of the decisions, in the transaction as for one commit (no row to lock: new ids)
+    return files.pool().getConnection().compose(conn -> {
+      // the time of the decisions, once a connection is held, as for one commit (no row to lock: new ids)
       long now = System.currentTimeMillis();
       List<UploadRules.Accepted> rows = new java.util.ArrayList<>(n);
       for (int i = 0; i < n; i++) {
@@ -318,7 +321,9 @@ public final class Commits {
         accepted[i] = (UploadRules.Accepted) d;
         rows.add(accepted[i]);
       }
-      return rows.isEmpty() ? Future.<Void>succeededFuture() : createAll(conn, rows, now);
+      // every commit refused: nothing to write, so no transaction (no BEGIN, no COMMIT)
+      Future<Void> written = rows.isEmpty() ? Future.succeededFuture() : inTransaction(conn, c -> createAll(c, rows, now));
+      return written.eventually(conn::close);
     }).map(v -> {
       boolean completed = false;
       for (int i = 0; i < n; i++) {
@@ -403,7 +408,7 @@ public final class Commits {
           Future<Integer> moved = files.moveChunks(conn, f.id(), parts);
           Future<Void> consumed = files.consume(conn, parts, now + settings.retireGraceMs());
           Future<Void> role = files.recordConcat(conn, f.id(), parts);
-          Future<Void> event = Outbox.write(conn, Outbox.event(Outbox.UPLOADED, f.id(), f.companyId(), f.toResource()));
+          Future<Void> event = EventRepository.insert(conn, new NewEvent(Outbox.UPLOADED, f.id(), f.companyId(), f.toResource()));
           return Future.join(inserted, moved, consumed, role, event).compose(y -> moved.result() == count
               ? Future.succeededFuture(f)
               : Future.failedFuture(new IllegalStateException("moved " + moved.result() + " chunk rows, expected " + count)));
@@ -468,7 +473,7 @@ public final class Commits {
     List<FileRecord> rows = new java.util.ArrayList<>(decisions.size());
     List<UUID> chunkFiles = new java.util.ArrayList<>();
     List<CommittedChunk> chunks = new java.util.ArrayList<>();
-    List<JsonObject> events = new java.util.ArrayList<>();
+    List<NewEvent> events = new java.util.ArrayList<>();
     for (UploadRules.Accepted a : decisions) {
       FileRecord f = a.next().file();
       rows.add(f);
@@ -482,12 +487,12 @@ public final class Commits {
         }
       }
       if (a.completed()) {
-        events.add(Outbox.event(Outbox.UPLOADED, f.id(), f.companyId(), f.toResource()));
+        events.add(new NewEvent(Outbox.UPLOADED, f.id(), f.companyId(), f.toResource()));
       }
     }
     Future<Void> inserted = files.insertAll(conn, rows);
     Future<Void> put = chunks.isEmpty() ? Future.succeededFuture() : files.putChunks(conn, chunkFiles, chunks, now);
-    Future<Void> written = Outbox.writeAll(conn, events);
+    Future<Void> written = EventRepository.insertAll(conn, events);
     return Future.join(inserted, put, written).mapEmpty();
   }
 
@@ -527,15 +532,22 @@ public final class Commits {
    * failed COMMIT fails with {@link OutcomeUnknown}: the changes may or may not have been made.
    */
   private <T> Future<T> inTransaction(Function<SqlConnection, Future<T>> work) {
-    return files.pool().getConnection().compose(conn -> conn.begin()
-        .compose(tx -> work.apply(conn).transform(ar -> {
-          if (ar.failed()) {
-            return tx.rollback().transform(ignored -> Future.<T>failedFuture(ar.cause()));
-          }
-          return tx.commit().transform(done -> done.succeeded() ? Future.succeededFuture(ar.result())
-              : Future.<T>failedFuture(new OutcomeUnknown(done.cause())));
-        }))
-        .eventually(conn::close));
+    return files.pool().getConnection().compose(conn -> inTransaction(conn, work).eventually(conn::close));
+  }
+
+  /**
+   * Runs {@code work} in a transaction of {@code conn}, a connection the caller holds and closes:
+   * COMMIT when it succeeds, ROLLBACK when it fails; fails with {@link OutcomeUnknown} when the
+   * COMMIT is not confirmed.
+   */
+  private static <T> Future<T> inTransaction(SqlConnection conn, Function<SqlConnection, Future<T>> work) {
+    return conn.begin().compose(tx -> work.apply(conn).transform(ar -> {
+      if (ar.failed()) {
+        return tx.rollback().transform(ignored -> Future.<T>failedFuture(ar.cause()));
+      }
+      return tx.commit().transform(done -> done.succeeded() ? Future.succeededFuture(ar.result())
+          : Future.<T>failedFuture(new OutcomeUnknown(done.cause())));
+    }));
   }
 
   /** The database did not confirm a COMMIT: the commit may or may not have taken effect. */

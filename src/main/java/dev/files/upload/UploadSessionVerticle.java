@@ -3,6 +3,7 @@ package dev.files.upload;
 import dev.files.error.Kind;
 import dev.files.error.ServiceException;
 import dev.files.bus.Addresses;
+import dev.files.db.EventRepository;
 import dev.files.db.FileRepository;
 import dev.files.events.Outbox;
 import dev.files.model.ContentTypes;
@@ -312,8 +313,8 @@ public final class UploadSessionVerticle extends VerticleBase {
       if (!(owner || r.application() || r.serverRequest())) {
         throw new ServiceException(Kind.FORBIDDEN, "only the owner of file " + fileId + ", an application or a server may delete it");
       }
-      return files.delete(conn, fileId).compose(keys -> Outbox.write(conn,
-          Outbox.event(Outbox.DELETED, fileId, companyId, null)).map(keys));
+      return files.delete(conn, fileId).compose(keys -> EventRepository.insert(conn,
+          new EventRepository.NewEvent(Outbox.DELETED, fileId, companyId, null)).map(keys));
     })).map(keys -> {
       removeObjects(keys);
       closing = true;

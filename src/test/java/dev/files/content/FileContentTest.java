@@ -12,8 +12,6 @@ import dev.files.storage.PooledBuffers;
 import dev.files.storage.StorageException;
 import dev.files.storage.local.LocalObjectStore;
 import dev.files.support.TestNode;
-import io.netty.buffer.PoolArenaMetric;
-import io.netty.buffer.PooledByteBufAllocator;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -34,6 +32,8 @@ import java.util.Random;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
+import static dev.files.support.ProcessResources.openFiles;
+import static dev.files.support.ProcessResources.takenDirectBuffers;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static dev.files.support.Eventually.eventually;
@@ -326,18 +326,5 @@ class FileContentTest {
       assertThat(takenDirectBuffers()).as("pooled buffers still taken after a damaged segment").isEqualTo(taken);
       assertThat(openFiles()).as("open files after a damaged segment").isEqualTo(fds);
     });
-  }
-
-  /** Buffers of the pool downloads use ({@link PooledBuffers#ALLOCATOR}) that are taken now. */
-  private static long takenDirectBuffers() {
-    return ((PooledByteBufAllocator) PooledBuffers.ALLOCATOR).metric().directArenas().stream()
-        .mapToLong(PoolArenaMetric::numActiveAllocations).sum();
-  }
-
-  /** Open file descriptors of this process. */
-  private static long openFiles() throws Exception {
-    try (var s = Files.list(Path.of("/proc/self/fd"))) {
-      return s.count();
-    }
   }
 }

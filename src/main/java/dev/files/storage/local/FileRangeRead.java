@@ -1,6 +1,7 @@
 package dev.files.storage.local;
 
 import dev.files.storage.IoExecutor;
+import dev.files.storage.ObjectStore;
 import dev.files.storage.QueuedRead;
 import dev.files.storage.ObjectStoreException;
 import dev.files.storage.ObjectStoreException.Reason;
@@ -10,7 +11,6 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.internal.buffer.BufferInternal;
 
-import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 
@@ -73,14 +73,9 @@ final class FileRangeRead extends QueuedRead {
   }
 
   /** On a storage thread: {@code size} bytes at {@code at}; fails if the file ends first. */
-  private Buffer readBlock(long at, int size) throws IOException {
+  private Buffer readBlock(long at, int size) {
     ByteBuffer block = ByteBuffer.allocate(size);
-    while (block.hasRemaining()) {
-      int n = channel.read(block, at + block.position());
-      if (n < 0) {
-        throw new ObjectStoreException("reading an object", Reason.SHORT, null);
-      }
-    }
+    ObjectStore.readFully(channel, block, at);
     return BufferInternal.buffer(Unpooled.wrappedBuffer(block.flip()));
   }
 
