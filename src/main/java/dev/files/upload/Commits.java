@@ -133,8 +133,7 @@ public final class Commits {
               Future<FileRecord> after = files.find(conn, fileId); // pipelined behind the changes
               return Future.join(changed, after).map(v -> after.result())
                   .compose(f -> !accepted[0].completed() ? Future.succeededFuture(f)
-                      : EventRepository.insert(conn, new NewEvent(hadContent[0] ? Outbox.OVERWRITTEN : Outbox.UPLOADED,
-                          fileId, f.companyId(), f.toResource())).map(f));
+                      : EventRepository.insert(conn, completion(hadContent[0], f)).map(f));
             }))
         .map(f -> {
           if (accepted[0].completed()) {
@@ -200,8 +199,7 @@ public final class Commits {
             for (int i = 0; i < n; i++) {
               if (accepted[i] != null && accepted[i].completed()) {
                 FileRecord f = after[i].result();
-                events.add(new NewEvent(hadContent[i] ? Outbox.OVERWRITTEN : Outbox.UPLOADED, fileId, f.companyId(),
-                    f.toResource()));
+                events.add(completion(hadContent[i], f));
               }
             }
             return EventRepository.insertAll(conn, events);
@@ -556,4 +554,13 @@ public final class Commits {
       super("the database did not confirm the commit", cause);
     }
   }
+
+  /**
+   * The event of a completed upload (docs/event-bus.md): {@code file.overwritten} when the file had
+   * content before this generation, else {@code file.uploaded}; its resource is the file's row after the commit.
+   */
+  private static NewEvent completion(boolean hadContent, FileRecord after) {
+    return new NewEvent(hadContent ? Outbox.OVERWRITTEN : Outbox.UPLOADED, after.id(), after.companyId(), after.toResource());
+  }
+
 }
