@@ -95,7 +95,37 @@ public final class FileRepository {
         });
   }
 
-  /** A file and the chunks of its live generation, by chunk number. */
+  /**
+   * The file with this id and the chunks of the generation an upload into it is measured against
+   * (the upload in progress, else the live one), read in one statement (one round trip, one
+   * snapshot), for the checks before a chunk's body; null when absent. The chunks are in chunk
+   * number order and carry their number, size, SHA-256 and storage key, never their source (a moved
+   * chunk's source is for reading it, not for these checks).
+   */
+  public Future<FileWithChunks> findForUpload(UUID id) {
+    return pool.preparedQuery("SELECT " + COLUMNS + """
+            , (SELECT coalesce(json_agg(json_build_array(c.chunk_number, c.size, c.sha256, c.storage_key)
+                                        ORDER BY c.chunk_number), '[]'::json)
+                 FROM chunks c WHERE c.file_id = f.id
+                  AND c.generation = coalesce(f.upload_generation, f.generation)) AS upload_chunks
+            FROM files f WHERE f.id = $1""")
+        .execute(Tuple.of(id))
+        .map(rows -> {
+          var it = rows.iterator();
+          if (!it.hasNext()) {
+            return null;
+          }
+          Row r = it.next();
+          List<ChunkRecord> chunks = new ArrayList<>();
+          for (Object o : (JsonArray) r.getValue("upload_chunks")) {
+            JsonArray a = (JsonArray) o;
+            chunks.add(new ChunkRecord(a.getInteger(0), a.getLong(1), a.getString(2), a.getString(3)));
+          }
+          return new FileWithChunks(map(r), chunks);
+        });
+  }
+
+  /** A file and the chunks of one of its generations, by chunk number. */
   public record FileWithChunks(FileRecord file, List<ChunkRecord> chunks) {
   }
 

@@ -50,6 +50,27 @@ class WritebackTest {
     assertThat(Files.readAllBytes(file)).isEqualTo(data);
   }
 
+  /**
+   * A chunk of a chunked upload (8 MiB, written in the store's 1 MiB batches) has most of its bytes
+   * on their way to the disk before its end, so that its final force waits for its last step only.
+   */
+  @Test
+  void anEightMiBChunkStartsItsWritebackWhileItStreams() throws Exception {
+    assumeTrue(System.getProperty("os.name").startsWith("Linux"), "sync_file_range is Linux's");
+    Path file = dir.resolve("chunk");
+    byte[] batch = new byte[MIB];
+    new Random(8).nextBytes(batch);
+    try (FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+         Writeback writeback = new Writeback(file)) {
+      long written = 0;
+      for (int i = 0; i < 7; i++) { // all but the last batch
+        written += channel.write(ByteBuffer.wrap(batch));
+        writeback.written(written);
+      }
+      assertThat(writeback.started()).isEqualTo(3); // 0–2, 2–4 and 4–6 MiB; 6–7 MiB waits for the next step
+    }
+  }
+
   @Test
   void aFileItCannotOpenStartsNothingAndDoesNotFail() {
     try (Writeback writeback = new Writeback(dir.resolve("missing"))) {
