@@ -132,24 +132,24 @@ public final class ProjectCopy {
 
   /**
    * A base port {@code P} with {@code P} to {@code P + count - 1} free now, between 20000 and 31999: above
-   * the single ports the tests take ({@link TestNode#freePort()}), below the kernel's ephemeral range.
+   * the single ports the tests take ({@link TestNode#freePort()}), below the kernel's ephemeral range;
+   * all reserved for this JVM ({@link PortReservations}), so that a test suite run beside this one never
+   * gets them too. A block found partly taken keeps the ports it reserved (they are only left unused).
    */
   public static int freePortBlock(int count) throws IOException {
     ThreadLocalRandom random = ThreadLocalRandom.current();
     for (int attempt = 0; attempt < 200; attempt++) {
-      int base = 20000 + random.nextInt(12000 - count) / 100 * 100;
-      if (allFree(base, count)) {
+      int base = 20000 + random.nextInt(12000 - count);
+      if (reserveAll(base, count)) {
         return base;
       }
     }
     throw new IOException("no " + count + " free ports in a row between 20000 and 31999");
   }
 
-  private static boolean allFree(int base, int count) {
+  private static boolean reserveAll(int base, int count) throws IOException {
     for (int port = base; port < base + count; port++) {
-      try (ServerSocket s = new ServerSocket()) {
-        s.bind(new java.net.InetSocketAddress("127.0.0.1", port));
-      } catch (IOException taken) {
+      if (!PortReservations.reserve(port)) {
         return false;
       }
     }

@@ -84,40 +84,28 @@ public final class TestNode implements AutoCloseable {
 
   /**
    * A port free now, from 10000–19999: below the kernel's ephemeral range (32768–60999 here), so that
-   * an outgoing connection cannot take it before a node (or a node restarted minutes later) binds it.
+   * an outgoing connection cannot take it before a node (or a node restarted minutes later) binds it;
+   * reserved for this JVM ({@link PortReservations}), so that a test suite run beside this one never
+   * gets it too.
    */
   public static int freePort() throws IOException {
     java.util.concurrent.ThreadLocalRandom random = java.util.concurrent.ThreadLocalRandom.current();
-    for (int i = 0; i < 200; i++) {
+    for (int i = 0; i < 1000; i++) {
       int port = 10000 + random.nextInt(10000);
-      try (ServerSocket s = new ServerSocket()) {
-        s.bind(new java.net.InetSocketAddress("127.0.0.1", port));
+      if (PortReservations.reserve(port)) {
         return port;
-      } catch (IOException taken) {
-        // try another
       }
     }
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
+    throw new IOException("no free port between 10000 and 19999 after 1000 tries");
   }
 
   /**
    * The first of two consecutive ports free on 127.0.0.1, below Linux's ephemeral range (32768 on), so that no
-   * outgoing connection of another process takes one before the node binds it.
+   * outgoing connection of another process takes one before the node binds it; both reserved for this
+   * JVM ({@link PortReservations}).
    */
-  public static int twoFreePorts() {
-    for (int attempt = 0; ; attempt++) {
-      int base = 20000 + (int) (Math.random() * 12000);
-      try (java.net.ServerSocket one = new java.net.ServerSocket(base, 1, java.net.InetAddress.getLoopbackAddress());
-           java.net.ServerSocket two = new java.net.ServerSocket(base + 1, 1, java.net.InetAddress.getLoopbackAddress())) {
-        return base;
-      } catch (IOException e) {
-        if (attempt > 50) {
-          throw new IllegalStateException("no two free ports", e);
-        }
-      }
-    }
+  public static int twoFreePorts() throws IOException {
+    return ProjectCopy.freePortBlock(2);
   }
 
   /** Base URL of the API: {@code http://127.0.0.1:<port>/internal/services/files/v1}. */
