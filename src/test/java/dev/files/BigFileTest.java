@@ -5,6 +5,7 @@ import dev.files.support.Api;
 import dev.files.support.Db;
 import dev.files.support.Samples;
 import dev.files.support.TestNode;
+import dev.files.support.Tree;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -53,7 +54,7 @@ class BigFileTest {
     server.waitFor();
     Db.drop((String) settings.get("test.db_name"));
     Path storage = Path.of((String) settings.get("storage.local.path"));
-    try (var s = Files.walk(storage)) {
+    try (var s = Tree.walk(storage)) {
       s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
     }
   }

@@ -4,6 +4,7 @@ import dev.files.support.Api;
 import dev.files.support.Db;
 import dev.files.support.NodeTest;
 import dev.files.support.RawHttp;
+import dev.files.support.Tree;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 
@@ -50,7 +51,7 @@ class BodyLimitsTest extends NodeTest {
 
   private List<Path> storedFiles() throws IOException {
     for (int attempt = 0; ; attempt++) {
-      try (Stream<Path> s = Files.walk(node.storage)) {
+      try (Stream<Path> s = Tree.walk(node.storage)) {
         return s.filter(Files::isRegularFile).toList();
       } catch (java.io.UncheckedIOException e) { // a directory removed while walking: look again
         if (attempt == 20) {

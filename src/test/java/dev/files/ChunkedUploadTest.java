@@ -5,6 +5,7 @@ import dev.files.support.Samples;
 import dev.files.support.NodeTest;
 import dev.files.support.Chunks;
 import dev.files.support.Db;
+import dev.files.support.Tree;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -231,7 +232,7 @@ class ChunkedUploadTest extends NodeTest {
   }
 
   private long storedObjects(UUID file) throws Exception {
-    try (var s = Files.walk(node.storage)) {
+    try (var s = Tree.walk(node.storage)) {
       return s.filter(Files::isRegularFile).filter(p -> p.toString().contains(file.toString())).count();
     }
   }

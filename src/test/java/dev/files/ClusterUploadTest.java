@@ -10,6 +10,7 @@ import dev.files.support.Chunks;
 import dev.files.support.Db;
 import dev.files.support.Samples;
 import dev.files.support.TestNode;
+import dev.files.support.Tree;
 import dev.files.upload.UploadSessionVerticle;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterAll;
@@ -125,13 +126,13 @@ class ClusterUploadTest {
     });
     assertDownloads(file, content);
     // every chunk is an object of its own in the bucket, and nothing of it on a node's disk
-    try (var objects = Files.walk(cluster.bucketDir())) {
+    try (var objects = Tree.walk(cluster.bucketDir())) {
       assertThat(objects.filter(Files::isRegularFile).filter(f -> f.toString().contains(file.toString()))).hasSize(24);
     }
     for (TestNode n : nodes) {
       Path local = Path.of(String.valueOf(n.settings.get("storage.local.path")));
       if (Files.exists(local)) {
-        try (var files = Files.walk(local)) {
+        try (var files = Tree.walk(local)) {
           assertThat(files.filter(f -> f.toString().contains(file.toString()))).isEmpty();
         }
       }

@@ -14,6 +14,7 @@ import dev.files.crypto.EncryptedObjects;
 import dev.files.storage.local.LocalObjectStore;
 import dev.files.support.Api;
 import dev.files.support.TestNode;
+import dev.files.support.Tree;
 import dev.files.upload.SessionSettings;
 import dev.files.upload.UploadSessions;
 import io.vertx.core.Vertx;
@@ -75,7 +76,7 @@ class DatabaseDownTest {
   @AfterAll
   void stop() throws Exception {
     vertx.close().await(10, TimeUnit.SECONDS);
-    Files.walk(storage).sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    Tree.walk(storage).sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
   }
 
   @Test
@@ -100,7 +101,7 @@ class DatabaseDownTest {
     HttpResponse<String> up = api.upload(company, member, "x.txt", "text/plain", "hello".getBytes());
     assertThat(up.statusCode()).as(up.body()).isEqualTo(503);
     assertThat(new JsonObject(up.body()).getString("message")).isNotBlank();
-    try (var s = Files.walk(storage)) {
+    try (var s = Tree.walk(storage)) {
       assertThat(s.filter(Files::isRegularFile).toList()).as("no object left behind").isEmpty();
     }
   }

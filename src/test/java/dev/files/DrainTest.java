@@ -6,6 +6,7 @@ import dev.files.support.Db;
 import dev.files.support.RawHttp;
 import dev.files.support.Samples;
 import dev.files.support.TestNode;
+import dev.files.support.Tree;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -44,7 +45,7 @@ class DrainTest {
     Db.drop((String) settings.get("test.db_name"));
     Path storage = Path.of((String) settings.get("storage.local.path"));
     if (Files.exists(storage)) {
-      try (var s = Files.walk(storage)) {
+      try (var s = Tree.walk(storage)) {
         s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
       }
     }

@@ -5,6 +5,7 @@ import dev.files.support.Db;
 import dev.files.support.NodeTest;
 import dev.files.support.RawHttp;
 import dev.files.support.TestNode;
+import dev.files.support.Tree;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 
@@ -33,7 +34,7 @@ class EarlyRefusalTest extends NodeTest {
 
   private List<Path> storedFiles() throws IOException {
     for (int attempt = 0; ; attempt++) {
-      try (Stream<Path> s = Files.walk(node.storage)) {
+      try (Stream<Path> s = Tree.walk(node.storage)) {
         return s.filter(Files::isRegularFile).sorted().toList();
       } catch (java.io.UncheckedIOException e) { // a directory removed while walking: look again
         if (attempt == 20) {

@@ -6,6 +6,7 @@ import dev.files.support.Api;
 import dev.files.support.Db;
 import dev.files.support.Eventually;
 import dev.files.support.TestNode;
+import dev.files.support.Tree;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.json.JsonArray;
@@ -74,7 +75,7 @@ class EdgeFuzzTest {
   void nothingLeftBehind() throws Exception {
     Eventually.eventually(Duration.ofSeconds(30), () -> {
       long objects;
-      try (Stream<java.nio.file.Path> all = Files.walk(node.storage)) {
+      try (Stream<java.nio.file.Path> all = Tree.walk(node.storage)) {
         objects = all.filter(Files::isRegularFile).filter(p -> !p.getFileName().toString().startsWith(".")).count();
       }
       long rows = Db.count(node.dbName, "SELECT (SELECT count(*) FROM chunks) + (SELECT count(*) FROM retired_chunks)"

@@ -10,6 +10,7 @@ import dev.files.support.Samples;
 import dev.files.support.NodeTest;
 import dev.files.support.Chunks;
 import dev.files.support.RawHttp;
+import dev.files.support.Tree;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -70,7 +71,7 @@ class EncryptionTest extends NodeTest {
   }
 
   private List<Path> objects(UUID file) throws Exception {
-    try (Stream<Path> s = Files.walk(node.storage)) {
+    try (Stream<Path> s = Tree.walk(node.storage)) {
       return s.filter(Files::isRegularFile).filter(p -> p.toString().contains(file.toString())).sorted().toList();
     }
   }
@@ -89,7 +90,7 @@ class EncryptionTest extends NodeTest {
   }
 
   private void assertNoMarkerOnDisk() throws Exception {
-    try (Stream<Path> s = Files.walk(node.storage)) {
+    try (Stream<Path> s = Tree.walk(node.storage)) {
       for (Path p : s.filter(Files::isRegularFile).toList()) {
         assertThat(contains(Files.readAllBytes(p), MARKER)).as("marker in " + p).isFalse();
       }
@@ -133,7 +134,7 @@ class EncryptionTest extends NodeTest {
       http.send(head);
       // the temporary file of the write holds what arrived so far
       eventually(Duration.ofSeconds(60), () -> {
-        try (Stream<Path> s = Files.walk(node.storage)) {
+        try (Stream<Path> s = Tree.walk(node.storage)) {
           assertThat(s.filter(p -> p.getFileName().toString().endsWith(".tmp")).count()).isPositive();
         }
       });

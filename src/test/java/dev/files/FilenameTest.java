@@ -2,6 +2,7 @@ package dev.files;
 
 import dev.files.support.Api;
 import dev.files.support.NodeTest;
+import dev.files.support.Tree;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -88,7 +89,7 @@ class FilenameTest extends NodeTest {
       HttpResponse<String> up = api.upload(company, token, name, "text/plain", bytes(name));
       assertThat(up.statusCode()).as(up.body()).isEqualTo(200);
     }
-    try (var paths = Files.walk(node.storage)) {
+    try (var paths = Tree.walk(node.storage)) {
       List<String> all = paths.map(p -> node.storage.relativize(p).toString()).toList();
       assertThat(all).anyMatch(p -> p.endsWith(".chunk"));
       assertThat(all).noneMatch(p -> p.contains("résumé") || p.contains("passwd") || p.contains("Отчёт")

@@ -4,6 +4,7 @@ import dev.files.support.Api;
 import dev.files.support.Db;
 import dev.files.support.NodeTest;
 import dev.files.support.Samples;
+import dev.files.support.Tree;
 import org.junit.jupiter.api.Test;
 
 import java.net.http.HttpResponse;
@@ -84,7 +85,7 @@ class GroupCommitQueueTest extends NodeTest {
 
   /** Object files in the store (not the store's own marker, nor temporaries, which start with a dot). */
   private long objects() throws Exception {
-    try (Stream<Path> s = Files.walk(node.storage)) {
+    try (Stream<Path> s = Tree.walk(node.storage)) {
       return s.filter(Files::isRegularFile).filter(p -> !p.getFileName().toString().startsWith("."))
           .filter(p -> p.getParent().getParent() != null && !p.getParent().equals(node.storage)).count();
     }

@@ -3,6 +3,7 @@ package dev.files;
 import dev.files.support.Api;
 import dev.files.support.Db;
 import dev.files.support.TestNode;
+import dev.files.support.Tree;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 
@@ -82,7 +83,7 @@ class KeyRotationTest {
     } finally {
       Db.drop(db);
       Path storage = Path.of((String) first.get("storage.local.path"));
-      try (var s = Files.walk(storage)) {
+      try (var s = Tree.walk(storage)) {
         s.sorted(java.util.Comparator.reverseOrder()).forEach(x -> x.toFile().delete());
       }
     }
@@ -157,7 +158,7 @@ class KeyRotationTest {
     } finally {
       Db.drop(db);
       Path storage = Path.of((String) first.get("storage.local.path"));
-      try (var s = Files.walk(storage)) {
+      try (var s = Tree.walk(storage)) {
         s.sorted(java.util.Comparator.reverseOrder()).forEach(x -> x.toFile().delete());
       }
     }

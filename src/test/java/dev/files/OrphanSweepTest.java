@@ -6,6 +6,7 @@ import dev.files.support.Chunks;
 import dev.files.support.Db;
 import dev.files.support.Samples;
 import dev.files.support.TestNode;
+import dev.files.support.Tree;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -60,7 +61,7 @@ class OrphanSweepTest {
   }
 
   private List<Path> objectsOf(UUID file) throws Exception {
-    try (var s = Files.walk(cluster.storage())) {
+    try (var s = Tree.walk(cluster.storage())) {
       return s.filter(Files::isRegularFile).filter(p -> p.toString().contains(file.toString()))
           .filter(p -> !p.getFileName().toString().startsWith(".")).toList();
     }

@@ -5,6 +5,7 @@ import dev.files.support.Chunks;
 import dev.files.support.Db;
 import dev.files.support.Eventually;
 import dev.files.support.TestNode;
+import dev.files.support.Tree;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.SqlConnection;
@@ -40,7 +41,7 @@ class QueueBoundsTest {
   private final String token = TestNode.userToken(UUID.randomUUID(), company);
 
   private static List<Path> objects(TestNode n) throws Exception {
-    try (var s = Files.walk(n.storage)) {
+    try (var s = Tree.walk(n.storage)) {
       return s.filter(Files::isRegularFile).filter(p -> !p.getFileName().toString().startsWith(".")).sorted().toList();
     }
   }

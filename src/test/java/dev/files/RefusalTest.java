@@ -8,6 +8,7 @@ import dev.files.support.Chunks;
 import dev.files.support.Db;
 import dev.files.support.Samples;
 import dev.files.support.TestNode;
+import dev.files.support.Tree;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
@@ -36,7 +37,7 @@ class RefusalTest {
   final String token = TestNode.userToken(UUID.randomUUID(), company);
 
   private static List<Path> objectsOf(TestNode n, UUID file) throws Exception {
-    try (var s = Files.walk(n.storage)) {
+    try (var s = Tree.walk(n.storage)) {
       return s.filter(Files::isRegularFile).filter(p -> p.toString().contains(file.toString())).toList();
     }
   }

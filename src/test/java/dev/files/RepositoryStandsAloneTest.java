@@ -1,5 +1,6 @@
 package dev.files;
 
+import dev.files.support.Tree;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 
@@ -31,7 +32,7 @@ class RepositoryStandsAloneTest {
   @Test
   void readmeAndDocsLinkOnlyToFilesOfTheRepository() throws IOException {
     List<Path> pages = new ArrayList<>(List.of(PROJECT.resolve("README.md")));
-    try (Stream<Path> docs = Files.walk(PROJECT.resolve("docs"))) {
+    try (Stream<Path> docs = Tree.walk(PROJECT.resolve("docs"))) {
       docs.filter(p -> p.toString().endsWith(".md")).forEach(pages::add);
     }
     assertThat(pages).contains(PROJECT.resolve("docs/api.md"), PROJECT.resolve("docs/architecture.md"));
@@ -65,7 +66,7 @@ class RepositoryStandsAloneTest {
       if (!Files.exists(root)) {
         continue;
       }
-      try (Stream<Path> files = Files.walk(root)) {
+      try (Stream<Path> files = Tree.walk(root)) {
         for (Path f : files.filter(Files::isRegularFile).toList()) {
           String text;
           try {

@@ -4,6 +4,7 @@ import dev.files.support.Api;
 import dev.files.support.NodeTest;
 import dev.files.support.Db;
 import dev.files.support.Samples;
+import dev.files.support.Tree;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 
@@ -118,7 +119,7 @@ class RoundTripTest extends NodeTest {
     // the thumbnail of the image is written meanwhile (its temporary file may be seen for a moment):
     // once it is done, no temporary file is left
     dev.files.support.Eventually.eventually(java.time.Duration.ofSeconds(20), () -> {
-      try (var files = Files.walk(node.storage)) {
+      try (var files = Tree.walk(node.storage)) {
         assertThat(files.filter(Files::isRegularFile).map(p -> p.getFileName().toString()))
             .noneMatch(n -> n.endsWith(".part") || n.endsWith(".tmp"));
       }
@@ -156,7 +157,7 @@ class RoundTripTest extends NodeTest {
     assertThat(api.download(company, id, token).body()).isEqualTo("the file".getBytes(StandardCharsets.UTF_8));
     // the dropped part's object is removed after the answer
     eventually(Duration.ofSeconds(30), () -> {
-      try (var files = Files.walk(node.storage)) {
+      try (var files = Tree.walk(node.storage)) {
         assertThat(files.filter(Files::isRegularFile).filter(p -> p.toString().contains(id.toString())).count()).isEqualTo(1);
       }
     });
@@ -194,7 +195,7 @@ class RoundTripTest extends NodeTest {
     assertThat(new JsonObject(del.body())).isEqualTo(new JsonObject().put("status", "success"));
     assertThat(Db.count(node.dbName, "SELECT count(*) FROM files WHERE id = '" + id + "'")).isZero();
     assertThat(Db.count(node.dbName, "SELECT count(*) FROM chunks WHERE file_id = '" + id + "'")).isZero();
-    try (var files = Files.walk(node.storage)) {
+    try (var files = Tree.walk(node.storage)) {
       assertThat(files.filter(Files::isRegularFile).map(p -> p.toString())).noneMatch(p -> p.contains(id.toString()));
     }
     assertThat(api.delete(company, id, token).statusCode()).isEqualTo(404);

@@ -13,6 +13,7 @@ import dev.files.support.FaultProxy;
 import dev.files.support.S3ProxyServer;
 import dev.files.support.Samples;
 import dev.files.support.TestNode;
+import dev.files.support.Tree;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
@@ -296,7 +297,7 @@ class S3StorageTest {
     // everything but the young one is made older than upload.expire_after_ms (S3Proxy's file times)
     Path dir = s3proxy.bucketDir(BUCKET);
     FileTime longAgo = FileTime.fromMillis(System.currentTimeMillis() - 2 * EXPIRE_MS);
-    try (Stream<Path> s = Files.walk(dir)) {
+    try (Stream<Path> s = Tree.walk(dir)) {
       for (Path p : s.filter(Files::isRegularFile).toList()) {
         if (!p.toString().endsWith(young)) {
           Files.setLastModifiedTime(p, longAgo);

@@ -5,6 +5,7 @@ import dev.files.storage.StoreMarker;
 import dev.files.support.Api;
 import dev.files.support.Db;
 import dev.files.support.TestNode;
+import dev.files.support.Tree;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -82,7 +83,7 @@ class StoreIdentityTest {
   /** Every regular file of the store with its content's hash: what must survive a refused start. */
   private static Map<String, String> contents(Path root) throws Exception {
     Map<String, String> out = new TreeMap<>();
-    try (var all = Files.walk(root)) {
+    try (var all = Tree.walk(root)) {
       for (Path p : (Iterable<Path>) all.filter(Files::isRegularFile)::iterator) {
         out.put(root.relativize(p).toString(), Api.sha256(Files.readAllBytes(p)));
       }

@@ -3,6 +3,7 @@ package dev.files;
 import dev.files.support.Api;
 import dev.files.support.Samples;
 import dev.files.support.TestNode;
+import dev.files.support.Tree;
 import dev.files.upload.UploadSweepVerticle;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -82,7 +83,7 @@ class SweepLockTest {
     String token = TestNode.userToken(UUID.randomUUID(), company);
     byte[] content = Samples.random(random, 10_000);
     UUID file = UUID.fromString(Api.resource(new Api(a).upload(company, token, "k.bin", null, content)).getString("id"));
-    try (Stream<Path> s = Files.walk(a.storage)) {
+    try (Stream<Path> s = Tree.walk(a.storage)) {
       for (Path p : s.filter(Files::isRegularFile).filter(p -> !p.getFileName().toString().startsWith(".")).toList()) {
         Files.setLastModifiedTime(p, FileTime.fromMillis(System.currentTimeMillis() - 2 * 86_400_000L)); // old, but referenced
       }

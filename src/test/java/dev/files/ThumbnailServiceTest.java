@@ -5,6 +5,7 @@ import dev.files.support.Eventually;
 import dev.files.support.NodeTest;
 import dev.files.support.Chunks;
 import dev.files.support.TestNode;
+import dev.files.support.Tree;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
@@ -171,7 +172,7 @@ class ThumbnailServiceTest extends NodeTest {
     JsonObject r = syncUpload("e.png", "image/png", image("png", 500, 500, false));
     UUID id = UUID.fromString(r.getString("id"));
     List<Path> thumbs;
-    try (Stream<Path> s = Files.walk(node.storage)) {
+    try (Stream<Path> s = Tree.walk(node.storage)) {
       thumbs = s.filter(p -> p.toString().contains(id.toString()) && p.toString().endsWith(".thumb")).toList();
     }
     assertThat(thumbs).hasSize(1);

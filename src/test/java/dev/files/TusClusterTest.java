@@ -5,6 +5,7 @@ import dev.files.support.TestCluster;
 import dev.files.support.Db;
 import dev.files.support.Samples;
 import dev.files.support.TestNode;
+import dev.files.support.Tree;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -86,7 +87,7 @@ class TusClusterTest {
 
   private long bucketObjects(UUID file) throws Exception {
     for (int attempt = 0; ; attempt++) {
-      try (Stream<Path> s = Files.walk(cluster.bucketDir())) {
+      try (Stream<Path> s = Tree.walk(cluster.bucketDir())) {
         return s.filter(Files::isRegularFile).filter(p -> p.toString().contains(file.toString())).count();
       } catch (java.io.UncheckedIOException e) { // a directory removed while walked
         if (attempt > 20) {

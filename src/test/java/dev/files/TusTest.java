@@ -4,6 +4,7 @@ import dev.files.support.Api;
 import dev.files.support.Db;
 import dev.files.support.NodeTest;
 import dev.files.support.TestNode;
+import dev.files.support.Tree;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 
@@ -701,7 +702,7 @@ class TusTest extends NodeTest {
   /** Every chunk object of the store (ChunkKeys: {@code xx/<file id>/<uuid>.chunk}), as paths relative to it. */
   private List<String> allChunkObjects() throws IOException {
     for (int attempt = 0; ; attempt++) {
-      try (Stream<Path> s = Files.walk(node.storage)) {
+      try (Stream<Path> s = Tree.walk(node.storage)) {
         return s.filter(Files::isRegularFile).filter(p -> p.getFileName().toString().endsWith(".chunk"))
             .map(p -> node.storage.relativize(p).toString()).sorted().toList();
       } catch (java.nio.file.NoSuchFileException | java.io.UncheckedIOException e) { // a directory removed while walked

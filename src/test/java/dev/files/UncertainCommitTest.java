@@ -8,6 +8,7 @@ import dev.files.support.Eventually;
 import dev.files.support.Samples;
 import dev.files.support.TcpCut;
 import dev.files.support.TestNode;
+import dev.files.support.Tree;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -276,7 +277,7 @@ class UncertainCommitTest {
       eventually(Duration.ofSeconds(30), () -> assertThat(Db.count(n.dbName,
           "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")).isZero());
       assertThat(Db.count(n.dbName, "SELECT count(*) FROM chunks WHERE file_id = '" + file + "'")).isZero();
-      try (var objects = Files.walk(n.storage)) {
+      try (var objects = Tree.walk(n.storage)) {
         assertThat(objects.filter(Files::isRegularFile).filter(p -> p.toString().contains(file.toString())))
             .as("the object of the commit whose outcome was unknown").hasSize(1);
       }

@@ -5,6 +5,7 @@ import dev.files.support.NodeTest;
 import dev.files.support.Db;
 import dev.files.support.RawHttp;
 import dev.files.support.TestNode;
+import dev.files.support.Tree;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -48,7 +49,7 @@ class UploadFailureTest extends NodeTest {
   }
 
   private List<Path> storedFiles() throws IOException {
-    try (Stream<Path> s = Files.walk(node.storage)) {
+    try (Stream<Path> s = Tree.walk(node.storage)) {
       // the store's identity marker (.store-id) is not a stored object
       return s.filter(Files::isRegularFile).filter(p -> !p.getFileName().toString().startsWith(".")).toList();
     }

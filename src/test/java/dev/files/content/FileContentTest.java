@@ -12,6 +12,7 @@ import dev.files.storage.PooledBuffers;
 import dev.files.storage.StorageException;
 import dev.files.storage.local.LocalObjectStore;
 import dev.files.support.TestNode;
+import dev.files.support.Tree;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -94,7 +95,7 @@ class FileContentTest {
   void stop() throws Exception {
     vertx.close().await(10, TimeUnit.SECONDS);
     io.close();
-    try (var s = Files.walk(dir)) {
+    try (var s = Tree.walk(dir)) {
       s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
     }
   }

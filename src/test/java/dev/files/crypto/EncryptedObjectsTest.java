@@ -3,6 +3,7 @@ package dev.files.crypto;
 import dev.files.storage.IoExecutor;
 import dev.files.storage.local.LocalObjectStore;
 import dev.files.support.TestNode;
+import dev.files.support.Tree;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -54,7 +55,7 @@ class EncryptedObjectsTest {
   void stop() throws Exception {
     vertx.close().await(10, TimeUnit.SECONDS);
     io.close();
-    try (var s = Files.walk(dir)) {
+    try (var s = Tree.walk(dir)) {
       s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
     }
   }

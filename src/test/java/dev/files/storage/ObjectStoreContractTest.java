@@ -8,6 +8,7 @@ import dev.files.support.ByteStream;
 import dev.files.support.FaultProxy;
 import dev.files.support.S3ProxyServer;
 import dev.files.support.Samples;
+import dev.files.support.Tree;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
@@ -97,7 +98,7 @@ class ObjectStoreContractTest {
       vertx.close().await(30, TimeUnit.SECONDS);
     }
     io.close();
-    try (Stream<Path> files = Files.walk(localRoot)) {
+    try (Stream<Path> files = Tree.walk(localRoot)) {
       files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
     }
   }
@@ -413,7 +414,7 @@ class ObjectStoreContractTest {
     } else {
       Path dir = local.root().resolve(prefix);
       if (Files.exists(dir)) {
-        try (Stream<Path> files = Files.walk(dir)) {
+        try (Stream<Path> files = Tree.walk(dir)) {
           assertThat(files.filter(Files::isRegularFile).toList()).isEmpty();
         }
       }

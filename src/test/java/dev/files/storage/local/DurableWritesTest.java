@@ -5,6 +5,7 @@ import dev.files.storage.ObjectStoreException;
 import dev.files.storage.ObjectStoreException.Reason;
 import dev.files.support.ByteStream;
 import dev.files.support.Eventually;
+import dev.files.support.Tree;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
 import org.junit.jupiter.api.AfterAll;
@@ -102,7 +103,7 @@ class DurableWritesTest {
 
   /** The hidden temporary files left below {@code root}. */
   private static List<Path> temporaries(Path root) throws Exception {
-    try (Stream<Path> files = Files.walk(root)) {
+    try (Stream<Path> files = Tree.walk(root)) {
       return files.filter(p -> p.getFileName().toString().startsWith(".") && p.getFileName().toString().endsWith(".tmp"))
           .toList();
     }
