@@ -5,6 +5,7 @@ import dev.files.support.Db;
 import dev.files.support.Samples;
 import dev.files.support.TestCluster;
 import dev.files.support.TestNode;
+import dev.files.support.Tree;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -103,7 +104,7 @@ class TusProcessClusterTest {
   /** The file names of the bucket's objects under the file's prefix. */
   private Set<String> objectsOf(UUID file) throws Exception {
     for (int attempt = 0; ; attempt++) {
-      try (Stream<Path> s = Files.walk(cluster.bucketDir())) {
+      try (Stream<Path> s = Tree.walk(cluster.bucketDir())) {
         return s.filter(Files::isRegularFile).filter(p -> p.toString().contains(file.toString()))
             .map(p -> p.getFileName().toString()).collect(Collectors.toCollection(TreeSet::new));
       } catch (java.io.UncheckedIOException e) { // a directory removed while walked
@@ -165,14 +166,27 @@ class TusProcessClusterTest {
     }
   }
 
-  /** Creates an upload of {@code length} bytes through node {@code node}; its Location. */
+  /**
+   * Creates an upload of {@code length} bytes through node {@code node}; its Location. A 503 with
+   * {@code Retry-After} (a session that did not answer within {@code upload.commit_timeout_ms} on a
+   * loaded machine: "safe to repeat") is repeated after the time it asks for, as a client does, for up
+   * to 2 min; an upload the first attempt may have created is left to the sweep.
+   */
   private String create(int node, long length, String name) throws Exception {
-    HttpResponse<String> c = Api.CLIENT.send(tus(cluster.base(node) + PREFIX + company + "/uploads")
-        .header("Upload-Length", Long.toString(length))
-        .header("Upload-Metadata", "filename " + java.util.Base64.getEncoder().encodeToString(name.getBytes()))
-        .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
-    assertThat(c.statusCode()).as(c.body()).isEqualTo(201);
-    return c.headers().firstValue("Location").orElseThrow();
+    long end = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
+    while (true) {
+      HttpResponse<String> c = Api.CLIENT.send(tus(cluster.base(node) + PREFIX + company + "/uploads")
+          .header("Upload-Length", Long.toString(length))
+          .header("Upload-Metadata", "filename " + java.util.Base64.getEncoder().encodeToString(name.getBytes()))
+          .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+      var retryAfter = c.headers().firstValue("Retry-After");
+      if (c.statusCode() == 503 && retryAfter.isPresent() && System.nanoTime() < end) {
+        Thread.sleep(TimeUnit.SECONDS.toMillis(Long.parseLong(retryAfter.get())));
+        continue;
+      }
+      assertThat(c.statusCode()).as(c.body()).isEqualTo(201);
+      return c.headers().firstValue("Location").orElseThrow();
+    }
   }
 
   private static UUID fileOf(String location) {
