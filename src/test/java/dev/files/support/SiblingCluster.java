@@ -77,7 +77,7 @@ public final class SiblingCluster implements AutoCloseable {
   @Override
   public void close() throws Exception {
     if (sibling != null) {
-      sibling.close().await(30, TimeUnit.SECONDS);
+      sibling.close().await(TestNode.STOP.toMillis(), TimeUnit.MILLISECONDS); // leaving the cluster, as a node
     }
     if (b != null) {
       b.stop(); // keeps the shared database and store for a

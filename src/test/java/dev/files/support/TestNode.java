@@ -14,6 +14,7 @@ import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.UUID;
@@ -113,14 +114,20 @@ public final class TestNode implements AutoCloseable {
     return "http://127.0.0.1:" + port + "/internal/services/files/v1";
   }
 
+  /**
+   * How long a node may take to stop: a clustered one leaves Hazelcast, which took over 30 s on a
+   * loaded 2-core machine (load average 18, three suites side by side).
+   */
+  public static final Duration STOP = Duration.ofSeconds(120);
+
   /** Stops the node, keeping its database and storage (to start another node on them). */
   public void stop() throws Exception {
-    node.close().await(30, TimeUnit.SECONDS);
+    node.close().await(STOP.toMillis(), TimeUnit.MILLISECONDS);
   }
 
   @Override
   public void close() throws Exception {
-    node.close().await(30, TimeUnit.SECONDS);
+    node.close().await(STOP.toMillis(), TimeUnit.MILLISECONDS);
     Db.drop(dbName);
     Files.walk(storage).sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
   }
