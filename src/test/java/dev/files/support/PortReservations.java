@@ -15,13 +15,15 @@ import java.util.Map;
  * Ports handed to test nodes, reserved across every test JVM of the machine. A port that is free when
  * probed can be taken by another process before the node binds it; two suites run side by side
  * (two checkouts, or a build beside a test run) probe the same ranges. Each port given out is
- * therefore also locked, with an exclusive lock on the file {@code <tmpdir>/files-test-ports/<port>},
+ * therefore also locked, with an exclusive lock on the file {@code <tmpdir>/files-test-ports-<user>/<port>},
  * held until this JVM exits (the kernel drops the lock with the process): another JVM never gets it,
  * and neither does this one a second time.
  */
 public final class PortReservations {
 
-  private static final Path DIR = Path.of(System.getProperty("java.io.tmpdir"), "files-test-ports");
+  /** One directory per user: another user's lock files could not be opened for writing. */
+  private static final Path DIR = Path.of(System.getProperty("java.io.tmpdir"),
+      "files-test-ports-" + System.getProperty("user.name"));
   /**
    * The locks held, by port, so that they live as long as the JVM (under this class's lock). A port
    * held is never opened again: closing any channel of a locked file drops the JVM's lock on it (POSIX
