@@ -126,9 +126,19 @@ class ThumbnailIsolationTest extends NodeTest {
       String metrics = a.get("http://127.0.0.1:" + quick.port + "/metrics", null).body();
       assertThat(metrics).contains("files_thumbnail_abandoned_threads 0.0");
       assertThat(metrics).contains("files_thumbnail_abandons_total 0.0");
-      // the next file is made as usual
-      UUID next = upload(a, "next.png", "image/png", Samples.image("png", 300, 200), true);
-      assertThat(status(quick, next)).isEqualTo("done");
+      // the next file is made as usual; on a loaded machine a small PNG can itself pass the 100 ms
+      // deadline, so up to 20 are tried, each ending done or stopped at the deadline, until one is done
+      String made = null;
+      for (int i = 0; i < 20 && !"done".equals(made); i++) {
+        UUID next = upload(a, "next-" + i + ".png", "image/png", Samples.image("png", 300, 200), true);
+        made = status(quick, next);
+        if (!"done".equals(made)) {
+          UUID late = next;
+          assertThat(Logs.snapshot(events).stream().map(ILoggingEvent::getFormattedMessage))
+              .contains("file " + late + ": no thumbnail (error): stopped at the deadline of 100 ms (thumbnails.timeout_ms)");
+        }
+      }
+      assertThat(made).as("the thumbnail of a small PNG after the slow PDF").isEqualTo("done");
     } finally {
       log.detachAppender(events);
     }
