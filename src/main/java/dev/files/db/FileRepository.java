@@ -69,45 +69,31 @@ public final class FileRepository {
    * snapshot: a concurrent completion or delete is seen entirely or not at all); null when absent.
    */
   public Future<FileWithChunks> findWithChunks(UUID id) {
-    return pool.preparedQuery("SELECT " + COLUMNS + """
-            , (SELECT coalesce(json_agg(json_build_array(c.chunk_number, c.size, c.sha256, c.storage_key,
-                                          c.source_file_id, c.source_generation, c.source_chunk_number,
-                                          c.source_data_key_id, encode(c.source_data_key, 'base64'))
-                                        ORDER BY c.chunk_number), '[]'::json)
-                 FROM chunks c WHERE c.file_id = f.id AND c.generation = f.generation) AS live_chunks
-            FROM files f WHERE f.id = $1""")
-        .execute(Tuple.of(id))
-        .map(rows -> {
-          var it = rows.iterator();
-          if (!it.hasNext()) {
-            return null;
-          }
-          Row r = it.next();
-          List<ChunkRecord> chunks = new ArrayList<>();
-          for (Object o : (JsonArray) r.getValue("live_chunks")) {
-            JsonArray a = (JsonArray) o;
-            ChunkRecord.Source source = a.getValue(4) == null ? null : new ChunkRecord.Source(
-                UUID.fromString(a.getString(4)), a.getInteger(5), a.getInteger(6), a.getString(7),
-                java.util.Base64.getMimeDecoder().decode(a.getString(8)));
-            chunks.add(new ChunkRecord(a.getInteger(0), a.getLong(1), a.getString(2), a.getString(3), source));
-          }
-          return new FileWithChunks(map(r), chunks);
-        });
+    return fileWithChunks(id, "f.generation");
   }
 
   /**
    * The file with this id and the chunks of the generation an upload into it is measured against
    * (the upload in progress, else the live one), read in one statement (one round trip, one
-   * snapshot), for the checks before a chunk's body; null when absent. The chunks are in chunk
-   * number order and carry their number, size, SHA-256 and storage key, never their source (a moved
-   * chunk's source is for reading it, not for these checks).
+   * snapshot), for the checks before a chunk's body; null when absent.
    */
   public Future<FileWithChunks> findForUpload(UUID id) {
+    return fileWithChunks(id, "coalesce(f.upload_generation, f.generation)");
+  }
+
+  /**
+   * The file with this id and, in chunk number order, its chunks of the generation that the SQL
+   * expression {@code generation} (over the file's row {@code f}) names, with their sources; one
+   * statement; null when the file is absent.
+   */
+  private Future<FileWithChunks> fileWithChunks(UUID id, String generation) {
     return pool.preparedQuery("SELECT " + COLUMNS + """
-            , (SELECT coalesce(json_agg(json_build_array(c.chunk_number, c.size, c.sha256, c.storage_key)
+            , (SELECT coalesce(json_agg(json_build_array(c.chunk_number, c.size, c.sha256, c.storage_key,
+                                          c.source_file_id, c.source_generation, c.source_chunk_number,
+                                          c.source_data_key_id, encode(c.source_data_key, 'base64'))
                                         ORDER BY c.chunk_number), '[]'::json)
-                 FROM chunks c WHERE c.file_id = f.id
-                  AND c.generation = coalesce(f.upload_generation, f.generation)) AS upload_chunks
+                 FROM chunks c WHERE c.file_id = f.id AND c.generation = """ + generation + """
+            ) AS chunk_rows
             FROM files f WHERE f.id = $1""")
         .execute(Tuple.of(id))
         .map(rows -> {
@@ -117,9 +103,12 @@ public final class FileRepository {
           }
           Row r = it.next();
           List<ChunkRecord> chunks = new ArrayList<>();
-          for (Object o : (JsonArray) r.getValue("upload_chunks")) {
+          for (Object o : (JsonArray) r.getValue("chunk_rows")) {
             JsonArray a = (JsonArray) o;
-            chunks.add(new ChunkRecord(a.getInteger(0), a.getLong(1), a.getString(2), a.getString(3)));
+            ChunkRecord.Source source = a.getValue(4) == null ? null : new ChunkRecord.Source(
+                UUID.fromString(a.getString(4)), a.getInteger(5), a.getInteger(6), a.getString(7),
+                java.util.Base64.getMimeDecoder().decode(a.getString(8)));
+            chunks.add(new ChunkRecord(a.getInteger(0), a.getLong(1), a.getString(2), a.getString(3), source));
           }
           return new FileWithChunks(map(r), chunks);
         });
